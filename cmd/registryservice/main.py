@@ -1,0 +1,3 @@
+from rpc_cluster.registry.service import main
+
+raise SystemExit(main())

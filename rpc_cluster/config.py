@@ -1,0 +1,116 @@
+"""Command-line flags with environment variables, shared by every service.
+
+Each flag can also come from an environment variable named in ``--help``.
+A bad value is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import urllib.parse
+from typing import Any, Callable
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535; 0 picks a free one)")
+    return port
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def http_url(text: str) -> str:
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme != "http" or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http://host:port/path URL")
+    try:
+        parts.port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} has a bad port") from None
+    return text
+
+
+def add_flag(parser: argparse.ArgumentParser, flag: str, env: str, default: Any, help: str,
+             type: Callable[[str], Any] = str, **kwargs: Any) -> None:
+    """Add ``flag`` whose default comes from ``$env`` (checked like the flag itself)."""
+    raw = os.environ.get(env)
+    if raw is not None:
+        try:
+            default = type(raw)
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            parser.error(f"${env}: {exc}")
+    shown = "none" if default is None else default
+    parser.add_argument(flag, default=default, type=type, help=f"{help} (env {env}, default {shown})", **kwargs)
+
+
+def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port: int, *,
+                      registry: bool = True) -> None:
+    """--host, --port, --advertise, --registry, --token, --threads, --log-level."""
+    add_flag(parser, "--host", f"{prefix}_HOST", "127.0.0.1", "address to listen on")
+    add_flag(parser, "--port", f"{prefix}_PORT", default_port, "port to listen on; 0 picks a free one",
+             type=port_number)
+    add_flag(parser, "--advertise", f"{prefix}_ADVERTISE", None,
+             "URL others should use to reach this service, e.g. http://host:port/rpc", type=http_url)
+    if registry:
+        add_flag(parser, "--registry", "RPC_CLUSTER_REGISTRY", "http://127.0.0.1:3000/rpc",
+                 "the registry's URL", type=http_url)
+    add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None,
+             "cluster token: required on every request, and sent on every call")
+    add_flag(parser, "--threads", f"{prefix}_THREADS", 8, "request-handling threads", type=positive_int)
+    add_flag(parser, "--log-level", "RPC_CLUSTER_LOG_LEVEL", "INFO", "stderr log level",
+             choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``Service.__init__`` arguments from parsed common flags."""
+    return {"host": args.host, "port": args.port, "advertise": args.advertise,
+            "registry": getattr(args, "registry", None), "token": args.token, "threads": args.threads}
+
+
+def serve(make_service: Callable[[], Any]) -> int:
+    """Build and run a service; a bind failure is one line and exit code 1."""
+    try:
+        service = make_service()
+        return service.run()
+    except OSError as exc:
+        print(f"rpc-cluster: error: cannot listen: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,184 @@
+"""Finding healthy instances of a service: provider tables and ``connect()``.
+
+A running service keeps a ``ProviderTable`` that the registry updates by
+pushing ``Service.update``. A client made by ``connect(name)`` reads that
+table when its process runs such a service; elsewhere (a REPL) it asks the
+registry again every few seconds. Either way it spreads calls round-robin
+over the healthy URLs and moves on when one refuses the connection.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from typing import Any, Iterable
+
+from . import errors
+from .client import DEFAULT_TIMEOUT, Client, _RemoteDoc
+
+DEFAULT_REGISTRY = "http://127.0.0.1:3000/rpc"
+REGISTRY_ENV = "RPC_CLUSTER_REGISTRY"
+# How long an instance that refused a connection is skipped.
+QUARANTINE_SECONDS = 2.0
+
+
+def registry_url(explicit: str | None = None) -> str:
+    """The registry's URL: the argument, else $RPC_CLUSTER_REGISTRY, else the default."""
+    return explicit or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY
+
+
+class ProviderTable:
+    """Service name -> URLs of its healthy instances. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._urls: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        self.changed = threading.Condition(self._lock)
+
+    def replace(self, providers: dict[str, Iterable[str]]) -> None:
+        """Set the URLs of each named service (as ``Registry.register`` returns them)."""
+        with self._lock:
+            for name, urls in providers.items():
+                self._urls[name] = list(dict.fromkeys(urls))
+            self.changed.notify_all()
+
+    def update(self, added: Iterable[dict[str, Any]] = (), removed: Iterable[dict[str, Any]] = ()) -> None:
+        """Apply one ``Service.update`` push."""
+        with self._lock:
+            for entry in removed:
+                urls = self._urls.get(entry["service_name"], [])
+                if entry["service_url"] in urls:
+                    urls.remove(entry["service_url"])
+            for entry in added:
+                urls = self._urls.setdefault(entry["service_name"], [])
+                if entry["service_url"] not in urls:
+                    urls.append(entry["service_url"])
+            self.changed.notify_all()
+
+    def get(self, name: str) -> list[str]:
+        with self._lock:
+            return list(self._urls.get(name, ()))
+
+    def snapshot(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {name: list(urls) for name, urls in self._urls.items()}
+
+    def wait_for(self, name: str, timeout: float) -> list[str]:
+        """Block until ``name`` has a provider (or the timeout passes); the URLs."""
+        with self._lock:
+            self.changed.wait_for(lambda: bool(self._urls.get(name)), timeout)
+            return list(self._urls.get(name, ()))
+
+
+# Tables of the services running in this process, so connect() can follow pushes.
+_local_tables: list[tuple[ProviderTable, frozenset[str]]] = []
+
+
+def attach_local_table(table: ProviderTable, required: Iterable[str]) -> None:
+    _local_tables.append((table, frozenset(required)))
+
+
+def detach_local_table(table: ProviderTable) -> None:
+    _local_tables[:] = [entry for entry in _local_tables if entry[0] is not table]
+
+
+class _Instances:
+    """Where a ServiceClient's URLs come from: a pushed table, or registry polling."""
+
+    def __init__(self, service_name: str, registry: str, token: str | None, refresh: float):
+        self.service_name = service_name
+        self.refresh = refresh
+        self._registry = Client(registry, timeout=2.0, token=token)
+        self._polled: list[str] = []
+        self._polled_at = float("-inf")
+        self._lock = threading.Lock()
+        self._refused: dict[str, float] = {}
+        self._rr = itertools.count()
+
+    def _table(self) -> ProviderTable | None:
+        for table, required in reversed(_local_tables):
+            if self.service_name in required:
+                return table
+        return None
+
+    def urls(self, force: bool = False) -> list[str]:
+        table = self._table()
+        if table is not None:
+            return table.get(self.service_name)
+        now = time.monotonic()
+        if force or now - self._polled_at > self.refresh:
+            with self._lock:
+                if force or now - self._polled_at > self.refresh:
+                    try:
+                        self._polled = list(self._registry.call("Registry.lookup", self.service_name))
+                    except errors.TransportError:
+                        # Registry unreachable: keep using what we knew.
+                        pass
+                    self._polled_at = time.monotonic()
+        return self._polled
+
+    def order(self) -> list[str]:
+        """This call's candidates: round-robin start, refused ones last."""
+        urls = self.urls()
+        if not urls:
+            return []
+        start = next(self._rr) % len(urls)
+        rotated = urls[start:] + urls[:start]
+        now = time.monotonic()
+        fresh = [u for u in rotated if self._refused.get(u, 0.0) <= now]
+        return fresh + [u for u in rotated if u not in fresh]
+
+    def refused(self, url: str) -> None:
+        self._refused[url] = time.monotonic() + QUARANTINE_SECONDS
+
+
+class ServiceClient(Client):
+    __doc__ = _RemoteDoc("A Client for every healthy instance of one service (see ``connect``).")
+
+    def __init__(self, service_name: str, *, registry: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 token: str | None = None, refresh: float = 2.0):
+        super().__init__(f"service:{service_name}", timeout=timeout, token=token)
+        self.service_name = service_name
+        self.instances = _Instances(service_name, registry_url(registry), self.token, refresh)
+
+    def __repr__(self) -> str:
+        return f"<ServiceClient {self.service_name} {self.instances.urls()}>"
+
+    def _exchange(self, body: bytes) -> Any:
+        tried: list[str] = []
+        for attempt in range(2):
+            for url in self.instances.order():
+                if url in tried:
+                    continue
+                tried.append(url)
+                try:
+                    return self._post(url, body)
+                except errors.TransportError as exc:
+                    # Only a request that never left is safe to send to another instance.
+                    if exc.sent:
+                        raise
+                    self.instances.refused(url)
+            if attempt == 0:
+                self.instances.urls(force=True)
+        detail = f"tried {tried}" if tried else "the registry lists no healthy instance"
+        raise NoHealthyProvider(f"rpc: no healthy provider of {self.service_name}", detail, sent=False)
+
+    def _remote_doc(self, prefix: str = "") -> str:
+        return super()._remote_doc(prefix).replace(self.url, self.service_name, 1)
+
+
+class NoHealthyProvider(errors.ServiceUnavailable, errors.TransportError):
+    """No instance of the service could be reached (code 503)."""
+
+
+def connect(service_name: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+            token: str | None = None) -> ServiceClient:
+    """A client for ``service_name``, resolved through the registry.
+
+    It spreads calls over the healthy instances, follows the registry's
+    updates, and fails over when an instance refuses the connection.
+    """
+    return ServiceClient(service_name, registry=registry, timeout=timeout, token=token)
+

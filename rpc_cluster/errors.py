@@ -1,0 +1,128 @@
+"""Error types of the cluster, one class per JSON-RPC error code.
+
+Servers raise these inside methods; the dispatcher turns them into JSON-RPC
+error objects (or XML-RPC Faults) with the same code. Clients raise them back
+from the error objects they receive, so ``except NotFound`` works on both
+sides of the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The JSON-RPC 2.0 specification's codes.
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+# The cluster's application codes (CONTRACT.md), chosen to read like HTTP.
+UNAUTHORIZED = 401
+NOT_FOUND = 404
+CONFLICT = 409
+SERVICE_UNAVAILABLE = 503
+# Client-side only: the call never got a JSON-RPC answer.
+TRANSPORT_ERROR = -32000
+TIMEOUT = -32001
+
+
+class RpcError(Exception):
+    """A JSON-RPC error: ``code``, human ``message`` and optional ``data``."""
+
+    code = INTERNAL_ERROR
+    default_message = "Internal error"
+
+    def __init__(self, message: str | None = None, data: Any = None, *, code: int | None = None):
+        self.message = message or self.default_message
+        self.data = data
+        if code is not None:
+            self.code = code
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        text = f"[{self.code}] {self.message}"
+        return f"{text}: {self.data}" if self.data not in (None, "", {}) else text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, data={self.data!r})"
+
+    def to_error_object(self) -> dict[str, Any]:
+        """The JSON-RPC ``error`` member for this error."""
+        error = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+
+class ParseError(RpcError):
+    code, default_message = PARSE_ERROR, "Parse error"
+
+
+class InvalidRequest(RpcError):
+    code, default_message = INVALID_REQUEST, "Invalid Request"
+
+
+class MethodNotFound(RpcError):
+    code, default_message = METHOD_NOT_FOUND, "Method not found"
+
+
+class InvalidParams(RpcError):
+    """Bad parameters. ``InvalidParams.field("score", "must be 0-100")`` names the field."""
+
+    code, default_message = INVALID_PARAMS, "Invalid params"
+
+    @classmethod
+    def field(cls, name: str, problem: str) -> "InvalidParams":
+        return cls(f"Invalid params: {name} {problem}", {"field": name, "problem": problem})
+
+
+class InternalError(RpcError):
+    code, default_message = INTERNAL_ERROR, "Internal error"
+
+
+class Unauthorized(RpcError):
+    code, default_message = UNAUTHORIZED, "Unauthorized: missing or wrong cluster token"
+
+
+class NotFound(RpcError):
+    code, default_message = NOT_FOUND, "Not found"
+
+
+class Conflict(RpcError):
+    code, default_message = CONFLICT, "Conflict"
+
+
+class ServiceUnavailable(RpcError):
+    code, default_message = SERVICE_UNAVAILABLE, "Service unavailable"
+
+
+class TransportError(RpcError, ConnectionError):
+    """The call could not be completed over HTTP (refused, reset, bad status)."""
+
+    code, default_message = TRANSPORT_ERROR, "Transport error"
+
+    def __init__(self, message=None, data=None, *, code=None, sent: bool = True):
+        super().__init__(message, data, code=code)
+        # False when the request never left this process: safe to retry elsewhere.
+        self.sent = sent
+
+
+class CallTimeout(TransportError, TimeoutError):
+    """The call outlived its timeout; the server may still have done the work."""
+
+    code, default_message = TIMEOUT, "Call timed out"
+
+
+_BY_CODE = {
+    cls.code: cls
+    for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError,
+                Unauthorized, NotFound, Conflict, ServiceUnavailable)
+}
+
+
+def error_from_object(error: Any) -> RpcError:
+    """Build the matching RpcError subclass from a JSON-RPC ``error`` member."""
+    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
+        return InternalError("Malformed error object in response", error)
+    cls = _BY_CODE.get(error["code"], RpcError)
+    return cls(str(error.get("message") or cls.default_message), error.get("data"), code=error["code"])

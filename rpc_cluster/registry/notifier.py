@@ -1,0 +1,79 @@
+"""Telling dependents about added and removed providers (``Service.update``).
+
+Notices go to a bounded pool of worker threads, so ``Registry.register``
+never waits on a dependent. Notices to one recipient are delivered one at a
+time in the order they were made (a "removed" must not overtake the "added"
+that follows it); different recipients are served concurrently, so telling
+2,000 dependents takes about as long as the slowest few of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
+
+from ..errors import TransportError
+from .table import Notice
+
+log = logging.getLogger("rpc_cluster.registry.notifier")
+
+ATTEMPTS = 3
+
+
+class Notifier:
+    def __init__(self, post: Callable[[str, bytes, float], tuple[int, bytes]], *, workers: int = 64,
+                 timeout: float = 2.0, on_delivered: Callable[[Notice, bool], None] | None = None):
+        self._post = post
+        self._timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-notify")
+        self._queues: dict[str, deque[Notice]] = {}
+        self._lock = threading.Lock()
+        self._on_delivered = on_delivered
+
+    def send(self, notices: Iterable[Notice]) -> None:
+        """Queue notices for delivery; returns at once."""
+        with self._lock:
+            for notice in notices:
+                queue = self._queues.get(notice.recipient)
+                if queue is None:
+                    self._queues[notice.recipient] = deque([notice])
+                    self._pool.submit(self._drain, notice.recipient)
+                else:
+                    queue.append(notice)
+
+    def _drain(self, recipient: str) -> None:
+        while True:
+            with self._lock:
+                queue = self._queues[recipient]
+                if not queue:
+                    del self._queues[recipient]
+                    return
+                notice = queue.popleft()
+            delivered = self._deliver(notice)
+            if self._on_delivered:
+                self._on_delivered(notice, delivered)
+
+    def _deliver(self, notice: Notice) -> bool:
+        body = json.dumps({"jsonrpc": "2.0", "method": "Service.update", "id": 1,
+                           "params": {"added": notice.added, "removed": notice.removed}}).encode()
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                status, _ = self._post(notice.recipient, body, self._timeout)
+                if status == 200:
+                    return True
+            except TransportError as exc:
+                if attempt == ATTEMPTS:
+                    log.warning("could not tell %s about %s: %s", notice.recipient,
+                                notice.added or notice.removed, exc)
+        return False
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(len(q) for q in self._queues.values())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,144 @@
+"""``Registry.*`` over RPC: a thin wrapper around the table, checker and notifier."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import urllib.parse
+from typing import Any
+
+from .. import config
+from ..errors import InvalidParams
+from ..methods import MethodTable, rpc_method
+from ..service import Service
+from ..transport import shared_transport
+from .health_check import HealthChecker
+from .notifier import Notifier
+from .table import RegistryTable
+
+log = logging.getLogger("rpc_cluster.registry")
+
+MAX_NAME = 200
+
+
+def _check_name(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParams.field(field, "must be a non-empty string")
+    if len(value) > MAX_NAME or any(ord(c) < 32 for c in value):
+        raise InvalidParams.field(field, f"must be at most {MAX_NAME} printable characters")
+    return value
+
+
+def _check_url(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidParams.field(field, "must be a string URL")
+    parts = urllib.parse.urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or not parts.hostname or port is None or len(value) > 2000:
+        raise InvalidParams.field(field, "must be an http://host:port/path URL")
+    return value
+
+
+class Registry:
+    """The ``Registry`` namespace."""
+
+    def __init__(self, table: RegistryTable, notifier: Notifier):
+        self._table = table
+        self._notifier = notifier
+
+    @rpc_method
+    def register(self, service_name: str, service_url: str, required_services: list = ()) -> dict:
+        """Register (or replace) a service; returns the healthy providers of its requirements."""
+        _check_name("service_name", service_name)
+        _check_url("service_url", service_url)
+        if not isinstance(required_services, (list, tuple)):
+            raise InvalidParams.field("required_services", "must be a list of service names")
+        for name in required_services:
+            _check_name("required_services", name)
+        providers, notices = self._table.register(service_name, service_url, required_services)
+        self._notifier.send(notices)
+        log.info("registered %s at %s (requires %s)", service_name, service_url, list(required_services))
+        return {"providers": providers}
+
+    @rpc_method
+    def deregister(self, service_url: str) -> bool:
+        """Remove a registration; unknown URL is a 404 error."""
+        _check_url("service_url", service_url)
+        self._notifier.send(self._table.deregister(service_url))
+        log.info("deregistered %s", service_url)
+        return True
+
+    @rpc_method
+    def lookup(self, service_name: str) -> list:
+        """URLs of the healthy (passing) instances of a service; may be empty."""
+        return self._table.lookup(_check_name("service_name", service_name))
+
+    @rpc_method
+    def services(self) -> list:
+        """Every registration with its status, last check and failure count."""
+        return self._table.services()
+
+
+class RegistryService(Service):
+    """The registry process: serves ``Registry.*`` and runs the health checks."""
+
+    name = "Registry"
+    registers = False
+
+    def __init__(self, *, heartbeat_interval: float = 3.0, heartbeat_timeout: float | None = None,
+                 deregister_after: float = 60.0, check_workers: int = 64, **kwargs: Any):
+        self.table = RegistryTable(deregister_after=deregister_after)
+        transport = shared_transport()
+        token = kwargs.get("token")
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+
+        def post(url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+            return transport.post(url, body, headers, timeout)
+
+        self.notifier = Notifier(post, workers=check_workers)
+        self.health_check = HealthChecker(self.table, self.notifier, post, interval=heartbeat_interval,
+                                          timeout=heartbeat_timeout, workers=check_workers)
+        super().__init__(**kwargs)
+
+    def expose(self, methods: MethodTable) -> None:
+        methods.add_object("Registry", Registry(self.table, self.notifier))
+
+    def on_start(self) -> None:
+        self.health_check.start()
+
+    def on_stop(self) -> None:
+        self.health_check.stop()
+        self.notifier.close()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    config.add_service_flags(parser, "RPC_CLUSTER_REGISTRY", 3000, registry=False)
+    config.add_flag(parser, "--heartbeat-interval", "RPC_CLUSTER_HEARTBEAT_INTERVAL", 3.0,
+                    "seconds between health checks of each service", type=config.positive_seconds)
+    config.add_flag(parser, "--heartbeat-timeout", "RPC_CLUSTER_HEARTBEAT_TIMEOUT", None,
+                    "per-call health-check timeout in seconds (default: min(1, interval/3))",
+                    type=config.positive_seconds)
+    config.add_flag(parser, "--deregister-after", "RPC_CLUSTER_DEREGISTER_AFTER", 60.0,
+                    "drop a service critical for this many seconds", type=config.positive_seconds)
+    config.add_flag(parser, "--check-workers", "RPC_CLUSTER_CHECK_WORKERS", 64,
+                    "concurrent health checks and notifications", type=config.positive_int)
+
+
+def run(args: argparse.Namespace) -> int:
+    config.setup_logging(args.log_level)
+    return config.serve(lambda: RegistryService(
+        heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
+        deregister_after=args.deregister_after, check_workers=args.check_workers,
+        **config.service_kwargs(args)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the registry in the foreground (``rpc-cluster registry``)."""
+    parser = config.ArgumentParser(prog="rpc-cluster registry", description="Run the service registry.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,179 @@
+"""The registry's table of registrations and its state transitions.
+
+A plain class with no threads or sockets: every rule of the registry
+(replace on re-register, passing/critical, dropping after a while, who must
+be told about what) lives here and is tested with a fake clock. Methods
+that change a provider's availability return the ``Notice``s to send.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from ..errors import NotFound
+
+PASSING = "passing"
+CRITICAL = "critical"
+
+
+@dataclass
+class Registration:
+    service_name: str
+    service_url: str
+    required_services: tuple[str, ...]
+    #: "passing" or "critical".
+    status: str = PASSING
+    #: Wall-clock times, for people.
+    registered_at: float = 0.0
+    last_checked: float | None = None
+    #: Consecutive failed health checks.
+    failures: int = 0
+    #: Clock time it turned critical (None while passing), for --deregister-after.
+    critical_since: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "service_name": self.service_name,
+            "service_url": self.service_url,
+            "required_services": list(self.required_services),
+            "status": self.status,
+            "registered_at": _iso(self.registered_at),
+            "last_checked": _iso(self.last_checked) if self.last_checked is not None else None,
+            "failures": self.failures,
+        }
+
+
+@dataclass
+class Notice:
+    """One ``Service.update`` to send to ``recipient``."""
+
+    recipient: str
+    added: list[dict] = field(default_factory=list)
+    removed: list[dict] = field(default_factory=list)
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RegistryTable:
+    """Registrations by URL. Thread-safe: every public method takes the lock."""
+
+    def __init__(self, *, deregister_after: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time):
+        self.deregister_after = deregister_after
+        self._clock = clock
+        self._wall = wall
+        self._by_url: dict[str, Registration] = {}
+        self._lock = threading.Lock()
+
+    # -- queries ---------------------------------------------------------------------
+
+    def lookup(self, service_name: str) -> list[str]:
+        """URLs of the passing instances of ``service_name``, oldest registration first."""
+        with self._lock:
+            return [r.service_url for r in self._by_url.values()
+                    if r.service_name == service_name and r.status == PASSING]
+
+    def providers_for(self, required: Iterable[str]) -> dict[str, list[str]]:
+        return {name: self.lookup(name) for name in required}
+
+    def services(self) -> list[dict]:
+        with self._lock:
+            return [r.to_dict() for r in self._by_url.values()]
+
+    def urls(self) -> list[str]:
+        with self._lock:
+            return list(self._by_url)
+
+    def get(self, service_url: str) -> Registration | None:
+        with self._lock:
+            return self._by_url.get(service_url)
+
+    def __len__(self) -> int:
+        return len(self._by_url)
+
+    # -- changes ---------------------------------------------------------------------
+
+    def register(self, service_name: str, service_url: str,
+                 required_services: Iterable[str] = ()) -> tuple[dict[str, list[str]], list[Notice]]:
+        """Add or replace the registration at ``service_url``.
+
+        Returns the providers of its required services and the notices to send.
+        A re-registration that changes nothing notifies nobody.
+        """
+        required = tuple(dict.fromkeys(required_services))
+        with self._lock:
+            old = self._by_url.get(service_url)
+            notices: list[Notice] = []
+            if old is not None and old.status == PASSING and old.service_name != service_name:
+                notices += self._notices(old, removed=True)
+            was_available = old is not None and old.status == PASSING and old.service_name == service_name
+            self._by_url[service_url] = Registration(
+                service_name, service_url, required,
+                registered_at=old.registered_at if old and was_available else self._wall(),
+                last_checked=old.last_checked if old else None,
+            )
+            if not was_available:
+                notices += self._notices(self._by_url[service_url], removed=False)
+        return self.providers_for(required), notices
+
+    def deregister(self, service_url: str) -> list[Notice]:
+        """Remove a registration; raises NotFound for an unknown URL."""
+        with self._lock:
+            old = self._by_url.pop(service_url, None)
+            if old is None:
+                raise NotFound(f"No service registered at {service_url}", {"service_url": service_url})
+            return self._notices(old, removed=True) if old.status == PASSING else []
+
+    def record_success(self, service_url: str) -> list[Notice]:
+        """A health check answered: critical turns passing, and dependents hear of it."""
+        with self._lock:
+            reg = self._by_url.get(service_url)
+            if reg is None:
+                return []
+            reg.last_checked = self._wall()
+            reg.failures = 0
+            if reg.status == PASSING:
+                return []
+            reg.status, reg.critical_since = PASSING, None
+            return self._notices(reg, removed=False)
+
+    def record_failure(self, service_url: str) -> list[Notice]:
+        """A health check failed (all its attempts): passing turns critical."""
+        with self._lock:
+            reg = self._by_url.get(service_url)
+            if reg is None:
+                return []
+            reg.last_checked = self._wall()
+            reg.failures += 1
+            if reg.status == CRITICAL:
+                return []
+            reg.status, reg.critical_since = CRITICAL, self._clock()
+            return self._notices(reg, removed=True)
+
+    def drop_expired(self) -> list[str]:
+        """Drop services critical for longer than ``deregister_after``; their URLs.
+
+        Their dependents were already told when they turned critical.
+        """
+        now = self._clock()
+        with self._lock:
+            expired = [url for url, reg in self._by_url.items()
+                       if reg.critical_since is not None and now - reg.critical_since > self.deregister_after]
+            for url in expired:
+                del self._by_url[url]
+        return expired
+
+    def _notices(self, changed: Registration, *, removed: bool) -> list[Notice]:
+        entry = {"service_name": changed.service_name, "service_url": changed.service_url}
+        notices = []
+        for reg in self._by_url.values():
+            if changed.service_name in reg.required_services and reg.service_url != changed.service_url:
+                notices.append(Notice(reg.service_url, removed=[entry]) if removed
+                               else Notice(reg.service_url, added=[entry]))
+        return notices

@@ -1,0 +1,121 @@
+"""HTTP transport for the client: pooled keep-alive connections.
+
+Plain ``http.client`` connections kept alive per host, because on the
+registry's heartbeat path and in the client it measured cheapest per call
+(README, "Choosing the client transport"). Every transport failure is turned
+into the cluster's own error types here, in this one place.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import urllib.parse
+from typing import Any
+
+from .errors import CallTimeout, TransportError
+
+# A reused connection the server closed while idle fails on send: that request
+# never reached the server, so it is safe to send once more on a new one.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.CannotSendRequest)
+
+
+class _Pool:
+    """Idle keep-alive connections to one host:port."""
+
+    def __init__(self, host: str, port: int, max_idle: int = 32):
+        self.host, self.port, self.max_idle = host, port, max_idle
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def get(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            if self._idle:
+                conn = self._idle.pop()
+                conn.timeout = timeout
+                if conn.sock is not None:
+                    conn.sock.settimeout(timeout)
+                return conn, True
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout), False
+
+    def put(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self.max_idle:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class Transport:
+    """Sends HTTP POSTs over pooled connections. Thread-safe; share one per process."""
+
+    def __init__(self) -> None:
+        self._pools: dict[tuple[str, int], _Pool] = {}
+        self._lock = threading.Lock()
+
+    def _pool(self, host: str, port: int) -> _Pool:
+        key = (host, port)
+        pool = self._pools.get(key)
+        if pool is None:
+            with self._lock:
+                pool = self._pools.setdefault(key, _Pool(host, port))
+        return pool
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+        """POST ``body``; returns (status, response body). Raises TransportError/CallTimeout."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise TransportError(f"rpc: unsupported URL {url!r} (expected http://host:port/path)", sent=False)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        pool = self._pool(parts.hostname, parts.port or 80)
+        for attempt in (1, 2):
+            conn, reused = pool.get(timeout)
+            try:
+                conn.request("POST", path, body, headers)
+                response = conn.getresponse()
+                data = response.read()
+            except _STALE as exc:
+                conn.close()
+                if reused and attempt == 1:
+                    continue
+                raise TransportError(f"rpc: connection to {url} lost: {exc}", sent=True) from None
+            except (socket.timeout, TimeoutError):
+                conn.close()
+                raise CallTimeout(f"rpc: call to {url} timed out after {timeout:g} s") from None
+            except ConnectionRefusedError:
+                conn.close()
+                raise TransportError(f"rpc: connection to {url} refused", sent=False) from None
+            except (OSError, http.client.HTTPException) as exc:
+                # Failing to connect at all means nothing was sent.
+                sent = conn.sock is not None
+                conn.close()
+                raise TransportError(f"rpc: HTTP request to {url} failed: {exc}", sent=sent) from None
+            if response.will_close:
+                conn.close()
+            else:
+                pool.put(conn)
+            return response.status, data
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.clear()
+
+
+_shared = Transport()
+
+
+def shared_transport() -> Transport:
+    """The process-wide transport (connections are pooled across clients)."""
+    return _shared

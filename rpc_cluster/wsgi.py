@@ -1,0 +1,108 @@
+"""The HTTP face of a service: a WSGI app around the two dispatchers.
+
+Routes (CONTRACT.md): POST /rpc (JSON-RPC), POST /RPC2 (XML-RPC), GET /rpc
+(OpenRPC document), GET /health. Every request runs inside its trace
+(``X-Trace-Id``), which is echoed back in the response headers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any, Callable, Iterable
+
+from . import tracing
+from .dispatch import Dispatcher
+from .xmlrpc import XmlRpcDispatcher
+
+DEFAULT_MAX_BODY = 1 << 20
+
+_STATUS = {200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized",
+           404: "404 Not Found", 405: "405 Method Not Allowed", 411: "411 Length Required",
+           413: "413 Payload Too Large", 503: "503 Service Unavailable"}
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
+    """The request body, or the HTTP status to answer instead (413, 400)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 400
+    if length > limit:
+        return 413
+    stream = environ["wsgi.input"]
+    if length:
+        return stream.read(length)
+    # No Content-Length (chunked upload): read at most one byte past the limit.
+    body = stream.read(limit + 1) if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" else b""
+    return 413 if len(body) > limit else body
+
+
+class RpcApp:
+    """WSGI application serving one service's method table."""
+
+    def __init__(self, service_name: str, dispatcher: Dispatcher, openrpc: Callable[[], dict],
+                 *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
+                 health: Callable[[], bool] | None = None):
+        self.service_name = service_name
+        self.dispatcher = dispatcher
+        self.xmlrpc = XmlRpcDispatcher(dispatcher.methods)
+        self._openrpc = openrpc
+        self._token = f"Bearer {token}".encode() if token else None
+        self.max_body = max_body
+        # False while the service drains before exit: /health then says 503.
+        self._healthy = health or (lambda: True)
+
+    def _authorized(self, environ: dict[str, Any]) -> bool:
+        if self._token is None:
+            return True
+        given = environ.get("HTTP_AUTHORIZATION", "").encode("latin-1", "replace")
+        return hmac.compare_digest(given, self._token)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        trace_id = tracing.accept_trace_id(environ.get(tracing.ENVIRON_KEY))
+        token = tracing._current.set(trace_id)
+        try:
+            status, content_type, body = self._route(environ)
+        finally:
+            tracing._current.reset(token)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                   (tracing.HEADER, trace_id)]
+        if status == 401:
+            headers.append(("WWW-Authenticate", 'Bearer realm="rpc-cluster"'))
+        start_response(_STATUS.get(status, f"{status} Error"), headers)
+        return [body]
+
+    def _route(self, environ: dict[str, Any]) -> tuple[int, str, bytes]:
+        path = environ.get("PATH_INFO", "")
+        verb = environ.get("REQUEST_METHOD", "GET")
+        if path == "/rpc" and verb == "POST":
+            if not self._authorized(environ):
+                return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
+            body = read_body(environ, self.max_body)
+            if isinstance(body, int):
+                return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
+            answer = self.dispatcher.dispatch(body)
+            if not answer:
+                return 204, "application/json", b""
+            return 200, "application/json", answer.encode()
+        if path == "/RPC2" and verb == "POST":
+            if not self._authorized(environ):
+                return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
+            body = read_body(environ, self.max_body)
+            if isinstance(body, int):
+                return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
+            return 200, "text/xml; charset=utf-8", self.xmlrpc.dispatch(body)
+        if path == "/rpc" and verb in ("GET", "HEAD"):
+            return _json(200, self._openrpc())
+        if path == "/health" and verb in ("GET", "HEAD"):
+            if self._healthy():
+                return _json(200, {"status": "ok", "service": self.service_name})
+            return _json(503, {"status": "stopping", "service": self.service_name})
+        if path in ("/rpc", "/RPC2", "/health"):
+            return _json(405, {"error": "method not allowed", "path": path})
+        return _json(404, {"error": "not found", "path": path})
+
+
+def _json(status: int, obj: Any) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps(obj).encode()
