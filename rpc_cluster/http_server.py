@@ -21,7 +21,7 @@ import socket
 from typing import Any, Callable
 
 from granian.constants import Interfaces
-from granian.net import SocketSpec
+from granian.net import SocketHolder
 from granian.server.mt import MTServer
 
 log = logging.getLogger("rpc_cluster.http")
@@ -35,10 +35,22 @@ class _InProcessGranian(MTServer):
         pass
 
     def _init_shared_socket(self) -> None:
-        # Bind once here (Granian re-binds per worker on Linux), so port 0 has one answer.
-        spec = SocketSpec(self.bind_addr, self.bind_port, self.backlog)
-        self._shd = spec.build()
-        self._sfd = self._shd.get_fd()
+        # We bind the socket ourselves: Granian's own sets SO_REUSEPORT, so a second
+        # service on a taken port would silently share it instead of failing; and
+        # binding once here gives port 0 a single answer.
+        family = socket.AF_INET6 if ":" in self.bind_addr else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.bind_addr, self.bind_port))
+            sock.listen(self.backlog)
+        except OSError:
+            sock.close()
+            raise
+        self.listening_socket = sock
+        # Granian owns (and closes) the descriptor it is given: hand it a duplicate.
+        self._shd = SocketHolder(os.dup(sock.fileno()), False, self.backlog)
+        self._sfd = sock.fileno()
         self._ssp = None
 
     def _serve(self, spawn_target: Any, target_loader: Any) -> None:
@@ -47,11 +59,7 @@ class _InProcessGranian(MTServer):
         self._spawn_workers(spawn_target, target_loader())
 
     def bound_port(self) -> int:
-        probe = socket.socket(fileno=os.dup(self._sfd))
-        try:
-            return probe.getsockname()[1]
-        finally:
-            probe.close()
+        return self.listening_socket.getsockname()[1]
 
 
 class HttpServer:
@@ -95,10 +103,7 @@ class HttpServer:
         server, self._server = self._server, None
         if server is not None:
             server._stop_workers()
-            try:
-                os.close(server._sfd)
-            except OSError:
-                pass
+            server.listening_socket.close()
 
     def __enter__(self) -> "HttpServer":
         return self.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from typing import Any
 
@@ -16,7 +17,7 @@ def _schema(annotation: Any) -> dict[str, Any]:
     if annotation is inspect.Parameter.empty or annotation is Any:
         return {}
     origin = typing.get_origin(annotation) or annotation
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return {"anyOf": [_schema(arg) for arg in typing.get_args(annotation)]}
     if origin in _JSON_TYPES:
         return {"type": _JSON_TYPES[origin]}
@@ -25,11 +26,16 @@ def _schema(annotation: Any) -> dict[str, Any]:
 
 def describe_method(name: str, signature: inspect.Signature, func: Any) -> dict[str, Any]:
     """One OpenRPC method object: name, summary, params (with defaults), result."""
+    try:
+        # Modules with ``from __future__ import annotations`` hold annotations as strings.
+        hints = typing.get_type_hints(func)
+    except Exception:
+        hints = {}
     params = []
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        entry: dict[str, Any] = {"name": param.name, "schema": _schema(param.annotation),
+        entry: dict[str, Any] = {"name": param.name, "schema": _schema(hints.get(param.name, param.annotation)),
                                  "required": param.default is param.empty}
         if param.default is not param.empty:
             entry["schema"] = dict(entry["schema"], default=param.default)
@@ -40,7 +46,7 @@ def describe_method(name: str, signature: inspect.Signature, func: Any) -> dict[
         "summary": doc.splitlines()[0] if doc else "",
         "description": doc,
         "params": params,
-        "result": {"name": "result", "schema": _schema(signature.return_annotation)},
+        "result": {"name": "result", "schema": _schema(hints.get("return", signature.return_annotation))},
         "paramStructure": "either",
     }
 

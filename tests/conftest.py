@@ -1,0 +1,139 @@
+"""Fixtures: real servers on loopback ports, and processes that are always cleaned up."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HELPERS = Path(__file__).resolve().parent / "helpers"
+sys.path.insert(0, str(HELPERS))
+
+_SERVING = re.compile(r"serving at (http://\S+)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value; that value, or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+class Proc:
+    """A service subprocess whose stderr goes to a file we can search."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str]):
+        self.args = args
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                                      start_new_session=True, cwd=ROOT)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match:
+        regex = re.compile(pattern)
+
+        def found():
+            if self.popen.poll() is not None and not regex.search(self.output()):
+                pytest.fail(f"{self.args} exited with {self.popen.returncode}:\n{self.output()}")
+            return regex.search(self.output())
+
+        return wait_until(found, timeout, message=f"{pattern!r} in the output of {self.args}")
+
+    def url(self, timeout: float = 15.0) -> str:
+        """The URL the service printed when it started serving."""
+        return self.wait_for(_SERVING.pattern, timeout).group(1)
+
+    def signal(self, signum: int) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signum)
+
+    def wait(self, timeout: float = 15.0) -> int:
+        return self.popen.wait(timeout)
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+
+
+class Processes:
+    """Starts processes and kills every one of them at teardown."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.started: list[Proc] = []
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> Proc:
+        full_env = dict(os.environ, PYTHONUNBUFFERED="1")
+        full_env.pop("RPC_CLUSTER_TOKEN", None)
+        full_env.update(env or {})
+        log_path = self.tmp_path / f"proc-{len(self.started)}.log"
+        proc = Proc([sys.executable, *args], log_path, full_env)
+        self.started.append(proc)
+        return proc
+
+    def registry(self, *extra: str, port: int = 0, interval: float = 0.5, env=None) -> Proc:
+        return self.start("cmd/registryservice/main.py", "--port", str(port),
+                          "--heartbeat-interval", str(interval), *extra, env=env)
+
+    def echo(self, registry_url: str, *extra: str, env=None) -> Proc:
+        return self.start(str(HELPERS / "echo_service.py"), "--port", "0", "--registry", registry_url,
+                          *extra, env=env)
+
+    def cleanup(self) -> None:
+        for proc in self.started:
+            proc.kill()
+
+
+@pytest.fixture
+def processes(tmp_path):
+    manager = Processes(tmp_path)
+    try:
+        yield manager
+    finally:
+        manager.cleanup()
+
+
+@pytest.fixture
+def registry_service():
+    """An in-process registry on a free port with a fast heartbeat."""
+    from rpc_cluster.registry.service import RegistryService
+
+    service = RegistryService(port=0, heartbeat_interval=0.3)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()

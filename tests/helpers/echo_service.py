@@ -1,0 +1,71 @@
+"""A small service for tests: ``Echo.*`` plus the usual lifecycle.
+
+    python tests/helpers/echo_service.py --name EchoService --requires Other --port 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+from rpc_cluster import Service, current_trace_id, rpc_method
+from rpc_cluster import config
+
+
+class Echo:
+    def __init__(self, service: "EchoService"):
+        self._service = service
+        self.pid = os.getpid()
+
+    @rpc_method
+    def echo(self, text: str) -> str:
+        """Return ``text`` unchanged."""
+        return text
+
+    @rpc_method
+    def whoami(self) -> dict:
+        """The instance that answered: its URL and process id."""
+        return {"url": self._service.url, "pid": self.pid, "trace_id": current_trace_id()}
+
+    @rpc_method
+    def providers(self) -> dict:
+        """This instance's table of providers."""
+        return self._service.providers.snapshot()
+
+    @rpc_method
+    def sleep(self, seconds: float) -> float:
+        """Sleep, then return the seconds slept (for timeout and drain tests)."""
+        time.sleep(seconds)
+        return seconds
+
+    @rpc_method
+    def fail(self) -> None:
+        """Raise an unexpected exception (its traceback must stay in the log)."""
+        raise RuntimeError("secret internal detail")
+
+
+class EchoService(Service):
+    def __init__(self, name: str = "EchoService", requires: tuple[str, ...] = (), **kwargs):
+        self.name = name
+        self.required_services = tuple(requires)
+        super().__init__(**kwargs)
+
+    def expose(self, methods) -> None:
+        methods.add_object("Echo", Echo(self))
+
+
+def main(argv=None) -> int:
+    parser = config.ArgumentParser(prog="echo_service")
+    config.add_service_flags(parser, "ECHO", 0)
+    parser.add_argument("--name", default="EchoService")
+    parser.add_argument("--requires", action="append", default=[])
+    args = parser.parse_args(argv)
+    config.setup_logging(args.log_level)
+    return config.serve(lambda: EchoService(args.name, args.requires, **config.service_kwargs(args)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
