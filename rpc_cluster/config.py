@@ -88,7 +88,8 @@ def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port
                  "the registry's URL", type=http_url)
     add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None,
              "cluster token: required on every request, and sent on every call")
-    add_flag(parser, "--threads", f"{prefix}_THREADS", 8, "request-handling threads", type=positive_int)
+    add_flag(parser, "--threads", f"{prefix}_THREADS", None,
+             "request-handling threads (default: the service's own, see README)", type=positive_int)
     add_flag(parser, "--log-level", "RPC_CLUSTER_LOG_LEVEL", "INFO", "stderr log level",
              choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 

@@ -10,6 +10,7 @@ when simply switched off, lets an empty batch through without its -32600.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 from typing import Any, Callable
@@ -75,6 +76,9 @@ def _wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             log.exception("rpc: method %s raised", name)
             return Error(errors.INTERNAL_ERROR, "Internal error")
 
+    # jsonrpcserver computes inspect.signature() on every call; a precomputed
+    # one makes that a lookup (it was a third of a trivial call's time).
+    call.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
     return call
 
 

@@ -74,9 +74,13 @@ class Service:
     required_services: tuple[str, ...] = ()
     #: False for the registry itself.
     registers = True
+    #: Request threads when not given. Few is fastest for CPU-bound methods (they
+    #: share one GIL: 1 thread did 34k trivial calls/s here, 8 threads 10k); services
+    #: whose methods wait on the network or a database raise it.
+    default_threads = 2
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, advertise: str | None = None,
-                 registry: str | None = None, token: str | None = None, threads: int = 8,
+                 registry: str | None = None, token: str | None = None, threads: int | None = None,
                  max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0):
         self.host = host
         self.port = port
@@ -95,7 +99,7 @@ class Service:
         self._http = HttpServer(
             RpcApp(self.name, self._dispatcher, self.openrpc, token=token, max_body=max_body,
                    health=lambda: not self._draining),
-            host, port, threads=threads, drain_timeout=drain_timeout,
+            host, port, threads=threads or self.default_threads, drain_timeout=drain_timeout,
         )
         self._registry_client = Client(self.registry, timeout=2.0, token=token)
         self._registered = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-import uuid
+import secrets
 from contextlib import contextmanager
 
 HEADER = "X-Trace-Id"
@@ -22,7 +22,7 @@ _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def current_trace_id() -> str | None:

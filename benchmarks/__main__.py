@@ -1,0 +1,67 @@
+"""Run every benchmark and rewrite the README's results section.
+
+    python -m benchmarks             all of them (several minutes)
+    python -m benchmarks --quick     fewer and shorter repetitions
+    python -m benchmarks --only registry_scale rpc_throughput
+    python -m benchmarks --no-readme print the tables only
+
+Every figure in one table is measured in the same run, side by side, and
+reported as a median: these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import re
+import shutil
+import sys
+
+from .common import ROOT, machine
+
+# (module, title) in the order they appear in the README.
+BENCHMARKS = [
+    ("registry_scale", "Registry: failure detection and fan-out"),
+    ("rpc_throughput", "JSON-RPC call rate and the HTTP server choice"),
+    ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
+]
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
+    parser.add_argument("--only", nargs="+", choices=[name for name, _ in BENCHMARKS], help="run only these")
+    parser.add_argument("--no-readme", action="store_true", help="print, do not rewrite README.md")
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        print("benchmarks: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    chosen = [(name, title) for name, title in BENCHMARKS if not args.only or name in args.only]
+    sections = [f"Measured {datetime.date.today().isoformat()} on {machine()}"
+                f"{' (--quick)' if args.quick else ''} with `python -m benchmarks`."]
+    for name, title in chosen:
+        print(f"== {title}", file=sys.stderr, flush=True)
+        module = importlib.import_module(f"benchmarks.{name}")
+        text = module.table(module.run(args.quick))
+        print(text, flush=True)
+        sections.append(f"### {title}\n\n{text}")
+    if args.no_readme or args.only:
+        if args.only and not args.no_readme:
+            print("(README not rewritten: it holds the full run; drop --only to rewrite it)", file=sys.stderr)
+        return 0
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    block = f"{START}\n" + "\n\n".join(sections) + f"\n{END}"
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    readme.write_text(text)
+    print("README.md results rewritten", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

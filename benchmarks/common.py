@@ -1,0 +1,110 @@
+"""Helpers shared by the benchmarks: processes on loopback, wrk, medians."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_SERVING = re.compile(r"serving at (\S+)")
+
+
+class Proc:
+    """A child process with its output in a temporary file; killed by ``stop()``."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None):
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
+        full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+        self.popen = subprocess.Popen([sys.executable, *args], stdout=self.log, stderr=subprocess.STDOUT,
+                                      cwd=ROOT, env=full_env, start_new_session=True)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match:
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = regex.search(self.output())
+            if match:
+                return match
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"process exited early:\n{self.output()[-2000:]}")
+            time.sleep(0.05)
+        raise RuntimeError(f"timed out waiting for {pattern!r}:\n{self.output()[-2000:]}")
+
+    def url(self) -> str:
+        return self.wait_for(_SERVING.pattern).group(1)
+
+    def kill(self, signum: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(self.popen.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        self.kill()
+        try:
+            self.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        os.unlink(self.log.name)
+
+
+def wrk(url: str, *, body: bytes | None = None, content_type: str = "application/json",
+        connections: int = 16, seconds: float = 5.0, threads: int = 2) -> dict[str, float]:
+    """Run wrk against ``url`` (POSTing ``body`` if given); requests/s and latency percentiles."""
+    script = None
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if body is not None:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        lua_body = body.decode().replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        script.write(f'wrk.method = "POST"\nwrk.body = "{lua_body}"\n'
+                     f'wrk.headers["Content-Type"] = "{content_type}"\n')
+        script.close()
+        args += ["-s", script.name]
+    try:
+        out = subprocess.run(args + [url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    finally:
+        if script:
+            os.unlink(script.name)
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "99"):
+        match = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out)
+        if match:
+            value, unit = float(match.group(1)), match.group(2)
+            result[f"p{pct}_ms"] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["errors"] = (int(errors.group(1)) if errors else 0) + (
+        sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)
+    return result
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def fmt(value: float, digits: int = 0) -> str:
+    if value >= 1000 and digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"

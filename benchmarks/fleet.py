@@ -1,0 +1,58 @@
+"""Many fake services in one process, for the registry benchmark.
+
+Each URL ``/svc/<n>/rpc`` behaves as one service: it answers
+``Service.heartbeat`` and records when each ``Service.update`` arrived.
+``GET /updates`` returns those records. Run: ``python -m benchmarks.fleet``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+
+from rpc_cluster.http_server import HttpServer
+
+_HEARTBEAT = b'{"jsonrpc": "2.0", "result": {"status": "ok", "service": "Fake"}, "id": 1}'
+_TRUE = b'{"jsonrpc": "2.0", "result": true, "id": 1}'
+
+
+class Fleet:
+    def __init__(self) -> None:
+        self.updates: list[tuple[str, float, list, list]] = []
+        self.heartbeats = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        if environ["REQUEST_METHOD"] == "GET" and path == "/updates":
+            with self._lock:
+                body = json.dumps({"updates": self.updates, "heartbeats": self.heartbeats}).encode()
+        else:
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            if b"Service.heartbeat" in raw:
+                with self._lock:
+                    self.heartbeats += 1
+                body = _HEARTBEAT
+            else:
+                params = json.loads(raw).get("params", {})
+                with self._lock:
+                    self.updates.append((path, time.time(), params.get("added", []), params.get("removed", [])))
+                body = _TRUE
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def main() -> int:
+    server = HttpServer(Fleet(), "127.0.0.1", 0, threads=16).start()
+    print(f"fleet serving at {server.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The log file: one JSON object a line, append-only, rotated by size.
+
+JSON Lines because people can read it and programs parse it, and because
+JSON escapes every newline and control character in a message, so no
+message can forge an entry. Rotation is the stdlib's
+``RotatingFileHandler.doRollover`` (``file``, ``file.1`` ... ``file.N``); the
+file is created with mode 0600 (and so is each new one after a rotation).
+"""
+
+from __future__ import annotations
+
+import json
+import logging.handlers
+import os
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+FIELDS = ("timestamp", "level", "service_name", "trace_id", "message")
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """The stdlib's rotating file, but every file it opens is created 0600."""
+
+    def _open(self):  # type: ignore[override]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, "a", encoding="utf-8", errors="backslashreplace")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _reversed_lines(path: Path, block: int = 64 * 1024) -> Iterator[bytes]:
+    """The lines of a file, last first, reading it backwards in blocks."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with handle:
+        handle.seek(0, os.SEEK_END)
+        position = handle.tell()
+        rest = b""
+        while position > 0:
+            size = min(block, position)
+            position -= size
+            handle.seek(position)
+            chunk = handle.read(size) + rest
+            lines = chunk.split(b"\n")
+            rest = lines[0]
+            for line in reversed(lines[1:]):
+                if line:
+                    yield line
+        if rest:
+            yield rest
+
+
+class LogStore:
+    """Appends entries to the log file and finds the newest matching ones."""
+
+    def __init__(self, path: str | os.PathLike, *, max_bytes: int = 10 << 20, backups: int = 5):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = _PrivateRotatingFile(self.path, maxBytes=max_bytes, backupCount=backups,
+                                          encoding="utf-8", delay=False)
+        # An existing file made by something else keeps its own mode; ours is private.
+        os.chmod(self.path, 0o600)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._lock = threading.Lock()
+
+    def append(self, entries: list[dict[str, Any]]) -> None:
+        """Write entries (already validated) and flush them to the file before returning."""
+        lines = [json.dumps({field: entry.get(field) for field in FIELDS}, ensure_ascii=False) + "\n"
+                 for entry in entries]
+        with self._lock:
+            stream = self._file.stream
+            for line in lines:
+                if self.max_bytes and stream.tell() + len(line.encode("utf-8")) > self.max_bytes and stream.tell():
+                    self._file.doRollover()
+                    stream = self._file.stream
+                stream.write(line)
+            stream.flush()
+
+    def files(self) -> list[Path]:
+        """The log files, newest first: the live file, then .1, .2 ..."""
+        return [self.path] + [Path(f"{self.path}.{n}") for n in range(1, self.backups + 1)]
+
+    def tail(self, limit: int = 100, service_name: str | None = None, min_level: int | None = None,
+             trace_id: str | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries that match, oldest first; reads rotated files too."""
+        found: list[dict[str, Any]] = []
+        with self._lock:
+            # Flushed already; the lock only keeps a rotation from moving files mid-read.
+            for path in self.files():
+                for line in _reversed_lines(path):
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue  # a torn line from a crash: skip it, keep the rest
+                    if service_name is not None and entry.get("service_name") != service_name:
+                        continue
+                    if trace_id is not None and entry.get("trace_id") != trace_id:
+                        continue
+                    if min_level is not None and LEVELS.get(entry.get("level"), 0) < min_level:
+                        continue
+                    found.append(entry)
+                    if len(found) >= limit:
+                        return found[::-1]
+        return found[::-1]
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
