@@ -22,15 +22,29 @@ _STATUS = {200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "4
            413: "413 Payload Too Large", 503: "503 Service Unavailable"}
 
 
+# A client sends its whole body before reading the answer: read (and drop) up to
+# this much of an oversized one, so it gets its 413 instead of a broken pipe.
+DRAIN_LIMIT = 16 << 20
+
+
+def _discard(stream, length: int) -> None:
+    while length > 0:
+        chunk = stream.read(min(length, 64 << 10))
+        if not chunk:
+            return
+        length -= len(chunk)
+
+
 def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
     """The request body, or the HTTP status to answer instead (413, 400)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 400
-    if length > limit:
-        return 413
     stream = environ["wsgi.input"]
+    if length > limit:
+        _discard(stream, min(length, DRAIN_LIMIT))
+        return 413
     if length:
         return stream.read(length)
     # No Content-Length (chunked upload): read at most one byte past the limit.
