@@ -22,9 +22,17 @@ from typing import Any, Callable
 
 from granian.constants import Interfaces
 from granian.net import SocketHolder
+import granian.server.common as _granian_common
 from granian.server.mt import MTServer
 
 log = logging.getLogger("rpc_cluster.http")
+
+# Granian's server __init__ runs logging.config.dictConfig, which flushes and
+# closes every handler in the process (a service's log shipper, the log
+# service's open file). Logging is the application's to configure.
+_granian_common.configure_logging = lambda *args, **kwargs: None
+# It also warns that its thread worker is "experimental" on free-threaded builds: not our case.
+logging.getLogger("_granian").setLevel(logging.ERROR)
 
 
 class _InProcessGranian(MTServer):

@@ -25,6 +25,7 @@ from typing import Any
 
 from . import __version__, errors
 from .client import Client
+from .logs import shipping
 from .discovery import ProviderTable, attach_local_table, detach_local_table, registry_url
 from .dispatch import Dispatcher
 from .http_server import HttpServer
@@ -37,6 +38,7 @@ log = logging.getLogger("rpc_cluster.service")
 # Until heartbeats show the registry's real pace, assume its default interval.
 ASSUMED_HEARTBEAT_INTERVAL = 3.0
 MAX_REGISTER_BACKOFF = 5.0
+LOG_SERVICE = "LogService"
 
 
 class _ServiceMethods:
@@ -74,6 +76,8 @@ class Service:
     required_services: tuple[str, ...] = ()
     #: False for the registry itself.
     registers = True
+    #: Ship this process's log records to the LogService (False for the log service).
+    ships_logs = True
     #: Request threads when not given. Few is fastest for CPU-bound methods (they
     #: share one GIL: 1 thread did 34k trivial calls/s here, 8 threads 10k); services
     #: whose methods wait on the network or a database raise it.
@@ -89,6 +93,9 @@ class Service:
         self.token = token
         #: Healthy providers of ``required_services``, kept current by the registry.
         self.providers = ProviderTable()
+        if self.ships_logs and self.registers and LOG_SERVICE not in self.required_services:
+            self.required_services = tuple(self.required_services) + (LOG_SERVICE,)
+        self._shipper: shipping.LogShipper | None = None
         self.methods = MethodTable()
         self.methods.add_object("Service", _ServiceMethods(self))
         self.expose(self.methods)
@@ -98,7 +105,7 @@ class Service:
         self._draining = False
         self._http = HttpServer(
             RpcApp(self.name, self._dispatcher, self.openrpc, token=token, max_body=max_body,
-                   health=lambda: not self._draining),
+                   health=lambda: not self._draining, after_call=self.after_call),
             host, port, threads=threads or self.default_threads, drain_timeout=drain_timeout,
         )
         self._registry_client = Client(self.registry, timeout=2.0, token=token)
@@ -118,6 +125,9 @@ class Service:
     def on_stop(self) -> None:
         """Called after serving has stopped (override to close stores, files)."""
 
+    def after_call(self) -> None:
+        """Called after each RPC request is dispatched, before it is answered (override)."""
+
     # -- addresses ----------------------------------------------------------------------
 
     @property
@@ -126,6 +136,10 @@ class Service:
         if self.advertise:
             return self.advertise
         return f"{self._http.url}/rpc"
+
+    def log_service_urls(self) -> list[str]:
+        """Where this process ships its log records: the LogService instances known now."""
+        return self.providers.get(LOG_SERVICE)
 
     @property
     def bound_port(self) -> int | None:
@@ -139,6 +153,8 @@ class Service:
     def start(self) -> "Service":
         """Bind and serve; registration continues in the background."""
         self._http.start()
+        if self.ships_logs:
+            self._shipper = shipping.install(self.name, self.log_service_urls, token=self.token)
         log.info("%s serving at %s", self.name, self.url)
         self.on_start()
         if self.registers:
@@ -170,6 +186,8 @@ class Service:
         self.on_stop()
         self._stopped.set()
         log.info("%s stopped", self.name)
+        shipping.uninstall(self._shipper)
+        self._shipper = None
 
     def run(self) -> int:
         """Serve until SIGINT/SIGTERM; the process exit code."""

@@ -57,7 +57,7 @@ class RpcApp:
 
     def __init__(self, service_name: str, dispatcher: Dispatcher, openrpc: Callable[[], dict],
                  *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
-                 health: Callable[[], bool] | None = None):
+                 health: Callable[[], bool] | None = None, after_call: Callable[[], None] | None = None):
         self.service_name = service_name
         self.dispatcher = dispatcher
         self.xmlrpc = XmlRpcDispatcher(dispatcher.methods)
@@ -66,6 +66,9 @@ class RpcApp:
         self.max_body = max_body
         # False while the service drains before exit: /health then says 503.
         self._healthy = health or (lambda: True)
+        # Runs after every /rpc or /RPC2 dispatch, before the response goes out
+        # (the log service flushes its file here: once per batch, not per entry).
+        self._after_call = after_call or (lambda: None)
 
     def _authorized(self, environ: dict[str, Any]) -> bool:
         if self._token is None:
@@ -97,6 +100,7 @@ class RpcApp:
             if isinstance(body, int):
                 return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
             answer = self.dispatcher.dispatch(body)
+            self._after_call()
             if not answer:
                 return 204, "application/json", b""
             return 200, "application/json", answer.encode()
@@ -106,7 +110,9 @@ class RpcApp:
             body = read_body(environ, self.max_body)
             if isinstance(body, int):
                 return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
-            return 200, "text/xml; charset=utf-8", self.xmlrpc.dispatch(body)
+            answer_xml = self.xmlrpc.dispatch(body)
+            self._after_call()
+            return 200, "text/xml; charset=utf-8", answer_xml
         if path == "/rpc" and verb in ("GET", "HEAD"):
             return _json(200, self._openrpc())
         if path == "/health" and verb in ("GET", "HEAD"):

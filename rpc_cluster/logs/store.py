@@ -71,18 +71,27 @@ class LogStore:
         self.backups = backups
         self._lock = threading.Lock()
 
-    def append(self, entries: list[dict[str, Any]]) -> None:
-        """Write entries (already validated) and flush them to the file before returning."""
+    def write(self, entries: list[dict[str, Any]]) -> None:
+        """Write validated entries; they reach the file at the latest on ``flush()``."""
         lines = [json.dumps({field: entry.get(field) for field in FIELDS}, ensure_ascii=False) + "\n"
                  for entry in entries]
         with self._lock:
             stream = self._file.stream
             for line in lines:
-                if self.max_bytes and stream.tell() + len(line.encode("utf-8")) > self.max_bytes and stream.tell():
+                position = stream.tell()
+                if self.max_bytes and position and position + len(line.encode("utf-8")) > self.max_bytes:
                     self._file.doRollover()
                     stream = self._file.stream
                 stream.write(line)
-            stream.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._file.stream.flush()
+
+    def append(self, entries: list[dict[str, Any]]) -> None:
+        """Write entries and flush them to the file before returning."""
+        self.write(entries)
+        self.flush()
 
     def files(self) -> list[Path]:
         """The log files, newest first: the live file, then .1, .2 ..."""

@@ -108,6 +108,10 @@ class RegistryService(Service):
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Registry", Registry(self.table, self.notifier))
 
+    def log_service_urls(self) -> list[str]:
+        # The registry is told nothing: it knows where the log service is.
+        return self.table.lookup("LogService")
+
     def on_start(self) -> None:
         self.health_check.start()
 

@@ -1,0 +1,3 @@
+from rpc_cluster.logs.service import main
+
+raise SystemExit(main())
