@@ -217,7 +217,26 @@ class _RemoteMethod:
         self.__name__ = self.__qualname__ = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and kwargs:
+            kwargs = self._name_positionals(args, kwargs)
+            args = ()
         return self._client.call(self.__name__, *args, **kwargs)
+
+    def _name_positionals(self, args: tuple, kwargs: dict) -> dict:
+        # JSON-RPC sends one or the other; Python callers mix them, so name the
+        # positional ones from the server's description of the method.
+        method = self._description()
+        if method is None:
+            raise TypeError(f"rpc: {self.__name__}: cannot mix positional and named params "
+                            "(the server does not describe the method)")
+        names = [p["name"] for p in method.get("params", [])]
+        if len(args) > len(names):
+            raise TypeError(f"rpc: {self.__name__} takes at most {len(names)} params, {len(args)} given")
+        named = dict(zip(names, args))
+        for key in kwargs:
+            if key in named:
+                raise TypeError(f"rpc: {self.__name__} got {key!r} both by position and by name")
+        return {**named, **kwargs}
 
     def _description(self) -> dict[str, Any] | None:
         # Fetched only when someone asks (help, repr, inspect), never on a call.

@@ -104,9 +104,12 @@ class Processes:
         self.started.append(proc)
         return proc
 
-    def registry(self, *extra: str, port: int = 0, interval: float = 0.5, env=None) -> Proc:
-        return self.start("cmd/registryservice/main.py", "--port", str(port),
-                          "--heartbeat-interval", str(interval), *extra, env=env)
+    def registry(self, *extra: str, port: int = 0, interval: float = 0.5, timeout: float = 0.5,
+                 env=None) -> Proc:
+        # A fast interval keeps the tests short; a timeout of its own keeps a loaded CI
+        # machine from failing heartbeats that were merely slow.
+        return self.start("cmd/registryservice/main.py", "--port", str(port), "--heartbeat-interval",
+                          str(interval), "--heartbeat-timeout", str(timeout), *extra, env=env)
 
     def echo(self, registry_url: str, *extra: str, env=None) -> Proc:
         return self.start(str(HELPERS / "echo_service.py"), "--port", "0", "--registry", registry_url,
@@ -131,7 +134,7 @@ def registry_service():
     """An in-process registry on a free port with a fast heartbeat."""
     from rpc_cluster.registry.service import RegistryService
 
-    service = RegistryService(port=0, heartbeat_interval=0.3)
+    service = RegistryService(port=0, heartbeat_interval=0.3, heartbeat_timeout=0.5)
     service.start()
     try:
         yield service

@@ -37,6 +37,9 @@ def test_call_positional_and_named(client):
 def test_attribute_proxy(client):
     assert client.Echo.echo("proxied") == "proxied"
     assert client.Echo.echo(text="named") == "named"
+    assert client.Echo.relay([], text="mixed") == ["EchoService"]  # named from rpc.discover
+    with pytest.raises(TypeError, match="both by position and by name"):
+        client.Echo.echo("a", text="b")
 
 
 def test_remote_errors_raise_typed_exceptions(client):

@@ -57,6 +57,13 @@ def _reversed_lines(path: Path, block: int = 64 * 1024) -> Iterator[bytes]:
             yield rest
 
 
+def _by_time(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Oldest first. Services ship in batches, so the file's order is arrival order."""
+    entries.reverse()
+    entries.sort(key=lambda e: str(e.get("timestamp") or ""))
+    return entries
+
+
 class LogStore:
     """Appends entries to the log file and finds the newest matching ones."""
 
@@ -99,7 +106,10 @@ class LogStore:
 
     def tail(self, limit: int = 100, service_name: str | None = None, min_level: int | None = None,
              trace_id: str | None = None) -> list[dict[str, Any]]:
-        """The newest ``limit`` entries that match, oldest first; reads rotated files too."""
+        """The newest ``limit`` entries that match (by arrival), oldest first (by timestamp).
+
+        Reads the rotated files too, newest first, stopping as soon as it has enough.
+        """
         found: list[dict[str, Any]] = []
         with self._lock:
             # Flushed already; the lock only keeps a rotation from moving files mid-read.
@@ -117,8 +127,8 @@ class LogStore:
                         continue
                     found.append(entry)
                     if len(found) >= limit:
-                        return found[::-1]
-        return found[::-1]
+                        return _by_time(found)
+        return _by_time(found)
 
     def close(self) -> None:
         with self._lock:

@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
-import argparse
+import logging
 import os
 import sys
 import threading
 import time
 
-from rpc_cluster import Service, current_trace_id, rpc_method
+from rpc_cluster import Service, connect, current_trace_id, rpc_method
 from rpc_cluster import config
+
+
+log = logging.getLogger("echo")
 
 
 class Echo:
@@ -40,6 +43,14 @@ class Echo:
         """Sleep, then return the seconds slept (for timeout and drain tests)."""
         time.sleep(seconds)
         return seconds
+
+    @rpc_method
+    def relay(self, path: list, text: str) -> list:
+        """Log ``text``, pass it on to the next service named in ``path``; the names visited."""
+        log.info("relay of %r at %s", text, self._service.name)
+        if not path:
+            return [self._service.name]
+        return [self._service.name] + connect(path[0], self._service.registry).Echo.relay(path[1:], text)
 
     @rpc_method
     def fail(self) -> None:

@@ -1,0 +1,254 @@
+"""The log service: its file, rotation, tail, shipping from services, and traces."""
+
+import json
+import logging
+import os
+import stat
+
+import pytest
+
+from conftest import free_port, wait_until
+from rpc_cluster import Client, InvalidParams, connect, trace
+from rpc_cluster.logs.service import LogService
+from rpc_cluster.logs.shipping import LogShipper
+from rpc_cluster.logs.store import LogStore
+
+NOWHERE = "http://127.0.0.1:9/rpc"
+
+
+def entry(message, service="svc", level="INFO", trace_id=None):
+    return {"message": message, "service_name": service, "level": level, "trace_id": trace_id,
+            "timestamp": "2026-11-22T00:00:00.000000Z"}
+
+
+def lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+# -- the store -----------------------------------------------------------------------------------
+
+
+def test_file_is_created_private_and_holds_one_json_object_a_line(tmp_path):
+    store = LogStore(tmp_path / "logs" / "distributed.log")
+    store.append([entry("first"), entry("second")])
+    path = tmp_path / "logs" / "distributed.log"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert [e["message"] for e in lines(path)] == ["first", "second"]
+    assert set(lines(path)[0]) == {"timestamp", "level", "service_name", "trace_id", "message"}
+
+
+def test_existing_file_with_open_permissions_is_made_private(tmp_path):
+    path = tmp_path / "distributed.log"
+    path.write_text("")
+    os.chmod(path, 0o644)
+    LogStore(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_message_cannot_forge_an_entry(tmp_path):
+    store = LogStore(tmp_path / "d.log")
+    forged = 'x"}\n{"timestamp": "2000-01-01", "level": "CRITICAL", "message": "forged"}\r\x00\x1b[31m'
+    store.append([entry(forged)])
+    (only,) = lines(tmp_path / "d.log")
+    assert only["message"] == forged
+    assert store.tail(10) == [only]
+
+
+def test_rotation_by_size_keeps_backups_private_and_tail_reads_across_them(tmp_path):
+    store = LogStore(tmp_path / "d.log", max_bytes=2000, backups=3)
+    for n in range(60):
+        store.append([entry(f"message {n:03d}", trace_id="t-rotate" if n % 10 == 0 else None)])
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["d.log", "d.log.1", "d.log.2", "d.log.3"]
+    for name in files:
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600
+        assert (tmp_path / name).stat().st_size <= 2000
+    kept = [e["message"] for name in reversed(files) for e in lines(tmp_path / name)]
+    assert kept == sorted(kept) and kept[-1] == "message 059"
+    # The newest first-of-tens are found even when they sit in rotated files.
+    found = [e["message"] for e in store.tail(100, trace_id="t-rotate")]
+    assert found == [m for m in kept if int(m[-3:]) % 10 == 0]
+    assert [e["message"] for e in store.tail(3)] == ["message 057", "message 058", "message 059"]
+
+
+def test_tail_filters(tmp_path):
+    store = LogStore(tmp_path / "d.log")
+    store.append([entry("a", "grading", "DEBUG", "t1"), entry("b", "grading", "ERROR", "t2"),
+                  entry("c", "portal", "WARNING", "t1"), entry("d", "portal", "INFO", None)])
+    assert [e["message"] for e in store.tail(10, service_name="portal")] == ["c", "d"]
+    assert [e["message"] for e in store.tail(10, trace_id="t1")] == ["a", "c"]
+    assert [e["message"] for e in store.tail(10, min_level=30)] == ["b", "c"]
+    assert [e["message"] for e in store.tail(1)] == ["d"]
+    assert store.tail(10, service_name="nobody") == []
+
+
+def test_a_torn_last_line_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "d.log"
+    store = LogStore(path)
+    store.append([entry("whole")])
+    with open(path, "a") as handle:
+        handle.write('{"timestamp": "2026-')
+    assert [e["message"] for e in LogStore(path).tail(10)] == ["whole"]
+
+
+# -- the service over RPC ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_service(tmp_path):
+    service = LogService(port=0, registry=NOWHERE, log_file=tmp_path / "distributed.log")
+    with service:
+        yield service
+
+
+def test_write_and_tail_over_rpc(log_service):
+    client = Client(log_service.url)
+    assert client.Log.write("hello", service_name="cli", level="warning", trace_id="t-9",
+                            timestamp="2026-11-22T10:00:00+01:00") is True
+    (written,) = client.Log.tail(service_name="cli")
+    assert written == {"timestamp": "2026-11-22T09:00:00.000000Z", "level": "WARNING", "service_name": "cli",
+                       "trace_id": "t-9", "message": "hello"}
+    with client.batch() as batch:
+        for n in range(5):
+            batch.notify("Log.write", message=f"n{n}", service_name="batch")
+    assert [e["message"] for e in client.Log.tail(limit=3, service_name="batch")] == ["n2", "n3", "n4"]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"message": 5}, "message"),
+    ({"message": "x", "level": "LOUD"}, "level"),
+    ({"message": "x", "timestamp": "yesterday"}, "timestamp"),
+    ({"message": "x", "timestamp": 1e300}, "timestamp"),
+    ({"message": "x", "service_name": ""}, "service_name"),
+    ({"message": "x", "service_name": "a\nb"}, "service_name"),
+    ({"message": "x" * (256 * 1024 + 1)}, "message"),
+])
+def test_write_validation_names_the_field(log_service, kwargs, field):
+    with pytest.raises(InvalidParams) as info:
+        Client(log_service.url).call("Log.write", **kwargs)
+    assert info.value.data["field"] == field
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"limit": 0}, "limit"), ({"limit": True}, "limit"), ({"limit": 10**6}, "limit"), ({"level": "nope"}, "level"),
+])
+def test_tail_validation_names_the_field(log_service, kwargs, field):
+    with pytest.raises(InvalidParams) as info:
+        Client(log_service.url).call("Log.tail", **kwargs)
+    assert info.value.data["field"] == field
+
+
+def test_nothing_is_stored_from_a_rejected_write(log_service):
+    client = Client(log_service.url)
+    with pytest.raises(InvalidParams):
+        client.Log.write("rejected", level="LOUD")
+    assert all(e["message"] != "rejected" for e in client.Log.tail(limit=1000))
+
+
+def test_xmlrpc_write(log_service):
+    import xmlrpc.client
+
+    proxy = xmlrpc.client.ServerProxy(log_service.url.replace("/rpc", "/RPC2"), allow_none=True)
+    assert proxy.Log.write("over xml", "xml", "INFO", None, None) is True
+    assert Client(log_service.url).Log.tail(service_name="xml")[0]["message"] == "over xml"
+
+
+# -- shipping ---------------------------------------------------------------------------------------
+
+
+def shipping_logger(name, shipper):
+    logger = logging.getLogger(name)
+    logger.handlers[:] = [shipper]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def test_shipper_buffers_while_the_log_service_is_down_then_delivers_everything(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/rpc"
+    shipper = LogShipper("ShipTest", lambda: [url], flush_interval=0.05)
+    logger = shipping_logger("test.ship.down", shipper)
+    try:
+        for n in range(500):
+            logger.info("entry %d", n)
+        assert not shipper.wait_delivered(0.5)  # nobody listening yet
+        with LogService(port=port, registry=NOWHERE, log_file=tmp_path / "d.log") as service:
+            assert shipper.wait_delivered(15)
+            for n in range(500, 700):
+                logger.info("entry %d", n)
+            assert shipper.wait_delivered(5)
+            found = service.store.tail(10_000, service_name="ShipTest")
+        assert [e["message"] for e in found] == [f"test.ship.down: entry {n}" for n in range(700)]
+        assert shipper.delivered == 700 and shipper.dropped == 0
+    finally:
+        shipper.close(0.1)
+
+
+def test_overflowing_queue_counts_drops_and_reports_them(tmp_path):
+    port = free_port()
+    shipper = LogShipper("ShipTest", lambda: [f"http://127.0.0.1:{port}/rpc"], capacity=100, flush_interval=0.05)
+    logger = shipping_logger("test.ship.full", shipper)
+    try:
+        for n in range(250):
+            logger.info("entry %d", n)
+        assert shipper.dropped == 150
+        with LogService(port=port, registry=NOWHERE, log_file=tmp_path / "d.log") as service:
+            wait_until(lambda: any("dropped 150 log entries" in e["message"]
+                                   for e in service.store.tail(1000, service_name="ShipTest")), 15,
+                       message="the drop report")
+            messages = [e["message"] for e in service.store.tail(1000, service_name="ShipTest")]
+        assert messages[:100] == [f"test.ship.full: entry {n}" for n in range(100)]
+        (report,) = [m for m in messages if "dropped" in m]
+        assert "dropped 150 log entries" in report
+    finally:
+        shipper.close(0.1)
+
+
+def test_emit_never_waits_on_the_network():
+    import time
+
+    shipper = LogShipper("ShipTest", lambda: ["http://10.255.255.1:9/rpc"], timeout=30)
+    logger = shipping_logger("test.ship.fast", shipper)
+    try:
+        start = time.perf_counter()
+        for n in range(2000):
+            logger.info("entry %d", n)
+        assert time.perf_counter() - start < 2.0  # 2,000 records, a black-holed address
+        assert shipper.pending() == 2000
+    finally:
+        shipper.close(0.1)
+
+
+# -- the whole path ------------------------------------------------------------------------------
+
+
+def test_services_ship_their_logs_and_one_trace_is_found_whole(processes, tmp_path):
+    registry = processes.registry(interval=0.5)
+    registry_url = registry.url()
+    log_proc = processes.start("cmd/logservice/main.py", "--port", "0", "--registry", registry_url,
+                               "--log-file", str(tmp_path / "distributed.log"))
+    log_url = log_proc.url()
+    processes.echo(registry_url, "--name", "Alpha", "--requires", "Beta").url()
+    processes.echo(registry_url, "--name", "Beta", "--requires", "Gamma").url()
+    processes.echo(registry_url, "--name", "Gamma").url()
+    registry_client = Client(registry_url)
+    wait_until(lambda: all(registry_client.Registry.lookup(n) for n in ("Alpha", "Beta", "Gamma", "LogService")),
+               15, message="every service registered")
+    alpha = connect("Alpha", registry_url)
+    wait_until(lambda: alpha.Echo.providers().get("LogService") == [log_url], 10, message="Alpha knows the log")
+    with trace("trace-three-hops") as trace_id:
+        assert alpha.Echo.relay(["Beta", "Gamma"], "hello") == ["Alpha", "Beta", "Gamma"]
+    logs = Client(log_url)
+
+    def whole_path():
+        found = logs.Log.tail(trace_id=trace_id)
+        return found if {e["service_name"] for e in found} >= {"Alpha", "Beta", "Gamma"} else None
+
+    found = wait_until(whole_path, 10, message="all three services' lines for the trace")
+    relays = [e for e in found if "relay of 'hello'" in e["message"]]
+    assert [e["service_name"] for e in relays] == ["Alpha", "Beta", "Gamma"]
+    assert all(e["trace_id"] == trace_id for e in found)
+    # The same lines are in the file, and each service still printed its own to stderr.
+    on_disk = [json.loads(line) for line in (tmp_path / "distributed.log").read_text().splitlines()]
+    assert sum(1 for e in on_disk if e["trace_id"] == trace_id) >= 3
