@@ -25,6 +25,7 @@ BENCHMARKS = [
     ("registry_scale", "Registry: failure detection and fan-out"),
     ("rpc_throughput", "JSON-RPC call rate and the HTTP server choice"),
     ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
+    ("log_ingest", "Log ingestion and the cost of logger.info()"),
 ]
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 

@@ -76,10 +76,42 @@ def _wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             log.exception("rpc: method %s raised", name)
             return Error(errors.INTERNAL_ERROR, "Internal error")
 
-    # jsonrpcserver computes inspect.signature() on every call; a precomputed
-    # one makes that a lookup (it was a third of a trivial call's time).
-    call.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    # jsonrpcserver calls inspect.signature(method).bind(...) on every call: a
+    # precomputed signature with a quick bind made a trivial call twice as fast.
+    call.__signature__ = _QuickSignature.of(func)  # type: ignore[attr-defined]
     return call
+
+
+class _QuickSignature(inspect.Signature):
+    """A Signature whose bind() checks plain methods quickly.
+
+    For parameters that are all positional-or-keyword (most RPC methods), a
+    call binds when it gives no more values than there are names, names only
+    known ones not already given by position, and leaves no required one out.
+    Anything else, including every failure, goes through the real bind(), so
+    the -32602 message is the standard one.
+    """
+
+    __slots__ = ("_names", "_required", "_simple")
+
+    @classmethod
+    def of(cls, func: Callable[..., Any]) -> "_QuickSignature":
+        plain = inspect.signature(func)
+        quick = cls(list(plain.parameters.values()), return_annotation=plain.return_annotation)
+        params = list(plain.parameters.values())
+        quick._names = tuple(p.name for p in params)
+        quick._required = tuple(i for i, p in enumerate(params) if p.default is p.empty)
+        quick._simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+        return quick
+
+    def bind(self, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
+        names = self._names
+        if self._simple and len(args) <= len(names):
+            given = len(args)
+            if all(name in names[given:] for name in kwargs) and all(
+                    i < given or names[i] in kwargs for i in self._required):
+                return inspect.BoundArguments(self, dict(zip(names, args), **kwargs))
+        return super().bind(*args, **kwargs)
 
 
 class Dispatcher:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,15 @@ def _short_text(field: str, value: Any, limit: int = 200) -> str | None:
     return value
 
 
+# What LogShipper sends, and what we store: taken as it is, no parsing.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
+
+
 def _timestamp(value: Any) -> str:
     if value is None:
         return now_iso()
+    if isinstance(value, str) and _CANONICAL.match(value):
+        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         try:
             moment = datetime.fromtimestamp(value, timezone.utc)

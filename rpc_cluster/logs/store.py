@@ -76,6 +76,7 @@ class LogStore:
         os.chmod(self.path, 0o600)
         self.max_bytes = max_bytes
         self.backups = backups
+        self._size = self.path.stat().st_size
         self._lock = threading.Lock()
 
     def write(self, entries: list[dict[str, Any]]) -> None:
@@ -85,11 +86,14 @@ class LogStore:
         with self._lock:
             stream = self._file.stream
             for line in lines:
-                position = stream.tell()
-                if self.max_bytes and position and position + len(line.encode("utf-8")) > self.max_bytes:
+                size = len(line) if line.isascii() else len(line.encode("utf-8"))
+                if self.max_bytes and self._size and self._size + size > self.max_bytes:
                     self._file.doRollover()
                     stream = self._file.stream
+                    self._size = 0
                 stream.write(line)
+                # Counted here: TextIOWrapper.tell() costs more than writing the line.
+                self._size += size
 
     def flush(self) -> None:
         with self._lock:
