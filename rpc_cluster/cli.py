@@ -1,6 +1,6 @@
 """``rpc-cluster``: run a service, list the registry's services, call a method.
 
-    rpc-cluster registry|log [--port P] ...     run one service in the foreground
+    rpc-cluster registry|log|grading ...        run one service in the foreground
     rpc-cluster services                        the registry's table
     rpc-cluster call NAME_OR_URL METHOD [JSON]  call one method, print the result
 """
@@ -110,6 +110,7 @@ def _service(module: str) -> Callable[[list[str] | None], int]:
 COMMANDS: dict[str, tuple[Callable[[list[str] | None], int], str]] = {
     "registry": (_service("rpc_cluster.registry.service"), "run the service registry"),
     "log": (_service("rpc_cluster.logs.service"), "run the central log service"),
+    "grading": (_service("rpc_cluster.grading.service"), "run the grading service"),
     "services": (services_main, "print the registry's services and their health"),
     "call": (call_main, "call one method of a service and print the result"),
 }

@@ -140,3 +140,44 @@ def registry_service():
         yield service
     finally:
         service.stop()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("RPC_CLUSTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
+
+    Skipped with a reason where no server answers, unless RPC_CLUSTER_REQUIRE_POSTGRES
+    is set (CI sets it): then a missing server fails the test.
+    """
+    import uuid
+
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
+    except psycopg.Error as exc:
+        reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).strip().splitlines()[0]}"
+        if os.environ.get("RPC_CLUSTER_REQUIRE_POSTGRES"):
+            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_POSTGRES is set)")
+        pytest.skip(reason)
+    schema = f"rpc_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """Each grading test runs against both stores."""
+    if request.param == "sqlite":
+        return str(tmp_path / "grades.db")
+    return request.getfixturevalue("postgres_url")

@@ -195,7 +195,8 @@ class LogShipper(logging.Handler):
         self._closing.set()
         self.flush()
         self._thread.join(timeout + 1)
-        if self._queue:
+        if self._queue and self._resolve():
+            # A log service was known but unreachable: say what the central log is missing.
             print(f"rpc-cluster: {len(self._queue)} log entries could not be delivered before exit",
                   file=sys.stderr)
         super().close()

@@ -1,0 +1,107 @@
+"""PostgreSQL through psycopg 3: one database shared by several grading instances.
+
+Every instance reads and writes the same tables, so a grade added through
+one is visible through the others at once. Schema creation and seeding run
+under an advisory lock, so two instances starting together seed once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from .store import SEED, GradeStore, grade, students_from_rows
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS students (
+    id BIGSERIAL PRIMARY KEY,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grades (
+    id BIGSERIAL PRIMARY KEY,
+    student_id BIGINT NOT NULL REFERENCES students(id),
+    title TEXT NOT NULL,
+    type TEXT NOT NULL,
+    score DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grades_by_student ON grades (student_id, id);
+"""
+# Any constant: the lock that serializes schema creation and seeding.
+_SEED_LOCK = 7_310_551
+
+_STUDENT = """
+SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score,
+       AVG(g.score) OVER () AS average
+FROM students s LEFT JOIN grades g ON g.student_id = s.id
+WHERE s.id = %s ORDER BY g.id
+"""
+_PAGE = """
+SELECT s.id, s.first_name, s.last_name, (SELECT AVG(score) FROM grades WHERE student_id = s.id)
+FROM students s ORDER BY s.id LIMIT %s OFFSET %s
+"""
+_PAGE_GRADES = """
+SELECT student_id, id, title, type, score FROM grades
+WHERE student_id BETWEEN %s AND %s ORDER BY student_id, id
+"""
+
+
+class PostgresStore(GradeStore):
+    def __init__(self, url: str, *, pool_size: int = 8):
+        self.url = url
+        # Fail at start with the server's own message when the database is unreachable.
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
+                conn.execute(SCHEMA)
+                if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
+                    for first, last, grades in SEED:
+                        sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) "
+                                           "RETURNING id", (first, last)).fetchone()[0]
+                        for title, kind, score in grades:
+                            conn.execute("INSERT INTO grades (student_id, title, type, score) "
+                                         "VALUES (%s, %s, %s, %s)", (sid, title, kind, score))
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
+                                    open=True, name="grades")
+
+    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(_PAGE, (limit, offset)).fetchall()
+            if not rows:
+                return []
+            grade_rows = conn.execute(_PAGE_GRADES, (rows[0][0], rows[-1][0])).fetchall()
+        return students_from_rows(rows, grade_rows)
+
+    def count_students(self) -> int:
+        with self._pool.connection() as conn:
+            return conn.execute("SELECT COUNT(*) FROM students").fetchone()[0]
+
+    def get_student(self, student_id: int) -> dict[str, Any] | None:
+        with self._pool.connection() as conn:
+            rows = conn.execute(_STUDENT, (student_id,)).fetchall()
+        if not rows:
+            return None
+        sid, first, last, *_, average = rows[0]
+        return {"id": sid, "first_name": first, "last_name": last,
+                "average": float(average) if average is not None else None,
+                "grades": [grade(r[3:7]) for r in rows if r[3] is not None]}
+
+    def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict[str, Any] | None:
+        # Autocommit: the INSERT is committed (and durable) before it returns.
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO grades (student_id, title, type, score) SELECT %s, %s, %s, %s "
+                "WHERE EXISTS (SELECT 1 FROM students WHERE id = %s) RETURNING id, title, type, score",
+                (student_id, title, type, score, student_id)).fetchone()
+        return grade(row) if row else None
+
+    def add_student(self, first_name: str, last_name: str) -> dict[str, Any]:
+        with self._pool.connection() as conn:
+            sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) RETURNING id",
+                               (first_name, last_name)).fetchone()[0]
+        return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+
+    def close(self) -> None:
+        self._pool.close()

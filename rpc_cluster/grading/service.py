@@ -1,0 +1,142 @@
+"""``Grades.*`` over RPC: validation, then the store (``rpc-cluster grading``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from typing import Any
+
+from .. import config
+from ..errors import InvalidParams, NotFound
+from ..methods import MethodTable, rpc_method
+from ..service import Service
+from .store import GRADE_TYPES, GradeStore, open_store
+
+log = logging.getLogger("rpc_cluster.grading")
+
+MAX_PAGE = 1000
+
+
+def _whole(field: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParams.field(field, "must be a whole number")
+    if value < minimum:
+        raise InvalidParams.field(field, f"must be at least {minimum}")
+    if value > 2**63 - 1:
+        raise InvalidParams.field(field, "is too large")
+    return value
+
+
+def _text(field: str, value: Any, longest: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidParams.field(field, "must be text")
+    value = value.strip()
+    if not value:
+        raise InvalidParams.field(field, "must not be empty")
+    if len(value) > longest:
+        raise InvalidParams.field(field, f"must be at most {longest} characters")
+    if not value.isprintable():
+        raise InvalidParams.field(field, "must not contain control characters")
+    return value
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidParams.field("score", "must be a number from 0 to 100")
+    if not 0 <= value <= 100:
+        raise InvalidParams.field("score", "must be a number from 0 to 100")
+    return float(value)
+
+
+class Grades:
+    """The ``Grades`` namespace."""
+
+    def __init__(self, store: GradeStore):
+        self._store = store
+
+    @rpc_method
+    def get_students(self, offset: int = 0, limit: int | None = None) -> list:
+        """Students ordered by id, each with grades and average; page with offset and limit (1-1000)."""
+        _whole("offset", offset, 0)
+        if limit is not None:
+            _whole("limit", limit, 1)
+            if limit > MAX_PAGE:
+                raise InvalidParams.field("limit", f"must be at most {MAX_PAGE}")
+        return self._store.get_students(offset, limit)
+
+    @rpc_method
+    def count_students(self) -> int:
+        """How many students there are (for paging)."""
+        return self._store.count_students()
+
+    @rpc_method
+    def get_student(self, student_id: int) -> dict:
+        """One student with its grades and average (null without grades); unknown is a 404."""
+        student = self._store.get_student(_whole("student_id", student_id, 1))
+        if student is None:
+            raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
+        return student
+
+    @rpc_method
+    def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict:
+        """Store a grade: title 1-200 characters, type Quiz/Test/Exam/Homework, score 0-100."""
+        student_id = _whole("student_id", student_id, 1)
+        title = _text("title", title, 200)
+        if type not in GRADE_TYPES:
+            raise InvalidParams.field("type", f"must be one of {', '.join(GRADE_TYPES)}")
+        stored = self._store.add_grade(student_id, title, type, _score(score))
+        if stored is None:
+            raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
+        log.info("grade %s (%s, %s) added for student %s", stored["id"], title, stored["score"], student_id)
+        return stored
+
+    @rpc_method
+    def add_student(self, first_name: str, last_name: str) -> dict:
+        """Store a new student (names 1-100 characters)."""
+        student = self._store.add_student(_text("first_name", first_name, 100),
+                                          _text("last_name", last_name, 100))
+        log.info("student %s (%s %s) added", student["id"], student["first_name"], student["last_name"])
+        return student
+
+
+class GradingService(Service):
+    """The grading process: serves ``Grades.*`` over a SQLite or PostgreSQL store."""
+
+    name = "GradingService"
+    # Its methods wait on the database with the GIL released.
+    default_threads = 4
+
+    def __init__(self, *, db: str = "data/grades.db", **kwargs: Any):
+        self.store = open_store(db)
+        super().__init__(**kwargs)
+
+    def expose(self, methods: MethodTable) -> None:
+        methods.add_object("Grades", Grades(self.store))
+
+    def on_stop(self) -> None:
+        self.store.close()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    config.add_service_flags(parser, "RPC_CLUSTER_GRADING", 6000)
+    config.add_flag(parser, "--db", "RPC_CLUSTER_GRADING_DB", "./data/grades.db",
+                    "SQLite file, or a postgresql:// URL shared by several instances")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the grading service in the foreground (``rpc-cluster grading``)."""
+    parser = config.ArgumentParser(prog="rpc-cluster grading", description="Run the grading service.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    config.setup_logging(args.log_level)
+
+    def make() -> GradingService:
+        try:
+            return GradingService(db=args.db, **config.service_kwargs(args))
+        except Exception as exc:  # sqlite3 and psycopg errors: say which store, in one line
+            if isinstance(exc, OSError):
+                raise
+            raise SystemExit(f"rpc-cluster grading: error: cannot open the store {args.db!r}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return config.serve(make)

@@ -1,0 +1,155 @@
+"""The grading service on both stores: methods, validation, paging, sharing, durability."""
+
+import signal
+import threading
+
+import pytest
+
+from conftest import wait_until
+from rpc_cluster import Client, InvalidParams, NotFound, connect
+from rpc_cluster.grading.service import GradingService
+
+NOWHERE = "http://127.0.0.1:9/rpc"
+
+
+@pytest.fixture
+def grading(store_url):
+    with GradingService(port=0, registry=NOWHERE, db=store_url) as service:
+        yield Client(service.url)
+
+
+def test_seeded_with_the_five_students_of_the_sample(grading):
+    assert grading.Grades.count_students() == 5
+    nick = grading.Grades.get_student(1)
+    assert (nick["first_name"], nick["last_name"]) == ("Nick", "Carter")
+    assert [(g["title"], g["type"], g["score"]) for g in nick["grades"]] == [
+        ("Quiz 1", "Quiz", 85.0), ("Final Exam", "Exam", 94.0), ("Quiz 2", "Quiz", 82.0)]
+    assert nick["average"] == pytest.approx(87.0)
+
+
+def test_add_grade_returns_it_and_updates_the_average(grading):
+    stored = grading.Grades.add_grade(student_id=3, title="  Quiz 3 ", type="Homework", score=99.5)
+    assert stored == {"id": stored["id"], "title": "Quiz 3", "type": "Homework", "score": 99.5}
+    emma = grading.Grades.get_student(3)
+    assert emma["grades"][-1] == stored
+    assert emma["average"] == pytest.approx((67 + 0 + 75 + 99.5) / 4)
+
+
+def test_a_student_without_grades_has_a_null_average(grading):
+    ada = grading.Grades.add_student("Ada", "Lovelace")
+    assert ada == {"id": 6, "first_name": "Ada", "last_name": "Lovelace", "average": None, "grades": []}
+    assert grading.Grades.get_student(6)["average"] is None
+    assert grading.Grades.count_students() == 6
+
+
+def test_unknown_student_is_404(grading):
+    with pytest.raises(NotFound) as info:
+        grading.Grades.get_student(999)
+    assert info.value.code == 404 and info.value.data == {"student_id": 999}
+    with pytest.raises(NotFound):
+        grading.Grades.add_grade(999, "Quiz", "Quiz", 50)
+    assert all(s["id"] != 999 for s in grading.Grades.get_students())
+
+
+def test_paging_in_order(grading):
+    for n in range(20):
+        grading.Grades.add_student(f"First{n:02d}", f"Last{n:02d}")
+    everyone = grading.Grades.get_students()
+    assert [s["id"] for s in everyone] == list(range(1, 26))
+    page = grading.Grades.get_students(offset=10, limit=5)
+    assert [s["id"] for s in page] == [11, 12, 13, 14, 15]
+    assert grading.Grades.get_students(offset=24, limit=10)[0]["first_name"] == "First19"
+    assert grading.Grades.get_students(offset=100, limit=10) == []
+    first = grading.Grades.get_students(limit=2)
+    assert [len(s["grades"]) for s in first] == [3, 3] and first[0]["average"] == pytest.approx(87.0)
+
+
+@pytest.mark.parametrize("method, kwargs, field", [
+    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": 150}, "score"),
+    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": -1}, "score"),
+    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": "90"}, "score"),
+    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": True}, "score"),
+    ("add_grade", {"student_id": 1, "title": "", "type": "Quiz", "score": 90}, "title"),
+    ("add_grade", {"student_id": 1, "title": "   ", "type": "Quiz", "score": 90}, "title"),
+    ("add_grade", {"student_id": 1, "title": "x" * 201, "type": "Quiz", "score": 90}, "title"),
+    ("add_grade", {"student_id": 1, "title": "a\nb", "type": "Quiz", "score": 90}, "title"),
+    ("add_grade", {"student_id": 1, "title": "Q", "type": "quiz", "score": 90}, "type"),
+    ("add_grade", {"student_id": 1, "title": "Q", "type": "Essay", "score": 90}, "type"),
+    ("add_grade", {"student_id": "1", "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
+    ("add_grade", {"student_id": 0, "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
+    ("get_student", {"student_id": 1.5}, "student_id"),
+    ("get_student", {"student_id": 2**70}, "student_id"),
+    ("get_students", {"offset": -1}, "offset"),
+    ("get_students", {"limit": 0}, "limit"),
+    ("get_students", {"limit": 1001}, "limit"),
+    ("add_student", {"first_name": "", "last_name": "X"}, "first_name"),
+    ("add_student", {"first_name": "A", "last_name": 5}, "last_name"),
+])
+def test_validation_errors_name_the_field_and_store_nothing(grading, method, kwargs, field):
+    before = grading.Grades.get_students()
+    with pytest.raises(InvalidParams) as info:
+        grading.call(f"Grades.{method}", **kwargs)
+    assert info.value.code == -32602
+    assert info.value.data["field"] == field and info.value.data["problem"]
+    assert grading.Grades.get_students() == before
+
+
+def test_two_instances_share_one_postgresql_store(postgres_url):
+    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as first, \
+            GradingService(port=0, registry=NOWHERE, db=postgres_url) as second:
+        a, b = Client(first.url), Client(second.url)
+        assert a.Grades.count_students() == b.Grades.count_students() == 5  # seeded once
+        stored = a.Grades.add_grade(2, "Shared", "Test", 77)
+        assert b.Grades.get_student(2)["grades"][-1] == stored
+
+
+def test_concurrent_grades_across_two_instances_are_each_stored_exactly_once(postgres_url, registry_service):
+    import psycopg
+
+    with GradingService(port=0, registry=registry_service.url, db=postgres_url) as first, \
+            GradingService(port=0, registry=registry_service.url, db=postgres_url) as second:
+        wait_until(lambda: len(registry_service.table.lookup("GradingService")) == 2, 10, message="both registered")
+        client = connect("GradingService", registry_service.url)
+        acknowledged: list[dict] = []
+        lock = threading.Lock()
+
+        def work(worker):
+            for n in range(25):
+                stored = client.Grades.add_grade(1 + (worker + n) % 5, f"w{worker}-n{n}", "Quiz", n)
+                with lock:
+                    acknowledged.append(stored)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert set(client.instances.urls()) == {first.url, second.url}  # calls spread over both
+    assert len(acknowledged) == 200
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute("SELECT id, title FROM grades WHERE title LIKE 'w%%-n%%'").fetchall()
+    assert sorted(rows) == sorted((g["id"], g["title"]) for g in acknowledged)
+    assert len({title for _, title in rows}) == 200
+
+
+def test_an_acknowledged_grade_survives_kill_9(processes, store_url):
+    grading = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE,
+                              "--db", store_url)
+    client = Client(grading.url())
+    stored = client.Grades.add_grade(4, "Before the crash", "Exam", 88)
+    grading.signal(signal.SIGKILL)  # right after the response
+    grading.wait()
+    restarted = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE,
+                                "--db", store_url)
+    student = Client(restarted.url()).Grades.get_student(4)
+    assert stored in student["grades"]
+    assert Client(restarted.url()).Grades.count_students() == 5  # not seeded again
+
+
+def test_bad_database_is_a_one_line_error(processes, tmp_path):
+    proc = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE,
+                           "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert proc.wait(30) != 0
+    output = proc.output().strip().splitlines()
+    assert output[-1].startswith("rpc-cluster grading: error: cannot open the store")
+    assert "Traceback" not in proc.output()
