@@ -59,15 +59,18 @@ class Proc:
 
 
 def wrk(url: str, *, body: bytes | None = None, content_type: str = "application/json",
-        connections: int = 16, seconds: float = 5.0, threads: int = 2) -> dict[str, float]:
-    """Run wrk against ``url`` (POSTing ``body`` if given); requests/s and latency percentiles."""
+        connections: int = 16, seconds: float = 5.0, threads: int = 2, lua: str | None = None) -> dict[str, float]:
+    """Run wrk against ``url`` (POSTing ``body``, or running ``lua``); requests/s and latencies."""
     script = None
+    threads = min(threads, connections)
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    if body is not None:
+    if body is not None or lua is not None:
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        lua_body = body.decode().replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        script.write(f'wrk.method = "POST"\nwrk.body = "{lua_body}"\n'
-                     f'wrk.headers["Content-Type"] = "{content_type}"\n')
+        if lua is None:
+            lua_body = body.decode().replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+            lua = (f'wrk.method = "POST"\nwrk.body = "{lua_body}"\n'
+                   f'wrk.headers["Content-Type"] = "{content_type}"\n')
+        script.write(lua)
         script.close()
         args += ["-s", script.name]
     try:

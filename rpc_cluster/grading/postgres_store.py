@@ -38,17 +38,19 @@ SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score,
 FROM students s LEFT JOIN grades g ON g.student_id = s.id
 WHERE s.id = %s ORDER BY g.id
 """
+# Page first, then only that page's grades: OFFSET skips bare student rows.
 _PAGE = """
-SELECT s.id, s.first_name, s.last_name, (SELECT AVG(score) FROM grades WHERE student_id = s.id)
-FROM students s ORDER BY s.id LIMIT %s OFFSET %s
-"""
-_PAGE_GRADES = """
-SELECT student_id, id, title, type, score FROM grades
-WHERE student_id BETWEEN %s AND %s ORDER BY student_id, id
+WITH page AS (SELECT id, first_name, last_name FROM students ORDER BY id LIMIT %s OFFSET %s)
+SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score,
+       AVG(g.score) OVER (PARTITION BY p.id) AS average
+FROM page p LEFT JOIN grades g ON g.student_id = p.id
+ORDER BY p.id, g.id
 """
 
 
 class PostgresStore(GradeStore):
+    waits_on_network = True
+
     def __init__(self, url: str, *, pool_size: int = 8):
         self.url = url
         # Fail at start with the server's own message when the database is unreachable.
@@ -68,11 +70,7 @@ class PostgresStore(GradeStore):
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         with self._pool.connection() as conn:
-            rows = conn.execute(_PAGE, (limit, offset)).fetchall()
-            if not rows:
-                return []
-            grade_rows = conn.execute(_PAGE_GRADES, (rows[0][0], rows[-1][0])).fetchall()
-        return students_from_rows(rows, grade_rows)
+            return students_from_rows(conn.execute(_PAGE, (limit, offset)).fetchall())
 
     def count_students(self) -> int:
         with self._pool.connection() as conn:
@@ -80,13 +78,8 @@ class PostgresStore(GradeStore):
 
     def get_student(self, student_id: int) -> dict[str, Any] | None:
         with self._pool.connection() as conn:
-            rows = conn.execute(_STUDENT, (student_id,)).fetchall()
-        if not rows:
-            return None
-        sid, first, last, *_, average = rows[0]
-        return {"id": sid, "first_name": first, "last_name": last,
-                "average": float(average) if average is not None else None,
-                "grades": [grade(r[3:7]) for r in rows if r[3] is not None]}
+            found = students_from_rows(conn.execute(_STUDENT, (student_id,)).fetchall())
+        return found[0] if found else None
 
     def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict[str, Any] | None:
         # Autocommit: the INSERT is committed (and durable) before it returns.

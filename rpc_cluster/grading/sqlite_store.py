@@ -36,13 +36,13 @@ SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score,
 FROM students s LEFT JOIN grades g ON g.student_id = s.id
 WHERE s.id = ? ORDER BY g.id
 """
+# Page first, then only that page's grades: OFFSET skips bare student rows.
 _PAGE = """
-SELECT s.id, s.first_name, s.last_name, (SELECT AVG(score) FROM grades WHERE student_id = s.id)
-FROM students s ORDER BY s.id LIMIT ? OFFSET ?
-"""
-_PAGE_GRADES = """
-SELECT student_id, id, title, type, score FROM grades
-WHERE student_id BETWEEN ? AND ? ORDER BY student_id, id
+WITH page AS (SELECT id, first_name, last_name FROM students ORDER BY id LIMIT ? OFFSET ?)
+SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score,
+       AVG(g.score) OVER (PARTITION BY p.id) AS average
+FROM page p LEFT JOIN grades g ON g.student_id = p.id
+ORDER BY p.id, g.id
 """
 
 
@@ -80,24 +80,14 @@ class SqliteStore(GradeStore):
         return conn
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        conn = self._conn()
-        rows = conn.execute(_PAGE, (-1 if limit is None else limit, offset)).fetchall()
-        if not rows:
-            return []
-        grade_rows = conn.execute(_PAGE_GRADES, (rows[0][0], rows[-1][0])).fetchall()
-        return students_from_rows(rows, grade_rows)
+        return students_from_rows(self._conn().execute(_PAGE, (-1 if limit is None else limit, offset)).fetchall())
 
     def count_students(self) -> int:
         return self._conn().execute("SELECT COUNT(*) FROM students").fetchone()[0]
 
     def get_student(self, student_id: int) -> dict[str, Any] | None:
-        rows = self._conn().execute(_STUDENT, (student_id,)).fetchall()
-        if not rows:
-            return None
-        sid, first, last, *_, average = rows[0]
-        return {"id": sid, "first_name": first, "last_name": last,
-                "average": float(average) if average is not None else None,
-                "grades": [grade(r[3:7]) for r in rows if r[3] is not None]}
+        found = students_from_rows(self._conn().execute(_STUDENT, (student_id,)).fetchall())
+        return found[0] if found else None
 
     def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict[str, Any] | None:
         row = self._conn().execute(

@@ -28,19 +28,28 @@ def grade(row: tuple) -> dict[str, Any]:
     return {"id": row[0], "title": row[1], "type": row[2], "score": float(row[3])}
 
 
-def students_from_rows(rows: list[tuple], grade_rows: list[tuple]) -> list[dict[str, Any]]:
-    """Students from (id, first, last, average) rows and (student_id, id, title, type, score) rows."""
-    by_id: dict[int, dict[str, Any]] = {}
-    for sid, first, last, average in rows:
-        by_id[sid] = {"id": sid, "first_name": first, "last_name": last,
-                      "average": float(average) if average is not None else None, "grades": []}
-    for sid, *rest in grade_rows:
-        by_id[sid]["grades"].append(grade(tuple(rest)))
-    return list(by_id.values())
+def students_from_rows(rows: list[tuple]) -> list[dict[str, Any]]:
+    """Students from joined rows: (id, first, last, grade id, title, type, score, average).
+
+    A student without grades comes as one row whose grade columns are NULL.
+    """
+    students: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for sid, first, last, gid, title, kind, score, average in rows:
+        if current is None or current["id"] != sid:
+            current = {"id": sid, "first_name": first, "last_name": last,
+                       "average": float(average) if average is not None else None, "grades": []}
+            students.append(current)
+        if gid is not None:
+            current["grades"].append({"id": gid, "title": title, "type": kind, "score": float(score)})
+    return students
 
 
 class GradeStore(abc.ABC):
     """Students and grades. Implementations are safe to call from many threads."""
+
+    #: True when each call waits on a database server (more request threads help).
+    waits_on_network = False
 
     @abc.abstractmethod
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
