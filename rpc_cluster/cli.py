@@ -1,6 +1,7 @@
 """``rpc-cluster``: run a service, list the registry's services, call a method.
 
-    rpc-cluster registry|log|grading ...        run one service in the foreground
+    rpc-cluster up [--data DIR]                 the whole cluster, in the foreground
+    rpc-cluster registry|log|grading|portal ... run one service in the foreground
     rpc-cluster services                        the registry's table
     rpc-cluster call NAME_OR_URL METHOD [JSON]  call one method, print the result
 """
@@ -108,9 +109,11 @@ def _service(module: str) -> Callable[[list[str] | None], int]:
 
 
 COMMANDS: dict[str, tuple[Callable[[list[str] | None], int], str]] = {
+    "up": (_service("rpc_cluster.up"), "start the whole cluster (registry, log, grading, portal)"),
     "registry": (_service("rpc_cluster.registry.service"), "run the service registry"),
     "log": (_service("rpc_cluster.logs.service"), "run the central log service"),
     "grading": (_service("rpc_cluster.grading.service"), "run the grading service"),
+    "portal": (_service("portal.service"), "run the teacher portal"),
     "services": (services_main, "print the registry's services and their health"),
     "call": (call_main, "call one method of a service and print the result"),
 }

@@ -103,11 +103,10 @@ class Service:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._draining = False
-        self._http = HttpServer(
-            RpcApp(self.name, self._dispatcher, self.openrpc, token=token, max_body=max_body,
-                   health=lambda: not self._draining, after_call=self.after_call),
-            host, port, threads=threads or self.default_threads, drain_timeout=drain_timeout,
-        )
+        self.rpc_app = RpcApp(self.name, self._dispatcher, self.openrpc, token=token, max_body=max_body,
+                              health=lambda: not self._draining, after_call=self.after_call)
+        self._http = HttpServer(self.wsgi_app(self.rpc_app), host, port,
+                                threads=threads or self.default_threads, drain_timeout=drain_timeout)
         self._registry_client = Client(self.registry, timeout=2.0, token=token)
         self._registered = False
         self._last_heartbeat = time.monotonic()
@@ -124,6 +123,10 @@ class Service:
 
     def on_stop(self) -> None:
         """Called after serving has stopped (override to close stores, files)."""
+
+    def wsgi_app(self, rpc_app: RpcApp) -> Any:
+        """The WSGI app to serve; override to add routes around ``/rpc`` (the portal does)."""
+        return rpc_app
 
     def after_call(self) -> None:
         """Called after each RPC request is dispatched, before it is answered (override)."""

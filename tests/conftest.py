@@ -94,12 +94,14 @@ class Processes:
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
         self.started: list[Proc] = []
+        self._count = 0
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> Proc:
         full_env = dict(os.environ, PYTHONUNBUFFERED="1")
         full_env.pop("RPC_CLUSTER_TOKEN", None)
         full_env.update(env or {})
-        log_path = self.tmp_path / f"proc-{len(self.started)}.log"
+        self._count += 1
+        log_path = self.tmp_path / f"proc-{self._count}.log"
         proc = Proc([sys.executable, *args], log_path, full_env)
         self.started.append(proc)
         return proc
@@ -125,6 +127,42 @@ def processes(tmp_path):
     manager = Processes(tmp_path)
     try:
         yield manager
+    finally:
+        manager.cleanup()
+
+
+class Cluster:
+    """Registry, log, grading and portal as real processes, on free ports."""
+
+    def __init__(self, processes: Processes, data: Path):
+        self.processes = processes
+        self.data = data
+        self.registry_proc = processes.registry(interval=0.5)
+        self.registry = self.registry_proc.url()
+        self.log_proc = processes.start("cmd/logservice/main.py", "--port", "0", "--registry", self.registry,
+                                        "--log-file", str(data / "distributed.log"))
+        self.grading_proc = self.start_grading()
+        self.portal_proc = processes.start("cmd/teacherportal/main.py", "--port", "0", "--registry", self.registry,
+                                           "--grading-timeout", "2")
+        self.portal = self.portal_proc.url().rsplit("/rpc", 1)[0]
+        from rpc_cluster import Client
+
+        registry = Client(self.registry)
+        wait_until(lambda: all(registry.Registry.lookup(name) for name in
+                               ("LogService", "GradingService", "PortalService")), 20, message="the cluster")
+
+    def start_grading(self, port: int = 0) -> Proc:
+        return self.processes.start("cmd/gradingservice/main.py", "--port", str(port), "--registry", self.registry,
+                                    "--db", str(self.data / "grades.db"))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One whole cluster shared by a module's tests."""
+    folder = tmp_path_factory.mktemp("cluster")
+    manager = Processes(folder)
+    try:
+        yield Cluster(manager, folder)
     finally:
         manager.cleanup()
 

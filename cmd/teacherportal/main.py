@@ -1,0 +1,3 @@
+from portal.service import main
+
+raise SystemExit(main())

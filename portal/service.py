@@ -1,0 +1,64 @@
+"""The portal in the cluster: registers as ``PortalService`` (``rpc-cluster portal``).
+
+It serves the Bottle pages and, beside them, the endpoints every service has
+(``/rpc`` for the registry's heartbeats and updates, ``/RPC2``, ``/health``),
+on the same production server as the RPC services.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rpc_cluster import Client, Service, config, connect
+from rpc_cluster.wsgi import RpcApp
+
+from .app import make_app
+
+RPC_PATHS = ("/rpc", "/RPC2", "/health")
+
+
+class PortalService(Service):
+    name = "PortalService"
+    required_services = ("GradingService", "LogService")
+    # Each page waits on grading with the GIL released.
+    default_threads = 8
+
+    def __init__(self, *, grading_timeout: float = 5.0, **kwargs: Any):
+        self.grading_timeout = grading_timeout
+        super().__init__(**kwargs)
+
+    def wsgi_app(self, rpc_app: RpcApp) -> Any:
+        pages = make_app(
+            connect("GradingService", self.registry, timeout=self.grading_timeout, token=self.token),
+            registry=Client(self.registry, timeout=2.0, token=self.token),
+            logs=connect("LogService", self.registry, timeout=2.0, token=self.token),
+        )
+
+        def route(environ: dict, start_response: Any) -> Any:
+            if environ.get("PATH_INFO") in RPC_PATHS:
+                return rpc_app(environ, start_response)
+            return pages(environ, start_response)
+
+        return route
+
+    @property
+    def page_url(self) -> str:
+        """Where a teacher points the browser."""
+        return self.url[: -len("/rpc")] + "/" if self.url.endswith("/rpc") else self.url
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    config.add_service_flags(parser, "RPC_CLUSTER_PORTAL", 5005)
+    config.add_flag(parser, "--grading-timeout", "RPC_CLUSTER_PORTAL_GRADING_TIMEOUT", 5.0,
+                    "seconds a page waits for the grading service", type=config.positive_seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the teacher portal in the foreground (``rpc-cluster portal``)."""
+    parser = config.ArgumentParser(prog="rpc-cluster portal", description="Run the teacher portal.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    config.setup_logging(args.log_level)
+    return config.serve(lambda: PortalService(grading_timeout=args.grading_timeout,
+                                              **config.service_kwargs(args)))

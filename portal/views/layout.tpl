@@ -1,0 +1,22 @@
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{title}} · Teacher portal</title>
+<link rel="stylesheet" href="/static/style.css">
+</head>
+<body>
+<header class="top">
+  <a class="brand" href="/students">Teacher portal</a>
+  <nav><a href="/students">Students</a> <a href="/cluster">Cluster</a></nav>
+</header>
+<main>
+% if flash:
+  <p class="flash" role="status">{{flash}}</p>
+% end
+{{!base}}
+</main>
+<footer>trace: <code>{{trace_id}}</code></footer>
+</body>
+</html>

@@ -1,0 +1,192 @@
+"""``rpc-cluster up``: the whole cluster on this machine, in one command.
+
+Starts the registry, the log service, the grading service and the portal as
+child processes (each tolerates any start order), waits until all four are
+healthy, prints their URLs (the portal's first), streams their output with
+each line prefixed by its service's name, and on Ctrl-C or SIGTERM stops
+them all (portal first, registry last). Exits non-zero if one dies while
+starting.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from . import config
+
+# (name, cli command, default port, extra flags from --data)
+SERVICES = [
+    ("registry", "registry", 3000),
+    ("log", "log", 4000),
+    ("grading", "grading", 6000),
+    ("portal", "portal", 5005),
+]
+STOP_ORDER = ("portal", "grading", "log", "registry")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Children get SIGTERM if `up` itself is killed, so none is left behind.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Cluster:
+    def __init__(self, host: str, ports: dict[str, int], data: Path, extra_env: dict[str, str]):
+        self.host = host
+        self.ports = ports
+        self.data = data
+        self.env = dict(os.environ, PYTHONUNBUFFERED="1", **extra_env)
+        self.children: dict[str, subprocess.Popen] = {}
+        self._print_lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def url(self, name: str) -> str:
+        return f"http://{self.host}:{self.ports[name]}"
+
+    def command(self, name: str) -> list[str]:
+        registry = f"{self.url('registry')}/rpc"
+        args = [sys.executable, "-m", "rpc_cluster.cli", name, "--host", self.host, "--port", str(self.ports[name])]
+        if name != "registry":
+            args += ["--registry", registry]
+        if name == "log":
+            args += ["--log-file", str(self.data / "distributed.log")]
+        if name == "grading":
+            args += ["--db", str(self.data / "grades.db")]
+        return args
+
+    def say(self, line: str) -> None:
+        with self._print_lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def _stream(self, name: str, proc: subprocess.Popen) -> None:
+        width = max(len(n) for n, *_ in SERVICES)
+        for raw in iter(proc.stdout.readline, b""):
+            self.say(f"{name:<{width}} | {raw.decode(errors='replace').rstrip()}")
+
+    def start(self) -> None:
+        for name, *_ in SERVICES:
+            proc = subprocess.Popen(self.command(name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=self.env, start_new_session=True,
+                                    preexec_fn=_die_with_parent)
+            self.children[name] = proc
+            threading.Thread(target=self._stream, args=(name, proc), daemon=True).start()
+
+    def healthy(self, name: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def wait_healthy(self, timeout: float) -> str | None:
+        """None once all are healthy, else what went wrong."""
+        deadline = time.monotonic() + timeout
+        waiting = [name for name, *_ in SERVICES]
+        while waiting:
+            for name in list(waiting):
+                code = self.children[name].poll()
+                if code is not None:
+                    return f"{name} exited with code {code} while starting"
+                if self.healthy(name):
+                    waiting.remove(name)
+            if self.stopping.is_set():
+                return "interrupted while starting"
+            if time.monotonic() > deadline:
+                return f"{', '.join(waiting)} not healthy after {timeout:g} s"
+            time.sleep(0.1)
+        return None
+
+    def stop(self, grace: float = 10.0) -> None:
+        for name in STOP_ORDER:
+            proc = self.children.get(name)
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.say(f"up: {name} did not stop within {grace:g} s; killing it")
+                proc.kill()
+                proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the whole cluster in the foreground (``rpc-cluster up``)."""
+    parser = config.ArgumentParser(prog="rpc-cluster up", description=__doc__.splitlines()[0])
+    config.add_flag(parser, "--data", "RPC_CLUSTER_DATA", "./data",
+                    "folder for the grades database and the log file")
+    config.add_flag(parser, "--host", "RPC_CLUSTER_UP_HOST", "127.0.0.1", "address every service listens on")
+    for name, _, port in SERVICES:
+        config.add_flag(parser, f"--{name}-port", f"RPC_CLUSTER_UP_{name.upper()}_PORT", port,
+                        f"{name} port; 0 picks a free one", type=config.port_number)
+    config.add_flag(parser, "--start-timeout", "RPC_CLUSTER_UP_START_TIMEOUT", 30.0,
+                    "seconds to wait for every service to be healthy", type=config.positive_seconds)
+    args = parser.parse_args(argv)
+    ports = {name: getattr(args, f"{name}_port") or _free_port(args.host) for name, *_ in SERVICES}
+    data = Path(args.data)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"rpc-cluster up: error: cannot use --data {data}: {exc.strerror}", file=sys.stderr)
+        return 2
+    taken = [f"{name} ({port})" for name, port in ports.items() if _in_use(args.host, port)]
+    if taken:
+        print(f"rpc-cluster up: error: ports already in use: {', '.join(taken)} "
+              "(is a cluster already running? pick others with --<service>-port)", file=sys.stderr)
+        return 1
+    cluster = Cluster(args.host, ports, data.resolve(), {})
+
+    def on_signal(signum: int, frame: object) -> None:
+        cluster.stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    cluster.start()
+    problem = cluster.wait_healthy(args.start_timeout)
+    if problem:
+        cluster.say(f"up: {problem}; stopping the others")
+        cluster.stop()
+        return 0 if problem == "interrupted while starting" else 1
+    cluster.say("")
+    cluster.say(f"  portal     {cluster.url('portal')}/        <- open this in a browser")
+    cluster.say(f"  registry   {cluster.url('registry')}/rpc")
+    cluster.say(f"  log        {cluster.url('log')}/rpc     (file: {data / 'distributed.log'})")
+    cluster.say(f"  grading    {cluster.url('grading')}/rpc     (database: {data / 'grades.db'})")
+    cluster.say("")
+    cluster.say("  Ctrl-C stops them all.")
+    cluster.say("")
+    reported: set[str] = set()
+    while not cluster.stopping.wait(0.5):
+        for name, proc in cluster.children.items():
+            if proc.poll() is not None and name not in reported:
+                reported.add(name)
+                cluster.say(f"up: {name} exited with code {proc.returncode}; the others keep running")
+    cluster.say("up: stopping")
+    cluster.stop()
+    cluster.say("up: stopped")
+    return 0
+
+
+def _in_use(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0

@@ -1,0 +1,197 @@
+"""Every portal route and error page, in-process against a real grading service."""
+
+import html
+import re
+
+import pytest
+
+from rpc_cluster import Client
+from rpc_cluster.grading.service import GradingService
+from wsgi_client import WsgiClient
+from portal.app import make_app
+
+NOWHERE = "http://127.0.0.1:9/rpc"
+
+
+@pytest.fixture
+def grading(tmp_path):
+    with GradingService(port=0, registry=NOWHERE, db=str(tmp_path / "grades.db")) as service:
+        yield Client(service.url)
+
+
+@pytest.fixture
+def portal(grading):
+    return WsgiClient(make_app(grading))
+
+
+def trace_in_footer(response):
+    match = re.search(r"trace: <code>([0-9a-f]{32})</code>", response.text)
+    assert match, "no trace id in the footer"
+    assert response.header("X-Trace-Id") in (None, match.group(1))
+    return match.group(1)
+
+
+def test_root_redirects_to_students(portal):
+    response = portal.get("/")
+    assert response.status in (302, 303) and response.header("Location").endswith("/students")
+
+
+def test_students_page_lists_names_counts_and_averages(portal):
+    page = portal.get("/students")
+    assert page.status == 200
+    assert '<a href="/students/1">Nick Carter</a>' in page.text
+    assert "87.0" in page.text and "93.7" in page.text
+    assert 'name="csrf_token"' in page.text
+    trace_in_footer(page)
+
+
+def test_every_page_has_its_own_trace(portal):
+    assert trace_in_footer(portal.get("/students")) != trace_in_footer(portal.get("/students"))
+
+
+def test_a_student_without_grades_shows_a_dash(portal, grading):
+    grading.Grades.add_student("Ada", "Lovelace")
+    page = portal.get("/students")
+    row = page.text.split("Ada Lovelace")[1].split("</tr>")[0]
+    assert "—" in row
+    assert "—" in portal.get("/students/6").text
+
+
+def test_paging(portal, grading):
+    for n in range(30):
+        grading.Grades.add_student(f"P{n:02d}", "Pupil")
+    first = portal.get("/students")
+    assert "Page 1 of 2" in first.text and 'href="/students?page=2"' in first.text
+    second = portal.get("/students?page=2")
+    assert "P29 Pupil" in second.text and "Nick Carter" not in second.text
+    assert portal.get("/students?page=abc").status == 200  # a bad page number shows page 1
+    assert "Page 1 of 2" in portal.get("/students?page=99").text
+
+
+def test_student_page(portal):
+    page = portal.get("/students/2")
+    assert page.status == 200
+    assert "Roberto Baggio" in page.text and "Final Exam" in page.text
+    for grade_type in ("Quiz", "Test", "Exam", "Homework"):
+        assert f"<option>{grade_type}</option>" in page.text or f"<option selected>{grade_type}</option>" in page.text
+    trace_in_footer(page)
+
+
+def test_add_grade_is_post_redirect_get_with_a_flash(portal, grading):
+    token = portal.get("/students/1").csrf()
+    response = portal.post("/students/1/grades", {"csrf_token": token, "title": "Quiz 3", "type": "Test", "score": "91.5"})
+    assert response.status == 303 and response.header("Location").endswith("/students/1")
+    page = portal.get("/students/1")
+    assert "Added Quiz 3 (Test, 91.5)." in page.text
+    assert "Added Quiz 3" not in portal.get("/students/1").text  # the flash shows once
+    assert grading.Grades.get_student(1)["grades"][-1]["title"] == "Quiz 3"
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"title": "Q", "type": "Quiz", "score": "150"}, "Score must be a number from 0 to 100"),
+    ({"title": "Q", "type": "Quiz", "score": "abc"}, "Score must be a number from 0 to 100"),
+    ({"title": "Q", "type": "Quiz", "score": "nan"}, "Score must be a number from 0 to 100"),
+    ({"title": "Q", "type": "Quiz", "score": ""}, "Score must be a number from 0 to 100"),
+    ({"title": "", "type": "Quiz", "score": "50"}, "Title must not be empty"),
+    ({"title": "x" * 201, "type": "Quiz", "score": "50"}, "Title must be at most 200 characters"),
+    ({"title": "Q", "type": "Essay", "score": "50"}, "Type must be one of Quiz, Test, Exam, Homework"),
+])
+def test_invalid_grade_is_400_with_the_fields_error_and_stores_nothing(portal, grading, form, message):
+    before = grading.Grades.get_student(1)["grades"]
+    token = portal.get("/students/1").csrf()
+    response = portal.post("/students/1/grades", dict(form, csrf_token=token))
+    assert response.status == 400
+    assert message in html.unescape(response.text)
+    assert f'value="{html.escape(form["title"])}"' in response.text  # what was typed is kept
+    assert grading.Grades.get_student(1)["grades"] == before
+
+
+def test_post_without_or_with_a_wrong_csrf_token_is_403(portal, grading):
+    before = grading.Grades.get_student(1)["grades"]
+    portal.get("/students/1")
+    assert portal.post("/students/1/grades", {"title": "Q", "type": "Quiz", "score": "5"}).status == 403
+    wrong = portal.post("/students/1/grades", {"csrf_token": "x" * 43, "title": "Q", "type": "Quiz", "score": "5"})
+    assert wrong.status == 403 and "expired" in wrong.text
+    assert portal.post("/students", {"first_name": "A", "last_name": "B"}).status == 403
+    fresh = WsgiClient(portal.app)  # no cookie at all
+    assert fresh.post("/students/1/grades", {"csrf_token": "t", "title": "Q", "type": "Quiz", "score": "5"}).status == 403
+    assert grading.Grades.get_student(1)["grades"] == before
+
+
+def test_add_student(portal, grading):
+    token = portal.get("/students").csrf()
+    response = portal.post("/students", {"csrf_token": token, "first_name": " Grace ", "last_name": "Hopper"})
+    assert response.status == 303 and response.header("Location").endswith("/students/6")
+    assert "Added Grace Hopper." in portal.get("/students/6").text
+    bad = portal.post("/students", {"csrf_token": token, "first_name": "", "last_name": "Hopper"})
+    assert bad.status == 400 and "First name must not be empty" in bad.text
+    assert grading.Grades.count_students() == 6
+
+
+@pytest.mark.parametrize("path", ["/students/999", "/students/abc", "/students/-1", "/students/0",
+                                  "/students/99999999999999999999999", "/nope"])
+def test_unknown_or_non_numeric_student_is_a_404_page(portal, path):
+    page = portal.get(path)
+    assert page.status == 404
+    assert "Not found" in page.text and "Traceback" not in page.text
+    trace_in_footer(page)
+
+
+def test_posting_a_grade_for_an_unknown_student_is_404(portal):
+    token = portal.get("/students").csrf()
+    assert portal.post("/students/999/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
+                                                "score": "5"}).status == 404
+
+
+def test_wrong_method_is_405(portal):
+    assert portal.request("DELETE", "/students/1").status == 405
+
+
+def test_everything_is_escaped(portal, grading):
+    grading.Grades.add_student("<script>alert(1)</script>", "O'Brien & \"Co\"")
+    grading.Grades.add_grade(6, "<img src=x onerror=alert(2)>", "Quiz", 50)
+    for path in ("/students", "/students/6"):
+        page = portal.get(path).text
+        assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+        assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in portal.get("/students/6").text
+
+
+def test_grading_unavailable_is_a_503_page(tmp_path):
+    dead = Client("http://127.0.0.1:9/rpc")
+    portal = WsgiClient(make_app(dead))
+    for path in ("/students", "/students/1"):
+        page = portal.get(path)
+        assert page.status == 503
+        assert "not answering" in page.text and "Reload" in page.text and "Traceback" not in page.text
+        trace_in_footer(page)
+
+
+def test_unexpected_failure_is_a_500_page_without_traceback(portal):
+    class Broken:
+        def call(self, *args, **kwargs):
+            raise KeyError("secret detail")
+
+    page = WsgiClient(make_app(Broken())).get("/students")
+    assert page.status == 500 and "secret" not in page.text and "Traceback" not in page.text
+
+
+def test_cluster_page(grading, registry_service, tmp_path):
+    from rpc_cluster.logs.service import LogService
+
+    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log") as logs:
+        Client(logs.url).Log.write("a <b>line</b> from the log", service_name="Tester")
+        Client(registry_service.url).Registry.register("GradingService", "http://127.0.0.1:6123/rpc")
+        portal = WsgiClient(make_app(grading, registry=Client(registry_service.url), logs=Client(logs.url)))
+        page = portal.get("/cluster")
+    assert page.status == 200
+    assert "GradingService" in page.text and "http://127.0.0.1:6123/rpc" in page.text
+    assert "a &lt;b&gt;line&lt;/b&gt; from the log" in page.text
+    down = WsgiClient(make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE))).get("/cluster")
+    assert down.status == 200 and "The registry is not answering." in down.text
+
+
+def test_static_css(portal):
+    css = portal.get("/static/style.css")
+    assert css.status == 200 and "text/css" in css.header("Content-Type")
+    assert portal.get("/static/../app.py").status in (403, 404)

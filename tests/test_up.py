@@ -1,0 +1,78 @@
+"""`rpc-cluster up`: starts everything, serves the portal, stops cleanly on SIGTERM."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from conftest import ROOT, wait_until
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_up_starts_serves_and_stops_cleanly(tmp_path):
+    log = open(tmp_path / "up.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rpc_cluster.cli", "up", "--data", str(tmp_path / "data"),
+         "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    try:
+        output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
+        match = wait_until(lambda: re.search(r"portal\s+(http://\S+/)", output()), 30, message="the URLs")
+        text = output()
+        listing = text[text.index("  portal"):]
+        assert listing.index("portal") < listing.index("registry") < listing.index("grading")
+        with urllib.request.urlopen(match.group(1) + "students", timeout=5) as response:
+            assert response.status == 200 and b"Nick Carter" in response.read()
+        assert re.search(r"^grading +\| .*GradingService registered", text, re.M)  # prefixed output
+        kids = children_of(proc.pid)
+        assert len(kids) == 4
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        time.sleep(0.2)
+        assert [pid for pid in kids if alive(pid)] == []
+        assert "up: stopped" in output() and "Traceback" not in output()
+        assert (tmp_path / "data" / "grades.db").exists() and (tmp_path / "data" / "distributed.log").exists()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in children_of(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+
+
+def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
+    data = tmp_path / "data"
+    (data / "grades.db").mkdir(parents=True)  # grading cannot open a folder as its database
+    result = subprocess.run(
+        [sys.executable, "-m", "rpc_cluster.cli", "up", "--data", str(data),
+         "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1
+    assert "up: grading exited with code 1 while starting; stopping the others" in result.stdout
+    assert "cannot open the store" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
