@@ -27,6 +27,7 @@ BENCHMARKS = [
     ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
     ("log_ingest", "Log ingestion and the cost of logger.info()"),
     ("grading", "Grading at 10,000 students"),
+    ("portal_pages", "Portal pages and the portal's own overhead"),
 ]
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 

@@ -25,7 +25,7 @@ from rpc_cluster import errors, tracing
 log = logging.getLogger("portal")
 
 HERE = Path(__file__).resolve().parent
-PAGE_SIZE = 25
+PAGE_SIZE = 50
 GRADE_TYPES = ("Quiz", "Test", "Exam", "Homework")
 CSRF_COOKIE = "portal_csrf"
 FLASH_COOKIE = "portal_flash"
