@@ -111,6 +111,9 @@ class Service:
         self._registered = False
         self._last_heartbeat = time.monotonic()
         self._heartbeat_gap = ASSUMED_HEARTBEAT_INTERVAL
+        # Heartbeats since the last registration (the gap from registering to the
+        # first one says nothing about the interval).
+        self._heartbeats_heard = 0
         self._threads: list[threading.Thread] = []
 
     # -- what subclasses provide ------------------------------------------------------
@@ -217,20 +220,26 @@ class Service:
     def _heard_from_registry(self) -> None:
         now = time.monotonic()
         gap = now - self._last_heartbeat
-        if 0.05 < gap < 60:
+        if self._heartbeats_heard and 0.05 < gap < 60:
             # A smoothed view of the registry's interval, to know when it has gone quiet.
-            self._heartbeat_gap = 0.7 * self._heartbeat_gap + 0.3 * gap
+            # The first real gap replaces the assumed one outright.
+            self._heartbeat_gap = gap if self._heartbeats_heard == 1 else 0.7 * self._heartbeat_gap + 0.3 * gap
+        self._heartbeats_heard += 1
         self._last_heartbeat = now
 
     def _registry_forgot_us(self) -> bool:
+        # Aggressive on purpose: a false alarm costs one Registry.lookup (see
+        # _still_listed), while a restarted registry should be repopulated within
+        # two of its intervals.
         silence = time.monotonic() - self._last_heartbeat
-        return silence > 1.5 * self._heartbeat_gap + 0.25
+        return silence > 1.25 * self._heartbeat_gap + 0.1
 
     def _register(self) -> None:
         answer = self._registry_client.call(
             "Registry.register", self.name, self.url, list(self.required_services))
         self.providers.replace(answer.get("providers", {}))
         self._last_heartbeat = time.monotonic()
+        self._heartbeats_heard = 0
 
     def _still_listed(self) -> bool:
         return self.url in self._registry_client.call("Registry.lookup", self.name)

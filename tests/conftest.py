@@ -134,13 +134,14 @@ def processes(tmp_path):
 class Cluster:
     """Registry, log, grading and portal as real processes, on free ports."""
 
-    def __init__(self, processes: Processes, data: Path):
+    def __init__(self, processes: Processes, data: Path, interval: float = 0.5):
         self.processes = processes
         self.data = data
-        self.registry_proc = processes.registry(interval=0.5)
+        self.interval = interval
+        self.registry_proc = processes.registry(interval=interval)
         self.registry = self.registry_proc.url()
-        self.log_proc = processes.start("cmd/logservice/main.py", "--port", "0", "--registry", self.registry,
-                                        "--log-file", str(data / "distributed.log"))
+        self.registry_port = int(self.registry.rsplit(":", 1)[1].split("/")[0])
+        self.log_proc = self.start_log()
         self.grading_proc = self.start_grading()
         self.portal_proc = processes.start("cmd/teacherportal/main.py", "--port", "0", "--registry", self.registry,
                                            "--grading-timeout", "2")
@@ -154,6 +155,18 @@ class Cluster:
     def start_grading(self, port: int = 0) -> Proc:
         return self.processes.start("cmd/gradingservice/main.py", "--port", str(port), "--registry", self.registry,
                                     "--db", str(self.data / "grades.db"))
+
+    def start_log(self, port: int = 0) -> Proc:
+        return self.processes.start("cmd/logservice/main.py", "--port", str(port), "--registry", self.registry,
+                                    "--log-file", str(self.data / "distributed.log"))
+
+    def restart_registry(self) -> Proc:
+        self.registry_proc = self.processes.registry(port=self.registry_port, interval=self.interval)
+        self.registry_proc.url()
+        return self.registry_proc
+
+    def outputs(self) -> str:
+        return "\n".join(proc.output() for proc in self.processes.started)
 
 
 @pytest.fixture(scope="module")

@@ -80,13 +80,15 @@ class HealthChecker:
 
     def _check(self, url: str) -> None:
         try:
+            before = self.table.get(url)
+            was = before.status if before else None
             alive = self.probe(url)
             notices = self.table.record_success(url) if alive else self.table.record_failure(url)
-            if notices or not alive:
-                reg = self.table.get(url)
-                if reg is not None and notices:
-                    log.warning("%s at %s is now %s", reg.service_name, url, reg.status)
             self.notifier.send(notices)
+            after = self.table.get(url)
+            if after is not None and after.status != was:
+                log.warning("%s at %s is now %s (%d dependents told)", after.service_name, url, after.status,
+                            len(notices))
         except Exception:
             log.exception("health check of %s failed unexpectedly", url)
         finally:
