@@ -2,7 +2,7 @@
 
     python -m benchmarks.servers cluster        our whole stack (Service on Granian)
     python -m benchmarks.servers waitress       our WSGI app on waitress
-    python -m benchmarks.servers stdlib         the stdlib's SimpleXMLRPCServer
+    python -m benchmarks.servers stdlib [DB]    the stdlib's SimpleXMLRPCServer (and Grades.get_student from DB)
     python -m benchmarks.servers pyro           a Pyro5 daemon
     gunicorn ... benchmarks.servers:wsgi_app    our WSGI app on gunicorn (see rpc_throughput)
 
@@ -55,6 +55,11 @@ def main(kind: str) -> int:
 
         server = SimpleXMLRPCServer(("127.0.0.1", 0), allow_none=True, logRequests=False)
         server.register_function(lambda: "pong", "Bench.ping")
+        if len(sys.argv) > 2:  # the grading store too: the peer serves the same function from it
+            from rpc_cluster.grading.sqlite_store import SqliteStore
+
+            store = SqliteStore(sys.argv[2])
+            server.register_function(store.get_student, "Grades.get_student")
         print(f"serving at http://127.0.0.1:{server.server_address[1]}/RPC2", flush=True)
         server.serve_forever()
         return 0
