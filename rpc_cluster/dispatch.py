@@ -28,6 +28,13 @@ log = logging.getLogger("rpc_cluster.dispatch")
 _ID_TYPES = (str, int, float, type(None))
 
 
+class RawJSON(str):
+    """A method result that is already JSON text: sent as it is, not encoded again.
+
+    For hot methods that cache their answer serialized (``Grades.get_student``).
+    """
+
+
 def _error(code: int, message: str, request_id: Any = None, data: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
@@ -158,6 +165,9 @@ class Dispatcher:
 
     @staticmethod
     def _serialize_one(response: dict[str, Any]) -> str:
+        result = response.get("result")
+        if isinstance(result, RawJSON):
+            return '{"jsonrpc": "2.0", "result": ' + result + ', "id": ' + json.dumps(response["id"]) + "}"
         try:
             return json.dumps(response)
         except (TypeError, ValueError):
@@ -165,6 +175,8 @@ class Dispatcher:
             return json.dumps(_error(errors.INTERNAL_ERROR, "Internal error", response.get("id")))
 
     def _serialize_batch(self, responses: list[dict[str, Any]]) -> str:
+        if any(isinstance(r.get("result"), RawJSON) for r in responses):
+            return "[" + ",".join(self._serialize_one(r) for r in responses) + "]"
         try:
             return json.dumps(responses)
         except (TypeError, ValueError):

@@ -9,11 +9,13 @@ and an application error keeps its own code in the Fault.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import xmlrpc.client
 from typing import Any
 
 from . import errors
+from .dispatch import RawJSON
 from .methods import MethodTable
 
 log = logging.getLogger("rpc_cluster.xmlrpc")
@@ -73,6 +75,8 @@ class XmlRpcDispatcher:
         except Exception:
             log.exception("rpc: method %s raised (XML-RPC)", name)
             return _fault(errors.INTERNAL_ERROR, "Internal error")
+        if isinstance(result, RawJSON):
+            result = json.loads(result)
         try:
             return xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
         except (TypeError, OverflowError):

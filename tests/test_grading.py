@@ -153,3 +153,27 @@ def test_bad_database_is_a_one_line_error(processes, tmp_path):
     output = proc.output().strip().splitlines()
     assert output[-1].startswith("rpc-cluster grading: error: cannot open the store")
     assert "Traceback" not in proc.output()
+
+
+def test_cached_students_never_go_stale(tmp_path):
+    """get_student is cached on SQLite; every commit, from anywhere, must show at once."""
+    import sqlite3
+    import xmlrpc.client
+
+    db = str(tmp_path / "grades.db")
+    with GradingService(port=0, registry=NOWHERE, db=db) as first, \
+            GradingService(port=0, registry=NOWHERE, db=db) as second:
+        a, b = Client(first.url), Client(second.url)
+        assert a.Grades.get_student(1) == b.Grades.get_student(1)  # both caches warm
+        stored = a.Grades.add_grade(1, "Through A", "Quiz", 10)
+        assert a.Grades.get_student(1)["grades"][-1] == stored  # our own write
+        assert b.Grades.get_student(1)["grades"][-1] == stored  # another process's write
+        with sqlite3.connect(db) as conn:  # a write from outside the service altogether
+            conn.execute("UPDATE students SET first_name = 'Nicholas' WHERE id = 1")
+        assert a.Grades.get_student(1)["first_name"] == "Nicholas"
+        assert b.Grades.get_student(1)["first_name"] == "Nicholas"
+        proxy = xmlrpc.client.ServerProxy(first.url.replace("/rpc", "/RPC2"), allow_none=True)
+        assert proxy.Grades.get_student(1)["first_name"] == "Nicholas"  # cached JSON, sent as XML-RPC
+        with a.batch() as batch:
+            one, two = batch.call("Grades.get_student", 1), batch.call("Grades.get_student", 2)
+        assert one.result()["id"] == 1 and two.result()["last_name"] == "Baggio"

@@ -11,6 +11,7 @@ from .. import config
 from ..errors import InvalidParams, NotFound
 from ..methods import MethodTable, rpc_method
 from ..service import Service
+from .cache import StudentCache
 from .store import GRADE_TYPES, GradeStore, open_store
 
 log = logging.getLogger("rpc_cluster.grading")
@@ -54,6 +55,7 @@ class Grades:
 
     def __init__(self, store: GradeStore):
         self._store = store
+        self._students = StudentCache(store)
 
     @rpc_method
     def get_students(self, offset: int = 0, limit: int | None = None) -> list:
@@ -73,7 +75,7 @@ class Grades:
     @rpc_method
     def get_student(self, student_id: int) -> dict:
         """One student with its grades and average (null without grades); unknown is a 404."""
-        student = self._store.get_student(_whole("student_id", student_id, 1))
+        student = self._students.get_student(_whole("student_id", student_id, 1))
         if student is None:
             raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
         return student

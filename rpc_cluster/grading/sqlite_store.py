@@ -52,6 +52,8 @@ class SqliteStore(GradeStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        # Commits made through this store, counted after they commit (see change_token).
+        self._writes = 0
         self._all_lock = threading.Lock()
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
@@ -93,14 +95,25 @@ class SqliteStore(GradeStore):
         row = self._conn().execute(
             "INSERT INTO grades (student_id, title, type, score) SELECT ?, ?, ?, ? "
             "WHERE EXISTS (SELECT 1 FROM students WHERE id = ?) RETURNING id, title, type, score",
-            (student_id, title, type, score, student_id)).fetchone()
-        return grade(row) if row else None
+            (student_id, title, type, score, student_id)).fetchall()
+        # fetchall(), not fetchone(): the statement (and so its autocommit) ends only
+        # when its rows are exhausted, and the grade must be committed before we answer.
+        self._writes += 1
+        return grade(row[0]) if row else None
 
     def add_student(self, first_name: str, last_name: str) -> dict[str, Any]:
         sid = self._conn().execute(
             "INSERT INTO students (first_name, last_name) VALUES (?, ?) RETURNING id",
-            (first_name, last_name)).fetchone()[0]
+            (first_name, last_name)).fetchall()[0][0]
+        self._writes += 1
         return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+
+    def change_token(self) -> Any:
+        # PRAGMA data_version changes when another connection (another thread, or
+        # another process on this file) commits; our own connection's commits are
+        # counted in _writes.
+        conn = self._conn()
+        return (id(conn), conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
 
     def close(self) -> None:
         with self._all_lock:

@@ -51,6 +51,14 @@ class GradeStore(abc.ABC):
     #: True when each call waits on a database server (more request threads help).
     waits_on_network = False
 
+    def change_token(self) -> Any:
+        """A cheap value that changes whenever any student may have changed, or None.
+
+        None means "cannot tell without reading": nothing may be cached (the
+        PostgreSQL store, whose data other instances change).
+        """
+        return None
+
     @abc.abstractmethod
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Students ordered by id, each with its grades and average."""
