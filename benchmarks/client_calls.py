@@ -9,13 +9,12 @@ Run: ``python -m benchmarks.client_calls``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 from rpc_cluster import Client
 
-from .common import Proc, fmt, median
+from .common import Proc, bench_main, fmt, median
 
 BODY = json.dumps({"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}).encode()
 
@@ -89,9 +88,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

@@ -111,3 +111,12 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
+
+
+def bench_main(doc: str, run, table) -> None:
+    """The command line of one benchmark module: ``--quick``, then its table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
+    print(table(run(parser.parse_args().quick)))

@@ -9,14 +9,13 @@ least 70% of the constant method's rate. Run: ``python -m benchmarks.grading``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import tempfile
 import uuid
 from pathlib import Path
 
-from .common import Proc, fmt, median, wrk
+from .common import Proc, bench_main, fmt, median, wrk
 
 STUDENTS, GRADES_EACH = 10_000, 20
 POSTGRES_URL = os.environ.get("RPC_CLUSTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -144,9 +143,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

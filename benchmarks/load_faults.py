@@ -15,7 +15,6 @@ Run: ``python -m benchmarks.load_faults [--quick]`` (needs PostgreSQL).
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from rpc_cluster import Client
 
-from .common import Proc
+from .common import Proc, bench_main
 
 POSTGRES_URL = os.environ.get("RPC_CLUSTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 INTERVAL = 1.0
@@ -225,9 +224,7 @@ def table(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20 s instead of 60 s")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

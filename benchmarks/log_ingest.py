@@ -15,7 +15,6 @@ Run: ``python -m benchmarks.log_ingest``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import tempfile
 import threading
@@ -25,7 +24,7 @@ from pathlib import Path
 from rpc_cluster import Client
 from rpc_cluster.logs.shipping import LogShipper
 
-from .common import Proc, fmt, median
+from .common import Proc, bench_main, fmt, median
 
 
 class _LineCounter:
@@ -173,9 +172,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

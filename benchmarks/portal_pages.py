@@ -10,7 +10,6 @@ Run: ``python -m benchmarks.portal_pages``.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import random
 import statistics
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from rpc_cluster import Client
 
-from .common import Proc, fmt, median, wrk
+from .common import Proc, bench_main, fmt, median, wrk
 from .grading import STUDENTS, load_sqlite
 
 FIRST_PAGE = b'{"jsonrpc": "2.0", "method": "Grades.get_students", "params": {"offset": 0, "limit": 50}, "id": 1}'
@@ -140,9 +139,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Run: ``python -m benchmarks.registry_scale [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import time
@@ -23,7 +22,7 @@ import urllib.request
 
 from rpc_cluster import Client
 
-from .common import Proc, fmt, median
+from .common import Proc, bench_main, fmt, median
 
 SCENARIOS = [  # (services, interval s, detection goal in intervals, fan-out goal s)
     (300, 1.0, 2.5, 1.0),
@@ -113,9 +112,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 repetitions instead of 5")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,10 @@ at least 80% of the limit. Run: ``python -m benchmarks.rpc_roundtrip``.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from .common import Proc, fmt, median, wrk
+from .common import Proc, bench_main, fmt, median, wrk
 from .grading import STUDENTS, load_sqlite
 
 CONSTANT = b'{"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}'
@@ -86,9 +85,7 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ least 1.5x the stdlib peer. Run: ``python -m benchmarks.rpc_throughput``.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import xmlrpc.client
 
-from .common import Proc, fmt, median, wrk
+from .common import Proc, bench_main, fmt, median, wrk
 
 JSON_BODY = b'{"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}'
 XML_BODY = xmlrpc.client.dumps((), "Bench.ping").encode()
@@ -74,11 +73,9 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
     if not shutil.which("wrk"):
         sys.exit("rpc_throughput: wrk is not installed (apt-get install wrk)")
-    print(table(run(parser.parse_args().quick)))
+    bench_main(__doc__, run, table)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import http.client
 import socket
 import threading
 import urllib.parse
-from typing import Any
 
 from .errors import CallTimeout, TransportError
 

@@ -90,29 +90,24 @@ class RpcApp:
         start_response(_STATUS.get(status, f"{status} Error"), headers)
         return [body]
 
+    def _call(self, environ: dict[str, Any], dispatch: Callable[[bytes], tuple[int, str, bytes]]) -> tuple[int, str, bytes]:
+        """The checks every RPC request passes (token, body size), then its dispatch."""
+        if not self._authorized(environ):
+            return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
+        body = read_body(environ, self.max_body)
+        if isinstance(body, int):
+            return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
+        answer = dispatch(body)
+        self._after_call()
+        return answer
+
     def _route(self, environ: dict[str, Any]) -> tuple[int, str, bytes]:
         path = environ.get("PATH_INFO", "")
         verb = environ.get("REQUEST_METHOD", "GET")
         if path == "/rpc" and verb == "POST":
-            if not self._authorized(environ):
-                return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
-            body = read_body(environ, self.max_body)
-            if isinstance(body, int):
-                return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
-            answer = self.dispatcher.dispatch(body)
-            self._after_call()
-            if not answer:
-                return 204, "application/json", b""
-            return 200, "application/json", answer.encode()
+            return self._call(environ, lambda body: _json_answer(self.dispatcher.dispatch(body)))
         if path == "/RPC2" and verb == "POST":
-            if not self._authorized(environ):
-                return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
-            body = read_body(environ, self.max_body)
-            if isinstance(body, int):
-                return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
-            answer_xml = self.xmlrpc.dispatch(body)
-            self._after_call()
-            return 200, "text/xml; charset=utf-8", answer_xml
+            return self._call(environ, lambda body: (200, "text/xml; charset=utf-8", self.xmlrpc.dispatch(body)))
         if path == "/rpc" and verb in ("GET", "HEAD"):
             return _json(200, self._openrpc())
         if path == "/health" and verb in ("GET", "HEAD"):
@@ -122,6 +117,11 @@ class RpcApp:
         if path in ("/rpc", "/RPC2", "/health"):
             return _json(405, {"error": "method not allowed", "path": path})
         return _json(404, {"error": "not found", "path": path})
+
+
+def _json_answer(text: str) -> tuple[int, str, bytes]:
+    # Only notifications: nothing to answer (204, empty body).
+    return (200, "application/json", text.encode()) if text else (204, "application/json", b"")
 
 
 def _json(status: int, obj: Any) -> tuple[int, str, bytes]:

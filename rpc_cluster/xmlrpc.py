@@ -12,7 +12,6 @@ import inspect
 import json
 import logging
 import xmlrpc.client
-from typing import Any
 
 from . import errors
 from .dispatch import RawJSON

@@ -1,7 +1,6 @@
 """The portal in a real headless Chromium (Debian's), driven by Playwright."""
 
 import os
-import shutil
 import signal
 from pathlib import Path
 

@@ -4,7 +4,6 @@ import signal
 import threading
 import time
 
-import pytest
 
 from conftest import free_port, wait_until
 from rpc_cluster import Client

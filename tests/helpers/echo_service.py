@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 import time
 
 from rpc_cluster import Service, connect, current_trace_id, rpc_method
