@@ -206,18 +206,24 @@ def test_overflowing_queue_counts_drops_and_reports_them(tmp_path):
 
 
 def test_emit_never_waits_on_the_network():
+    import socket
     import time
 
-    shipper = LogShipper("ShipTest", lambda: ["http://10.255.255.1:9/rpc"], timeout=30)
+    # A loopback socket that listens but never answers: every send hangs until its timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    shipper = LogShipper("ShipTest", lambda: [f"http://127.0.0.1:{silent.getsockname()[1]}/rpc"], timeout=30)
     logger = shipping_logger("test.ship.fast", shipper)
     try:
         start = time.perf_counter()
         for n in range(2000):
             logger.info("entry %d", n)
-        assert time.perf_counter() - start < 2.0  # 2,000 records, a black-holed address
+        assert time.perf_counter() - start < 2.0  # 2,000 records while the shipper is stuck sending
         assert shipper.pending() == 2000
     finally:
         shipper.close(0.1)
+        silent.close()
 
 
 # -- the whole path ------------------------------------------------------------------------------
