@@ -56,9 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the teacher portal in the foreground (``rpc-cluster portal``)."""
-    parser = config.ArgumentParser(prog="rpc-cluster portal", description="Run the teacher portal.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    config.setup_logging(args.log_level)
-    return config.serve(lambda: PortalService(grading_timeout=args.grading_timeout,
-                                              **config.service_kwargs(args)))
+    return config.service_main(
+        argv, prog="rpc-cluster portal", description="Run the teacher portal.", add_arguments=add_arguments,
+        make=lambda args: PortalService(grading_timeout=args.grading_timeout, **config.service_kwargs(args)))

@@ -115,3 +115,14 @@ def serve(make_service: Callable[[], Any]) -> int:
     except OSError as exc:
         print(f"rpc-cluster: error: cannot listen: {exc}", file=sys.stderr)
         return 1
+
+
+def service_main(argv: list[str] | None, *, prog: str, description: str,
+                 add_arguments: Callable[[argparse.ArgumentParser], None],
+                 make: Callable[[argparse.Namespace], Any]) -> int:
+    """What every service's ``main`` does: parse flags, set up logging, build and run it."""
+    parser = ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    return serve(lambda: make(args))

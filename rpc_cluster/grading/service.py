@@ -130,12 +130,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the grading service in the foreground (``rpc-cluster grading``)."""
-    parser = config.ArgumentParser(prog="rpc-cluster grading", description="Run the grading service.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    config.setup_logging(args.log_level)
 
-    def make() -> GradingService:
+    def make(args: argparse.Namespace) -> GradingService:
         try:
             return GradingService(db=args.db, **config.service_kwargs(args))
         except Exception as exc:  # sqlite3 and psycopg errors: say which store, in one line
@@ -143,4 +139,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             raise SystemExit(f"rpc-cluster grading: error: cannot open the store {args.db!r}: "
                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    return config.serve(make)
+
+    return config.service_main(argv, prog="rpc-cluster grading", description="Run the grading service.",
+                               add_arguments=add_arguments, make=make)

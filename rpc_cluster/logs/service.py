@@ -149,9 +149,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the log service in the foreground (``rpc-cluster log``)."""
-    parser = config.ArgumentParser(prog="rpc-cluster log", description="Run the central log service.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    config.setup_logging(args.log_level)
-    return config.serve(lambda: LogService(log_file=args.log_file, max_bytes=args.max_bytes,
-                                           backups=args.backups, **config.service_kwargs(args)))
+    return config.service_main(
+        argv, prog="rpc-cluster log", description="Run the central log service.", add_arguments=add_arguments,
+        make=lambda args: LogService(log_file=args.log_file, max_bytes=args.max_bytes, backups=args.backups,
+                                     **config.service_kwargs(args)))

@@ -133,16 +133,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "concurrent health checks and notifications", type=config.positive_int)
 
 
-def run(args: argparse.Namespace) -> int:
-    config.setup_logging(args.log_level)
-    return config.serve(lambda: RegistryService(
-        heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
-        deregister_after=args.deregister_after, check_workers=args.check_workers,
-        **config.service_kwargs(args)))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the registry in the foreground (``rpc-cluster registry``)."""
-    parser = config.ArgumentParser(prog="rpc-cluster registry", description="Run the service registry.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return config.service_main(
+        argv, prog="rpc-cluster registry", description="Run the service registry.", add_arguments=add_arguments,
+        make=lambda args: RegistryService(
+            heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
+            deregister_after=args.deregister_after, check_workers=args.check_workers,
+            **config.service_kwargs(args)))
+
+
