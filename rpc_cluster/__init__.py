@@ -1,15 +1,52 @@
 """rpc-cluster: JSON-RPC services with a registry, central logs and traces.
 
-From a REPL::
+Calling services (the cluster runs with ``rpc-cluster up``)::
 
-    >>> from rpc_cluster import connect, Client
-    >>> grades = connect("GradingService")         # resolved through the registry
-    >>> grades.Grades.get_student(1)
-    >>> Client("http://127.0.0.1:3000/rpc").Registry.services()
+    >>> from rpc_cluster import connect, Client, NotFound
+    >>> grades = connect("GradingService")          # found through the registry
+    >>> grades.Grades.get_student(1)["first_name"]
+    'Nick'
+    >>> grades.Grades.add_grade(1, "Quiz 3", "Quiz", 91)
+    {'id': 16, 'title': 'Quiz 3', 'type': 'Quiz', 'score': 91.0}
+    >>> try:
+    ...     grades.Grades.get_student(999)
+    ... except NotFound as exc:
+    ...     print(exc.code, exc.data)
+    404 {'student_id': 999}
+    >>> registry = Client("http://127.0.0.1:3000/rpc")   # one server, by URL
+    >>> with registry.batch() as batch:                  # one HTTP request
+    ...     services = batch.call("Registry.services")
+    >>> dir(grades.Grades), help(grades.Grades.add_grade) # from the server's rpc.discover
 
-Remote errors raise ``RpcError`` subclasses (``.code``, ``.message``,
-``.data``); ``TransportError`` is also a ``ConnectionError`` and
-``CallTimeout`` also a ``TimeoutError``.
+``connect()`` spreads calls over every healthy instance and moves on when one
+refuses the connection. Remote errors raise ``RpcError`` subclasses
+(``.code``, ``.message``, ``.data``); ``TransportError`` is also a
+``ConnectionError`` and ``CallTimeout`` also a ``TimeoutError``.
+
+Writing a service::
+
+    from rpc_cluster import Service, rpc_method, InvalidParams
+
+    class Echo:
+        @rpc_method
+        def echo(self, text: str) -> str:
+            "Return text unchanged."
+            if not isinstance(text, str):
+                raise InvalidParams.field("text", "must be a string")
+            return text
+
+    class EchoService(Service):
+        name = "EchoService"                       # registers as
+        required_services = ("GradingService",)   # self.providers follows them
+
+        def expose(self, methods):
+            methods.add_object("Echo", Echo())     # served as "Echo.echo"
+
+    EchoService(port=0).run()   # serve, register, ship logs; SIGTERM deregisters and drains
+
+Inside ``with trace():`` (and inside any method a service runs) every call
+carries one ``X-Trace-Id``, and every log record shipped to the log service
+is stamped with it.
 """
 
 __version__ = "0.1.0"
