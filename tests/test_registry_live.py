@@ -4,6 +4,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 
 from conftest import free_port, wait_until
 from rpc_cluster import Client
@@ -114,3 +116,24 @@ def test_sigterm_deregisters_and_drains_in_flight_calls(processes):
     assert url not in statuses(registry)
     assert "deregistered" in echo.output()
     assert "Traceback" not in echo.output()
+
+
+def test_a_cluster_with_a_token_works_and_refuses_strangers(processes):
+    import urllib.error
+    import urllib.request
+
+    env = {"RPC_CLUSTER_TOKEN": "cluster-secret"}
+    registry_proc = processes.registry(interval=0.3, env=env)
+    portal = processes.echo(registry_proc.url(), "--name", "PortalService", "--requires", "GradingService", env=env)
+    grading = processes.echo(registry_proc.url(), "--name", "GradingService", env=env)
+    registry = Client(registry_proc.url(), token="cluster-secret")
+    wait_until(lambda: set(statuses(registry).values()) == {"passing"} and len(statuses(registry)) == 2, 10,
+               message="both registered")
+    time.sleep(1.0)  # several heartbeat rounds: they carry the token too, or these would turn critical
+    assert set(statuses(registry).values()) == {"passing"}
+    assert Client(portal.url(), token="cluster-secret").Echo.providers()["GradingService"] == [grading.url()]
+    for url in (registry_proc.url(), grading.url()):
+        request = urllib.request.Request(url, data=b'{"jsonrpc": "2.0", "method": "Registry.services", "id": 1}')
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=5)
+        assert info.value.code == 401
