@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-
 from conftest import free_port, wait_until
 from rpc_cluster import Client
 
