@@ -106,7 +106,11 @@ class _Instances:
     def urls(self, force: bool = False) -> list[str]:
         table = self._table()
         if table is not None:
-            return table.get(self.service_name)
+            urls = table.get(self.service_name)
+            if urls:
+                return urls
+            # Nothing pushed yet (a provider that has just registered may still be on
+            # its way): ask the registry, as a client outside any service does.
         now = time.monotonic()
         if force or now - self._polled_at > self.refresh:
             with self._lock:

@@ -154,3 +154,14 @@ def test_calls_spread_and_fail_over_between_two_instances(processes, registry_se
     assert set(answers) == {second.url()}
     wait_until(lambda: registry_service.table.lookup("EchoService") == [second.url()], 5,
                message="the registry to drop the killed instance")
+
+
+def test_connect_inside_a_service_asks_the_registry_when_its_table_is_still_empty(registry_service):
+    # The portal registers before grading; a call made before the registry's push
+    # arrives must still find grading.
+    with EchoService("PortalLike", ("LateService",), port=0, registry=registry_service.url) as portal:
+        wait_until(lambda: registry_service.table.lookup("PortalLike"), 5, message="registration")
+        with EchoService("LateService", port=0, registry=registry_service.url) as late:
+            wait_until(lambda: registry_service.table.lookup("LateService"), 5, message="registration")
+            portal.providers.replace({"LateService": []})  # as if the push had not arrived yet
+            assert connect("LateService", registry_service.url).Echo.whoami()["url"] == late.url

@@ -243,6 +243,10 @@ def test_services_ship_their_logs_and_one_trace_is_found_whole(processes, tmp_pa
                15, message="every service registered")
     alpha = connect("Alpha", registry_url)
     wait_until(lambda: alpha.Echo.providers().get("LogService") == [log_url], 10, message="Alpha knows the log")
+    beta = connect("Beta", registry_url)
+    wait_until(lambda: beta.Echo.providers().get("LogService") == [log_url], 10, message="Beta knows the log")
+    gamma = connect("Gamma", registry_url)
+    wait_until(lambda: gamma.Echo.providers().get("LogService") == [log_url], 10, message="Gamma knows the log")
     with trace("trace-three-hops") as trace_id:
         assert alpha.Echo.relay(["Beta", "Gamma"], "hello") == ["Alpha", "Beta", "Gamma"]
     logs = Client(log_url)
