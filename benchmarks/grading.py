@@ -44,6 +44,18 @@ def load_sqlite(path: Path) -> None:
         conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)", grades)
 
 
+class LoadedSqlite:
+    """A temporary SQLite file holding the benchmark's class; ``.path``, ``cleanup()``."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory()
+        self.path = Path(self._folder.name) / "grades.db"
+        load_sqlite(self.path)
+
+    def cleanup(self) -> None:
+        self._folder.cleanup()
+
+
 def load_postgres(url: str) -> None:
     import psycopg
 
@@ -75,9 +87,8 @@ CONSTANT = b'{"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}'
 
 def run(quick: bool = False) -> list[dict]:
     reps, seconds = (1, 3) if quick else (3, 5)
-    folder = tempfile.TemporaryDirectory()
-    sqlite_path = Path(folder.name) / "grades.db"
-    load_sqlite(sqlite_path)
+    folder = LoadedSqlite()
+    sqlite_path = folder.path
     procs = {}
     schema = None
     admin = None

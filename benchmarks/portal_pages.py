@@ -13,15 +13,13 @@ from __future__ import annotations
 import http.client
 import random
 import statistics
-import tempfile
 import time
 import urllib.parse
-from pathlib import Path
 
 from rpc_cluster import Client
 
 from .common import Proc, bench_main, fmt, median, wrk
-from .grading import STUDENTS, load_sqlite
+from .grading import STUDENTS, LoadedSqlite
 
 FIRST_PAGE = b'{"jsonrpc": "2.0", "method": "Grades.get_students", "params": {"offset": 0, "limit": 50}, "id": 1}'
 COUNT = b'{"jsonrpc": "2.0", "method": "Grades.count_students", "id": 1}'
@@ -74,9 +72,8 @@ def _one_client(portal_url: str, grading_url: str, count: int) -> dict[tuple, di
 
 def run(quick: bool = False) -> list[dict]:
     reps, seconds = (1, 3) if quick else (3, 5)
-    folder = tempfile.TemporaryDirectory()
-    db = Path(folder.name) / "grades.db"
-    load_sqlite(db)
+    folder = LoadedSqlite()
+    db = folder.path
     procs = []
     try:
         registry = Proc("cmd/registryservice/main.py", "--port", "0", "--heartbeat-interval", "1")

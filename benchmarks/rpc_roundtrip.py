@@ -9,11 +9,9 @@ at least 80% of the limit. Run: ``python -m benchmarks.rpc_roundtrip``.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 
 from .common import Proc, bench_main, fmt, median, wrk
-from .grading import STUDENTS, load_sqlite
+from .grading import STUDENTS, LoadedSqlite
 
 CONSTANT = b'{"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}'
 
@@ -33,9 +31,8 @@ def _lua(xml: bool) -> str:
 
 def run(quick: bool = False) -> list[dict]:
     reps, seconds = (1, 3) if quick else (3, 5)
-    folder = tempfile.TemporaryDirectory()
-    db = Path(folder.name) / "grades.db"
-    load_sqlite(db)
+    folder = LoadedSqlite()
+    db = folder.path
     procs = []
     try:
         grading = Proc("cmd/gradingservice/main.py", "--port", "0", "--registry", "http://127.0.0.1:9/rpc",
