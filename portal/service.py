@@ -42,11 +42,6 @@ class PortalService(Service):
 
         return route
 
-    @property
-    def page_url(self) -> str:
-        """Where a teacher points the browser."""
-        return self.url[: -len("/rpc")] + "/" if self.url.endswith("/rpc") else self.url
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_service_flags(parser, "RPC_CLUSTER_PORTAL", 5005)

@@ -35,14 +35,12 @@ class ProviderTable:
     def __init__(self) -> None:
         self._urls: dict[str, list[str]] = {}
         self._lock = threading.Lock()
-        self.changed = threading.Condition(self._lock)
 
     def replace(self, providers: dict[str, Iterable[str]]) -> None:
         """Set the URLs of each named service (as ``Registry.register`` returns them)."""
         with self._lock:
             for name, urls in providers.items():
                 self._urls[name] = list(dict.fromkeys(urls))
-            self.changed.notify_all()
 
     def update(self, added: Iterable[dict[str, Any]] = (), removed: Iterable[dict[str, Any]] = ()) -> None:
         """Apply one ``Service.update`` push."""
@@ -55,7 +53,6 @@ class ProviderTable:
                 urls = self._urls.setdefault(entry["service_name"], [])
                 if entry["service_url"] not in urls:
                     urls.append(entry["service_url"])
-            self.changed.notify_all()
 
     def get(self, name: str) -> list[str]:
         with self._lock:
@@ -64,12 +61,6 @@ class ProviderTable:
     def snapshot(self) -> dict[str, list[str]]:
         with self._lock:
             return {name: list(urls) for name, urls in self._urls.items()}
-
-    def wait_for(self, name: str, timeout: float) -> list[str]:
-        """Block until ``name`` has a provider (or the timeout passes); the URLs."""
-        with self._lock:
-            self.changed.wait_for(lambda: bool(self._urls.get(name)), timeout)
-            return list(self._urls.get(name, ()))
 
 
 # Tables of the services running in this process, so connect() can follow pushes.

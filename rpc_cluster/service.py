@@ -86,8 +86,6 @@ class Service:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, advertise: str | None = None,
                  registry: str | None = None, token: str | None = None, threads: int | None = None,
                  max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0):
-        self.host = host
-        self.port = port
         self.advertise = advertise
         self.registry = registry_url(registry)
         self.token = token
@@ -146,10 +144,6 @@ class Service:
     def log_service_urls(self) -> list[str]:
         """Where this process ships its log records: the LogService instances known now."""
         return self.providers.get(LOG_SERVICE)
-
-    @property
-    def bound_port(self) -> int | None:
-        return self._http.port
 
     def openrpc(self) -> dict[str, Any]:
         return document(self.methods, self.name or type(self).__name__, __version__)

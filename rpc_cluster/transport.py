@@ -45,12 +45,6 @@ class _Pool:
                 return
         conn.close()
 
-    def clear(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
 
 class Transport:
     """Sends HTTP POSTs over pooled connections. Thread-safe; share one per process."""
@@ -104,12 +98,6 @@ class Transport:
                 pool.put(conn)
             return response.status, data
         raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        with self._lock:
-            pools = list(self._pools.values())
-        for pool in pools:
-            pool.clear()
 
 
 _shared = Transport()

@@ -78,11 +78,8 @@ class RpcApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         trace_id = tracing.accept_trace_id(environ.get(tracing.ENVIRON_KEY))
-        token = tracing._current.set(trace_id)
-        try:
+        with tracing.trace(trace_id):
             status, content_type, body = self._route(environ)
-        finally:
-            tracing._current.reset(token)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
                    (tracing.HEADER, trace_id)]
         if status == 401:

@@ -14,6 +14,7 @@ from .. import config
 from ..errors import InvalidParams
 from ..methods import MethodTable, rpc_method
 from ..service import Service
+from .shipping import _entry
 from .store import LEVELS, LogStore, now_iso
 
 MAX_MESSAGE = 256 * 1024
@@ -103,7 +104,6 @@ class _StoreHandler(logging.Handler):
         self._service_name = service_name
 
     def emit(self, record: logging.LogRecord) -> None:
-        from .shipping import _entry
         try:
             self._store.append([_entry(record, self._service_name, self.format(record))])
         except Exception:

@@ -26,13 +26,12 @@ ATTEMPTS = 3
 
 class Notifier:
     def __init__(self, post: Callable[[str, bytes, float], tuple[int, bytes]], *, workers: int = 64,
-                 timeout: float = 2.0, on_delivered: Callable[[Notice, bool], None] | None = None):
+                 timeout: float = 2.0):
         self._post = post
         self._timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-notify")
         self._queues: dict[str, deque[Notice]] = {}
         self._lock = threading.Lock()
-        self._on_delivered = on_delivered
 
     def send(self, notices: Iterable[Notice]) -> None:
         """Queue notices for delivery; returns at once."""
@@ -53,9 +52,7 @@ class Notifier:
                     del self._queues[recipient]
                     return
                 notice = queue.popleft()
-            delivered = self._deliver(notice)
-            if self._on_delivered:
-                self._on_delivered(notice, delivered)
+            self._deliver(notice)
 
     def _deliver(self, notice: Notice) -> bool:
         body = json.dumps({"jsonrpc": "2.0", "method": "Service.update", "id": 1,
@@ -70,10 +67,6 @@ class Notifier:
                     log.warning("could not tell %s about %s: %s", notice.recipient,
                                 notice.added or notice.removed, exc)
         return False
-
-    def pending(self) -> int:
-        with self._lock:
-            return sum(len(q) for q in self._queues.values())
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
