@@ -22,13 +22,8 @@ from pathlib import Path
 
 from . import config
 
-# (name, cli command, default port, extra flags from --data)
-SERVICES = [
-    ("registry", "registry", 3000),
-    ("log", "log", 4000),
-    ("grading", "grading", 6000),
-    ("portal", "portal", 5005),
-]
+# Each service's `rpc-cluster` command and default port, in start order.
+SERVICES = {"registry": 3000, "log": 4000, "grading": 6000, "portal": 5005}
 STOP_ORDER = ("portal", "grading", "log", "registry")
 
 
@@ -49,11 +44,11 @@ def _die_with_parent() -> None:
 
 
 class Cluster:
-    def __init__(self, host: str, ports: dict[str, int], data: Path, extra_env: dict[str, str]):
+    def __init__(self, host: str, ports: dict[str, int], data: Path):
         self.host = host
         self.ports = ports
         self.data = data
-        self.env = dict(os.environ, PYTHONUNBUFFERED="1", **extra_env)
+        self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.children: dict[str, subprocess.Popen] = {}
         self._print_lock = threading.Lock()
         self.stopping = threading.Event()
@@ -78,12 +73,12 @@ class Cluster:
             sys.stdout.flush()
 
     def _stream(self, name: str, proc: subprocess.Popen) -> None:
-        width = max(len(n) for n, *_ in SERVICES)
+        width = max(map(len, SERVICES))
         for raw in iter(proc.stdout.readline, b""):
             self.say(f"{name:<{width}} | {raw.decode(errors='replace').rstrip()}")
 
     def start(self) -> None:
-        for name, *_ in SERVICES:
+        for name in SERVICES:
             proc = subprocess.Popen(self.command(name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, env=self.env, start_new_session=True,
                                     preexec_fn=_die_with_parent)
@@ -100,7 +95,7 @@ class Cluster:
     def wait_healthy(self, timeout: float) -> str | None:
         """None once all are healthy, else what went wrong."""
         deadline = time.monotonic() + timeout
-        waiting = [name for name, *_ in SERVICES]
+        waiting = list(SERVICES)
         while waiting:
             for name in list(waiting):
                 code = self.children[name].poll()
@@ -135,13 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     config.add_flag(parser, "--data", "RPC_CLUSTER_DATA", "./data",
                     "folder for the grades database and the log file")
     config.add_flag(parser, "--host", "RPC_CLUSTER_UP_HOST", "127.0.0.1", "address every service listens on")
-    for name, _, port in SERVICES:
+    for name, port in SERVICES.items():
         config.add_flag(parser, f"--{name}-port", f"RPC_CLUSTER_UP_{name.upper()}_PORT", port,
                         f"{name} port; 0 picks a free one", type=config.port_number)
     config.add_flag(parser, "--start-timeout", "RPC_CLUSTER_UP_START_TIMEOUT", 30.0,
                     "seconds to wait for every service to be healthy", type=config.positive_seconds)
     args = parser.parse_args(argv)
-    ports = {name: getattr(args, f"{name}_port") or _free_port(args.host) for name, *_ in SERVICES}
+    ports = {name: getattr(args, f"{name}_port") or _free_port(args.host) for name in SERVICES}
     data = Path(args.data)
     try:
         data.mkdir(parents=True, exist_ok=True)
@@ -153,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rpc-cluster up: error: ports already in use: {', '.join(taken)} "
               "(is a cluster already running? pick others with --<service>-port)", file=sys.stderr)
         return 1
-    cluster = Cluster(args.host, ports, data.resolve(), {})
+    cluster = Cluster(args.host, ports, data.resolve())
 
     def on_signal(signum: int, frame: object) -> None:
         cluster.stopping.set()
