@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rpc_cluster import Client, Service, config, connect
-from rpc_cluster.wsgi import RpcApp
+from rpc_cluster import Client, Service, config
 
 from .app import make_app
 
@@ -25,14 +24,15 @@ class PortalService(Service):
     default_threads = 8
 
     def __init__(self, *, grading_timeout: float = 5.0, **kwargs: Any):
-        self.grading_timeout = grading_timeout
         super().__init__(**kwargs)
+        #: Seconds a page waits for the grading service.
+        self.grading_timeout = grading_timeout
 
-    def wsgi_app(self, rpc_app: RpcApp) -> Any:
+    def wsgi_app(self, rpc_app: Any) -> Any:
         pages = make_app(
-            connect("GradingService", self.registry, timeout=self.grading_timeout, token=self.token),
-            registry=Client(self.registry, timeout=2.0, token=self.token),
-            logs=connect("LogService", self.registry, timeout=2.0, token=self.token),
+            self.connect("GradingService", timeout=self.grading_timeout),
+            registry=Client(self.registry, timeout=2.0, token=self.token, transport=self.transport),
+            logs=self.connect("LogService", timeout=2.0),
         )
 
         def route(environ: dict, start_response: Any) -> Any:

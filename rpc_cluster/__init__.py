@@ -42,28 +42,34 @@ Writing a service::
         def expose(self, methods):
             methods.add_object("Echo", Echo())     # served as "Echo.echo"
 
-    EchoService(port=0).run()   # serve, register, ship logs; SIGTERM deregisters and drains
+    EchoService(port=0).add_part(LogShipping()).run()
+    # serve, register, ship its logs to the LogService; SIGTERM deregisters and drains
+
+``config.service_main`` builds such a command line (flags with environment
+variables, one-line errors) and attaches log shipping itself.
 
 Inside ``with trace():`` (and inside any method a service runs) every call
 carries one ``X-Trace-Id``, and every log record shipped to the log service
 is stamped with it.
 """
 
-__version__ = "0.1.0"
-
-from .client import Batch, Client  # noqa: E402
-from .discovery import NoHealthyProvider, ServiceClient, connect  # noqa: E402
-from .errors import (  # noqa: E402
+from . import config
+from .client import Batch, Client
+from .discovery import NoHealthyProvider, ServiceClient, connect
+from .errors import (
     CallTimeout, Conflict, InternalError, InvalidParams, InvalidRequest, MethodNotFound,
-    NotFound, ParseError, RpcError, ServiceUnavailable, TransportError, Unauthorized,
+    NotFound, ParseError, RpcError, ServiceUnavailable, StartError, TransportError, Unauthorized,
 )
-from .methods import MethodTable, rpc_method  # noqa: E402
-from .service import Service  # noqa: E402
-from .tracing import current_trace_id, trace  # noqa: E402
+from .methods import MethodTable, rpc_method
+from .service import Part, Service
+from .shipping import LogShipping
+from .tracing import current_trace_id, new_trace_id, trace
+from .version import __version__
 
 __all__ = [
     "Batch", "CallTimeout", "Client", "Conflict", "InternalError", "InvalidParams", "InvalidRequest",
-    "MethodNotFound", "MethodTable", "NoHealthyProvider", "NotFound", "ParseError", "RpcError",
-    "Service", "ServiceClient", "ServiceUnavailable", "TransportError", "Unauthorized", "connect",
-    "current_trace_id", "rpc_method", "trace",
+    "LogShipping", "MethodNotFound", "MethodTable", "NoHealthyProvider", "NotFound", "ParseError", "Part",
+    "RpcError", "Service", "ServiceClient", "ServiceUnavailable", "StartError", "TransportError",
+    "Unauthorized", "__version__", "config", "connect", "current_trace_id", "new_trace_id", "rpc_method",
+    "trace",
 ]

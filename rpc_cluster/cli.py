@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 from . import config
 from .client import Client
@@ -108,7 +109,7 @@ def _service(module: str) -> Callable[[list[str] | None], int]:
     return run
 
 
-COMMANDS: dict[str, tuple[Callable[[list[str] | None], int], str]] = {
+COMMANDS: Mapping[str, tuple[Callable[[list[str] | None], int], str]] = MappingProxyType({
     "up": (_service("rpc_cluster.up"), "start the whole cluster (registry, log, grading, portal)"),
     "registry": (_service("rpc_cluster.registry.service"), "run the service registry"),
     "log": (_service("rpc_cluster.logs.service"), "run the central log service"),
@@ -116,7 +117,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str] | None], int], str]] = {
     "portal": (_service("portal.service"), "run the teacher portal"),
     "services": (services_main, "print the registry's services and their health"),
     "call": (call_main, "call one method of a service and print the result"),
-}
+})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<10} {summary}")
         return 0 if argv else 2
     if argv[0] == "--version":
-        from . import __version__
+        from .version import __version__
         print(f"rpc-cluster {__version__}")
         return 0
     command = COMMANDS.get(argv[0])

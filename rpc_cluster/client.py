@@ -24,13 +24,11 @@ from typing import Any
 
 from jsonrpcclient import notification, request
 
-from . import errors, tracing
-from .transport import Transport, shared_transport
+from . import errors
+from .transport import Transport
+from .wire import TOKEN_ENV, decode_answer, request_headers
 
 DEFAULT_TIMEOUT = 10.0
-TOKEN_ENV = "RPC_CLUSTER_TOKEN"
-
-_ids = itertools.count(1)  # next() on a count is atomic; generators are not thread-safe
 
 
 def _params(method: str, args: tuple, kwargs: dict) -> tuple | dict:
@@ -68,7 +66,9 @@ class Client:
         self.url = url
         self.timeout = timeout
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
-        self._transport = transport or shared_transport()
+        self._transport = transport or Transport()
+        # next() on a count is atomic; a generator would not be thread-safe.
+        self._ids = itertools.count(1)
         self._discovered: dict[str, Any] | None = None
         self._namespaces: dict[str, _Namespace] = {}
 
@@ -79,7 +79,7 @@ class Client:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` and return its result; raises RpcError subclasses."""
-        message = request(method, _params(method, args, kwargs), id=next(_ids))
+        message = request(method, _params(method, args, kwargs), id=next(self._ids))
         return _result(self._exchange(json.dumps(message).encode()))
 
     def notify(self, method: str, *args: Any, **kwargs: Any) -> None:
@@ -99,33 +99,13 @@ class Client:
 
     # -- the wire --------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        trace_id = tracing.current_trace_id()
-        if trace_id:
-            headers[tracing.HEADER] = trace_id
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        return headers
-
     def _exchange(self, body: bytes) -> Any:
         """POST one JSON-RPC message; the decoded answer, or None for 204."""
         return self._post(self.url, body)
 
     def _post(self, url: str, body: bytes) -> Any:
-        status, data = self._transport.post(url, body, self._headers(), self.timeout)
-        if status == 200:
-            try:
-                return json.loads(data)
-            except ValueError:
-                raise errors.TransportError(f"rpc: {url} answered 200 with a body that is not JSON") from None
-        if status == 204:
-            return None
-        if status == 401:
-            raise errors.Unauthorized(data=f"{url} requires the cluster token (set {TOKEN_ENV})")
-        if status == 413:
-            raise errors.RpcError("Request body too large", data=url, code=413)
-        raise errors.TransportError(f"rpc: {url} answered HTTP {status}", data=data[:200].decode("utf-8", "replace"))
+        status, data = self._transport.post(url, body, request_headers(self.token), self.timeout)
+        return decode_answer(url, status, data)
 
     # -- the REPL proxy --------------------------------------------------------------
 
@@ -291,7 +271,7 @@ class Batch:
         self._calls: dict[Any, BatchCall] = {}
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> BatchCall:
-        request_id = next(_ids)
+        request_id = next(self._client._ids)
         self._messages.append(request(method, _params(method, args, kwargs), id=request_id))
         pending = self._calls[request_id] = BatchCall(method, request_id)
         return pending

@@ -13,6 +13,10 @@ import sys
 import urllib.parse
 from typing import Any, Callable
 
+from .errors import StartError
+from .service import Service
+from .shipping import LogShipping
+
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with one-line errors (exit code 2)."""
@@ -107,22 +111,31 @@ def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "registry": getattr(args, "registry", None), "token": args.token, "threads": args.threads}
 
 
-def serve(make_service: Callable[[], Any]) -> int:
-    """Build and run a service; a bind failure is one line and exit code 1."""
+def serve(make_service: Callable[[], Service], *, prog: str = "rpc-cluster", ship_logs: bool = True) -> int:
+    """Build and run a service; a failure to start is one line and exit code 1.
+
+    ``ship_logs``: attach ``LogShipping``, so this process's log records reach
+    the log service (every service but the log service itself).
+    """
     try:
         service = make_service()
+        if ship_logs:
+            service.add_part(LogShipping())
         return service.run()
     except OSError as exc:
         print(f"rpc-cluster: error: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    except StartError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
 
 
 def service_main(argv: list[str] | None, *, prog: str, description: str,
                  add_arguments: Callable[[argparse.ArgumentParser], None],
-                 make: Callable[[argparse.Namespace], Any]) -> int:
+                 make: Callable[[argparse.Namespace], Service], ship_logs: bool = True) -> int:
     """What every service's ``main`` does: parse flags, set up logging, build and run it."""
     parser = ArgumentParser(prog=prog, description=description)
     add_arguments(parser)
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    return serve(lambda: make(args))
+    return serve(lambda: make(args), prog=prog, ship_logs=ship_logs)

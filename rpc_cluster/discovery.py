@@ -1,10 +1,10 @@
 """Finding healthy instances of a service: provider tables and ``connect()``.
 
 A running service keeps a ``ProviderTable`` that the registry updates by
-pushing ``Service.update``. A client made by ``connect(name)`` reads that
-table when its process runs such a service; elsewhere (a REPL) it asks the
-registry again every few seconds. Either way it spreads calls round-robin
-over the healthy URLs and moves on when one refuses the connection.
+pushing ``Service.update``. A client made by ``service.connect(name)`` reads
+that table; one made by ``connect(name)`` (a REPL) asks the registry again
+every few seconds. Either way it spreads calls round-robin over the healthy
+URLs and moves on when one refuses the connection.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import threading
 import time
 from typing import Any, Iterable
 
-from . import errors
+from . import errors, retry
 from .client import DEFAULT_TIMEOUT, Client, _RemoteDoc
+from .transport import Transport
 
 DEFAULT_REGISTRY = "http://127.0.0.1:3000/rpc"
 REGISTRY_ENV = "RPC_CLUSTER_REGISTRY"
@@ -63,41 +64,24 @@ class ProviderTable:
             return {name: list(urls) for name, urls in self._urls.items()}
 
 
-# Tables of the services running in this process, so connect() can follow pushes.
-_local_tables: list[tuple[ProviderTable, frozenset[str]]] = []
-
-
-def attach_local_table(table: ProviderTable, required: Iterable[str]) -> None:
-    _local_tables.append((table, frozenset(required)))
-
-
-def detach_local_table(table: ProviderTable) -> None:
-    _local_tables[:] = [entry for entry in _local_tables if entry[0] is not table]
-
-
 class _Instances:
     """Where a ServiceClient's URLs come from: a pushed table, or registry polling."""
 
-    def __init__(self, service_name: str, registry: str, token: str | None, refresh: float):
+    def __init__(self, service_name: str, registry: str, token: str | None, refresh: float,
+                 providers: ProviderTable | None, transport: Transport):
         self.service_name = service_name
         self.refresh = refresh
-        self._registry = Client(registry, timeout=2.0, token=token)
+        self._table = providers
+        self._registry = Client(registry, timeout=2.0, token=token, transport=transport)
         self._polled: list[str] = []
         self._polled_at = float("-inf")
         self._lock = threading.Lock()
         self._refused: dict[str, float] = {}
         self._rr = itertools.count()
 
-    def _table(self) -> ProviderTable | None:
-        for table, required in reversed(_local_tables):
-            if self.service_name in required:
-                return table
-        return None
-
     def urls(self, force: bool = False) -> list[str]:
-        table = self._table()
-        if table is not None:
-            urls = table.get(self.service_name)
+        if self._table is not None:
+            urls = self._table.get(self.service_name)
             if urls:
                 return urls
             # Nothing pushed yet (a provider that has just registered may still be on
@@ -133,17 +117,21 @@ class ServiceClient(Client):
     __doc__ = _RemoteDoc("A Client for every healthy instance of one service (see ``connect``).")
 
     def __init__(self, service_name: str, *, registry: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 token: str | None = None, refresh: float = 2.0):
-        super().__init__(f"service:{service_name}", timeout=timeout, token=token)
+                 token: str | None = None, refresh: float = 2.0, providers: ProviderTable | None = None,
+                 transport: Transport | None = None):
+        super().__init__(f"service:{service_name}", timeout=timeout, token=token, transport=transport)
         self.service_name = service_name
-        self.instances = _Instances(service_name, registry_url(registry), self.token, refresh)
+        self.instances = _Instances(service_name, registry_url(registry), self.token, refresh, providers,
+                                    self._transport)
 
     def __repr__(self) -> str:
         return f"<ServiceClient {self.service_name} {self.instances.urls()}>"
 
     def _exchange(self, body: bytes) -> Any:
         tried: list[str] = []
-        for attempt in range(2):
+        for round_ in range(retry.FAILOVER_ROUNDS):
+            if round_:
+                self.instances.urls(force=True)
             for url in self.instances.order():
                 if url in tried:
                     continue
@@ -151,12 +139,9 @@ class ServiceClient(Client):
                 try:
                     return self._post(url, body)
                 except errors.TransportError as exc:
-                    # Only a request that never left is safe to send to another instance.
-                    if exc.sent:
+                    if not retry.may_send_again(exc):
                         raise
                     self.instances.refused(url)
-            if attempt == 0:
-                self.instances.urls(force=True)
         detail = f"tried {tried}" if tried else "the registry lists no healthy instance"
         raise NoHealthyProvider(f"rpc: no healthy provider of {self.service_name}", detail, sent=False)
 
@@ -172,8 +157,10 @@ def connect(service_name: str, registry: str | None = None, *, timeout: float = 
             token: str | None = None) -> ServiceClient:
     """A client for ``service_name``, resolved through the registry.
 
-    It spreads calls over the healthy instances, follows the registry's
-    updates, and fails over when an instance refuses the connection.
+    It spreads calls over the healthy instances, asks the registry again
+    every few seconds, and fails over when an instance refuses the
+    connection. Inside a service, use ``service.connect(name)``: it follows
+    the registry's pushes instead.
     """
     return ServiceClient(service_name, registry=registry, timeout=timeout, token=token)
 

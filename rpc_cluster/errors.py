@@ -8,6 +8,7 @@ sides of the wire.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 # The JSON-RPC 2.0 specification's codes.
@@ -113,11 +114,15 @@ class CallTimeout(TransportError, TimeoutError):
     code, default_message = TIMEOUT, "Call timed out"
 
 
-_BY_CODE = {
+class StartError(Exception):
+    """A service could not start (its store or file cannot be opened); one line for the operator."""
+
+
+_BY_CODE = MappingProxyType({
     cls.code: cls
     for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError,
                 Unauthorized, NotFound, Conflict, ServiceUnavailable)
-}
+})
 
 
 def error_from_object(error: Any) -> RpcError:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import inspect
 import types
 import typing
+from types import MappingProxyType
 from typing import Any
 
 from .methods import MethodTable
 
-_JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean",
-               list: "array", dict: "object", type(None): "null"}
+_JSON_TYPES = MappingProxyType({int: "integer", float: "number", str: "string", bool: "boolean",
+                                list: "array", dict: "object", type(None): "null"})
 
 
 def _schema(annotation: Any) -> dict[str, Any]:

@@ -7,12 +7,23 @@ Every service (the registry aside) is a ``Service`` subclass::
         required_services = ("LogService",)
 
         def expose(self, methods):              # its own methods
-            methods.add_object("Grades", Grades(store))
+            methods.add_object("Grades", Grades(self.store))
 
-``run()`` binds (port 0 works: the real port is registered), registers with
-retry and backoff, answers ``Service.heartbeat`` and ``Service.update``,
-registers again when a restarted registry has forgotten it, and on
-SIGINT/SIGTERM deregisters and then drains in-flight requests.
+A service is assembled from parts, each with one job:
+
+- the method table and its HTTP app (``RpcApp``), built in ``start()``;
+- the HTTP server (``HttpServer``), bound in ``start()`` (port 0 works: the
+  real port is registered);
+- ``Registration``: registers with retry and backoff, follows the registry's
+  pace, registers again when a restarted registry has forgotten it, and
+  deregisters on stop;
+- its ``ProviderTable``, kept current by the registry's ``Service.update``
+  pushes, which ``service.connect(name)`` hands to its clients;
+- any ``Part`` added by whoever starts it (``config.service_main`` adds log
+  shipping).
+
+``__init__`` only stores configuration. ``run()`` serves until SIGINT/SIGTERM,
+then deregisters and drains in-flight requests.
 """
 
 from __future__ import annotations
@@ -20,25 +31,37 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
-from typing import Any
+from typing import Any, Callable
 
-from . import __version__, errors
-from .client import Client
-from .logs import shipping
-from .discovery import ProviderTable, attach_local_table, detach_local_table, registry_url
+from . import errors, tracing
+from .client import DEFAULT_TIMEOUT, Client
+from .discovery import ProviderTable, ServiceClient, registry_url
 from .dispatch import Dispatcher
 from .http_server import HttpServer
 from .methods import MethodTable, rpc_method
 from .openrpc import document
+from .registration import Registration
+from .transport import Transport
+from .version import __version__
 from .wsgi import DEFAULT_MAX_BODY, RpcApp
 
 log = logging.getLogger("rpc_cluster.service")
 
-# Until heartbeats show the registry's real pace, assume its default interval.
-ASSUMED_HEARTBEAT_INTERVAL = 3.0
-MAX_REGISTER_BACKOFF = 5.0
-LOG_SERVICE = "LogService"
+
+class Part:
+    """Something a service runs beside its methods, started and stopped with it.
+
+    ``requires`` names services the part calls: they are added to the
+    service's registration, so the registry tells it where they are.
+    """
+
+    requires: tuple[str, ...] = ()
+
+    def start(self, service: "Service") -> None:
+        """Called once the service serves, before it registers."""
+
+    def stop(self) -> None:
+        """Called last, after the service has stopped serving."""
 
 
 class _ServiceMethods:
@@ -50,7 +73,8 @@ class _ServiceMethods:
     @rpc_method
     def heartbeat(self) -> dict:
         """Answer the registry's health check."""
-        self._service._heard_from_registry()
+        if self._service.registration is not None:
+            self._service.registration.heard_heartbeat()
         return {"status": "ok", "service": self._service.name}
 
     @rpc_method
@@ -76,8 +100,6 @@ class Service:
     required_services: tuple[str, ...] = ()
     #: False for the registry itself.
     registers = True
-    #: Ship this process's log records to the LogService (False for the log service).
-    ships_logs = True
     #: Request threads when not given. Few is fastest for CPU-bound methods (they
     #: share one GIL: 1 thread did 34k trivial calls/s here, 8 threads 10k); services
     #: whose methods wait on the network or a database raise it.
@@ -86,38 +108,41 @@ class Service:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, advertise: str | None = None,
                  registry: str | None = None, token: str | None = None, threads: int | None = None,
                  max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0):
+        self.host = host
+        self.port = port
         self.advertise = advertise
         self.registry = registry_url(registry)
         self.token = token
-        #: Healthy providers of ``required_services``, kept current by the registry.
+        self.threads = threads
+        self.max_body = max_body
+        self.drain_timeout = drain_timeout
+        #: Healthy providers of the required services, kept current by the registry.
         self.providers = ProviderTable()
-        if self.ships_logs and self.registers and LOG_SERVICE not in self.required_services:
-            self.required_services = tuple(self.required_services) + (LOG_SERVICE,)
-        self._shipper: shipping.LogShipper | None = None
-        self.methods = MethodTable()
-        self.methods.add_object("Service", _ServiceMethods(self))
-        self.expose(self.methods)
-        self._dispatcher = Dispatcher(self.methods, {"rpc.discover": self.openrpc})
+        #: Pooled connections shared by every call this service makes.
+        self.transport = Transport()
+        #: Parts started and stopped with the service (see ``add_part``).
+        self.parts: list[Part] = []
+        #: The exposed methods, built by ``start()``.
+        self.methods: MethodTable | None = None
+        #: Kept registered by its own thread once started (None for the registry).
+        self.registration: Registration | None = None
+        self._http: HttpServer | None = None
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._draining = False
-        self.rpc_app = RpcApp(self.name, self._dispatcher, self.openrpc, token=token, max_body=max_body,
-                              health=lambda: not self._draining, after_call=self.after_call)
-        self._http = HttpServer(self.wsgi_app(self.rpc_app), host, port,
-                                threads=threads or self.default_threads, drain_timeout=drain_timeout)
-        self._registry_client = Client(self.registry, timeout=2.0, token=token)
-        self._registered = False
-        self._last_heartbeat = time.monotonic()
-        self._heartbeat_gap = ASSUMED_HEARTBEAT_INTERVAL
-        # Heartbeats since the last registration (the gap from registering to the
-        # first one says nothing about the interval).
-        self._heartbeats_heard = 0
         self._threads: list[threading.Thread] = []
 
     # -- what subclasses provide ------------------------------------------------------
 
     def expose(self, methods: MethodTable) -> None:
         """Add this service's own methods to ``methods`` (override in subclasses)."""
+
+    def open(self) -> None:
+        """Open what the methods need (a store, a file): first thing in ``start()`` (override).
+
+        Raise ``StartError`` with one line for the operator when it cannot be
+        opened. ``on_stop`` closes it, also when ``start()`` fails later on.
+        """
 
     def on_start(self) -> None:
         """Called once serving has started, before registration (override)."""
@@ -132,62 +157,114 @@ class Service:
     def after_call(self) -> None:
         """Called after each RPC request is dispatched, before it is answered (override)."""
 
+    def request_threads(self) -> int:
+        """How many request threads to serve with: ``threads``, else the service's default."""
+        return self.threads or self.default_threads
+
+    # -- parts and peers ----------------------------------------------------------------
+
+    def add_part(self, part: Part) -> "Service":
+        """Run ``part`` with this service; before ``start()``. Returns the service."""
+        if self._http is not None:
+            raise RuntimeError(f"rpc: add parts to {self.name} before it starts")
+        self.parts.append(part)
+        return self
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        """What it registers as requiring: ``required_services`` and its parts' needs."""
+        names = list(self.required_services)
+        for part in self.parts:
+            names.extend(part.requires)
+        return tuple(dict.fromkeys(names))
+
+    def providers_of(self, service_name: str) -> list[str]:
+        """URLs of the healthy instances of a required service, known now."""
+        return self.providers.get(service_name)
+
+    def connect(self, service_name: str, *, timeout: float = DEFAULT_TIMEOUT) -> ServiceClient:
+        """A client for ``service_name`` with this service's registry, token and connections.
+
+        For a service it requires, the client follows the registry's pushes
+        to this service; for any other it asks the registry.
+        """
+        return ServiceClient(service_name, registry=self.registry, timeout=timeout, token=self.token,
+                             providers=self.providers if service_name in self.requirements else None,
+                             transport=self.transport)
+
     # -- addresses ----------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        """The URL others use: ``--advertise``, else the bound address."""
+        """The URL others use: ``--advertise``, else the bound address (once started)."""
         if self.advertise:
             return self.advertise
+        if self._http is None or self._http.port is None:
+            raise RuntimeError(f"rpc: {self.name} has no address until it starts")
         return f"{self._http.url}/rpc"
 
-    def log_service_urls(self) -> list[str]:
-        """Where this process ships its log records: the LogService instances known now."""
-        return self.providers.get(LOG_SERVICE)
-
     def openrpc(self) -> dict[str, Any]:
-        return document(self.methods, self.name or type(self).__name__, __version__)
+        return document(self.methods or MethodTable(), self.name or type(self).__name__, __version__)
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    def _build_methods(self) -> MethodTable:
+        methods = MethodTable()
+        methods.add_object("Service", _ServiceMethods(self))
+        self.expose(methods)
+        return methods
+
     def start(self) -> "Service":
-        """Bind and serve; registration continues in the background."""
-        self._http.start()
-        if self.ships_logs:
-            self._shipper = shipping.install(self.name, self.log_service_urls, token=self.token)
+        """Open, build the methods and the app, bind and serve; registration continues in the background."""
+        self.open()
+        try:
+            self.methods = self._build_methods()
+            rpc_app = RpcApp(self.name, Dispatcher(self.methods, {"rpc.discover": self.openrpc}), self.openrpc,
+                             token=self.token, max_body=self.max_body, health=lambda: not self._draining,
+                             after_call=self.after_call)
+            self._http = HttpServer(self.wsgi_app(rpc_app), self.host, self.port,
+                                    threads=self.request_threads(), drain_timeout=self.drain_timeout)
+            self._http.start()
+        except BaseException:
+            self.on_stop()
+            raise
+        for part in self.parts:
+            part.start(self)
         log.info("%s serving at %s", self.name, self.url)
         self.on_start()
         if self.registers:
-            attach_local_table(self.providers, self.required_services)
-            self._spawn(self._registration_loop, "registration")
+            self.registration = Registration(
+                Client(self.registry, timeout=2.0, token=self.token, transport=self.transport),
+                self.name, self.url, self.requirements, self.providers)
+            self._spawn(lambda: self.registration.run(self._stopping), "registration")
         return self
 
-    def _spawn(self, target: Any, name: str) -> None:
-        thread = threading.Thread(target=target, name=f"{self.name}-{name}", daemon=True)
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        def run() -> None:
+            with tracing.serving(self.name):
+                target()
+
+        thread = threading.Thread(target=run, name=f"{self.name}-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
 
     def stop(self) -> None:
         """Deregister, then stop serving once in-flight requests finish. Idempotent."""
-        if self._stopped.is_set():
+        if self._stopped.is_set() or self._http is None:
             return
         self._stopping.set()
-        if self.registers and self._registered:
-            try:
-                self._registry_client.call("Registry.deregister", self.url)
-                log.info("%s deregistered", self.name)
-            except errors.RpcError as exc:
-                log.warning("%s: deregistration failed (%s); the registry will drop it", self.name, exc)
+        if self.registration is not None:
+            self.registration.deregister()
         self._draining = True
         self._http.stop()
         for thread in self._threads:
             thread.join(timeout=5)
-        detach_local_table(self.providers)
         self.on_stop()
         self._stopped.set()
         log.info("%s stopped", self.name)
-        shipping.uninstall(self._shipper)
-        self._shipper = None
+        # Last, so that the lines above are shipped too.
+        for part in reversed(self.parts):
+            part.stop()
 
     def run(self) -> int:
         """Serve until SIGINT/SIGTERM; the process exit code."""
@@ -208,56 +285,3 @@ class Service:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-    # -- registration --------------------------------------------------------------------
-
-    def _heard_from_registry(self) -> None:
-        now = time.monotonic()
-        gap = now - self._last_heartbeat
-        if self._heartbeats_heard and 0.05 < gap < 60:
-            # A smoothed view of the registry's interval, to know when it has gone quiet.
-            # The first real gap replaces the assumed one outright.
-            self._heartbeat_gap = gap if self._heartbeats_heard == 1 else 0.7 * self._heartbeat_gap + 0.3 * gap
-        self._heartbeats_heard += 1
-        self._last_heartbeat = now
-
-    def _registry_forgot_us(self) -> bool:
-        # Aggressive on purpose: a false alarm costs one Registry.lookup (see
-        # _still_listed), while a restarted registry should be repopulated within
-        # two of its intervals.
-        silence = time.monotonic() - self._last_heartbeat
-        return silence > 1.25 * self._heartbeat_gap + 0.1
-
-    def _register(self) -> None:
-        answer = self._registry_client.call(
-            "Registry.register", self.name, self.url, list(self.required_services))
-        self.providers.replace(answer.get("providers", {}))
-        self._last_heartbeat = time.monotonic()
-        self._heartbeats_heard = 0
-
-    def _still_listed(self) -> bool:
-        return self.url in self._registry_client.call("Registry.lookup", self.name)
-
-    def _registration_loop(self) -> None:
-        backoff = 0.1
-        while not self._stopping.is_set():
-            if not self._registered or self._registry_forgot_us():
-                again = self._registered
-                try:
-                    if again and self._still_listed():
-                        # Only slower than we guessed: learn its pace instead of re-registering.
-                        self._heartbeat_gap = min(self._heartbeat_gap * 1.5, 60.0)
-                        self._last_heartbeat = time.monotonic()
-                        continue
-                    self._register()
-                except errors.RpcError as exc:
-                    log.warning("%s: registry %s not reachable (%s); retrying in %.1f s",
-                                self.name, self.registry, exc, backoff)
-                    self._stopping.wait(backoff)
-                    backoff = min(backoff * 2, MAX_REGISTER_BACKOFF)
-                    continue
-                backoff = 0.1
-                self._registered = True
-                log.info("%s %s with %s as %s", self.name, "registered again" if again else "registered",
-                         self.registry, self.url)
-            self._stopping.wait(min(0.25, self._heartbeat_gap / 4))

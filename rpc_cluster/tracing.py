@@ -3,6 +3,8 @@
 The server puts the ``X-Trace-Id`` header it received (or a fresh id) into a
 context variable for the length of the call; the client sends it on every
 call made inside that context, and the log handler stamps it on records.
+A second context variable names the service whose call (or thread) is
+running, so that each service in a process ships its own log records.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ HEADER = "X-Trace-Id"
 ENVIRON_KEY = "HTTP_X_TRACE_ID"
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("rpc_cluster_trace_id", default=None)
+_service: contextvars.ContextVar[str | None] = contextvars.ContextVar("rpc_cluster_service", default=None)
 # Ids travel in headers and log lines: keep them short and printable.
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -45,3 +48,18 @@ def trace(trace_id: str | None = None):
         yield _current.get()
     finally:
         _current.reset(token)
+
+
+def current_service() -> str | None:
+    """The name of the service whose call or thread runs in this context, if any."""
+    return _service.get()
+
+
+@contextmanager
+def serving(service_name: str):
+    """Run a block on behalf of one service (its calls, its background threads)."""
+    token = _service.set(service_name)
+    try:
+        yield service_name
+    finally:
+        _service.reset(token)

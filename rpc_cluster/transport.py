@@ -3,7 +3,8 @@
 Plain ``http.client`` connections kept alive per host, because on the
 registry's heartbeat path and in the client it measured cheapest per call
 (README, "Choosing the client transport"). Every transport failure is turned
-into the cluster's own error types here, in this one place.
+into the cluster's own error types here, in this one place; whether a failed
+request may have reached the server is ``retry.was_sent``'s rule.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import socket
 import threading
 import urllib.parse
 
+from . import retry
 from .errors import CallTimeout, TransportError
-
-# A reused connection the server closed while idle fails on send: that request
-# never reached the server, so it is safe to send once more on a new one.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.CannotSendRequest)
 
 
 class _Pool:
@@ -47,7 +45,8 @@ class _Pool:
 
 
 class Transport:
-    """Sends HTTP POSTs over pooled connections. Thread-safe; share one per process."""
+    """Sends HTTP POSTs over pooled connections. Thread-safe: a process, or a
+    service, shares one so that its clients share connections."""
 
     def __init__(self) -> None:
         self._pools: dict[tuple[str, int], _Pool] = {}
@@ -70,28 +69,22 @@ class Transport:
         if parts.query:
             path += "?" + parts.query
         pool = self._pool(parts.hostname, parts.port or 80)
-        for attempt in (1, 2):
+        attempts = retry.TRANSPORT.attempts or 1
+        for attempt in range(1, attempts + 1):
             conn, reused = pool.get(timeout)
             try:
                 conn.request("POST", path, body, headers)
                 response = conn.getresponse()
                 data = response.read()
-            except _STALE as exc:
-                conn.close()
-                if reused and attempt == 1:
-                    continue
-                raise TransportError(f"rpc: connection to {url} lost: {exc}", sent=True) from None
-            except (socket.timeout, TimeoutError):
-                conn.close()
-                raise CallTimeout(f"rpc: call to {url} timed out after {timeout:g} s") from None
-            except ConnectionRefusedError:
-                conn.close()
-                raise TransportError(f"rpc: connection to {url} refused", sent=False) from None
             except (OSError, http.client.HTTPException) as exc:
-                # Failing to connect at all means nothing was sent.
-                sent = conn.sock is not None
+                connected = conn.sock is not None
                 conn.close()
-                raise TransportError(f"rpc: HTTP request to {url} failed: {exc}", sent=sent) from None
+                # Only the first attempt may find a stale pooled connection and try again.
+                error = _translate(url, exc, timeout, retry.was_sent(
+                    exc, connected=connected, reused=reused and attempt < attempts))
+                if attempt < attempts and retry.may_send_again(error):
+                    continue
+                raise error from None
             if response.will_close:
                 conn.close()
             else:
@@ -100,9 +93,13 @@ class Transport:
         raise AssertionError("unreachable")
 
 
-_shared = Transport()
-
-
-def shared_transport() -> Transport:
-    """The process-wide transport (connections are pooled across clients)."""
-    return _shared
+def _translate(url: str, exc: BaseException, timeout: float, sent: bool) -> TransportError:
+    """The cluster's error for a failed HTTP exchange."""
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return CallTimeout(f"rpc: call to {url} timed out after {timeout:g} s")
+    if isinstance(exc, ConnectionRefusedError):
+        return TransportError(f"rpc: connection to {url} refused", sent=False)
+    if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                        http.client.CannotSendRequest)):
+        return TransportError(f"rpc: connection to {url} lost: {exc}", sent=sent)
+    return TransportError(f"rpc: HTTP request to {url} failed: {exc}", sent=sent)

@@ -18,12 +18,13 @@ import sys
 import threading
 import time
 import urllib.request
+from types import MappingProxyType
 from pathlib import Path
 
 from . import config
 
 # Each service's `rpc-cluster` command and default port, in start order.
-SERVICES = {"registry": 3000, "log": 4000, "grading": 6000, "portal": 5005}
+SERVICES = MappingProxyType({"registry": 3000, "log": 4000, "grading": 6000, "portal": 5005})
 STOP_ORDER = ("portal", "grading", "log", "registry")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from types import MappingProxyType
 from typing import Any, Callable, Iterable
 
 from . import tracing
@@ -17,9 +18,10 @@ from .xmlrpc import XmlRpcDispatcher
 
 DEFAULT_MAX_BODY = 1 << 20
 
-_STATUS = {200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized",
-           404: "404 Not Found", 405: "405 Method Not Allowed", 411: "411 Length Required",
-           413: "413 Payload Too Large", 503: "503 Service Unavailable"}
+_STATUS = MappingProxyType({
+    200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
+    405: "405 Method Not Allowed", 411: "411 Length Required", 413: "413 Payload Too Large",
+    503: "503 Service Unavailable"})
 
 
 # A client sends its whole body before reading the answer: read (and drop) up to

@@ -63,7 +63,8 @@ def test_port_in_use_is_one_line(processes):
 
 
 def test_register_lookup_list_deregister_from_the_cli(processes):
-    registry = processes.registry()
+    # A long interval: the fake service (nothing listens on port 1) must stay passing until looked up.
+    registry = processes.registry(interval=60, timeout=1)
     url = registry.url()
     flags = ["--registry", url]
     service_url = "http://127.0.0.1:1/rpc"

@@ -164,4 +164,4 @@ def test_connect_inside_a_service_asks_the_registry_when_its_table_is_still_empt
         with EchoService("LateService", port=0, registry=registry_service.url) as late:
             wait_until(lambda: registry_service.table.lookup("LateService"), 5, message="registration")
             portal.providers.replace({"LateService": []})  # as if the push had not arrived yet
-            assert connect("LateService", registry_service.url).Echo.whoami()["url"] == late.url
+            assert portal.connect("LateService").Echo.whoami()["url"] == late.url

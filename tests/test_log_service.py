@@ -10,7 +10,7 @@ import pytest
 from conftest import free_port, wait_until
 from rpc_cluster import Client, InvalidParams, connect, trace
 from rpc_cluster.logs.service import LogService
-from rpc_cluster.logs.shipping import LogShipper
+from rpc_cluster.shipping import LogShipper
 from rpc_cluster.logs.store import LogStore
 
 NOWHERE = "http://127.0.0.1:9/rpc"

@@ -8,11 +8,12 @@ import math
 from typing import Any
 
 from .. import config
-from ..errors import InvalidParams, NotFound
+from ..errors import InvalidParams, NotFound, StartError
 from ..methods import MethodTable, rpc_method
 from ..service import Service
 from .cache import StudentCache
-from .store import GRADE_TYPES, GradeStore, open_store
+from .open_store import open_store
+from .store import GRADE_TYPES, GradeStore
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -108,18 +109,32 @@ class GradingService(Service):
     name = "GradingService"
 
     def __init__(self, *, db: str = "data/grades.db", **kwargs: Any):
-        self.store = open_store(db)
+        super().__init__(**kwargs)
+        #: ``--db``: a SQLite file, or a postgresql:// URL.
+        self.db = db
+        #: The open store, from ``start()`` to ``stop()``.
+        self.store: GradeStore | None = None
+
+    def open(self) -> None:
+        try:
+            self.store = open_store(self.db)
+        except Exception as exc:  # sqlite3 and psycopg errors: say which store, in one line
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StartError(f"cannot open the store {self.db!r}: {first_line}") from exc
+
+    def request_threads(self) -> int:
         # SQLite answers from memory, so its calls compete for the GIL: one thread
         # measured 9.4k get_student/s here, two 5.0k. PostgreSQL calls wait on the
         # network with the GIL released: there more threads overlap the waits.
-        self.default_threads = 8 if self.store.waits_on_network else 1
-        super().__init__(**kwargs)
+        return self.threads or (8 if self.store is not None and self.store.waits_on_network else 1)
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Grades", Grades(self.store))
 
     def on_stop(self) -> None:
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,14 +146,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the grading service in the foreground (``rpc-cluster grading``)."""
 
-    def make(args: argparse.Namespace) -> GradingService:
-        try:
-            return GradingService(db=args.db, **config.service_kwargs(args))
-        except Exception as exc:  # sqlite3 and psycopg errors: say which store, in one line
-            if isinstance(exc, OSError):
-                raise
-            raise SystemExit(f"rpc-cluster grading: error: cannot open the store {args.db!r}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-
     return config.service_main(argv, prog="rpc-cluster grading", description="Run the grading service.",
-                               add_arguments=add_arguments, make=make)
+                               add_arguments=add_arguments,
+                               make=lambda args: GradingService(db=args.db, **config.service_kwargs(args)))

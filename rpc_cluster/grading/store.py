@@ -14,13 +14,13 @@ from typing import Any
 GRADE_TYPES = ("Quiz", "Test", "Exam", "Homework")
 
 # The original sample's students (its mockdata.go).
-SEED = [
+SEED = (
     ("Nick", "Carter", [("Quiz 1", "Quiz", 85), ("Final Exam", "Exam", 94), ("Quiz 2", "Quiz", 82)]),
     ("Roberto", "Baggio", [("Quiz 1", "Quiz", 100), ("Final Exam", "Exam", 100), ("Quiz 2", "Quiz", 81)]),
     ("Emma", "Stone", [("Quiz 1", "Quiz", 67), ("Final Exam", "Exam", 0), ("Quiz 2", "Quiz", 75)]),
     ("zhangsan", "san", [("Quiz 1", "Quiz", 44), ("Final Exam", "Exam", 0), ("Quiz 2", "Quiz", 66)]),
     ("xiaoqiao", "qiao", [("Quiz 1", "Quiz", 23), ("Final Exam", "Exam", 0), ("Quiz 2", "Quiz", 44)]),
-]
+)
 
 
 def grade(row: tuple) -> dict[str, Any]:
@@ -83,13 +83,3 @@ class GradeStore(abc.ABC):
     def close(self) -> None:
         """Release connections."""
 
-
-def open_store(url: str) -> GradeStore:
-    """A store for ``--db``: a ``postgresql://`` URL, else a SQLite file path."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from .postgres_store import PostgresStore
-
-        return PostgresStore(url)
-    from .sqlite_store import SqliteStore
-
-    return SqliteStore(url)

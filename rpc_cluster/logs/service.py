@@ -8,18 +8,19 @@ import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .. import config
-from ..errors import InvalidParams
+from ..errors import InvalidParams, StartError
+from ..log_entries import LEVELS, entry_from_record, now_iso
 from ..methods import MethodTable, rpc_method
 from ..service import Service
-from .shipping import _entry
-from .store import LEVELS, LogStore, now_iso
+from .store import LogStore
 
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
-_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+_ALIASES = MappingProxyType({"WARN": "WARNING", "FATAL": "CRITICAL"})
 
 
 def _level(field: str, value: Any) -> str:
@@ -105,22 +106,35 @@ class _StoreHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._store.append([_entry(record, self._service_name, self.format(record))])
+            self._store.append([entry_from_record(record, self._service_name, self.format(record))])
         except Exception:
             self.handleError(record)
 
 
 class LogService(Service):
-    """The log process: serves ``Log.*`` over a ``LogStore``."""
+    """The log process: serves ``Log.*`` over a ``LogStore``.
+
+    Its own log records go straight into its store, not through a shipper.
+    """
 
     name = "LogService"
-    ships_logs = False
 
     def __init__(self, *, log_file: str | Path = "data/distributed.log", max_bytes: int = 10 << 20,
                  backups: int = 5, **kwargs: Any):
-        self.store = LogStore(log_file, max_bytes=max_bytes, backups=backups)
-        self._own_records = _StoreHandler(self.store, self.name)
         super().__init__(**kwargs)
+        self.log_file = log_file
+        self.max_bytes = max_bytes
+        self.backups = backups
+        #: The open log file, from ``start()`` to ``stop()``.
+        self.store: LogStore | None = None
+        self._own_records: _StoreHandler | None = None
+
+    def open(self) -> None:
+        try:
+            self.store = LogStore(self.log_file, max_bytes=self.max_bytes, backups=self.backups)
+        except OSError as exc:
+            raise StartError(f"cannot open the log file {str(self.log_file)!r}: {exc}") from exc
+        self._own_records = _StoreHandler(self.store, self.name)
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Log", Log(self.store))
@@ -133,8 +147,9 @@ class LogService(Service):
         logging.getLogger().addHandler(self._own_records)
 
     def on_stop(self) -> None:
-        logging.getLogger().removeHandler(self._own_records)
-        self.store.close()
+        if self.store is not None:
+            logging.getLogger().removeHandler(self._own_records)
+            self.store.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,4 +167,5 @@ def main(argv: list[str] | None = None) -> int:
     return config.service_main(
         argv, prog="rpc-cluster log", description="Run the central log service.", add_arguments=add_arguments,
         make=lambda args: LogService(log_file=args.log_file, max_bytes=args.max_bytes, backups=args.backups,
-                                     **config.service_kwargs(args)))
+                                     **config.service_kwargs(args)),
+        ship_logs=False)

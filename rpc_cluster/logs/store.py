@@ -13,12 +13,10 @@ import json
 import logging.handlers
 import os
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
-FIELDS = ("timestamp", "level", "service_name", "trace_id", "message")
+from ..log_entries import FIELDS, LEVELS
 
 
 class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
@@ -27,10 +25,6 @@ class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     def _open(self):  # type: ignore[override]
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return open(fd, "a", encoding="utf-8", errors="backslashreplace")
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _reversed_lines(path: Path, block: int = 64 * 1024) -> Iterator[bytes]:

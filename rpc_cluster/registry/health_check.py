@@ -16,15 +16,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from ..errors import TransportError
+from .. import retry
+from ..errors import RpcError
 from .notifier import Notifier
 from .table import RegistryTable
 
 log = logging.getLogger("rpc_cluster.registry.health_check")
 
-ATTEMPTS = 3
-# Pause before the 2nd and 3rd attempts: long enough to ride out a blip.
-BACKOFF = (0.05, 0.15)
 _HEARTBEAT = b'{"jsonrpc": "2.0", "method": "Service.heartbeat", "id": 1}'
 
 
@@ -35,7 +33,7 @@ def default_timeout(interval: float) -> float:
 
 class HealthChecker:
     def __init__(self, table: RegistryTable, notifier: Notifier,
-                 post: Callable[[str, bytes, float], tuple[int, bytes]], *,
+                 post: Callable[[str, bytes, float], object], *,
                  interval: float = 3.0, timeout: float | None = None, workers: int = 64):
         self.table = table
         self.notifier = notifier
@@ -96,14 +94,14 @@ class HealthChecker:
                 self._in_flight.discard(url)
 
     def probe(self, url: str) -> bool:
-        """Up to ATTEMPTS heartbeats; True as soon as one is answered."""
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                time.sleep(BACKOFF[attempt - 1])
+        """Heartbeats as ``retry.HEARTBEAT`` allows; True as soon as one is answered."""
+        # A heartbeat changes nothing on the service: always safe to send again.
+        for pause in retry.HEARTBEAT.pauses():
+            time.sleep(pause)
             try:
-                status, body = self._post(url, _HEARTBEAT, self.timeout)
-                if status == 200 and b'"result"' in body:
-                    return True
-            except TransportError:
-                pass
+                answer = self._post(url, _HEARTBEAT, self.timeout)
+            except RpcError:
+                continue
+            if isinstance(answer, dict) and "result" in answer:
+                return True
         return False

@@ -12,20 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
-from ..errors import TransportError
+from .. import retry
+from ..errors import RpcError
 from .table import Notice
 
 log = logging.getLogger("rpc_cluster.registry.notifier")
 
-ATTEMPTS = 3
-
 
 class Notifier:
-    def __init__(self, post: Callable[[str, bytes, float], tuple[int, bytes]], *, workers: int = 64,
+    def __init__(self, post: Callable[[str, bytes, float], object], *, workers: int = 64,
                  timeout: float = 2.0):
         self._post = post
         self._timeout = timeout
@@ -57,15 +57,16 @@ class Notifier:
     def _deliver(self, notice: Notice) -> bool:
         body = json.dumps({"jsonrpc": "2.0", "method": "Service.update", "id": 1,
                            "params": {"added": notice.added, "removed": notice.removed}}).encode()
-        for attempt in range(1, ATTEMPTS + 1):
+        failure: RpcError | None = None
+        # Service.update is idempotent (adding a known URL changes nothing): safe to send again.
+        for pause in retry.NOTIFY.pauses():
+            time.sleep(pause)
             try:
-                status, _ = self._post(notice.recipient, body, self._timeout)
-                if status == 200:
-                    return True
-            except TransportError as exc:
-                if attempt == ATTEMPTS:
-                    log.warning("could not tell %s about %s: %s", notice.recipient,
-                                notice.added or notice.removed, exc)
+                self._post(notice.recipient, body, self._timeout)
+                return True
+            except RpcError as exc:
+                failure = exc
+        log.warning("could not tell %s about %s: %s", notice.recipient, notice.added or notice.removed, failure)
         return False
 
     def close(self) -> None:

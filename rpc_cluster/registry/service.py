@@ -11,7 +11,7 @@ from .. import config
 from ..errors import InvalidParams
 from ..methods import MethodTable, rpc_method
 from ..service import Service
-from ..transport import shared_transport
+from ..wire import decode_answer, request_headers
 from .health_check import HealthChecker
 from .notifier import Notifier
 from .table import RegistryTable
@@ -90,27 +90,23 @@ class RegistryService(Service):
 
     def __init__(self, *, heartbeat_interval: float = 3.0, heartbeat_timeout: float | None = None,
                  deregister_after: float = 60.0, check_workers: int = 64, **kwargs: Any):
-        self.table = RegistryTable(deregister_after=deregister_after)
-        transport = shared_transport()
-        token = kwargs.get("token")
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-
-        def post(url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
-            return transport.post(url, body, headers, timeout)
-
-        self.notifier = Notifier(post, workers=check_workers)
-        self.health_check = HealthChecker(self.table, self.notifier, post, interval=heartbeat_interval,
-                                          timeout=heartbeat_timeout, workers=check_workers)
         super().__init__(**kwargs)
+        self.table = RegistryTable(deregister_after=deregister_after)
+        self.notifier = Notifier(self._post, workers=check_workers)
+        self.health_check = HealthChecker(self.table, self.notifier, self._post, interval=heartbeat_interval,
+                                          timeout=heartbeat_timeout, workers=check_workers)
+
+    def _post(self, url: str, body: bytes, timeout: float) -> Any:
+        """One heartbeat or push: the decoded answer, or a typed error."""
+        status, data = self.transport.post(url, body, request_headers(self.token), timeout)
+        return decode_answer(url, status, data)
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Registry", Registry(self.table, self.notifier))
 
-    def log_service_urls(self) -> list[str]:
-        # The registry is told nothing: it knows where the log service is.
-        return self.table.lookup("LogService")
+    def providers_of(self, service_name: str) -> list[str]:
+        # The registry is told nothing: it knows.
+        return self.table.lookup(service_name)
 
     def on_start(self) -> None:
         self.health_check.start()

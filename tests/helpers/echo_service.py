@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from rpc_cluster import Service, connect, current_trace_id, rpc_method
+from rpc_cluster import Service, current_trace_id, rpc_method
 from rpc_cluster import config
 
 
@@ -49,7 +49,7 @@ class Echo:
         log.info("relay of %r at %s", text, self._service.name)
         if not path:
             return [self._service.name]
-        return [self._service.name] + connect(path[0], self._service.registry).Echo.relay(path[1:], text)
+        return [self._service.name] + self._service.connect(path[0]).Echo.relay(path[1:], text)
 
     @rpc_method
     def fail(self) -> None:

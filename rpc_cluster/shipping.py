@@ -19,38 +19,21 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .. import errors, tracing
-from ..transport import Transport, shared_transport
-from .store import LEVELS, now_iso
+from . import errors, retry, tracing
+from .log_entries import entry_from_record, now_iso
+from .transport import Transport
+from .wire import decode_answer, request_headers
 
-log = logging.getLogger("rpc_cluster.logs.shipping")
+if TYPE_CHECKING:
+    from .service import Service
 
+log = logging.getLogger("rpc_cluster.shipping")
+
+LOG_SERVICE = "LogService"
 # Keep a batch well under the servers' 1 MiB body limit.
 MAX_BATCH_BYTES = 512 * 1024
-MAX_MESSAGE_CHARS = 64 * 1024
-
-
-def _level_name(record: logging.LogRecord) -> str:
-    if record.levelname in LEVELS:
-        return record.levelname
-    # A custom level: the nearest standard one below it.
-    return max((name for name, number in LEVELS.items() if number <= record.levelno),
-               key=LEVELS.__getitem__, default="DEBUG")
-
-
-def _entry(record: logging.LogRecord, service_name: str, message: str) -> dict[str, Any]:
-    if len(message) > MAX_MESSAGE_CHARS:
-        message = message[:MAX_MESSAGE_CHARS] + f"... [truncated: {len(message)} characters in all]"
-    created = time.gmtime(record.created)
-    return {
-        "message": message,
-        "service_name": service_name,
-        "level": _level_name(record),
-        "trace_id": getattr(record, "trace_id", None) or tracing.current_trace_id(),
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", created) + f".{int(record.msecs * 1000):06d}Z",
-    }
 
 
 class LogShipper(logging.Handler):
@@ -67,10 +50,8 @@ class LogShipper(logging.Handler):
         self.flush_interval = flush_interval
         self.timeout = timeout
         self._resolve = resolve
-        self._transport = transport or shared_transport()
-        self._headers = {"Content-Type": "application/json"}
-        if token:
-            self._headers["Authorization"] = f"Bearer {token}"
+        self._transport = transport or Transport()
+        self._token = token
         self._queue: deque[dict[str, Any]] = deque()
         self._queue_lock = threading.Lock()
         self._wake = threading.Event()
@@ -89,8 +70,10 @@ class LogShipper(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if threading.current_thread() is self._thread:
             return  # the shipper's own troubles go to stderr only, never back into the queue
+        if not self._ships(tracing.current_service()):
+            return
         try:
-            entry = _entry(record, self.service_name, self.format(record))
+            entry = entry_from_record(record, self.service_name, self.format(record))
         except Exception:
             self.handleError(record)
             return
@@ -102,28 +85,43 @@ class LogShipper(logging.Handler):
             if len(self._queue) >= self.batch_size:
                 self._wake.set()
 
+    def _ships(self, serving: str | None) -> bool:
+        """Whether a record made while ``serving`` that service is this shipper's.
+
+        Several services may run in one process, each with its shipper on the
+        root logger: each ships what is logged while serving it, and the first
+        one attached also ships what no service's call or thread logged (start-up,
+        libraries), so that no record is shipped twice or not at all.
+        """
+        if serving is not None:
+            return serving == self.service_name
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, LogShipper):
+                return handler is self
+        return True
+
     def pending(self) -> int:
         return len(self._queue)
 
     # -- the shipping thread -----------------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = 0.1
+        failures = 0
         while not (self._closing.is_set() and not self._queue and not self.dropped):
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             while self._queue:
                 if self._send_one_batch():
-                    backoff = 0.1
+                    failures = 0
                 elif self._closing.is_set():
                     # Exiting: wait for a log service we know of, not for one that may never come.
                     if time.monotonic() > self._give_up_at or not self._resolve():
                         return
                     time.sleep(0.1)
                 else:
-                    self._retry_now.wait(backoff)  # cut short by flush() and close()
+                    failures += 1
+                    self._retry_now.wait(retry.SHIPPING.delay(failures))  # cut short by flush() and close()
                     self._retry_now.clear()
-                    backoff = min(backoff * 2, 5.0)
             self._report_drops()
 
     def _report_drops(self) -> None:
@@ -161,17 +159,19 @@ class LogShipper(logging.Handler):
         count, body = self._batch()
         for url in urls:
             try:
-                status, _ = self._transport.post(url, body, self._headers, self.timeout)
+                status, answer = self._transport.post(url, body, request_headers(self._token), self.timeout)
+                decode_answer(url, status, answer)
             except errors.TransportError as exc:
                 log.debug("log service %s unreachable: %s", url, exc)
                 continue
-            if status in (200, 204):
-                with self._queue_lock:
-                    for _ in range(count):
-                        self._queue.popleft()
-                self.delivered += count
-                return True
-            log.warning("log service %s answered HTTP %d; will retry", url, status)
+            except errors.RpcError as exc:
+                log.warning("log service %s refused a batch (%s); will retry", url, exc)
+                continue
+            with self._queue_lock:
+                for _ in range(count):
+                    self._queue.popleft()
+            self.delivered += count
+            return True
         return False
 
     # -- shutdown ------------------------------------------------------------------------------
@@ -202,29 +202,34 @@ class LogShipper(logging.Handler):
         super().close()
 
 
-_installed: LogShipper | None = None
-_install_lock = threading.Lock()
+class LogShipping:
+    """The part of a service that ships its log records to the LogService.
 
+    Attached by whoever starts the service (``config.service_main`` does, for
+    every service but the log service itself)::
 
-def install(service_name: str, resolve: Callable[[], list[str]], *, token: str | None = None,
-            **kwargs: Any) -> LogShipper | None:
-    """Attach a shipper to the root logger, once per process; None if one already is."""
-    global _installed
-    with _install_lock:
-        if _installed is not None:
-            return None
-        _installed = LogShipper(service_name, resolve, token=token, **kwargs)
-        logging.getLogger().addHandler(_installed)
-        return _installed
+        service.add_part(LogShipping())
 
+    It makes the service require ``LogService`` (so the registry tells it where
+    the log service is) and puts a ``LogShipper`` on the root logger while the
+    service runs.
+    """
 
-def uninstall(shipper: LogShipper | None, timeout: float = 5.0) -> None:
-    """Flush and detach a shipper made by ``install``."""
-    global _installed
-    if shipper is None:
-        return
-    logging.getLogger().removeHandler(shipper)
-    shipper.close(timeout)
-    with _install_lock:
-        if _installed is shipper:
-            _installed = None
+    requires = (LOG_SERVICE,)
+
+    def __init__(self, **shipper_options: Any):
+        self._options = shipper_options
+        #: The running shipper (None before start and after stop).
+        self.shipper: LogShipper | None = None
+
+    def start(self, service: "Service") -> None:
+        self.shipper = LogShipper(service.name, lambda: service.providers_of(LOG_SERVICE), token=service.token,
+                                  transport=service.transport, **self._options)
+        logging.getLogger().addHandler(self.shipper)
+
+    def stop(self) -> None:
+        """Deliver what is queued (a few seconds at most), then detach."""
+        shipper, self.shipper = self.shipper, None
+        if shipper is not None:
+            logging.getLogger().removeHandler(shipper)
+            shipper.close()

@@ -1,0 +1,177 @@
+"""What every portal page shares: the per-app ``Portal`` context, ``render``,
+the ``traced`` wrapper, CSRF tokens, flash messages, ``call`` and the error pages.
+
+Every page request runs in a new trace whose id the footer shows. Forms are
+protected by a double-submit CSRF token, answer a valid POST with 303
+(post/redirect/get) and an invalid one with the form, its errors and status
+400, storing nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+import secrets
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import bottle
+
+from rpc_cluster import InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, trace
+
+log = logging.getLogger("portal")
+
+HERE = Path(__file__).resolve().parent
+VIEWS = (str(HERE / "views"),)
+CSRF_COOKIE = "portal_csrf"
+FLASH_COOKIE = "portal_flash"
+_UNAVAILABLE = (TransportError, ServiceUnavailable)
+_CONTEXT_KEY = "portal.context"
+# How an Unavailable names grading on the 503 page.
+GRADING = "the grading service"
+
+
+@dataclass(frozen=True)
+class Portal:
+    """One app's clients and settings, stored in its ``app.config``.
+
+    ``grading``: a client for GradingService (``grading.Grades.get_student(1)``);
+    ``registry`` and ``logs``: clients for the /cluster page (optional).
+    """
+
+    grading: Any
+    registry: Any = None
+    logs: Any = None
+    secure_cookies: bool = False
+
+    def attach(self, app: bottle.Bottle) -> None:
+        app.config[_CONTEXT_KEY] = self
+
+
+def context() -> Portal:
+    """The ``Portal`` of the app serving the current request."""
+    return bottle.request.app.config[_CONTEXT_KEY]
+
+
+class Unavailable(Exception):
+    """A service the page needs has no healthy instance."""
+
+    def __init__(self, service: str):
+        super().__init__(service)
+        self.service = service
+
+
+def one_decimal(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def render(name: str, status: int = 200, **values: Any) -> str:
+    bottle.response.status = status
+    return bottle.template(name, template_lookup=VIEWS, trace_id=_trace_id(), csrf=_csrf_token(),
+                           flash=_take_flash(), one_decimal=one_decimal, **values)
+
+
+def _trace_id() -> str:
+    # Error pages render after the page's trace block has closed: keep its id.
+    return current_trace_id() or bottle.request.environ.setdefault("portal.trace_id", new_trace_id())
+
+
+def traced(handler: Callable) -> Callable:
+    """Run ``handler`` in a new trace, log the request, show 503 or 500 pages for its failures."""
+    @functools.wraps(handler)
+    def page(*args: Any, **kwargs: Any) -> Any:
+        with trace() as trace_id:
+            bottle.request.environ["portal.trace_id"] = trace_id
+            started = time.perf_counter()
+            bottle.response.set_header("X-Trace-Id", trace_id)
+            try:
+                return handler(*args, **kwargs)
+            except Unavailable as exc:
+                log.warning("%s %s: %s unavailable", bottle.request.method, bottle.request.path, exc.service)
+                bottle.response.set_header("Retry-After", "2")
+                return render("unavailable.tpl", 503, service=exc.service)
+            except bottle.HTTPResponse:
+                raise
+            except Exception:
+                log.exception("%s %s failed", bottle.request.method, bottle.request.path)
+                return render("error.tpl", 500, title="Something went wrong",
+                              message="The page could not be shown. The details are in the log.")
+            finally:
+                log.info("%s %s %s in %.1f ms", bottle.request.method, bottle.request.path,
+                         bottle.response.status_code, (time.perf_counter() - started) * 1000)
+    return page
+
+
+# -- CSRF and flash messages ---------------------------------------------------------------------
+
+def _csrf_token() -> str:
+    token = bottle.request.environ.get("portal.csrf")
+    if token is None:
+        token = bottle.request.get_cookie(CSRF_COOKIE) or ""
+        if len(token) != 43:
+            token = secrets.token_urlsafe(32)
+            bottle.response.set_cookie(CSRF_COOKIE, token, path="/", httponly=True, samesite="strict",
+                                       secure=context().secure_cookies)
+        bottle.request.environ["portal.csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    cookie = bottle.request.get_cookie(CSRF_COOKIE) or ""
+    field = bottle.request.forms.getunicode("csrf_token") or ""
+    if not cookie or not hmac.compare_digest(cookie.encode(), field.encode()):
+        bottle.abort(403, "The form has expired or did not come from this portal. Reload the page and try again.")
+
+
+def _take_flash() -> str | None:
+    message = bottle.request.get_cookie(FLASH_COOKIE)
+    if message:
+        bottle.response.delete_cookie(FLASH_COOKIE, path="/")
+        return urllib.parse.unquote(message)[:300]
+    return None
+
+
+def redirect_with_flash(url: str, message: str) -> None:
+    bottle.response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), path="/", httponly=True,
+                               samesite="strict", secure=context().secure_cookies)
+    bottle.redirect(url, 303)
+
+
+# -- services and forms --------------------------------------------------------------------------
+
+def call(client: Any, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """``client.call(method, ...)``, raising ``Unavailable(service)`` when it cannot be reached."""
+    try:
+        return client.call(method, *args, **kwargs)
+    except _UNAVAILABLE:
+        raise Unavailable(service) from None
+
+
+def field_error(exc: InvalidParams) -> dict[str, str]:
+    """The form errors (field name -> problem) for a service's InvalidParams."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    field = data.get("field") or "form"
+    return {field: data.get("problem") or exc.message}
+
+
+# -- static files and error pages ---------------------------------------------------------------
+
+def static(name: str) -> Any:
+    return bottle.static_file(name, root=str(HERE / "static"))
+
+
+def error_page(title: str) -> Callable[[bottle.HTTPError], str]:
+    """The handler that shows an HTTP error with ``title``."""
+    def handler(error: bottle.HTTPError) -> str:
+        message = error.body if isinstance(error.body, str) and error.body else title
+        if error.status_code == 500:
+            # Bottle's own 500 carries the exception: log it, never show it.
+            if error.traceback:
+                log.error("%s %s: %s", bottle.request.method, bottle.request.path, error.traceback)
+            message = "The page could not be shown. The details are in the log."
+        return render("error.tpl", error.status_code, title=title, message=message)
+    return handler

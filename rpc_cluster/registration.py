@@ -1,0 +1,117 @@
+"""Keeping one service registered with the registry.
+
+``Registration`` registers with backoff until the registry answers (so
+services start in any order), learns the registry's pace from its
+heartbeats, registers again when a restarted registry has forgotten the
+service, and deregisters on stop. It is a plain class driven by ``step()``,
+so its rules are tested with a fake clock; ``Service`` runs it on a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Iterable
+
+from . import retry
+from .client import Client
+from .discovery import ProviderTable
+from .errors import RpcError
+
+log = logging.getLogger("rpc_cluster.registration")
+
+# Until heartbeats show the registry's real pace, assume its default interval.
+ASSUMED_HEARTBEAT_INTERVAL = 3.0
+# While registered, how often (at most) to ask whether the registry went quiet.
+IDLE_STEP = 0.25
+# A registry quieter than this is not slow but gone: the gap is not learned from.
+LONGEST_GAP = 60.0
+
+
+class Registration:
+    """One service's registration: see the module docstring."""
+
+    def __init__(self, registry: Client, service_name: str, service_url: str, required: Iterable[str],
+                 providers: ProviderTable, *, clock: Callable[[], float] = time.monotonic,
+                 backoff: retry.Backoff = retry.REGISTRATION):
+        self.registry = registry
+        self.service_name = service_name
+        self.service_url = service_url
+        self.required = tuple(required)
+        self.providers = providers
+        self._clock = clock
+        self._backoff = backoff
+        #: True once the registry has accepted the registration.
+        self.registered = False
+        # Registration attempts that failed in a row (for the backoff).
+        self._failures = 0
+        self._last_heartbeat = clock()
+        #: A smoothed view of the registry's interval, to know when it has gone quiet.
+        self.heartbeat_gap = ASSUMED_HEARTBEAT_INTERVAL
+        # Heartbeats since the last registration (the gap from registering to the
+        # first one says nothing about the interval).
+        self._heartbeats_heard = 0
+
+    def heard_heartbeat(self) -> None:
+        """The registry checked us (``Service.heartbeat`` was called)."""
+        now = self._clock()
+        gap = now - self._last_heartbeat
+        if self._heartbeats_heard and 0.05 < gap < LONGEST_GAP:
+            # The first real gap replaces the assumed one outright.
+            self.heartbeat_gap = gap if self._heartbeats_heard == 1 else 0.7 * self.heartbeat_gap + 0.3 * gap
+        self._heartbeats_heard += 1
+        self._last_heartbeat = now
+
+    def forgotten(self) -> bool:
+        """Whether the registry has been quiet for longer than its pace explains."""
+        # Aggressive on purpose: a false alarm costs one Registry.lookup (see step),
+        # while a restarted registry should be repopulated within two of its intervals.
+        return self._clock() - self._last_heartbeat > 1.25 * self.heartbeat_gap + 0.1
+
+    def step(self) -> float:
+        """Register if that is due now; the seconds to wait before the next step."""
+        if self.registered and not self.forgotten():
+            return self._idle()
+        again = self.registered
+        try:
+            if again and self.service_url in self.registry.call("Registry.lookup", self.service_name):
+                # Only slower than we guessed: learn its pace instead of registering again.
+                self.heartbeat_gap = min(self.heartbeat_gap * 1.5, LONGEST_GAP)
+                self._last_heartbeat = self._clock()
+                return self._idle()
+            answer = self.registry.call("Registry.register", self.service_name, self.service_url,
+                                        list(self.required))
+        except RpcError as exc:
+            self._failures += 1
+            delay = self._backoff.delay(self._failures)
+            log.warning("%s: registry %s not reachable (%s); retrying in %.1f s",
+                        self.service_name, self.registry.url, exc, delay)
+            return delay
+        self.providers.replace(answer.get("providers", {}))
+        self._last_heartbeat = self._clock()
+        self._heartbeats_heard = 0
+        self._failures = 0
+        self.registered = True
+        log.info("%s %s with %s as %s", self.service_name, "registered again" if again else "registered",
+                 self.registry.url, self.service_url)
+        return self._idle()
+
+    def _idle(self) -> float:
+        return min(IDLE_STEP, self.heartbeat_gap / 4)
+
+    def run(self, stopping: threading.Event) -> None:
+        """Step until ``stopping`` is set."""
+        while not stopping.is_set():
+            if stopping.wait(self.step()):
+                return
+
+    def deregister(self) -> None:
+        """Tell the registry we are leaving (if it ever knew us); never raises."""
+        if not self.registered:
+            return
+        try:
+            self.registry.call("Registry.deregister", self.service_url)
+            log.info("%s deregistered", self.service_name)
+        except RpcError as exc:
+            log.warning("%s: deregistration failed (%s); the registry will drop it", self.service_name, exc)

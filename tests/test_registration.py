@@ -1,0 +1,134 @@
+"""Registration as a plain class: a fake clock and a fake registry, no sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from rpc_cluster.discovery import ProviderTable
+from rpc_cluster.errors import TransportError
+from rpc_cluster.registration import ASSUMED_HEARTBEAT_INTERVAL, Registration
+from rpc_cluster.retry import Backoff
+
+URL = "http://127.0.0.1:7000/rpc"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeRegistry:
+    """Answers Registry.* like the real one, or fails while ``down``."""
+
+    url = "http://registry.test/rpc"
+
+    def __init__(self) -> None:
+        self.down = False
+        self.listed: dict[str, str] = {}
+        self.calls: list[str] = []
+
+    def call(self, method: str, *args):
+        self.calls.append(method)
+        if self.down:
+            raise TransportError("rpc: connection to registry refused", sent=False)
+        if method == "Registry.register":
+            name, url, required = args
+            self.listed[url] = name
+            return {"providers": {r: ["http://127.0.0.1:4000/rpc"] for r in required}}
+        if method == "Registry.lookup":
+            return [url for url, name in self.listed.items() if name == args[0]]
+        if method == "Registry.deregister":
+            del self.listed[args[0]]
+            return True
+        raise AssertionError(method)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def registry():
+    return FakeRegistry()
+
+
+def make(registry, clock, **kwargs):
+    return Registration(registry, "EchoService", URL, ["LogService"], ProviderTable(), clock=clock,
+                        backoff=Backoff(first=0.1, longest=5.0, jitter=0.0), **kwargs)
+
+
+def test_registers_and_takes_the_providers_it_is_given(registry, clock):
+    registration = make(registry, clock)
+    assert registration.step() == pytest.approx(0.25)
+    assert registration.registered and registry.listed == {URL: "EchoService"}
+    assert registration.providers.get("LogService") == ["http://127.0.0.1:4000/rpc"]
+
+
+def test_a_registry_that_is_down_is_retried_with_growing_pauses_up_to_the_longest(registry, clock):
+    registry.down = True
+    registration = make(registry, clock)
+    waits = [registration.step() for _ in range(8)]
+    assert waits == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0])
+    assert not registration.registered
+    registry.down = False
+    assert registration.step() == pytest.approx(0.25)
+    assert registration.registered
+
+
+def test_heartbeats_at_the_expected_pace_cause_no_registry_calls(registry, clock):
+    registration = make(registry, clock)
+    registration.step()
+    registry.calls.clear()
+    for _ in range(20):
+        clock.advance(1.0)
+        registration.heard_heartbeat()
+        registration.step()
+    assert registry.calls == []
+    # The first real gap replaces the assumed interval.
+    assert registration.heartbeat_gap == pytest.approx(1.0)
+
+
+def test_a_registry_that_restarted_and_forgot_us_is_told_again(registry, clock):
+    registration = make(registry, clock)
+    registration.step()
+    for _ in range(3):
+        clock.advance(1.0)
+        registration.heard_heartbeat()
+    registry.listed.clear()  # the registry restarted with an empty table
+    registry.calls.clear()
+    clock.advance(1.0)  # one interval of silence is normal
+    registration.step()
+    assert registry.calls == []
+    clock.advance(0.5)  # silence past 1.25 intervals + 0.1 s
+    registration.step()
+    assert registry.calls == ["Registry.lookup", "Registry.register"]
+    assert registry.listed == {URL: "EchoService"}
+
+
+def test_a_registry_that_is_only_slower_than_assumed_is_learned_not_registered_with_again(registry, clock):
+    registration = make(registry, clock)
+    registration.step()
+    registry.calls.clear()
+    clock.advance(ASSUMED_HEARTBEAT_INTERVAL * 1.25 + 0.2)  # quiet, but we are still listed
+    registration.step()
+    assert registry.calls == ["Registry.lookup"]
+    assert registration.heartbeat_gap == pytest.approx(ASSUMED_HEARTBEAT_INTERVAL * 1.5)
+    assert not registration.forgotten()
+
+
+def test_deregister_only_when_registered_and_never_raises(registry, clock):
+    registration = make(registry, clock)
+    registration.deregister()
+    assert registry.calls == []
+    registration.step()
+    registration.deregister()
+    assert registry.listed == {}
+    registry.down = True
+    registration.deregister()  # logged, not raised

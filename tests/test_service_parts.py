@@ -1,0 +1,85 @@
+"""A Service assembled from parts: configuration in __init__, everything built in start()."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from conftest import wait_until
+from echo_service import EchoService
+from rpc_cluster import NoHealthyProvider, Part, StartError, connect
+from rpc_cluster.grading.service import GradingService
+
+NOWHERE = "http://127.0.0.1:9/rpc"
+
+
+def test_init_only_stores_configuration_and_start_reports_a_store_it_cannot_open(tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    service = GradingService(port=0, registry=NOWHERE, db=str(folder))  # a folder is no database
+    assert service.store is None and service.methods is None and service.registration is None
+    with pytest.raises(StartError, match="cannot open the store"):
+        service.start()
+    service.stop()  # nothing was started: nothing to stop, no error
+
+
+def test_a_subclass_sets_its_own_attributes_after_the_base_init():
+    class Late(EchoService):
+        def __init__(self, **kwargs):
+            super().__init__("Late", **kwargs)
+            self.greeting = "set after super().__init__"
+
+        def expose(self, methods):
+            super().expose(methods)
+            assert self.greeting  # expose() runs in start(), when the subclass is complete
+
+    with Late(port=0, registry=NOWHERE) as service:
+        assert "Echo.echo" in service.methods
+
+
+class Recorder(Part):
+    requires = ("NeededByThePart",)
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def start(self, service) -> None:
+        self.events.append(f"start {service.url}")
+
+    def stop(self) -> None:
+        self.events.append("stop")
+
+
+def test_a_part_runs_with_the_service_and_its_needs_are_registered(registry_service):
+    part = Recorder()
+    service = EchoService("WithPart", ("Own",), port=0, registry=registry_service.url).add_part(part)
+    assert service.requirements == ("Own", "NeededByThePart")
+    with service:
+        assert part.events == [f"start {service.url}"]
+        registered = wait_until(lambda: [r for r in registry_service.table.services()
+                                         if r["service_name"] == "WithPart"], 5, message="registration")
+        assert registered[0]["required_services"] == ["Own", "NeededByThePart"]
+        with pytest.raises(RuntimeError, match="before it starts"):
+            service.add_part(Recorder())
+    assert part.events[-1] == "stop"
+
+
+def test_service_connect_follows_the_services_own_table_without_a_registry():
+    with EchoService("Target", port=0, registry=NOWHERE) as target, \
+            EchoService("Caller", ("Target",), port=0, registry=NOWHERE) as caller:
+        caller.providers.update(added=[{"service_name": "Target", "service_url": target.url}])
+        assert caller.connect("Target").Echo.whoami()["url"] == target.url
+        # A client outside the service has only the (unreachable) registry to ask.
+        with pytest.raises(NoHealthyProvider):
+            connect("Target", NOWHERE).Echo.whoami()
+
+
+def test_a_port_that_is_taken_fails_start_and_leaves_nothing_running():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        service = EchoService(port=taken.getsockname()[1], registry=NOWHERE)
+        with pytest.raises(OSError):
+            service.start()
+        assert service.registration is None
