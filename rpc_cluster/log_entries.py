@@ -1,4 +1,5 @@
-"""What one entry of the central log is: its fields, its levels, its timestamp.
+"""What one entry of the central log is: its fields, its levels, its timestamp,
+and which service's handler a log record belongs to.
 
 Shared by the side that makes entries (``shipping.py``, in every service) and
 the side that stores them (``logs/``), so that neither imports the other.
@@ -45,3 +46,27 @@ def entry_from_record(record: logging.LogRecord, service_name: str, message: str
         "trace_id": getattr(record, "trace_id", None) or tracing.current_trace_id(),
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", created) + f".{int(record.msecs * 1000):06d}Z",
     }
+
+
+class CentralLogHandler(logging.Handler):
+    """A handler that puts records into the central log on behalf of one service.
+
+    Several services may run in one process, each with such a handler on the
+    root logger: each takes what is logged while serving it, and the first
+    one attached also takes what no service's call or thread logged (start-up,
+    libraries), so that no record reaches the central log twice or not at all.
+    A handler on another logger takes every record that reaches it.
+    """
+
+    def __init__(self, service_name: str, level: int = logging.NOTSET):
+        super().__init__(level)
+        self.service_name = service_name
+
+    def owns(self) -> bool:
+        """Whether the record being logged now, in this context, is this handler's."""
+        serving = tracing.current_service()
+        if serving is not None:
+            return serving == self.service_name
+        on_root = [h for h in logging.getLogger().handlers if isinstance(h, CentralLogHandler)]
+        # A handler on some other logger was put there for exactly that logger's records.
+        return self not in on_root or on_root[0] is self

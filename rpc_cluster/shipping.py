@@ -21,8 +21,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import errors, retry, tracing
-from .log_entries import entry_from_record, now_iso
+from . import errors, retry
+from .log_entries import CentralLogHandler, entry_from_record, now_iso
 from .transport import Transport
 from .wire import decode_answer, request_headers
 
@@ -36,15 +36,14 @@ LOG_SERVICE = "LogService"
 MAX_BATCH_BYTES = 512 * 1024
 
 
-class LogShipper(logging.Handler):
+class LogShipper(CentralLogHandler):
     """Queues records and ships them in batches; see the module docstring."""
 
     def __init__(self, service_name: str, resolve: Callable[[], list[str]], *, token: str | None = None,
                  capacity: int = 50_000, batch_size: int = 1000, flush_interval: float = 0.2,
                  timeout: float = 5.0, transport: Transport | None = None, level: int = logging.NOTSET):
-        super().__init__(level)
+        super().__init__(service_name, level)
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        self.service_name = service_name
         self.capacity = capacity
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -70,7 +69,7 @@ class LogShipper(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if threading.current_thread() is self._thread:
             return  # the shipper's own troubles go to stderr only, never back into the queue
-        if not self._ships(tracing.current_service()):
+        if not self.owns():
             return
         try:
             entry = entry_from_record(record, self.service_name, self.format(record))
@@ -84,21 +83,6 @@ class LogShipper(logging.Handler):
             self._queue.append(entry)
             if len(self._queue) >= self.batch_size:
                 self._wake.set()
-
-    def _ships(self, serving: str | None) -> bool:
-        """Whether a record made while ``serving`` that service is this shipper's.
-
-        Several services may run in one process, each with its shipper on the
-        root logger: each ships what is logged while serving it, and the first
-        one attached also ships what no service's call or thread logged (start-up,
-        libraries), so that no record is shipped twice or not at all.
-        """
-        if serving is not None:
-            return serving == self.service_name
-        for handler in logging.getLogger().handlers:
-            if isinstance(handler, LogShipper):
-                return handler is self
-        return True
 
     def pending(self) -> int:
         return len(self._queue)

@@ -80,7 +80,7 @@ class RpcApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         trace_id = tracing.accept_trace_id(environ.get(tracing.ENVIRON_KEY))
-        with tracing.trace(trace_id):
+        with tracing.trace(trace_id), tracing.serving(self.service_name):
             status, content_type, body = self._route(environ)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
                    (tracing.HEADER, trace_id)]

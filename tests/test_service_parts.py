@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
@@ -83,3 +84,30 @@ def test_a_port_that_is_taken_fails_start_and_leaves_nothing_running():
         with pytest.raises(OSError):
             service.start()
         assert service.registration is None
+
+
+def test_two_services_in_one_process_each_ship_their_own_records_once(tmp_path, caplog):
+    from rpc_cluster import Client, LogShipping
+    from rpc_cluster.logs.service import LogService
+
+    caplog.set_level(logging.INFO, logger="echo")
+
+    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log") as logs, \
+            EchoService("Alpha", port=0, registry=NOWHERE).add_part(LogShipping(flush_interval=0.05)) as alpha, \
+            EchoService("Beta", port=0, registry=NOWHERE).add_part(LogShipping(flush_interval=0.05)) as beta:
+        for service in (alpha, beta):
+            service.providers.update(added=[{"service_name": "LogService", "service_url": logs.url}])
+        Client(alpha.url).Echo.relay([], "from-alpha")
+        Client(beta.url).Echo.relay([], "from-beta")
+
+        def shipped():
+            found = [(e["service_name"], e["message"]) for e in logs.store.tail(1000)
+                     if "relay of 'from-" in e["message"]]
+            return found if len(found) >= 2 else None
+
+        found = wait_until(shipped, 10, message="both relays in the central log")
+        alpha.parts[0].shipper.wait_delivered()
+        beta.parts[0].shipper.wait_delivered()
+        found = shipped()
+    assert sorted(found) == [("Alpha", "echo: relay of 'from-alpha' at Alpha"),
+                             ("Beta", "echo: relay of 'from-beta' at Beta")]

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import config
 from ..errors import InvalidParams, StartError
-from ..log_entries import LEVELS, entry_from_record, now_iso
+from ..log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso
 from ..methods import MethodTable, rpc_method
 from ..service import Service
 from .store import LogStore
@@ -95,18 +95,19 @@ class Log:
             _short_text("trace_id", trace_id, 128))
 
 
-class _StoreHandler(logging.Handler):
+class _StoreHandler(CentralLogHandler):
     """The log service's own records go straight into its store (no network)."""
 
     def __init__(self, store: LogStore, service_name: str):
-        super().__init__()
+        super().__init__(service_name)
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         self._store = store
-        self._service_name = service_name
 
     def emit(self, record: logging.LogRecord) -> None:
+        if not self.owns():
+            return
         try:
-            self._store.append([entry_from_record(record, self._service_name, self.format(record))])
+            self._store.append([entry_from_record(record, self.service_name, self.format(record))])
         except Exception:
             self.handleError(record)
 
