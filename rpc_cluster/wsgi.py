@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable
 
 from . import tracing
 from .dispatch import Dispatcher
-from .xmlrpc import XmlRpcDispatcher
+from .jsonrpc import JsonRpcCodec
+from .xmlrpc import XmlRpcCodec
 
 DEFAULT_MAX_BODY = 1 << 20
 
@@ -62,7 +63,8 @@ class RpcApp:
                  health: Callable[[], bool] | None = None, after_call: Callable[[], None] | None = None):
         self.service_name = service_name
         self.dispatcher = dispatcher
-        self.xmlrpc = XmlRpcDispatcher(dispatcher.methods)
+        self.jsonrpc = JsonRpcCodec(dispatcher)
+        self.xmlrpc = XmlRpcCodec(dispatcher.methods)
         self._openrpc = openrpc
         self._token = f"Bearer {token}".encode() if token else None
         self.max_body = max_body
@@ -104,9 +106,9 @@ class RpcApp:
         path = environ.get("PATH_INFO", "")
         verb = environ.get("REQUEST_METHOD", "GET")
         if path == "/rpc" and verb == "POST":
-            return self._call(environ, lambda body: _json_answer(self.dispatcher.dispatch(body)))
+            return self._call(environ, lambda body: _json_answer(self.jsonrpc.handle(body)))
         if path == "/RPC2" and verb == "POST":
-            return self._call(environ, lambda body: (200, "text/xml; charset=utf-8", self.xmlrpc.dispatch(body)))
+            return self._call(environ, lambda body: (200, "text/xml; charset=utf-8", self.xmlrpc.handle(body)))
         if path == "/rpc" and verb in ("GET", "HEAD"):
             return _json(200, self._openrpc())
         if path == "/health" and verb in ("GET", "HEAD"):

@@ -1,57 +1,61 @@
-"""XML-RPC (served at /RPC2) over the same method table as JSON-RPC.
+"""XML-RPC codec (served at /RPC2) around the same dispatch core as JSON-RPC.
 
 Marshalling is the stdlib's (``xmlrpc.client.loads``/``dumps``, with
-``<nil/>`` for None); the rules are ours, so the error codes match JSON-RPC:
-a bad document is -32700, an unknown method -32601, wrong arguments -32602,
-and an application error keeps its own code in the Fault.
+``<nil/>`` for None); the calls and their errors are the core's, so the
+codes match JSON-RPC: a bad document is -32700, an unknown method -32601,
+wrong arguments -32602, and an application error keeps its own code in the
+Fault. The introspection methods system.listMethods, system.methodHelp and
+system.methodSignature exist here only (JSON-RPC has ``rpc.discover``).
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import xmlrpc.client
 
 from . import errors
-from .dispatch import RawJSON
+from .dispatch import BadParams, Dispatcher, RawJSON, UnknownMethod
 from .methods import MethodTable
 
 log = logging.getLogger("rpc_cluster.xmlrpc")
 
 
 def _fault(code: int, message: str) -> bytes:
+    """The methodResponse document holding one Fault."""
     return xmlrpc.client.dumps(xmlrpc.client.Fault(code, message), methodresponse=True, allow_none=True).encode()
 
 
-class XmlRpcDispatcher:
-    """Dispatches XML-RPC documents; adds system.listMethods and system.methodHelp."""
+class XmlRpcCodec:
+    """Answers XML-RPC methodCall documents for one method table. Thread-safe."""
 
     def __init__(self, methods: MethodTable):
+        #: The service's own methods.
         self.methods = methods
-        self._system = {
+        system = {
             "system.listMethods": self._list_methods,
             "system.methodHelp": self._method_help,
             "system.methodSignature": self._method_signature,
         }
+        self._system_names = sorted(system)
+        #: The core: the table plus the system.* methods.
+        self.dispatcher = Dispatcher(methods, extra=system)
 
     def _list_methods(self) -> list[str]:
-        return self.methods.names() + sorted(self._system)
+        return self.methods.names() + self._system_names
 
     def _method_help(self, name: str) -> str:
-        func = self.methods.get(name) or self._system.get(name)
-        if func is None:
+        if name not in self.dispatcher:
             raise errors.MethodNotFound(f"Method not found: {name}")
-        signature = self.methods.signature(name) if name in self.methods else inspect.signature(func)
-        return f"{name}{signature}\n\n{inspect.getdoc(func) or ''}".rstrip()
+        return f"{name}{self.dispatcher.signature(name)}\n\n{self.dispatcher.doc(name)}".rstrip()
 
     def _method_signature(self, name: str) -> str:
         # The XML-RPC introspection answer for "signatures are not described".
-        if name not in self.methods and name not in self._system:
+        if name not in self.dispatcher:
             raise errors.MethodNotFound(f"Method not found: {name}")
         return "signatures not supported"
 
-    def dispatch(self, body: bytes) -> bytes:
+    def handle(self, body: bytes) -> bytes:
         """The methodResponse document for one methodCall document."""
         try:
             params, name = xmlrpc.client.loads(body, use_builtin_types=True)
@@ -59,21 +63,14 @@ class XmlRpcDispatcher:
             return _fault(errors.PARSE_ERROR, f"Parse error: {exc}")
         if not name:
             return _fault(errors.INVALID_REQUEST, "Invalid Request: no methodName")
-        func = self.methods.get(name) or self._system.get(name)
-        if func is None:
+        try:
+            result = self.dispatcher.call(name, params)
+        except UnknownMethod:
             return _fault(errors.METHOD_NOT_FOUND, f"Method not found: {name}")
-        signature = self.methods.signature(name) if name in self.methods else inspect.signature(func)
-        try:
-            signature.bind(*params)
-        except TypeError as exc:
-            return _fault(errors.INVALID_PARAMS, f"Invalid params: {exc}")
-        try:
-            result = func(*params)
+        except BadParams as exc:
+            return _fault(errors.INVALID_PARAMS, f"Invalid params: {exc.data}")
         except errors.RpcError as exc:
             return _fault(exc.code, str(exc) if exc.data is not None else exc.message)
-        except Exception:
-            log.exception("rpc: method %s raised (XML-RPC)", name)
-            return _fault(errors.INTERNAL_ERROR, "Internal error")
         if isinstance(result, RawJSON):
             result = json.loads(result)
         try:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rpc_cluster.dispatch import dispatch
+from rpc_cluster.jsonrpc import dispatch
 from rpc_cluster.methods import MethodTable
 
 

@@ -1,0 +1,143 @@
+"""The shape of the tree: no import cycles, no arrows upward, no module-level
+mutable state, and each pinned library's internals used in one module only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("rpc_cluster", "portal")
+# Services built on the framework: the framework's own modules must not import them.
+SERVICE_PACKAGES = ("rpc_cluster.registry", "rpc_cluster.logs", "rpc_cluster.grading")
+# Calls whose result never changes, fine to keep at module level.
+IMMUTABLE_CALLS = {"getLogger", "compile", "MappingProxyType", "frozenset", "tuple", "ContextVar", "Path",
+                   "resolve", "TypeVar", "Backoff"}
+# Pinned libraries whose private parts we use, and the one module allowed to import them.
+PINNED = {"granian": "rpc_cluster.http_server", "jsonrpcserver": "rpc_cluster.jsonrpc"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+MODULES = modules()
+
+
+def is_package(name: str) -> bool:
+    return MODULES[name].name == "__init__.py"
+
+
+def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return True
+    return False
+
+
+def imports(name: str) -> list[tuple[str, str]]:
+    """(imported module, the text of the import) for every import in module ``name``."""
+    tree = ast.parse(MODULES[name].read_text())
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    package = name if is_package(name) else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if _type_checking_only(node, parents):
+            continue
+        if isinstance(node, ast.Import):
+            found += [(alias.name, ast.unparse(node)) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            for alias in node.names:
+                # "from pkg import sub" imports the submodule when there is one, else pkg itself.
+                sub = f"{base}.{alias.name}"
+                found.append((sub if sub in MODULES else base, ast.unparse(node)))
+    return found
+
+
+def internal_graph() -> dict[str, set[str]]:
+    return {name: {target for target, _ in imports(name) if target in MODULES and target != name}
+            for name in MODULES}
+
+
+def test_the_tree_has_no_import_cycle():
+    graph = internal_graph()
+    state: dict[str, str] = {}
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph[node]):
+            if state.get(target) == "open":
+                cycles.append(path[path.index(target):] + [target])
+            elif target not in state:
+                visit(target, path + [target])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_module_imports_a_package_it_belongs_to():
+    upward = [f"{name}: {text}" for name in MODULES for target, text in imports(name)
+              if target in MODULES and is_package(target) and name != target
+              and name.startswith(target + ".")]
+    assert upward == []
+
+
+def test_the_framework_does_not_import_the_services_built_on_it():
+    framework = [name for name in MODULES if name.startswith("rpc_cluster")
+                 and not name.startswith(SERVICE_PACKAGES)]
+    wrong = [f"{name}: {text}" for name in framework for target, text in imports(name)
+             if target.startswith(SERVICE_PACKAGES)]
+    assert wrong == []
+
+
+def _mutable(value: ast.AST) -> bool:
+    if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        return called not in IMMUTABLE_CALLS
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_level_mutable_state(name):
+    tree = ast.parse(MODULES[name].read_text())
+    problems = [f"line {node.lineno}: global statement" for node in ast.walk(tree) if isinstance(node, ast.Global)]
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _mutable(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                continue
+            problems.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) for t in node.targets) \
+                and name != PINNED["granian"]:
+            # Patching another module at import: allowed only where a pinned library is adapted.
+            problems.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("library", sorted(PINNED))
+def test_a_pinned_library_is_imported_by_one_module_only(library):
+    users = sorted({name for name in MODULES for target, _ in imports(name)
+                    if target == library or target.startswith(library + ".")})
+    assert users == [PINNED[library]]
