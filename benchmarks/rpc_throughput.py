@@ -8,6 +8,7 @@ least 1.5x the stdlib peer. Run: ``python -m benchmarks.rpc_throughput``.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sys
 import xmlrpc.client
@@ -28,7 +29,8 @@ def _servers() -> dict[str, tuple[Proc, str, bytes, str]]:
     procs["stdlib SimpleXMLRPCServer (XML-RPC)"] = (stdlib, stdlib.url(), XML_BODY, "text/xml")
     waitress = Proc("-m", "benchmarks.servers", "waitress")
     procs["same app on waitress (8 threads)"] = (waitress, waitress.url(), JSON_BODY, "application/json")
-    if shutil.which("gunicorn"):
+    # Run as "python -m gunicorn": look for the module, not a gunicorn script on PATH.
+    if importlib.util.find_spec("gunicorn"):
         gunicorn = Proc("-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "4", "-b", "127.0.0.1:0",
                         "benchmarks.servers:wsgi_app")
         port = gunicorn.wait_for(r"Listening at: http://127.0.0.1:(\d+)").group(1)

@@ -31,13 +31,8 @@ class BenchService(Service):
         methods.add_object("Bench", Bench())
 
 
-def _app():
-    service = BenchService(port=0)
-    return service._http.app
-
-
-# For gunicorn: the same WSGI app (dispatch, routes), served by gunicorn's workers.
-wsgi_app = _app()
+# For gunicorn and waitress: the same WSGI app (dispatch, routes), served by their workers.
+wsgi_app = BenchService(port=0).make_wsgi_app()
 
 
 def main(kind: str) -> int:

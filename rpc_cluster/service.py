@@ -208,21 +208,25 @@ class Service:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def _build_methods(self) -> MethodTable:
+    def make_wsgi_app(self) -> Any:
+        """Build the method table and the WSGI app that ``start()`` serves.
+
+        Also for serving the same app on another server (the benchmarks do).
+        """
         methods = MethodTable()
         methods.add_object("Service", _ServiceMethods(self))
         self.expose(methods)
-        return methods
+        self.methods = methods
+        rpc_app = RpcApp(self.name, Dispatcher(methods, {"rpc.discover": self.openrpc}), self.openrpc,
+                         token=self.token, max_body=self.max_body, health=lambda: not self._draining,
+                         after_call=self.after_call)
+        return self.wsgi_app(rpc_app)
 
     def start(self) -> "Service":
         """Open, build the methods and the app, bind and serve; registration continues in the background."""
         self.open()
         try:
-            self.methods = self._build_methods()
-            rpc_app = RpcApp(self.name, Dispatcher(self.methods, {"rpc.discover": self.openrpc}), self.openrpc,
-                             token=self.token, max_body=self.max_body, health=lambda: not self._draining,
-                             after_call=self.after_call)
-            self._http = HttpServer(self.wsgi_app(rpc_app), self.host, self.port,
+            self._http = HttpServer(self.make_wsgi_app(), self.host, self.port,
                                     threads=self.request_threads(), drain_timeout=self.drain_timeout)
             self._http.start()
         except BaseException:
