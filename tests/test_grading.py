@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from conftest import wait_until
-from rpc_cluster import Client, InvalidParams, NotFound, connect
+from rpc_cluster import Client, InvalidParams, NotFound, RpcError, connect
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -177,3 +177,67 @@ def test_cached_students_never_go_stale(tmp_path):
         with a.batch() as batch:
             one, two = batch.call("Grades.get_student", 1), batch.call("Grades.get_student", 2)
         assert one.result()["id"] == 1 and two.result()["last_name"] == "Baggio"
+
+
+# -- exactly once (request_id) --------------------------------------------------------------------
+
+
+def test_a_repeated_request_id_stores_nothing_and_returns_the_first_result(grading):
+    first = grading.Grades.add_grade(student_id=2, title="Lab 1", type="Homework", score=88, request_id="form-7f3a")
+    again = grading.Grades.add_grade(student_id=2, title="Lab 1", type="Homework", score=88, request_id="form-7f3a")
+    assert again == first
+    assert [g["title"] for g in grading.Grades.get_student(2)["grades"]].count("Lab 1") == 1
+    ada = grading.Grades.add_student("Ada", "Lovelace", request_id="student-ada")
+    assert grading.Grades.add_student("Ada", "Lovelace", request_id="student-ada") == ada
+    assert grading.Grades.count_students() == 6
+
+
+def test_the_same_request_id_for_another_call_is_a_conflict_and_stores_nothing(grading):
+    grading.Grades.add_grade(student_id=2, title="Lab 1", type="Homework", score=88, request_id="reused")
+    with pytest.raises(RpcError) as info:
+        grading.Grades.add_grade(student_id=2, title="Lab 1", type="Homework", score=12, request_id="reused")
+    assert info.value.code == 409 and info.value.data["request_id"] == "reused"
+    with pytest.raises(RpcError) as info:
+        grading.Grades.add_student("Eve", "Mallory", request_id="reused")
+    assert info.value.code == 409
+    assert len(grading.Grades.get_student(2)["grades"]) == 4 and grading.Grades.count_students() == 5
+
+
+def test_an_unknown_student_does_not_use_up_its_request_id(grading):
+    with pytest.raises(NotFound):
+        grading.Grades.add_grade(student_id=99, title="Q", type="Quiz", score=1, request_id="early")
+    with pytest.raises(NotFound):
+        grading.Grades.add_grade(student_id=99, title="Q", type="Quiz", score=1, request_id="early")
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 65, "has space", "ü", 12, ["a"]])
+def test_a_malformed_request_id_is_invalid_params(grading, bad):
+    with pytest.raises(InvalidParams) as info:
+        grading.Grades.add_grade(student_id=1, title="Q", type="Quiz", score=1, request_id=bad)
+    assert info.value.data["field"] == "request_id"
+
+
+def test_a_huge_integer_score_is_invalid_params_not_an_overflow(grading):
+    with pytest.raises(InvalidParams) as info:
+        grading.Grades.add_grade(student_id=1, title="Q", type="Quiz", score=10 ** 400)
+    assert info.value.data["field"] == "score"
+
+
+def test_one_request_id_racing_on_two_instances_is_stored_once(postgres_url):
+    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as first, \
+            GradingService(port=0, registry=NOWHERE, db=postgres_url) as second:
+        clients = [Client(first.url), Client(second.url)]
+        results, barrier = [], threading.Barrier(8)
+
+        def add(n: int) -> None:
+            barrier.wait()
+            results.append(clients[n % 2].Grades.add_grade(
+                student_id=4, title="Race", type="Test", score=70, request_id="one-click"))
+
+        threads = [threading.Thread(target=add, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(results) == 8 and all(r == results[0] for r in results)
+        assert [g["title"] for g in clients[0].Grades.get_student(4)["grades"]].count("Race") == 1

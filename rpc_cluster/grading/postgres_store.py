@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from . import requests
 from .store import SEED, GradeStore, grade, students_from_rows
 
 SCHEMA = """
@@ -48,6 +49,11 @@ ORDER BY p.id, g.id
 """
 
 
+def _rows(cursor: psycopg.Cursor) -> list:
+    # psycopg refuses fetchall() on a statement that returns no rows (UPDATE, DELETE).
+    return cursor.fetchall() if cursor.description is not None else []
+
+
 class PostgresStore(GradeStore):
     waits_on_network = True
 
@@ -58,6 +64,7 @@ class PostgresStore(GradeStore):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
                 conn.execute(SCHEMA)
+                conn.execute(requests.SCHEMA)
                 if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                     for first, last, grades in SEED:
                         sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) "
@@ -81,20 +88,34 @@ class PostgresStore(GradeStore):
             found = students_from_rows(conn.execute(_STUDENT, (student_id,)).fetchall())
         return found[0] if found else None
 
-    def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict[str, Any] | None:
-        # Autocommit: the INSERT is committed (and durable) before it returns.
-        with self._pool.connection() as conn:
+    def add_grade(self, student_id: int, title: str, type: str, score: float,
+                  request_id: str | None = None) -> dict[str, Any] | None:
+        def write(conn: psycopg.Connection) -> dict[str, Any] | None:
             row = conn.execute(
                 "INSERT INTO grades (student_id, title, type, score) SELECT %s, %s, %s, %s "
                 "WHERE EXISTS (SELECT 1 FROM students WHERE id = %s) RETURNING id, title, type, score",
                 (student_id, title, type, score, student_id)).fetchone()
-        return grade(row) if row else None
+            return grade(row) if row else None
 
-    def add_student(self, first_name: str, last_name: str) -> dict[str, Any]:
-        with self._pool.connection() as conn:
+        return self._write(request_id, "add_grade", (student_id, title, type, score), write)
+
+    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
+        def write(conn: psycopg.Connection) -> dict[str, Any]:
             sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) RETURNING id",
                                (first_name, last_name)).fetchone()[0]
-        return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+            return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+
+        return self._write(request_id, "add_student", (first_name, last_name), write)
+
+    def _write(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
+        """One write, committed before it returns; done once per ``request_id``."""
+        with self._pool.connection() as conn:
+            if request_id is None:
+                # Autocommit: the INSERT is committed (and durable) before it returns.
+                return write(conn)
+            with conn.transaction():
+                return requests.once(lambda sql, args: _rows(conn.execute(sql.replace("?", "%s"), args)),
+                                     request_id, method, params, lambda: write(conn))
 
     def close(self) -> None:
         self._pool.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 from typing import Any
 
 from .. import config
@@ -13,6 +12,7 @@ from ..methods import MethodTable, rpc_method
 from ..service import Service
 from .cache import StudentCache
 from .open_store import open_store
+from .requests import check_request_id
 from .store import GRADE_TYPES, GradeStore
 
 log = logging.getLogger("rpc_cluster.grading")
@@ -44,9 +44,8 @@ def _text(field: str, value: Any, longest: int) -> str:
 
 
 def _score(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidParams.field("score", "must be a number from 0 to 100")
-    if not 0 <= value <= 100:
+    # Compared before any float conversion: a 400-digit integer cannot become a float.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
         raise InvalidParams.field("score", "must be a number from 0 to 100")
     return float(value)
 
@@ -82,23 +81,27 @@ class Grades:
         return student
 
     @rpc_method
-    def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict:
-        """Store a grade: title 1-200 characters, type Quiz/Test/Exam/Homework, score 0-100."""
+    def add_grade(self, student_id: int, title: str, type: str, score: float, request_id: str | None = None) -> dict:
+        """Store a grade: title 1-200 characters, type Quiz/Test/Exam/Homework, score 0-100.
+
+        With a request_id (1-64 characters of A-Z a-z 0-9 . _ : -), a repeat stores
+        nothing and returns the first call's grade, on any instance sharing the store.
+        """
         student_id = _whole("student_id", student_id, 1)
         title = _text("title", title, 200)
         if type not in GRADE_TYPES:
             raise InvalidParams.field("type", f"must be one of {', '.join(GRADE_TYPES)}")
-        stored = self._store.add_grade(student_id, title, type, _score(score))
+        stored = self._store.add_grade(student_id, title, type, _score(score), check_request_id(request_id))
         if stored is None:
             raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
         log.info("grade %s (%s, %s) added for student %s", stored["id"], title, stored["score"], student_id)
         return stored
 
     @rpc_method
-    def add_student(self, first_name: str, last_name: str) -> dict:
-        """Store a new student (names 1-100 characters)."""
+    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict:
+        """Store a new student (names 1-100 characters); once per request_id, like add_grade."""
         student = self._store.add_student(_text("first_name", first_name, 100),
-                                          _text("last_name", last_name, 100))
+                                          _text("last_name", last_name, 100), check_request_id(request_id))
         log.info("student %s (%s %s) added", student["id"], student["first_name"], student["last_name"])
         return student
 

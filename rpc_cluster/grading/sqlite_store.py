@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from . import requests
 from .store import SEED, GradeStore, grade, students_from_rows
 
 SCHEMA = """
@@ -60,7 +61,7 @@ class SqliteStore(GradeStore):
         with conn:
             conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
             # Statement by statement: executescript() would commit the transaction first.
-            for statement in filter(str.strip, SCHEMA.split(";")):
+            for statement in [*filter(str.strip, SCHEMA.split(";")), requests.SCHEMA]:
                 conn.execute(statement)
             if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                 for first, last, grades in SEED:
@@ -91,22 +92,47 @@ class SqliteStore(GradeStore):
         found = students_from_rows(self._conn().execute(_STUDENT, (student_id,)).fetchall())
         return found[0] if found else None
 
-    def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict[str, Any] | None:
-        row = self._conn().execute(
-            "INSERT INTO grades (student_id, title, type, score) SELECT ?, ?, ?, ? "
-            "WHERE EXISTS (SELECT 1 FROM students WHERE id = ?) RETURNING id, title, type, score",
-            (student_id, title, type, score, student_id)).fetchall()
-        # fetchall(), not fetchone(): the statement (and so its autocommit) ends only
-        # when its rows are exhausted, and the grade must be committed before we answer.
-        self._writes += 1
-        return grade(row[0]) if row else None
+    def add_grade(self, student_id: int, title: str, type: str, score: float,
+                  request_id: str | None = None) -> dict[str, Any] | None:
+        def write() -> dict[str, Any] | None:
+            row = conn.execute(
+                "INSERT INTO grades (student_id, title, type, score) SELECT ?, ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM students WHERE id = ?) RETURNING id, title, type, score",
+                (student_id, title, type, score, student_id)).fetchall()
+            return grade(row[0]) if row else None
 
-    def add_student(self, first_name: str, last_name: str) -> dict[str, Any]:
-        sid = self._conn().execute(
-            "INSERT INTO students (first_name, last_name) VALUES (?, ?) RETURNING id",
-            (first_name, last_name)).fetchall()[0][0]
+        conn = self._conn()
+        return self._write(conn, request_id, "add_grade", (student_id, title, type, score), write)
+
+    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
+        def write() -> dict[str, Any]:
+            sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (?, ?) RETURNING id",
+                               (first_name, last_name)).fetchall()[0][0]
+            return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+
+        conn = self._conn()
+        return self._write(conn, request_id, "add_student", (first_name, last_name), write)
+
+    def _write(self, conn: sqlite3.Connection, request_id: str | None, method: str, params: tuple,
+               write: Any) -> Any:
+        """One write, committed before it returns; done once per ``request_id``."""
+        if request_id is None:
+            # A single autocommitted statement. fetchall(), not fetchone(): the statement
+            # (and so its commit) ends only when its rows are exhausted, and the write
+            # must be committed before we answer.
+            result = write()
+        else:
+            # IMMEDIATE takes the write lock at once: two instances with one id queue here.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = requests.once(lambda sql, args: conn.execute(sql, args).fetchall(),
+                                       request_id, method, params, write)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         self._writes += 1
-        return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+        return result
 
     def change_token(self) -> Any:
         # PRAGMA data_version changes when another connection (another thread, or

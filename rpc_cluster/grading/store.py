@@ -72,12 +72,17 @@ class GradeStore(abc.ABC):
         """One student with its grades and average; None if unknown."""
 
     @abc.abstractmethod
-    def add_grade(self, student_id: int, title: str, type: str, score: float) -> dict[str, Any] | None:
-        """Store a grade durably and return it; None if the student is unknown."""
+    def add_grade(self, student_id: int, title: str, type: str, score: float,
+                  request_id: str | None = None) -> dict[str, Any] | None:
+        """Store a grade durably and return it; None if the student is unknown.
+
+        With a ``request_id``, a repeat stores nothing and returns the first result
+        (``requests.once``).
+        """
 
     @abc.abstractmethod
-    def add_student(self, first_name: str, last_name: str) -> dict[str, Any]:
-        """Store a new student durably and return it."""
+    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
+        """Store a new student durably and return it (once per ``request_id``, like add_grade)."""
 
     @abc.abstractmethod
     def close(self) -> None:
