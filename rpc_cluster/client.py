@@ -24,7 +24,7 @@ from typing import Any
 
 from jsonrpcclient import notification, request
 
-from . import errors
+from . import errors, retry
 from .transport import Transport
 from .wire import TOKEN_ENV, decode_answer, request_headers
 
@@ -79,8 +79,9 @@ class Client:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` and return its result; raises RpcError subclasses."""
-        message = request(method, _params(method, args, kwargs), id=next(self._ids))
-        return _result(self._exchange(json.dumps(message).encode()))
+        params = _params(method, args, kwargs)
+        message = request(method, params, id=next(self._ids))
+        return _result(self._exchange(json.dumps(message).encode(), retry.carries_request_id(params)))
 
     def notify(self, method: str, *args: Any, **kwargs: Any) -> None:
         """Send a notification: the server runs ``method`` and answers nothing."""
@@ -99,12 +100,17 @@ class Client:
 
     # -- the wire --------------------------------------------------------------------
 
-    def _exchange(self, body: bytes) -> Any:
-        """POST one JSON-RPC message; the decoded answer, or None for 204."""
-        return self._post(self.url, body)
+    def _exchange(self, body: bytes, repeatable: bool = False) -> Any:
+        """POST one JSON-RPC message; the decoded answer, or None for 204.
 
-    def _post(self, url: str, body: bytes) -> Any:
-        status, data = self._transport.post(url, body, request_headers(self.token), self.timeout)
+        ``repeatable``: the server recognises a repeat of it (``retry.carries_request_id``),
+        so it may be sent again after a lost connection.
+        """
+        return self._post(self.url, body, repeatable)
+
+    def _post(self, url: str, body: bytes, repeatable: bool = False) -> Any:
+        status, data = self._transport.post(url, body, request_headers(self.token), self.timeout,
+                                            repeatable=repeatable)
         return decode_answer(url, status, data)
 
     # -- the REPL proxy --------------------------------------------------------------
@@ -283,7 +289,9 @@ class Batch:
         """Send the batch; returns the results in call order (errors as exceptions)."""
         if not self._messages:
             return []
-        answer = self._client._exchange(json.dumps(self._messages).encode())
+        # Sent again after a lost connection only if every member would be recognised as a repeat.
+        repeatable = all("id" in m and retry.carries_request_id(m.get("params")) for m in self._messages)
+        answer = self._client._exchange(json.dumps(self._messages).encode(), repeatable)
         self._messages = []
         if answer is not None and not isinstance(answer, list):
             # A whole-batch error (the server found the batch itself invalid).

@@ -127,8 +127,9 @@ class ServiceClient(Client):
     def __repr__(self) -> str:
         return f"<ServiceClient {self.service_name} {self.instances.urls()}>"
 
-    def _exchange(self, body: bytes) -> Any:
+    def _exchange(self, body: bytes, repeatable: bool = False) -> Any:
         tried: list[str] = []
+        sent = False
         for round_ in range(retry.FAILOVER_ROUNDS):
             if round_:
                 self.instances.urls(force=True)
@@ -137,13 +138,16 @@ class ServiceClient(Client):
                     continue
                 tried.append(url)
                 try:
-                    return self._post(url, body)
+                    return self._post(url, body, repeatable)
                 except errors.TransportError as exc:
-                    if not retry.may_send_again(exc):
+                    # Another instance gets the call only if this one cannot have run it,
+                    # or will recognise it as a repeat (retry.py).
+                    if not retry.may_send_again(exc, repeatable=repeatable):
                         raise
+                    sent = sent or exc.sent
                     self.instances.refused(url)
         detail = f"tried {tried}" if tried else "the registry lists no healthy instance"
-        raise NoHealthyProvider(f"rpc: no healthy provider of {self.service_name}", detail, sent=False)
+        raise NoHealthyProvider(f"rpc: no healthy provider of {self.service_name}", detail, sent=sent)
 
     def _remote_doc(self, prefix: str = "") -> str:
         return super()._remote_doc(prefix).replace(self.url, self.service_name, 1)

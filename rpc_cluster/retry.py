@@ -14,7 +14,7 @@ from __future__ import annotations
 import http.client
 import random
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import TransportError
 
@@ -48,8 +48,9 @@ class Backoff:
             failures += 1
 
 
-# A request over a fresh connection, sent again at once if a reused keep-alive
-# connection turns out to be closed (see was_sent).
+# A request is sent again at once, once, when may_send_again allows it (a connection
+# that broke before the request was written; or any lost connection for a call that
+# carries a request_id).
 TRANSPORT = Backoff(attempts=2, first=0.0, jitter=0.0)
 # connect(): every instance once, then once more after asking the registry again.
 FAILOVER_ROUNDS = 2
@@ -61,20 +62,19 @@ NOTIFY = Backoff(attempts=3, first=0.05, factor=2.0, longest=0.2)
 REGISTRATION = Backoff(first=0.1, longest=5.0)
 SHIPPING = Backoff(first=0.1, longest=5.0)
 
-# Failures on a reused keep-alive connection that the server closed while it sat idle.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.CannotSendRequest)
+def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:
+    """Whether the request behind a failed exchange may have reached the server.
 
-
-def was_sent(exc: BaseException, *, connected: bool, reused: bool) -> bool:
-    """Whether the request behind ``exc`` may have reached the server.
-
-    Not sent: the connection was refused or never made. A reused keep-alive
-    connection failing as a closed one is counted as not sent too: that is
-    how an idle connection the server has closed fails.
+    Not sent: the connection was never made (refused, unreachable), or it
+    broke while the request was still being written (the server had already
+    reset it, so it cannot have read the whole request, and it runs nothing
+    before it has). Once the request is written, a lost connection looks the
+    same whether the server died before reading it or after doing the work:
+    sent.
     """
-    if isinstance(exc, ConnectionRefusedError) or not connected:
+    if not connected or isinstance(exc, ConnectionRefusedError):
         return False
-    if reused and isinstance(exc, _STALE):
+    if not receiving and isinstance(exc, (BrokenPipeError, ConnectionResetError, http.client.CannotSendRequest)):
         return False
     return True
 
@@ -82,7 +82,12 @@ def was_sent(exc: BaseException, *, connected: bool, reused: bool) -> bool:
 def may_send_again(error: TransportError, *, repeatable: bool = False) -> bool:
     """True when sending the call again cannot make a server do it twice.
 
-    ``repeatable``: the server recognises a repeat (an idempotent method, or a
-    call that carries a ``request_id``).
+    ``repeatable``: the server recognises a repeat (the call carries a
+    ``request_id``, see ``carries_request_id``; or the method is idempotent).
     """
     return repeatable or not error.sent
+
+
+def carries_request_id(params: Any) -> bool:
+    """Whether a call's params name a ``request_id``, so its server recognises a repeat."""
+    return isinstance(params, dict) and params.get("request_id") is not None

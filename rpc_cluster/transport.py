@@ -10,36 +10,66 @@ request may have reached the server is ``retry.was_sent``'s rule.
 from __future__ import annotations
 
 import http.client
+import select
 import socket
 import threading
+import time
 import urllib.parse
 
 from . import retry
 from .errors import CallTimeout, TransportError
 
 
+# A connection idle longer than this is closed rather than reused: servers close
+# idle keep-alive connections after a while, and one closed just as we reuse it
+# fails a request that then may not be sent again (retry.was_sent).
+MAX_IDLE_SECONDS = 20.0
+
+
+def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection can no longer carry a request.
+
+    An idle HTTP/1.1 connection has nothing to read: readable means the server
+    closed it (end of file) or broke protocol. Checking costs one poll and
+    saves a request that would fail after it may have been sent.
+    """
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class _Pool:
-    """Idle keep-alive connections to one host:port."""
+    """Idle keep-alive connections to one host:port, newest last."""
 
     def __init__(self, host: str, port: int, max_idle: int = 32):
         self.host, self.port, self.max_idle = host, port, max_idle
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._lock = threading.Lock()
 
-    def get(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            if self._idle:
-                conn = self._idle.pop()
-                conn.timeout = timeout
-                if conn.sock is not None:
-                    conn.sock.settimeout(timeout)
-                return conn, True
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout), False
+    def get(self, timeout: float) -> http.client.HTTPConnection:
+        """A live idle connection, else a new one (it connects on its first request)."""
+        while True:
+            with self._lock:
+                if not self._idle:
+                    break
+                conn, idle_since = self._idle.pop()
+            if time.monotonic() - idle_since > MAX_IDLE_SECONDS or _closed_by_peer(conn):
+                conn.close()
+                continue
+            conn.timeout = timeout
+            conn.sock.settimeout(timeout)
+            return conn
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def put(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
             if len(self._idle) < self.max_idle:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
                 return
         conn.close()
 
@@ -60,8 +90,14 @@ class Transport:
                 pool = self._pools.setdefault(key, _Pool(host, port))
         return pool
 
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
-        """POST ``body``; returns (status, response body). Raises TransportError/CallTimeout."""
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, *,
+             repeatable: bool = False) -> tuple[int, bytes]:
+        """POST ``body``; returns (status, response body). Raises TransportError/CallTimeout.
+
+        A failed request is sent once more only when ``retry.may_send_again``
+        allows it: it never reached the server, or it is ``repeatable`` (the
+        server recognises a repeat). A timeout is never sent again here.
+        """
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise TransportError(f"rpc: unsupported URL {url!r} (expected http://host:port/path)", sent=False)
@@ -71,18 +107,19 @@ class Transport:
         pool = self._pool(parts.hostname, parts.port or 80)
         attempts = retry.TRANSPORT.attempts or 1
         for attempt in range(1, attempts + 1):
-            conn, reused = pool.get(timeout)
+            conn = pool.get(timeout)
+            receiving = False
             try:
                 conn.request("POST", path, body, headers)
+                receiving = True
                 response = conn.getresponse()
                 data = response.read()
             except (OSError, http.client.HTTPException) as exc:
-                connected = conn.sock is not None
+                connected = conn.sock is not None or receiving
                 conn.close()
-                # Only the first attempt may find a stale pooled connection and try again.
-                error = _translate(url, exc, timeout, retry.was_sent(
-                    exc, connected=connected, reused=reused and attempt < attempts))
-                if attempt < attempts and retry.may_send_again(error):
+                error = _translate(url, exc, timeout, retry.was_sent(exc, connected=connected, receiving=receiving))
+                if attempt < attempts and not isinstance(error, CallTimeout) \
+                        and retry.may_send_again(error, repeatable=repeatable):
                     continue
                 raise error from None
             if response.will_close:
@@ -96,7 +133,7 @@ class Transport:
 def _translate(url: str, exc: BaseException, timeout: float, sent: bool) -> TransportError:
     """The cluster's error for a failed HTTP exchange."""
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return CallTimeout(f"rpc: call to {url} timed out after {timeout:g} s")
+        return CallTimeout(f"rpc: call to {url} timed out after {timeout:g} s", sent=sent)
     if isinstance(exc, ConnectionRefusedError):
         return TransportError(f"rpc: connection to {url} refused", sent=False)
     if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,

@@ -35,17 +35,26 @@ def test_the_cluster_policies_keep_their_measured_shapes():
     assert retry.REGISTRATION.attempts is None and retry.SHIPPING.attempts is None
 
 
-@pytest.mark.parametrize("exc, connected, reused, sent", [
+@pytest.mark.parametrize("exc, connected, receiving, sent", [
     (ConnectionRefusedError(), False, False, False),
-    (OSError("no route"), False, False, False),
-    (http.client.RemoteDisconnected(), True, True, False),  # an idle keep-alive connection the server closed
-    (BrokenPipeError(), True, True, False),
-    (http.client.RemoteDisconnected(), True, False, True),  # a fresh connection: the server may have it
+    (OSError("no route to host"), False, False, False),
+    (TimeoutError(), False, False, False),  # the connection was never made
+    (BrokenPipeError(), True, False, False),  # the server had reset it: it cannot have read the request
+    (ConnectionResetError(), True, False, False),
+    (http.client.RemoteDisconnected(), True, True, True),  # written, then lost: it may have run
+    (ConnectionResetError(), True, True, True),
     (TimeoutError(), True, True, True),
     (OSError("other"), True, False, True),
 ])
-def test_was_sent(exc, connected, reused, sent):
-    assert retry.was_sent(exc, connected=connected, reused=reused) is sent
+def test_was_sent(exc, connected, receiving, sent):
+    assert retry.was_sent(exc, connected=connected, receiving=receiving) is sent
+
+
+def test_only_calls_whose_named_params_carry_a_request_id_are_repeatable():
+    assert retry.carries_request_id({"student_id": 1, "request_id": "r-1"})
+    assert not retry.carries_request_id({"student_id": 1, "request_id": None})
+    assert not retry.carries_request_id({"student_id": 1})
+    assert not retry.carries_request_id([1, "Quiz", "Quiz", 90, "r-1"])  # by position: cannot tell
 
 
 def test_only_an_unsent_or_repeatable_call_may_be_sent_again():
