@@ -241,3 +241,35 @@ def test_one_request_id_racing_on_two_instances_is_stored_once(postgres_url):
             thread.join(30)
         assert len(results) == 8 and all(r == results[0] for r in results)
         assert [g["title"] for g in clients[0].Grades.get_student(4)["grades"]].count("Race") == 1
+
+
+def test_dead_postgresql_connections_are_replaced_not_served(postgres_url):
+    """Issue 10, item 7: after pg_terminate_backend, no call may fail."""
+    import uuid
+
+    import psycopg
+
+    name = f"grading-test-{uuid.uuid4().hex[:10]}"
+    with GradingService(port=0, registry=NOWHERE, db=f"{postgres_url}&application_name={name}") as service:
+        client = Client(service.url)
+        barrier = threading.Barrier(6)
+
+        def read() -> None:
+            barrier.wait()
+            client.Grades.get_students()
+
+        threads = [threading.Thread(target=read) for _ in range(6)]  # several pooled connections
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = %s", (name,)).fetchall()
+            assert killed
+            # pg_terminate_backend only signals: wait until those backends are gone.
+            wait_until(lambda: not admin.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
+                                                 (name,)).fetchall(), 5, message="the backends to exit")
+        for n in range(8):
+            assert client.Grades.get_student(1)["first_name"] == "Nick"
+        assert client.Grades.add_grade(student_id=1, title="After", type="Quiz", score=50)["title"] == "After"

@@ -7,6 +7,7 @@ under an advisory lock, so two instances starting together seed once.
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 import psycopg
@@ -49,6 +50,20 @@ ORDER BY p.id, g.id
 """
 
 
+def _check_alive(conn: psycopg.Connection) -> None:
+    """The pool's check before handing out a connection: raise if the server has closed it.
+
+    An idle connection has nothing to read; readable means the server sent its
+    goodbye (pg_terminate_backend, a restart) or closed the socket. This costs
+    one poll, where psycopg's own check_connection costs a round trip per query.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("connection closed")
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    if readable:
+        raise psycopg.OperationalError("the server closed this connection while it was idle")
+
+
 def _rows(cursor: psycopg.Cursor) -> list:
     # psycopg refuses fetchall() on a statement that returns no rows (UPDATE, DELETE).
     return cursor.fetchall() if cursor.description is not None else []
@@ -73,19 +88,32 @@ class PostgresStore(GradeStore):
                             conn.execute("INSERT INTO grades (student_id, title, type, score) "
                                          "VALUES (%s, %s, %s, %s)", (sid, title, kind, score))
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
-                                    open=True, name="grades")
+                                    open=True, name="grades", check=_check_alive)
+
+    def _read(self, sql: str, args: tuple) -> list[tuple]:
+        """The rows of one read; once more on a fresh connection if the first one was dead.
+
+        The pool's check catches connections the server closed while they sat idle;
+        one that dies between the check and the query is retried here. Reads only:
+        a write that failed may have committed.
+        """
+        for attempt in (1, 2):
+            try:
+                with self._pool.connection() as conn:
+                    return conn.execute(sql, args).fetchall()
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        with self._pool.connection() as conn:
-            return students_from_rows(conn.execute(_PAGE, (limit, offset)).fetchall())
+        return students_from_rows(self._read(_PAGE, (limit, offset)))
 
     def count_students(self) -> int:
-        with self._pool.connection() as conn:
-            return conn.execute("SELECT COUNT(*) FROM students").fetchone()[0]
+        return self._read("SELECT COUNT(*) FROM students", ())[0][0]
 
     def get_student(self, student_id: int) -> dict[str, Any] | None:
-        with self._pool.connection() as conn:
-            found = students_from_rows(conn.execute(_STUDENT, (student_id,)).fetchall())
+        found = students_from_rows(self._read(_STUDENT, (student_id,)))
         return found[0] if found else None
 
     def add_grade(self, student_id: int, title: str, type: str, score: float,
