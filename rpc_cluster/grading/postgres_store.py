@@ -61,6 +61,8 @@ def _check_alive(conn: psycopg.Connection) -> None:
         raise psycopg.OperationalError("connection closed")
     readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
     if readable:
+        # Closed here, so the pool sees it broken and replaces it instead of keeping it.
+        conn.close()
         raise psycopg.OperationalError("the server closed this connection while it was idle")
 
 
