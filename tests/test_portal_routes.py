@@ -191,6 +191,46 @@ def test_cluster_page(grading, registry_service, tmp_path):
     assert down.status == 200 and "The registry is not answering." in down.text
 
 
+class FakeRegistry:
+    """``Registry.services()`` with ``count`` rows that count how often the page reads a field."""
+
+    def __init__(self, count: int):
+        self.reads = 0
+        registry = self
+
+        class Row(dict):
+            def __getitem__(self, key):
+                registry.reads += 1
+                return super().__getitem__(key)
+
+        # 40 names; every fourth row (so every row of Service0, 4, 8, ...) is critical.
+        self.rows = [Row(service_name=f"Service{i % 40}", service_url=f"http://127.0.0.1:{10000 + i}/rpc",
+                         required_services=[], status="critical" if i % 4 == 0 else "passing",
+                         registered_at="2024-05-01T10:00:00", last_checked="2024-05-01T10:00:03",
+                         failures=2 if i % 4 == 0 else 0) for i in range(count)]
+
+    def call(self, method, *args, **kwargs):
+        assert method == "Registry.services"
+        return self.rows
+
+
+class FakeLogs:
+    def call(self, method, *args, **kwargs):
+        return []
+
+
+def test_cluster_page_work_grows_linearly_with_the_services():
+    for count in (1000, 4000):
+        registry = FakeRegistry(count)
+        page = WsgiClient(make_app(None, registry=registry, logs=FakeLogs())).get("/cluster")
+        assert page.status == 200
+        assert page.text.count('<span class="status') == count
+        per_name = count // 40
+        assert f"Service1 × {per_name}, " in page.text and "Service0 × 0, " in page.text
+        # A few reads a row (sort, table, count); the old summary read every row once for each row.
+        assert registry.reads <= 20 * count, registry.reads / count
+
+
 def test_static_css(portal):
     css = portal.get("/static/style.css")
     assert css.status == 200 and "text/css" in css.header("Content-Type")
