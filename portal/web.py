@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import re
 import secrets
 import time
 import urllib.parse
@@ -28,6 +29,8 @@ log = logging.getLogger("portal")
 HERE = Path(__file__).resolve().parent
 VIEWS = (str(HERE / "views"),)
 CSRF_COOKIE = "portal_csrf"
+# Ids and page numbers: ASCII digits only. str.isdigit() and int() also take '²', '١' or ' 1'.
+_NUMBER = re.compile(r"[0-9]{1,18}")
 FLASH_COOKIE = "portal_flash"
 _UNAVAILABLE = (TransportError, ServiceUnavailable)
 _CONTEXT_KEY = "portal.context"
@@ -139,6 +142,15 @@ def redirect_with_flash(url: str, message: str) -> None:
     bottle.response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), path="/", httponly=True,
                                samesite="strict", secure=context().secure_cookies)
     bottle.redirect(url, 303)
+
+
+# -- ids and page numbers ------------------------------------------------------------------------
+
+def number(text: str) -> int | None:
+    """``text`` as a whole number from 1 up, if it is 1 to 18 ASCII digits (and not 0); else None."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    return int(text) or None
 
 
 # -- services and forms --------------------------------------------------------------------------

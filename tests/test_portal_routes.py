@@ -66,6 +66,10 @@ def test_paging(portal, grading):
     assert "P54 Pupil" in second.text and "Nick Carter" not in second.text
     assert portal.get("/students?page=abc").status == 200  # a bad page number shows page 1
     assert "Page 1 of 2" in portal.get("/students?page=99").text
+    # Only ASCII digits are a page number: '²'.isdigit() is true, int('²') fails, int('٢') is 2.
+    for raw in ("%B2", "%C2%B2", "%D9%A2", "+2", "2%20", "2_0", "0"):
+        page = portal.get(f"/students?page={raw}")
+        assert page.status == 200 and "Page 1 of 2" in page.text, raw
 
 
 def test_student_page(portal):
@@ -129,7 +133,9 @@ def test_add_student(portal, grading):
 
 
 @pytest.mark.parametrize("path", ["/students/999", "/students/abc", "/students/-1", "/students/0",
-                                  "/students/99999999999999999999999", "/nope"])
+                                  "/students/99999999999999999999999", "/nope", "/students/²",
+                                  "/students/%C2%B2", "/students/\u0661", "/students/\U0001d7cf", "/students/+1",
+                                  "/students/1%20", "/students/1_0"])
 def test_unknown_or_non_numeric_student_is_a_404_page(portal, path):
     page = portal.get(path)
     assert page.status == 404
@@ -137,10 +143,12 @@ def test_unknown_or_non_numeric_student_is_a_404_page(portal, path):
     trace_in_footer(page)
 
 
-def test_posting_a_grade_for_an_unknown_student_is_404(portal):
+def test_posting_a_grade_for_an_unknown_student_is_404(portal, grading):
     token = portal.get("/students").csrf()
-    assert portal.post("/students/999/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
-                                                "score": "5"}).status == 404
+    for student_id in ("999", "²", "\u0661"):
+        assert portal.post(f"/students/{student_id}/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
+                                                              "score": "5"}).status == 404
+    assert [g["title"] for g in grading.Grades.get_student(1)["grades"]].count("Q") == 0
 
 
 def test_wrong_method_is_405(portal):
