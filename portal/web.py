@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import bottle
 
@@ -138,10 +138,24 @@ def _take_flash() -> str | None:
     return None
 
 
-def redirect_with_flash(url: str, message: str) -> None:
+def redirect_with_flash(path: str, message: str) -> NoReturn:
     bottle.response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), path="/", httponly=True,
                                samesite="strict", secure=context().secure_cookies)
-    bottle.redirect(url, 303)
+    redirect(path)
+
+
+def redirect(path: str, code: int = 303) -> NoReturn:
+    """Redirect to ``path`` on this portal, keeping the cookies set so far.
+
+    ``Location`` stays relative (RFC 9110 allows it): ``bottle.redirect`` would
+    make it absolute from the request's ``Host``/``X-Forwarded-Host``, which the
+    client chooses, so a forged header would send the teacher to another site.
+    """
+    response = bottle.response.copy(cls=bottle.HTTPResponse)
+    response.status = code
+    response.body = ""
+    response.set_header("Location", path)
+    raise response
 
 
 # -- ids and page numbers ------------------------------------------------------------------------

@@ -122,6 +122,23 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(portal, grading):
     assert grading.Grades.get_student(1)["grades"] == before
 
 
+GRADE = {"title": "Forged", "type": "Quiz", "score": "5"}
+
+
+@pytest.mark.parametrize("headers", [{"Host": "evil.test"}, {"X-Forwarded-Host": "evil.test"},
+                                     {"Host": "evil.test:8080", "X-Forwarded-Host": "evil.test",
+                                      "X-Forwarded-Proto": "https"}])
+def test_redirects_are_relative_whatever_the_host_says(portal, headers):
+    home = portal.request("GET", "/", headers=headers)
+    assert home.status in (302, 303) and home.header("Location") == "/students"
+    token = portal.get("/students/1").csrf()
+    added = portal.request("POST", "/students/1/grades", dict(GRADE, title="Quiz", csrf_token=token), headers=headers)
+    assert added.status == 303 and added.header("Location") == "/students/1"
+    student = portal.request("POST", "/students", {"csrf_token": token, "first_name": "Ada", "last_name": "L"},
+                             headers=headers)
+    assert student.status == 303 and student.header("Location") == "/students/6"
+
+
 def test_add_student(portal, grading):
     token = portal.get("/students").csrf()
     response = portal.post("/students", {"csrf_token": token, "first_name": " Grace ", "last_name": "Hopper"})

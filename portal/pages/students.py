@@ -15,7 +15,7 @@ PAGE_SIZE = 50
 
 def home() -> None:
     """``GET /``: the student list is the portal's home."""
-    bottle.redirect("/students", 303)
+    web.redirect("/students")
 
 
 @web.traced
