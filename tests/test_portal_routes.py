@@ -1,5 +1,6 @@
 """Every portal route and error page, in-process against a real grading service."""
 
+import argparse
 import html
 import re
 
@@ -9,6 +10,8 @@ from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
 from wsgi_client import WsgiClient
 from portal.app import make_app
+from portal.service import add_arguments
+from portal.web import CSRF_COOKIE
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -123,6 +126,54 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(portal, grading):
 
 
 GRADE = {"title": "Forged", "type": "Quiz", "score": "5"}
+
+
+def test_a_cookie_and_field_pair_the_server_did_not_issue_is_403(portal, grading):
+    before = grading.Grades.get_student(1)["grades"]
+    # Another page of the same site (127.0.0.1 on another port) can set the cookie and post the field.
+    forger = WsgiClient(portal.app)
+    forger.cookies[CSRF_COOKIE] = "a" * 43
+    forged = forger.post("/students/1/grades", dict(GRADE, csrf_token="a" * 43))
+    assert forged.status == 403 and "expired" in forged.text
+    # The cookie the portal issued is a nonce, not the token: posting it back as the field is refused.
+    token = portal.get("/students/1").csrf()
+    nonce = portal.cookies[CSRF_COOKIE]
+    assert token != nonce
+    assert portal.post("/students/1/grades", dict(GRADE, csrf_token=nonce)).status == 403
+    # A real token is bound to its own cookie.
+    forger.cookies[CSRF_COOKIE] = "b" * 43
+    assert forger.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 403
+    assert grading.Grades.get_student(1)["grades"] == before
+    assert portal.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 303
+
+
+def test_a_token_is_good_only_where_its_secret_is(grading):
+    one, other = WsgiClient(make_app(grading)), WsgiClient(make_app(grading))
+    token = one.get("/students/1").csrf()
+    other.cookies = dict(one.cookies)
+    assert other.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 403  # its own random secret
+    # Portals behind one balancer share a configured secret, so either accepts the other's form.
+    first, second = (WsgiClient(make_app(grading, secret=b"one class, two portals")) for _ in range(2))
+    token = first.get("/students/1").csrf()
+    second.cookies = dict(first.cookies)
+    assert second.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 303
+
+
+def test_the_secret_comes_from_the_flag_or_the_environment_and_help_never_shows_it(monkeypatch, capsys):
+    def parse(*argv):
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        return parser, parser.parse_args(argv)
+
+    assert parse()[1].secret is None  # a random secret per process
+    assert parse("--secret", "s" * 32)[1].secret.value == b"s" * 32
+    monkeypatch.setenv("RPC_CLUSTER_PORTAL_SECRET", "e" * 32)
+    parser, args = parse()
+    assert args.secret.value == b"e" * 32 and "e" * 32 not in parser.format_help() + repr(args)
+    monkeypatch.setenv("RPC_CLUSTER_PORTAL_SECRET", "short")
+    with pytest.raises(SystemExit) as exit_:
+        parse()
+    assert exit_.value.code == 2 and "short" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("headers", [{"Host": "evil.test"}, {"X-Forwarded-Host": "evil.test"},
