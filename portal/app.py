@@ -16,15 +16,18 @@ from .pages import cluster, student, students
 
 
 def make_app(grading: Any, *, registry: Any = None, logs: Any = None,
-             secure_cookies: bool = False) -> bottle.Bottle:
+             secure_cookies: bool = False, secret: bytes | None = None) -> bottle.Bottle:
     """The portal's Bottle app.
 
     ``grading``: a client for GradingService (``grading.Grades.get_student(1)``);
-    ``registry`` and ``logs``: clients for the /cluster page (optional).
+    ``registry`` and ``logs``: clients for the /cluster page (optional);
+    ``secret``: the key that signs the forms' CSRF tokens, the same for every
+    portal behind one balancer (default: a random one for this app).
     """
     app = bottle.Bottle()
     app.catchall = True
-    web.Portal(grading, registry=registry, logs=logs, secure_cookies=secure_cookies).attach(app)
+    signing = {} if secret is None else {"csrf_secret": secret}
+    web.Portal(grading, registry=registry, logs=logs, secure_cookies=secure_cookies, **signing).attach(app)
 
     app.route("/", "GET", students.home)
     app.route("/students", "GET", students.students)

@@ -23,16 +23,19 @@ class PortalService(Service):
     # Each page waits on grading with the GIL released.
     default_threads = 8
 
-    def __init__(self, *, grading_timeout: float = 5.0, **kwargs: Any):
+    def __init__(self, *, grading_timeout: float = 5.0, secret: bytes | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         #: Seconds a page waits for the grading service.
         self.grading_timeout = grading_timeout
+        #: The key that signs the forms' CSRF tokens; None: a random one for this process.
+        self._secret = secret
 
     def wsgi_app(self, rpc_app: Any) -> Any:
         pages = make_app(
             self.connect("GradingService", timeout=self.grading_timeout),
             registry=Client(self.registry, timeout=2.0, token=self.token, transport=self.transport),
             logs=self.connect("LogService", timeout=2.0),
+            secret=self._secret,
         )
 
         def route(environ: dict, start_response: Any) -> Any:
@@ -43,14 +46,37 @@ class PortalService(Service):
         return route
 
 
+class Secret:
+    """A ``--secret`` value. It prints as ``<hidden>``, so ``--help`` (which shows
+    the environment's value as the default) and logged arguments never show it."""
+
+    MIN_LENGTH = 16
+
+    def __init__(self, text: str):
+        if len(text) < self.MIN_LENGTH:
+            # Never echo the value: it is meant to stay secret even when it is a bad one.
+            raise argparse.ArgumentTypeError(f"the secret must be at least {self.MIN_LENGTH} characters")
+        self.value = text.encode()
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+    __str__ = __repr__
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_service_flags(parser, "RPC_CLUSTER_PORTAL", 5005)
     config.add_flag(parser, "--grading-timeout", "RPC_CLUSTER_PORTAL_GRADING_TIMEOUT", 5.0,
                     "seconds a page waits for the grading service", type=config.positive_seconds)
+    config.add_flag(parser, "--secret", "RPC_CLUSTER_PORTAL_SECRET", None,
+                    "key that signs the forms' CSRF tokens; give every portal behind one balancer the same one "
+                    "(prefer the environment: a flag shows in ps); unset, a random key per process", type=Secret)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the teacher portal in the foreground (``rpc-cluster portal``)."""
     return config.service_main(
         argv, prog="rpc-cluster portal", description="Run the teacher portal.", add_arguments=add_arguments,
-        make=lambda args: PortalService(grading_timeout=args.grading_timeout, **config.service_kwargs(args)))
+        make=lambda args: PortalService(grading_timeout=args.grading_timeout,
+                                        secret=args.secret.value if args.secret else None,
+                                        **config.service_kwargs(args)))

@@ -1,23 +1,27 @@
 """What every portal page shares: the per-app ``Portal`` context, ``render``,
-the ``traced`` wrapper, CSRF tokens, flash messages, ``call`` and the error pages.
+the ``traced`` wrapper, CSRF tokens, flash messages, redirects, ids, ``call``
+and the error pages.
 
-Every page request runs in a new trace whose id the footer shows. Forms are
-protected by a double-submit CSRF token, answer a valid POST with 303
-(post/redirect/get) and an invalid one with the form, its errors and status
-400, storing nothing.
+Every page request runs in a new trace whose id the footer shows. Forms carry
+a CSRF token the portal signed (an HMAC of the browser's cookie nonce), answer
+a valid POST with 303 (post/redirect/get) to a relative ``Location`` and an
+invalid one with the form, its errors and status 400, storing nothing.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import bottle
 
@@ -28,6 +32,10 @@ log = logging.getLogger("portal")
 HERE = Path(__file__).resolve().parent
 VIEWS = (str(HERE / "views"),)
 CSRF_COOKIE = "portal_csrf"
+# The cookie's nonce: secrets.token_urlsafe(32).
+_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
+# Ids and page numbers: ASCII digits only. str.isdigit() and int() also take '²', '١' or ' 1'.
+_NUMBER = re.compile(r"[0-9]{1,18}")
 FLASH_COOKIE = "portal_flash"
 _UNAVAILABLE = (TransportError, ServiceUnavailable)
 _CONTEXT_KEY = "portal.context"
@@ -40,13 +48,16 @@ class Portal:
     """One app's clients and settings, stored in its ``app.config``.
 
     ``grading``: a client for GradingService (``grading.Grades.get_student(1)``);
-    ``registry`` and ``logs``: clients for the /cluster page (optional).
+    ``registry`` and ``logs``: clients for the /cluster page (optional);
+    ``csrf_secret``: the key that signs CSRF tokens; random for each app unless
+    given (portals behind one balancer must share it).
     """
 
     grading: Any
     registry: Any = None
     logs: Any = None
     secure_cookies: bool = False
+    csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def attach(self, app: bottle.Bottle) -> None:
         app.config[_CONTEXT_KEY] = self
@@ -108,22 +119,33 @@ def traced(handler: Callable) -> Callable:
 
 # -- CSRF and flash messages ---------------------------------------------------------------------
 
+# The cookie holds a random nonce and the form the HMAC of it. Any page of the same site (127.0.0.1
+# on another port: cookies ignore ports, and SameSite sees one site) can set the cookie, so a form
+# field that merely equals it proves nothing; a valid HMAC needs the portal's secret.
+
+def _sign(nonce: str) -> str:
+    digest = hmac.new(context().csrf_secret, b"portal csrf token\0" + nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def _csrf_token() -> str:
+    """The form field for this browser, setting its nonce cookie when it has none."""
     token = bottle.request.environ.get("portal.csrf")
     if token is None:
-        token = bottle.request.get_cookie(CSRF_COOKIE) or ""
-        if len(token) != 43:
-            token = secrets.token_urlsafe(32)
-            bottle.response.set_cookie(CSRF_COOKIE, token, path="/", httponly=True, samesite="strict",
+        nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
+        if not _NONCE.fullmatch(nonce):
+            nonce = secrets.token_urlsafe(32)
+            bottle.response.set_cookie(CSRF_COOKIE, nonce, path="/", httponly=True, samesite="strict",
                                        secure=context().secure_cookies)
-        bottle.request.environ["portal.csrf"] = token
+        token = bottle.request.environ["portal.csrf"] = _sign(nonce)
     return token
 
 
 def check_csrf() -> None:
-    cookie = bottle.request.get_cookie(CSRF_COOKIE) or ""
-    field = bottle.request.forms.getunicode("csrf_token") or ""
-    if not cookie or not hmac.compare_digest(cookie.encode(), field.encode()):
+    """403 unless the form's token is the portal's signature of the browser's cookie."""
+    nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
+    token = bottle.request.forms.getunicode("csrf_token") or ""
+    if not _NONCE.fullmatch(nonce) or not hmac.compare_digest(_sign(nonce).encode(), token.encode()):
         bottle.abort(403, "The form has expired or did not come from this portal. Reload the page and try again.")
 
 
@@ -135,10 +157,33 @@ def _take_flash() -> str | None:
     return None
 
 
-def redirect_with_flash(url: str, message: str) -> None:
+def redirect_with_flash(path: str, message: str) -> NoReturn:
     bottle.response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), path="/", httponly=True,
                                samesite="strict", secure=context().secure_cookies)
-    bottle.redirect(url, 303)
+    redirect(path)
+
+
+def redirect(path: str, code: int = 303) -> NoReturn:
+    """Redirect to ``path`` on this portal, keeping the cookies set so far.
+
+    ``Location`` stays relative (RFC 9110 allows it): ``bottle.redirect`` would
+    make it absolute from the request's ``Host``/``X-Forwarded-Host``, which the
+    client chooses, so a forged header would send the teacher to another site.
+    """
+    response = bottle.response.copy(cls=bottle.HTTPResponse)
+    response.status = code
+    response.body = ""
+    response.set_header("Location", path)
+    raise response
+
+
+# -- ids and page numbers ------------------------------------------------------------------------
+
+def number(text: str) -> int | None:
+    """``text`` as a whole number from 1 up, if it is 1 to 18 ASCII digits (and not 0); else None."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    return int(text) or None
 
 
 # -- services and forms --------------------------------------------------------------------------

@@ -1,12 +1,18 @@
 """The portal in a real headless Chromium (Debian's), driven by Playwright."""
 
+import contextlib
+import html
+import http.server
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
 
 from conftest import Cluster, Processes, ROOT, wait_until
+from rpc_cluster import Client
+from portal.web import CSRF_COOKIE
 
 CHROMIUM = os.environ.get("RPC_CLUSTER_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
@@ -115,6 +121,59 @@ def test_cluster_page_and_error_pages(cluster, page):
     response = page.goto(cluster.portal + "/students/abc")
     assert response.status == 404 and page.inner_text("h1") == "Not found"
     shot(page, "not-found")
+
+
+@contextlib.contextmanager
+def attacker_site(page_html: str):
+    """A page served by another server on 127.0.0.1 (another port: the same site as the portal); its URL."""
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = page_html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    thread = threading.Thread(target=server.serve_forever, name="attacker-site", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_a_page_on_another_port_cannot_post_a_grade(cluster, page):
+    # Cookies ignore ports, so this page can set the portal's cookie; SameSite does not stop it either.
+    nonce = "f" * 43
+    target = cluster.portal + "/students/3/grades"
+    attack = f"""<!doctype html><title>Free quiz answers</title>
+<form method="post" action="{html.escape(target)}">
+  <input name="csrf_token" value="{nonce}"><input name="title" value="Forged by another site">
+  <input name="type" value="Exam"><input name="score" value="100">
+</form>
+<script>
+  document.cookie = "{CSRF_COOKIE}={nonce}; path=/";
+  document.forms[0].submit();
+</script>"""
+    with attacker_site(attack) as url:
+        with page.expect_response(target) as posted:
+            page.goto(url)
+        response = posted.value
+        assert response.request.method == "POST"
+        assert f"{CSRF_COOKIE}={nonce}" in (response.request.header_value("cookie") or "")  # the cookie got there
+        assert response.status == 403
+    page.wait_for_load_state()
+    assert "did not come from this portal" in page.inner_text("main")
+    shot(page, "csrf-refused")
+    grading = Client(cluster.grading_proc.url())
+    assert "Forged by another site" not in [g["title"] for g in grading.Grades.get_student(3)["grades"]]
 
 
 def test_grading_killed_then_restarted(tmp_path, browser):

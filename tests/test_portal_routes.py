@@ -1,5 +1,6 @@
 """Every portal route and error page, in-process against a real grading service."""
 
+import argparse
 import html
 import re
 
@@ -9,6 +10,8 @@ from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
 from wsgi_client import WsgiClient
 from portal.app import make_app
+from portal.service import add_arguments
+from portal.web import CSRF_COOKIE
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -66,6 +69,10 @@ def test_paging(portal, grading):
     assert "P54 Pupil" in second.text and "Nick Carter" not in second.text
     assert portal.get("/students?page=abc").status == 200  # a bad page number shows page 1
     assert "Page 1 of 2" in portal.get("/students?page=99").text
+    # Only ASCII digits are a page number: '²'.isdigit() is true, int('²') fails, int('٢') is 2.
+    for raw in ("%B2", "%C2%B2", "%D9%A2", "+2", "2%20", "2_0", "0"):
+        page = portal.get(f"/students?page={raw}")
+        assert page.status == 200 and "Page 1 of 2" in page.text, raw
 
 
 def test_student_page(portal):
@@ -118,6 +125,71 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(portal, grading):
     assert grading.Grades.get_student(1)["grades"] == before
 
 
+GRADE = {"title": "Forged", "type": "Quiz", "score": "5"}
+
+
+def test_a_cookie_and_field_pair_the_server_did_not_issue_is_403(portal, grading):
+    before = grading.Grades.get_student(1)["grades"]
+    # Another page of the same site (127.0.0.1 on another port) can set the cookie and post the field.
+    forger = WsgiClient(portal.app)
+    forger.cookies[CSRF_COOKIE] = "a" * 43
+    forged = forger.post("/students/1/grades", dict(GRADE, csrf_token="a" * 43))
+    assert forged.status == 403 and "expired" in forged.text
+    # The cookie the portal issued is a nonce, not the token: posting it back as the field is refused.
+    token = portal.get("/students/1").csrf()
+    nonce = portal.cookies[CSRF_COOKIE]
+    assert token != nonce
+    assert portal.post("/students/1/grades", dict(GRADE, csrf_token=nonce)).status == 403
+    # A real token is bound to its own cookie.
+    forger.cookies[CSRF_COOKIE] = "b" * 43
+    assert forger.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 403
+    assert grading.Grades.get_student(1)["grades"] == before
+    assert portal.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 303
+
+
+def test_a_token_is_good_only_where_its_secret_is(grading):
+    one, other = WsgiClient(make_app(grading)), WsgiClient(make_app(grading))
+    token = one.get("/students/1").csrf()
+    other.cookies = dict(one.cookies)
+    assert other.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 403  # its own random secret
+    # Portals behind one balancer share a configured secret, so either accepts the other's form.
+    first, second = (WsgiClient(make_app(grading, secret=b"one class, two portals")) for _ in range(2))
+    token = first.get("/students/1").csrf()
+    second.cookies = dict(first.cookies)
+    assert second.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 303
+
+
+def test_the_secret_comes_from_the_flag_or_the_environment_and_help_never_shows_it(monkeypatch, capsys):
+    def parse(*argv):
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        return parser, parser.parse_args(argv)
+
+    assert parse()[1].secret is None  # a random secret per process
+    assert parse("--secret", "s" * 32)[1].secret.value == b"s" * 32
+    monkeypatch.setenv("RPC_CLUSTER_PORTAL_SECRET", "e" * 32)
+    parser, args = parse()
+    assert args.secret.value == b"e" * 32 and "e" * 32 not in parser.format_help() + repr(args)
+    monkeypatch.setenv("RPC_CLUSTER_PORTAL_SECRET", "short")
+    with pytest.raises(SystemExit) as exit_:
+        parse()
+    assert exit_.value.code == 2 and "short" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("headers", [{"Host": "evil.test"}, {"X-Forwarded-Host": "evil.test"},
+                                     {"Host": "evil.test:8080", "X-Forwarded-Host": "evil.test",
+                                      "X-Forwarded-Proto": "https"}])
+def test_redirects_are_relative_whatever_the_host_says(portal, headers):
+    home = portal.request("GET", "/", headers=headers)
+    assert home.status in (302, 303) and home.header("Location") == "/students"
+    token = portal.get("/students/1").csrf()
+    added = portal.request("POST", "/students/1/grades", dict(GRADE, title="Quiz", csrf_token=token), headers=headers)
+    assert added.status == 303 and added.header("Location") == "/students/1"
+    student = portal.request("POST", "/students", {"csrf_token": token, "first_name": "Ada", "last_name": "L"},
+                             headers=headers)
+    assert student.status == 303 and student.header("Location") == "/students/6"
+
+
 def test_add_student(portal, grading):
     token = portal.get("/students").csrf()
     response = portal.post("/students", {"csrf_token": token, "first_name": " Grace ", "last_name": "Hopper"})
@@ -129,7 +201,9 @@ def test_add_student(portal, grading):
 
 
 @pytest.mark.parametrize("path", ["/students/999", "/students/abc", "/students/-1", "/students/0",
-                                  "/students/99999999999999999999999", "/nope"])
+                                  "/students/99999999999999999999999", "/nope", "/students/²",
+                                  "/students/%C2%B2", "/students/\u0661", "/students/\U0001d7cf", "/students/+1",
+                                  "/students/1%20", "/students/1_0"])
 def test_unknown_or_non_numeric_student_is_a_404_page(portal, path):
     page = portal.get(path)
     assert page.status == 404
@@ -137,10 +211,12 @@ def test_unknown_or_non_numeric_student_is_a_404_page(portal, path):
     trace_in_footer(page)
 
 
-def test_posting_a_grade_for_an_unknown_student_is_404(portal):
+def test_posting_a_grade_for_an_unknown_student_is_404(portal, grading):
     token = portal.get("/students").csrf()
-    assert portal.post("/students/999/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
-                                                "score": "5"}).status == 404
+    for student_id in ("999", "²", "\u0661"):
+        assert portal.post(f"/students/{student_id}/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
+                                                              "score": "5"}).status == 404
+    assert [g["title"] for g in grading.Grades.get_student(1)["grades"]].count("Q") == 0
 
 
 def test_wrong_method_is_405(portal):
@@ -189,6 +265,46 @@ def test_cluster_page(grading, registry_service, tmp_path):
     assert "a &lt;b&gt;line&lt;/b&gt; from the log" in page.text
     down = WsgiClient(make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE))).get("/cluster")
     assert down.status == 200 and "The registry is not answering." in down.text
+
+
+class FakeRegistry:
+    """``Registry.services()`` with ``count`` rows that count how often the page reads a field."""
+
+    def __init__(self, count: int):
+        self.reads = 0
+        registry = self
+
+        class Row(dict):
+            def __getitem__(self, key):
+                registry.reads += 1
+                return super().__getitem__(key)
+
+        # 40 names; every fourth row (so every row of Service0, 4, 8, ...) is critical.
+        self.rows = [Row(service_name=f"Service{i % 40}", service_url=f"http://127.0.0.1:{10000 + i}/rpc",
+                         required_services=[], status="critical" if i % 4 == 0 else "passing",
+                         registered_at="2024-05-01T10:00:00", last_checked="2024-05-01T10:00:03",
+                         failures=2 if i % 4 == 0 else 0) for i in range(count)]
+
+    def call(self, method, *args, **kwargs):
+        assert method == "Registry.services"
+        return self.rows
+
+
+class FakeLogs:
+    def call(self, method, *args, **kwargs):
+        return []
+
+
+def test_cluster_page_work_grows_linearly_with_the_services():
+    for count in (1000, 4000):
+        registry = FakeRegistry(count)
+        page = WsgiClient(make_app(None, registry=registry, logs=FakeLogs())).get("/cluster")
+        assert page.status == 200
+        assert page.text.count('<span class="status') == count
+        per_name = count // 40
+        assert f"Service1 × {per_name}, " in page.text and "Service0 × 0, " in page.text
+        # A few reads a row (sort, table, count); the old summary read every row once for each row.
+        assert registry.reads <= 20 * count, registry.reads / count
 
 
 def test_static_css(portal):

@@ -47,9 +47,10 @@ def add_grade(student_id: str) -> str:
 
 
 def _student_or_404(student_id: str) -> dict:
-    if not student_id.isdigit() or len(student_id) > 18 or int(student_id) < 1:
+    number = web.number(student_id)
+    if number is None:
         bottle.abort(404, f"There is no student {student_id!r}.")
     try:
-        return web.call(web.context().grading, web.GRADING, "Grades.get_student", int(student_id))
+        return web.call(web.context().grading, web.GRADING, "Grades.get_student", number)
     except NotFound:
-        bottle.abort(404, f"There is no student with id {int(student_id)}.")
+        bottle.abort(404, f"There is no student with id {number}.")

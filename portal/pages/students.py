@@ -15,7 +15,7 @@ PAGE_SIZE = 50
 
 def home() -> None:
     """``GET /``: the student list is the portal's home."""
-    bottle.redirect("/students", 303)
+    web.redirect("/students")
 
 
 @web.traced
@@ -40,8 +40,9 @@ def _students_page(errors_by_field: dict | None = None, values: dict | None = No
     grading = web.context().grading
     total = web.call(grading, web.GRADING, "Grades.count_students")
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    raw = bottle.request.query.get("page", "1")
-    page_number = int(raw) if raw.isdigit() and 1 <= int(raw) <= pages else 1
+    # A page number that is not one of the pages shows the first, as a stale or mistyped link should.
+    requested = web.number(bottle.request.query.get("page", "1"))
+    page_number = requested if requested is not None and requested <= pages else 1
     rows = web.call(grading, web.GRADING, "Grades.get_students", offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return web.render("students.tpl", status, students=rows, page=page_number, pages=pages, total=total,
                       errors=errors_by_field or {}, values=values or {})

@@ -22,7 +22,7 @@
   </tbody>
 </table>
 </div>
-<p class="summary">Instances: {{', '.join('%s × %d' % (name, count) for name, count in sorted({s['service_name']: sum(1 for t in services if t['service_name'] == s['service_name'] and t['status'] == 'passing') for s in services}.items())) or '—'}} passing</p>
+<p class="summary">Instances: {{', '.join('%s × %d' % (name, count) for name, count in passing) or '—'}} passing</p>
 <h2>Newest log lines</h2>
 <div class="table-wrap">
 <table class="log wide">

@@ -29,9 +29,13 @@ class WsgiClient:
         self.app = app
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict | None = None, raw_body: bytes | None = None) -> Response:
+    def request(self, method: str, path: str, form: dict | None = None, raw_body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Response:
+        """``headers``: extra request headers by HTTP name (``{"X-Forwarded-Host": "evil.test"}``)."""
         body = raw_body if raw_body is not None else urllib.parse.urlencode(form or {}).encode()
         path, _, query = path.partition("?")
+        # As a real server does: PATH_INFO is the percent-decoded bytes, read as latin-1 (PEP 3333).
+        path = urllib.parse.unquote_to_bytes(path).decode("latin-1")
         environ = {
             "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "portal.test",
             "SERVER_PORT": "80", "HTTP_HOST": "portal.test", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -39,6 +43,8 @@ class WsgiClient:
             "CONTENT_TYPE": "application/x-www-form-urlencoded", "wsgi.version": (1, 0),
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
         }
+        for name, value in (headers or {}).items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
         if self.cookies:
             environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         captured = {}
