@@ -39,6 +39,8 @@ _NUMBER = re.compile(r"[0-9]{1,18}")
 FLASH_COOKIE = "portal_flash"
 _UNAVAILABLE = (TransportError, ServiceUnavailable)
 _CONTEXT_KEY = "portal.context"
+# What grading accepts as a request_id (CONTRACT.md: 1-64 of [A-Za-z0-9._:-]).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # How an Unavailable names grading on the 503 page.
 GRADING = "the grading service"
 
@@ -81,9 +83,22 @@ def one_decimal(value: float | None) -> str:
 
 
 def render(name: str, status: int = 200, **values: Any) -> str:
+    """A page; its forms get the CSRF token and a fresh ``request_id`` each."""
     bottle.response.status = status
     return bottle.template(name, template_lookup=VIEWS, trace_id=_trace_id(), csrf=_csrf_token(),
-                           flash=_take_flash(), one_decimal=one_decimal, **values)
+                           request_id=secrets.token_urlsafe(16), flash=_take_flash(), one_decimal=one_decimal,
+                           **values)
+
+
+def form_request_id() -> str | None:
+    """The posted form's ``request_id``, if it is one we could have issued.
+
+    Grading stores a write once per request_id, so a double-click, or the
+    portal's client sending the call again after a lost connection, stores
+    one grade. A form without one (an old page, a script) is still served.
+    """
+    value = bottle.request.forms.getunicode("request_id") or ""
+    return value if _REQUEST_ID.fullmatch(value) else None
 
 
 def _trace_id() -> str:

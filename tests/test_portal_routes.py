@@ -94,6 +94,26 @@ def test_add_grade_is_post_redirect_get_with_a_flash(portal, grading):
     assert grading.Grades.get_student(1)["grades"][-1]["title"] == "Quiz 3"
 
 
+def test_a_double_click_stores_one_grade_and_one_student(portal, grading):
+    page = portal.get("/students/1")
+    form = {"csrf_token": page.csrf(), "request_id": page.request_ids()[0],
+            "title": "Clicked twice", "type": "Quiz", "score": "77"}
+    first, second = portal.post("/students/1/grades", form), portal.post("/students/1/grades", form)
+    assert first.status == second.status == 303
+    assert [g["title"] for g in grading.Grades.get_student(1)["grades"]].count("Clicked twice") == 1
+    listing = portal.get("/students")
+    form = {"csrf_token": listing.csrf(), "request_id": listing.request_ids()[0],
+            "first_name": "Grace", "last_name": "Hopper"}
+    first, second = portal.post("/students", form), portal.post("/students", form)
+    assert first.header("Location") == second.header("Location")
+    assert grading.Grades.count_students() == 6
+
+
+def test_every_form_render_has_a_fresh_request_id(portal):
+    ids = portal.get("/students/1").request_ids() + portal.get("/students/1").request_ids()
+    assert len(ids) == 2 and len(set(ids)) == 2
+
+
 @pytest.mark.parametrize("form, message", [
     ({"title": "Q", "type": "Quiz", "score": "150"}, "Score must be a number from 0 to 100"),
     ({"title": "Q", "type": "Quiz", "score": "abc"}, "Score must be a number from 0 to 100"),

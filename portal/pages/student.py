@@ -35,7 +35,8 @@ def add_grade(student_id: str) -> str:
     if not problems:
         try:
             stored = web.call(web.context().grading, web.GRADING, "Grades.add_grade", student_id=found["id"],
-                              title=values["title"], type=values["type"], score=score)
+                              title=values["title"], type=values["type"], score=score,
+                              request_id=web.form_request_id())
         except InvalidParams as exc:
             problems = web.field_error(exc)
         except NotFound:

@@ -30,7 +30,8 @@ def add_student() -> str:
     web.check_csrf()
     values = {name: bottle.request.forms.getunicode(name) or "" for name in ("first_name", "last_name")}
     try:
-        student = web.call(web.context().grading, web.GRADING, "Grades.add_student", **values)
+        student = web.call(web.context().grading, web.GRADING, "Grades.add_student", **values,
+                           request_id=web.form_request_id())
     except InvalidParams as exc:
         return _students_page(web.field_error(exc), values, 400)
     web.redirect_with_flash(f"/students/{student['id']}", f"Added {student['first_name']} {student['last_name']}.")

@@ -20,6 +20,7 @@
 <h2>Add a grade</h2>
 <form method="post" action="/students/{{student['id']}}/grades" class="card" novalidate>
   <input type="hidden" name="csrf_token" value="{{csrf}}">
+  <input type="hidden" name="request_id" value="{{request_id}}">
   <label for="title">Title</label>
   <input id="title" name="title" value="{{values.get('title', '')}}" maxlength="200" required
          {{!'aria-invalid="true"' if 'title' in errors else ''}}>

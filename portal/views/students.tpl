@@ -32,6 +32,7 @@
 <h2>Add a student</h2>
 <form method="post" action="/students" class="card" novalidate>
   <input type="hidden" name="csrf_token" value="{{csrf}}">
+  <input type="hidden" name="request_id" value="{{request_id}}">
   % for field, label in (('first_name', 'First name'), ('last_name', 'Last name')):
   <label for="{{field}}">{{label}}</label>
   <input id="{{field}}" name="{{field}}" value="{{values.get(field, '')}}" maxlength="100" required

@@ -23,6 +23,10 @@ class Response:
         assert match, "no CSRF field in the page"
         return match.group(1)
 
+    def request_ids(self) -> list[str]:
+        """The request_id of each form on the page, in order."""
+        return re.findall(r'name="request_id" value="([^"]+)"', self.text)
+
 
 class WsgiClient:
     def __init__(self, app):
