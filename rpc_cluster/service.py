@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 from . import errors, tracing
 from .client import DEFAULT_TIMEOUT, Client
-from .discovery import ProviderTable, ServiceClient, registry_url
+from .discovery import ProviderTable, PushVerifier, ServiceClient, registry_url
 from .dispatch import Dispatcher
 from .http_server import HttpServer
 from .methods import MethodTable, rpc_method
@@ -86,8 +86,10 @@ class _ServiceMethods:
                 and isinstance(e.get("service_url"), str) for e in entries
             ):
                 raise errors.InvalidParams.field(field, "must be a list of {service_name, service_url} objects")
-        self._service.providers.update(added, removed)
-        log.info("providers now %s", self._service.providers.snapshot())
+        if self._service.push_verifier is None:
+            raise errors.ServiceUnavailable("Not registered: pushes are verified against the registry")
+        # A hint, not an order: the registry confirms it before any traffic goes there.
+        self._service.push_verifier.push(added, removed)
         return True
 
 
@@ -126,6 +128,8 @@ class Service:
         self.methods: MethodTable | None = None
         #: Kept registered by its own thread once started (None for the registry).
         self.registration: Registration | None = None
+        #: Checks the registry's pushes with the registry before the table follows them.
+        self.push_verifier: PushVerifier | None = None
         self._http: HttpServer | None = None
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -237,10 +241,11 @@ class Service:
         log.info("%s serving at %s", self.name, self.url)
         self.on_start()
         if self.registers:
-            self.registration = Registration(
-                Client(self.registry, timeout=2.0, token=self.token, transport=self.transport),
-                self.name, self.url, self.requirements, self.providers)
+            registry = Client(self.registry, timeout=2.0, token=self.token, transport=self.transport)
+            self.registration = Registration(registry, self.name, self.url, self.requirements, self.providers)
+            self.push_verifier = PushVerifier(self.providers, registry, self.requirements)
             self._spawn(lambda: self.registration.run(self._stopping), "registration")
+            self._spawn(lambda: self.push_verifier.run(self._stopping), "push-verifier")
         return self
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
