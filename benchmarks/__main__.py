@@ -29,7 +29,7 @@ BENCHMARKS = [
     ("log_ingest", "Log ingestion and the cost of logger.info()"),
     ("grading", "Grading at 10,000 students"),
     ("portal_pages", "Portal pages and the portal's own overhead"),
-    ("load_faults", "Load with faults: 60 s, 16 clients, grading killed, log service stopped"),
+    ("load_faults", "Load with faults: 60 s, 16 clients, each of two grading instances killed, log service stopped"),
 ]
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
