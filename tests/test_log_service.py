@@ -262,3 +262,57 @@ def test_services_ship_their_logs_and_one_trace_is_found_whole(processes, tmp_pa
     # The same lines are in the file, and each service still printed its own to stderr.
     on_disk = [json.loads(line) for line in (tmp_path / "distributed.log").read_text().splitlines()]
     assert sum(1 for e in on_disk if e["trace_id"] == trace_id) >= 3
+
+
+# -- hostile input over RPC (issue 10, item 14) ----------------------------------------------------
+
+
+def raw_post(url, payload):
+    """POST a JSON-RPC body as it is; (HTTP status, decoded body or None)."""
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+        return response.status, (json.loads(body) if body else None)
+
+
+def test_a_timestamp_too_large_for_a_float_is_invalid_params_as_a_call(log_service):
+    status, answer = raw_post(log_service.url, {"jsonrpc": "2.0", "method": "Log.write", "id": 1,
+                                                "params": {"message": "x", "timestamp": 10 ** 400}})
+    assert status == 200
+    assert answer["error"]["code"] == -32602 and answer["error"]["data"]["field"] == "timestamp"
+
+
+def test_a_timestamp_too_large_for_a_float_stores_nothing_as_a_notification(log_service):
+    status, _ = raw_post(log_service.url, [{"jsonrpc": "2.0", "method": "Log.write",
+                                            "params": {"message": "huge-ts", "timestamp": 10 ** 400}}])
+    assert status == 204
+    assert all(e["message"] != "huge-ts" for e in Client(log_service.url).Log.tail(limit=100))
+    assert "Traceback" not in (log_service.store.path.read_text())  # rejected, not an internal error
+
+
+# A lone surrogate is not Unicode that UTF-8 can carry. We store it, escaped as the six
+# characters \ud800, so the entry is never lost (a notification has nobody to tell) and the
+# file stays valid UTF-8; a call gets true.
+LONE = "before \ud800 after"
+STORED = "before \\ud800 after"
+
+
+def test_a_lone_surrogate_in_a_message_is_stored_escaped_as_a_call(log_service):
+    status, answer = raw_post(log_service.url, {"jsonrpc": "2.0", "method": "Log.write", "id": 1,
+                                                "params": {"message": LONE, "service_name": "surrogate-call"}})
+    assert (status, answer.get("result")) == (200, True), answer
+    (stored,) = Client(log_service.url).Log.tail(service_name="surrogate-call")
+    assert stored["message"] == STORED
+    log_service.store.path.read_bytes().decode("utf-8")  # the file is still valid UTF-8
+
+
+def test_a_lone_surrogate_in_a_notification_is_stored_not_lost(log_service):
+    batch = [{"jsonrpc": "2.0", "method": "Log.write", "params": {"message": LONE, "service_name": "surrogate-note"}},
+             {"jsonrpc": "2.0", "method": "Log.write", "params": {"message": "next", "service_name": "surrogate-note"}}]
+    status, _ = raw_post(log_service.url, batch)
+    assert status == 204
+    found = Client(log_service.url).Log.tail(service_name="surrogate-note")
+    assert [e["message"] for e in found] == [STORED, "next"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,7 +45,9 @@ def _timestamp(value: Any) -> str:
         return now_iso()
     if isinstance(value, str) and _CANONICAL.match(value):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # No math.isfinite() first: it converts the value to a float, which a
+        # 400-digit integer overflows. fromtimestamp refuses it, and inf, itself.
         try:
             moment = datetime.fromtimestamp(value, timezone.utc)
         except (OverflowError, OSError, ValueError):

@@ -51,6 +51,25 @@ def _reversed_lines(path: Path, block: int = 64 * 1024) -> Iterator[bytes]:
             yield rest
 
 
+def _escaped(value: Any) -> Any:
+    """Text UTF-8 can carry: a lone surrogate ("\\ud800") becomes the six characters \\ud800."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
+
+
+def _line(entry: dict[str, Any]) -> tuple[str, int]:
+    """The file's line for an entry, and its size in bytes."""
+    line = json.dumps({field: entry.get(field) for field in FIELDS}, ensure_ascii=False) + "\n"
+    if line.isascii():
+        return line, len(line)
+    try:
+        return line, len(line.encode("utf-8"))
+    except UnicodeEncodeError:
+        # JSON text may hold a lone surrogate ("\\ud800"); UTF-8 cannot. Stored escaped, the
+        # entry is kept (a notification has nobody to tell of a rejection) and the file stays UTF-8.
+        line = json.dumps({field: _escaped(entry.get(field)) for field in FIELDS}, ensure_ascii=False) + "\n"
+        return line, len(line.encode("utf-8"))
+
+
 def _by_time(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Oldest first. Services ship in batches, so the file's order is arrival order."""
     entries.reverse()
@@ -75,12 +94,10 @@ class LogStore:
 
     def write(self, entries: list[dict[str, Any]]) -> None:
         """Write validated entries; they reach the file at the latest on ``flush()``."""
-        lines = [json.dumps({field: entry.get(field) for field in FIELDS}, ensure_ascii=False) + "\n"
-                 for entry in entries]
+        lines = [_line(entry) for entry in entries]
         with self._lock:
             stream = self._file.stream
-            for line in lines:
-                size = len(line) if line.isascii() else len(line.encode("utf-8"))
+            for line, size in lines:
                 if self.max_bytes and self._size and self._size + size > self.max_bytes:
                     self._file.doRollover()
                     stream = self._file.stream
