@@ -316,3 +316,67 @@ def test_a_lone_surrogate_in_a_notification_is_stored_not_lost(log_service):
     assert status == 204
     found = Client(log_service.url).Log.tail(service_name="surrogate-note")
     assert [e["message"] for e in found] == [STORED, "next"]
+
+
+# -- tail never starves write (issue 10, item 10) --------------------------------------------------
+
+
+def big_log(path, lines, service_name="filler"):
+    """A log file of ``lines`` entries, written directly: seconds faster than over RPC."""
+    text = json.dumps({"timestamp": "2026-11-22T00:00:00.000000Z", "level": "INFO", "service_name": service_name,
+                       "trace_id": None, "message": "x" * 100}, ensure_ascii=False) + "\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"timestamp": "2026-11-21T00:00:00.000000Z", "level": "INFO",
+                                 "service_name": "the-oldest", "trace_id": None, "message": "first"}) + "\n")
+        for _ in range(lines // 10_000):
+            handle.write(text * 10_000)
+
+
+def test_tail_scans_at_most_its_budget(tmp_path):
+    path = tmp_path / "d.log"
+    big_log(path, 20_000)
+    store = LogStore(path, max_bytes=0, tail_bytes=64 * 1024)
+    store.append([entry("newest", service="fresh")])
+    assert [e["message"] for e in store.tail(5, service_name="fresh")] == ["newest"]
+    # The oldest entry lies 3 MB back, far beyond the 64 KiB budget: not found, and found quickly.
+    assert store.tail(5, service_name="the-oldest") == []
+    assert len(store.tail(10_000)) < 64 * 1024 // 150
+    assert LogStore(path, max_bytes=0, tail_bytes=10 << 20).tail(5, service_name="the-oldest")[0]["message"] \
+        == "first"
+
+
+def test_tail_loops_do_not_starve_writes(tmp_path):
+    import threading
+    import time
+
+    path = tmp_path / "d.log"
+    big_log(path, 300_000)  # 45 MB: the old tail parsed all of it, under the write lock, per call
+    service = LogService(port=0, registry=NOWHERE, log_file=path, max_bytes=1 << 30)
+    stop = threading.Event()
+    tails = []
+
+    def tail_loop():
+        client = Client(service.url, timeout=60)
+        while not stop.is_set():
+            tails.append(client.Log.tail(limit=100, service_name="nobody"))
+
+    with service:
+        loops = [threading.Thread(target=tail_loop, daemon=True) for _ in range(4)]
+        for loop in loops:
+            loop.start()
+        try:
+            writer = Client(service.url, timeout=60)
+            slowest, deadline = 0.0, time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                start = time.perf_counter()
+                writer.Log.write("while tailing", service_name="writer")
+                slowest = max(slowest, time.perf_counter() - start)
+                time.sleep(0.02)
+        finally:
+            stop.set()
+            for loop in loops:
+                loop.join(30)
+        # The goal is 1 s; the old code took 2-9 s here. CI is a noisy 2-core machine: a generous bound.
+        assert slowest < 1.5, f"the slowest Log.write took {slowest:.2f} s"
+        assert tails and all(found == [] for found in tails)
+        assert writer.Log.tail(service_name="the-oldest") == []  # beyond the budget
