@@ -138,3 +138,17 @@ def test_services_lists_every_field(table):
 def test_a_service_is_not_told_about_itself(table):
     _, notices = table.register("Peer", GRADING, ["Peer"])
     assert notices == []
+
+
+def test_notify_gets_each_change_s_notices_in_the_order_of_the_changes(clock):
+    told = []
+    table = RegistryTable(clock=clock, notify=lambda notices: told.append(
+        [(n.recipient, "added" if n.added else "removed") for n in notices]))
+    table.register("PortalService", PORTAL, ["GradingService"])
+    table.register("GradingService", GRADING)
+    table.record_failure(GRADING)
+    table.record_failure(GRADING)  # no change, nothing to tell
+    table.register("GradingService", GRADING)
+    table.deregister(GRADING)
+    assert told == [[(PORTAL, "added")], [(PORTAL, "removed")], [(PORTAL, "added")], [(PORTAL, "removed")]]
+

@@ -18,7 +18,6 @@ from typing import Callable
 
 from .. import retry
 from ..errors import RpcError
-from .notifier import Notifier
 from .table import RegistryTable
 
 log = logging.getLogger("rpc_cluster.registry.health_check")
@@ -32,11 +31,9 @@ def default_timeout(interval: float) -> float:
 
 
 class HealthChecker:
-    def __init__(self, table: RegistryTable, notifier: Notifier,
-                 post: Callable[[str, bytes, float], object], *,
+    def __init__(self, table: RegistryTable, post: Callable[[str, bytes, float], object], *,
                  interval: float = 3.0, timeout: float | None = None, workers: int = 64):
         self.table = table
-        self.notifier = notifier
         self.interval = interval
         self.timeout = timeout if timeout is not None else default_timeout(interval)
         self._post = post
@@ -81,8 +78,8 @@ class HealthChecker:
             before = self.table.get(url)
             was = before.status if before else None
             alive = self.probe(url)
+            # The table hands the notices to the notifier itself, in the order of its changes.
             notices = self.table.record_success(url) if alive else self.table.record_failure(url)
-            self.notifier.send(notices)
             after = self.table.get(url)
             if after is not None and after.status != was:
                 log.warning("%s at %s is now %s (%d dependents told)", after.service_name, url, after.status,

@@ -45,9 +45,8 @@ def _check_url(field: str, value: Any) -> str:
 class Registry:
     """The ``Registry`` namespace."""
 
-    def __init__(self, table: RegistryTable, notifier: Notifier):
+    def __init__(self, table: RegistryTable):
         self._table = table
-        self._notifier = notifier
 
     @rpc_method
     def register(self, service_name: str, service_url: str, required_services: list = ()) -> dict:
@@ -58,8 +57,7 @@ class Registry:
             raise InvalidParams.field("required_services", "must be a list of service names")
         for name in required_services:
             _check_name("required_services", name)
-        providers, notices = self._table.register(service_name, service_url, required_services)
-        self._notifier.send(notices)
+        providers, _ = self._table.register(service_name, service_url, required_services)
         log.info("registered %s at %s (requires %s)", service_name, service_url, list(required_services))
         return {"providers": providers}
 
@@ -67,7 +65,7 @@ class Registry:
     def deregister(self, service_url: str) -> bool:
         """Remove a registration; unknown URL is a 404 error."""
         _check_url("service_url", service_url)
-        self._notifier.send(self._table.deregister(service_url))
+        self._table.deregister(service_url)
         log.info("deregistered %s", service_url)
         return True
 
@@ -91,9 +89,9 @@ class RegistryService(Service):
     def __init__(self, *, heartbeat_interval: float = 3.0, heartbeat_timeout: float | None = None,
                  deregister_after: float = 60.0, check_workers: int = 64, **kwargs: Any):
         super().__init__(**kwargs)
-        self.table = RegistryTable(deregister_after=deregister_after)
         self.notifier = Notifier(self._post, workers=check_workers)
-        self.health_check = HealthChecker(self.table, self.notifier, self._post, interval=heartbeat_interval,
+        self.table = RegistryTable(deregister_after=deregister_after, notify=self.notifier.send)
+        self.health_check = HealthChecker(self.table, self._post, interval=heartbeat_interval,
                                           timeout=heartbeat_timeout, workers=check_workers)
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
@@ -102,7 +100,7 @@ class RegistryService(Service):
         return decode_answer(url, status, data)
 
     def expose(self, methods: MethodTable) -> None:
-        methods.add_object("Registry", Registry(self.table, self.notifier))
+        methods.add_object("Registry", Registry(self.table))
 
     def providers_of(self, service_name: str) -> list[str]:
         # The registry is told nothing: it knows.
