@@ -1,20 +1,114 @@
-"""The registry against floods and races (issue 10)."""
+"""The registry against floods and races (issue 10, items 9 and 11)."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
+import socket
 import threading
 import time
 
+import pytest
+
 from conftest import wait_until
-from rpc_cluster import Client
+from rpc_cluster import Client, ServiceUnavailable
 from rpc_cluster.errors import TransportError
 from rpc_cluster.registry import service as registry_service
 from rpc_cluster.registry.notifier import Notifier
-from rpc_cluster.registry.service import RegistryService
+from rpc_cluster.registry.service import RegistryService, add_arguments
 
 PROVIDER = "http://127.0.0.1:1/provider/rpc"
 DEPENDENT = "http://127.0.0.1:1/dependent/rpc"
+
+
+def refused_port() -> int:
+    """A loopback port nobody listens on: connections to it are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- item 9 (a): a cap on registrations ------------------------------------------------------------
+
+
+@pytest.fixture
+def small_registry():
+    with RegistryService(port=0, heartbeat_interval=60, max_registrations=3) as service:
+        yield service
+
+
+def test_registrations_over_the_cap_are_refused_with_a_clear_error(small_registry):
+    registry = Client(small_registry.url)
+    urls = [f"http://127.0.0.1:1/svc/{n}/rpc" for n in range(4)]
+    for url in urls[:3]:
+        registry.Registry.register("Svc", url)
+    with pytest.raises(ServiceUnavailable) as info:
+        registry.Registry.register("Svc", urls[3])
+    assert info.value.code == 503
+    assert "--max-registrations" in info.value.message and "3" in info.value.message
+    assert info.value.data == {"max_registrations": 3, "service_url": urls[3]}
+    assert len(registry.Registry.services()) == 3
+    # A URL already registered may always register again (a restart, new requirements).
+    registry.Registry.register("Svc", urls[0], ["Other"])
+    assert len(registry.Registry.services()) == 3
+    # Room made by a deregistration is room again.
+    registry.Registry.deregister(urls[1])
+    registry.Registry.register("Svc", urls[3])
+    assert {row["service_url"] for row in registry.Registry.services()} == {urls[0], urls[2], urls[3]}
+
+
+def test_max_registrations_flag_and_environment(monkeypatch):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).max_registrations == registry_service.MAX_REGISTRATIONS
+    assert parser.parse_args(["--max-registrations", "12"]).max_registrations == 12
+    monkeypatch.setenv("RPC_CLUSTER_MAX_REGISTRATIONS", "7")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).max_registrations == 7
+    assert "RPC_CLUSTER_MAX_REGISTRATIONS" in parser.format_help()
+
+
+# -- item 9 (b): dead registrations cost the others nothing ----------------------------------------
+
+
+def test_many_dead_registrations_do_not_delay_the_checks_of_a_live_service(processes):
+    interval = 0.6
+    registry_proc = processes.registry(interval=interval, timeout=0.5)
+    registry = Client(registry_proc.url(), timeout=30)
+    # 800 registrations whose heartbeats are refused. The old checker slept its
+    # backoff (0.05 + 0.15 s) in one of 64 pool threads per check: 800 of them
+    # made a round last 2.5 s, and a live service waited that long for its turn.
+    port = refused_port()
+    for start in range(0, 800, 100):
+        with registry.batch() as batch:
+            for n in range(start, start + 100):
+                batch.call("Registry.register", "Dead", f"http://127.0.0.1:{port}/dead/{n}/rpc")
+    echo = processes.echo(registry_proc.url(), "--name", "Live")
+    url = echo.url()
+
+    def live_row():
+        return next((row for row in registry.Registry.services() if row["service_url"] == url), None)
+
+    wait_until(lambda: (live_row() or {}).get("last_checked"), 10, message="the live service to be checked")
+    wait_until(lambda: registry.Registry.lookup("Dead") == [], 10, message="the dead ones to turn critical")
+    checks: list[tuple[float, str]] = []
+    deadline = time.monotonic() + 4 * interval
+    while time.monotonic() < deadline:
+        row = live_row()
+        if row and (not checks or row["last_checked"] != checks[-1][1]):
+            checks.append((time.monotonic(), row["last_checked"]))
+        time.sleep(0.05)
+    gaps = [later[0] - earlier[0] for earlier, later in zip(checks, checks[1:])]
+    assert len(checks) >= 3 and max(gaps) <= 2 * interval, f"checks of the live service {gaps} s apart"
+    assert live_row()["status"] == "passing"
+
+    echo.signal(signal.SIGKILL)
+    killed = time.monotonic()
+    wait_until(lambda: registry.Registry.lookup("Live") == [], 10, interval=0.02, message="the kill noticed")
+    detected = time.monotonic() - killed
+    assert detected <= 2.5 * interval, f"a dead service was noticed after {detected:.2f} s"
 
 
 # -- item 11: pushes for one provider in the order of the table's changes ------------------------------

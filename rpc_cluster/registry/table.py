@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from ..errors import NotFound
+from ..errors import NotFound, ServiceUnavailable
 
 PASSING = "passing"
 CRITICAL = "critical"
@@ -68,10 +68,12 @@ def _iso(timestamp: float) -> str:
 class RegistryTable:
     """Registrations by URL. Thread-safe: every public method takes the lock."""
 
-    def __init__(self, *, deregister_after: float = 60.0,
+    def __init__(self, *, deregister_after: float = 60.0, max_registrations: int | None = None,
                  notify: Callable[[list[Notice]], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
         self.deregister_after = deregister_after
+        #: New URLs are refused beyond this many registrations (None: no limit).
+        self.max_registrations = max_registrations
         # Called with each change's notices under the lock: it must only queue them.
         self._notify = notify
         self._clock = clock
@@ -98,6 +100,12 @@ class RegistryTable:
         with self._lock:
             return list(self._by_url)
 
+    def check_order(self) -> list[str]:
+        """Every URL, passing ones first: a crowd of dead registrations cannot delay a live one."""
+        with self._lock:
+            return ([url for url, r in self._by_url.items() if r.status == PASSING]
+                    + [url for url, r in self._by_url.items() if r.status != PASSING])
+
     def get(self, service_url: str) -> Registration | None:
         with self._lock:
             return self._by_url.get(service_url)
@@ -112,11 +120,17 @@ class RegistryTable:
         """Add or replace the registration at ``service_url``.
 
         Returns the providers of its required services and the notices to send.
-        A re-registration that changes nothing notifies nobody.
+        A re-registration that changes nothing notifies nobody. A new URL
+        beyond ``max_registrations`` is refused with ServiceUnavailable (503).
         """
         required = tuple(dict.fromkeys(required_services))
         with self._lock:
             old = self._by_url.get(service_url)
+            if old is None and self.max_registrations is not None and len(self._by_url) >= self.max_registrations:
+                raise ServiceUnavailable(
+                    f"Registry full: it holds {len(self._by_url)} registrations, the most that "
+                    f"--max-registrations ({self.max_registrations}) allows; deregister one or raise the limit",
+                    {"max_registrations": self.max_registrations, "service_url": service_url})
             notices: list[Notice] = []
             if old is not None and old.status == PASSING and old.service_name != service_name:
                 notices += self._notices(old, removed=True)
