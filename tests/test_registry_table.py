@@ -138,3 +138,39 @@ def test_services_lists_every_field(table):
 def test_a_service_is_not_told_about_itself(table):
     _, notices = table.register("Peer", GRADING, ["Peer"])
     assert notices == []
+
+
+def test_a_new_url_beyond_max_registrations_is_refused_and_a_known_one_is_not(clock):
+    from rpc_cluster.errors import ServiceUnavailable
+
+    table = RegistryTable(max_registrations=2, clock=clock)
+    table.register("GradingService", GRADING)
+    table.register("GradingService", GRADING_2)
+    with pytest.raises(ServiceUnavailable) as info:
+        table.register("PortalService", PORTAL)
+    assert info.value.code == 503 and info.value.data == {"max_registrations": 2, "service_url": PORTAL}
+    table.register("GradingService", GRADING, ["LogService"])  # re-registering is never refused
+    table.deregister(GRADING_2)
+    table.register("PortalService", PORTAL)
+    assert sorted(table.urls()) == sorted([GRADING, PORTAL])
+
+
+def test_notify_gets_each_change_s_notices_in_the_order_of_the_changes(clock):
+    told = []
+    table = RegistryTable(clock=clock, notify=lambda notices: told.append(
+        [(n.recipient, "added" if n.added else "removed") for n in notices]))
+    table.register("PortalService", PORTAL, ["GradingService"])
+    table.register("GradingService", GRADING)
+    table.record_failure(GRADING)
+    table.record_failure(GRADING)  # no change, nothing to tell
+    table.register("GradingService", GRADING)
+    table.deregister(GRADING)
+    assert told == [[(PORTAL, "added")], [(PORTAL, "removed")], [(PORTAL, "added")], [(PORTAL, "removed")]]
+
+
+def test_passing_services_are_checked_before_critical_ones(table):
+    table.register("GradingService", GRADING)
+    table.register("GradingService", GRADING_2)
+    table.register("LogService", LOG)
+    table.record_failure(GRADING)
+    assert table.check_order() == [GRADING_2, LOG, GRADING]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +15,7 @@ from ..errors import InvalidParams, StartError
 from ..log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso
 from ..methods import MethodTable, rpc_method
 from ..service import Service
-from .store import LogStore
+from .store import TAIL_BYTES, LogStore
 
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
@@ -46,7 +45,9 @@ def _timestamp(value: Any) -> str:
         return now_iso()
     if isinstance(value, str) and _CANONICAL.match(value):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # No math.isfinite() first: it converts the value to a float, which a
+        # 400-digit integer overflows. fromtimestamp refuses it, and inf, itself.
         try:
             moment = datetime.fromtimestamp(value, timezone.utc)
         except (OverflowError, OSError, ValueError):
@@ -86,7 +87,10 @@ class Log:
     @rpc_method
     def tail(self, limit: int = 100, service_name: str | None = None, level: str | None = None,
              trace_id: str | None = None) -> list:
-        """The newest matching entries, oldest first. ``level`` means that level or above."""
+        """The newest matching entries, oldest first. ``level`` means that level or above.
+
+        Looks at the newest ``--tail-bytes`` of the log (16 MiB by default): older entries are not found.
+        """
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TAIL:
             raise InvalidParams.field("limit", f"must be a whole number from 1 to {MAX_TAIL}")
         return self._store.tail(
@@ -121,18 +125,20 @@ class LogService(Service):
     name = "LogService"
 
     def __init__(self, *, log_file: str | Path = "data/distributed.log", max_bytes: int = 10 << 20,
-                 backups: int = 5, **kwargs: Any):
+                 backups: int = 5, tail_bytes: int = TAIL_BYTES, **kwargs: Any):
         super().__init__(**kwargs)
         self.log_file = log_file
         self.max_bytes = max_bytes
         self.backups = backups
+        self.tail_bytes = tail_bytes
         #: The open log file, from ``start()`` to ``stop()``.
         self.store: LogStore | None = None
         self._own_records: _StoreHandler | None = None
 
     def open(self) -> None:
         try:
-            self.store = LogStore(self.log_file, max_bytes=self.max_bytes, backups=self.backups)
+            self.store = LogStore(self.log_file, max_bytes=self.max_bytes, backups=self.backups,
+                                  tail_bytes=self.tail_bytes)
         except OSError as exc:
             raise StartError(f"cannot open the log file {str(self.log_file)!r}: {exc}") from exc
         self._own_records = _StoreHandler(self.store, self.name)
@@ -161,6 +167,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "rotate the file when it would grow past this many bytes", type=config.positive_int)
     config.add_flag(parser, "--backups", "RPC_CLUSTER_LOG_BACKUPS", 5,
                     "rotated files to keep (file.1 ... file.N)", type=config.positive_int)
+    config.add_flag(parser, "--tail-bytes", "RPC_CLUSTER_LOG_TAIL_BYTES", TAIL_BYTES,
+                    "how much of the newest log one Log.tail scans, in bytes", type=config.positive_int)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,5 +176,5 @@ def main(argv: list[str] | None = None) -> int:
     return config.service_main(
         argv, prog="rpc-cluster log", description="Run the central log service.", add_arguments=add_arguments,
         make=lambda args: LogService(log_file=args.log_file, max_bytes=args.max_bytes, backups=args.backups,
-                                     **config.service_kwargs(args)),
+                                     tail_bytes=args.tail_bytes, **config.service_kwargs(args)),
         ship_logs=False)

@@ -32,10 +32,13 @@ class Notifier:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-notify")
         self._queues: dict[str, deque[Notice]] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def send(self, notices: Iterable[Notice]) -> None:
-        """Queue notices for delivery; returns at once."""
+        """Queue notices for delivery; returns at once (the table calls it under its lock)."""
         with self._lock:
+            if self._closed:
+                return  # the registry is stopping: nobody is left to deliver them
             for notice in notices:
                 queue = self._queues.get(notice.recipient)
                 if queue is None:
@@ -70,4 +73,6 @@ class Notifier:
         return False
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -3,7 +3,12 @@
 A plain class with no threads or sockets: every rule of the registry
 (replace on re-register, passing/critical, dropping after a while, who must
 be told about what) lives here and is tested with a fake clock. Methods
-that change a provider's availability return the ``Notice``s to send.
+that change a provider's availability return the ``Notice``s to send, and
+hand them to ``notify`` before the change is visible to anyone else, so
+notices reach it in the order of the changes. (Sent after the lock was
+released, a removal recorded by a health check could overtake the addition
+of the provider registering again at that moment, and leave a dependent
+without a provider the registry listed as passing.)
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from ..errors import NotFound
+from ..errors import NotFound, ServiceUnavailable
 
 PASSING = "passing"
 CRITICAL = "critical"
@@ -63,9 +68,14 @@ def _iso(timestamp: float) -> str:
 class RegistryTable:
     """Registrations by URL. Thread-safe: every public method takes the lock."""
 
-    def __init__(self, *, deregister_after: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time):
+    def __init__(self, *, deregister_after: float = 60.0, max_registrations: int | None = None,
+                 notify: Callable[[list[Notice]], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
         self.deregister_after = deregister_after
+        #: New URLs are refused beyond this many registrations (None: no limit).
+        self.max_registrations = max_registrations
+        # Called with each change's notices under the lock: it must only queue them.
+        self._notify = notify
         self._clock = clock
         self._wall = wall
         self._by_url: dict[str, Registration] = {}
@@ -90,6 +100,12 @@ class RegistryTable:
         with self._lock:
             return list(self._by_url)
 
+    def check_order(self) -> list[str]:
+        """Every URL, passing ones first: a crowd of dead registrations cannot delay a live one."""
+        with self._lock:
+            return ([url for url, r in self._by_url.items() if r.status == PASSING]
+                    + [url for url, r in self._by_url.items() if r.status != PASSING])
+
     def get(self, service_url: str) -> Registration | None:
         with self._lock:
             return self._by_url.get(service_url)
@@ -104,11 +120,17 @@ class RegistryTable:
         """Add or replace the registration at ``service_url``.
 
         Returns the providers of its required services and the notices to send.
-        A re-registration that changes nothing notifies nobody.
+        A re-registration that changes nothing notifies nobody. A new URL
+        beyond ``max_registrations`` is refused with ServiceUnavailable (503).
         """
         required = tuple(dict.fromkeys(required_services))
         with self._lock:
             old = self._by_url.get(service_url)
+            if old is None and self.max_registrations is not None and len(self._by_url) >= self.max_registrations:
+                raise ServiceUnavailable(
+                    f"Registry full: it holds {len(self._by_url)} registrations, the most that "
+                    f"--max-registrations ({self.max_registrations}) allows; deregister one or raise the limit",
+                    {"max_registrations": self.max_registrations, "service_url": service_url})
             notices: list[Notice] = []
             if old is not None and old.status == PASSING and old.service_name != service_name:
                 notices += self._notices(old, removed=True)
@@ -120,6 +142,7 @@ class RegistryTable:
             )
             if not was_available:
                 notices += self._notices(self._by_url[service_url], removed=False)
+            self._changed(notices)
         return self.providers_for(required), notices
 
     def deregister(self, service_url: str) -> list[Notice]:
@@ -128,7 +151,7 @@ class RegistryTable:
             old = self._by_url.pop(service_url, None)
             if old is None:
                 raise NotFound(f"No service registered at {service_url}", {"service_url": service_url})
-            return self._notices(old, removed=True) if old.status == PASSING else []
+            return self._changed(self._notices(old, removed=True) if old.status == PASSING else [])
 
     def record_success(self, service_url: str) -> list[Notice]:
         """A health check answered: critical turns passing, and dependents hear of it."""
@@ -141,7 +164,7 @@ class RegistryTable:
             if reg.status == PASSING:
                 return []
             reg.status, reg.critical_since = PASSING, None
-            return self._notices(reg, removed=False)
+            return self._changed(self._notices(reg, removed=False))
 
     def record_failure(self, service_url: str) -> list[Notice]:
         """A health check failed (all its attempts): passing turns critical."""
@@ -154,7 +177,7 @@ class RegistryTable:
             if reg.status == CRITICAL:
                 return []
             reg.status, reg.critical_since = CRITICAL, self._clock()
-            return self._notices(reg, removed=True)
+            return self._changed(self._notices(reg, removed=True))
 
     def drop_expired(self) -> list[str]:
         """Drop services critical for longer than ``deregister_after``; their URLs.
@@ -168,6 +191,12 @@ class RegistryTable:
             for url in expired:
                 del self._by_url[url]
         return expired
+
+    def _changed(self, notices: list[Notice]) -> list[Notice]:
+        """Hand a change's notices to ``notify`` while the change is still ours alone (lock held)."""
+        if notices and self._notify is not None:
+            self._notify(notices)
+        return notices
 
     def _notices(self, changed: Registration, *, removed: bool) -> list[Notice]:
         entry = {"service_name": changed.service_name, "service_url": changed.service_url}
