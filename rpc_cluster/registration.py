@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from . import retry
 from .client import Client
 from .discovery import ProviderTable
-from .errors import RpcError
+from .errors import RpcError, TransportError
 
 log = logging.getLogger("rpc_cluster.registration")
 
@@ -85,8 +85,10 @@ class Registration:
         except RpcError as exc:
             self._failures += 1
             delay = self._backoff.delay(self._failures)
-            log.warning("%s: registry %s not reachable (%s); retrying in %.1f s",
-                        self.service_name, self.registry.url, exc, delay)
+            # Unreachable, or reachable and refusing (full: --max-registrations): say which.
+            problem = "not reachable" if isinstance(exc, TransportError) else "refused the registration"
+            log.warning("%s: registry %s %s (%s); retrying in %.1f s",
+                        self.service_name, self.registry.url, problem, exc, delay)
             return delay
         self.providers.replace(answer.get("providers", {}))
         self._last_heartbeat = self._clock()
