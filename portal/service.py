@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rpc_cluster import Client, Service, config
+from rpc_cluster import RegistryClient, Service, config
 
 from .app import make_app
 
@@ -33,7 +33,7 @@ class PortalService(Service):
     def wsgi_app(self, rpc_app: Any) -> Any:
         pages = make_app(
             self.connect("GradingService", timeout=self.grading_timeout),
-            registry=Client(self.registry, timeout=2.0, token=self.token, transport=self.transport),
+            registry=RegistryClient(self.registry, token=self.token, transport=self.transport),
             logs=self.connect("LogService", timeout=2.0),
             secret=self._secret,
         )

@@ -55,7 +55,7 @@ is stamped with it.
 
 from . import config
 from .client import Batch, Client
-from .discovery import NoHealthyProvider, ServiceClient, connect
+from .discovery import NoHealthyProvider, RegistryClient, ServiceClient, connect
 from .errors import (
     CallTimeout, Conflict, InternalError, InvalidParams, InvalidRequest, MethodNotFound,
     NotFound, ParseError, RpcError, ServiceUnavailable, StartError, TransportError, Unauthorized,
@@ -69,7 +69,7 @@ from .version import __version__
 __all__ = [
     "Batch", "CallTimeout", "Client", "Conflict", "InternalError", "InvalidParams", "InvalidRequest",
     "LogShipping", "MethodNotFound", "MethodTable", "NoHealthyProvider", "NotFound", "ParseError", "Part",
-    "RpcError", "Service", "ServiceClient", "ServiceUnavailable", "StartError", "TransportError",
+    "RegistryClient", "RpcError", "Service", "ServiceClient", "ServiceUnavailable", "StartError", "TransportError",
     "Unauthorized", "__version__", "config", "connect", "current_trace_id", "new_trace_id", "rpc_method",
     "trace",
 ]

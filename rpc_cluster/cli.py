@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 
 from . import config
 from .client import Client
-from .discovery import connect
+from .discovery import RegistryClient, connect
 from .errors import RpcError, TransportError
 
 REGISTRY_NAMES = ("Registry", "registry")
@@ -24,7 +24,7 @@ REGISTRY_NAMES = ("Registry", "registry")
 
 def _registry_flags(parser: argparse.ArgumentParser) -> None:
     config.add_flag(parser, "--registry", "RPC_CLUSTER_REGISTRY", "http://127.0.0.1:3000/rpc",
-                    "the registry's URL", type=config.http_url)
+                    "the registry's URL; several, comma-separated, to use any that answers", type=config.http_urls)
     config.add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token to send")
     config.add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer",
                     type=config.positive_seconds)
@@ -42,7 +42,7 @@ def services_main(argv: list[str] | None) -> int:
     parser.add_argument("--json", action="store_true", help="print the raw JSON list")
     args = parser.parse_args(argv)
     try:
-        rows = Client(args.registry, token=args.token, timeout=args.timeout).call("Registry.services")
+        rows = RegistryClient(args.registry, token=args.token, timeout=args.timeout).call("Registry.services")
     except RpcError as exc:
         return _fail(f"registry {args.registry}: {exc}")
     if args.json:
@@ -56,6 +56,9 @@ def services_main(argv: list[str] | None) -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     if not rows:
         print("(no services registered)")
+    if rows:
+        checking = {r.get("checked_by") for r in rows} - {None}
+        print(f"checked by: {', '.join(sorted(checking)) if checking else 'no registry at the moment'}")
     return 0
 
 
@@ -88,7 +91,7 @@ def call_main(argv: list[str] | None) -> int:
         url = args.target if args.target.rstrip("/").count("/") > 2 else args.target.rstrip("/") + "/rpc"
         client: Client = Client(url, token=args.token, timeout=args.timeout)
     elif args.target in REGISTRY_NAMES:
-        client = Client(args.registry, token=args.token, timeout=args.timeout)
+        client = RegistryClient(args.registry, token=args.token, timeout=args.timeout)
     else:
         client = connect(args.target, args.registry, token=args.token, timeout=args.timeout)
     try:

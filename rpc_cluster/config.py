@@ -66,6 +66,16 @@ def http_url(text: str) -> str:
     return text
 
 
+def http_urls(text: str) -> str:
+    """One http:// URL, or several separated by commas (several registries)."""
+    urls = [url.strip() for url in text.split(",")]
+    if not all(urls):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty entry (URLs are separated by single commas)")
+    for url in urls:
+        http_url(url)
+    return ",".join(urls)
+
+
 def add_flag(parser: argparse.ArgumentParser, flag: str, env: str, default: Any, help: str,
              type: Callable[[str], Any] = str, **kwargs: Any) -> None:
     """Add ``flag`` whose default comes from ``$env`` (checked like the flag itself)."""
@@ -89,7 +99,7 @@ def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port
              "URL others should use to reach this service, e.g. http://host:port/rpc", type=http_url)
     if registry:
         add_flag(parser, "--registry", "RPC_CLUSTER_REGISTRY", "http://127.0.0.1:3000/rpc",
-                 "the registry's URL", type=http_url)
+                 "the registry's URL; several, comma-separated, to use any that answers", type=http_urls)
     add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None,
              "cluster token: required on every request, and sent on every call")
     add_flag(parser, "--threads", f"{prefix}_THREADS", None,

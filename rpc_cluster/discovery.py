@@ -26,8 +26,35 @@ QUARANTINE_SECONDS = 2.0
 
 
 def registry_url(explicit: str | None = None) -> str:
-    """The registry's URL: the argument, else $RPC_CLUSTER_REGISTRY, else the default."""
+    """The registry's URL, or several comma-separated: the argument, else $RPC_CLUSTER_REGISTRY, else the default."""
     return explicit or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY
+
+
+class RegistryClient(Client):
+    __doc__ = _RemoteDoc("A Client for the registry: any of several registries, moving on when one fails.")
+
+    def __init__(self, registry: str | None = None, *, timeout: float = 2.0, token: str | None = None,
+                 transport: Transport | None = None):
+        #: The registries, in the order given (``--registry a,b``).
+        self.urls = [url.strip() for url in registry_url(registry).split(",") if url.strip()]
+        super().__init__(",".join(self.urls), timeout=timeout, token=token, transport=transport)
+        self._answering = 0
+
+    def _exchange(self, body: bytes, repeatable: bool = False) -> Any:
+        # Every Registry.* call is safe to repeat on another registry: register replaces
+        # the entry at its URL, lookup and services read, and deregistering again is a 404.
+        failure: errors.TransportError | None = None
+        for offset in range(len(self.urls)):
+            index = (self._answering + offset) % len(self.urls)
+            try:
+                answer = self._post(self.urls[index], body, True)
+            except errors.TransportError as exc:
+                failure = exc
+                continue
+            self._answering = index
+            return answer
+        assert failure is not None
+        raise failure
 
 
 class ProviderTable:
@@ -129,7 +156,7 @@ class _Instances:
         self.service_name = service_name
         self.refresh = refresh
         self._table = providers
-        self._registry = Client(registry, timeout=2.0, token=token, transport=transport)
+        self._registry = RegistryClient(registry, timeout=2.0, token=token, transport=transport)
         self._polled: list[str] = []
         self._polled_at = float("-inf")
         self._lock = threading.Lock()
@@ -178,7 +205,7 @@ class ServiceClient(Client):
                  transport: Transport | None = None):
         super().__init__(f"service:{service_name}", timeout=timeout, token=token, transport=transport)
         self.service_name = service_name
-        self.instances = _Instances(service_name, registry_url(registry), self.token, refresh, providers,
+        self.instances = _Instances(service_name, registry, self.token, refresh, providers,
                                     self._transport)
 
     def __repr__(self) -> str:

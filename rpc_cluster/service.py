@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 from . import errors, tracing
 from .client import DEFAULT_TIMEOUT, Client
-from .discovery import ProviderTable, PushVerifier, ServiceClient, registry_url
+from .discovery import ProviderTable, PushVerifier, RegistryClient, ServiceClient, registry_url
 from .dispatch import Dispatcher
 from .http_server import HttpServer
 from .methods import MethodTable, rpc_method
@@ -229,19 +229,27 @@ class Service:
     def start(self) -> "Service":
         """Open, build the methods and the app, bind and serve; registration continues in the background."""
         self.open()
+        started: list[Part] = []
         try:
             self._http = HttpServer(self.make_wsgi_app(), self.host, self.port,
                                     threads=self.request_threads(), drain_timeout=self.drain_timeout)
             self._http.start()
+            for part in self.parts:
+                part.start(self)
+                started.append(part)
+            log.info("%s serving at %s", self.name, self.url)
+            self.on_start()
         except BaseException:
+            # Leave nothing running behind a failed start (and nothing for stop() to do).
+            if self._http is not None:
+                self._http.stop()
+                self._http = None
             self.on_stop()
+            for part in reversed(started):
+                part.stop()
             raise
-        for part in self.parts:
-            part.start(self)
-        log.info("%s serving at %s", self.name, self.url)
-        self.on_start()
         if self.registers:
-            registry = Client(self.registry, timeout=2.0, token=self.token, transport=self.transport)
+            registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
             self.registration = Registration(registry, self.name, self.url, self.requirements, self.providers)
             self.push_verifier = PushVerifier(self.providers, registry, self.requirements)
             self._spawn(lambda: self.registration.run(self._stopping), "registration")

@@ -232,3 +232,42 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "grades.db")
     return request.getfixturevalue("postgres_url")
+
+
+# -- etcd ------------------------------------------------------------------------------------------
+
+
+def _etcd_or_skip() -> str:
+    import shutil
+
+    binary = shutil.which("etcd")
+    if binary is None:
+        reason = "etcd is not installed (apt-get install etcd-server)"
+        if os.environ.get("RPC_CLUSTER_REQUIRE_ETCD"):
+            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_ETCD is set)")
+        pytest.skip(reason)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def etcd(tmp_path_factory):
+    """A 3-member etcd cluster shared by the session's tests (each uses a key prefix of its own)."""
+    from etcd_cluster import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), 3, _etcd_or_skip()).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def own_etcd(tmp_path):
+    """A 3-member etcd cluster for one test that kills members."""
+    from etcd_cluster import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path / "etcd", 3, _etcd_or_skip()).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

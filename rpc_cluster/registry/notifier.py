@@ -72,6 +72,12 @@ class Notifier:
         log.warning("could not tell %s about %s: %s", notice.recipient, notice.added or notice.removed, failure)
         return False
 
+    def idle(self) -> bool:
+        """Whether every notice sent so far has been delivered (or given up on)."""
+        with self._lock:
+            # A recipient's queue leaves the map only after its last notice was handled.
+            return not self._queues
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

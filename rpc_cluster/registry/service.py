@@ -12,9 +12,11 @@ from ..errors import InvalidParams
 from ..methods import MethodTable, rpc_method
 from ..service import Service
 from ..wire import decode_answer, request_headers
+from ..errors import StartError
+from .etcd import EtcdUnavailable, parse_url
 from .health_check import HealthChecker
 from .notifier import Notifier
-from .table import RegistryTable
+from .store import MemoryStore, open_store
 
 log = logging.getLogger("rpc_cluster.registry")
 
@@ -48,9 +50,9 @@ def _check_url(field: str, value: Any) -> str:
 
 
 class Registry:
-    """The ``Registry`` namespace."""
+    """The ``Registry`` namespace, over either store (``store.py``)."""
 
-    def __init__(self, table: RegistryTable):
+    def __init__(self, table: MemoryStore):
         self._table = table
 
     @rpc_method
@@ -84,7 +86,7 @@ class Registry:
 
     @rpc_method
     def services(self) -> list:
-        """Every registration with its status, last check and failure count."""
+        """Every registration with its status, last check, failure count and the registry checking it."""
         return self._table.services()
 
 
@@ -96,13 +98,33 @@ class RegistryService(Service):
 
     def __init__(self, *, heartbeat_interval: float = 3.0, heartbeat_timeout: float | None = None,
                  deregister_after: float = 60.0, check_workers: int = 64,
-                 max_registrations: int | None = MAX_REGISTRATIONS, **kwargs: Any):
+                 max_registrations: int | None = MAX_REGISTRATIONS, store: str = "memory", leader_ttl: int = 5,
+                 **kwargs: Any):
         super().__init__(**kwargs)
-        self.notifier = Notifier(self._post, workers=check_workers)
-        self.table = RegistryTable(deregister_after=deregister_after, max_registrations=max_registrations,
-                                   notify=self.notifier.send)
-        self.health_check = HealthChecker(self.table, self._post, interval=heartbeat_interval,
-                                          timeout=heartbeat_timeout, workers=check_workers)
+        #: ``--store``: "memory", or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] for several registries.
+        self.store_url = store
+        self.leader_ttl = leader_ttl
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = heartbeat_timeout
+        self.deregister_after = deregister_after
+        self.check_workers = check_workers
+        self.max_registrations = max_registrations
+        self.notifier: Notifier | None = None
+        #: The registrations, from ``start()``: a MemoryStore or an EtcdStore.
+        self.table: MemoryStore | None = None
+        self.health_check: HealthChecker | None = None
+
+    def open(self) -> None:
+        self.notifier = Notifier(self._post, workers=self.check_workers)
+        try:
+            self.table = open_store(self.store_url, deregister_after=self.deregister_after,
+                                    max_registrations=self.max_registrations, notify=self.notifier.send,
+                                    notify_idle=self.notifier.idle, leader_ttl=self.leader_ttl,
+                                    summary_interval=self.heartbeat_interval)
+        except ValueError as exc:
+            raise StartError(str(exc)) from None
+        self.health_check = HealthChecker(self.table, self._post, interval=self.heartbeat_interval,
+                                          timeout=self.heartbeat_timeout, workers=self.check_workers)
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
         """One heartbeat or push: the decoded answer, or a typed error."""
@@ -117,11 +139,29 @@ class RegistryService(Service):
         return self.table.lookup(service_name)
 
     def on_start(self) -> None:
+        try:
+            self.table.start(self.url)
+        except EtcdUnavailable as exc:
+            raise StartError(f"cannot reach the store {self.store_url!r}: {exc}") from None
         self.health_check.start()
 
     def on_stop(self) -> None:
-        self.health_check.stop()
-        self.notifier.close()
+        if self.health_check is not None:
+            self.health_check.stop()
+        if self.table is not None:
+            self.table.stop()
+        if self.notifier is not None:
+            self.notifier.close()
+
+
+def _store_url(text: str) -> str:
+    if text == "memory":
+        return text
+    try:
+        parse_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,6 +175,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "drop a service critical for this many seconds", type=config.positive_seconds)
     config.add_flag(parser, "--check-workers", "RPC_CLUSTER_CHECK_WORKERS", 64,
                     "concurrent health checks and notifications", type=config.positive_int)
+    config.add_flag(parser, "--store", "RPC_CLUSTER_REGISTRY_STORE", "memory",
+                    "where registrations live: memory (this process), or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] "
+                    "to run several registries on one etcd cluster", type=_store_url)
+    config.add_flag(parser, "--leader-ttl", "RPC_CLUSTER_LEADER_TTL", 5,
+                    "with etcd: seconds before another registry takes over checks from a dead one",
+                    type=config.positive_int)
     config.add_flag(parser, "--max-registrations", "RPC_CLUSTER_MAX_REGISTRATIONS", MAX_REGISTRATIONS,
                     "registrations held at most; a new URL beyond them is refused (503)", type=config.positive_int)
 
@@ -146,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         make=lambda args: RegistryService(
             heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
             deregister_after=args.deregister_after, check_workers=args.check_workers,
-            max_registrations=args.max_registrations, **config.service_kwargs(args)))
+            max_registrations=args.max_registrations, store=args.store, leader_ttl=args.leader_ttl,
+            **config.service_kwargs(args)))
 
 

@@ -110,6 +110,39 @@ class RegistryTable:
         with self._lock:
             return self._by_url.get(service_url)
 
+    def check_room(self, service_url: str) -> None:
+        """Raise ServiceUnavailable (503) if ``service_url`` is new and the table is full."""
+        with self._lock:
+            self._check_room(service_url)
+
+    def _check_room(self, service_url: str) -> None:
+        if service_url not in self._by_url and self.max_registrations is not None \
+                and len(self._by_url) >= self.max_registrations:
+            raise ServiceUnavailable(
+                f"Registry full: it holds {len(self._by_url)} registrations, the most that "
+                f"--max-registrations ({self.max_registrations}) allows; deregister one or raise the limit",
+                {"max_registrations": self.max_registrations, "service_url": service_url})
+
+    def expired(self) -> list[str]:
+        """URLs critical for longer than ``deregister_after``."""
+        now = self._clock()
+        with self._lock:
+            return [url for url, reg in self._by_url.items()
+                    if reg.critical_since is not None and now - reg.critical_since > self.deregister_after]
+
+    def checks(self) -> dict[str, tuple[float | None, int]]:
+        """Each URL's last check (wall clock) and consecutive failures."""
+        with self._lock:
+            return {url: (reg.last_checked, reg.failures) for url, reg in self._by_url.items()}
+
+    def note_checks(self, checks: dict[str, tuple[float | None, int]]) -> None:
+        """Take the last checks and failure counts another registry made (no status change)."""
+        with self._lock:
+            for url, (last_checked, failures) in checks.items():
+                reg = self._by_url.get(url)
+                if reg is not None:
+                    reg.last_checked, reg.failures = last_checked, failures
+
     def __len__(self) -> int:
         return len(self._by_url)
 
@@ -126,11 +159,7 @@ class RegistryTable:
         required = tuple(dict.fromkeys(required_services))
         with self._lock:
             old = self._by_url.get(service_url)
-            if old is None and self.max_registrations is not None and len(self._by_url) >= self.max_registrations:
-                raise ServiceUnavailable(
-                    f"Registry full: it holds {len(self._by_url)} registrations, the most that "
-                    f"--max-registrations ({self.max_registrations}) allows; deregister one or raise the limit",
-                    {"max_registrations": self.max_registrations, "service_url": service_url})
+            self._check_room(service_url)
             notices: list[Notice] = []
             if old is not None and old.status == PASSING and old.service_name != service_name:
                 notices += self._notices(old, removed=True)
@@ -184,12 +213,10 @@ class RegistryTable:
 
         Their dependents were already told when they turned critical.
         """
-        now = self._clock()
+        expired = self.expired()
         with self._lock:
-            expired = [url for url, reg in self._by_url.items()
-                       if reg.critical_since is not None and now - reg.critical_since > self.deregister_after]
             for url in expired:
-                del self._by_url[url]
+                self._by_url.pop(url, None)
         return expired
 
     def _changed(self, notices: list[Notice]) -> list[Notice]:

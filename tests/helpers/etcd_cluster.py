@@ -1,0 +1,103 @@
+"""A real etcd cluster for tests: members on explicit free loopback ports, each with its own data dir.
+
+Port 0 cannot be used: etcd's gateway must be told the addresses its members
+advertise. Every member is killed, and its data removed, by ``stop()``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class EtcdCluster:
+    def __init__(self, folder: Path, members: int = 3, binary: str = "etcd"):
+        self.folder = folder
+        self.binary = binary
+        ports = free_ports(2 * members)
+        self.client_ports, self.peer_ports = ports[:members], ports[members:]
+        self.names = [f"m{n}" for n in range(members)]
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._token = uuid.uuid4().hex[:12]
+
+    @property
+    def url(self) -> str:
+        """The registry's --store value for this cluster (all members)."""
+        return "etcd://" + ",".join(f"127.0.0.1:{port}" for port in self.client_ports)
+
+    def store(self, prefix: str | None = None) -> str:
+        """A --store URL with a key prefix of its own, so tests sharing the cluster never meet."""
+        return f"{self.url}/{prefix or 'test-' + uuid.uuid4().hex[:10]}"
+
+    def start(self) -> "EtcdCluster":
+        initial = ",".join(f"{name}=http://127.0.0.1:{port}" for name, port in zip(self.names, self.peer_ports))
+        for index, name in enumerate(self.names):
+            self._start_member(index, initial)
+        deadline = time.monotonic() + 30
+        for port in self.client_ports:
+            while not self._healthy(port):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"etcd did not become healthy:\n{self.output()}")
+                time.sleep(0.1)
+        return self
+
+    def _start_member(self, index: int, initial: str) -> None:
+        name = self.names[index]
+        data = self.folder / name
+        data.mkdir(parents=True, exist_ok=True)
+        client, peer = self.client_ports[index], self.peer_ports[index]
+        log = open(self.folder / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            [self.binary, "--name", name, "--data-dir", str(data),
+             "--listen-client-urls", f"http://127.0.0.1:{client}", "--advertise-client-urls", f"http://127.0.0.1:{client}",
+             "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", self._token,
+             "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-level", "warn"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+
+    @staticmethod
+    def _healthy(port: int) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                return json.loads(response.read()).get("health") == "true"
+        except (OSError, ValueError):
+            return False
+
+    def kill(self, index: int) -> None:
+        """kill -9 one member."""
+        proc = self.procs.pop(self.names[index])
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    def output(self) -> str:
+        return "\n".join(path.read_text(errors="replace")[-2000:] for path in self.folder.glob("*.log"))
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            try:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        self.procs.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
