@@ -6,11 +6,17 @@ healthy, prints their URLs (the portal's first), streams their output with
 each line prefixed by its service's name, and on Ctrl-C or SIGTERM stops
 them all (portal first, registry last). Exits non-zero if one dies while
 starting.
+
+``rpc-cluster up --ha`` runs the same with no single point of failure in the
+registry: a 3-member etcd cluster (Debian's ``etcd`` binary, on free ports,
+its data in ``--data``/etcd) and two registries on it, which every service
+knows both of.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,10 +28,14 @@ from types import MappingProxyType
 from pathlib import Path
 
 from . import config
+from .children import die_with_parent
+from .local_etcd import INSTALL_HINT, EtcdCluster
 
 # Each service's `rpc-cluster` command and default port, in start order.
 SERVICES = MappingProxyType({"registry": 3000, "log": 4000, "grading": 6000, "portal": 5005})
-STOP_ORDER = ("portal", "grading", "log", "registry")
+# With --ha, a second registry beside the first.
+HA_SERVICES = MappingProxyType({"registry": 3000, "registry2": 3001, "log": 4000, "grading": 6000, "portal": 5005})
+STOP_ORDER = ("portal", "grading", "log", "registry2", "registry")
 
 
 def _free_port(host: str) -> int:
@@ -34,21 +44,13 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    # Children get SIGTERM if `up` itself is killed, so none is left behind.
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 class Cluster:
-    def __init__(self, host: str, ports: dict[str, int], data: Path):
+    def __init__(self, host: str, ports: dict[str, int], data: Path, store: str | None = None):
         self.host = host
         self.ports = ports
         self.data = data
+        #: The registries' --store (etcd://... with --ha), None for the default memory store.
+        self.store = store
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.children: dict[str, subprocess.Popen] = {}
         self._print_lock = threading.Lock()
@@ -57,11 +59,18 @@ class Cluster:
     def url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}"
 
+    @property
+    def registries(self) -> list[str]:
+        return [name for name in self.ports if name.startswith("registry")]
+
     def command(self, name: str) -> list[str]:
-        registry = f"{self.url('registry')}/rpc"
-        args = [sys.executable, "-m", "rpc_cluster.cli", name, "--host", self.host, "--port", str(self.ports[name])]
-        if name != "registry":
-            args += ["--registry", registry]
+        command = "registry" if name in self.registries else name
+        args = [sys.executable, "-m", "rpc_cluster.cli", command, "--host", self.host, "--port", str(self.ports[name])]
+        if command == "registry":
+            if self.store:
+                args += ["--store", self.store]
+        else:
+            args += ["--registry", ",".join(f"{self.url(r)}/rpc" for r in self.registries)]
         if name == "log":
             args += ["--log-file", str(self.data / "distributed.log")]
         if name == "grading":
@@ -74,15 +83,15 @@ class Cluster:
             sys.stdout.flush()
 
     def _stream(self, name: str, proc: subprocess.Popen) -> None:
-        width = max(map(len, SERVICES))
+        width = max(map(len, self.ports))
         for raw in iter(proc.stdout.readline, b""):
             self.say(f"{name:<{width}} | {raw.decode(errors='replace').rstrip()}")
 
     def start(self) -> None:
-        for name in SERVICES:
+        for name in self.ports:
             proc = subprocess.Popen(self.command(name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, env=self.env, start_new_session=True,
-                                    preexec_fn=_die_with_parent)
+                                    preexec_fn=die_with_parent)
             self.children[name] = proc
             threading.Thread(target=self._stream, args=(name, proc), daemon=True).start()
 
@@ -96,7 +105,7 @@ class Cluster:
     def wait_healthy(self, timeout: float) -> str | None:
         """None once all are healthy, else what went wrong."""
         deadline = time.monotonic() + timeout
-        waiting = list(SERVICES)
+        waiting = list(self.ports)
         while waiting:
             for name in list(waiting):
                 code = self.children[name].poll()
@@ -134,10 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, port in SERVICES.items():
         config.add_flag(parser, f"--{name}-port", f"RPC_CLUSTER_UP_{name.upper()}_PORT", port,
                         f"{name} port; 0 picks a free one", type=config.port_number)
+    config.add_flag(parser, "--registry2-port", "RPC_CLUSTER_UP_REGISTRY2_PORT", HA_SERVICES["registry2"],
+                    "with --ha, the second registry's port; 0 picks a free one", type=config.port_number)
     config.add_flag(parser, "--start-timeout", "RPC_CLUSTER_UP_START_TIMEOUT", 30.0,
                     "seconds to wait for every service to be healthy", type=config.positive_seconds)
+    parser.add_argument("--ha", action="store_true",
+                        help="no single registry: a 3-member local etcd (in --data/etcd) and two registries on it")
     args = parser.parse_args(argv)
-    ports = {name: getattr(args, f"{name}_port") or _free_port(args.host) for name in SERVICES}
+    services = HA_SERVICES if args.ha else SERVICES
+    ports = {name: getattr(args, f"{name}_port") or _free_port(args.host) for name in services}
     data = Path(args.data)
     try:
         data.mkdir(parents=True, exist_ok=True)
@@ -149,7 +163,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rpc-cluster up: error: ports already in use: {', '.join(taken)} "
               "(is a cluster already running? pick others with --<service>-port)", file=sys.stderr)
         return 1
-    cluster = Cluster(args.host, ports, data.resolve())
+    etcd = None
+    if args.ha:
+        binary = shutil.which("etcd")
+        if binary is None:
+            print(f"rpc-cluster up: error: --ha needs etcd. {INSTALL_HINT}", file=sys.stderr)
+            return 1
+        # A fresh etcd each time: it holds only registrations, which the services make again.
+        shutil.rmtree(data / "etcd", ignore_errors=True)
+        try:
+            etcd = EtcdCluster(data / "etcd", 3, binary).start()
+        except RuntimeError as exc:
+            print(f"rpc-cluster up: error: etcd did not start: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 1
+    try:
+        return _run(Cluster(args.host, ports, data.resolve(), etcd.url if etcd else None), args.start_timeout, etcd)
+    finally:
+        if etcd is not None:
+            etcd.stop()
+
+
+def _run(cluster: Cluster, start_timeout: float, etcd: EtcdCluster | None) -> int:
+    data = cluster.data
 
     def on_signal(signum: int, frame: object) -> None:
         cluster.stopping.set()
@@ -157,14 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     cluster.start()
-    problem = cluster.wait_healthy(args.start_timeout)
+    problem = cluster.wait_healthy(start_timeout)
     if problem:
         cluster.say(f"up: {problem}; stopping the others")
         cluster.stop()
         return 0 if problem == "interrupted while starting" else 1
     cluster.say("")
     cluster.say(f"  portal     {cluster.url('portal')}/        <- open this in a browser")
-    cluster.say(f"  registry   {cluster.url('registry')}/rpc")
+    for name in cluster.registries:
+        cluster.say(f"  {name:<10} {cluster.url(name)}/rpc")
+    if etcd is not None:
+        cluster.say(f"  etcd       {etcd.url}     (3 members; registries' --store)")
     cluster.say(f"  log        {cluster.url('log')}/rpc     (file: {data / 'distributed.log'})")
     cluster.say(f"  grading    {cluster.url('grading')}/rpc     (database: {data / 'grades.db'})")
     cluster.say("")

@@ -242,7 +242,9 @@ def _etcd_or_skip() -> str:
 
     binary = shutil.which("etcd")
     if binary is None:
-        reason = "etcd is not installed (apt-get install etcd-server)"
+        from rpc_cluster.local_etcd import INSTALL_HINT
+
+        reason = INSTALL_HINT
         if os.environ.get("RPC_CLUSTER_REQUIRE_ETCD"):
             pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_ETCD is set)")
         pytest.skip(reason)
@@ -252,7 +254,7 @@ def _etcd_or_skip() -> str:
 @pytest.fixture(scope="session")
 def etcd(tmp_path_factory):
     """A 3-member etcd cluster shared by the session's tests (each uses a key prefix of its own)."""
-    from etcd_cluster import EtcdCluster
+    from rpc_cluster.local_etcd import EtcdCluster
 
     cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), 3, _etcd_or_skip()).start()
     try:
@@ -264,7 +266,7 @@ def etcd(tmp_path_factory):
 @pytest.fixture
 def own_etcd(tmp_path):
     """A 3-member etcd cluster for one test that kills members."""
-    from etcd_cluster import EtcdCluster
+    from rpc_cluster.local_etcd import EtcdCluster
 
     cluster = EtcdCluster(tmp_path / "etcd", 3, _etcd_or_skip()).start()
     try:

@@ -33,6 +33,16 @@ def alive(pid: int) -> bool:
         return False
 
 
+def kill_up(proc: subprocess.Popen, log) -> None:
+    """Whatever happened, leave no `up` and none of its children behind."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    for pid in children_of(proc.pid):
+        os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    log.close()
+
+
 def test_up_starts_serves_and_stops_cleanly(tmp_path):
     log = open(tmp_path / "up.log", "wb")
     proc = subprocess.Popen(
@@ -57,12 +67,7 @@ def test_up_starts_serves_and_stops_cleanly(tmp_path):
         assert "up: stopped" in output() and "Traceback" not in output()
         assert (tmp_path / "data" / "grades.db").exists() and (tmp_path / "data" / "distributed.log").exists()
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        for pid in children_of(proc.pid):
-            os.kill(pid, signal.SIGKILL)
-        proc.wait()
-        log.close()
+        kill_up(proc, log)
 
 
 def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
@@ -76,3 +81,56 @@ def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
     assert "up: grading exited with code 1 while starting; stopping the others" in result.stdout
     assert "cannot open the store" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
+    from conftest import _etcd_or_skip
+
+    _etcd_or_skip()
+    from rpc_cluster import RegistryClient
+
+    log = open(tmp_path / "up.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rpc_cluster.cli", "up", "--ha", "--data", str(tmp_path / "data"),
+         "--registry-port", "0", "--registry2-port", "0", "--log-port", "0", "--grading-port", "0",
+         "--portal-port", "0"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    try:
+        output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
+        wait_until(lambda: "Ctrl-C stops them all" in output(), 60, message="the cluster")
+        text = output()
+        registries = re.findall(r"^  registry2? +(http://\S+/rpc)", text, re.M)
+        assert len(registries) == 2 and "etcd       etcd://" in text
+        portal = re.search(r"portal\s+(http://\S+/)", text).group(1)
+        both = RegistryClient(",".join(registries))
+        wait_until(lambda: {r["service_name"] for r in both.Registry.services()}
+                   >= {"LogService", "GradingService", "PortalService"}, 20, message="every service registered")
+        commands = {pid: open(f"/proc/{pid}/cmdline").read().split("\0") for pid in children_of(proc.pid)}
+        etcd_members = [pid for pid, argv in commands.items() if argv[0].endswith("etcd")]
+        assert len(etcd_members) == 3
+        # Lose the first registry: the other answers, and the portal keeps serving.
+        first_port = registries[0].rsplit(":", 1)[1].split("/")[0]
+        first = next(pid for pid, argv in commands.items() if "registry" in argv and first_port in argv)
+        os.kill(first, signal.SIGKILL)
+        assert {r["service_name"] for r in both.Registry.services()} >= {"GradingService", "PortalService"}
+        with urllib.request.urlopen(portal + "students", timeout=5) as response:
+            assert b"Nick Carter" in response.read()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        time.sleep(0.2)
+        assert [pid for pid in etcd_members if alive(pid)] == []
+        assert "Traceback" not in output()
+    finally:
+        kill_up(proc, log)
+
+
+def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
+    env = dict(os.environ, PATH="/nonexistent")
+    result = subprocess.run([sys.executable, "-m", "rpc_cluster.cli", "up", "--ha", "--data", str(tmp_path / "d"),
+                             "--registry-port", "0", "--registry2-port", "0", "--log-port", "0",
+                             "--grading-port", "0", "--portal-port", "0"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=30, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "rpc-cluster up: error: --ha needs etcd. etcd is not installed: apt-get install etcd-server "
+        "(Debian, Ubuntu), or see etcd.io"]

@@ -1,7 +1,9 @@
-"""A real etcd cluster for tests: members on explicit free loopback ports, each with its own data dir.
+"""A small etcd cluster on this machine: for ``rpc-cluster up --ha``, the tests and the benchmarks.
 
-Port 0 cannot be used: etcd's gateway must be told the addresses its members
-advertise. Every member is killed, and its data removed, by ``stop()``.
+Members listen on explicit free loopback ports, each with its own data
+folder. Port 0 cannot be used: etcd's gateway must be told the addresses its
+members advertise. ``stop()`` kills every member; ``remove_data=True`` also
+deletes their data (the tests' choice; ``up --ha`` keeps it in ``--data``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from .children import die_with_parent
+
 
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
@@ -28,10 +32,16 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+INSTALL_HINT = "etcd is not installed: apt-get install etcd-server (Debian, Ubuntu), or see etcd.io"
+
+
 class EtcdCluster:
-    def __init__(self, folder: Path, members: int = 3, binary: str = "etcd"):
-        self.folder = folder
+    """``members`` etcd processes forming one cluster, started by ``start()``."""
+
+    def __init__(self, folder: Path, members: int = 3, binary: str = "etcd", *, remove_data: bool = True):
+        self.folder = Path(folder)
         self.binary = binary
+        self.remove_data = remove_data
         ports = free_ports(2 * members)
         self.client_ports, self.peer_ports = ports[:members], ports[members:]
         self.names = [f"m{n}" for n in range(members)]
@@ -72,7 +82,7 @@ class EtcdCluster:
              "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
              "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", self._token,
              "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-level", "warn"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
         log.close()
 
     @staticmethod
@@ -100,4 +110,5 @@ class EtcdCluster:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         self.procs.clear()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.remove_data:
+            shutil.rmtree(self.folder, ignore_errors=True)
