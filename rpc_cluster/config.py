@@ -14,6 +14,8 @@ import urllib.parse
 from typing import Any, Callable
 
 from .errors import StartError
+from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT
+from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from .service import Service
 from .shipping import LogShipping
 
@@ -91,7 +93,7 @@ def add_flag(parser: argparse.ArgumentParser, flag: str, env: str, default: Any,
 
 def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port: int, *,
                       registry: bool = True) -> None:
-    """--host, --port, --advertise, --registry, --token, --threads, --log-level."""
+    """--host, --port, --advertise, --registry, --token, --threads, the limits, --log-level."""
     add_flag(parser, "--host", f"{prefix}_HOST", "127.0.0.1", "address to listen on")
     add_flag(parser, "--port", f"{prefix}_PORT", default_port, "port to listen on; 0 picks a free one",
              type=port_number)
@@ -104,6 +106,15 @@ def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port
              "cluster token: required on every request, and sent on every call")
     add_flag(parser, "--threads", f"{prefix}_THREADS", None,
              "request-handling threads (default: the service's own, see README)", type=positive_int)
+    # The limits against hostile clients (README, "Limits"); one value for the whole cluster.
+    add_flag(parser, "--max-batch", "RPC_CLUSTER_MAX_BATCH", DEFAULT_MAX_BATCH,
+             "members a JSON-RPC batch may have", type=positive_int)
+    add_flag(parser, "--max-response-bytes", "RPC_CLUSTER_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES,
+             "bytes of response one RPC request may produce", type=positive_int)
+    add_flag(parser, "--body-timeout", "RPC_CLUSTER_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT,
+             "seconds a request body may take to arrive (then 408)", type=positive_seconds)
+    add_flag(parser, "--idle-timeout", "RPC_CLUSTER_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT,
+             "seconds a connection may stay silent before it is closed", type=positive_seconds)
     add_flag(parser, "--log-level", "RPC_CLUSTER_LOG_LEVEL", "INFO", "stderr log level",
              choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
@@ -118,7 +129,9 @@ def setup_logging(level: str) -> None:
 def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The ``Service.__init__`` arguments from parsed common flags."""
     return {"host": args.host, "port": args.port, "advertise": args.advertise,
-            "registry": getattr(args, "registry", None), "token": args.token, "threads": args.threads}
+            "registry": getattr(args, "registry", None), "token": args.token, "threads": args.threads,
+            "max_batch": args.max_batch, "max_response_bytes": args.max_response_bytes,
+            "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
 
 
 def serve(make_service: Callable[[], Service], *, prog: str = "rpc-cluster", ship_logs: bool = True) -> int:

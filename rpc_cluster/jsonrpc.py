@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 # jsonrpcserver writes our response objects (its named tuples and serializers,
@@ -65,40 +66,113 @@ def _echo_id(obj: Any) -> Any:
     return None
 
 
-class JsonRpcCodec:
-    """Answers JSON-RPC 2.0 request text with one dispatcher. Thread-safe."""
+#: Members a batch may have. The log shippers send up to 1,000 entries a batch.
+DEFAULT_MAX_BATCH = 1000
+#: Bytes of response text one request may produce. 400 members of
+#: ``Grades.get_students(limit=1000)`` asked for 150 MiB, and building it took a
+#: grading process to 1.25 GB. The whole roster of 10,000 students with 20
+#: grades each is 13 MiB; at 32 MiB that attack peaked at 162 MiB (39 MiB at start).
+DEFAULT_MAX_RESPONSE_BYTES = 32 << 20
 
-    def __init__(self, dispatcher: Dispatcher):
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is too large")
+    return value
+
+
+def parse(text: str | bytes) -> Any:
+    """Strict JSON: NaN, Infinity and numbers that overflow a float are errors (ValueError)."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def _dumps(obj: Any) -> str:
+    # allow_nan=False: a result holding NaN is an error, never a reply that is not JSON.
+    return json.dumps(obj, allow_nan=False)
+
+
+class JsonRpcCodec:
+    """Answers JSON-RPC 2.0 request text with one dispatcher. Thread-safe.
+
+    ``max_batch`` caps the members of a batch (more is one -32600 error, and
+    nothing runs); ``max_response_bytes`` caps the response text: a call whose
+    response would pass it is answered with a -32603 error instead, and the
+    calls of a batch that come after that are not run (README, "Limits").
+    """
+
+    def __init__(self, dispatcher: Dispatcher, *, max_batch: int = DEFAULT_MAX_BATCH,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES):
         #: The core that runs the calls.
         self.dispatcher = dispatcher
+        self.max_batch = max_batch
+        self.max_response_bytes = max_response_bytes
 
     def handle(self, text: str | bytes) -> str:
         """Response text for request text; "" when nothing is to be answered."""
         try:
-            request = json.loads(text)
+            request = parse(text)
+        except RecursionError:
+            return _dumps(_error(errors.PARSE_ERROR, "Parse error", None, "nested too deeply"))
         except (ValueError, UnicodeDecodeError) as exc:
-            return json.dumps(_error(errors.PARSE_ERROR, "Parse error", None, str(exc)))
+            return _dumps(_error(errors.PARSE_ERROR, "Parse error", None, str(exc)))
         if isinstance(request, list):
-            if not request:
-                return json.dumps(_error(errors.INVALID_REQUEST, "Invalid Request", None, "empty batch"))
-            responses = []
-            valid = []
-            for item in request:
-                problem = _check_request(item)
-                if problem:
-                    responses.append(_error(errors.INVALID_REQUEST, "Invalid Request", _echo_id(item), problem))
-                else:
-                    valid.append(item)
-            for item in valid:
-                response = self._respond(item)
-                if response is not None:
-                    responses.append(response)
-            return self._serialize_batch(responses) if responses else ""
+            return self._handle_batch(request)
         problem = _check_request(request)
         if problem:
-            return json.dumps(_error(errors.INVALID_REQUEST, "Invalid Request", _echo_id(request), problem))
+            return _dumps(_error(errors.INVALID_REQUEST, "Invalid Request", _echo_id(request), problem))
         response = self._respond(request)
-        return self._serialize_one(response) if response is not None else ""
+        if response is None:
+            return ""
+        text = self._serialize_one(response)
+        if len(text) > self.max_response_bytes:
+            return self._too_large(request["id"], ran=True)
+        return text
+
+    def _handle_batch(self, batch: list) -> str:
+        if not batch:
+            return _dumps(_error(errors.INVALID_REQUEST, "Invalid Request", None, "empty batch"))
+        if len(batch) > self.max_batch:
+            return _dumps(_error(errors.INVALID_REQUEST, "Invalid Request", None,
+                                 f"a batch of {len(batch)} members; at most {self.max_batch}"))
+        # Each response is serialized as soon as it is made, so a batch holds at
+        # most one result as objects, and its text stops growing at the limit.
+        parts: list[str] = []
+        size = 0
+        valid = []
+        for item in batch:
+            problem = _check_request(item)
+            if problem:
+                parts.append(_dumps(_error(errors.INVALID_REQUEST, "Invalid Request", _echo_id(item), problem)))
+                size += len(parts[-1])
+            else:
+                valid.append(item)
+        full = False
+        for item in valid:
+            if full:
+                if "id" in item:
+                    parts.append(self._too_large(item["id"], ran=False))
+                continue
+            response = self._respond(item)
+            if response is None:
+                continue
+            text = self._serialize_one(response)
+            if size + len(text) > self.max_response_bytes:
+                full = True
+                text = self._too_large(item["id"], ran=True)
+            parts.append(text)
+            size += len(text)
+        return "[" + ", ".join(parts) + "]" if parts else ""
+
+    def _too_large(self, request_id: Any, *, ran: bool) -> str:
+        problem = ("the result is larger than the response limit: ask for less (a smaller limit, fewer calls)"
+                   if ran else "not run: the batch's responses reached the response limit")
+        return _dumps(_error(errors.INTERNAL_ERROR, "Response too large", request_id,
+                             {"problem": problem, "limit_bytes": self.max_response_bytes}))
 
     def _respond(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """The response object for one valid request; None for a notification (run all the same)."""
@@ -116,22 +190,17 @@ class JsonRpcCodec:
     def _serialize_one(response: dict[str, Any]) -> str:
         result = response.get("result")
         if isinstance(result, RawJSON):
-            return '{"jsonrpc": "2.0", "result": ' + result + ', "id": ' + json.dumps(response["id"]) + "}"
+            return '{"jsonrpc": "2.0", "result": ' + result + ', "id": ' + _dumps(response["id"]) + "}"
         try:
-            return json.dumps(response)
-        except (TypeError, ValueError):
+            return _dumps(response)
+        except (TypeError, ValueError, RecursionError):
             log.exception("rpc: result of call id=%r is not JSON-serializable", response.get("id"))
-            return json.dumps(_error(errors.INTERNAL_ERROR, "Internal error", response.get("id")))
-
-    def _serialize_batch(self, responses: list[dict[str, Any]]) -> str:
-        if any(isinstance(r.get("result"), RawJSON) for r in responses):
-            return "[" + ",".join(self._serialize_one(r) for r in responses) + "]"
-        try:
-            return json.dumps(responses)
-        except (TypeError, ValueError):
-            return "[" + ",".join(self._serialize_one(r) for r in responses) + "]"
+            return _dumps(_error(errors.INTERNAL_ERROR, "Internal error", response.get("id")))
 
 
-def dispatch(methods: MethodTable, text: str | bytes) -> str:
-    """Dispatch one request text to ``methods``; "" means send no response body."""
-    return JsonRpcCodec(Dispatcher(methods)).handle(text)
+def dispatch(methods: MethodTable, text: str | bytes, **limits: int) -> str:
+    """Dispatch one request text to ``methods``; "" means send no response body.
+
+    ``limits``: ``max_batch``, ``max_response_bytes`` (see ``JsonRpcCodec``).
+    """
+    return JsonRpcCodec(Dispatcher(methods), **limits).handle(text)

@@ -37,7 +37,8 @@ from . import errors, tracing
 from .client import DEFAULT_TIMEOUT, Client
 from .discovery import ProviderTable, PushVerifier, RegistryClient, ServiceClient, registry_url
 from .dispatch import Dispatcher
-from .http_server import HttpServer
+from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, HttpServer
+from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from .methods import MethodTable, rpc_method
 from .openrpc import document
 from .registration import Registration
@@ -109,7 +110,9 @@ class Service:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, advertise: str | None = None,
                  registry: str | None = None, token: str | None = None, threads: int | None = None,
-                 max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0):
+                 max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0,
+                 max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+                 body_timeout: float = DEFAULT_BODY_TIMEOUT, idle_timeout: float = DEFAULT_IDLE_TIMEOUT):
         self.host = host
         self.port = port
         self.advertise = advertise
@@ -118,6 +121,11 @@ class Service:
         self.threads = threads
         self.max_body = max_body
         self.drain_timeout = drain_timeout
+        # Limits against hostile clients (README, "Limits").
+        self.max_batch = max_batch
+        self.max_response_bytes = max_response_bytes
+        self.body_timeout = body_timeout
+        self.idle_timeout = idle_timeout
         #: Healthy providers of the required services, kept current by the registry.
         self.providers = ProviderTable()
         #: Pooled connections shared by every call this service makes.
@@ -222,7 +230,8 @@ class Service:
         self.expose(methods)
         self.methods = methods
         rpc_app = RpcApp(self.name, Dispatcher(methods, {"rpc.discover": self.openrpc}), self.openrpc,
-                         token=self.token, max_body=self.max_body, health=lambda: not self._draining,
+                         token=self.token, max_body=self.max_body, max_batch=self.max_batch,
+                         max_response_bytes=self.max_response_bytes, health=lambda: not self._draining,
                          after_call=self.after_call)
         return self.wsgi_app(rpc_app)
 
@@ -232,7 +241,9 @@ class Service:
         started: list[Part] = []
         try:
             self._http = HttpServer(self.make_wsgi_app(), self.host, self.port,
-                                    threads=self.request_threads(), drain_timeout=self.drain_timeout)
+                                    threads=self.request_threads(), drain_timeout=self.drain_timeout,
+                                    max_body=self.max_body, body_timeout=self.body_timeout,
+                                    idle_timeout=self.idle_timeout)
             self._http.start()
             for part in self.parts:
                 part.start(self)

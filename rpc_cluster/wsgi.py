@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from . import tracing
 from .dispatch import Dispatcher
-from .jsonrpc import JsonRpcCodec
+from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
 from .xmlrpc import XmlRpcCodec
 
 DEFAULT_MAX_BODY = 1 << 20
@@ -30,7 +30,8 @@ _STATUS = MappingProxyType({
 DRAIN_LIMIT = 16 << 20
 
 
-def _discard(stream, length: int) -> None:
+def discard(stream, length: int) -> None:
+    """Read and drop up to ``length`` bytes of ``stream``."""
     while length > 0:
         chunk = stream.read(min(length, 64 << 10))
         if not chunk:
@@ -46,7 +47,7 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
         return 400
     stream = environ["wsgi.input"]
     if length > limit:
-        _discard(stream, min(length, DRAIN_LIMIT))
+        discard(stream, min(length, DRAIN_LIMIT))
         return 413
     if length:
         return stream.read(length)
@@ -60,11 +61,12 @@ class RpcApp:
 
     def __init__(self, service_name: str, dispatcher: Dispatcher, openrpc: Callable[[], dict],
                  *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
+                 max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
                  health: Callable[[], bool] | None = None, after_call: Callable[[], None] | None = None):
         self.service_name = service_name
         self.dispatcher = dispatcher
-        self.jsonrpc = JsonRpcCodec(dispatcher)
-        self.xmlrpc = XmlRpcCodec(dispatcher.methods)
+        self.jsonrpc = JsonRpcCodec(dispatcher, max_batch=max_batch, max_response_bytes=max_response_bytes)
+        self.xmlrpc = XmlRpcCodec(dispatcher.methods, max_response_bytes=max_response_bytes)
         self._openrpc = openrpc
         self._token = f"Bearer {token}".encode() if token else None
         self.max_body = max_body
@@ -94,7 +96,7 @@ class RpcApp:
     def _call(self, environ: dict[str, Any], dispatch: Callable[[bytes], tuple[int, str, bytes]]) -> tuple[int, str, bytes]:
         """The checks every RPC request passes (token, body size), then its dispatch."""
         if not self._authorized(environ):
-            return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
+            return _unauthorized()
         body = read_body(environ, self.max_body)
         if isinstance(body, int):
             return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
@@ -110,6 +112,9 @@ class RpcApp:
         if path == "/RPC2" and verb == "POST":
             return self._call(environ, lambda body: (200, "text/xml; charset=utf-8", self.xmlrpc.handle(body)))
         if path == "/rpc" and verb in ("GET", "HEAD"):
+            # The document lists every method: it needs the token like a call does.
+            if not self._authorized(environ):
+                return _unauthorized()
             return _json(200, self._openrpc())
         if path == "/health" and verb in ("GET", "HEAD"):
             if self._healthy():
@@ -123,6 +128,10 @@ class RpcApp:
 def _json_answer(text: str) -> tuple[int, str, bytes]:
     # Only notifications: nothing to answer (204, empty body).
     return (200, "application/json", text.encode()) if text else (204, "application/json", b"")
+
+
+def _unauthorized() -> tuple[int, str, bytes]:
+    return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
 
 
 def _json(status: int, obj: Any) -> tuple[int, str, bytes]:

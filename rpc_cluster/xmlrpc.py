@@ -29,9 +29,11 @@ def _fault(code: int, message: str) -> bytes:
 class XmlRpcCodec:
     """Answers XML-RPC methodCall documents for one method table. Thread-safe."""
 
-    def __init__(self, methods: MethodTable):
+    def __init__(self, methods: MethodTable, *, max_response_bytes: int | None = None):
         #: The service's own methods.
         self.methods = methods
+        #: Bytes a methodResponse may have; a larger one is a -32603 Fault (None: no limit).
+        self.max_response_bytes = max_response_bytes
         system = {
             "system.listMethods": self._list_methods,
             "system.methodHelp": self._method_help,
@@ -44,13 +46,21 @@ class XmlRpcCodec:
     def _list_methods(self) -> list[str]:
         return self.methods.names() + self._system_names
 
+    @staticmethod
+    def _check_name(name: object) -> None:
+        # A list or a dict is not hashable: looked up as it is, it raised TypeError (-32603).
+        if not isinstance(name, str):
+            raise errors.InvalidParams.field("name", f"must be a method name (a string), not {type(name).__name__}")
+
     def _method_help(self, name: str) -> str:
+        self._check_name(name)
         if name not in self.dispatcher:
             raise errors.MethodNotFound(f"Method not found: {name}")
         return f"{name}{self.dispatcher.signature(name)}\n\n{self.dispatcher.doc(name)}".rstrip()
 
     def _method_signature(self, name: str) -> str:
         # The XML-RPC introspection answer for "signatures are not described".
+        self._check_name(name)
         if name not in self.dispatcher:
             raise errors.MethodNotFound(f"Method not found: {name}")
         return "signatures not supported"
@@ -74,7 +84,11 @@ class XmlRpcCodec:
         if isinstance(result, RawJSON):
             result = json.loads(result)
         try:
-            return xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
-        except (TypeError, OverflowError):
+            answer = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
+        except (TypeError, OverflowError, RecursionError):
             log.exception("rpc: result of %s cannot be marshalled to XML-RPC", name)
             return _fault(errors.INTERNAL_ERROR, "Internal error: result cannot be sent as XML-RPC")
+        if self.max_response_bytes is not None and len(answer) > self.max_response_bytes:
+            return _fault(errors.INTERNAL_ERROR, f"Response too large: the result is larger than the response "
+                                                 f"limit of {self.max_response_bytes} bytes; ask for less")
+        return answer

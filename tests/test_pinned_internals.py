@@ -48,12 +48,19 @@ def test_granian_thread_worker_internals_used_by_http_server_py():
     why = ("granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/http_server.py runs Granian's "
            "thread worker inside the service's process through its internals (granian.server.mt.MTServer "
            "and its _spawn_workers/_stop_workers/_init_shared_socket/_check_gil, granian.net.SocketHolder, "
-           "granian.server.common.configure_logging). Check those in the new release, then adapt "
+           "granian.server.common.configure_logging; for its own WSGI runner: granian._granian.WSGIWorker, "
+           "granian._futures._new_cbscheduler, granian.server.common.WORKERS_METHODS and TaskImpl, "
+           "granian.server.mt.WorkerThread.wrap_target, the response object's response_bytes/response_iter, "
+           "and hyper aborting a response shorter than its Content-Length, tests/test_hostile_clients.py). "
+           "Check those in the new release, then adapt "
            "http_server.py or keep the pin")
     try:
         import granian.server.common as common
+        from granian._futures import _new_cbscheduler  # noqa: F401
+        from granian._granian import WSGIWorker  # noqa: F401
         from granian.net import SocketHolder  # noqa: F401
-        from granian.server.mt import MTServer
+        from granian.server.common import WORKERS_METHODS, TaskImpl  # noqa: F401
+        from granian.server.mt import MTServer, WorkerThread  # noqa: F401
     except ImportError as exc:
         pytest.fail(f"{why}: {exc}")
     missing = [name for name in ("_spawn_workers", "_stop_workers", "_init_shared_socket", "_check_gil", "serve")
