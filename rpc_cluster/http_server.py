@@ -65,12 +65,20 @@ from .wsgi import DEFAULT_MAX_BODY, DRAIN_LIMIT, discard
 
 log = logging.getLogger("rpc_cluster.http")
 
-# Granian's server __init__ runs logging.config.dictConfig, which flushes and
-# closes every handler in the process (a service's log shipper, the log
-# service's open file). Logging is the application's to configure.
-_granian_common.configure_logging = lambda *args, **kwargs: None
-# It also warns that its thread worker is "experimental" on free-threaded builds: not our case.
-logging.getLogger("_granian").setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def _logging_left_alone() -> Iterator[None]:
+    """While a Granian server is built: its __init__ runs logging.config.dictConfig,
+    which flushes and closes every handler in the process (a service's log
+    shipper, the log service's open file). Logging is the application's to configure.
+    """
+    original = _granian_common.configure_logging
+    _granian_common.configure_logging = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        _granian_common.configure_logging = original
 
 #: Seconds a request body may take to arrive, from the end of its headers.
 DEFAULT_BODY_TIMEOUT = 10.0
@@ -348,14 +356,17 @@ class HttpServer:
         """Bind and start serving; raises OSError when the address is taken."""
         clock = _BodyClock(self.body_timeout)
         runner = _Runner(self.app, threads=self.threads, max_body=self.max_body, clock=clock)
-        server = _InProcessGranian(
-            target="rpc_cluster", address=self.host, port=self.requested_port,
-            interface=Interfaces.WSGI, workers=1, blocking_threads=self.threads + self.body_waiters,
-            backlog=self.backlog, backpressure=self._connection_cap(), log_enabled=False, websockets=False,
-            http=HTTPModes.http1,
-            http1_settings=HTTP1Settings(header_read_timeout=max(1, int(self.idle_timeout * 1000))),
-            workers_kill_timeout=max(1, int(self.drain_timeout)),
-        )
+        # It warns that its thread worker is "experimental" on free-threaded builds: not our case.
+        logging.getLogger("_granian").setLevel(logging.ERROR)
+        with _logging_left_alone():
+            server = _InProcessGranian(
+                target="rpc_cluster", address=self.host, port=self.requested_port,
+                interface=Interfaces.WSGI, workers=1, blocking_threads=self.threads + self.body_waiters,
+                backlog=self.backlog, backpressure=self._connection_cap(), log_enabled=False, websockets=False,
+                http=HTTPModes.http1,
+                http1_settings=HTTP1Settings(header_read_timeout=max(1, int(self.idle_timeout * 1000))),
+                workers_kill_timeout=max(1, int(self.drain_timeout)),
+            )
         server.serve(target_loader=lambda *_: runner, wrap_loader=False)
         clock.start()
         self._server, self._clock = server, clock

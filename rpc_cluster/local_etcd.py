@@ -81,7 +81,11 @@ class EtcdCluster:
              "--listen-client-urls", f"http://127.0.0.1:{client}", "--advertise-client-urls", f"http://127.0.0.1:{client}",
              "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
              "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", self._token,
-             "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-level", "warn"],
+             "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-level", "warn",
+             # Keep history bounded (the registry writes a little every round), and tell quiet
+             # watches they are alive well within the registry's watch read timeout.
+             "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "10m",
+             "--experimental-watch-progress-notify-interval", "2s"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
         log.close()
 

@@ -281,12 +281,13 @@ class Service:
         if self._stopped.is_set() or self._http is None:
             return
         self._stopping.set()
+        # Joined before deregistering: a registration still in flight could land after it.
+        for thread in self._threads:
+            thread.join(timeout=5)
         if self.registration is not None:
             self.registration.deregister()
         self._draining = True
         self._http.stop()
-        for thread in self._threads:
-            thread.join(timeout=5)
         self.on_stop()
         self._stopped.set()
         log.info("%s stopped", self.name)

@@ -64,13 +64,23 @@ class Election:
         return self.leading
 
     def _take(self) -> bool:
-        """Create the key under our lease if nobody holds it (or we already do)."""
+        """Create the key under our lease if nobody holds it; True too if our lease already holds it.
+
+        The second case is real: a transaction whose answer was lost is sent again
+        to another member (etcd.py), and the repeat finds the key its first run made.
+        """
         key = encode(self.key)
-        took, _ = self.etcd.txn(
+        answer = self.etcd.txn_answer(
             compare=[{"key": key, "result": "EQUAL", "target": "CREATE", "create_revision": 0}],
             success=[{"request_put": {"key": key, "value": encode(self.value), "lease": self._lease}}],
             failure=[{"request_range": {"key": key}}])
-        return took
+        if answer.get("succeeded"):
+            return True
+        for response in answer.get("responses", []):
+            for kv in response.get("response_range", {}).get("kvs", []):
+                if int(kv.get("lease", 0)) == self._lease:
+                    return True
+        return False
 
     def resign(self) -> None:
         """Give leadership up at once (revoking the lease deletes the key): for a clean stop."""

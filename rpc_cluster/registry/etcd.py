@@ -30,6 +30,8 @@ log = logging.getLogger("rpc_cluster.registry.etcd")
 
 # An answer from a live member takes milliseconds; one that takes this long is a dead or cut-off member.
 REQUEST_TIMEOUT = 2.0
+# A watch stream that says nothing for this long is reconnected (see _stream).
+WATCH_IDLE = 10.0
 
 
 class EtcdUnavailable(Exception):
@@ -101,6 +103,17 @@ class Etcd:
                 raise EtcdUnavailable(f"etcd: {path}: {exc}") from None
         raise EtcdUnavailable(f"etcd: no member answered {path} ({'; '.join(problems)})")
 
+    def quick_request(self, path: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """One try, on the current member, within ``timeout``: for reads that have a fallback."""
+        with self._lock:
+            client = self._clients[self._current]
+        try:
+            response = client.session.post(client.get_url(path), json=payload, timeout=timeout)
+            response.raise_for_status()
+            return response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise EtcdUnavailable(f"etcd: {path}: {type(exc).__name__}") from None
+
     # -- the few operations the registry needs ----------------------------------------------
 
     def range(self, prefix: str) -> tuple[int, list[tuple[str, str, int]]]:
@@ -112,8 +125,17 @@ class Etcd:
 
     def txn(self, compare: list[dict], success: list[dict], failure: list[dict] | None = None) -> tuple[bool, int]:
         """One transaction: (whether ``compare`` held, the revision after it)."""
-        answer = self.request("/kv/txn", {"compare": compare, "success": success, "failure": failure or []})
+        answer = self.txn_answer(compare, success, failure)
         return bool(answer.get("succeeded", False)), int(answer["header"]["revision"])
+
+    def txn_answer(self, compare: list[dict], success: list[dict], failure: list[dict] | None = None) -> dict:
+        """One transaction's whole answer (for a failure branch's reads).
+
+        Mind that ``request`` sends it again to the next member when one fails
+        mid-request: a transaction must be written so that running it twice is
+        harmless, or read its outcome back (election.py does).
+        """
+        return self.request("/kv/txn", {"compare": compare, "success": success, "failure": failure or []})
 
     def grant(self, ttl: int) -> int:
         """A new lease of ``ttl`` seconds; its id."""
@@ -138,13 +160,13 @@ class Etcd:
         Reconnects to the next member on a broken stream, from the revision
         after the last one delivered; raises Compacted when that is gone.
         """
-        next_revision = start_revision
+        position = [start_revision]  # the next revision to ask for; _stream moves it as it delivers
         failures = 0
         while not stopping.is_set():
             with self._lock:
                 client = self._clients[self._current]
             try:
-                next_revision = self._stream(client, prefix, next_revision, deliver, stopping)
+                self._stream(client, prefix, position, deliver, stopping)
                 failures = 0
             except Compacted:
                 raise
@@ -153,19 +175,21 @@ class Etcd:
                     return
                 failures += 1
                 log.warning("etcd watch on %s:%s broke (%s); resuming at revision %d on the next member",
-                            client.host, client.port, type(exc).__name__, next_revision)
+                            client.host, client.port, type(exc).__name__, position[0])
                 with self._lock:
                     self._current = (self._current + 1) % len(self._clients)
                 stopping.wait(retry.REGISTRATION.delay(failures) if failures > len(self._clients) else 0.05)
 
-    def _stream(self, client: Any, prefix: str, start: int, deliver: Callable[[list[dict], int], None],
-                stopping: threading.Event) -> int:
+    def _stream(self, client: Any, prefix: str, position: list[int], deliver: Callable[[list[dict], int], None],
+                stopping: threading.Event) -> None:
+        start = position[0]
         body = {"create_request": {"key": encode(prefix), "range_end": encode(prefix_end(prefix)),
                                    "start_revision": start, "prev_kv": True, "progress_notify": True}}
-        # A read timeout turns a silent member into a reconnect; progress notifications
-        # (when etcd sends them) keep a quiet but live stream from timing out.
+        # A read timeout turns a member gone silent (no FIN, no RST: a cut link) into a
+        # reconnect; on a quiet but live stream it costs one reconnect per WATCH_IDLE
+        # seconds, less where etcd sends progress notifications more often (local_etcd.py).
         with client.session.post(client.get_url("/watch"), json=body, stream=True,
-                                 timeout=(self.timeout, None)) as response:
+                                 timeout=(self.timeout, WATCH_IDLE)) as response:
             response.raise_for_status()
             watching = threading.Thread(target=self._close_when_stopping, args=(response, stopping), daemon=True)
             watching.start()
@@ -190,10 +214,9 @@ class Etcd:
                                 event[side]["value"] = decode(event[side].get("value"))
                         event.setdefault("type", "PUT")
                     deliver(events, revision)
-                    start = revision + 1
+                    position[0] = revision + 1
         if not stopping.is_set():
             raise ValueError("etcd watch stream ended")
-        return start
 
     @staticmethod
     def _close_when_stopping(response: requests.Response, stopping: threading.Event) -> None:

@@ -42,6 +42,11 @@ log = logging.getLogger("rpc_cluster.registry.etcd_store")
 
 # How long register/deregister wait for the watch to bring their own write back.
 READ_YOUR_WRITES_TIMEOUT = 5.0
+# How long lookup and services wait to catch up with etcd before answering from the
+# table as it is: well inside a client's 2 s timeout, even when etcd is unreachable.
+CATCH_UP_TIMEOUT = 0.3
+# Seconds between the leader's writes of its last checks (other registries show them).
+MIN_SUMMARY_INTERVAL = 10.0
 
 
 class EtcdStore:
@@ -103,9 +108,9 @@ class EtcdStore:
         answer than none while etcd recovers.
         """
         try:
-            answer = self.etcd.request("/kv/range", {"key": encode(self._changed_key)})
+            answer = self.etcd.quick_request("/kv/range", {"key": encode(self._changed_key)}, CATCH_UP_TIMEOUT)
             kvs = answer.get("kvs") or [{"mod_revision": 0}]
-            self._wait_applied(int(kvs[0]["mod_revision"]))
+            self._wait_applied(int(kvs[0]["mod_revision"]), CATCH_UP_TIMEOUT)
         except (EtcdUnavailable, ServiceUnavailable):
             pass
 
@@ -130,12 +135,13 @@ class EtcdStore:
         return self.table.providers_for(required), []
 
     def deregister(self, service_url: str) -> list:
-        key = encode(self._key(service_url))
-        existed, revision = self._write(
-            [{"request_delete_range": {"key": key}}],
-            compare=[{"key": key, "result": "GREATER", "target": "CREATE", "create_revision": 0}])
-        if not existed:
-            raise NotFound(f"No service registered at {service_url}", {"service_url": service_url})
+        if self.table.get(service_url) is None:
+            self._catch_up()
+            if self.table.get(service_url) is None:
+                raise NotFound(f"No service registered at {service_url}", {"service_url": service_url})
+        # Deleting is harmless to repeat (etcd.py sends a transaction again on another member
+        # when one fails mid-request): the answer is what this registry knew it had.
+        _, revision = self._write([{"request_delete_range": {"key": encode(self._key(service_url))}}])
         self._wait_applied(revision)
         return []
 
@@ -151,8 +157,8 @@ class EtcdStore:
     def _key(self, service_url: str) -> str:
         return self._services + urllib.parse.quote(service_url, safe="")
 
-    def _wait_applied(self, revision: int) -> None:
-        deadline = time.monotonic() + READ_YOUR_WRITES_TIMEOUT
+    def _wait_applied(self, revision: int, timeout: float = 0.0) -> None:
+        deadline = time.monotonic() + (timeout or READ_YOUR_WRITES_TIMEOUT)
         with self._applied_changed:
             while self._applied < revision:
                 left = deadline - time.monotonic()
@@ -213,12 +219,13 @@ class EtcdStore:
         for url in self.table.expired():
             key = encode(self._key(url))
             try:
-                self.etcd.txn([{"key": key, "result": "EQUAL", "target": "MOD",
-                                "mod_revision": self._mod_revision.get(url, 0)}],
-                              [{"request_delete_range": {"key": key}}, self._touch()])
-                dropped.append(url)
+                gone, _ = self.etcd.txn([{"key": key, "result": "EQUAL", "target": "MOD",
+                                          "mod_revision": self._mod_revision.get(url, 0)}],
+                                        [{"request_delete_range": {"key": key}}, self._touch()])
             except EtcdUnavailable:
                 break
+            if gone:
+                dropped.append(url)
         return dropped
 
     # -- the watch feeds the table -----------------------------------------------------------------
@@ -233,8 +240,12 @@ class EtcdStore:
         revision, rows = self.etcd.range(self._prefix)
         self._quiet = True
         try:
-            for key, value, mod_revision in rows:
-                self._apply_one({"type": "PUT", "kv": {"key": key, "value": value, "mod_revision": mod_revision}})
+            present = {urllib.parse.unquote(key[len(self._services):]) for key, _, _ in rows
+                       if key.startswith(self._services)}
+            for url in set(self.table.urls()) - present:  # deleted while we could not watch
+                self._apply_one({"type": "DELETE", "kv": {"key": self._key(url), "mod_revision": revision}})
+            self._apply([{"type": "PUT", "kv": {"key": key, "value": value, "mod_revision": mod_revision}}
+                         for key, value, mod_revision in rows], 0)
         finally:
             self._quiet = False
         with self._applied_changed:
@@ -244,7 +255,11 @@ class EtcdStore:
 
     def _apply(self, events: list[dict], revision: int) -> None:
         for event in events:
-            self._apply_one(event)
+            try:
+                self._apply_one(event)
+            except Exception:
+                # One bad value must not stop the watch (it would replay it for ever).
+                log.exception("could not apply etcd event on %s; skipped", event.get("kv", {}).get("key"))
         with self._applied_changed:
             self._applied = max(self._applied, revision)
             self._applied_changed.notify_all()
@@ -278,7 +293,8 @@ class EtcdStore:
         reg = self.table.get(url)
         required = tuple(dict.fromkeys(value["required_services"]))
         if reg is None or reg.service_name != value["service_name"] or reg.required_services != required:
-            self.table.register(value["service_name"], url, required)
+            # The limit was checked by the registry that wrote it; etcd's word is final here.
+            self.table.register(value["service_name"], url, required, enforce_limit=False)
             reg = self.table.get(url)
         elif value["status"] == PASSING and reg.status == CRITICAL:
             self.table.record_success(url)
@@ -332,7 +348,8 @@ class EtcdStore:
                 while not self._sent_all() and time.monotonic() < deadline and not self._stopping.is_set():
                     time.sleep(0.01)
                 self._record_pushed(batch[-1][0])
-            if time.monotonic() - last_summary >= self.summary_interval:
+            # Every few rounds, not every one: each write stays in etcd's history until compacted.
+            if time.monotonic() - last_summary >= max(self.summary_interval, MIN_SUMMARY_INTERVAL):
                 last_summary = time.monotonic()
                 self._publish_checks()
 
@@ -352,7 +369,8 @@ class EtcdStore:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self.election is not None:
-            self.election.resign()
+        # Joined first: a campaign step still running could take the key again after we resign.
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.election is not None:
+            self.election.resign()

@@ -148,8 +148,8 @@ class RegistryTable:
 
     # -- changes ---------------------------------------------------------------------
 
-    def register(self, service_name: str, service_url: str,
-                 required_services: Iterable[str] = ()) -> tuple[dict[str, list[str]], list[Notice]]:
+    def register(self, service_name: str, service_url: str, required_services: Iterable[str] = (), *,
+                 enforce_limit: bool = True) -> tuple[dict[str, list[str]], list[Notice]]:
         """Add or replace the registration at ``service_url``.
 
         Returns the providers of its required services and the notices to send.
@@ -159,7 +159,8 @@ class RegistryTable:
         required = tuple(dict.fromkeys(required_services))
         with self._lock:
             old = self._by_url.get(service_url)
-            self._check_room(service_url)
+            if enforce_limit:
+                self._check_room(service_url)
             notices: list[Notice] = []
             if old is not None and old.status == PASSING and old.service_name != service_name:
                 notices += self._notices(old, removed=True)
