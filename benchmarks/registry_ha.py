@@ -240,7 +240,7 @@ def table(result: dict) -> str:
         met = r["told_max"] <= goal and r["critical_max"] <= goal
         lines.append(
             f"| {r['interval']:g} s | {r['ttl']} s | {r['reps']} | {_seconds(r, 'leads')} | {_seconds(r, 'critical')} "
-            f"| {_seconds(r, 'told')} | ≤ {goal:g} s = {goal / r['interval']:g} "
+            f"| {_seconds(r, 'told')} | ≤ {goal:g} s = {goal / r['interval']:.2f} "
             f"| {'yes' if once else 'NO'}: {r['notices']:,} adds and removals, {r['duplicates']} twice, "
             f"{r['missing']} missing | {'yes' if met and once else 'NO'} |")
         verdicts.append(f"{'met' if met else 'NOT met'} at {r['interval']:g} s / TTL {r['ttl']} s "
