@@ -24,6 +24,7 @@ from .common import ROOT, machine
 BENCHMARKS = [
     ("rpc_roundtrip", "RPC round trip: Grades.get_student against the stdlib peer and the limit"),
     ("registry_scale", "Registry: failure detection and fan-out"),
+    ("registry_ha", "Several registries on etcd: failover, and latency against memory"),
     ("rpc_throughput", "JSON-RPC call rate and the HTTP server choice"),
     ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
     ("log_ingest", "Log ingestion and the cost of logger.info()"),
