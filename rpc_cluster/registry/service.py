@@ -139,6 +139,8 @@ class RegistryService(Service):
         return self.table.lookup(service_name)
 
     def on_start(self) -> None:
+        # A registry that takes over checks at once, not at its next round.
+        self.table.on_leading = self.health_check.check_round
         try:
             self.table.start(self.url)
         except EtcdUnavailable as exc:

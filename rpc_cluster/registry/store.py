@@ -29,6 +29,8 @@ class MemoryStore(RegistryTable):
                  notify: Callable[[list[Notice]], None] | None = None):
         super().__init__(deregister_after=deregister_after, max_registrations=max_registrations, notify=notify)
         self.leader: str | None = None
+        #: Called when this registry starts to lead: never here, it leads from the start.
+        self.on_leading: Callable[[], None] = lambda: None
 
     def start(self, registry_url: str) -> None:
         self.leader = registry_url
