@@ -13,8 +13,10 @@ the count is reported in a log line of its own as soon as it can be.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import secrets
 import sys
 import threading
 import time
@@ -52,6 +54,11 @@ class LogShipper(CentralLogHandler):
         self._transport = transport or Transport()
         self._token = token
         self._queue: deque[dict[str, Any]] = deque()
+        # Entries are numbered in the order they are queued, under this shipper's own name:
+        # the log service stores each number once, so a batch sent again after a lost
+        # answer doubles nothing (logs/store.py).
+        self._origin = secrets.token_hex(8)
+        self._numbers = itertools.count(1)
         self._queue_lock = threading.Lock()
         self._wake = threading.Event()
         self._retry_now = threading.Event()
@@ -80,6 +87,7 @@ class LogShipper(CentralLogHandler):
             if len(self._queue) >= self.capacity:
                 self.dropped += 1
                 return
+            entry["entry_id"] = f"{self._origin}:{next(self._numbers)}"
             self._queue.append(entry)
             if len(self._queue) >= self.batch_size:
                 self._wake.set()
@@ -115,7 +123,8 @@ class LogShipper(CentralLogHandler):
                 message = (f"rpc_cluster.logs.shipping: dropped {dropped} log entries: the queue of "
                            f"{self.capacity} was full while the log service was unreachable")
                 self._queue.append({"message": message, "service_name": self.service_name, "level": "WARNING",
-                                    "trace_id": None, "timestamp": now_iso()})
+                                    "trace_id": None, "timestamp": now_iso(),
+                                    "entry_id": f"{self._origin}:{next(self._numbers)}"})
         if dropped:
             log.warning("dropped %d log entries while the log service was unreachable", dropped)
 
@@ -131,7 +140,7 @@ class LogShipper(CentralLogHandler):
                 # Params by position (Log.write's order): binding them is cheaper on the server.
                 calls.append({"jsonrpc": "2.0", "method": "Log.write", "params": [
                     entry["message"], entry["service_name"], entry["level"], entry["trace_id"],
-                    entry["timestamp"]]})
+                    entry["timestamp"], entry["entry_id"]]})
                 size += cost
         return len(calls), json.dumps(calls).encode()
 
@@ -144,13 +153,20 @@ class LogShipper(CentralLogHandler):
         for url in urls:
             try:
                 status, answer = self._transport.post(url, body, request_headers(self._token), self.timeout)
-                decode_answer(url, status, answer)
+                refusal = decode_answer(url, status, answer)
             except errors.TransportError as exc:
                 log.debug("log service %s unreachable: %s", url, exc)
                 continue
             except errors.RpcError as exc:
                 log.warning("log service %s refused a batch (%s); will retry", url, exc)
                 continue
+            if refusal is not None:
+                # A batch of notifications gets an answer only when it is refused whole
+                # (more members than the service's --max-batch): send smaller ones.
+                self.batch_size = max(1, count // 2)
+                log.warning("log service %s refused a batch of %d entries (%s); sending %d at a time",
+                            url, count, refusal, self.batch_size)
+                return False
             with self._queue_lock:
                 for _ in range(count):
                     self._queue.popleft()

@@ -3,7 +3,9 @@
 import json
 import logging
 import os
+import socket
 import stat
+import threading
 
 import pytest
 
@@ -380,3 +382,112 @@ def test_tail_loops_do_not_starve_writes(tmp_path):
         assert slowest < 1.5, f"the slowest Log.write took {slowest:.2f} s"
         assert tails and all(found == [] for found in tails)
         assert writer.Log.tail(service_name="the-oldest") == []  # beyond the budget
+
+
+# -- each entry once, whatever is sent again ----------------------------------------------------------
+
+
+def test_an_entry_sent_again_is_stored_once_also_after_a_restart(tmp_path):
+    path = tmp_path / "d.log"
+    with LogService(port=0, registry=NOWHERE, log_file=path) as service:
+        client = Client(service.url)
+        for _ in range(2):
+            client.Log.write("first", "svc", "INFO", None, None, "shipper-a:1")
+        client.Log.write("second", "svc", "INFO", None, None, "shipper-a:2")
+        client.Log.write("older, so already stored", "svc", "INFO", None, None, "shipper-a:1")
+        client.Log.write("another shipper", "svc", "INFO", None, None, "shipper-b:1")
+        assert [e["message"] for e in client.Log.tail(10, service_name="svc")] == ["first", "second",
+                                                                                   "another shipper"]
+        assert set(client.Log.tail(1, service_name="svc")[0]) == {"timestamp", "level", "service_name",
+                                                                   "trace_id", "message"}
+        with pytest.raises(InvalidParams):
+            client.Log.write("bad id", "svc", "INFO", None, None, "no number")
+    with LogService(port=0, registry=NOWHERE, log_file=path) as service:
+        Client(service.url).Log.write("second", "svc", "INFO", None, None, "shipper-a:2")
+        assert [e["message"] for e in service.store.tail(10, service_name="svc")] == ["first", "second",
+                                                                                      "another shipper"]
+
+
+class LosesTheFirstAnswers:
+    """Forwards requests to the log service, but drops the connection instead of the first answers:
+    what a log service that stored a batch and then lost its connection (or timed out) looks like."""
+
+    def __init__(self, target: str, lose: int):
+        import http.client
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(target)
+        self._target = (parts.hostname, parts.port, parts.path)
+        self._http = http.client
+        self.lost = lose
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/rpc"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length")))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                upstream = self._http.HTTPConnection(self._target[0], self._target[1], timeout=5)
+                upstream.request("POST", self._target[2], body, {"Content-Type": "application/json"})
+                response = upstream.getresponse()
+                answer = response.read()
+                upstream.close()
+                if self.lost > 0:
+                    self.lost -= 1
+                    continue  # stored upstream; the answer never comes back
+                conn.sendall(f"HTTP/1.1 {response.status} OK\r\nContent-Length: {len(answer)}\r\n"
+                             "Connection: close\r\n\r\n".encode() + answer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sock.close()
+
+
+def test_a_batch_sent_again_after_a_lost_answer_doubles_no_entry(tmp_path):
+    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log") as service:
+        proxy = LosesTheFirstAnswers(service.url, lose=2)
+        shipper = LogShipper("ShipOnce", lambda: [proxy.url], flush_interval=0.05, batch_size=50)
+        logger = shipping_logger("test.ship.once", shipper)
+        try:
+            for n in range(120):
+                logger.info("entry %d", n)
+            assert shipper.wait_delivered(20)
+            messages = [e["message"] for e in service.store.tail(1000, service_name="ShipOnce")]
+        finally:
+            shipper.close()
+            proxy.close()
+    assert proxy.lost == 0  # two answers were lost on the way, so batches were sent again
+    assert sorted(messages) == sorted(f"test.ship.once: entry {n}" for n in range(120))
+
+
+def test_a_batch_larger_than_the_service_takes_is_sent_in_smaller_ones(tmp_path):
+    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log", max_batch=30) as service:
+        shipper = LogShipper("ShipSmall", lambda: [service.url], flush_interval=0.05, batch_size=100)
+        logger = shipping_logger("test.ship.small", shipper)
+        try:
+            for n in range(200):
+                logger.info("entry %d", n)
+            assert shipper.wait_delivered(20)
+        finally:
+            shipper.close()
+        assert len(service.store.tail(1000, service_name="ShipSmall")) == 200
+        assert shipper.batch_size <= 30

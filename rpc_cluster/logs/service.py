@@ -19,6 +19,7 @@ from .store import TAIL_BYTES, LogStore
 
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
+_ENTRY_ID = re.compile(r"[A-Za-z0-9._-]{1,40}:[0-9]{1,18}")
 _ALIASES = MappingProxyType({"WARN": "WARNING", "FATAL": "CRITICAL"})
 
 
@@ -72,15 +73,21 @@ class Log:
 
     @rpc_method
     def write(self, message: str, service_name: str | None = None, level: str = "INFO",
-              trace_id: str | None = None, timestamp: str | float | None = None) -> bool:
-        """Append one entry to the central log (usually sent as notifications, many in a batch)."""
+              trace_id: str | None = None, timestamp: str | float | None = None, entry_id: str | None = None) -> bool:
+        """Append one entry to the central log (usually sent as notifications, many in a batch).
+
+        ``entry_id`` ("SHIPPER:NUMBER", numbered in order by the shipper) makes a batch
+        sent again after a lost answer store each entry once.
+        """
+        if entry_id is not None and (not isinstance(entry_id, str) or not _ENTRY_ID.fullmatch(entry_id)):
+            raise InvalidParams.field("entry_id", "must be SHIPPER:NUMBER (1-40 of A-Z a-z 0-9 . _ -, then digits)")
         if not isinstance(message, str):
             raise InvalidParams.field("message", "must be a string")
         if len(message) > MAX_MESSAGE:
             raise InvalidParams.field("message", f"must be at most {MAX_MESSAGE} characters")
         entry = {"timestamp": _timestamp(timestamp), "level": _level("level", level),
                  "service_name": _short_text("service_name", service_name),
-                 "trace_id": _short_text("trace_id", trace_id, 128), "message": message}
+                 "trace_id": _short_text("trace_id", trace_id, 128), "message": message, "entry_id": entry_id}
         self._store.write([entry])
         return True
 

@@ -17,10 +17,16 @@ import json
 import logging.handlers
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
 
 from ..log_entries import FIELDS, LEVELS
+
+# Shippers whose progress is remembered (one number each); the oldest is forgotten first.
+MAX_SHIPPERS = 10_000
+# How much of the newest log is read at start to learn how far each shipper got.
+REMEMBER_BYTES = 4 << 20
 
 
 # How much of the newest log one Log.tail may scan. Measured on 2 cores, 16 MiB takes
@@ -61,9 +67,17 @@ def _escaped(value: Any) -> Any:
     return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
 
 
+def _fields(entry: dict[str, Any]) -> dict[str, Any]:
+    """What the file keeps of an entry: its fields, and its shipper's id when it has one."""
+    kept = {field: entry.get(field) for field in FIELDS}
+    if entry.get("entry_id"):
+        kept["entry_id"] = entry["entry_id"]
+    return kept
+
+
 def _line(entry: dict[str, Any]) -> tuple[str, int]:
     """The file's line for an entry, and its size in bytes."""
-    line = json.dumps({field: entry.get(field) for field in FIELDS}, ensure_ascii=False) + "\n"
+    line = json.dumps(_fields(entry), ensure_ascii=False) + "\n"
     if line.isascii():
         return line, len(line)
     try:
@@ -71,7 +85,7 @@ def _line(entry: dict[str, Any]) -> tuple[str, int]:
     except UnicodeEncodeError:
         # JSON text may hold a lone surrogate ("\\ud800"); UTF-8 cannot. Stored escaped, the
         # entry is kept (a notification has nobody to tell of a rejection) and the file stays UTF-8.
-        line = json.dumps({field: _escaped(entry.get(field)) for field in FIELDS}, ensure_ascii=False) + "\n"
+        line = json.dumps({key: _escaped(value) for key, value in _fields(entry).items()}, ensure_ascii=False) + "\n"
         return line, len(line.encode("utf-8"))
 
 
@@ -112,13 +126,54 @@ class LogStore:
         self.tail_bytes = tail_bytes
         self._size = self.path.stat().st_size
         self._lock = threading.Lock()
+        # Each shipper's highest entry number stored (see ``write``), newest shippers last.
+        self._stored_up_to: OrderedDict[str, int] = OrderedDict()
+        self._remember_stored()
+
+    def _remember_stored(self) -> None:
+        """After a restart: how far each shipper got, from the newest part of the file."""
+        try:
+            handle = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - REMEMBER_BYTES))
+            for line in handle.read().split(b"\n"):
+                if b'"entry_id"' in line:
+                    try:
+                        self._is_new(json.loads(line)["entry_id"])
+                    except (ValueError, KeyError, TypeError):
+                        continue
+
+    def _is_new(self, entry_id: str) -> bool:
+        """Whether an entry is not stored yet; records it as stored. Under the lock.
+
+        A shipper numbers its entries in order and sends them in order, a batch
+        again only after it failed: an entry at or below the highest number
+        stored from its shipper is a repeat (its batch arrived, the answer did not).
+        """
+        origin, _, number = entry_id.rpartition(":")
+        seq = int(number)
+        if seq <= self._stored_up_to.get(origin, 0):
+            return False
+        self._stored_up_to[origin] = seq
+        self._stored_up_to.move_to_end(origin)
+        if len(self._stored_up_to) > MAX_SHIPPERS:
+            self._stored_up_to.popitem(last=False)
+        return True
 
     def write(self, entries: list[dict[str, Any]]) -> None:
-        """Write validated entries; they reach the file at the latest on ``flush()``."""
-        lines = [_line(entry) for entry in entries]
+        """Write validated entries; they reach the file at the latest on ``flush()``.
+
+        An entry with an ``entry_id`` its shipper already sent is stored once only.
+        """
+        lines = [(_line(entry), entry.get("entry_id")) for entry in entries]
         with self._lock:
             stream = self._file.stream
-            for line, size in lines:
+            for (line, size), entry_id in lines:
+                if entry_id and not self._is_new(entry_id):
+                    continue
                 if self.max_bytes and self._size and self._size + size > self.max_bytes:
                     self._file.doRollover()
                     stream = self._file.stream
@@ -197,7 +252,7 @@ class LogStore:
                             continue
                         if min_level is not None and LEVELS.get(entry.get("level"), 0) < min_level:
                             continue
-                        found.append(entry)
+                        found.append({field: entry.get(field) for field in FIELDS})
                         if len(found) >= limit:
                             return _by_time(found)
             return _by_time(found)
