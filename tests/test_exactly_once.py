@@ -10,12 +10,13 @@ import pytest
 
 from conftest import wait_until
 from echo_service import EchoService
+from raw_server import RawServer
 from rpc_cluster import Client, InvalidParams, TransportError
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
 
-class DiesAfterReading:
+class DiesAfterReading(RawServer):
     """A server that reads a whole request, then dies without answering the first ``deaths`` of them.
 
     Exactly what a server killed after doing the work looks like on the wire.
@@ -24,43 +25,14 @@ class DiesAfterReading:
     def __init__(self, deaths: int = 1):
         self.deaths = deaths
         self.requests: list[dict] = []
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/rpc"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(self._answer)
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length")))
-                while len(body) < length:
-                    body += conn.recv(65536)
-                message = json.loads(body)
-                self.requests.append(message)
-                if len(self.requests) <= self.deaths:
-                    continue  # close without a word, as a killed process does
-                answer = json.dumps({"jsonrpc": "2.0", "result": "done", "id": message["id"]}).encode()
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                             + f"Content-Length: {len(answer)}\r\n\r\n".encode() + answer)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
+    def _answer(self, body: bytes):
+        message = json.loads(body)
+        self.requests.append(message)
+        if len(self.requests) <= self.deaths:
+            return None  # close without a word, as a killed process does
+        return 200, json.dumps({"jsonrpc": "2.0", "result": "done", "id": message["id"]}).encode()
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 import json
 import logging
 import os
-import socket
 import stat
-import threading
+import urllib.request
 
 import pytest
 
 from conftest import free_port, wait_until
+from raw_server import RawServer
 from rpc_cluster import Client, InvalidParams, connect, trace
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.shipping import LogShipper
@@ -408,58 +408,23 @@ def test_an_entry_sent_again_is_stored_once_also_after_a_restart(tmp_path):
                                                                                       "another shipper"]
 
 
-class LosesTheFirstAnswers:
+class LosesTheFirstAnswers(RawServer):
     """Forwards requests to the log service, but drops the connection instead of the first answers:
     what a log service that stored a batch and then lost its connection (or timed out) looks like."""
 
     def __init__(self, target: str, lose: int):
-        import http.client
-        import urllib.parse
-
-        parts = urllib.parse.urlsplit(target)
-        self._target = (parts.hostname, parts.port, parts.path)
-        self._http = http.client
+        self._target = target
         self.lost = lose
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/rpc"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(self._forward)
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length")))
-                while len(body) < length:
-                    body += conn.recv(65536)
-                upstream = self._http.HTTPConnection(self._target[0], self._target[1], timeout=5)
-                upstream.request("POST", self._target[2], body, {"Content-Type": "application/json"})
-                response = upstream.getresponse()
-                answer = response.read()
-                upstream.close()
-                if self.lost > 0:
-                    self.lost -= 1
-                    continue  # stored upstream; the answer never comes back
-                conn.sendall(f"HTTP/1.1 {response.status} OK\r\nContent-Length: {len(answer)}\r\n"
-                             "Connection: close\r\n\r\n".encode() + answer)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
+    def _forward(self, body: bytes):
+        request = urllib.request.Request(self._target, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            status, answer = response.status, response.read()
+        if self.lost > 0:
+            self.lost -= 1
+            return None  # stored upstream; the answer never comes back
+        return status, answer
 
 
 def test_a_batch_sent_again_after_a_lost_answer_doubles_no_entry(tmp_path):
