@@ -199,6 +199,24 @@ class _StartResponse:
         self.headers = headers
 
 
+def _health_check(environ: dict[str, Any], body: bytes) -> bool:
+    """Whether a request is ``GET /health`` or one ``Service.heartbeat`` call.
+
+    Those skip the queue for an app slot: they cost microseconds, and a service
+    whose slots are all held by big calls (a huge batch, a slow database) must
+    still tell the registry it is alive.
+    """
+    if environ.get("PATH_INFO") == "/health":
+        return True
+    if len(body) > 256 or b"Service.heartbeat" not in body:
+        return False
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("method") == "Service.heartbeat"
+
+
 class _Runner:
     """Runs the WSGI app for Granian: body first (bounded), then one of ``threads`` app slots."""
 
@@ -227,7 +245,7 @@ class _Runner:
             return
         environ["wsgi.input"] = io.BytesIO(body)
         start_response = _StartResponse()
-        with self._slots:
+        with self._slots if not _health_check(environ, body) else contextlib.nullcontext():
             result = self.app(environ, start_response)
             try:
                 # Joined, never streamed: Granian's streaming blocks this thread on a

@@ -10,6 +10,7 @@ import json
 import selectors
 import socket
 import sqlite3
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,7 @@ import xmlrpc.client
 import pytest
 
 from echo_service import EchoService
-from rpc_cluster import config
+from rpc_cluster import CallTimeout, Client, config
 from rpc_cluster.grading.sqlite_store import SqliteStore
 from rpc_cluster.http_server import raise_open_file_limit
 from rpc_cluster.jsonrpc import dispatch
@@ -311,3 +312,22 @@ def test_get_rpc_needs_the_token_like_every_other_rpc_request(echo):
     request = urllib.request.Request(echo.url, headers={"Authorization": "Bearer s3cret"})
     with urllib.request.urlopen(request, timeout=5) as response:
         assert any(m["name"] == "Echo.echo" for m in json.loads(response.read())["methods"])
+
+
+def test_health_and_heartbeats_do_not_wait_behind_calls_holding_every_request_thread():
+    """Two slow calls hold both request threads; /health and Service.heartbeat still answer at once."""
+    with EchoService(port=0, registry=NOWHERE, threads=2) as service:
+        slow = [threading.Thread(target=Client(service.url, timeout=10).call, args=("Echo.sleep", 3))
+                for _ in range(2)]
+        for thread in slow:
+            thread.start()
+        time.sleep(0.3)  # both slots taken
+        started = time.monotonic()
+        assert Client(service.url, timeout=2).call("Service.heartbeat")["status"] == "ok"
+        with urllib.request.urlopen(service.url.replace("/rpc", "/health"), timeout=2) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < 1.5  # not the 2.7 s the slow calls still hold
+        with pytest.raises(CallTimeout):  # an ordinary call does wait for a slot
+            Client(service.url, timeout=1).call("Echo.echo", "queued")
+        for thread in slow:
+            thread.join(10)
