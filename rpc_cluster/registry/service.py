@@ -102,7 +102,7 @@ class RegistryService(Service):
         self.table = RegistryTable(deregister_after=deregister_after, max_registrations=max_registrations,
                                    notify=self.notifier.send)
         self.health_check = HealthChecker(self.table, self._post, interval=heartbeat_interval,
-                                          timeout=heartbeat_timeout, workers=check_workers)
+                                          timeout=heartbeat_timeout, workers=check_workers, token=self.token)
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
         """One heartbeat or push: the decoded answer, or a typed error."""
