@@ -34,6 +34,13 @@ def main() -> int:
     silent = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: silent.set())
     selector = selectors.DefaultSelector()
+    # The signal wakes select() at once: otherwise heartbeats went on being answered for up to
+    # one select timeout after the cut, and the measurement counted that time against the registry.
+    wake_r, wake_w = socket.socketpair()
+    wake_r.setblocking(False)
+    wake_w.setblocking(False)
+    signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+    selector.register(wake_r, selectors.EVENT_READ, "wake")
     listeners = []
     for _ in range(args.count):
         listener = socket.socket()
@@ -56,6 +63,9 @@ def main() -> int:
                 selector.unregister(conn)  # open before the cut: never read, never answered
         for key, _ in selector.select(0.1):
             sock = key.fileobj
+            if key.data == "wake":
+                sock.recv(64)
+                continue
             if key.data == "listener":
                 try:
                     conn, _ = sock.accept()
@@ -74,7 +84,7 @@ def main() -> int:
                 buffers.pop(sock, None)
                 sock.close()
                 continue
-            if went_silent:
+            if silent.is_set():
                 continue  # read, never answered
             buffers[sock] += data
             # Answer each complete request (head, then Content-Length bytes of body).
