@@ -45,7 +45,9 @@ class Fleet:
 
 
 def main() -> int:
-    server = HttpServer(Fleet(), "127.0.0.1", 0, threads=16).start()
+    # The registry keeps a connection per service URL: 2,000 URLs here are 2,000 connections,
+    # and Granian serves at most backlog / workers of them at once.
+    server = HttpServer(Fleet(), "127.0.0.1", 0, threads=16, backlog=8192).start()
     print(f"fleet serving at {server.url}", flush=True)
     try:
         threading.Event().wait()

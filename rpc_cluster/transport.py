@@ -43,6 +43,17 @@ def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
+def http_target(url: str) -> tuple[str, int, str]:
+    """(host, port, path with query) of an ``http://`` URL; TransportError for any other."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise TransportError(f"rpc: unsupported URL {url!r} (expected http://host:port/path)", sent=False)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return parts.hostname, parts.port or 80, path
+
+
 class _Pool:
     """Idle keep-alive connections to one host:port, newest last."""
 
@@ -98,13 +109,8 @@ class Transport:
         allows it: it never reached the server, or it is ``repeatable`` (the
         server recognises a repeat). A timeout is never sent again here.
         """
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise TransportError(f"rpc: unsupported URL {url!r} (expected http://host:port/path)", sent=False)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        pool = self._pool(parts.hostname, parts.port or 80)
+        host, port, path = http_target(url)
+        pool = self._pool(host, port)
         attempts = retry.TRANSPORT.attempts or 1
         for attempt in range(1, attempts + 1):
             conn = pool.get(timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import socket
 import threading
 import time
@@ -12,6 +11,7 @@ import time
 import pytest
 
 from conftest import wait_until
+from registry_watch import check_gaps, kill_detection_time, service_row
 from rpc_cluster import Client, ServiceUnavailable
 from rpc_cluster.errors import TransportError
 from rpc_cluster.registry import service as registry_service
@@ -88,26 +88,14 @@ def test_many_dead_registrations_do_not_delay_the_checks_of_a_live_service(proce
     echo = processes.echo(registry_proc.url(), "--name", "Live")
     url = echo.url()
 
-    def live_row():
-        return next((row for row in registry.Registry.services() if row["service_url"] == url), None)
-
-    wait_until(lambda: (live_row() or {}).get("last_checked"), 10, message="the live service to be checked")
+    wait_until(lambda: (service_row(registry, url) or {}).get("last_checked"), 10,
+               message="the live service to be checked")
     wait_until(lambda: registry.Registry.lookup("Dead") == [], 10, message="the dead ones to turn critical")
-    checks: list[tuple[float, str]] = []
-    deadline = time.monotonic() + 4 * interval
-    while time.monotonic() < deadline:
-        row = live_row()
-        if row and (not checks or row["last_checked"] != checks[-1][1]):
-            checks.append((time.monotonic(), row["last_checked"]))
-        time.sleep(0.05)
-    gaps = [later[0] - earlier[0] for earlier, later in zip(checks, checks[1:])]
-    assert len(checks) >= 3 and max(gaps) <= 2 * interval, f"checks of the live service {gaps} s apart"
-    assert live_row()["status"] == "passing"
+    gaps = check_gaps(registry, url, 4 * interval)
+    assert len(gaps) >= 2 and max(gaps) <= 2 * interval, f"checks of the live service {gaps} s apart"
+    assert service_row(registry, url)["status"] == "passing"
 
-    echo.signal(signal.SIGKILL)
-    killed = time.monotonic()
-    wait_until(lambda: registry.Registry.lookup("Live") == [], 10, interval=0.02, message="the kill noticed")
-    detected = time.monotonic() - killed
+    detected = kill_detection_time(registry, echo, "Live")
     assert detected <= 2.5 * interval, f"a dead service was noticed after {detected:.2f} s"
 
 

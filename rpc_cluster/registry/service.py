@@ -124,7 +124,8 @@ class RegistryService(Service):
         except ValueError as exc:
             raise StartError(str(exc)) from None
         self.health_check = HealthChecker(self.table, self._post, interval=self.heartbeat_interval,
-                                          timeout=self.heartbeat_timeout, workers=self.check_workers)
+                                          timeout=self.heartbeat_timeout, workers=self.check_workers,
+                                          token=self.token)
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
         """One heartbeat or push: the decoded answer, or a typed error."""
@@ -139,13 +140,14 @@ class RegistryService(Service):
         return self.table.lookup(service_name)
 
     def on_start(self) -> None:
-        # A registry that takes over checks at once, not at its next round.
+        # Checks first (they check nothing while another registry leads), then the store:
+        # a registry that takes over checks at once, not at its next round.
+        self.health_check.start()
         self.table.on_leading = self.health_check.check_round
         try:
             self.table.start(self.url)
         except EtcdUnavailable as exc:
             raise StartError(f"cannot reach the store {self.store_url!r}: {exc}") from None
-        self.health_check.start()
 
     def on_stop(self) -> None:
         if self.health_check is not None:
