@@ -81,10 +81,16 @@ def register_fleet(registry: Proc, fleet: Proc, count: int) -> tuple[Client, str
     registry_url = registry.url()
     fleet_url = fleet.wait_for(r"fleet serving at (\S+)").group(1)
     client = Client(registry_url, timeout=30)
-    with client.batch() as batch:
-        for n in range(count):
-            batch.call("Registry.register", "FakeService", f"{fleet_url}/svc/{n}/rpc", ["VictimService"])
+    register_all(client, [("FakeService", f"{fleet_url}/svc/{n}/rpc", ["VictimService"]) for n in range(count)])
     return client, registry_url, fleet_url
+
+
+def register_all(client: Client, registrations: list[tuple]) -> None:
+    """Register many, in batches the server takes (its --max-batch: 1,000 members by default)."""
+    for start in range(0, len(registrations), 500):
+        with client.batch() as batch:
+            for args in registrations[start:start + 500]:
+                batch.call("Registry.register", *args)
 
 
 def scenario(services: int, interval: float, reps: int, tree: Path = ROOT) -> dict:
@@ -137,9 +143,7 @@ def silent_scenario(services: int, interval: float, silent: int, reps: int, tree
             started += [cut, victim]
             ports = cut.wait_for(r"silent ports (\S+)").group(1).split(",")
             silent_urls = {f"http://127.0.0.1:{port}/rpc" for port in ports}
-            with client.batch() as batch:
-                for url in silent_urls:
-                    batch.call("Registry.register", "SilentService", url)
+            register_all(client, [("SilentService", url) for url in silent_urls])
             victim_url = victim.url()
 
             def steady():
