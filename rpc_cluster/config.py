@@ -14,7 +14,7 @@ import urllib.parse
 from typing import Any, Callable
 
 from .errors import StartError
-from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT
+from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT
 from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from .service import Service
 from .shipping import LogShipping
@@ -54,6 +54,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
     return value
 
 
@@ -115,6 +125,10 @@ def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port
              "seconds a request body may take to arrive (then 408)", type=positive_seconds)
     add_flag(parser, "--idle-timeout", "RPC_CLUSTER_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT,
              "seconds a connection may stay silent before it is closed", type=positive_seconds)
+    add_flag(parser, "--body-waiters", "RPC_CLUSTER_BODY_WAITERS", DEFAULT_BODY_WAITERS,
+             "spare threads that wait for request bodies, so slow clients hold no request thread; "
+             "0 is fastest under many clients but lets one slow body hold a request thread (README, Limits)",
+             type=non_negative_int)
     add_flag(parser, "--log-level", "RPC_CLUSTER_LOG_LEVEL", "INFO", "stderr log level",
              choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
@@ -131,7 +145,8 @@ def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {"host": args.host, "port": args.port, "advertise": args.advertise,
             "registry": getattr(args, "registry", None), "token": args.token, "threads": args.threads,
             "max_batch": args.max_batch, "max_response_bytes": args.max_response_bytes,
-            "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout}
+            "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout,
+            "body_waiters": args.body_waiters}
 
 
 def serve(make_service: Callable[[], Service], *, prog: str = "rpc-cluster", ship_logs: bool = True) -> int:

@@ -37,7 +37,7 @@ from . import errors, tracing
 from .client import DEFAULT_TIMEOUT, Client
 from .discovery import ProviderTable, PushVerifier, RegistryClient, ServiceClient, registry_url
 from .dispatch import Dispatcher
-from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, HttpServer
+from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, HttpServer
 from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from .methods import MethodTable, rpc_method
 from .openrpc import document
@@ -112,7 +112,8 @@ class Service:
                  registry: str | None = None, token: str | None = None, threads: int | None = None,
                  max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0,
                  max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 body_timeout: float = DEFAULT_BODY_TIMEOUT, idle_timeout: float = DEFAULT_IDLE_TIMEOUT):
+                 body_timeout: float = DEFAULT_BODY_TIMEOUT, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 body_waiters: int = DEFAULT_BODY_WAITERS):
         self.host = host
         self.port = port
         self.advertise = advertise
@@ -126,6 +127,7 @@ class Service:
         self.max_response_bytes = max_response_bytes
         self.body_timeout = body_timeout
         self.idle_timeout = idle_timeout
+        self.body_waiters = body_waiters
         #: Healthy providers of the required services, kept current by the registry.
         self.providers = ProviderTable()
         #: Pooled connections shared by every call this service makes.
@@ -243,7 +245,7 @@ class Service:
             self._http = HttpServer(self.make_wsgi_app(), self.host, self.port,
                                     threads=self.request_threads(), drain_timeout=self.drain_timeout,
                                     max_body=self.max_body, body_timeout=self.body_timeout,
-                                    idle_timeout=self.idle_timeout)
+                                    idle_timeout=self.idle_timeout, body_waiters=self.body_waiters)
             self._http.start()
             for part in self.parts:
                 part.start(self)
