@@ -183,23 +183,23 @@ class EtcdStore:
         return self.table.check_order() if self._leading() else []
 
     def record_success(self, service_url: str) -> list:
-        reg = self.table.get(service_url)
-        if reg is None or not self._leading():
-            return []
-        if reg.status == CRITICAL:
-            self._write_status(service_url, PASSING)
-        else:
-            self.table.record_success(service_url)  # only the time of the check changes
-        return []
+        return self._record(service_url, PASSING)
 
     def record_failure(self, service_url: str) -> list:
+        return self._record(service_url, CRITICAL)
+
+    def _record(self, service_url: str, status: str) -> list:
+        """A check's outcome: a change of status goes to etcd (every table applies it from
+        the watch); the same status again only updates this table's check time and count."""
         reg = self.table.get(service_url)
         if reg is None or not self._leading():
             return []
-        if reg.status == PASSING:
-            self._write_status(service_url, CRITICAL)
+        if reg.status != status:
+            self._write_status(service_url, status)
+        elif status == PASSING:
+            self.table.record_success(service_url)
         else:
-            self.table.record_failure(service_url)  # only the count of failures changes
+            self.table.record_failure(service_url)
         return []
 
     def _write_status(self, service_url: str, status: str) -> None:
