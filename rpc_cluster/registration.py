@@ -18,6 +18,7 @@ from . import retry
 from .client import Client
 from .discovery import ProviderTable
 from .errors import RpcError, TransportError
+from .retry import UNHEARD
 
 log = logging.getLogger("rpc_cluster.registration")
 
@@ -46,6 +47,9 @@ class Registration:
         self.registered = False
         # Registration attempts that failed in a row (for the backoff).
         self._failures = 0
+        # Registrations in a row that no heartbeat followed, and when the next may be made.
+        self._unheard = 0
+        self._hold_until = float("-inf")
         self._last_heartbeat = clock()
         #: A smoothed view of the registry's interval, to know when it has gone quiet.
         self.heartbeat_gap = ASSUMED_HEARTBEAT_INTERVAL
@@ -61,6 +65,7 @@ class Registration:
             # The first real gap replaces the assumed one outright.
             self.heartbeat_gap = gap if self._heartbeats_heard == 1 else 0.7 * self.heartbeat_gap + 0.3 * gap
         self._heartbeats_heard += 1
+        self._unheard = 0
         self._last_heartbeat = now
 
     def forgotten(self) -> bool:
@@ -74,12 +79,25 @@ class Registration:
         if self.registered and not self.forgotten():
             return self._idle()
         again = self.registered
+        if again and self._clock() < self._hold_until:
+            return min(self._hold_until - self._clock(), self._idle())
         try:
             if again and self.service_url in self.registry.call("Registry.lookup", self.service_name):
                 # Only slower than we guessed: learn its pace instead of registering again.
                 self.heartbeat_gap = min(self.heartbeat_gap * 1.5, LONGEST_GAP)
                 self._last_heartbeat = self._clock()
                 return self._idle()
+            if again and self._heartbeats_heard == 0 and self._hold_until == float("-inf"):
+                # Registered, yet never checked since: the registry cannot reach us. Registering
+                # again at once would only list us as passing to our dependents until its next
+                # check; hold off, longer each time (after the hold, register as usual).
+                self._unheard += 1
+                hold = UNHEARD.delay(self._unheard)
+                self._hold_until = self._clock() + hold
+                log.warning("%s: the registry has not checked %s since it registered; is --advertise "
+                            "reachable from the registry? registering again in %.0f s",
+                            self.service_name, self.service_url, hold)
+                return min(hold, self._idle())
             answer = self.registry.call("Registry.register", self.service_name, self.service_url,
                                         list(self.required))
         except RpcError as exc:
@@ -94,6 +112,7 @@ class Registration:
         self._last_heartbeat = self._clock()
         self._heartbeats_heard = 0
         self._failures = 0
+        self._hold_until = float("-inf")
         self.registered = True
         log.info("%s %s with %s as %s", self.service_name, "registered again" if again else "registered",
                  self.registry.url, self.service_url)

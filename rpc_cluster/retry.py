@@ -60,6 +60,10 @@ HEARTBEAT = Backoff(attempts=3, first=0.05, factor=3.0, longest=0.15)
 NOTIFY = Backoff(attempts=3, first=0.05, factor=2.0, longest=0.2)
 # Registration and log shipping keep trying until the other side is back.
 REGISTRATION = Backoff(first=0.1, longest=5.0)
+# Registering again when no heartbeat followed the last registration: the registry
+# hears us but cannot reach us (a wrong --advertise, a one-way partition), and each
+# registration would list us as passing to our dependents for a while.
+UNHEARD = Backoff(first=3.0, longest=60.0)
 SHIPPING = Backoff(first=0.1, longest=5.0)
 
 def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:

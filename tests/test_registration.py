@@ -132,3 +132,22 @@ def test_deregister_only_when_registered_and_never_raises(registry, clock):
     assert registry.listed == {}
     registry.down = True
     registration.deregister()  # logged, not raised
+
+
+def test_a_registry_that_never_checks_us_is_not_registered_with_again_and_again(registry, clock):
+    """A one-way partition: registering works, heartbeats never come. Each registration would
+    list us as passing to our dependents, so registering again is held off, longer each time."""
+    registration = make(registry, clock)
+    registration.step()
+    registers = []
+    for _ in range(400):  # 100 s in steps of a quarter second
+        clock.advance(0.25)
+        registry.listed.clear()  # the registry marks us critical: lookup does not list us
+        before = registry.calls.count("Registry.register")
+        registration.step()
+        if registry.calls.count("Registry.register") > before:
+            registers.append(clock.now)
+    gaps = [b - a for a, b in zip(registers, registers[1:])]
+    assert len(registers) <= 6 and gaps == sorted(gaps)  # was one every 4 s: 25 of them
+    registration.heard_heartbeat()  # checked at last: back to registering again at once when forgotten
+    assert registration._unheard == 0
