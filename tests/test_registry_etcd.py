@@ -23,7 +23,9 @@ TTL = 2
 class Recorder:
     """A fake dependent: answers heartbeats and records every Service.update it gets."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        #: Seconds it takes to answer a push (a slow dependent).
+        self.delay = delay
         self.updates: list[tuple[float, list, list]] = []
         self._lock = threading.Lock()
         self.server = HttpServer(self, "127.0.0.1", 0, threads=2).start()
@@ -32,6 +34,7 @@ class Recorder:
     def __call__(self, environ, start_response):
         body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}")
         if body.get("method") == "Service.update":
+            time.sleep(self.delay)
             with self._lock:
                 self.updates.append((time.monotonic(), body["params"].get("added", []),
                                      body["params"].get("removed", [])))
@@ -161,3 +164,26 @@ def test_a_rolling_restart_of_both_registries_keeps_every_service_listed_and_pas
         wait_until(lambda: all_passing(urls[index]), 15, message=f"registry {index} back with everyone")
     for url in urls:
         wait_until(lambda: all_passing(url), TTL + 10 * INTERVAL, message="everyone passing after the restarts")
+
+
+def test_a_slow_dependent_does_not_hold_back_pushes_to_the_others(processes, etcd, recorder):
+    slow = Recorder(delay=2.5)  # past the notifier's 2 s timeout: it tries again, and again
+    try:
+        _, urls = two_registries(processes, etcd.store())
+        both = ",".join(urls)
+        registry = RegistryClient(both)
+        first, second = processes.echo(both, "--name", "First"), processes.echo(both, "--name", "Second")
+        first_url, second_url = first.url(), second.url()
+        wait_until(lambda: registry.Registry.lookup("Second") == [second_url], 10, message="registrations")
+        registry.Registry.register("Slow", slow.url, ["First"])
+        registry.Registry.register("Fast", recorder.url, ["Second"])
+        first.signal(signal.SIGKILL)
+        wait_until(lambda: first_url not in registry.Registry.lookup("First"), 10, message="First critical")
+        second.signal(signal.SIGKILL)
+        critical_at = wait_until(lambda: second_url not in registry.Registry.lookup("Second") and time.monotonic(),
+                                 10, message="Second critical")
+        wait_until(lambda: recorder.told("removed", second_url), 10, message="Fast told")
+        # Behind the slow push (3 tries of 2 s), Fast would wait about 6 s more.
+        assert recorder.told("removed", second_url)[0] - critical_at < 2.0
+    finally:
+        slow.stop()

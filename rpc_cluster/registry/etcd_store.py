@@ -25,6 +25,7 @@ once a round, so every registry shows them).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -53,8 +54,7 @@ class EtcdStore:
     """See the module docstring. The same interface as ``store.MemoryStore``."""
 
     def __init__(self, url: str, *, deregister_after: float = 60.0, max_registrations: int | None = None,
-                 notify: Callable[[list[Notice]], None], notify_idle: Callable[[], bool] = lambda: True,
-                 leader_ttl: int = 5, summary_interval: float = 3.0):
+                 notify: Callable[..., None], leader_ttl: int = 5, summary_interval: float = 3.0):
         members, prefix = parse_url(url)
         self.url = url
         self.etcd = Etcd(members)
@@ -69,8 +69,12 @@ class EtcdStore:
         self.table = RegistryTable(deregister_after=deregister_after, max_registrations=max_registrations,
                                    notify=self._noticed)
         self.deregister_after = deregister_after
+        # The notifier's send(notices, on_done): on_done once a notice is delivered or given up.
         self._send = notify
-        self._sent_all = notify_idle
+        # Notices handed to the notifier and not yet done, by revision; how far we handed them.
+        self._in_flight: dict[int, int] = {}
+        self._in_flight_lock = threading.Lock()
+        self._handed_up_to = 0
         self.leader_ttl = leader_ttl
         self.summary_interval = summary_interval
         self.election: Election | None = None
@@ -353,23 +357,39 @@ class EtcdStore:
             self._leader_gone.clear()
 
     def _push(self) -> None:
-        """While leading: send the notices after the last pushed revision, then record how far."""
+        """While leading: send the notices after the last pushed revision, and record how far
+        every notice has been delivered (a slow dependent delays only that record, not pushes)."""
         last_summary = 0.0
+        was_leading = False
         while not self._stopping.wait(0.02):
-            if not self._leading():
+            leading = self._leading()
+            if leading and not was_leading:
+                self._handed_up_to = self._pushed  # take over from the last recorded revision
+            was_leading = leading
+            if not leading:
                 continue
-            batch = [(revision, notices) for revision, notices in list(self._unpushed) if revision > self._pushed]
-            if batch:
-                for _, notices in batch:
-                    self._send(notices)
-                deadline = time.monotonic() + 10
-                while not self._sent_all() and time.monotonic() < deadline and not self._stopping.is_set():
-                    time.sleep(0.01)
-                self._record_pushed(batch[-1][0])
+            for revision, notices in list(self._unpushed):
+                if revision <= self._handed_up_to:
+                    continue
+                with self._in_flight_lock:
+                    self._in_flight[revision] = self._in_flight.get(revision, 0) + len(notices)
+                self._send(notices, on_done=functools.partial(self._delivered, revision))
+                self._handed_up_to = revision
+            with self._in_flight_lock:
+                waiting = list(self._in_flight)
+            done_up_to = min(waiting) - 1 if waiting else self._handed_up_to
+            if done_up_to > self._pushed:
+                self._record_pushed(done_up_to)
             # Every few rounds, not every one: each write stays in etcd's history until compacted.
             if time.monotonic() - last_summary >= max(self.summary_interval, MIN_SUMMARY_INTERVAL):
                 last_summary = time.monotonic()
                 self._publish_checks()
+
+    def _delivered(self, revision: int) -> None:
+        with self._in_flight_lock:
+            self._in_flight[revision] -= 1
+            if not self._in_flight[revision]:
+                del self._in_flight[revision]
 
     def _record_pushed(self, revision: int) -> None:
         try:

@@ -30,22 +30,25 @@ class Notifier:
         self._post = post
         self._timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-notify")
-        self._queues: dict[str, deque[Notice]] = {}
+        self._queues: dict[str, deque[tuple[Notice, Callable[[], None] | None]]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def send(self, notices: Iterable[Notice]) -> None:
-        """Queue notices for delivery; returns at once (the table calls it under its lock)."""
+    def send(self, notices: Iterable[Notice], on_done: Callable[[], None] | None = None) -> None:
+        """Queue notices for delivery; returns at once (the table calls it under its lock).
+
+        ``on_done`` is called once for each notice, when it is delivered or given up on.
+        """
         with self._lock:
             if self._closed:
                 return  # the registry is stopping: nobody is left to deliver them
             for notice in notices:
                 queue = self._queues.get(notice.recipient)
                 if queue is None:
-                    self._queues[notice.recipient] = deque([notice])
+                    self._queues[notice.recipient] = deque([(notice, on_done)])
                     self._pool.submit(self._drain, notice.recipient)
                 else:
-                    queue.append(notice)
+                    queue.append((notice, on_done))
 
     def _drain(self, recipient: str) -> None:
         while True:
@@ -54,8 +57,10 @@ class Notifier:
                 if not queue:
                     del self._queues[recipient]
                     return
-                notice = queue.popleft()
+                notice, on_done = queue.popleft()
             self._deliver(notice)
+            if on_done is not None:
+                on_done()
 
     def _deliver(self, notice: Notice) -> bool:
         body = json.dumps({"jsonrpc": "2.0", "method": "Service.update", "id": 1,
@@ -71,12 +76,6 @@ class Notifier:
                 failure = exc
         log.warning("could not tell %s about %s: %s", notice.recipient, notice.added or notice.removed, failure)
         return False
-
-    def idle(self) -> bool:
-        """Whether every notice sent so far has been delivered (or given up on)."""
-        with self._lock:
-            # A recipient's queue leaves the map only after its last notice was handled.
-            return not self._queues
 
     def close(self) -> None:
         with self._lock:

@@ -119,8 +119,7 @@ class RegistryService(Service):
         try:
             self.table = open_store(self.store_url, deregister_after=self.deregister_after,
                                     max_registrations=self.max_registrations, notify=self.notifier.send,
-                                    notify_idle=self.notifier.idle, leader_ttl=self.leader_ttl,
-                                    summary_interval=self.heartbeat_interval)
+                                    leader_ttl=self.leader_ttl, summary_interval=self.heartbeat_interval)
         except ValueError as exc:
             raise StartError(str(exc)) from None
         self.health_check = HealthChecker(self.table, self._post, interval=self.heartbeat_interval,

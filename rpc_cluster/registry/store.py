@@ -43,8 +43,7 @@ class MemoryStore(RegistryTable):
 
 
 def open_store(url: str, *, deregister_after: float, max_registrations: int | None,
-               notify: Callable[[list[Notice]], None], notify_idle: Callable[[], bool] = lambda: True,
-               leader_ttl: int = 5, summary_interval: float = 3.0) -> MemoryStore:
+               notify: Callable[..., None], leader_ttl: int = 5, summary_interval: float = 3.0) -> MemoryStore:
     """The store ``--store`` names: ``memory``, or ``etcd://HOST:PORT[,HOST:PORT...][/PREFIX]``."""
     if url == "memory":
         return MemoryStore(deregister_after=deregister_after, max_registrations=max_registrations, notify=notify)
@@ -52,6 +51,5 @@ def open_store(url: str, *, deregister_after: float, max_registrations: int | No
         from .etcd_store import EtcdStore
 
         return EtcdStore(url, deregister_after=deregister_after, max_registrations=max_registrations,
-                         notify=notify, notify_idle=notify_idle, leader_ttl=leader_ttl,
-                         summary_interval=summary_interval)
+                         notify=notify, leader_ttl=leader_ttl, summary_interval=summary_interval)
     raise ValueError(f"{url!r} is not a registry store (memory, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX])")
