@@ -228,7 +228,7 @@ def table(rows: list[dict]) -> str:
     if silent:
         lines = [("| checker " if label else "") + "| services | interval | silent | last silent one leaves passing, "
                  "median (max) | in intervals | killed one detected meanwhile, median (max) | in intervals "
-                 f"| goal | met |",
+                 "| goal | met |",
                  ("|---" if label else "") + "|---|---|---|---|---|---|---|---|---|"]
         for r in silent:
             met = max(r["last_max"], r["victim_max"]) <= SILENT_GOAL * r["interval"]

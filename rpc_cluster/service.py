@@ -34,7 +34,7 @@ import threading
 from typing import Any, Callable
 
 from . import errors, tracing
-from .client import DEFAULT_TIMEOUT, Client
+from .client import DEFAULT_TIMEOUT
 from .discovery import ProviderTable, PushVerifier, RegistryClient, ServiceClient, registry_url
 from .dispatch import Dispatcher
 from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, HttpServer

@@ -100,9 +100,6 @@ class EtcdStore:
         self._catch_up()
         return self.table.lookup(service_name)
 
-    def providers_for(self, required: Any) -> dict[str, list[str]]:
-        return self.table.providers_for(required)
-
     def services(self) -> list[dict]:
         self._catch_up()
         return [dict(row, checked_by=self.leader) for row in self.table.services()]
