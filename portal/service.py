@@ -36,6 +36,8 @@ class PortalService(Service):
             registry=RegistryClient(self.registry, token=self.token, transport=self.transport),
             logs=self.connect("LogService", timeout=2.0),
             secret=self._secret,
+            # Over HTTPS the CSRF cookie is marked Secure: a browser never sends it in clear text.
+            secure_cookies=bool(self.tls_cert),
         )
 
         def route(environ: dict, start_response: Any) -> Any:

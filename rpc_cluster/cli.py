@@ -28,6 +28,7 @@ def _registry_flags(parser: argparse.ArgumentParser) -> None:
     config.add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token to send")
     config.add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer",
                     type=config.positive_seconds)
+    config.add_tls_ca_flag(parser)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -42,7 +43,8 @@ def services_main(argv: list[str] | None) -> int:
     parser.add_argument("--json", action="store_true", help="print the raw JSON list")
     args = parser.parse_args(argv)
     try:
-        rows = RegistryClient(args.registry, token=args.token, timeout=args.timeout).call("Registry.services")
+        rows = RegistryClient(args.registry, token=args.token, timeout=args.timeout,
+                              tls_ca=args.tls_ca).call("Registry.services")
     except RpcError as exc:
         return _fail(f"registry {args.registry}: {exc}")
     if args.json:
@@ -66,7 +68,7 @@ def call_main(argv: list[str] | None) -> int:
     parser = config.ArgumentParser(
         prog="rpc-cluster call",
         description="Call one method and print its result as JSON. NAME_OR_URL is a service name "
-                    "resolved through the registry (Registry means the registry itself) or an http:// URL.",
+                    "resolved through the registry (Registry means the registry itself) or an http(s):// URL.",
         epilog='example: rpc-cluster call GradingService Grades.get_student \'{"student_id": 1}\'')
     parser.add_argument("target", metavar="NAME_OR_URL")
     parser.add_argument("method", metavar="METHOD")
@@ -89,11 +91,11 @@ def call_main(argv: list[str] | None) -> int:
             parser.error("JSON params must be an array (by position) or an object (by name)")
     if args.target.startswith(("http://", "https://")):
         url = args.target if args.target.rstrip("/").count("/") > 2 else args.target.rstrip("/") + "/rpc"
-        client: Client = Client(url, token=args.token, timeout=args.timeout)
+        client: Client = Client(url, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
     elif args.target in REGISTRY_NAMES:
-        client = RegistryClient(args.registry, token=args.token, timeout=args.timeout)
+        client = RegistryClient(args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
     else:
-        client = connect(args.target, args.registry, token=args.token, timeout=args.timeout)
+        client = connect(args.target, args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
     try:
         result = client.call(args.method, *args_list, **kwargs)
     except TransportError as exc:

@@ -11,6 +11,9 @@
 Remote errors raise ``RpcError`` subclasses with the server's code; transport
 failures raise ``TransportError`` (a ``ConnectionError``), and ``CallTimeout``
 (also a ``TimeoutError``). ``dir()`` and ``help()`` show the remote methods.
+
+``https://`` servers are verified against ``tls_ca`` (a CA file), else
+``$RPC_CLUSTER_TLS_CA``, else the system's CAs.
 """
 
 from __future__ import annotations
@@ -62,11 +65,11 @@ class Client:
     __doc__ = _RemoteDoc(__doc__ or "")
 
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, token: str | None = None,
-                 transport: Transport | None = None):
+                 transport: Transport | None = None, tls_ca: str | None = None):
         self.url = url
         self.timeout = timeout
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
-        self._transport = transport or Transport()
+        self._transport = transport or Transport(tls_ca=tls_ca)
         # next() on a count is atomic; a generator would not be thread-safe.
         self._ids = itertools.count(1)
         self._discovered: dict[str, Any] | None = None

@@ -13,6 +13,7 @@ import sys
 import urllib.parse
 from typing import Any, Callable
 
+from . import tls
 from .errors import StartError
 from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT
 from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
@@ -67,8 +68,8 @@ def non_negative_int(text: str) -> int:
 
 def http_url(text: str) -> str:
     parts = urllib.parse.urlsplit(text)
-    if parts.scheme != "http" or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http://host:port/path URL")
+    if parts.scheme not in tls.SCHEMES or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http://host:port/path (or https://) URL")
     try:
         parts.port
     except ValueError:
@@ -77,7 +78,7 @@ def http_url(text: str) -> str:
 
 
 def http_urls(text: str) -> str:
-    """One http:// URL, or several separated by commas (several registries)."""
+    """One http(s):// URL, or several separated by commas (several registries)."""
     urls = [url.strip() for url in text.split(",")]
     if not all(urls):
         raise argparse.ArgumentTypeError(f"{text!r} has an empty entry (URLs are separated by single commas)")
@@ -99,6 +100,11 @@ def add_flag(parser: argparse.ArgumentParser, flag: str, env: str, default: Any,
     parser.add_argument(flag, default=default, type=type, help=f"{help} (env {env}, default {shown})", **kwargs)
 
 
+def add_tls_ca_flag(parser: argparse.ArgumentParser) -> None:
+    add_flag(parser, "--tls-ca", tls.CA_ENV, None,
+             "CA certificate (PEM) that https:// services are verified against (default: the system's CAs)")
+
+
 def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port: int, *,
                       registry: bool = True) -> None:
     """--host, --port, --advertise, --registry, --token, --threads, the limits, --log-level."""
@@ -112,6 +118,10 @@ def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port
                  "the registry's URL; several, comma-separated, to use any that answers", type=http_urls)
     add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None,
              "cluster token: required on every request, and sent on every call")
+    add_tls_ca_flag(parser)
+    add_flag(parser, "--tls-cert", tls.CERT_ENV, None,
+             "certificate chain (PEM): serve HTTPS only, and register an https:// URL")
+    add_flag(parser, "--tls-key", tls.KEY_ENV, None, "private key (PEM) of --tls-cert")
     add_flag(parser, "--threads", f"{prefix}_THREADS", None,
              "request-handling threads (default: the service's own, see README)", type=positive_int)
     # The limits against hostile clients (README, "Limits"); one value for the whole cluster.
@@ -144,7 +154,8 @@ def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "registry": getattr(args, "registry", None), "token": args.token, "threads": args.threads,
             "max_batch": args.max_batch, "max_response_bytes": args.max_response_bytes,
             "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout,
-            "body_waiters": args.body_waiters}
+            "body_waiters": args.body_waiters, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
+            "tls_ca": args.tls_ca}
 
 
 def serve(make_service: Callable[[], Service], *, prog: str = "rpc-cluster", ship_logs: bool = True) -> int:
@@ -173,5 +184,11 @@ def service_main(argv: list[str] | None, *, prog: str, description: str,
     parser = ArgumentParser(prog=prog, description=description)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        tls.check_server_files(args.tls_cert, args.tls_key)
+        if args.tls_ca:
+            tls.client_context(args.tls_ca)
+    except tls.TlsConfigError as exc:
+        parser.error(str(exc))
     setup_logging(args.log_level)
     return serve(lambda: make(args), prog=prog, ship_logs=ship_logs)

@@ -34,10 +34,10 @@ class RegistryClient(Client):
     __doc__ = _RemoteDoc("A Client for the registry: any of several registries, moving on when one fails.")
 
     def __init__(self, registry: str | None = None, *, timeout: float = 2.0, token: str | None = None,
-                 transport: Transport | None = None):
+                 transport: Transport | None = None, tls_ca: str | None = None):
         #: The registries, in the order given (``--registry a,b``).
         self.urls = [url.strip() for url in registry_url(registry).split(",") if url.strip()]
-        super().__init__(",".join(self.urls), timeout=timeout, token=token, transport=transport)
+        super().__init__(",".join(self.urls), timeout=timeout, token=token, transport=transport, tls_ca=tls_ca)
         self._answering = 0
 
     def _exchange(self, body: bytes, repeatable: bool = False) -> Any:
@@ -202,8 +202,8 @@ class ServiceClient(Client):
 
     def __init__(self, service_name: str, *, registry: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  token: str | None = None, refresh: float = 2.0, providers: ProviderTable | None = None,
-                 transport: Transport | None = None):
-        super().__init__(f"service:{service_name}", timeout=timeout, token=token, transport=transport)
+                 transport: Transport | None = None, tls_ca: str | None = None):
+        super().__init__(f"service:{service_name}", timeout=timeout, token=token, transport=transport, tls_ca=tls_ca)
         self.service_name = service_name
         self.instances = _Instances(service_name, registry, self.token, refresh, providers,
                                     self._transport)
@@ -242,13 +242,14 @@ class NoHealthyProvider(errors.ServiceUnavailable, errors.TransportError):
 
 
 def connect(service_name: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-            token: str | None = None) -> ServiceClient:
+            token: str | None = None, tls_ca: str | None = None) -> ServiceClient:
     """A client for ``service_name``, resolved through the registry.
 
     It spreads calls over the healthy instances, asks the registry again
     every few seconds, and fails over when an instance refuses the
     connection. Inside a service, use ``service.connect(name)``: it follows
-    the registry's pushes instead.
+    the registry's pushes instead. ``tls_ca``: the CA file that ``https://``
+    instances and registries are verified against (default ``$RPC_CLUSTER_TLS_CA``).
     """
-    return ServiceClient(service_name, registry=registry, timeout=timeout, token=token)
+    return ServiceClient(service_name, registry=registry, timeout=timeout, token=token, tls_ca=tls_ca)
 

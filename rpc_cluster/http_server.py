@@ -50,6 +50,7 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from granian._futures import _new_cbscheduler
@@ -236,7 +237,7 @@ class _Runner:
         self._slots = threading.BoundedSemaphore(threads)
         self._base = {
             "GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "SERVER_SOFTWARE": "Granian",
-            "wsgi.errors": sys.stderr,
+            "wsgi.errors": sys.stderr, "wsgi.url_scheme": url_scheme,
             "wsgi.input_terminated": True, "wsgi.multiprocess": False, "wsgi.multithread": True,
             "wsgi.run_once": False, "wsgi.version": (1, 0),
         }
@@ -351,7 +352,7 @@ class HttpServer:
                  threads: int = 8, backlog: int = 1024, drain_timeout: float = 10.0,
                  max_body: int = DEFAULT_MAX_BODY, body_timeout: float = DEFAULT_BODY_TIMEOUT,
                  idle_timeout: float = DEFAULT_IDLE_TIMEOUT, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 body_waiters: int = DEFAULT_BODY_WAITERS):
+                 body_waiters: int = DEFAULT_BODY_WAITERS, tls_files: tuple[Path, Path] | None = None):
         self.app = app
         self.host = host
         self.requested_port = port
@@ -363,6 +364,8 @@ class HttpServer:
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self.body_waiters = body_waiters
+        #: (certificate chain, private key): serve HTTPS only (``tls.check_server_files``).
+        self.tls_files = tls_files
         self.port: int | None = None
         self._server: _InProcessGranian | None = None
         self._clock: _BodyClock | None = None
@@ -370,7 +373,7 @@ class HttpServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls_files else 'http'}://{host}:{self.port}"
 
     def _connection_cap(self) -> int:
         files = raise_open_file_limit()
@@ -382,7 +385,9 @@ class HttpServer:
     def start(self) -> "HttpServer":
         """Bind and start serving; raises OSError when the address is taken."""
         clock = _BodyClock(self.body_timeout)
-        runner = _Runner(self.app, threads=self.threads, max_body=self.max_body, clock=clock)
+        runner = _Runner(self.app, threads=self.threads, max_body=self.max_body, clock=clock,
+                         url_scheme="https" if self.tls_files else "http")
+        tls_files = {"ssl_cert": self.tls_files[0], "ssl_key": self.tls_files[1]} if self.tls_files else {}
         # It warns that its thread worker is "experimental" on free-threaded builds: not our case.
         logging.getLogger("_granian").setLevel(logging.ERROR)
         with _logging_left_alone():
@@ -392,7 +397,7 @@ class HttpServer:
                 backlog=self.backlog, backpressure=self._connection_cap(), log_enabled=False, websockets=False,
                 http=HTTPModes.http1,
                 http1_settings=HTTP1Settings(header_read_timeout=max(1, int(self.idle_timeout * 1000))),
-                workers_kill_timeout=max(1, int(self.drain_timeout)),
+                workers_kill_timeout=max(1, int(self.drain_timeout)), **tls_files,
             )
         server.serve(target_loader=lambda *_: runner, wrap_loader=False)
         clock.start()

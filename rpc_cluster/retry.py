@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import random
+import ssl
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -80,6 +81,8 @@ def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:
         return False
     if not receiving and isinstance(exc, (BrokenPipeError, ConnectionResetError, http.client.CannotSendRequest)):
         return False
+    if not receiving and isinstance(exc, ssl.SSLError):
+        return False  # the handshake failed: no request was written
     return True
 
 

@@ -33,7 +33,7 @@ import signal
 import threading
 from typing import Any, Callable
 
-from . import errors, tracing
+from . import errors, tls, tracing
 from .client import DEFAULT_TIMEOUT
 from .discovery import ProviderTable, PushVerifier, RegistryClient, ServiceClient, registry_url
 from .dispatch import Dispatcher
@@ -113,7 +113,8 @@ class Service:
                  max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0,
                  max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
                  body_timeout: float = DEFAULT_BODY_TIMEOUT, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 body_waiters: int = DEFAULT_BODY_WAITERS):
+                 body_waiters: int = DEFAULT_BODY_WAITERS, tls_cert: str | None = None,
+                 tls_key: str | None = None, tls_ca: str | None = None):
         self.host = host
         self.port = port
         self.advertise = advertise
@@ -128,10 +129,15 @@ class Service:
         self.body_timeout = body_timeout
         self.idle_timeout = idle_timeout
         self.body_waiters = body_waiters
+        #: ``--tls-cert``/``--tls-key``: serve HTTPS only (checked by ``start()``).
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
+        #: ``--tls-ca``: what the servers it calls are verified against (``tls.client_context``).
+        self.tls_ca = tls_ca
         #: Healthy providers of the required services, kept current by the registry.
         self.providers = ProviderTable()
         #: Pooled connections shared by every call this service makes.
-        self.transport = Transport()
+        self.transport = Transport(tls_ca=tls_ca)
         #: Parts started and stopped with the service (see ``add_part``).
         self.parts: list[Part] = []
         #: The exposed methods, built by ``start()``.
@@ -239,13 +245,22 @@ class Service:
 
     def start(self) -> "Service":
         """Open, build the methods and the app, bind and serve; registration continues in the background."""
+        try:
+            tls_files = tls.check_server_files(self.tls_cert, self.tls_key)
+            if tls.ca_file(self.tls_ca):
+                self.transport.ssl_context()  # a CA file that cannot be read stops the start, not each call
+        except (tls.TlsConfigError, errors.TransportError) as exc:
+            raise errors.StartError(str(exc).removeprefix("rpc: ")) from None
+        if tls_files and self.advertise and not self.advertise.startswith("https://"):
+            raise errors.StartError(f"--advertise {self.advertise} must be an https:// URL: this service serves TLS")
         self.open()
         started: list[Part] = []
         try:
             self._http = HttpServer(self.make_wsgi_app(), self.host, self.port,
                                     threads=self.request_threads(), drain_timeout=self.drain_timeout,
                                     max_body=self.max_body, body_timeout=self.body_timeout,
-                                    idle_timeout=self.idle_timeout, body_waiters=self.body_waiters)
+                                    idle_timeout=self.idle_timeout, body_waiters=self.body_waiters,
+                                    tls_files=tls_files)
             self._http.start()
             for part in self.parts:
                 part.start(self)

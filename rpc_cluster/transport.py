@@ -12,11 +12,11 @@ from __future__ import annotations
 import http.client
 import select
 import socket
+import ssl
 import threading
 import time
-import urllib.parse
 
-from . import retry
+from . import retry, tls
 from .errors import CallTimeout, TransportError
 
 
@@ -43,22 +43,20 @@ def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
-def http_target(url: str) -> tuple[str, int, str]:
-    """(host, port, path with query) of an ``http://`` URL; TransportError for any other."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise TransportError(f"rpc: unsupported URL {url!r} (expected http://host:port/path)", sent=False)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return parts.hostname, parts.port or 80, path
+def http_target(url: str) -> tuple[bool, str, int, str]:
+    """(tls, host, port, path with query) of an ``http(s)://`` URL; TransportError for any other."""
+    target = tls.split_url(url)
+    if target is None:
+        raise TransportError(f"rpc: unsupported URL {url!r} (expected http://host:port/path or https://...)",
+                             sent=False)
+    return target
 
 
 class _Pool:
-    """Idle keep-alive connections to one host:port, newest last."""
+    """Idle keep-alive connections to one host:port, newest last; ``context`` set for HTTPS."""
 
-    def __init__(self, host: str, port: int, max_idle: int = 32):
-        self.host, self.port, self.max_idle = host, port, max_idle
+    def __init__(self, host: str, port: int, context: ssl.SSLContext | None, max_idle: int = 32):
+        self.host, self.port, self.context, self.max_idle = host, port, context, max_idle
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._lock = threading.Lock()
 
@@ -75,6 +73,8 @@ class _Pool:
             conn.timeout = timeout
             conn.sock.settimeout(timeout)
             return conn
+        if self.context is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.context)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def put(self, conn: http.client.HTTPConnection) -> None:
@@ -87,18 +87,40 @@ class _Pool:
 
 class Transport:
     """Sends HTTP POSTs over pooled connections. Thread-safe: a process, or a
-    service, shares one so that its clients share connections."""
+    service, shares one so that its clients share connections.
 
-    def __init__(self) -> None:
-        self._pools: dict[tuple[str, int], _Pool] = {}
+    ``tls_ca``: the CA file that ``https://`` servers are verified against
+    (default ``$RPC_CLUSTER_TLS_CA``, else the system's CAs; ``tls.client_context``).
+    """
+
+    def __init__(self, *, tls_ca: str | None = None) -> None:
+        self.tls_ca = tls_ca
+        self._pools: dict[tuple[bool, str, int], _Pool] = {}
+        self._context: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
-    def _pool(self, host: str, port: int) -> _Pool:
-        key = (host, port)
+    def ssl_context(self) -> ssl.SSLContext:
+        """The context that verifies servers, made on first use (loading CAs takes milliseconds).
+
+        Raises TransportError (not sent) when the CA file cannot be used.
+        """
+        if self._context is None:
+            try:
+                context = tls.client_context(self.tls_ca)
+            except tls.TlsConfigError as exc:
+                raise TransportError(f"rpc: {exc}", sent=False) from None
+            with self._lock:
+                if self._context is None:
+                    self._context = context
+        return self._context
+
+    def _pool(self, secure: bool, host: str, port: int) -> _Pool:
+        key = (secure, host, port)
         pool = self._pools.get(key)
         if pool is None:
+            context = self.ssl_context() if secure else None
             with self._lock:
-                pool = self._pools.setdefault(key, _Pool(host, port))
+                pool = self._pools.setdefault(key, _Pool(host, port, context))
         return pool
 
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, *,
@@ -109,8 +131,8 @@ class Transport:
         allows it: it never reached the server, or it is ``repeatable`` (the
         server recognises a repeat). A timeout is never sent again here.
         """
-        host, port, path = http_target(url)
-        pool = self._pool(host, port)
+        secure, host, port, path = http_target(url)
+        pool = self._pool(secure, host, port)
         attempts = retry.TRANSPORT.attempts or 1
         for attempt in range(1, attempts + 1):
             conn = pool.get(timeout)
@@ -142,6 +164,13 @@ def _translate(url: str, exc: BaseException, timeout: float, sent: bool) -> Tran
         return CallTimeout(f"rpc: call to {url} timed out after {timeout:g} s", sent=sent)
     if isinstance(exc, ConnectionRefusedError):
         return TransportError(f"rpc: connection to {url} refused", sent=False)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TransportError(f"rpc: {url} has a certificate this client does not trust "
+                              f"({exc.verify_message}); give the cluster's CA with --tls-ca or "
+                              f"${tls.CA_ENV}", sent=False)
+    if isinstance(exc, ssl.SSLError):
+        return TransportError(f"rpc: TLS with {url} failed ({exc.reason or exc}); "
+                              "is it serving HTTPS on that port?", sent=sent)
     if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
                         http.client.CannotSendRequest)):
         return TransportError(f"rpc: connection to {url} lost: {exc}", sent=sent)

@@ -11,6 +11,10 @@ starting.
 registry: a 3-member etcd cluster (Debian's ``etcd`` binary, on free ports,
 its data in ``--data``/etcd) and two registries on it, which every service
 knows both of.
+
+``rpc-cluster up --tls`` serves everything on HTTPS only, with a local CA kept
+in ``--data``/tls (``local_ca.py``): every service verifies the others
+against it, and a browser trusts the portal once told to trust ``ca.pem``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -27,7 +32,7 @@ import urllib.request
 from types import MappingProxyType
 from pathlib import Path
 
-from . import config
+from . import config, tls
 from .children import die_with_parent
 from .local_etcd import INSTALL_HINT, EtcdCluster
 
@@ -45,19 +50,23 @@ def _free_port(host: str) -> int:
 
 
 class Cluster:
-    def __init__(self, host: str, ports: dict[str, int], data: Path, store: str | None = None):
+    def __init__(self, host: str, ports: dict[str, int], data: Path, store: str | None = None,
+                 tls_files: tuple[Path, Path, Path] | None = None):
         self.host = host
         self.ports = ports
         self.data = data
         #: The registries' --store (etcd://... with --ha), None for the default memory store.
         self.store = store
+        #: With --tls: (certificate chain, key, CA) every service serves and verifies with.
+        self.tls_files = tls_files
+        self._context: ssl.SSLContext | None = tls.client_context(tls_files[2]) if tls_files else None
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.children: dict[str, subprocess.Popen] = {}
         self._print_lock = threading.Lock()
         self.stopping = threading.Event()
 
     def url(self, name: str) -> str:
-        return f"http://{self.host}:{self.ports[name]}"
+        return f"{'https' if self.tls_files else 'http'}://{self.host}:{self.ports[name]}"
 
     @property
     def registries(self) -> list[str]:
@@ -71,6 +80,9 @@ class Cluster:
                 args += ["--store", self.store]
         else:
             args += ["--registry", ",".join(f"{self.url(r)}/rpc" for r in self.registries)]
+        if self.tls_files:
+            cert, key, ca = self.tls_files
+            args += ["--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", str(ca)]
         if name == "log":
             args += ["--log-file", str(self.data / "distributed.log")]
         if name == "grading":
@@ -97,7 +109,8 @@ class Cluster:
 
     def healthy(self, name: str) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:
+            url = f"{self.url(name)}/health"
+            with urllib.request.urlopen(url, timeout=1, context=self._context) as response:
                 return response.status == 200
         except OSError:
             return False
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                     "seconds to wait for every service to be healthy", type=config.positive_seconds)
     parser.add_argument("--ha", action="store_true",
                         help="no single registry: a 3-member local etcd (in --data/etcd) and two registries on it")
+    parser.add_argument("--tls", action="store_true",
+                        help="HTTPS only, with a local CA kept in --data/tls (trust its ca.pem in your browser)")
     args = parser.parse_args(argv)
     services = HA_SERVICES if args.ha else SERVICES
     ports = {name: getattr(args, f"{name}_port") or _free_port(args.host) for name in services}
@@ -163,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rpc-cluster up: error: ports already in use: {', '.join(taken)} "
               "(is a cluster already running? pick others with --<service>-port)", file=sys.stderr)
         return 1
+    tls_files = None
+    if args.tls:
+        tls_files = _local_certificates(data / "tls", args.host)
     etcd = None
     if args.ha:
         binary = shutil.which("etcd")
@@ -177,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rpc-cluster up: error: etcd did not start: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 1
     try:
-        return _run(Cluster(args.host, ports, data.resolve(), etcd.url if etcd else None), args.start_timeout, etcd)
+        return _run(Cluster(args.host, ports, data.resolve(), etcd.url if etcd else None, tls_files),
+                    args.start_timeout, etcd)
     finally:
         if etcd is not None:
             etcd.stop()
@@ -203,6 +222,8 @@ def _run(cluster: Cluster, start_timeout: float, etcd: EtcdCluster | None) -> in
         cluster.say(f"  {name:<10} {cluster.url(name)}/rpc")
     if etcd is not None:
         cluster.say(f"  etcd       {etcd.url}     (3 members; registries' --store)")
+    if cluster.tls_files:
+        cluster.say(f"  TLS        CA {cluster.tls_files[2]}   (callers: --tls-ca or RPC_CLUSTER_TLS_CA)")
     cluster.say(f"  log        {cluster.url('log')}/rpc     (file: {data / 'distributed.log'})")
     cluster.say(f"  grading    {cluster.url('grading')}/rpc     (database: {data / 'grades.db'})")
     cluster.say("")
@@ -218,6 +239,14 @@ def _run(cluster: Cluster, start_timeout: float, etcd: EtcdCluster | None) -> in
     cluster.stop()
     cluster.say("up: stopped")
     return 0
+
+
+def _local_certificates(folder: Path, host: str) -> tuple[Path, Path, Path]:
+    """(chain, key, CA) for every service on ``host``, from the CA kept in ``folder``."""
+    from .local_ca import LocalCA  # trustme and cryptography load only for --tls
+    ca = LocalCA(folder)
+    chain, key = ca.issue("server", [host, "127.0.0.1", "localhost"])
+    return chain.resolve(), key.resolve(), ca.ca_file.resolve()
 
 
 def _in_use(host: str, port: int) -> bool:

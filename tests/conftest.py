@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HELPERS = Path(__file__).resolve().parent / "helpers"
 sys.path.insert(0, str(HELPERS))
 
-_SERVING = re.compile(r"serving at (http://\S+)")
+_SERVING = re.compile(r"serving at (https?://\S+)")
 
 
 def free_port() -> int:
@@ -273,3 +273,28 @@ def own_etcd(tmp_path):
         yield cluster
     finally:
         cluster.stop()
+
+
+# -- TLS -------------------------------------------------------------------------------------------
+
+
+class Certificates:
+    """A test CA (trustme, through ``rpc_cluster.local_ca``) and a server certificate for loopback."""
+
+    def __init__(self, folder: Path):
+        from rpc_cluster.local_ca import LocalCA
+
+        self.local_ca = LocalCA(folder)
+        #: What callers verify servers against (``--tls-ca``).
+        self.ca = str(self.local_ca.ca_file)
+        cert, key = self.local_ca.issue("loopback", ["127.0.0.1", "localhost"])
+        self.cert, self.key = str(cert), str(key)
+
+    def flags(self) -> list[str]:
+        """A service's flags to serve HTTPS with the loopback certificate and verify with the CA."""
+        return ["--tls-cert", self.cert, "--tls-key", self.key, "--tls-ca", self.ca]
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory):
+    return Certificates(tmp_path_factory.mktemp("tls"))

@@ -243,8 +243,8 @@ def test_a_refused_service_turns_critical_and_a_url_of_another_scheme_goes_throu
         return {"jsonrpc": "2.0", "result": {"status": "ok"}, "id": 1}
 
     health = checker(0.2, 0.5, post=post)
-    # The registry accepts only http:// URLs today; the table itself takes any.
-    up, down = "https://127.0.0.1:1/up/rpc", "https://127.0.0.1:1/down/rpc"
+    # The registry accepts only http:// and https:// URLs today; the table itself takes any.
+    up, down = "h2c://127.0.0.1:1/up/rpc", "h2c://127.0.0.1:1/down/rpc"
     for url in (refused, up, down):
         health.table.register("S", url)
     wait_until(lambda: all(health.table.get(u).last_checked for u in (refused, up, down)), 5, message="checks")

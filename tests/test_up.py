@@ -3,12 +3,17 @@
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
+import pytest
+
 from conftest import ROOT, wait_until
+from rpc_cluster import RegistryClient
 
 
 def children_of(pid: int) -> set[int]:
@@ -134,3 +139,35 @@ def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "rpc-cluster up: error: --ha needs etcd. etcd is not installed: apt-get install etcd-server "
         "(Debian, Ubuntu), or see etcd.io"]
+
+
+def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
+    log = open(tmp_path / "up.log", "wb")
+    data = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rpc_cluster.cli", "up", "--tls", "--data", str(data),
+         "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    try:
+        output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
+        portal = wait_until(lambda: re.search(r"portal\s+(https://\S+/)", output()), 40, message="the URLs").group(1)
+        registry = re.search(r"registry\s+(https://\S+/rpc)", output()).group(1)
+        ca = data / "tls" / "ca.pem"
+        assert oct((data / "tls" / "ca-key.pem").stat().st_mode & 0o777) == "0o600"
+        context = ssl.create_default_context(cafile=str(ca))
+        with urllib.request.urlopen(portal + "students", timeout=5, context=context) as response:
+            assert response.status == 200 and b"Nick Carter" in response.read()
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(portal + "students", timeout=5, context=ssl.create_default_context())
+        rows = RegistryClient(registry, tls_ca=str(ca)).call("Registry.services")
+        assert len(rows) == 3 and all(r["service_url"].startswith("https://") for r in rows)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert "Traceback" not in output()
+    finally:
+        kill_up(proc, log)
+    # A second start keeps the CA, so a browser told to trust it once goes on trusting the portal.
+    from rpc_cluster.local_ca import LocalCA
+    before = ca.read_bytes()
+    LocalCA(data / "tls")
+    assert ca.read_bytes() == before

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -70,13 +71,15 @@ class HealthChecker:
     attempts holding a socket at once. ``post`` (a blocking call, run on at
     most ``workers`` threads) sends the heartbeats of URLs the event loop's
     client does not speak, which is none while registrations must be
-    ``http://``; it keeps the door open for schemes added later.
+    ``http://`` or ``https://``; it keeps the door open for schemes added
+    later. ``ssl_context``: called once for the context that verifies
+    ``https://`` services (default: ``tls.client_context``).
     """
 
     def __init__(self, table: RegistryTable, post: Callable[[str, bytes, float], object], *,
                  interval: float = 3.0, timeout: float | None = None, workers: int = 64,
                  backoff: retry.Backoff = retry.HEARTBEAT, token: str | None = None,
-                 max_in_flight: int = MAX_IN_FLIGHT):
+                 max_in_flight: int = MAX_IN_FLIGHT, ssl_context: Callable[[], ssl.SSLContext] | None = None):
         self.table = table
         self.interval = interval
         self.timeout = timeout if timeout is not None else default_timeout(interval)
@@ -84,6 +87,7 @@ class HealthChecker:
         self.max_in_flight = max_in_flight
         self._post = post
         self._token = token
+        self._ssl_context = ssl_context
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-check")
         # The fields below belong to the event loop's thread once it runs.
         self._in_flight: set[str] = set()
@@ -96,7 +100,8 @@ class HealthChecker:
     def start(self) -> None:
         fds = raise_fd_limit()
         self.max_in_flight = max(1, min(self.max_in_flight, fds // 4))
-        self._client = HeartbeatClient(max_idle=max(0, fds - self.max_in_flight - RESERVED_FDS))
+        self._client = HeartbeatClient(max_idle=max(0, fds - self.max_in_flight - RESERVED_FDS),
+                                       ssl_context=self._ssl_context)
         self._thread = threading.Thread(target=self._run, name="registry-health-check", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -191,7 +196,7 @@ class HealthChecker:
     async def _answers(self, url: str) -> bool:
         """One heartbeat: whether it was answered. A heartbeat changes nothing: always safe to send again."""
         try:
-            if url.startswith("http://"):
+            if url.startswith(("http://", "https://")):
                 status, data = await self._client.post(url, _HEARTBEAT, self._headers, self.timeout)
                 answer = wire.decode_answer(url, status, data)
             else:

@@ -15,9 +15,12 @@ decision (``retry.HEARTBEAT``).
 from __future__ import annotations
 
 import asyncio
+import ssl
+from typing import Callable
 
 from .. import retry
 from ..errors import CallTimeout, TransportError
+from ..tls import client_context
 from ..transport import http_target
 
 #: Largest answer read, head or body: a heartbeat's is under 100 bytes.
@@ -31,17 +34,22 @@ class _Lost(TransportError):
 
 
 class HeartbeatClient:
-    """POSTs over keep-alive connections, one per URL. Use from one event loop only."""
+    """POSTs over keep-alive connections, one per URL. Use from one event loop only.
 
-    def __init__(self, *, max_idle: int):
+    ``ssl_context``: called for the context that verifies ``https://`` servers,
+    on the first one (the transport's, so both trust the same CA).
+    """
+
+    def __init__(self, *, max_idle: int, ssl_context: Callable[[], ssl.SSLContext] | None = None):
         #: Idle connections kept at most (each holds a file descriptor).
         self.max_idle = max_idle
+        self._ssl_context = ssl_context or client_context
         self._idle: dict[str, _Connection] = {}
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
         """(status, body) of one POST; raises TransportError, or CallTimeout after ``timeout`` s in all."""
-        # https needs a TLS context: open_connection(ssl=...) below is the place, once the cluster has one.
-        host, port, path = http_target(url)
+        secure, host, port, path = http_target(url)
+        context = self._ssl_context() if secure else None
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head}"
                    f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
@@ -53,7 +61,8 @@ class HeartbeatClient:
                     conn = self._take_idle(url)
                     reused = conn is not None
                     if conn is None:
-                        conn = await asyncio.open_connection(host, port, limit=MAX_BODY)
+                        conn = await asyncio.open_connection(host, port, limit=MAX_BODY, ssl=context,
+                                                             server_hostname=host if secure else None)
                     try:
                         conn[1].write(request)
                         status, data, keep = await _read_answer(conn[0])
@@ -75,6 +84,8 @@ class HeartbeatClient:
             raise CallTimeout(f"rpc: call to {url} timed out after {timeout:g} s") from None
         except ConnectionRefusedError:
             raise TransportError(f"rpc: connection to {url} refused", sent=False) from None
+        except ssl.SSLError as exc:
+            raise TransportError(f"rpc: TLS with {url} failed: {exc.reason or exc}", sent=False) from None
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             raise TransportError(f"rpc: HTTP request to {url} failed: {exc!r}") from None
 

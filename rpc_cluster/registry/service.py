@@ -11,6 +11,7 @@ from .. import config
 from ..errors import InvalidParams
 from ..methods import MethodTable, rpc_method
 from ..service import Service
+from ..tls import SCHEMES
 from ..wire import decode_answer, request_headers
 from ..errors import StartError
 from .etcd import EtcdUnavailable, parse_url
@@ -44,8 +45,8 @@ def _check_url(field: str, value: Any) -> str:
         port = parts.port
     except ValueError:
         port = None
-    if parts.scheme != "http" or not parts.hostname or port is None or len(value) > 2000:
-        raise InvalidParams.field(field, "must be an http://host:port/path URL")
+    if parts.scheme not in SCHEMES or not parts.hostname or port is None or len(value) > 2000:
+        raise InvalidParams.field(field, "must be an http://host:port/path or https://host:port/path URL")
     return value
 
 
@@ -124,7 +125,7 @@ class RegistryService(Service):
             raise StartError(str(exc)) from None
         self.health_check = HealthChecker(self.table, self._post, interval=self.heartbeat_interval,
                                           timeout=self.heartbeat_timeout, workers=self.check_workers,
-                                          token=self.token)
+                                          token=self.token, ssl_context=self.transport.ssl_context)
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
         """One heartbeat or push: the decoded answer, or a typed error."""
