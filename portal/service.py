@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from rpc_cluster import RegistryClient, Service, config
+from rpc_cluster.grading import reads as grading_reads
 
 from .app import make_app
 
@@ -32,7 +33,8 @@ class PortalService(Service):
 
     def wsgi_app(self, rpc_app: Any) -> Any:
         pages = make_app(
-            self.connect("GradingService", timeout=self.grading_timeout),
+            # Reads go to the other instance when one times out (a partition): pages keep serving.
+            self.connect("GradingService", timeout=self.grading_timeout, read_only=grading_reads.READ_ONLY),
             registry=RegistryClient(self.registry, token=self.token, transport=self.transport),
             logs=self.connect("LogService", timeout=2.0),
             secret=self._secret,

@@ -23,7 +23,7 @@ import itertools
 import json
 import os
 import threading
-from typing import Any
+from typing import Any, Collection
 
 from jsonrpcclient import notification, request
 
@@ -65,11 +65,14 @@ class Client:
     __doc__ = _RemoteDoc(__doc__ or "")
 
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, token: str | None = None,
-                 transport: Transport | None = None, tls_ca: str | None = None):
+                 transport: Transport | None = None, tls_ca: str | None = None,
+                 read_only: Collection[str] = ()):
         self.url = url
         self.timeout = timeout
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
         self._transport = transport or Transport(tls_ca=tls_ca)
+        #: Methods that change nothing: sent again, even to another instance, after a timeout (retry.is_repeatable).
+        self.read_only = frozenset(read_only)
         # next() on a count is atomic; a generator would not be thread-safe.
         self._ids = itertools.count(1)
         self._discovered: dict[str, Any] | None = None
@@ -84,7 +87,8 @@ class Client:
         """Call ``method`` and return its result; raises RpcError subclasses."""
         params = _params(method, args, kwargs)
         message = request(method, params, id=next(self._ids))
-        return _result(self._exchange(json.dumps(message).encode(), retry.carries_request_id(params)))
+        return _result(self._exchange(json.dumps(message).encode(),
+                                      retry.is_repeatable(method, params, self.read_only)))
 
     def notify(self, method: str, *args: Any, **kwargs: Any) -> None:
         """Send a notification: the server runs ``method`` and answers nothing."""
@@ -106,7 +110,7 @@ class Client:
     def _exchange(self, body: bytes, repeatable: bool = False) -> Any:
         """POST one JSON-RPC message; the decoded answer, or None for 204.
 
-        ``repeatable``: the server recognises a repeat of it (``retry.carries_request_id``),
+        ``repeatable``: the server recognises a repeat of it, or it changes nothing (``retry.is_repeatable``),
         so it may be sent again after a lost connection.
         """
         return self._post(self.url, body, repeatable)
@@ -293,7 +297,8 @@ class Batch:
         if not self._messages:
             return []
         # Sent again after a lost connection only if every member would be recognised as a repeat.
-        repeatable = all("id" in m and retry.carries_request_id(m.get("params")) for m in self._messages)
+        repeatable = all("id" in m and retry.is_repeatable(m["method"], m.get("params"), self._client.read_only)
+                         for m in self._messages)
         answer = self._client._exchange(json.dumps(self._messages).encode(), repeatable)
         self._messages = []
         if answer is not None and not isinstance(answer, list):

@@ -13,7 +13,7 @@ import itertools
 import os
 import threading
 import time
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from . import errors, retry
 from .client import DEFAULT_TIMEOUT, Client, _RemoteDoc
@@ -202,8 +202,9 @@ class ServiceClient(Client):
 
     def __init__(self, service_name: str, *, registry: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  token: str | None = None, refresh: float = 2.0, providers: ProviderTable | None = None,
-                 transport: Transport | None = None, tls_ca: str | None = None):
-        super().__init__(f"service:{service_name}", timeout=timeout, token=token, transport=transport, tls_ca=tls_ca)
+                 transport: Transport | None = None, tls_ca: str | None = None, read_only: Collection[str] = ()):
+        super().__init__(f"service:{service_name}", timeout=timeout, token=token, transport=transport, tls_ca=tls_ca,
+                         read_only=read_only)
         self.service_name = service_name
         self.instances = _Instances(service_name, registry, self.token, refresh, providers,
                                     self._transport)
@@ -242,7 +243,7 @@ class NoHealthyProvider(errors.ServiceUnavailable, errors.TransportError):
 
 
 def connect(service_name: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-            token: str | None = None, tls_ca: str | None = None) -> ServiceClient:
+            token: str | None = None, tls_ca: str | None = None, read_only: Collection[str] = ()) -> ServiceClient:
     """A client for ``service_name``, resolved through the registry.
 
     It spreads calls over the healthy instances, asks the registry again
@@ -250,6 +251,9 @@ def connect(service_name: str, registry: str | None = None, *, timeout: float = 
     connection. Inside a service, use ``service.connect(name)``: it follows
     the registry's pushes instead. ``tls_ca``: the CA file that ``https://``
     instances and registries are verified against (default ``$RPC_CLUSTER_TLS_CA``).
+    ``read_only``: methods that change nothing, so a call that timed out on
+    one instance goes to another (``retry.is_repeatable``).
     """
-    return ServiceClient(service_name, registry=registry, timeout=timeout, token=token, tls_ca=tls_ca)
+    return ServiceClient(service_name, registry=registry, timeout=timeout, token=token, tls_ca=tls_ca,
+                         read_only=read_only)
 

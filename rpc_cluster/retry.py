@@ -15,7 +15,7 @@ import http.client
 import random
 import ssl
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Collection, Iterator
 
 from .errors import TransportError
 
@@ -98,3 +98,14 @@ def may_send_again(error: TransportError, *, repeatable: bool = False) -> bool:
 def carries_request_id(params: Any) -> bool:
     """Whether a call's params name a ``request_id``, so its server recognises a repeat."""
     return isinstance(params, dict) and params.get("request_id") is not None
+
+
+def is_repeatable(method: str, params: Any, read_only: Collection[str] = ()) -> bool:
+    """Whether a call may be sent again after it may have reached a server.
+
+    Yes for a method that changes nothing (``read_only``: the caller names
+    them, e.g. ``grading.reads.READ_ONLY``), and for one carrying a
+    ``request_id``. A read that timed out on a cut-off instance then goes to
+    another one instead of failing the page that needed it.
+    """
+    return method in read_only or carries_request_id(params)

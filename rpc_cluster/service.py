@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from . import errors, tls, tracing
 from .client import DEFAULT_TIMEOUT
@@ -202,15 +202,17 @@ class Service:
         """URLs of the healthy instances of a required service, known now."""
         return self.providers.get(service_name)
 
-    def connect(self, service_name: str, *, timeout: float = DEFAULT_TIMEOUT) -> ServiceClient:
+    def connect(self, service_name: str, *, timeout: float = DEFAULT_TIMEOUT,
+                read_only: Collection[str] = ()) -> ServiceClient:
         """A client for ``service_name`` with this service's registry, token and connections.
 
         For a service it requires, the client follows the registry's pushes
-        to this service; for any other it asks the registry.
+        to this service; for any other it asks the registry. ``read_only``:
+        its methods that change nothing (``retry.is_repeatable``).
         """
         return ServiceClient(service_name, registry=self.registry, timeout=timeout, token=self.token,
                              providers=self.providers if service_name in self.requirements else None,
-                             transport=self.transport)
+                             transport=self.transport, read_only=read_only)
 
     # -- addresses ----------------------------------------------------------------------
 

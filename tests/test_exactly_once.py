@@ -113,3 +113,39 @@ def test_an_idle_connection_the_server_closed_is_replaced_not_failed():
         conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
         wait_until(lambda: True, 0.1)
         assert client.call("Echo.echo", "again") == "again"
+
+
+def test_a_read_that_timed_out_goes_to_another_instance_and_a_write_does_not():
+    """A partition hides an instance behind timeouts: reads named read_only fail over, other calls do not."""
+    import time
+
+    from echo_service import EchoService
+    from rpc_cluster import CallTimeout
+    from rpc_cluster.discovery import ProviderTable, ServiceClient
+
+    heard: list[bytes] = []
+
+    def silent(body):
+        heard.append(body)
+        time.sleep(0.8)  # longer than the client's timeout: the call may have run, no answer came
+
+    cut_off = RawServer(silent)
+    live = EchoService(port=0, registry="http://127.0.0.1:9/rpc").start()
+    try:
+        table = ProviderTable()
+        table.replace({"EchoService": [cut_off.url, live.url]})
+        client = ServiceClient("EchoService", registry="http://127.0.0.1:9/rpc", timeout=0.4, providers=table,
+                               read_only={"Echo.whoami"})
+        answers = [client.Echo.whoami() for _ in range(4)]  # round-robin: some start at the cut-off one
+        assert all(answer for answer in answers) and len(heard) >= 1
+        heard.clear()
+        # A new client starts its round-robin at the cut-off instance. Echo.echo is not read_only
+        # and carries no request_id: after the timeout it is never sent to the second instance.
+        writer = ServiceClient("EchoService", registry="http://127.0.0.1:9/rpc", timeout=0.4, providers=table,
+                               read_only={"Echo.whoami"})
+        with pytest.raises(CallTimeout):
+            writer.Echo.echo("once")
+        assert len(heard) == 1
+    finally:
+        live.stop()
+        cut_off.close()

@@ -62,3 +62,9 @@ def test_only_an_unsent_or_repeatable_call_may_be_sent_again():
     assert not retry.may_send_again(TransportError("lost", sent=True))
     assert not retry.may_send_again(CallTimeout("slow"))
     assert retry.may_send_again(CallTimeout("slow"), repeatable=True)
+
+
+def test_a_call_is_repeatable_when_read_only_or_carrying_a_request_id():
+    assert retry.is_repeatable("Grades.get_student", [1], {"Grades.get_student"})
+    assert retry.is_repeatable("Grades.add_grade", {"student_id": 1, "request_id": "r-1"})
+    assert not retry.is_repeatable("Grades.add_grade", {"student_id": 1}, {"Grades.get_student"})

@@ -1,0 +1,13 @@
+"""The ``Grades.*`` methods that change nothing.
+
+A caller names them to its client (``connect(..., read_only=READ_ONLY)``): one
+that timed out on an instance cut off by a partition is sent to another
+instance instead of failing, which a write may be only with a ``request_id``
+(``retry.is_repeatable``).
+"""
+
+READ_ONLY = frozenset({
+    "Grades.get_students", "Grades.count_students", "Grades.get_student",
+    "Grades.list_students", "Grades.statistics",
+    "Service.heartbeat", "rpc.discover",
+})
