@@ -27,6 +27,7 @@ BENCHMARKS = [
     ("registry_ha", "Several registries on etcd: failover, and latency against memory"),
     ("rpc_throughput", "JSON-RPC call rate and the HTTP server choice"),
     ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
+    ("tls_cost", "What TLS costs per call"),
     ("log_ingest", "Log ingestion and the cost of logger.info()"),
     ("grading", "Grading at 10,000 students"),
     ("portal_pages", "Portal pages and the portal's own overhead"),
