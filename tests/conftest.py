@@ -330,3 +330,22 @@ def test_network(tmp_path):
     finally:
         for network in built:
             network.close()
+
+
+# -- measured figures in the run's output ----------------------------------------------------------
+
+
+@pytest.fixture
+def report(request):
+    """``report(line)``: a measured figure, printed at the end of the run (also under xdist, and in CI)."""
+    return lambda line: request.node.user_properties.append(("measured", line))
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = [f"{report.nodeid.split('::')[-1]}: {value}"
+             for outcome in ("passed", "failed") for report in terminalreporter.stats.get(outcome, [])
+             for name, value in getattr(report, "user_properties", ()) if name == "measured"]
+    if lines:
+        terminalreporter.section("measured")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -181,10 +181,22 @@ def stored_titles(cluster: NetCluster) -> collections.Counter:
     return cluster.net.inside("client", read)
 
 
-def assert_exactly_once(load: PortalLoad, stored: collections.Counter) -> None:
-    doubled = [title for title in load.sent if stored[title] > 1]
-    lost = [title for title in load.acked if stored[title] != 1]
-    assert doubled == [] and lost == [], f"doubled {doubled}, lost {lost}"
+def lost_and_doubled(load: PortalLoad, stored: collections.Counter) -> tuple[list[str], list[str]]:
+    """Acknowledged grades not stored exactly once, and any grade stored more than once."""
+    return ([title for title in load.acked if stored[title] != 1],
+            [title for title in load.sent if stored[title] > 1])
+
+
+def one_registry_cluster(test_network, certificates, tmp_path):
+    """Registry, two graders, portal and log, and a dependent on the client host: all passing, both graders known."""
+    network = test_network(["registry", "grading-a", "grading-b", "portal", "client"])
+    cluster = NetCluster(network, certificates, tmp_path)
+    cluster.start_registry("registry")
+    cluster.start_services()
+    cluster.wait_all_passing(5)
+    network.inside("client", lambda: wait_until(
+        lambda: len(cluster.echo().Echo.providers().get("GradingService", [])) == 2, 10, message="two providers"))
+    return network, cluster
 
 
 # -- the tests ------------------------------------------------------------------------------------
@@ -216,18 +228,12 @@ def test_the_test_hosts_reach_each_other_and_nothing_else(test_network):
 
 
 def test_a_cut_grading_host_turns_critical_through_timeouts_and_the_portal_serves_from_the_other(
-        test_network, certificates, tmp_path):
-    network = test_network(["registry", "grading-a", "grading-b", "portal", "client"])
-    cluster = NetCluster(network, certificates, tmp_path)
-    cluster.start_registry("registry")
-    cluster.start_services()
-    cluster.wait_all_passing(5)
+        test_network, certificates, tmp_path, report):
+    network, cluster = one_registry_cluster(test_network, certificates, tmp_path)
     a = cluster.url("grading-a", "grading")
 
     def providers():
         return cluster.echo().Echo.providers().get("GradingService", [])
-
-    assert network.inside("client", lambda: wait_until(lambda: len(providers()) == 2, 10, message="two providers"))
 
     load = PortalLoad(cluster, seconds=40).start()
     try:
@@ -256,26 +262,21 @@ def test_a_cut_grading_host_turns_critical_through_timeouts_and_the_portal_serve
     finally:
         load.finish()
 
-    stored = stored_titles(cluster)
-    print(f"\npartition of grading-a: critical {detected:.2f} s after the cut = {detected / INTERVAL:.2f} "
-          f"intervals (interval {INTERVAL:g} s, timeout {HEARTBEAT_TIMEOUT:g} s); passing {back:.2f} s after healing; "
-          f"{len(load.acked)} grades acknowledged ({during} before healing), 0 lost, 0 doubled; "
-          f"{load.pages} pages, {len(load.failures)} not served, slowest {load.slowest:.2f} s")
+    lost, doubled = lost_and_doubled(load, stored_titles(cluster))
+    report(f"partition of grading-a: critical {detected:.2f} s after the cut = {detected / INTERVAL:.2f} "
+           f"intervals (interval {INTERVAL:g} s, timeout {HEARTBEAT_TIMEOUT:g} s); passing {back:.2f} s after healing; "
+           f"{len(load.acked)} grades acknowledged ({during} before healing), {len(lost)} lost, "
+           f"{len(doubled)} doubled; {load.pages} pages, {len(load.failures)} not served, "
+           f"slowest {load.slowest:.2f} s")
     assert detected <= 2.5 * INTERVAL
     assert load.failures == [], load.failures[:5]
     assert len(load.acked) > 10 and during > 0
-    assert_exactly_once(load, stored)
+    assert lost == [] and doubled == [], f"lost {lost}, doubled {doubled}"
 
 
 def test_a_cut_off_registry_leaves_services_serving_and_finds_them_all_passing_when_healed(
-        test_network, certificates, tmp_path):
-    network = test_network(["registry", "grading-a", "grading-b", "portal", "client"])
-    cluster = NetCluster(network, certificates, tmp_path)
-    cluster.start_registry("registry")
-    cluster.start_services()
-    cluster.wait_all_passing(5)
-    network.inside("client", lambda: wait_until(
-        lambda: len(cluster.echo().Echo.providers().get("GradingService", [])) == 2, 10, message="two providers"))
+        test_network, certificates, tmp_path, report):
+    network, cluster = one_registry_cluster(test_network, certificates, tmp_path)
 
     load = PortalLoad(cluster, seconds=40).start()
     try:
@@ -293,17 +294,19 @@ def test_a_cut_off_registry_leaves_services_serving_and_finds_them_all_passing_w
         time.sleep(1.0)
     finally:
         load.finish()
-    stored = stored_titles(cluster)
-    print(f"\nregistry cut off for {3 * INTERVAL:g} s: {during} grades acknowledged meanwhile; everyone passing "
-          f"{back:.2f} s after healing; {len(load.acked)} acknowledged in all, {len(load.failures)} pages not served")
+    lost, doubled = lost_and_doubled(load, stored_titles(cluster))
+    report(f"registry cut off for {3 * INTERVAL:g} s: {during} grades acknowledged meanwhile; everyone passing "
+           f"{back:.2f} s after healing; {len(load.acked)} acknowledged in all, {len(lost)} lost, "
+           f"{len(doubled)} doubled; {len(load.failures)} pages not served")
     assert during > 0
     assert load.failures == [], load.failures[:5]
-    assert_exactly_once(load, stored)
+    assert lost == [] and doubled == [], f"lost {lost}, doubled {doubled}"
     restarted = [name for name, proc in cluster.procs.items() if proc.popen.poll() is not None]
     assert restarted == []
 
 
-def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_network, certificates, tmp_path):
+def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_network, certificates, tmp_path,
+                                                                       report):
     etcd = shutil.which("etcd")
     if etcd is None:
         from rpc_cluster.local_etcd import INSTALL_HINT
@@ -369,10 +372,10 @@ def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_netwo
         time.sleep(1.0)
     finally:
         load.finish()
-    stored = stored_titles(cluster)
-    print(f"\nregistry {cut_host} (the checker) cut off: the other checks {took:.2f} s later (leader TTL "
-          f"{LEADER_TTL} s, interval {INTERVAL:g} s); {len(load.acked)} grades acknowledged, 0 lost, 0 doubled; "
-          f"{load.pages} pages, {len(load.failures)} not served")
+    lost, doubled = lost_and_doubled(load, stored_titles(cluster))
+    report(f"registry {cut_host} (the checker) cut off: the other checks {took:.2f} s later (leader TTL "
+           f"{LEADER_TTL} s, interval {INTERVAL:g} s); {len(load.acked)} grades acknowledged, {len(lost)} lost, "
+           f"{len(doubled)} doubled; {load.pages} pages, {len(load.failures)} not served")
     assert took <= LEADER_TTL + 2 * INTERVAL + 1
     assert load.failures == [], load.failures[:5]
-    assert_exactly_once(load, stored)
+    assert lost == [] and doubled == [], f"lost {lost}, doubled {doubled}"
