@@ -148,6 +148,10 @@ class PushVerifier:
                 stopping.wait(retry.REGISTRATION.delay(failures))
 
 
+# How soon a registry that listed no instance is asked again (the usual refresh is 2 s).
+EMPTY_REFRESH_SECONDS = 0.25
+
+
 class _Instances:
     """Where a ServiceClient's URLs come from: a pushed table, or registry polling."""
 
@@ -171,9 +175,12 @@ class _Instances:
             # Nothing pushed yet (a provider that has just registered may still be on
             # its way): ask the registry, as a client outside any service does.
         now = time.monotonic()
-        if force or now - self._polled_at > self.refresh:
+        # An empty answer is asked again sooner: a provider that is just starting is listed
+        # within moments, and a page should not fail for the whole refresh period meanwhile.
+        refresh = self.refresh if self._polled else min(self.refresh, EMPTY_REFRESH_SECONDS)
+        if force or now - self._polled_at > refresh:
             with self._lock:
-                if force or now - self._polled_at > self.refresh:
+                if force or now - self._polled_at > refresh:
                     try:
                         self._polled = list(self._registry.call("Registry.lookup", self.service_name))
                     except errors.TransportError:

@@ -34,6 +34,9 @@ from pathlib import Path
 
 from . import config, tls
 from .children import die_with_parent
+from .client import Client
+from .errors import RpcError
+from .transport import Transport
 from .local_etcd import INSTALL_HINT, EtcdCluster
 
 # Each service's `rpc-cluster` command and default port, in start order.
@@ -41,6 +44,8 @@ SERVICES = MappingProxyType({"registry": 3000, "log": 4000, "grading": 6000, "po
 # With --ha, a second registry beside the first.
 HA_SERVICES = MappingProxyType({"registry": 3000, "registry2": 3001, "log": 4000, "grading": 6000, "portal": 5005})
 STOP_ORDER = ("portal", "grading", "log", "registry2", "registry")
+# What the services register as: `up` is ready once every registry lists them all as passing.
+REGISTERED = ("LogService", "GradingService", "PortalService")
 
 
 def _free_port(host: str) -> int:
@@ -60,6 +65,7 @@ class Cluster:
         #: With --tls: (certificate chain, key, CA) every service serves and verifies with.
         self.tls_files = tls_files
         self._context: ssl.SSLContext | None = tls.client_context(tls_files[2]) if tls_files else None
+        self._transport = Transport(tls_ca=str(tls_files[2]) if tls_files else None)
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.children: dict[str, subprocess.Popen] = {}
         self._print_lock = threading.Lock()
@@ -115,12 +121,27 @@ class Cluster:
         except OSError:
             return False
 
+    def registered(self) -> bool:
+        """Whether every registry lists every other service as passing (so the portal finds grading)."""
+        for name in self.registries:
+            try:
+                rows = Client(f"{self.url(name)}/rpc", timeout=1, transport=self._transport).call("Registry.services")
+            except RpcError:
+                return False
+            if {r["service_name"] for r in rows if r["status"] == "passing"} != set(REGISTERED):
+                return False
+        return True
+
     def wait_healthy(self, timeout: float) -> str | None:
-        """None once all are healthy, else what went wrong."""
+        """None once all are healthy and registered, else what went wrong."""
         deadline = time.monotonic() + timeout
-        waiting = list(self.ports)
+        waiting = list(self.ports) + ["registration"]
         while waiting:
             for name in list(waiting):
+                if name == "registration":
+                    if waiting == ["registration"] and self.registered():
+                        waiting.remove(name)
+                    continue
                 code = self.children[name].poll()
                 if code is not None:
                     return f"{name} exited with code {code} while starting"
@@ -129,7 +150,9 @@ class Cluster:
             if self.stopping.is_set():
                 return "interrupted while starting"
             if time.monotonic() > deadline:
-                return f"{', '.join(waiting)} not healthy after {timeout:g} s"
+                if waiting == ["registration"]:
+                    return f"the registry does not list every service as passing after {timeout:g} s"
+                return f"{', '.join(w for w in waiting if w != 'registration')} not healthy after {timeout:g} s"
             time.sleep(0.1)
         return None
 
