@@ -1,6 +1,7 @@
 """Servers for the RPC benchmarks, each serving ``Bench.ping() -> "pong"``.
 
     python -m benchmarks.servers cluster        our whole stack (Service on Granian)
+    python -m benchmarks.servers cluster-unmeasured   the same without counting calls for /metrics
     python -m benchmarks.servers waitress       our WSGI app on waitress
     python -m benchmarks.servers stdlib [DB]    the stdlib's SimpleXMLRPCServer (and Grades.get_student from DB)
     python -m benchmarks.servers pyro           a Pyro5 daemon
@@ -31,6 +32,12 @@ class BenchService(Service):
         methods.add_object("Bench", Bench())
 
 
+class UnmeasuredBenchService(BenchService):
+    """The same, with calls neither counted nor timed: the baseline of the metrics' cost."""
+
+    measure_calls = False
+
+
 # For gunicorn and waitress: the same WSGI app (dispatch, routes), served by their workers.
 wsgi_app = BenchService(port=0).make_wsgi_app()
 
@@ -38,6 +45,8 @@ wsgi_app = BenchService(port=0).make_wsgi_app()
 def main(kind: str) -> int:
     if kind == "cluster":
         return BenchService(port=0).run()
+    if kind == "cluster-unmeasured":
+        return UnmeasuredBenchService(port=0).run()
     if kind == "waitress":
         import waitress
 

@@ -15,7 +15,7 @@ from rpc_cluster.grading import reads as grading_reads
 
 from .app import make_app
 
-RPC_PATHS = ("/rpc", "/RPC2", "/health")
+RPC_PATHS = ("/rpc", "/RPC2", "/health", "/metrics")
 
 
 class PortalService(Service):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -28,6 +29,12 @@ from . import errors
 from .methods import MethodTable
 
 log = logging.getLogger("rpc_cluster.dispatch")
+
+#: The method an observed call is reported under when the name is not one of the service's:
+#: a stranger cannot grow the metrics' series without bound.
+UNKNOWN_METHOD = "(unknown)"
+#: ... and a request refused before it named a method (-32700, -32600).
+NO_METHOD = "(none)"
 
 
 class RawJSON(str):
@@ -100,9 +107,12 @@ class Dispatcher:
     dispatcher: ``rpc.discover`` for JSON-RPC, ``system.*`` for XML-RPC.
     """
 
-    def __init__(self, methods: MethodTable, extra: Mapping[str, Callable[..., Any]] | None = None):
+    def __init__(self, methods: MethodTable, extra: Mapping[str, Callable[..., Any]] | None = None, *,
+                 observe: Callable[[str, str, float], None] | None = None):
         #: The service's own methods (the codecs and OpenRPC read it).
         self.methods = methods
+        #: Told of every call: (method, "result" or the error code, seconds); metrics.py.
+        self.observe = observe
         entries = {name: (methods.get(name), _QuickSignature.of(methods.signature(name)))
                    for name in methods.names()}
         for name, func in (extra or {}).items():
@@ -121,6 +131,24 @@ class Dispatcher:
         (-32603, no data) for anything else the method raises, whose traceback
         goes to the log only.
         """
+        if self.observe is None:
+            return self._call(name, params)
+        started = time.perf_counter()
+        method = name if name in self._entries else UNKNOWN_METHOD
+        try:
+            result = self._call(name, params)
+        except errors.RpcError as exc:
+            self.observe(method, str(exc.code), time.perf_counter() - started)
+            raise
+        self.observe(method, "result", time.perf_counter() - started)
+        return result
+
+    def rejected(self, code: int) -> None:
+        """Count a request the codec refused before it named a method (-32700, -32600)."""
+        if self.observe is not None:
+            self.observe(NO_METHOD, str(code), 0.0)
+
+    def _call(self, name: str, params: list | dict | tuple) -> Any:
         entry = self._entries.get(name)
         if entry is None:
             raise UnknownMethod("Method not found", name)

@@ -117,14 +117,14 @@ class JsonRpcCodec:
         try:
             request = parse(text)
         except RecursionError:
-            return _dumps(_error(errors.PARSE_ERROR, "Parse error", None, "nested too deeply"))
+            return self._refuse(errors.PARSE_ERROR, "Parse error", None, "nested too deeply")
         except (ValueError, UnicodeDecodeError) as exc:
-            return _dumps(_error(errors.PARSE_ERROR, "Parse error", None, str(exc)))
+            return self._refuse(errors.PARSE_ERROR, "Parse error", None, str(exc))
         if isinstance(request, list):
             return self._handle_batch(request)
         problem = _check_request(request)
         if problem:
-            return _dumps(_error(errors.INVALID_REQUEST, "Invalid Request", _echo_id(request), problem))
+            return self._refuse(errors.INVALID_REQUEST, "Invalid Request", _echo_id(request), problem)
         response = self._respond(request)
         if response is None:
             return ""
@@ -135,10 +135,10 @@ class JsonRpcCodec:
 
     def _handle_batch(self, batch: list) -> str:
         if not batch:
-            return _dumps(_error(errors.INVALID_REQUEST, "Invalid Request", None, "empty batch"))
+            return self._refuse(errors.INVALID_REQUEST, "Invalid Request", None, "empty batch")
         if len(batch) > self.max_batch:
-            return _dumps(_error(errors.INVALID_REQUEST, "Invalid Request", None,
-                                 f"a batch of {len(batch)} members; at most {self.max_batch}"))
+            return self._refuse(errors.INVALID_REQUEST, "Invalid Request", None,
+                                f"a batch of {len(batch)} members; at most {self.max_batch}")
         # Each response is serialized as soon as it is made, so a batch holds at
         # most one result as objects, and its text stops growing at the limit.
         parts: list[str] = []
@@ -147,7 +147,7 @@ class JsonRpcCodec:
         for item in batch:
             problem = _check_request(item)
             if problem:
-                parts.append(_dumps(_error(errors.INVALID_REQUEST, "Invalid Request", _echo_id(item), problem)))
+                parts.append(self._refuse(errors.INVALID_REQUEST, "Invalid Request", _echo_id(item), problem))
                 size += len(parts[-1])
             else:
                 valid.append(item)
@@ -167,6 +167,11 @@ class JsonRpcCodec:
             parts.append(text)
             size += len(text)
         return "[" + ", ".join(parts) + "]" if parts else ""
+
+    def _refuse(self, code: int, message: str, request_id: Any, data: Any) -> str:
+        """The error text for a request refused before any method ran (counted by the dispatcher)."""
+        self.dispatcher.rejected(code)
+        return _dumps(_error(code, message, request_id, data))
 
     def _too_large(self, request_id: Any, *, ran: bool) -> str:
         problem = ("the result is larger than the response limit: ask for less (a smaller limit, fewer calls)"

@@ -40,6 +40,7 @@ from .dispatch import Dispatcher
 from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, HttpServer
 from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from .methods import MethodTable, rpc_method
+from .metrics import ServiceMetrics
 from .openrpc import document
 from .registration import Registration
 from .transport import Transport
@@ -103,6 +104,8 @@ class Service:
     required_services: tuple[str, ...] = ()
     #: False for the registry itself.
     registers = True
+    #: False: calls are not counted or timed on /metrics (the metrics benchmark's baseline).
+    measure_calls = True
     #: Request threads when not given. Few is fastest for CPU-bound methods (they
     #: share one GIL: 1 thread did 34k trivial calls/s here, 8 threads 10k); services
     #: whose methods wait on the network or a database raise it.
@@ -138,6 +141,8 @@ class Service:
         self.providers = ProviderTable()
         #: Pooled connections shared by every call this service makes.
         self.transport = Transport(tls_ca=tls_ca)
+        #: Its Prometheus series (GET /metrics), made by ``start()``; parts add theirs.
+        self.metrics = ServiceMetrics(self.name or type(self).__name__)
         #: Parts started and stopped with the service (see ``add_part``).
         self.parts: list[Part] = []
         #: The exposed methods, built by ``start()``.
@@ -239,10 +244,11 @@ class Service:
         methods.add_object("Service", _ServiceMethods(self))
         self.expose(methods)
         self.methods = methods
-        rpc_app = RpcApp(self.name, Dispatcher(methods, {"rpc.discover": self.openrpc}), self.openrpc,
-                         token=self.token, max_body=self.max_body, max_batch=self.max_batch,
+        observe = self.metrics.observe_call if self.measure_calls else None
+        rpc_app = RpcApp(self.name, Dispatcher(methods, {"rpc.discover": self.openrpc}, observe=observe),
+                         self.openrpc, token=self.token, max_body=self.max_body, max_batch=self.max_batch,
                          max_response_bytes=self.max_response_bytes, health=lambda: not self._draining,
-                         after_call=self.after_call)
+                         after_call=self.after_call, metrics=self.metrics)
         return self.wsgi_app(rpc_app)
 
     def start(self) -> "Service":
@@ -255,6 +261,8 @@ class Service:
             raise errors.StartError(str(exc).removeprefix("rpc: ")) from None
         if tls_files and self.advertise and not self.advertise.startswith("https://"):
             raise errors.StartError(f"--advertise {self.advertise} must be an https:// URL: this service serves TLS")
+        # Made anew for each start: the service and its parts register their series in open() and start().
+        self.metrics = ServiceMetrics(self.name or type(self).__name__)
         self.open()
         started: list[Part] = []
         try:

@@ -66,6 +66,8 @@ class LogShipper(CentralLogHandler):
         self._give_up_at = float("inf")
         #: Entries dropped because the queue was full, not yet reported.
         self.dropped = 0
+        #: Entries dropped because the queue was full, since the start (GET /metrics).
+        self.dropped_total = 0
         #: Entries delivered so far (for tests and benchmarks).
         self.delivered = 0
         self._thread = threading.Thread(target=self._run, name="log-shipper", daemon=True)
@@ -86,6 +88,7 @@ class LogShipper(CentralLogHandler):
         with self._queue_lock:
             if len(self._queue) >= self.capacity:
                 self.dropped += 1
+                self.dropped_total += 1
                 return
             entry["entry_id"] = f"{self._origin}:{next(self._numbers)}"
             self._queue.append(entry)
@@ -226,6 +229,13 @@ class LogShipping:
         self.shipper = LogShipper(service.name, lambda: service.providers_of(LOG_SERVICE), token=service.token,
                                   transport=service.transport, **self._options)
         logging.getLogger().addHandler(self.shipper)
+        shipper = self.shipper
+        service.metrics.gauge("log_shipper_queue_depth", "Log entries waiting to be shipped",
+                              shipper.pending)
+        service.metrics.counted("log_shipper_dropped", "Log entries dropped because the queue was full",
+                                lambda: shipper.dropped_total)
+        service.metrics.counted("log_shipper_delivered", "Log entries the log service took",
+                                lambda: shipper.delivered)
 
     def stop(self) -> None:
         """Deliver what is queued (a few seconds at most), then detach."""

@@ -1,7 +1,8 @@
 """The HTTP face of a service: a WSGI app around the two dispatchers.
 
 Routes (CONTRACT.md): POST /rpc (JSON-RPC), POST /RPC2 (XML-RPC), GET /rpc
-(OpenRPC document), GET /health. Every request runs inside its trace
+(OpenRPC document), GET /health, GET /metrics (Prometheus text; with the
+token when one is set). Every request runs inside its trace
 (``X-Trace-Id``), which is echoed back in the response headers.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Callable, Iterable
 from . import tracing
 from .dispatch import Dispatcher
 from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
+from .metrics import CONTENT_TYPE, ServiceMetrics
 from .xmlrpc import XmlRpcCodec
 
 DEFAULT_MAX_BODY = 1 << 20
@@ -62,11 +64,15 @@ class RpcApp:
     def __init__(self, service_name: str, dispatcher: Dispatcher, openrpc: Callable[[], dict],
                  *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
                  max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 health: Callable[[], bool] | None = None, after_call: Callable[[], None] | None = None):
+                 health: Callable[[], bool] | None = None, after_call: Callable[[], None] | None = None,
+                 metrics: ServiceMetrics | None = None):
         self.service_name = service_name
         self.dispatcher = dispatcher
         self.jsonrpc = JsonRpcCodec(dispatcher, max_batch=max_batch, max_response_bytes=max_response_bytes)
-        self.xmlrpc = XmlRpcCodec(dispatcher.methods, max_response_bytes=max_response_bytes)
+        self.xmlrpc = XmlRpcCodec(dispatcher.methods, max_response_bytes=max_response_bytes,
+                                  observe=dispatcher.observe)
+        #: What GET /metrics shows (None: 404).
+        self.metrics = metrics
         self._openrpc = openrpc
         self._token = f"Bearer {token}".encode() if token else None
         self.max_body = max_body
@@ -120,7 +126,11 @@ class RpcApp:
             if self._healthy():
                 return _json(200, {"status": "ok", "service": self.service_name})
             return _json(503, {"status": "stopping", "service": self.service_name})
-        if path in ("/rpc", "/RPC2", "/health"):
+        if path == "/metrics" and verb in ("GET", "HEAD") and self.metrics is not None:
+            if not self._authorized(environ):
+                return _unauthorized()
+            return 200, CONTENT_TYPE, self.metrics.exposition()
+        if path in ("/rpc", "/RPC2", "/health", "/metrics"):
             return _json(405, {"error": "method not allowed", "path": path})
         return _json(404, {"error": "not found", "path": path})
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import xmlrpc.client
+from typing import Callable
 
 from . import errors
 from .dispatch import BadParams, Dispatcher, RawJSON, UnknownMethod
@@ -29,7 +30,8 @@ def _fault(code: int, message: str) -> bytes:
 class XmlRpcCodec:
     """Answers XML-RPC methodCall documents for one method table. Thread-safe."""
 
-    def __init__(self, methods: MethodTable, *, max_response_bytes: int | None = None):
+    def __init__(self, methods: MethodTable, *, max_response_bytes: int | None = None,
+                 observe: Callable[[str, str, float], None] | None = None):
         #: The service's own methods.
         self.methods = methods
         #: Bytes a methodResponse may have; a larger one is a -32603 Fault (None: no limit).
@@ -41,7 +43,7 @@ class XmlRpcCodec:
         }
         self._system_names = sorted(system)
         #: The core: the table plus the system.* methods.
-        self.dispatcher = Dispatcher(methods, extra=system)
+        self.dispatcher = Dispatcher(methods, extra=system, observe=observe)
 
     def _list_methods(self) -> list[str]:
         return self.methods.names() + self._system_names

@@ -149,6 +149,10 @@ class LogService(Service):
         except OSError as exc:
             raise StartError(f"cannot open the log file {str(self.log_file)!r}: {exc}") from exc
         self._own_records = _StoreHandler(self.store, self.name)
+        store = self.store
+        self.metrics.counted("log_entries_written", "Log entries written to the file", lambda: store.entries_written)
+        self.metrics.counted("log_bytes_written", "Bytes of log entries written to the file",
+                             lambda: store.bytes_written)
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Log", Log(self.store))

@@ -125,6 +125,9 @@ class LogStore:
         #: How much of the newest log one ``tail`` may scan, in bytes.
         self.tail_bytes = tail_bytes
         self._size = self.path.stat().st_size
+        #: Entries and bytes written since this store opened (GET /metrics).
+        self.entries_written = 0
+        self.bytes_written = 0
         self._lock = threading.Lock()
         # Each shipper's highest entry number stored (see ``write``), newest shippers last.
         self._stored_up_to: OrderedDict[str, int] = OrderedDict()
@@ -181,6 +184,8 @@ class LogStore:
                 stream.write(line)
                 # Counted here: TextIOWrapper.tell() costs more than writing the line.
                 self._size += size
+                self.entries_written += 1
+                self.bytes_written += size
 
     def flush(self) -> None:
         with self._lock:

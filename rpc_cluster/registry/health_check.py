@@ -73,13 +73,16 @@ class HealthChecker:
     client does not speak, which is none while registrations must be
     ``http://`` or ``https://``; it keeps the door open for schemes added
     later. ``ssl_context``: called once for the context that verifies
-    ``https://`` services (default: ``tls.client_context``).
+    ``https://`` services (default: ``tls.client_context``). ``on_check``
+    is told each check's outcome (True: answered), ``on_round`` each round's
+    seconds from its start until its last check is recorded (the metrics).
     """
 
     def __init__(self, table: RegistryTable, post: Callable[[str, bytes, float], object], *,
                  interval: float = 3.0, timeout: float | None = None, workers: int = 64,
                  backoff: retry.Backoff = retry.HEARTBEAT, token: str | None = None,
-                 max_in_flight: int = MAX_IN_FLIGHT, ssl_context: Callable[[], ssl.SSLContext] | None = None):
+                 max_in_flight: int = MAX_IN_FLIGHT, ssl_context: Callable[[], ssl.SSLContext] | None = None,
+                 on_check: Callable[[bool], None] | None = None, on_round: Callable[[float], None] | None = None):
         self.table = table
         self.interval = interval
         self.timeout = timeout if timeout is not None else default_timeout(interval)
@@ -88,6 +91,8 @@ class HealthChecker:
         self._post = post
         self._token = token
         self._ssl_context = ssl_context
+        self._on_check = on_check or (lambda alive: None)
+        self._on_round = on_round or (lambda seconds: None)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-check")
         # The fields below belong to the event loop's thread once it runs.
         self._in_flight: set[str] = set()
@@ -164,15 +169,25 @@ class HealthChecker:
             self._client.close()
 
     def _start_round(self) -> None:
+        loop = asyncio.get_running_loop()
         urls = self.table.check_order()
         self._client.forget_except(set(urls))
-        for url in urls:
-            if url in self._in_flight:
-                continue
+        started = [url for url in urls if url not in self._in_flight]
+        # The round ends when its last check is recorded (all on this loop's thread: no lock).
+        left = [len(started)]
+        began = loop.time()
+
+        def one_done(task: asyncio.Task) -> None:
+            self._tasks.discard(task)
+            left[0] -= 1
+            if left[0] == 0:
+                self._on_round(loop.time() - began)
+
+        for url in started:
             self._in_flight.add(url)
-            task = asyncio.get_running_loop().create_task(self._check(url))
+            task = loop.create_task(self._check(url))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(one_done)
 
     async def _check(self, url: str) -> None:
         """One check: attempts until one is answered, then the outcome recorded."""
@@ -208,6 +223,7 @@ class HealthChecker:
         return isinstance(answer, dict) and "result" in answer
 
     def _record(self, url: str, alive: bool) -> None:
+        self._on_check(alive)
         before = self.table.get(url)
         was = before.status if before else None
         # The table hands the notices to the notifier itself, in the order of its changes.

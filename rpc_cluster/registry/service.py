@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import logging
 import urllib.parse
 from typing import Any
@@ -18,6 +19,7 @@ from .etcd import EtcdUnavailable, parse_url
 from .health_check import HealthChecker
 from .notifier import Notifier
 from .store import MemoryStore, open_store
+from .table import CRITICAL, PASSING
 
 log = logging.getLogger("rpc_cluster.registry")
 
@@ -48,6 +50,16 @@ def _check_url(field: str, value: Any) -> str:
     if parts.scheme not in SCHEMES or not parts.hostname or port is None or len(value) > 2000:
         raise InvalidParams.field(field, "must be an http://host:port/path or https://host:port/path URL")
     return value
+
+
+def _by_status(table: MemoryStore) -> dict[tuple[str], int]:
+    """{(status,): registrations}, every status present (a zero is a fact too).
+
+    From the registry's own table: a scrape never waits on etcd.
+    """
+    local = getattr(table, "table", table)  # an EtcdStore's table is the watch-fed copy
+    counts = collections.Counter(row["status"] for row in local.services())
+    return {(status,): counts.get(status, 0) for status in sorted({PASSING, CRITICAL} | set(counts))}
 
 
 class Registry:
@@ -123,9 +135,18 @@ class RegistryService(Service):
                                     leader_ttl=self.leader_ttl, summary_interval=self.heartbeat_interval)
         except ValueError as exc:
             raise StartError(str(exc)) from None
+        table = self.table
+        self.metrics.gauge("registry_services", "Registrations by status", lambda: _by_status(table), ("status",))
+        heartbeats = self.metrics.counter("registry_heartbeats", "Health checks by outcome (passing: answered)",
+                                          ("outcome",))
+        passing, failing = heartbeats.labels("passing"), heartbeats.labels("failed")
+        rounds = self.metrics.histogram("registry_check_round_duration_seconds",
+                                        "Seconds from a round's start until its last check is recorded")
         self.health_check = HealthChecker(self.table, self._post, interval=self.heartbeat_interval,
                                           timeout=self.heartbeat_timeout, workers=self.check_workers,
-                                          token=self.token, ssl_context=self.transport.ssl_context)
+                                          token=self.token, ssl_context=self.transport.ssl_context,
+                                          on_check=lambda alive: (passing if alive else failing).inc(),
+                                          on_round=rounds.observe)
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
         """One heartbeat or push: the decoded answer, or a typed error."""
