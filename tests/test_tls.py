@@ -6,6 +6,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -151,3 +152,24 @@ def test_a_whole_cluster_on_tls_with_a_token(processes, certificates, tmp_path):
                  env=dict(os.environ, RPC_CLUSTER_TOKEN=TOKEN))
     assert result.returncode == 0, result.stderr
     assert len([line for line in result.stdout.splitlines() if "https://" in line and "passing" in line]) == 3
+
+
+def test_silent_and_stalled_handshakes_do_not_stop_health_checks(tls_grading, certificates):
+    """Hostile clients on a TLS port: connections that never start, or stop halfway through, their handshake."""
+    port = tls_grading._http.port
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(200)]
+    stalled = socket.create_connection(("127.0.0.1", port), timeout=20)
+    try:
+        stalled.sendall(b"\x16\x03\x01\x00\xff")  # a ClientHello's record header, and nothing after it
+        context = ssl.create_default_context(cafile=certificates.ca)
+        started = time.monotonic()
+        with urllib.request.urlopen(tls_grading.url.replace("/rpc", "/health"), context=context, timeout=5) as answer:
+            assert answer.status == 200
+        assert time.monotonic() - started < 2
+        # The server gives up on an unfinished handshake (Granian's 10 s), so such sockets do not pile up.
+        assert stalled.recv(10) == b""
+        assert time.monotonic() - started < 16
+    finally:
+        stalled.close()
+        for sock in silent:
+            sock.close()
