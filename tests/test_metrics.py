@@ -120,3 +120,14 @@ def test_two_services_in_one_process_report_only_their_own(tmp_path):
                      outcome="result") == 1
         assert value(scrape(base_of(second.url)), "rpc_requests_total", method="Grades.get_student",
                      outcome="result") == 0
+
+
+def test_grading_times_its_store_operations(tmp_path):
+    with GradingService(db=str(tmp_path / "g.db"), registry=NOWHERE) as service:
+        client = Client(service.url)
+        client.Grades.add_grade(1, "Quiz 9", "Quiz", 77)
+        client.Grades.get_students()
+        samples = scrape(base_of(service.url))
+    for operation in ("add_grade", "get_students"):
+        assert value(samples, "grading_store_operation_duration_seconds_count", operation=operation) == 1
+    assert value(samples, "grading_store_errors_total", operation="add_grade") == 0

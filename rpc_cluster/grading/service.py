@@ -11,6 +11,7 @@ from ..errors import InvalidParams, NotFound, StartError
 from ..methods import MethodTable, rpc_method
 from ..service import Service
 from .cache import StudentCache
+from .measured_store import MeasuredStore
 from .open_store import open_store
 from .requests import check_request_id
 from .store import GRADE_TYPES, GradeStore
@@ -120,7 +121,7 @@ class GradingService(Service):
 
     def open(self) -> None:
         try:
-            self.store = open_store(self.db)
+            self.store = MeasuredStore(open_store(self.db), self.metrics)
         except Exception as exc:  # sqlite3 and psycopg errors: say which store, in one line
             first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StartError(f"cannot open the store {self.db!r}: {first_line}") from exc

@@ -1,0 +1,54 @@
+"""A grade store whose operations are counted and timed on ``/metrics``.
+
+It wraps either store (``open_store``) and forwards everything; the reads and
+writes the service makes are timed per operation, and the ones that raise
+are counted. ``change_token`` is left alone: it is called on every cached
+read and costs less than timing it would.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, Callable
+
+from ..metrics import ServiceMetrics
+from .store import GradeStore
+
+#: The store methods timed, by their names (the label ``operation``).
+OPERATIONS = ("get_students", "count_students", "get_student", "add_grade", "add_student", "update_grade",
+              "delete_grade", "list_students", "import_grades", "statistics")
+
+
+class MeasuredStore:
+    """``store`` with its operations timed; anything else goes straight to it."""
+
+    def __init__(self, store: GradeStore, metrics: ServiceMetrics):
+        #: The store doing the work.
+        self.store = store
+        latency = metrics.histogram("grading_store_operation_duration_seconds",
+                                    "Seconds one store operation took, by operation", ("operation",))
+        failures = metrics.counter("grading_store_errors", "Store operations that raised, by operation",
+                                   ("operation",))
+        for name in OPERATIONS:
+            if hasattr(store, name):
+                setattr(self, name, _timed(getattr(store, name), latency.labels(name), failures.labels(name)))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only what __init__ did not set: the attributes and methods that are not timed.
+        return getattr(self.store, name)
+
+
+def _timed(operation: Callable[..., Any], latency: Any, failures: Any) -> Callable[..., Any]:
+    @functools.wraps(operation)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return operation(*args, **kwargs)
+        except Exception:
+            failures.inc()
+            raise
+        finally:
+            latency.observe(time.perf_counter() - started)
+
+    return timed
