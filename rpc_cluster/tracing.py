@@ -1,10 +1,20 @@
 """Trace ids: one per request path through the cluster.
 
-The server puts the ``X-Trace-Id`` header it received (or a fresh id) into a
-context variable for the length of the call; the client sends it on every
-call made inside that context, and the log handler stamps it on records.
-A second context variable names the service whose call (or thread) is
-running, so that each service in a process ships its own log records.
+The server puts the trace a request names (``X-Trace-Id``, or the W3C
+``traceparent``; else a fresh id) into a context variable for the length of
+the call; the client sends it on every call made inside that context, and
+the log handler stamps it on records. A second context variable names the
+service whose call (or thread) is running, so that each service in a
+process ships its own log records.
+
+Both headers name the same id. ``X-Trace-Id`` wins when a request carries
+both and they disagree: it is the cluster's own header, the id its log is
+searched by, and one a person may have set by hand, while a ``traceparent``
+may come from a proxy that started a trace of its own. Our own ids are 32
+hex digits, so they travel in ``traceparent`` too; an id that cannot (a
+caller's ``X-Trace-Id: checkout-42``) is sent without one, rather than as
+a made-up W3C id that a hop reading only ``traceparent`` would take for a
+different trace.
 """
 
 from __future__ import annotations
@@ -13,15 +23,29 @@ import contextvars
 import re
 import secrets
 from contextlib import contextmanager
+from typing import NamedTuple
+
+from . import trace_context
 
 HEADER = "X-Trace-Id"
 # WSGI environ key for the header.
 ENVIRON_KEY = "HTTP_X_TRACE_ID"
 
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("rpc_cluster_trace_id", default=None)
+
+class Trace(NamedTuple):
+    """The trace a call runs in: its id, and what W3C Trace Context carries along with it."""
+
+    trace_id: str
+    #: The caller's sampling decision (``traceparent`` flag 01), passed on unchanged.
+    sampled: bool = True
+    #: The caller's ``tracestate`` header, passed on unchanged (only with a valid ``traceparent``).
+    state: str | None = None
+
+
+_current: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("rpc_cluster_trace", default=None)
 _service: contextvars.ContextVar[str | None] = contextvars.ContextVar("rpc_cluster_service", default=None)
 # Ids travel in headers and log lines: keep them short and printable.
-_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_VALID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def new_trace_id() -> str:
@@ -30,24 +54,55 @@ def new_trace_id() -> str:
 
 def current_trace_id() -> str | None:
     """The trace id of the call being served (or started) in this context, if any."""
-    return _current.get()
+    current = _current.get()
+    return current.trace_id if current is not None else None
 
 
-def accept_trace_id(value: str | None) -> str:
-    """The incoming header if it is a well-formed id, else a fresh one."""
-    if value and _VALID.match(value):
-        return value
-    return new_trace_id()
+def accept(trace_id: str | None, traceparent: str | None = None, tracestate: str | None = None) -> Trace:
+    """The trace a request runs in, from its ``X-Trace-Id``, ``traceparent`` and ``tracestate`` headers.
+
+    A valid ``traceparent`` is joined when there is no valid ``X-Trace-Id`` or
+    it names the same id; an invalid one is ignored (with its ``tracestate``),
+    never an error. Neither: a fresh trace, sampled.
+    """
+    own = trace_id if trace_id and _VALID.fullmatch(trace_id) else None
+    parent = trace_context.parse_traceparent(traceparent)
+    if parent is not None and own in (None, parent.trace_id):
+        return Trace(parent.trace_id, parent.sampled, trace_context.valid_tracestate(tracestate))
+    return Trace(own or new_trace_id())
+
+
+def trace(trace_id: str | None = None, *, sampled: bool = True, state: str | None = None):
+    """Run a block inside one trace: ``with trace(): client.call(...)``; yields its id."""
+    return within(Trace(trace_id or new_trace_id(), sampled, state))
 
 
 @contextmanager
-def trace(trace_id: str | None = None):
-    """Run a block inside one trace: ``with trace(): client.call(...)``."""
-    token = _current.set(trace_id or new_trace_id())
+def within(current: Trace):
+    """Run a block inside ``current`` (a request's trace, from ``accept``); yields its id."""
+    token = _current.set(current)
     try:
-        yield _current.get()
+        yield current.trace_id
     finally:
         _current.reset(token)
+
+
+def outgoing_headers() -> dict[str, str]:
+    """The trace headers for one call made now: ``X-Trace-Id``, and ``traceparent`` with a new parent id.
+
+    Nothing outside a trace. ``traceparent`` only when the id is a W3C trace
+    id; ``tracestate`` only along with it, as it came in.
+    """
+    current = _current.get()
+    if current is None:
+        return {}
+    headers = {HEADER: current.trace_id}
+    parent = trace_context.traceparent(current.trace_id, current.sampled)
+    if parent is not None:
+        headers[trace_context.TRACEPARENT] = parent
+        if current.state:
+            headers[trace_context.TRACESTATE] = current.state
+    return headers
 
 
 def current_service() -> str | None:

@@ -16,11 +16,12 @@ TOKEN_ENV = "RPC_CLUSTER_TOKEN"
 
 
 def request_headers(token: str | None) -> dict[str, str]:
-    """Content type, ``Authorization: Bearer`` when a token is set, and the current trace id."""
-    headers = {"Content-Type": "application/json"}
-    trace_id = tracing.current_trace_id()
-    if trace_id:
-        headers[tracing.HEADER] = trace_id
+    """Content type, ``Authorization: Bearer`` when a token is set, and the current trace's headers.
+
+    Built for each call sent: each carries a ``traceparent`` with a parent id of its own (a
+    transport-level resend of the same request keeps it: it is the same call).
+    """
+    headers = {"Content-Type": "application/json", **tracing.outgoing_headers()}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return headers

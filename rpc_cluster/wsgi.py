@@ -2,8 +2,9 @@
 
 Routes (CONTRACT.md): POST /rpc (JSON-RPC), POST /RPC2 (XML-RPC), GET /rpc
 (OpenRPC document), GET /health, GET /metrics (Prometheus text; with the
-token when one is set). Every request runs inside its trace
-(``X-Trace-Id``), which is echoed back in the response headers.
+token when one is set). Every request runs inside its trace (``X-Trace-Id``,
+or W3C ``traceparent``: see ``tracing``), whose id is echoed back in the
+``X-Trace-Id`` response header.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from types import MappingProxyType
 from typing import Any, Callable, Iterable
 
-from . import tracing
+from . import trace_context, tracing
 from .dispatch import Dispatcher
 from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
 from .metrics import CONTENT_TYPE, ServiceMetrics
@@ -89,11 +90,12 @@ class RpcApp:
         return hmac.compare_digest(given, self._token)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        trace_id = tracing.accept_trace_id(environ.get(tracing.ENVIRON_KEY))
-        with tracing.trace(trace_id), tracing.serving(self.service_name):
+        current = tracing.accept(environ.get(tracing.ENVIRON_KEY), environ.get(trace_context.ENVIRON_TRACEPARENT),
+                                 environ.get(trace_context.ENVIRON_TRACESTATE))
+        with tracing.within(current), tracing.serving(self.service_name):
             status, content_type, body = self._route(environ)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                   (tracing.HEADER, trace_id)]
+                   (tracing.HEADER, current.trace_id)]
         if status == 401:
             headers.append(("WWW-Authenticate", 'Bearer realm="rpc-cluster"'))
         start_response(_STATUS.get(status, f"{status} Error"), headers)

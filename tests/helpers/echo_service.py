@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from rpc_cluster import Service, current_trace_id, rpc_method
+from rpc_cluster import Client, Service, current_trace_id, rpc_method
 from rpc_cluster import config
 
 
@@ -50,6 +50,16 @@ class Echo:
         if not path:
             return [self._service.name]
         return [self._service.name] + self._service.connect(path[0]).Echo.relay(path[1:], text)
+
+    @rpc_method
+    def call(self, target: str, method: str, params: dict) -> object:
+        """Log, then call ``method`` with ``params`` (by name) on ``target``, a service name or a URL."""
+        log.info("call of %s on %s at %s", method, target, self._service.name)
+        if target.startswith(("http://", "https://")):
+            client = Client(target, token=self._service.token, transport=self._service.transport)
+        else:
+            client = self._service.connect(target)
+        return client.call(method, **params)
 
     @rpc_method
     def fail(self) -> None:

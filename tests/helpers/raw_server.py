@@ -2,7 +2,8 @@
 
 For the tests that need a server to misbehave on the wire in ways no real one
 does on purpose: read a request and close without answering (a process killed
-after doing the work), or answer only after forwarding it.
+after doing the work), or answer only after forwarding it. ``received``
+holds each request's headers (lowercase names), to see what a caller sent.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class RawServer:
         self._sock.settimeout(0.2)
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/rpc"
         self._stop = threading.Event()
+        #: Each request's headers, names in lowercase, in the order they came.
+        self.received: list[dict[str, str]] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -35,7 +38,9 @@ class RawServer:
                 continue
             with conn:
                 conn.settimeout(5)
-                answer = self._handle(_read_body(conn))
+                headers, body = _read_request(conn)
+                self.received.append(headers)
+                answer = self._handle(body)
                 if answer is not None:
                     status, body = answer
                     conn.sendall(f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
@@ -47,13 +52,16 @@ class RawServer:
         self._sock.close()
 
 
-def _read_body(conn: socket.socket) -> bytes:
+def _read_request(conn: socket.socket) -> tuple[dict[str, str], bytes]:
     data = b""
     while b"\r\n\r\n" not in data:
         data += conn.recv(65536)
     head, _, body = data.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length")))
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers["content-length"])
     while len(body) < length:
         body += conn.recv(65536)
-    return body
+    return headers, body
