@@ -8,6 +8,7 @@ the side that stores them (``logs/``), so that neither imports the other.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -24,6 +25,37 @@ MAX_MESSAGE_CHARS = 64 * 1024
 def now_iso() -> str:
     """Now, as the log's timestamps are written: ISO 8601 UTC with microseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# What LogShipper sends, and what we store: taken as it is, no parsing.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
+
+
+def timestamp_text(value: Any) -> str:
+    """``value`` (ISO 8601 text, or seconds since the epoch) as the log writes timestamps.
+
+    ValueError, saying what is wrong, for anything else or a moment out of range.
+    In this one format text order is time order, so timestamps compare as text.
+    """
+    if isinstance(value, str) and _CANONICAL.match(value):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # No math.isfinite() first: it converts the value to a float, which a
+        # 400-digit integer overflows. fromtimestamp refuses it, and inf, itself.
+        try:
+            moment = datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("is out of range") from None
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be ISO 8601 text or seconds since the epoch") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    else:
+        raise ValueError("must be ISO 8601 text or seconds since the epoch")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def level_name(record: logging.LogRecord) -> str:

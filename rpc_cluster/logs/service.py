@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .. import config
 from ..errors import InvalidParams, StartError
-from ..log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso
+from ..log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
 from ..methods import MethodTable, rpc_method
 from ..service import Service
+from .cursor import CursorError
 from .store import TAIL_BYTES, LogStore
 
 MAX_MESSAGE = 256 * 1024
@@ -37,32 +37,14 @@ def _short_text(field: str, value: Any, limit: int = 200) -> str | None:
     return value
 
 
-# What LogShipper sends, and what we store: taken as it is, no parsing.
-_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
-
-
-def _timestamp(value: Any) -> str:
+def _timestamp(value: Any, field: str = "timestamp") -> str:
+    """``value`` as the log writes timestamps (now, for None); -32602 naming ``field`` if it is none."""
     if value is None:
         return now_iso()
-    if isinstance(value, str) and _CANONICAL.match(value):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # No math.isfinite() first: it converts the value to a float, which a
-        # 400-digit integer overflows. fromtimestamp refuses it, and inf, itself.
-        try:
-            moment = datetime.fromtimestamp(value, timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            raise InvalidParams.field("timestamp", "is out of range") from None
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidParams.field("timestamp", "must be ISO 8601 text or seconds since the epoch") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-    else:
-        raise InvalidParams.field("timestamp", "must be ISO 8601 text or seconds since the epoch")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    try:
+        return timestamp_text(value)
+    except ValueError as exc:
+        raise InvalidParams.field(field, str(exc)) from None
 
 
 class Log:
@@ -93,17 +75,46 @@ class Log:
 
     @rpc_method
     def tail(self, limit: int = 100, service_name: str | None = None, level: str | None = None,
-             trace_id: str | None = None) -> list:
-        """The newest matching entries, oldest first. ``level`` means that level or above.
+             trace_id: str | None = None, since: str | None = None) -> list:
+        """The newest matching entries, oldest first. ``level`` means that level or above;
+        ``since``: only entries newer than this timestamp.
 
         Looks at the newest ``--tail-bytes`` of the log (16 MiB by default): older entries are not found.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TAIL:
-            raise InvalidParams.field("limit", f"must be a whole number from 1 to {MAX_TAIL}")
-        return self._store.tail(
-            limit, _short_text("service_name", service_name),
-            LEVELS[_level("level", level)] if level is not None else None,
-            _short_text("trace_id", trace_id, 128))
+        return self._store.tail(_limit(limit), **_filters(service_name, level, trace_id, since))
+
+    @rpc_method
+    def follow(self, cursor: str | None = None, limit: int = 100, service_name: str | None = None,
+               level: str | None = None, trace_id: str | None = None, since: str | None = None) -> dict:
+        """``{"entries", "cursor", "more"}``: the matching entries written after ``cursor``, oldest first.
+
+        Without a cursor: the newest ones (as ``Log.tail``). Pass the returned
+        cursor next time to get only what came after, each entry once, across
+        rotations. ``more`` is true when a page stopped at ``limit`` or at the
+        read budget (``--tail-bytes``): call again at once. A cursor this log
+        no longer keeps (rotated away) is a -32602: follow again without one.
+        """
+        if cursor is not None and not isinstance(cursor, str):
+            raise InvalidParams.field("cursor", "must be a cursor that Log.follow returned, or null")
+        try:
+            page = self._store.follow(cursor, _limit(limit), **_filters(service_name, level, trace_id, since))
+        except CursorError as exc:
+            raise InvalidParams.field("cursor", str(exc)) from None
+        return {"entries": page.entries, "cursor": page.cursor, "more": page.more}
+
+
+def _limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TAIL:
+        raise InvalidParams.field("limit", f"must be a whole number from 1 to {MAX_TAIL}")
+    return limit
+
+
+def _filters(service_name: Any, level: Any, trace_id: Any, since: Any) -> dict[str, Any]:
+    """The store's filters from a read's params, each checked (-32602 naming the field)."""
+    return {"service_name": _short_text("service_name", service_name),
+            "min_level": LEVELS[_level("level", level)] if level is not None else None,
+            "trace_id": _short_text("trace_id", trace_id, 128),
+            "since": _timestamp(since, "since") if since is not None else None}
 
 
 class _StoreHandler(CentralLogHandler):
