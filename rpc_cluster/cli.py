@@ -1,9 +1,10 @@
-"""``rpc-cluster``: run a service, list the registry's services, call a method.
+"""``rpc-cluster``: run a service, list the registry's services, call a method, read the log.
 
     rpc-cluster up [--data DIR]                 the whole cluster, in the foreground
     rpc-cluster registry|log|grading|portal ... run one service in the foreground
     rpc-cluster services                        the registry's table
     rpc-cluster call NAME_OR_URL METHOD [JSON]  call one method, print the result
+    rpc-cluster logs [-f] [--service S] ...      the central log's entries; -f follows new ones
 """
 
 from __future__ import annotations
@@ -22,15 +23,6 @@ from .errors import RpcError, TransportError
 REGISTRY_NAMES = ("Registry", "registry")
 
 
-def _registry_flags(parser: argparse.ArgumentParser) -> None:
-    config.add_flag(parser, "--registry", "RPC_CLUSTER_REGISTRY", "http://127.0.0.1:3000/rpc",
-                    "the registry's URL; several, comma-separated, to use any that answers", type=config.http_urls)
-    config.add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token to send")
-    config.add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer",
-                    type=config.positive_seconds)
-    config.add_tls_ca_flag(parser)
-
-
 def _fail(message: str, code: int = 1) -> int:
     print(f"rpc-cluster: error: {message}", file=sys.stderr)
     return code
@@ -39,7 +31,7 @@ def _fail(message: str, code: int = 1) -> int:
 def services_main(argv: list[str] | None) -> int:
     parser = config.ArgumentParser(prog="rpc-cluster services",
                                    description="Print the registry's services: name, URL, status, last check.")
-    _registry_flags(parser)
+    config.add_client_flags(parser)
     parser.add_argument("--json", action="store_true", help="print the raw JSON list")
     args = parser.parse_args(argv)
     try:
@@ -74,7 +66,7 @@ def call_main(argv: list[str] | None) -> int:
     parser.add_argument("method", metavar="METHOD")
     parser.add_argument("params", metavar="JSON", nargs="?",
                         help="params: a JSON array (by position) or object (by name)")
-    _registry_flags(parser)
+    config.add_client_flags(parser)
     args = parser.parse_args(argv)
     args_list: list = []
     kwargs: dict = {}
@@ -90,8 +82,8 @@ def call_main(argv: list[str] | None) -> int:
         else:
             parser.error("JSON params must be an array (by position) or an object (by name)")
     if args.target.startswith(("http://", "https://")):
-        url = args.target if args.target.rstrip("/").count("/") > 2 else args.target.rstrip("/") + "/rpc"
-        client: Client = Client(url, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
+        client: Client = Client(config.with_rpc_path(args.target), token=args.token, timeout=args.timeout,
+                                tls_ca=args.tls_ca)
     elif args.target in REGISTRY_NAMES:
         client = RegistryClient(args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
     else:
@@ -122,6 +114,7 @@ COMMANDS: Mapping[str, tuple[Callable[[list[str] | None], int], str]] = MappingP
     "portal": (_service("portal.service"), "run the teacher portal"),
     "services": (services_main, "print the registry's services and their health"),
     "call": (call_main, "call one method of a service and print the result"),
+    "logs": (_service("rpc_cluster.logs.command"), "print the central log's entries; -f follows new ones"),
 })
 
 

@@ -100,6 +100,26 @@ def add_flag(parser: argparse.ArgumentParser, flag: str, env: str, default: Any,
     parser.add_argument(flag, default=default, type=type, help=f"{help} (env {env}, default {shown})", **kwargs)
 
 
+def with_rpc_path(url: str) -> str:
+    """``url`` with ``/rpc`` added when it names no path (``http://host:4000`` is the service's /rpc)."""
+    return url if url.rstrip("/").count("/") > 2 else url.rstrip("/") + "/rpc"
+
+
+def rpc_url(text: str) -> str:
+    """A flag's http(s):// URL of a service, ``/rpc`` added when it names no path."""
+    return with_rpc_path(http_url(text))
+
+
+def add_client_flags(parser: argparse.ArgumentParser) -> None:
+    """--registry, --token, --timeout, --tls-ca: what a command needs to call the cluster."""
+    add_flag(parser, "--registry", "RPC_CLUSTER_REGISTRY", "http://127.0.0.1:3000/rpc",
+             "the registry's URL; several, comma-separated, to use any that answers", type=http_urls)
+    add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token to send")
+    add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer",
+             type=positive_seconds)
+    add_tls_ca_flag(parser)
+
+
 def add_tls_ca_flag(parser: argparse.ArgumentParser) -> None:
     add_flag(parser, "--tls-ca", tls.CA_ENV, None,
              "CA certificate (PEM) that https:// services are verified against (default: the system's CAs)")

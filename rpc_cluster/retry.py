@@ -5,8 +5,8 @@ is sent again only when the server can recognise the repeat (the call is
 idempotent, or carries a ``request_id``); a request that never left this
 process may always be sent again, to the same server or another one. Every
 loop that retries asks this module: the transport, failover in
-``connect()``, the registry's health checks and notifier, the log shipper
-and registration.
+``connect()``, the registry's health checks and notifier, the log shipper,
+registration and ``rpc-cluster logs -f``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ REGISTRATION = Backoff(first=0.1, longest=5.0)
 # registration would list us as passing to our dependents for a while.
 UNHEARD = Backoff(first=3.0, longest=60.0)
 SHIPPING = Backoff(first=0.1, longest=5.0)
+# rpc-cluster logs -f while the log service is lost: soon at first, then every few seconds.
+LOG_FOLLOW = Backoff(first=0.5, longest=5.0)
 
 def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:
     """Whether the request behind a failed exchange may have reached the server.

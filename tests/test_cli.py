@@ -14,7 +14,7 @@ def run(*args, env=None, timeout=30):
                           timeout=timeout, cwd=ROOT, env=env)
 
 
-@pytest.mark.parametrize("command", ["registry", "services", "call"])
+@pytest.mark.parametrize("command", ["registry", "services", "call", "logs"])
 def test_every_command_has_help(command):
     result = run(command, "--help")
     assert result.returncode == 0
