@@ -49,6 +49,21 @@ def test_tail_since_returns_only_newer_entries(tmp_path):
     assert messages(store.tail(1, since=at(2))) == ["m5"]
 
 
+def test_since_skips_old_blocks_but_finds_a_newer_line_written_another_way(tmp_path):
+    path = tmp_path / "d.log"
+    store = LogStore(path, max_bytes=0)
+    start = store.follow(None).cursor
+    big_log(path, 10_000)
+    with open(path, "a") as handle:  # not as write() puts it: the timestamp is not first
+        handle.write(json.dumps({"message": "by hand", "level": "INFO", "timestamp": at(7)}) + "\n")
+    big_log(path, 10_000)
+    store.append([entry("newest", 5)])
+    assert messages(store.tail(10, since=at(1))) == ["newest", "by hand"]
+    assert messages(store.tail(10, since=at(5))) == ["by hand"]
+    assert drain(store, start, since=at(1))[0] == ["newest", "by hand"]
+    assert drain(store, start, since=at(7))[0] == []
+
+
 # -- follow -------------------------------------------------------------------------------------------
 
 

@@ -7,9 +7,15 @@ forwards): the same filters, the same shortcuts, the same answer for a line.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable
 
 from ..log_entries import FIELDS, LEVELS
+
+# How ``write`` starts every line: the timestamp first, in one fixed format (27 characters).
+_STAMP = b'{"timestamp": "'
+_STAMP_END = len(_STAMP) + len("2026-11-22T09:00:00.000000Z")
+_STAMPS = re.compile(rb'^\{"timestamp": "([0-9T:.Z-]{27})"', re.MULTILINE)
 
 
 def _needles(field: str, values: Iterable[str]) -> tuple[bytes, ...] | None:
@@ -38,6 +44,7 @@ class Query:
         self.min_level = min_level
         self.trace_id = trace_id
         self.since = since
+        self._since = since.encode() if since is not None else None
         self._needles = [needles for needles in (
             _needles("service_name", [service_name]) if service_name is not None else None,
             _needles("trace_id", [trace_id]) if trace_id is not None else None,
@@ -45,17 +52,30 @@ class Query:
             if min_level is not None else None,
         ) if needles is not None]
 
-    def may_hold(self, text: bytes) -> bool:
-        """False when ``text`` (a line, or a block of lines) surely holds no matching entry.
-
-        A 64 KiB block without the filters' text is skipped whole: a scan that
-        matches nothing runs at about 1 GB/s, not 120 MB/s line by line.
-        """
+    def _has_needles(self, text: bytes) -> bool:
         return all(any(needle in text for needle in needles) for needles in self._needles)
+
+    def may_hold(self, block: bytes) -> bool:
+        """False when ``block`` (whole lines) surely holds no matching entry, so it is skipped whole.
+
+        Without the filters' text, or with every line older than ``since``: a
+        scan that matches nothing runs at about 1 GB/s, not 120 MB/s line by line.
+        """
+        if not self._has_needles(block):
+            return False
+        if self._since is not None:
+            stamps = _STAMPS.findall(block)
+            # Every line stamped (none torn or foreign) and none newer.
+            if stamps and len(stamps) >= block.count(b"\n") and max(stamps) <= self._since:
+                return False
+        return True
 
     def match(self, line: bytes) -> dict[str, Any] | None:
         """The entry on ``line`` (its public fields) if it matches, else None."""
-        if not line or not self.may_hold(line):
+        if not line or not self._has_needles(line):
+            return None
+        # An old entry is known by its first bytes: parsing costs far more.
+        if self._since is not None and line.startswith(_STAMP) and line[len(_STAMP):_STAMP_END] <= self._since:
             return None
         try:
             entry = json.loads(line)
