@@ -91,7 +91,7 @@ class NetCluster:
     def statuses(self, registry: RegistryClient) -> dict[str, str]:
         return {row["service_url"]: row["status"] for row in registry.call("Registry.services")}
 
-    def wait_all_passing(self, count: int, timeout: float = 40.0) -> None:
+    def wait_all_passing(self, count: int, timeout: float = 60.0) -> None:
         def check():
             registry = self.registry()
 
