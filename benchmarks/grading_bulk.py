@@ -92,13 +92,17 @@ def run(quick: bool = False) -> dict[str, dict[str, list]]:
     reps, add_calls, add_seconds = (1, 2_000, 5.0) if quick else (3, IMPORT_ROWS, ADD_SECONDS)
     list_calls, list_seconds = (500, 3.0) if quick else (LIST_CALLS, LIST_SECONDS)
     results: dict[str, dict[str, list]] = {}
-    sqlite = LoadedSqlite(school_name)
-    try:
-        proc = grading_proc(str(sqlite.path))
+
+    def served(db: str) -> dict[str, list]:
+        proc = grading_proc(db)
         try:
-            results["SQLite"] = _store(proc.url(), reps, add_calls, add_seconds, list_calls, list_seconds)
+            return _store(proc.url(), reps, add_calls, add_seconds, list_calls, list_seconds)
         finally:
             proc.stop()
+
+    sqlite = LoadedSqlite(school_name)
+    try:
+        results["SQLite"] = served(str(sqlite.path))
     finally:
         sqlite.cleanup()
     try:
@@ -107,11 +111,7 @@ def run(quick: bool = False) -> dict[str, dict[str, list]]:
         print(f"grading_bulk: PostgreSQL skipped: {exc}")
         return results
     try:
-        proc = grading_proc(postgres.url)
-        try:
-            results["PostgreSQL"] = _store(proc.url(), reps, add_calls, add_seconds, list_calls, list_seconds)
-        finally:
-            proc.stop()
+        results["PostgreSQL"] = served(postgres.url)
     finally:
         postgres.cleanup()
     return results
