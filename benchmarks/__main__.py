@@ -31,6 +31,7 @@ BENCHMARKS = [
     ("tls_cost", "What TLS costs per call"),
     ("log_ingest", "Log ingestion and the cost of logger.info()"),
     ("grading", "Grading at 10,000 students"),
+    ("grading_bulk", "Grading: a CSV import against add_grade, and list_students, at 10,000 students"),
     ("portal_pages", "Portal pages and the portal's own overhead"),
     ("load_faults", "Load with faults: 60 s, 16 clients, each of two grading instances killed, log service stopped"),
 ]

@@ -8,47 +8,18 @@ under an advisory lock, so two instances starting together seed once.
 from __future__ import annotations
 
 import select
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from . import requests
-from .store import SEED, GradeStore, grade, students_from_rows
+from . import postgres_schema, requests
+from .sql_store import SqlGradeStore, like_pattern
+from .store import SEED, grade
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS students (
-    id BIGSERIAL PRIMARY KEY,
-    first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS grades (
-    id BIGSERIAL PRIMARY KEY,
-    student_id BIGINT NOT NULL REFERENCES students(id),
-    title TEXT NOT NULL,
-    type TEXT NOT NULL,
-    score DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS grades_by_student ON grades (student_id, id);
-"""
 # Any constant: the lock that serializes schema creation and seeding.
 _SEED_LOCK = 7_310_551
-
-_STUDENT = """
-SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER () AS average
-FROM students s LEFT JOIN grades g ON g.student_id = s.id
-WHERE s.id = %s ORDER BY g.id
-"""
-# Page first, then only that page's grades: OFFSET skips bare student rows.
-_PAGE = """
-WITH page AS (SELECT id, first_name, last_name FROM students ORDER BY id LIMIT %s OFFSET %s)
-SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER (PARTITION BY p.id) AS average
-FROM page p LEFT JOIN grades g ON g.student_id = p.id
-ORDER BY p.id, g.id
-"""
-
 
 def _check_alive(conn: psycopg.Connection) -> None:
     """The pool's check before handing out a connection: raise if the server has closed it.
@@ -71,8 +42,29 @@ def _rows(cursor: psycopg.Cursor) -> list:
     return cursor.fetchall() if cursor.description is not None else []
 
 
-class PostgresStore(GradeStore):
+class _Transaction:
+    """A PostgreSQL transaction as ``sql_store.Transaction``."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return _rows(self.conn.execute(sql.replace("?", "%s"), args))
+
+    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
+        with self.conn.cursor().copy("COPY grades (student_id, title, type, score) FROM STDIN") as copy:
+            for row in grades:
+                copy.write_row(row)
+
+
+class PostgresStore(SqlGradeStore):
     waits_on_network = True
+    name_order = 'lower(s.last_name) COLLATE "C", lower(s.first_name) COLLATE "C", s.id'
+    count_sql = "SELECT n FROM student_count"
+    # PostgreSQL orders NULLs last itself, and answers ranges of averages from these indexes.
+    average_orders = MappingProxyType({"average": "t.average ASC NULLS LAST, t.student_id",
+                                       "-average": "t.average DESC NULLS LAST, t.student_id"})
+    graded_sql = "average IS NOT NULL"
 
     def __init__(self, url: str, *, pool_size: int = 8):
         self.url = url
@@ -80,8 +72,7 @@ class PostgresStore(GradeStore):
         with psycopg.connect(url, connect_timeout=5) as conn:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
-                conn.execute(SCHEMA)
-                conn.execute(requests.SCHEMA)
+                postgres_schema.create(conn)
                 if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                     for first, last, grades in SEED:
                         sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) "
@@ -102,21 +93,11 @@ class PostgresStore(GradeStore):
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as conn:
-                    return conn.execute(sql, args).fetchall()
+                    return conn.execute(sql.replace("?", "%s"), args).fetchall()
             except psycopg.OperationalError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
-
-    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        return students_from_rows(self._read(_PAGE, (limit, offset)))
-
-    def count_students(self) -> int:
-        return self._read("SELECT COUNT(*) FROM students", ())[0][0]
-
-    def get_student(self, student_id: int) -> dict[str, Any] | None:
-        found = students_from_rows(self._read(_STUDENT, (student_id,)))
-        return found[0] if found else None
 
     def add_grade(self, student_id: int, title: str, type: str, score: float,
                   request_id: str | None = None) -> dict[str, Any] | None:
@@ -139,13 +120,20 @@ class PostgresStore(GradeStore):
 
     def _write(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
         """One write, committed before it returns; done once per ``request_id``."""
+        if request_id is not None:
+            return self._transaction(request_id, method, params, lambda tx: write(tx.conn))
         with self._pool.connection() as conn:
-            if request_id is None:
-                # Autocommit: the INSERT is committed (and durable) before it returns.
-                return write(conn)
-            with conn.transaction():
-                return requests.once(lambda sql, args: _rows(conn.execute(sql.replace("?", "%s"), args)),
-                                     request_id, method, params, lambda: write(conn))
+            # Autocommit: the INSERT is committed (and durable) before it returns.
+            return write(conn)
+
+    def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
+        with self._pool.connection() as conn, conn.transaction():
+            tx = _Transaction(conn)
+            return requests.once(tx.rows, request_id, method, params, lambda: write(tx))
+
+    def _matching(self, query: str) -> tuple[str, tuple]:
+        pattern = like_pattern(query)
+        return "s.first_name ILIKE ? ESCAPE '\\' OR s.last_name ILIKE ? ESCAPE '\\'", (pattern, pattern)
 
     def close(self) -> None:
         self._pool.close()

@@ -12,42 +12,28 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import requests
-from .store import SEED, GradeStore, grade, students_from_rows
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS students (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS grades (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    student_id INTEGER NOT NULL REFERENCES students(id),
-    title TEXT NOT NULL,
-    type TEXT NOT NULL,
-    score REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS grades_by_student ON grades (student_id, id);
-"""
-
-_STUDENT = """
-SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER () AS average
-FROM students s LEFT JOIN grades g ON g.student_id = s.id
-WHERE s.id = ? ORDER BY g.id
-"""
-# Page first, then only that page's grades: OFFSET skips bare student rows.
-_PAGE = """
-WITH page AS (SELECT id, first_name, last_name FROM students ORDER BY id LIMIT ? OFFSET ?)
-SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER (PARTITION BY p.id) AS average
-FROM page p LEFT JOIN grades g ON g.student_id = p.id
-ORDER BY p.id, g.id
-"""
+from . import requests, sqlite_schema
+from .sql_store import SqlGradeStore, like_pattern
+from .store import SEED, grade
 
 
-class SqliteStore(GradeStore):
+class _Transaction:
+    """A SQLite transaction as ``sql_store.Transaction``."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return self._conn.execute(sql, args).fetchall()
+
+    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
+        self._conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)", grades)
+
+
+class SqliteStore(SqlGradeStore):
+    name_order = "s.last_name COLLATE NOCASE, s.first_name COLLATE NOCASE, s.id"
+    no_limit = -1
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,9 +46,7 @@ class SqliteStore(GradeStore):
         conn.execute("PRAGMA journal_mode=WAL")
         with conn:
             conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
-            # Statement by statement: executescript() would commit the transaction first.
-            for statement in [*filter(str.strip, SCHEMA.split(";")), requests.SCHEMA]:
-                conn.execute(statement)
+            self._names_indexed = sqlite_schema.create(conn)
             if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                 for first, last, grades in SEED:
                     sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (?, ?)",
@@ -81,16 +65,6 @@ class SqliteStore(GradeStore):
             with self._all_lock:
                 self._all.append(conn)
         return conn
-
-    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        return students_from_rows(self._conn().execute(_PAGE, (-1 if limit is None else limit, offset)).fetchall())
-
-    def count_students(self) -> int:
-        return self._conn().execute("SELECT COUNT(*) FROM students").fetchone()[0]
-
-    def get_student(self, student_id: int) -> dict[str, Any] | None:
-        found = students_from_rows(self._conn().execute(_STUDENT, (student_id,)).fetchall())
-        return found[0] if found else None
 
     def add_grade(self, student_id: int, title: str, type: str, score: float,
                   request_id: str | None = None) -> dict[str, Any] | None:
@@ -116,23 +90,43 @@ class SqliteStore(GradeStore):
     def _write(self, conn: sqlite3.Connection, request_id: str | None, method: str, params: tuple,
                write: Any) -> Any:
         """One write, committed before it returns; done once per ``request_id``."""
-        if request_id is None:
+        if request_id is not None:
+            return self._transaction(request_id, method, params, lambda tx: write())
+        try:
             # A single autocommitted statement. fetchall(), not fetchone(): the statement
             # (and so its commit) ends only when its rows are exhausted, and the write
             # must be committed before we answer.
-            result = write()
-        else:
-            # IMMEDIATE takes the write lock at once: two instances with one id queue here.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = requests.once(lambda sql, args: conn.execute(sql, args).fetchall(),
-                                       request_id, method, params, write)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            return write()
+        finally:
+            self._writes += 1
+
+    def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
+        conn = self._conn()
+        tx = _Transaction(conn)
+        # IMMEDIATE takes the write lock at once: two instances with one id queue here.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = requests.once(tx.rows, request_id, method, params, lambda: write(tx))
             conn.execute("COMMIT")
-        self._writes += 1
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            # Counted after the commit: the student cache must not keep what came before it.
+            self._writes += 1
         return result
+
+    def _read(self, sql: str, args: tuple) -> list[tuple]:
+        return self._conn().execute(sql, args).fetchall()
+
+    def _matching(self, query: str) -> tuple[str, tuple]:
+        if self._names_indexed and len(query) >= sqlite_schema.INDEXED_QUERY:
+            # One FTS5 phrase: its trigrams in a row, within one column (a substring).
+            return ("s.id IN (SELECT rowid FROM student_names WHERE student_names MATCH ?)",
+                    ('"' + query.replace('"', '""') + '"',))
+        pattern = like_pattern(query)
+        return "s.first_name LIKE ? ESCAPE '\\' OR s.last_name LIKE ? ESCAPE '\\'", (pattern, pattern)
 
     def change_token(self) -> Any:
         # PRAGMA data_version changes when another connection (another thread, or
