@@ -1,7 +1,10 @@
-"""A bare HTTP server on 127.0.0.1 that hands each request body to a function, one per connection.
+"""Bare HTTP servers on 127.0.0.1 for the tests that need a server to misbehave on the wire.
 
-For the tests that need a server to misbehave on the wire in ways no real one
-does on purpose: read a request and close without answering (a process killed
+``WireServer`` hands each connection, one at a time, to a function that
+writes whatever bytes it likes (chunked answers, HTTP/1.0, a close in the
+middle of the headers, a reset); ``read_request`` reads one request from it.
+``RawServer`` hands each request body to a function, one request per
+connection: read a request and close without answering (a process killed
 after doing the work), or answer only after forwarding it.
 """
 
@@ -11,18 +14,26 @@ import socket
 import threading
 from typing import Callable
 
-# What the handler returns: (status, body) to answer, or None to close without a word.
+# What a RawServer handler returns: (status, body) to answer, or None to close without a word.
 Answer = tuple[int, bytes] | None
 
 
-class RawServer:
-    def __init__(self, handle: Callable[[bytes], Answer]):
-        self._handle = handle
+class WireServer:
+    """Accepts connections one at a time and runs ``serve(conn)`` on each; a context manager.
+
+    ``connections`` counts those accepted. An OSError in ``serve`` (the client
+    went away) ends that connection only.
+    """
+
+    def __init__(self, serve: Callable[[socket.socket], None]):
+        self._serve_one = serve
+        self.connections = 0
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
         self._sock.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/rpc"
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/rpc"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -33,27 +44,63 @@ class RawServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
+            self.connections += 1
             with conn:
                 conn.settimeout(5)
-                answer = self._handle(_read_body(conn))
-                if answer is not None:
-                    status, body = answer
-                    conn.sendall(f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
-                                 f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+                try:
+                    self._serve_one(conn)
+                except OSError:
+                    pass
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
         self._sock.close()
 
+    def __enter__(self) -> "WireServer":
+        return self
 
-def _read_body(conn: socket.socket) -> bytes:
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RawServer(WireServer):
+    """Hands each request body to ``handle`` and writes its answer with ``Connection: close``."""
+
+    def __init__(self, handle: Callable[[bytes], Answer]):
+        self._handle = handle
+        super().__init__(self._answer_one)
+
+    def _answer_one(self, conn: socket.socket) -> None:
+        request = read_request(conn)
+        if request is None:
+            return
+        answer = self._handle(request[1])
+        if answer is not None:
+            status, body = answer
+            conn.sendall(f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                         f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+
+
+def read_request(conn: socket.socket, *, body: bool = True) -> tuple[bytes, bytes] | None:
+    """(head, body) of the next request on ``conn``; None when the client closed it first.
+
+    ``body=False`` returns after the head, with only what came along with it.
+    """
     data = b""
     while b"\r\n\r\n" not in data:
-        data += conn.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
+        more = conn.recv(65536)
+        if not more:
+            return None
+        data += more
+    head, _, rest = data.partition(b"\r\n\r\n")
+    if not body:
+        return head, rest
     length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
                       if line.lower().startswith(b"content-length")))
-    while len(body) < length:
-        body += conn.recv(65536)
-    return body
+    while len(rest) < length:
+        more = conn.recv(65536)
+        if not more:
+            return None
+        rest += more
+    return head, rest
