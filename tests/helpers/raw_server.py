@@ -22,12 +22,13 @@ class WireServer:
     """Accepts connections one at a time and runs ``serve(conn)`` on each; a context manager.
 
     ``connections`` counts those accepted. An OSError in ``serve`` (the client
-    went away) ends that connection only.
+    went away) ends that connection only; ``close()`` ends the one being served.
     """
 
     def __init__(self, serve: Callable[[socket.socket], None]):
         self._serve_one = serve
         self.connections = 0
+        self._current: socket.socket | None = None
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -45,6 +46,7 @@ class WireServer:
             except OSError:
                 continue
             self.connections += 1
+            self._current = conn
             with conn:
                 conn.settimeout(5)
                 try:
@@ -54,6 +56,12 @@ class WireServer:
 
     def close(self) -> None:
         self._stop.set()
+        current = self._current
+        if current is not None:
+            try:
+                current.shutdown(socket.SHUT_RDWR)  # a keep-alive connection the client still holds
+            except OSError:
+                pass
         self._thread.join(5)
         self._sock.close()
 
