@@ -301,3 +301,34 @@ def test_https_after_the_server_restarts_uses_a_new_connection(tmp_path, certifi
     wait_until(lambda: one_pooled_connection(client)[0].closed_by_peer(), 5, message="the server's close")
     with GradingService(db=str(tmp_path / "grades.db"), port=port, **tls):
         assert client.Grades.get_student(1)["first_name"] == "Nick"
+
+
+# -- the request line ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, line", [
+    ("http://127.0.0.1:6000/rpc", b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1:6000\r\n"),
+    ("https://grading.lan/rpc?x=1", b"POST /rpc?x=1 HTTP/1.1\r\nHost: grading.lan\r\n"),  # the default port is left out
+    ("http://[::1]:80/", b"POST / HTTP/1.1\r\nHost: [::1]\r\n"),
+])
+def test_the_request_line_and_host_header(url, line):
+    secure, host, port, path = transport_module.http_target(url)
+    assert transport_module._request_line(url, host, port, secure, path) == line
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6000/r pc", "http://127.0.0.1:6000/rpc\r\nX: 1", "http://h/é"])
+def test_a_path_that_cannot_go_in_a_request_line_is_refused(url):
+    secure, host, port, path = transport_module.http_target(url)
+    with pytest.raises(TransportError, match="percent-encode") as info:
+        transport_module._request_line(url, host, port, secure, path)
+    assert info.value.sent is False
+
+
+def test_urls_past_the_remembered_number_still_work(monkeypatch):
+    monkeypatch.setattr(transport_module, "_MAX_ROUTES", 2)
+    with WireServer(answering(b"HTTP/1.1 200 OK\r\n")) as server:
+        client = Client(server.url, timeout=5)
+        for n in range(5):
+            client.url = f"{server.url}?n={n}"
+            assert client.call("Bench.ping") == "pong"
+        assert len(client._transport._routes) <= 2 and server.connections == 1
