@@ -76,7 +76,6 @@ class Client:
         # next() on a count is atomic; a generator would not be thread-safe.
         self._ids = itertools.count(1)
         self._discovered: dict[str, Any] | None = None
-        self._namespaces: dict[str, _Namespace] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
@@ -123,12 +122,13 @@ class Client:
     # -- the REPL proxy --------------------------------------------------------------
 
     def __getattr__(self, name: str) -> "_Namespace":
+        # Only reached for a name found nowhere else, and kept in the instance's own
+        # __dict__: the next lookup finds it there, without the AttributeError Python
+        # raises (and formats) before calling __getattr__. Twice per proxied call, that
+        # cost 3 µs (timeit): a fifth of the client's own work in a call.
         if name.startswith("_"):
             raise AttributeError(name)
-        namespace = self._namespaces.get(name)
-        if namespace is None:
-            namespace = self._namespaces.setdefault(name, _Namespace(self, name))
-        return namespace
+        return vars(self).setdefault(name, _Namespace(self, name))
 
     def _remote_methods(self) -> list[dict[str, Any]]:
         return list(self.describe().get("methods", []))
@@ -172,7 +172,6 @@ class _Namespace:
     def __init__(self, client: Client, name: str):
         self._client = client
         self._name = name
-        self._functions: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<remote namespace {self._name} at {self._client.url}>"
@@ -191,13 +190,7 @@ class _Namespace:
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(attr)
-        func = self._functions.get(attr)
-        if func is None:
-            func = self._functions.setdefault(attr, self._make(attr))
-        return func
-
-    def _make(self, attr: str) -> "_RemoteMethod":
-        return _RemoteMethod(self._client, f"{self._name}.{attr}")
+        return vars(self).setdefault(attr, _RemoteMethod(self._client, f"{self._name}.{attr}"))  # as Client's
 
 
 class _RemoteMethod:

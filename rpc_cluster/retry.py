@@ -11,7 +11,6 @@ registration and ``rpc-cluster logs -f``.
 
 from __future__ import annotations
 
-import http.client
 import random
 import ssl
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:
     """
     if not connected or isinstance(exc, ConnectionRefusedError):
         return False
-    if not receiving and isinstance(exc, (BrokenPipeError, ConnectionResetError, http.client.CannotSendRequest)):
+    if not receiving and isinstance(exc, (BrokenPipeError, ConnectionResetError)):
         return False
     if not receiving and isinstance(exc, ssl.SSLError):
         return False  # the handshake failed: no request was written

@@ -109,7 +109,7 @@ def test_an_idle_connection_the_server_closed_is_replaced_not_failed():
         client = Client(service.url, timeout=5)
         assert client.call("Echo.echo", "warm") == "warm"
         pool = next(iter(client._transport._pools.values()))
-        (conn, _), = pool._idle
+        conn, = pool._idle
         conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
         wait_until(lambda: True, 0.1)
         assert client.call("Echo.echo", "again") == "again"
