@@ -27,6 +27,8 @@ import bottle
 
 from rpc_cluster import InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, trace
 
+from .grades_csv import score_text
+
 log = logging.getLogger("portal")
 
 HERE = Path(__file__).resolve().parent
@@ -83,11 +85,12 @@ def one_decimal(value: float | None) -> str:
 
 
 def render(name: str, status: int = 200, **values: Any) -> str:
-    """A page; its forms get the CSRF token and a fresh ``request_id`` each."""
+    """A page; its forms get the CSRF token and a fresh ``request_id`` (a page with several forms
+    makes one for each from it: ``{{request_id}}.{{grade_id}}``)."""
     bottle.response.status = status
     return bottle.template(name, template_lookup=VIEWS, trace_id=_trace_id(), csrf=_csrf_token(),
                            request_id=secrets.token_urlsafe(16), flash=_take_flash(), one_decimal=one_decimal,
-                           **values)
+                           score_text=score_text, path=bottle.request.path, **values)
 
 
 def form_request_id() -> str | None:
@@ -209,6 +212,22 @@ def call(client: Any, service: str, method: str, *args: Any, **kwargs: Any) -> A
         return client.call(method, *args, **kwargs)
     except _UNAVAILABLE:
         raise Unavailable(service) from None
+
+
+def grading(method: str, *args: Any, **kwargs: Any) -> Any:
+    """One call to the grading service (``grading("Grades.get_student", 3)``); 503 page when it is down."""
+    return call(context().grading, GRADING, method, *args, **kwargs)
+
+
+def form_values(*names: str) -> dict[str, str]:
+    """The posted form's text fields ``names`` ("" for a missing one)."""
+    return {name: bottle.request.forms.getunicode(name) or "" for name in names}
+
+
+def link(path: str, **params: Any) -> str:
+    """``path`` with the query ``params`` that are not None or "" (``link("/students", q="ada", page=2)``)."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return f"{path}?{query}" if query else path
 
 
 def field_error(exc: InvalidParams) -> dict[str, str]:

@@ -6,14 +6,29 @@
 <div class="table-wrap">
 <table id="grades">
   <thead><tr><th scope="col">Title</th><th scope="col">Type</th><th scope="col" class="num">Score</th></tr></thead>
-  <tbody>
   % for g in student['grades']:
-    <tr><td>{{g['title']}}</td><td>{{g['type']}}</td><td class="num">{{'%g' % g['score']}}</td></tr>
+  %   url = '/students/%d/grades/%d' % (student['id'], g['id'])
+  %   mine = editing == g['id']
+  <tbody id="grade-{{g['id']}}">
+    <tr class="grade"><td>{{g['title']}}</td><td>{{g['type']}}</td><td class="num">{{'%g' % g['score']}}</td></tr>
+    <tr class="grade-actions"><td colspan="3"><div class="actions">
+      <a class="button-link" href="{{url}}/delete">Delete<span class="visually-hidden"> {{g['title']}}</span></a>
+      <details class="edit"{{!' open' if mine else ''}}>
+        <summary>Edit<span class="visually-hidden"> {{g['title']}}</span></summary>
+        <form method="post" action="{{url}}#grade-{{g['id']}}" class="card" novalidate>
+          <input type="hidden" name="csrf_token" value="{{csrf}}">
+          <input type="hidden" name="request_id" value="{{request_id}}.{{g['id']}}">
+          % shown = edit_values if mine else {'title': g['title'], 'type': g['type'], 'score': score_text(g['score'])}
+          % include('grade_fields.tpl', prefix='g%d-' % g['id'], values=shown, errors=edit_errors if mine else {}, types=types)
+          <button type="submit">Save</button>
+        </form>
+      </details>
+    </div></td></tr>
+  </tbody>
   % end
   % if not student['grades']:
-    <tr><td colspan="3">No grades yet.</td></tr>
+  <tbody><tr><td colspan="3">No grades yet.</td></tr></tbody>
   % end
-  </tbody>
 </table>
 </div>
 
@@ -21,31 +36,6 @@
 <form method="post" action="/students/{{student['id']}}/grades" class="card" novalidate>
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="request_id" value="{{request_id}}">
-  <label for="title">Title</label>
-  <input id="title" name="title" value="{{values.get('title', '')}}" maxlength="200" required
-         {{!'aria-invalid="true"' if 'title' in errors else ''}}>
-  % if 'title' in errors:
-  <p class="error" role="alert">Title {{errors['title']}}</p>
-  % end
-  <label for="type">Type</label>
-  <select id="type" name="type">
-  % for t in types:
-    <option{{!' selected' if values.get('type') == t else ''}}>{{t}}</option>
-  % end
-  </select>
-  % if 'type' in errors:
-  <p class="error" role="alert">Type {{errors['type']}}</p>
-  % end
-  <label for="score">Score (0–100)</label>
-  <input id="score" name="score" type="number" min="0" max="100" step="any" inputmode="decimal"
-         value="{{values.get('score', '')}}" required {{!'aria-invalid="true"' if 'score' in errors else ''}}>
-  % if 'score' in errors:
-  <p class="error" role="alert">Score {{errors['score']}}</p>
-  % end
-  % for field in errors:
-  %   if field not in ('title', 'type', 'score'):
-  <p class="error" role="alert">{{errors[field]}}</p>
-  %   end
-  % end
+  % include('grade_fields.tpl', prefix='', values=values, errors=errors, types=types)
   <button type="submit">Add grade</button>
 </form>
