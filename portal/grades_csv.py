@@ -68,8 +68,9 @@ class CsvProblem(ValueError):
         self.problem, self.line, self.field = problem, line, field
 
     def __str__(self) -> str:
-        where = f"Line {self.line}" if self.line else "The file"
-        return f"{where}{f', {self.field}' if self.field else ''}: {self.problem}"
+        if not self.line:
+            return f"The file {self.problem}."
+        return f"Line {self.line}{f', {self.field}' if self.field else ''}: {self.problem}."
 
 
 @dataclass

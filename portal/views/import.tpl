@@ -14,7 +14,7 @@
 <form method="post" action="/import" enctype="multipart/form-data" class="card">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="request_id" value="{{request_id}}">
-  <label for="file">CSV file (at most 4 MiB)</label>
+  <label for="file">CSV file (at most {{max_mib}} MiB)</label>
   <input id="file" name="file" type="file" accept=".csv,text/csv" required
          {{!'aria-invalid="true"' if get('problem') else ''}}>
   <button type="submit">Import</button>

@@ -3,8 +3,8 @@
 <dl class="stats">
   <div><dt>Students</dt><dd id="students-count">{{numbers['students']}}</dd></div>
   <div><dt>Grades</dt><dd id="grades-count">{{numbers['grades']}}</dd></div>
-  <div><dt>Mean</dt><dd id="mean">{{one_decimal(numbers['mean'])}}</dd></div>
-  <div><dt>Median</dt><dd id="median">{{one_decimal(numbers['median'])}}</dd></div>
+  <div><dt>Mean average</dt><dd id="mean">{{one_decimal(numbers['mean'])}}</dd></div>
+  <div><dt>Median average</dt><dd id="median">{{one_decimal(numbers['median'])}}</dd></div>
 </dl>
 <h2 id="chart-heading">Students by average</h2>
 % bands = ', '.join('%s: %d' % (b.label, b.count) for b in bars)
@@ -22,8 +22,9 @@
     </g>
     % end
   </svg>
-  <figcaption>Each bar counts the students whose average is in the band. {{with_average}} of
-    {{numbers['students']}} students have an average; a student without grades has none.</figcaption>
+  <figcaption>Each bar counts the students whose average is in the band (90–100 includes 100).
+    {{with_average}} of {{numbers['students']}} students have an average; the mean and the median are
+    of these, each student counted once.</figcaption>
 </figure>
 <div class="table-wrap">
 <table id="distribution">
