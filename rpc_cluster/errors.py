@@ -68,13 +68,18 @@ class MethodNotFound(RpcError):
 
 
 class InvalidParams(RpcError):
-    """Bad parameters. ``InvalidParams.field("score", "must be 0-100")`` names the field."""
+    """Bad parameters. ``InvalidParams.field("score", "must be 0-100")`` names the field.
+
+    A value read from a file (a CSV import) also names its 1-based ``line``.
+    """
 
     code, default_message = INVALID_PARAMS, "Invalid params"
 
     @classmethod
-    def field(cls, name: str, problem: str) -> "InvalidParams":
-        return cls(f"Invalid params: {name} {problem}", {"field": name, "problem": problem})
+    def field(cls, name: str, problem: str, *, line: int | None = None) -> "InvalidParams":
+        if line is None:
+            return cls(f"Invalid params: {name} {problem}", {"field": name, "problem": problem})
+        return cls(f"Invalid params: line {line}: {name} {problem}", {"line": line, "field": name, "problem": problem})
 
 
 class InternalError(RpcError):

@@ -14,13 +14,17 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from . import requests
-from .store import SEED, GradeStore, grade, students_from_rows
+from .sql_store import ADD_ONE, RECOMPUTE, SqlGradeStore, like_pattern
+from .store import SEED, grade, students_from_rows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS students (
     id BIGSERIAL PRIMARY KEY,
     first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL
+    last_name TEXT NOT NULL,
+    grade_count BIGINT NOT NULL DEFAULT 0,
+    score_sum DOUBLE PRECISION NOT NULL DEFAULT 0,
+    average DOUBLE PRECISION
 );
 CREATE TABLE IF NOT EXISTS grades (
     id BIGSERIAL PRIMARY KEY,
@@ -31,20 +35,53 @@ CREATE TABLE IF NOT EXISTS grades (
 );
 CREATE INDEX IF NOT EXISTS grades_by_student ON grades (student_id, id);
 """
+# A database made before the totals (issue 13) gets them, computed from its grades.
+ADD_TOTALS = f"""
+ALTER TABLE students ADD COLUMN grade_count BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN score_sum DOUBLE PRECISION NOT NULL DEFAULT 0, ADD COLUMN average DOUBLE PRECISION;
+{RECOMPUTE};
+"""
+# The C collation: names sort by code point after lower(), as on SQLite, whatever the database's locale.
+TOTALS = f"""
+CREATE OR REPLACE FUNCTION grades_keep_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {ADD_ONE};
+    ELSIF TG_OP = 'DELETE' THEN
+        {RECOMPUTE} WHERE id = OLD.student_id;
+    ELSE
+        {RECOMPUTE} WHERE id IN (OLD.student_id, NEW.student_id);
+    END IF;
+    RETURN NULL;
+END $$;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'grades'::regclass AND tgname = 'grade_added') THEN
+        CREATE TRIGGER grade_added AFTER INSERT ON grades
+            FOR EACH ROW EXECUTE FUNCTION grades_keep_totals();
+        CREATE TRIGGER grade_removed AFTER DELETE ON grades
+            FOR EACH ROW EXECUTE FUNCTION grades_keep_totals();
+        CREATE TRIGGER grade_changed AFTER UPDATE OF student_id, score ON grades FOR EACH ROW
+            WHEN (OLD.score IS DISTINCT FROM NEW.score OR OLD.student_id <> NEW.student_id)
+            EXECUTE FUNCTION grades_keep_totals();
+    END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS students_by_name ON students
+    ((lower(last_name) COLLATE "C"), (lower(first_name) COLLATE "C"), id);
+CREATE INDEX IF NOT EXISTS students_by_average ON students ((average IS NULL), average, id);
+CREATE INDEX IF NOT EXISTS students_by_average_desc ON students ((average IS NULL), average DESC, id);
+"""
 # Any constant: the lock that serializes schema creation and seeding.
 _SEED_LOCK = 7_310_551
 
 _STUDENT = """
-SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER () AS average
+SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score, s.average
 FROM students s LEFT JOIN grades g ON g.student_id = s.id
 WHERE s.id = %s ORDER BY g.id
 """
 # Page first, then only that page's grades: OFFSET skips bare student rows.
 _PAGE = """
-WITH page AS (SELECT id, first_name, last_name FROM students ORDER BY id LIMIT %s OFFSET %s)
-SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER (PARTITION BY p.id) AS average
+WITH page AS (SELECT id, first_name, last_name, average FROM students ORDER BY id LIMIT %s OFFSET %s)
+SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score, p.average
 FROM page p LEFT JOIN grades g ON g.student_id = p.id
 ORDER BY p.id, g.id
 """
@@ -71,8 +108,24 @@ def _rows(cursor: psycopg.Cursor) -> list:
     return cursor.fetchall() if cursor.description is not None else []
 
 
-class PostgresStore(GradeStore):
+class _Transaction:
+    """A PostgreSQL transaction as ``sql_store.Transaction``."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return _rows(self.conn.execute(sql.replace("?", "%s"), args))
+
+    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
+        with self.conn.cursor().copy("COPY grades (student_id, title, type, score) FROM STDIN") as copy:
+            for row in grades:
+                copy.write_row(row)
+
+
+class PostgresStore(SqlGradeStore):
     waits_on_network = True
+    name_order = 'lower(last_name) COLLATE "C", lower(first_name) COLLATE "C", id'
 
     def __init__(self, url: str, *, pool_size: int = 8):
         self.url = url
@@ -82,6 +135,10 @@ class PostgresStore(GradeStore):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
                 conn.execute(SCHEMA)
                 conn.execute(requests.SCHEMA)
+                if not conn.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                                    "AND table_name = 'students' AND column_name = 'grade_count'").fetchall():
+                    conn.execute(ADD_TOTALS)
+                conn.execute(TOTALS)
                 if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                     for first, last, grades in SEED:
                         sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) "
@@ -102,7 +159,7 @@ class PostgresStore(GradeStore):
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as conn:
-                    return conn.execute(sql, args).fetchall()
+                    return conn.execute(sql.replace("?", "%s"), args).fetchall()
             except psycopg.OperationalError:
                 if attempt == 2:
                     raise
@@ -139,13 +196,20 @@ class PostgresStore(GradeStore):
 
     def _write(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
         """One write, committed before it returns; done once per ``request_id``."""
+        if request_id is not None:
+            return self._transaction(request_id, method, params, lambda tx: write(tx.conn))
         with self._pool.connection() as conn:
-            if request_id is None:
-                # Autocommit: the INSERT is committed (and durable) before it returns.
-                return write(conn)
-            with conn.transaction():
-                return requests.once(lambda sql, args: _rows(conn.execute(sql.replace("?", "%s"), args)),
-                                     request_id, method, params, lambda: write(conn))
+            # Autocommit: the INSERT is committed (and durable) before it returns.
+            return write(conn)
+
+    def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
+        with self._pool.connection() as conn, conn.transaction():
+            tx = _Transaction(conn)
+            return requests.once(tx.rows, request_id, method, params, lambda: write(tx))
+
+    def _matching(self, query: str) -> tuple[str, tuple]:
+        pattern = like_pattern(query)
+        return "first_name ILIKE ? ESCAPE '\\' OR last_name ILIKE ? ESCAPE '\\'", (pattern, pattern)
 
     def close(self) -> None:
         self._pool.close()

@@ -10,44 +10,22 @@ from .. import config
 from ..errors import InvalidParams, NotFound, StartError
 from ..methods import MethodTable, rpc_method
 from ..service import Service
+from . import csv_import, validation
 from .cache import StudentCache
 from .open_store import open_store
 from .requests import check_request_id
-from .store import GRADE_TYPES, GradeStore
+from .store import SORTS, GradeStore
 
 log = logging.getLogger("rpc_cluster.grading")
 
 MAX_PAGE = 1000
-
-
-def _whole(field: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParams.field(field, "must be a whole number")
-    if value < minimum:
-        raise InvalidParams.field(field, f"must be at least {minimum}")
-    if value > 2**63 - 1:
-        raise InvalidParams.field(field, "is too large")
-    return value
-
-
-def _text(field: str, value: Any, longest: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidParams.field(field, "must be text")
-    value = value.strip()
-    if not value:
-        raise InvalidParams.field(field, "must not be empty")
-    if len(value) > longest:
-        raise InvalidParams.field(field, f"must be at most {longest} characters")
-    if not value.isprintable():
-        raise InvalidParams.field(field, "must not contain control characters")
-    return value
-
-
-def _score(value: Any) -> float:
-    # Compared before any float conversion: a 400-digit integer cannot become a float.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
-        raise InvalidParams.field("score", "must be a number from 0 to 100")
-    return float(value)
+# list_students' largest page: a screenful many times over, and a reply that stays small.
+MAX_LIST = 500
+# Request bodies up to 8 MiB (other services: 1 MiB): an import_grades of 50,000
+# grades with titles of 100 characters fits.
+MAX_BODY = 8 << 20
+# Names are at most 100 characters, so a longer query could match nothing.
+MAX_QUERY = 100
 
 
 class Grades:
@@ -60,9 +38,9 @@ class Grades:
     @rpc_method
     def get_students(self, offset: int = 0, limit: int | None = None) -> list:
         """Students ordered by id, each with grades and average; page with offset and limit (1-1000)."""
-        _whole("offset", offset, 0)
+        validation.whole("offset", offset, 0)
         if limit is not None:
-            _whole("limit", limit, 1)
+            validation.whole("limit", limit, 1)
             if limit > MAX_PAGE:
                 raise InvalidParams.field("limit", f"must be at most {MAX_PAGE}")
         return self._store.get_students(offset, limit)
@@ -75,7 +53,7 @@ class Grades:
     @rpc_method
     def get_student(self, student_id: int) -> dict:
         """One student with its grades and average (null without grades); unknown is a 404."""
-        student = self._students.get_student(_whole("student_id", student_id, 1))
+        student = self._students.get_student(validation.whole("student_id", student_id, 1))
         if student is None:
             raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
         return student
@@ -87,11 +65,10 @@ class Grades:
         With a request_id (1-64 characters of A-Z a-z 0-9 . _ : -), a repeat stores
         nothing and returns the first call's grade, on any instance sharing the store.
         """
-        student_id = _whole("student_id", student_id, 1)
-        title = _text("title", title, 200)
-        if type not in GRADE_TYPES:
-            raise InvalidParams.field("type", f"must be one of {', '.join(GRADE_TYPES)}")
-        stored = self._store.add_grade(student_id, title, type, _score(score), check_request_id(request_id))
+        student_id = validation.whole("student_id", student_id, 1)
+        title = validation.title(title)
+        stored = self._store.add_grade(student_id, title, validation.grade_type(type), validation.score(score),
+                                       check_request_id(request_id))
         if stored is None:
             raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
         log.info("grade %s (%s, %s) added for student %s", stored["id"], title, stored["score"], student_id)
@@ -100,10 +77,87 @@ class Grades:
     @rpc_method
     def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict:
         """Store a new student (names 1-100 characters); once per request_id, like add_grade."""
-        student = self._store.add_student(_text("first_name", first_name, 100),
-                                          _text("last_name", last_name, 100), check_request_id(request_id))
+        student = self._store.add_student(validation.text("first_name", first_name, 100),
+                                          validation.text("last_name", last_name, 100), check_request_id(request_id))
         log.info("student %s (%s %s) added", student["id"], student["first_name"], student["last_name"])
         return student
+
+    @rpc_method
+    def update_grade(self, grade_id: int, title: str | None = None, type: str | None = None,
+                     score: float | None = None) -> dict:
+        """Change a grade's given fields (null or absent: unchanged) and return the stored grade.
+
+        The same rules as add_grade; an unknown grade_id is a 404.
+        """
+        grade_id = validation.whole("grade_id", grade_id, 1)
+        stored = self._store.update_grade(grade_id, None if title is None else validation.title(title),
+                                          None if type is None else validation.grade_type(type),
+                                          None if score is None else validation.score(score))
+        if stored is None:
+            raise _no_grade(grade_id)
+        log.info("grade %s updated: %s, %s, %s", grade_id, stored["title"], stored["type"], stored["score"])
+        return stored
+
+    @rpc_method
+    def delete_grade(self, grade_id: int) -> bool:
+        """Delete a grade and return true; an unknown grade_id is a 404."""
+        grade_id = validation.whole("grade_id", grade_id, 1)
+        if not self._store.delete_grade(grade_id):
+            raise _no_grade(grade_id)
+        log.info("grade %s deleted", grade_id)
+        return True
+
+    @rpc_method
+    def list_students(self, offset: int = 0, limit: int = 50, query: str | None = None, sort: str = "name") -> dict:
+        """One page of students without their grades: {"total", "students": [{"id", "first_name",
+        "last_name", "average", "grade_count"}]}.
+
+        query: text found in the first or last name, ignoring case (at most 100 characters;
+        empty matches everyone). sort: "name" (last name, first name), "average" or
+        "-average" (students without grades last either way); ties go by id.
+        limit: 1-500. total counts every matching student, for paging.
+        """
+        validation.whole("offset", offset, 0)
+        validation.whole("limit", limit, 1)
+        if limit > MAX_LIST:
+            raise InvalidParams.field("limit", f"must be at most {MAX_LIST}")
+        if query is not None:
+            if not isinstance(query, str):
+                raise InvalidParams.field("query", "must be text or null")
+            query = query.strip() or None
+            if query is not None and len(query) > MAX_QUERY:
+                raise InvalidParams.field("query", f"must be at most {MAX_QUERY} characters")
+        if sort not in SORTS:
+            raise InvalidParams.field("sort", f"must be one of {', '.join(SORTS)}")
+        return self._store.list_students(offset, limit, query, sort)
+
+    @rpc_method
+    def import_grades(self, csv_text: str, request_id: str | None = None) -> dict:
+        """Store every grade of a CSV file, all or none, and return {"imported": N}.
+
+        The header is student_id,title,type,score; each line follows add_grade's rules
+        and names a known student; at most 50,000 lines. A bad line stores nothing and
+        is -32602 whose data names its line (the header is line 1) and field. With a
+        request_id, a repeat stores nothing and returns the first call's result.
+        """
+        request_id = check_request_id(request_id)
+        result = self._store.import_grades(csv_import.parse(csv_text), request_id)
+        log.info("%s grades imported", result["imported"])
+        return result
+
+    @rpc_method
+    def statistics(self) -> dict:
+        """The class at a glance: {"students", "grades", "mean", "median", "histogram"}.
+
+        mean and median are over the students' averages (each student counts once;
+        students without grades are left out; null when no student has a grade).
+        histogram: how many averages fall in 0-9.99, 10-19.99, ..., 90-100.
+        """
+        return self._store.statistics()
+
+
+def _no_grade(grade_id: int) -> NotFound:
+    return NotFound(f"No grade with id {grade_id}", {"grade_id": grade_id})
 
 
 class GradingService(Service):
@@ -112,6 +166,7 @@ class GradingService(Service):
     name = "GradingService"
 
     def __init__(self, *, db: str = "data/grades.db", **kwargs: Any):
+        kwargs.setdefault("max_body", MAX_BODY)
         super().__init__(**kwargs)
         #: ``--db``: a SQLite file, or a postgresql:// URL.
         self.db = db

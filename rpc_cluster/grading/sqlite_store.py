@@ -13,41 +13,79 @@ from pathlib import Path
 from typing import Any
 
 from . import requests
-from .store import SEED, GradeStore, grade, students_from_rows
+from .sql_store import ADD_ONE, RECOMPUTE, SqlGradeStore, like_pattern
+from .store import SEED, grade, students_from_rows
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS students (
+# Statement by statement: a trigger's body holds semicolons of its own.
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS students (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS grades (
+    last_name TEXT NOT NULL,
+    grade_count INTEGER NOT NULL DEFAULT 0,
+    score_sum REAL NOT NULL DEFAULT 0,
+    average REAL
+)""",
+    """CREATE TABLE IF NOT EXISTS grades (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     student_id INTEGER NOT NULL REFERENCES students(id),
     title TEXT NOT NULL,
     type TEXT NOT NULL,
     score REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS grades_by_student ON grades (student_id, id);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS grades_by_student ON grades (student_id, id)",
+)
+# A file made before the totals (issue 13) gets them, computed from its grades.
+ADD_TOTALS = (
+    "ALTER TABLE students ADD COLUMN grade_count INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE students ADD COLUMN score_sum REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE students ADD COLUMN average REAL",
+    RECOMPUTE,
+)
+TOTALS = (
+    f"CREATE TRIGGER IF NOT EXISTS grade_added AFTER INSERT ON grades BEGIN {ADD_ONE}; END",
+    f"CREATE TRIGGER IF NOT EXISTS grade_removed AFTER DELETE ON grades BEGIN "
+    f"{RECOMPUTE} WHERE id = OLD.student_id; END",
+    f"CREATE TRIGGER IF NOT EXISTS grade_changed AFTER UPDATE OF student_id, score ON grades "
+    f"WHEN OLD.score IS NOT NEW.score OR OLD.student_id IS NOT NEW.student_id BEGIN "
+    f"{RECOMPUTE} WHERE id IN (OLD.student_id, NEW.student_id); END",
+    # NOCASE folds ASCII letters only; names in other scripts sort by code point.
+    "CREATE INDEX IF NOT EXISTS students_by_name ON students "
+    "(last_name COLLATE NOCASE, first_name COLLATE NOCASE, id)",
+    "CREATE INDEX IF NOT EXISTS students_by_average ON students (average IS NULL, average, id)",
+    "CREATE INDEX IF NOT EXISTS students_by_average_desc ON students (average IS NULL, average DESC, id)",
+)
 
 _STUDENT = """
-SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER () AS average
+SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score, s.average
 FROM students s LEFT JOIN grades g ON g.student_id = s.id
 WHERE s.id = ? ORDER BY g.id
 """
 # Page first, then only that page's grades: OFFSET skips bare student rows.
 _PAGE = """
-WITH page AS (SELECT id, first_name, last_name FROM students ORDER BY id LIMIT ? OFFSET ?)
-SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score,
-       AVG(g.score) OVER (PARTITION BY p.id) AS average
+WITH page AS (SELECT id, first_name, last_name, average FROM students ORDER BY id LIMIT ? OFFSET ?)
+SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score, p.average
 FROM page p LEFT JOIN grades g ON g.student_id = p.id
 ORDER BY p.id, g.id
 """
 
 
-class SqliteStore(GradeStore):
+class _Transaction:
+    """A SQLite transaction as ``sql_store.Transaction``."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return self._conn.execute(sql, args).fetchall()
+
+    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
+        self._conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)", grades)
+
+
+class SqliteStore(SqlGradeStore):
+    name_order = "last_name COLLATE NOCASE, first_name COLLATE NOCASE, id"
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +99,12 @@ class SqliteStore(GradeStore):
         with conn:
             conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
             # Statement by statement: executescript() would commit the transaction first.
-            for statement in [*filter(str.strip, SCHEMA.split(";")), requests.SCHEMA]:
+            for statement in (*SCHEMA, requests.SCHEMA):
+                conn.execute(statement)
+            if "grade_count" not in {column[1] for column in conn.execute("PRAGMA table_info(students)")}:
+                for statement in ADD_TOTALS:
+                    conn.execute(statement)
+            for statement in TOTALS:
                 conn.execute(statement)
             if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                 for first, last, grades in SEED:
@@ -116,23 +159,39 @@ class SqliteStore(GradeStore):
     def _write(self, conn: sqlite3.Connection, request_id: str | None, method: str, params: tuple,
                write: Any) -> Any:
         """One write, committed before it returns; done once per ``request_id``."""
-        if request_id is None:
+        if request_id is not None:
+            return self._transaction(request_id, method, params, lambda tx: write())
+        try:
             # A single autocommitted statement. fetchall(), not fetchone(): the statement
             # (and so its commit) ends only when its rows are exhausted, and the write
             # must be committed before we answer.
-            result = write()
-        else:
-            # IMMEDIATE takes the write lock at once: two instances with one id queue here.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = requests.once(lambda sql, args: conn.execute(sql, args).fetchall(),
-                                       request_id, method, params, write)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            return write()
+        finally:
+            self._writes += 1
+
+    def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
+        conn = self._conn()
+        # IMMEDIATE takes the write lock at once: two instances with one id queue here.
+        tx = _Transaction(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = requests.once(tx.rows, request_id, method, params, lambda: write(tx))
             conn.execute("COMMIT")
-        self._writes += 1
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            # Counted after the commit: the student cache must not keep what came before it.
+            self._writes += 1
         return result
+
+    def _read(self, sql: str, args: tuple) -> list[tuple]:
+        return self._conn().execute(sql, args).fetchall()
+
+    def _matching(self, query: str) -> tuple[str, tuple]:
+        pattern = like_pattern(query)
+        return "first_name LIKE ? ESCAPE '\\' OR last_name LIKE ? ESCAPE '\\'", (pattern, pattern)
 
     def change_token(self) -> Any:
         # PRAGMA data_version changes when another connection (another thread, or

@@ -12,6 +12,8 @@ import abc
 from typing import Any
 
 GRADE_TYPES = ("Quiz", "Test", "Exam", "Homework")
+# Grades.list_students' orders: by last then first name, by average up, by average down.
+SORTS = ("name", "average", "-average")
 
 # The original sample's students (its mockdata.go).
 SEED = (
@@ -83,6 +85,35 @@ class GradeStore(abc.ABC):
     @abc.abstractmethod
     def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
         """Store a new student durably and return it (once per ``request_id``, like add_grade)."""
+
+    @abc.abstractmethod
+    def update_grade(self, grade_id: int, title: str | None, type: str | None,
+                     score: float | None) -> dict[str, Any] | None:
+        """Change the given fields (None: keep) and return the stored grade; None if unknown."""
+
+    @abc.abstractmethod
+    def delete_grade(self, grade_id: int) -> bool:
+        """Delete a grade; False if there was none with that id."""
+
+    @abc.abstractmethod
+    def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
+        """``{"total", "students"}``: one page of students matching ``query``, without grades.
+
+        ``sort`` is one of SORTS; each student is ``{"id", "first_name",
+        "last_name", "average", "grade_count"}``.
+        """
+
+    @abc.abstractmethod
+    def import_grades(self, rows: list, request_id: str | None = None) -> dict[str, Any]:
+        """Store every ``csv_import.Row`` in one transaction and return ``{"imported": N}``.
+
+        A row naming an unknown student stores nothing and raises InvalidParams
+        naming its line. Once per ``request_id``, like add_grade.
+        """
+
+    @abc.abstractmethod
+    def statistics(self) -> dict[str, Any]:
+        """``{"students", "grades", "mean", "median", "histogram"}`` over the students' averages."""
 
     @abc.abstractmethod
     def close(self) -> None:

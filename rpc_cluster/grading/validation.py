@@ -1,0 +1,60 @@
+"""The rules every ``Grades.*`` value follows, shared by the RPC methods and the CSV import.
+
+Each check returns the value as stored, or raises ``InvalidParams`` whose
+``data`` names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidParams
+from .store import GRADE_TYPES
+
+# The largest id a store can hold (a signed 64-bit integer in both databases).
+MAX_ID = 2**63 - 1
+
+
+def whole(field: str, value: Any, minimum: int) -> int:
+    """An int (never a bool) from ``minimum`` up to MAX_ID."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParams.field(field, "must be a whole number")
+    if value < minimum:
+        raise InvalidParams.field(field, f"must be at least {minimum}")
+    if value > MAX_ID:
+        raise InvalidParams.field(field, "is too large")
+    return value
+
+
+def text(field: str, value: Any, longest: int) -> str:
+    """Printable text of 1 to ``longest`` characters once surrounding white space is removed."""
+    if not isinstance(value, str):
+        raise InvalidParams.field(field, "must be text")
+    value = value.strip()
+    if not value:
+        raise InvalidParams.field(field, "must not be empty")
+    if len(value) > longest:
+        raise InvalidParams.field(field, f"must be at most {longest} characters")
+    if not value.isprintable():
+        raise InvalidParams.field(field, "must not contain control characters")
+    return value
+
+
+def title(value: Any) -> str:
+    """A grade's title: 1-200 characters."""
+    return text("title", value, 200)
+
+
+def grade_type(value: Any) -> str:
+    """One of GRADE_TYPES, spelled exactly."""
+    if value not in GRADE_TYPES:
+        raise InvalidParams.field("type", f"must be one of {', '.join(GRADE_TYPES)}")
+    return value
+
+
+def score(value: Any) -> float:
+    """A number from 0 to 100 (NaN and infinities are outside it), as a float."""
+    # Compared before any float conversion: a 400-digit integer cannot become a float.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise InvalidParams.field("score", "must be a number from 0 to 100")
+    return float(value)
