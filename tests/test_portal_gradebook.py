@@ -143,17 +143,20 @@ def first_grade(grading, student_id=1):
 
 
 def edit_form(page, grade_id):
-    """The edit form of one grade on a student's page."""
-    match = re.search(rf'<details class="edit"( open)?>\s*<summary>.*?<form method="post" '
-                      rf'action="/students/\d+/grades/{grade_id}#grade-{grade_id}".*?</form>', page.text, re.S)
-    assert match, f"no edit form for grade {grade_id}"
-    return match
+    """The edit form of one grade on a student's page, and whether it is shown open: (html, open)."""
+    block = re.search(rf'<tbody id="grade-{grade_id}">(.*?)</tbody>', page.text, re.S)
+    assert block, f"no grade {grade_id} on the page"
+    form = re.search(rf'<details class="edit"( open)?>\s*<summary>.*?<form method="post" '
+                     rf'action="/students/\d+/grades/{grade_id}#grade-{grade_id}".*?</form>', block.group(1), re.S)
+    assert form, f"no edit form for grade {grade_id}"
+    return form.group(0), form.group(1) == " open"
 
 
 def test_every_grade_has_an_edit_form_with_its_values_a_token_and_a_request_id(portal, grading):
     page = portal.get("/students/1")
     for grade in grading.Grades.get_student(1)["grades"]:
-        form = edit_form(page, grade["id"]).group(0)
+        form, shown_open = edit_form(page, grade["id"])
+        assert not shown_open
         assert f'value="{html.escape(grade["title"])}"' in form and f'value="{grade["score"]:g}"' in form
         assert f'<option selected>{grade["type"]}</option>' in form
         assert f'name="csrf_token" value="{page.csrf()}"' in form
@@ -188,13 +191,13 @@ def test_an_invalid_edit_is_400_naming_the_problem_and_changes_nothing(portal, g
     token = portal.get("/students/1").csrf()
     response = portal.post(f"/students/1/grades/{grade['id']}", dict(form, csrf_token=token))
     assert response.status == 400
-    edited = edit_form(response, grade["id"])
-    assert edited.group(1) == " open"  # the form with the problem is the one shown open
-    assert message in html.unescape(edited.group(0))
-    assert f'value="{html.escape(form["title"])}"' in edited.group(0)  # what was typed is kept
-    assert f'value="{html.escape(form["score"])}"' in edited.group(0)
+    edited, shown_open = edit_form(response, grade["id"])
+    assert shown_open  # the form with the problem is the one shown open
+    assert message in html.unescape(edited)
+    assert f'value="{html.escape(form["title"])}"' in edited  # what was typed is kept
+    assert f'value="{html.escape(form["score"])}"' in edited
     others = [edit_form(response, g["id"]) for g in before["grades"] if g["id"] != grade["id"]]
-    assert all(match.group(1) is None and "error" not in match.group(0) for match in others)
+    assert others and all(not shown and "error" not in text for text, shown in others)
     assert grading.Grades.get_student(1) == before
 
 
@@ -359,9 +362,9 @@ def test_a_double_submit_imports_once(portal, grading):
 
 
 def test_ten_thousand_rows_fit_and_a_larger_file_is_refused(portal, grading):
-    rows = "".join(f"{1 + n % 5},Weekly quiz number {n},Quiz,{n % 101}\n" for n in range(10_000))
-    content = ("student_id,title,type,score,first_name,last_name\n"
-               + rows.replace("\n", ",Firstname,Lastname\n")).encode()
+    content = ("student_id,title,type,score,first_name,last_name\n" + "".join(
+        f"{1 + n % 5},\"Weekly quiz {n} on fractions, decimals and ratios (chapter {n % 12})\",Quiz,{n % 101},"
+        "Alexandrina,Featherstonehaugh\n" for n in range(10_000))).encode()
     assert 1 << 20 < len(content) < MAX_UPLOAD  # over every other request's limit, under /import's
     response = import_file(portal, content)
     assert response.status == 303, html.unescape(response.text)[-600:]

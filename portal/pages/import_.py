@@ -51,7 +51,7 @@ def import_grades() -> str:
     except grades_csv.CsvProblem as problem:
         return _refuse(f"{problem} Nothing was imported.", filename=name)
     try:
-        result = web.grading("Grades.import_grades", prepared.text, request_id=web.form_request_id())
+        result = web.grading("Grades.import_grades", csv_text=prepared.text, request_id=web.form_request_id())
     except InvalidParams as exc:
         return _refuse(_grading_problem(exc, prepared), filename=name)
     except RpcError as exc:

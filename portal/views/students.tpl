@@ -44,7 +44,7 @@
 % if pages > 1:
 <nav class="pager" aria-label="Pages">
   % if page > 1:
-  <a href="{{link('/students', q=query, sort=sort_param, page=page - 1)}}" rel="prev">← Previous</a>
+  <a href="{{link('/students', q=query, sort=sort_param, page=page - 1 if page > 2 else None)}}" rel="prev">← Previous</a>
   % end
   <span>Page {{page}} of {{pages}}</span>
   % if page < pages:
