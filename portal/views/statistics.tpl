@@ -26,7 +26,7 @@
     {{with_average}} of {{numbers['students']}} students have an average; the mean and the median are
     of these, each student counted once.</figcaption>
 </figure>
-<div class="table-wrap">
+<div class="table-wrap" tabindex="0" role="region" aria-label="The chart's numbers">
 <table id="distribution">
   <caption>The chart's numbers</caption>
   <thead><tr><th scope="col">Average</th><th scope="col" class="num">Students</th></tr></thead>

@@ -3,7 +3,7 @@
 <h1>{{student['first_name']}} {{student['last_name']}}</h1>
 <p class="summary">Average: <strong id="average">{{one_decimal(student['average'])}}</strong>
    · {{len(student['grades'])}} grade{{'' if len(student['grades']) == 1 else 's'}}</p>
-<div class="table-wrap">
+<div class="table-wrap" tabindex="0" role="region" aria-label="Grades">
 <table id="grades">
   <thead><tr><th scope="col">Title</th><th scope="col">Type</th><th scope="col" class="num">Score</th></tr></thead>
   % for g in student['grades']:

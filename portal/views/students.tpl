@@ -22,7 +22,7 @@
   %   end
   % end
 </nav>
-<div class="table-wrap">
+<div class="table-wrap" tabindex="0" role="region" aria-label="Students">
 <table id="students">
   <thead><tr><th scope="col">Name</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
   <tbody>
