@@ -274,7 +274,9 @@ def test_edit_a_grade_then_a_wrong_edit_is_refused(cluster, page):
     student = new_student(cluster, "Edith", "Editor", [("Essay draft", "Homework", 40), ("Quiz A", "Quiz", 71.1)])
     grade = student["grades"][0]
     page.goto(f"{cluster.portal}/students/{student['id']}")
-    page.click(f"#grade-{grade['id']} summary")
+    page.click(f"#grade-{grade['id']} a:has-text('Edit')")
+    assert page.url.endswith(f"/students/{student['id']}?edit={grade['id']}#grade-{grade['id']}")
+    assert page.locator("form.edit").count() == 1 and page.input_value(f"#g{grade['id']}-title") == "Essay draft"
     page.fill(f"#g{grade['id']}-title", "Essay final")
     page.select_option(f"#g{grade['id']}-type", "Exam")
     page.fill(f"#g{grade['id']}-score", "88.5")
@@ -285,14 +287,16 @@ def test_edit_a_grade_then_a_wrong_edit_is_refused(cluster, page):
     cells = page.locator(f"#grade-{grade['id']} tr.grade").inner_text().split("\t")
     assert cells == ["Essay final", "Exam", "88.5"]
     assert page.inner_text("#average") == "79.8"  # (88.5 + 71.1) / 2
+    assert page.locator("form.edit").count() == 0
     # The same form, wrong: the page says what is wrong, in that grade's form, and stores nothing.
-    page.click(f"#grade-{grade['id']} summary")
+    page.click(f"#grade-{grade['id']} a:has-text('Edit')")
     page.fill(f"#g{grade['id']}-score", "101")
     page.click(f"#grade-{grade['id']} button:has-text('Save')")
     assert page.locator(f"#grade-{grade['id']} .error").inner_text() == "Score must be a number from 0 to 100"
     assert page.input_value(f"#g{grade['id']}-score") == "101"
-    assert page.locator(f"#grade-{grade['id']} details").get_attribute("open") is not None
     shot(page, "grade-edit-invalid")
+    page.click(f"#grade-{grade['id']} a:has-text('Cancel')")
+    assert page.locator("form.edit").count() == 0
     assert grading_client(cluster).Grades.get_student(student["id"])["grades"][0]["score"] == 88.5
 
 
@@ -398,7 +402,7 @@ def test_new_pages_fit_a_phone_without_javascript(cluster, browser):
                            ("/students?q=o&sort=-average", "students-phone"), ("/import", "import-phone")):
             page.goto(cluster.portal + path)
             if name == "student-edit-phone":
-                page.click(f"#grade-{grade['id']} summary")  # <details> opens without JavaScript
+                page.click(f"#grade-{grade['id']} a:has-text('Edit')")
                 assert page.locator(f"#g{grade['id']}-title").is_visible()
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
             assert page.inner_text("footer").startswith("trace: ")
@@ -422,8 +426,8 @@ def test_every_page_has_no_serious_accessibility_violation(cluster, browser, axe
                 page.goto(cluster.portal + path)
                 problems += serious_violations(axe, page)
             # The pages that answer a form: an invalid edit (400), an import refused (400), a flash, a 403.
-            page.goto(f"{cluster.portal}/students/{student['id']}")
-            page.click(f"#grade-{grade['id']} summary")
+            page.goto(f"{cluster.portal}/students/{student['id']}?edit={grade['id']}")
+            problems += serious_violations(axe, page)
             page.fill(f"#g{grade['id']}-score", "many")
             page.click(f"#grade-{grade['id']} button:has-text('Save')")
             assert page.locator(f"#grade-{grade['id']} .error").count() == 1

@@ -143,25 +143,34 @@ def first_grade(grading, student_id=1):
 
 
 def edit_form(page, grade_id):
-    """The edit form of one grade on a student's page, and whether it is shown open: (html, open)."""
+    """The edit form shown in one grade's rows of a student's page, or None."""
     block = re.search(rf'<tbody id="grade-{grade_id}">(.*?)</tbody>', page.text, re.S)
     assert block, f"no grade {grade_id} on the page"
-    form = re.search(rf'<details class="edit"( open)?>\s*<summary>.*?<form method="post" '
-                     rf'action="/students/\d+/grades/{grade_id}#grade-{grade_id}".*?</form>', block.group(1), re.S)
-    assert form, f"no edit form for grade {grade_id}"
-    return form.group(0), form.group(1) == " open"
+    form = re.search(rf'<form method="post" action="/students/\d+/grades/{grade_id}#grade-{grade_id}".*?</form>',
+                     block.group(1), re.S)
+    return form.group(0) if form else None
 
 
-def test_every_grade_has_an_edit_form_with_its_values_a_token_and_a_request_id(portal, grading):
+def test_every_grade_has_an_edit_link_that_shows_its_form(portal, grading):
+    grades = grading.Grades.get_student(1)["grades"]
     page = portal.get("/students/1")
-    for grade in grading.Grades.get_student(1)["grades"]:
-        form, shown_open = edit_form(page, grade["id"])
-        assert not shown_open
-        assert f'value="{html.escape(grade["title"])}"' in form and f'value="{grade["score"]:g}"' in form
-        assert f'<option selected>{grade["type"]}</option>' in form
-        assert f'name="csrf_token" value="{page.csrf()}"' in form
-        assert re.search(r'name="request_id" value="[A-Za-z0-9_.-]{1,64}"', form)
-    assert len(set(page.request_ids())) == len(page.request_ids()) == 4  # three edit forms and the add form
+    for grade in grades:
+        assert f'href="/students/1?edit={grade["id"]}#grade-{grade["id"]}">Edit' in page.text
+        assert f'href="/students/1/grades/{grade["id"]}/delete">Delete' in page.text
+        assert edit_form(page, grade["id"]) is None  # one form at a time, when asked for
+    grade = grades[1]
+    editing = portal.get(f"/students/1?edit={grade['id']}")
+    form = edit_form(editing, grade["id"])
+    assert f'value="{html.escape(grade["title"])}"' in form and f'value="{grade["score"]:g}"' in form
+    assert f'<option selected>{grade["type"]}</option>' in form
+    assert f'name="csrf_token" value="{editing.csrf()}"' in form
+    assert re.search(r'name="request_id" value="[A-Za-z0-9_.-]{1,64}"', form)
+    assert f'<a href="/students/1#grade-{grade["id"]}">Cancel</a>' in form
+    assert [edit_form(editing, g["id"]) is None for g in grades] == [True, False, True]
+    assert len(set(editing.request_ids())) == len(editing.request_ids()) == 2  # the edit form and the add form
+    for other in ("/students/1?edit=abc", f"/students/2?edit={grade['id']}", "/students/1?edit=0"):
+        shown = portal.get(other)  # not a grade of that page: the page, with no form open
+        assert shown.status == 200 and 'class="card edit"' not in shown.text
 
 
 def test_edit_a_grade_is_post_redirect_get_with_a_flash(portal, grading):
@@ -191,13 +200,11 @@ def test_an_invalid_edit_is_400_naming_the_problem_and_changes_nothing(portal, g
     token = portal.get("/students/1").csrf()
     response = portal.post(f"/students/1/grades/{grade['id']}", dict(form, csrf_token=token))
     assert response.status == 400
-    edited, shown_open = edit_form(response, grade["id"])
-    assert shown_open  # the form with the problem is the one shown open
+    edited = edit_form(response, grade["id"])  # the form with the problem is shown, in its grade's rows
     assert message in html.unescape(edited)
     assert f'value="{html.escape(form["title"])}"' in edited  # what was typed is kept
     assert f'value="{html.escape(form["score"])}"' in edited
-    others = [edit_form(response, g["id"]) for g in before["grades"] if g["id"] != grade["id"]]
-    assert others and all(not shown and "error" not in text for text, shown in others)
+    assert [edit_form(response, g["id"]) for g in before["grades"] if g["id"] != grade["id"]] == [None, None]
     assert grading.Grades.get_student(1) == before
 
 

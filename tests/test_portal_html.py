@@ -65,6 +65,7 @@ def every_page(grading) -> dict[str, str]:
         "students-search-too-long": portal.get("/students?q=" + "x" * 101),
         "students-add-invalid": portal.post("/students", {"csrf_token": token, "first_name": "", "last_name": "X"}),
         "student": portal.get("/students/1"),
+        "student-editing": portal.get(f"/students/1?edit={grade_id}"),
         "student-add-invalid": portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
                                                                   "score": "abc"}),
         "student-edit-invalid": portal.post(f"/students/1/grades/{grade_id}", {"csrf_token": token, "title": "",

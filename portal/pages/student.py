@@ -1,7 +1,10 @@
 """One student's page with their grades, and the form that adds a grade: ``/students/<id>``.
 
-Each grade's edit form and delete button are on this page too; their URLs are
-handled in ``portal.pages.grade``.
+Each grade has an Edit link, which shows that grade's form in its row
+(``/students/<id>?edit=<grade_id>``), and a Delete link to a confirmation
+page; what they post to is handled in ``portal.pages.grade``. One edit form
+at a time: a form in every row made a page of 20 grades 27 KB and took 1 ms
+to render (0.2 ms before), more than the grading call it shows.
 """
 
 from __future__ import annotations
@@ -19,8 +22,14 @@ GRADE_TYPES = ("Quiz", "Test", "Exam", "Homework")
 
 @web.traced
 def student(student_id: str) -> str:
-    """``GET /students/<id>``."""
-    return page(student_or_404(student_id))
+    """``GET /students/<id>?edit=<grade_id>``: ``edit`` opens that grade's form (a grade not shown opens none)."""
+    found = student_or_404(student_id)
+    wanted = web.number(bottle.request.query.get("edit", ""))
+    grade = next((g for g in found["grades"] if g["id"] == wanted), None)
+    if grade is None:
+        return page(found)
+    return page(found, editing=grade["id"], edit_values={"title": grade["title"], "type": grade["type"],
+                                                         "score": web.score_text(grade["score"])})
 
 
 @web.traced
