@@ -249,6 +249,7 @@ def test_everything_is_escaped(portal, grading):
     for path in ("/students", "/students/6"):
         page = portal.get(path).text
         assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+        assert "O&#x27;Brien &amp; &quot;Co&quot;" in page
         assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in portal.get("/students/6").text
 
