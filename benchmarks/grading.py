@@ -14,6 +14,7 @@ import random
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from .common import Proc, bench_main, fmt, median, wrk
 
@@ -22,20 +23,20 @@ POSTGRES_URL = os.environ.get("RPC_CLUSTER_TEST_POSTGRES_URL", "postgresql://pos
 TYPES = ("Quiz", "Test", "Exam", "Homework")
 
 
-def _rows(rng: random.Random):
-    students = [(f"First{n}", f"Last{n}") for n in range(STUDENTS)]
+def _rows(rng: random.Random, names: Callable[[int], tuple[str, str]] | None = None):
+    students = [names(n) if names else (f"First{n}", f"Last{n}") for n in range(STUDENTS)]
     grades = [(sid, f"Grade {g}", TYPES[g % 4], float(rng.randint(0, 100)))
               for sid in range(1, STUDENTS + 1) for g in range(GRADES_EACH)]
     return students, grades
 
 
-def load_sqlite(path: Path) -> None:
+def load_sqlite(path: Path, names: Callable[[int], tuple[str, str]] | None = None) -> None:
     import sqlite3
 
     from rpc_cluster.grading.sqlite_store import SqliteStore
 
     SqliteStore(path).close()  # schema and the 5 seed students
-    students, grades = _rows(random.Random(1))
+    students, grades = _rows(random.Random(1), names)
     with sqlite3.connect(path) as conn:
         conn.execute("DELETE FROM grades")
         conn.execute("DELETE FROM students")
@@ -45,33 +46,63 @@ def load_sqlite(path: Path) -> None:
 
 
 class LoadedSqlite:
-    """A temporary SQLite file holding the benchmark's class; ``.path``, ``cleanup()``."""
+    """A temporary SQLite file holding the benchmark's class; ``.path``, ``cleanup()``.
 
-    def __init__(self) -> None:
+    ``names(n)``: student n's (first, last) name; default First<n> Last<n>.
+    """
+
+    def __init__(self, names: Callable[[int], tuple[str, str]] | None = None) -> None:
         self._folder = tempfile.TemporaryDirectory()
         self.path = Path(self._folder.name) / "grades.db"
-        load_sqlite(self.path)
+        load_sqlite(self.path, names)
 
     def cleanup(self) -> None:
         self._folder.cleanup()
 
 
-def load_postgres(url: str) -> None:
+def load_postgres(url: str, names: Callable[[int], tuple[str, str]] | None = None) -> None:
     import psycopg
 
     from rpc_cluster.grading.postgres_store import PostgresStore
 
     PostgresStore(url).close()
-    students, grades = _rows(random.Random(1))
+    students, grades = _rows(random.Random(1), names)
     with psycopg.connect(url) as conn:
-        conn.execute("TRUNCATE grades, students RESTART IDENTITY")
+        conn.execute("TRUNCATE grades, student_totals, students RESTART IDENTITY")
         with conn.cursor().copy("COPY students (first_name, last_name) FROM STDIN") as copy:
             for row in students:
                 copy.write_row(row)
         with conn.cursor().copy("COPY grades (student_id, title, type, score) FROM STDIN") as copy:
             for row in grades:
                 copy.write_row(row)
-        conn.execute("ANALYZE")
+    # As autovacuum would after a load: drop the dead row versions that filling in the
+    # totals left, so the tables are the size a running store's would be.
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+class LoadedPostgres:
+    """A fresh schema of the PostgreSQL server holding the benchmark's class; ``.url``, ``cleanup()``.
+
+    Raises when no server answers at RPC_CLUSTER_TEST_POSTGRES_URL. ``names`` as for LoadedSqlite.
+    """
+
+    def __init__(self, names: Callable[[int], tuple[str, str]] | None = None) -> None:
+        import psycopg
+
+        self._admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+        self._schema = f"rpc_bench_{uuid.uuid4().hex[:8]}"
+        self._admin.execute(f"CREATE SCHEMA {self._schema}")
+        self.url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{self._schema}"
+        try:
+            load_postgres(self.url, names)
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def cleanup(self) -> None:
+        self._admin.execute(f"DROP SCHEMA {self._schema} CASCADE")
+        self._admin.close()
 
 
 def _lua(method: str) -> str:
@@ -82,6 +113,11 @@ def _lua(method: str) -> str:
             f'\'{{"jsonrpc": "2.0", "method": "Grades.{method}", "id": 1, "params": \' .. {params} .. "}}")\nend\n')
 
 
+def grading_proc(db: str) -> Proc:
+    """A grading service on a free port over ``db``, registering nowhere."""
+    return Proc("cmd/gradingservice/main.py", "--port", "0", "--registry", "http://127.0.0.1:9/rpc", "--db", db)
+
+
 CONSTANT = b'{"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}'
 
 
@@ -90,22 +126,13 @@ def run(quick: bool = False) -> list[dict]:
     folder = LoadedSqlite()
     sqlite_path = folder.path
     procs = {}
-    schema = None
-    admin = None
+    postgres = None
     try:
         procs["constant (empty method, same stack)"] = Proc("-m", "benchmarks.servers", "cluster")
-        procs["SQLite"] = Proc("cmd/gradingservice/main.py", "--port", "0", "--registry", "http://127.0.0.1:9/rpc",
-                               "--db", str(sqlite_path))
+        procs["SQLite"] = grading_proc(str(sqlite_path))
         try:
-            import psycopg
-
-            admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-            schema = f"rpc_bench_{uuid.uuid4().hex[:8]}"
-            admin.execute(f"CREATE SCHEMA {schema}")
-            pg_url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-            load_postgres(pg_url)
-            procs["PostgreSQL"] = Proc("cmd/gradingservice/main.py", "--port", "0", "--registry",
-                                       "http://127.0.0.1:9/rpc", "--db", pg_url)
+            postgres = LoadedPostgres()
+            procs["PostgreSQL"] = grading_proc(postgres.url)
         except Exception as exc:  # no server here: report SQLite alone
             print(f"grading: PostgreSQL skipped: {exc}")
         urls = {name: proc.url() for name, proc in procs.items()}
@@ -124,10 +151,8 @@ def run(quick: bool = False) -> list[dict]:
     finally:
         for proc in procs.values():
             proc.stop()
-        if admin is not None:
-            if schema:
-                admin.execute(f"DROP SCHEMA {schema} CASCADE")
-            admin.close()
+        if postgres is not None:
+            postgres.cleanup()
         folder.cleanup()
     return [{"store": store, "method": method, "clients": clients,
              "rps": median([r["rps"] for r in runs]), "p50_ms": median([r.get("p50_ms", 0) for r in runs]),

@@ -1,12 +1,14 @@
-"""What the SQLite and PostgreSQL stores share: per-student totals, and the queries of
-``update_grade``, ``delete_grade``, ``list_students``, ``import_grades`` and ``statistics``.
+"""What the SQLite and PostgreSQL stores share: per-student totals, and the queries.
 
-Each student row keeps ``grade_count``, ``score_sum`` and ``average``, kept
-by triggers on ``grades`` inside the transaction that changes a grade (so
-they hold whoever writes, this service or plain SQL). An insert adds to
-them; an update or delete recomputes that student's from its grades, so
-rounding never piles up. Paging, search and both orders of averages then
-read one indexed table instead of aggregating every grade per call.
+Each student has a row in ``student_totals`` (``grade_count``, ``score_sum``,
+``average``), kept by triggers on ``grades`` inside the transaction that
+changes a grade, so the totals hold whoever writes (this service or plain
+SQL). An insert adds to them; an update or delete recomputes that student's
+from its grades (``RECOMPUTE``), so rounding never piles up. Paging, search
+and both orders of averages then read indexed rows instead of aggregating
+every grade per call. The totals have a table of their own so that grade
+writes never touch ``students``: its name indexes (for sorting and
+searching) only change when a student is added.
 
 SQL here uses ``?`` placeholders; the PostgreSQL store passes them as ``%s``.
 """
@@ -18,22 +20,41 @@ from types import MappingProxyType
 from typing import Any, Callable, Protocol
 
 from .csv_import import Row, unknown_student
-from .store import GradeStore, grade
+from .store import GradeStore, grade, students_from_rows
 
-# A student's totals from its grades; with "WHERE id = ..." in a trigger, bare when migrating.
-RECOMPUTE = """UPDATE students SET
-    grade_count = (SELECT COUNT(*) FROM grades WHERE student_id = students.id),
-    score_sum = (SELECT COALESCE(SUM(score), 0) FROM grades WHERE student_id = students.id),
-    average = (SELECT AVG(score) FROM grades WHERE student_id = students.id)"""
-# In an UPDATE every right-hand side reads the row as it was.
-ADD_ONE = """UPDATE students SET grade_count = grade_count + 1, score_sum = score_sum + NEW.score,
-    average = (score_sum + NEW.score) / (grade_count + 1) WHERE id = NEW.student_id"""
+# Students' totals from their grades; a trigger adds "WHERE student_id ...".
+RECOMPUTE = """UPDATE student_totals SET
+    grade_count = (SELECT COUNT(*) FROM grades WHERE student_id = student_totals.student_id),
+    score_sum = (SELECT COALESCE(SUM(score), 0) FROM grades WHERE student_id = student_totals.student_id),
+    average = (SELECT AVG(score) FROM grades WHERE student_id = student_totals.student_id)"""
+# Totals for the students that have none: all of them in a store made before issue 13, then none.
+FILL_TOTALS = """INSERT INTO student_totals (student_id, grade_count, score_sum, average)
+SELECT s.id, COUNT(g.id), COALESCE(SUM(g.score), 0), AVG(g.score)
+FROM students s LEFT JOIN grades g ON g.student_id = s.id
+WHERE NOT EXISTS (SELECT 1 FROM student_totals t WHERE t.student_id = s.id)
+GROUP BY s.id"""
 
+_STUDENT = """SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score, t.average
+FROM students s LEFT JOIN student_totals t ON t.student_id = s.id LEFT JOIN grades g ON g.student_id = s.id
+WHERE s.id = ? ORDER BY g.id"""
+# Page first, then only that page's grades: OFFSET skips bare student rows.
+_PAGE = """WITH page AS (SELECT s.id, s.first_name, s.last_name, t.average
+    FROM students s LEFT JOIN student_totals t ON t.student_id = s.id ORDER BY s.id LIMIT ? OFFSET ?)
+SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score, p.average
+FROM page p LEFT JOIN grades g ON g.student_id = p.id
+ORDER BY p.id, g.id"""
 # Students without grades (a NULL average) come last both ways; ties go by id, so pages are stable.
-_AVERAGE_ORDERS = MappingProxyType({"average": "average IS NULL, average, id",
-                                    "-average": "average IS NULL, average DESC, id"})
-_LIST = """SELECT id, first_name, last_name, average, grade_count, (SELECT COUNT(*) FROM students {where})
-FROM students {where} ORDER BY {order} LIMIT ? OFFSET ?"""
+_AVERAGE_ORDERS = MappingProxyType({"average": "t.average IS NULL, t.average, t.student_id",
+                                    "-average": "t.average IS NULL, t.average DESC, t.student_id"})
+_LIST = """SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, (SELECT COUNT(*) FROM students)
+FROM students s JOIN student_totals t ON t.student_id = s.id ORDER BY {order} LIMIT ? OFFSET ?"""
+# A search finds its students once (MATERIALIZED), for both the count and the page, and
+# the page is sorted from them: 0.5 ms for ten matches at 10,000 students, where walking
+# an order's index until a page of matches turns up took up to 13 ms.
+_SEARCH = """WITH hits AS MATERIALIZED (SELECT s.id FROM students s WHERE {matching})
+SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, (SELECT COUNT(*) FROM hits)
+FROM hits h JOIN students s ON s.id = h.id JOIN student_totals t ON t.student_id = h.id
+ORDER BY {order} LIMIT ? OFFSET ?"""
 _UPDATE = """UPDATE grades SET title = COALESCE(?, title), type = COALESCE(?, type), score = COALESCE(?, score)
 WHERE id = ? RETURNING id, title, type, score"""
 
@@ -49,12 +70,12 @@ def _statistics_sql() -> str:
     """
     buckets = ", ".join(f"COUNT(CASE WHEN average >= {10 * i}" + (f" AND average < {10 * i + 10}" if i < 9 else "")
                         + " THEN 1 END)" for i in range(10))
-    return f"""WITH graded AS (SELECT COUNT(average) AS n FROM students)
+    return f"""WITH graded AS (SELECT COUNT(average) AS n FROM student_totals)
 SELECT COUNT(*), COALESCE(SUM(grade_count), 0), AVG(average),
-    (SELECT AVG(average) FROM (SELECT average FROM students ORDER BY average IS NULL, average
+    (SELECT AVG(average) FROM (SELECT average FROM student_totals ORDER BY average IS NULL, average
         LIMIT (SELECT 1 + n / 2 - (n - 1) / 2 FROM graded) OFFSET (SELECT (n - 1) / 2 FROM graded)) AS middle),
     {buckets}
-FROM students"""
+FROM student_totals"""
 
 
 # Ids per existence query during an import: well under every database's parameter limit.
@@ -77,10 +98,12 @@ class Transaction(Protocol):
 
 
 class SqlGradeStore(GradeStore):
-    """The five methods of issue 13 over ``_read`` and ``_transaction``, which each store provides."""
+    """A store's reads, and the methods of issue 13, over ``_read`` and ``_transaction``, which each store provides."""
 
-    #: The ORDER BY of sort="name": last name, first name (ignoring case), then id; indexed.
+    #: The ORDER BY of sort="name" over ``students s``: last name, first name (ignoring case), then id; indexed.
     name_order = ""
+    #: The LIMIT that means none.
+    no_limit: int | None = None
 
     @abc.abstractmethod
     def _read(self, sql: str, args: tuple) -> list[tuple]:
@@ -96,7 +119,17 @@ class SqlGradeStore(GradeStore):
 
     @abc.abstractmethod
     def _matching(self, query: str) -> tuple[str, tuple]:
-        """The condition (and its args) for students whose first or last name contains ``query``."""
+        """The condition on ``students s`` (and its args): first or last name contains ``query``."""
+
+    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        return students_from_rows(self._read(_PAGE, (self.no_limit if limit is None else limit, offset)))
+
+    def count_students(self) -> int:
+        return self._read("SELECT COUNT(*) FROM students", ())[0][0]
+
+    def get_student(self, student_id: int) -> dict[str, Any] | None:
+        found = students_from_rows(self._read(_STUDENT, (student_id,)))
+        return found[0] if found else None
 
     def update_grade(self, grade_id: int, title: str | None, type: str | None,
                      score: float | None) -> dict[str, Any] | None:
@@ -111,14 +144,18 @@ class SqlGradeStore(GradeStore):
             tx.rows("DELETE FROM grades WHERE id = ? RETURNING id", (grade_id,))))
 
     def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
-        where, args = ("", ()) if query is None else self._matching(query)
-        where = f"WHERE {where}" if where else ""
         order = self.name_order if sort == "name" else _AVERAGE_ORDERS[sort]
-        rows = self._read(_LIST.format(where=where, order=order), args + args + (limit, offset))
-        if rows:
-            total = rows[0][5]
-        else:  # past the last page: no row carries the count
-            total = self._read(f"SELECT COUNT(*) FROM students {where}", args)[0][0] if offset else 0
+        if query is None:
+            sql, args = _LIST.format(order=order), ()
+        else:
+            matching, args = self._matching(query)
+            sql = _SEARCH.format(matching=matching, order=order)
+        rows = self._read(sql, args + (limit, offset))
+        if not rows and offset:  # past the last page: the first one's row carries the count
+            rows_for_total = self._read(sql, args + (1, 0))
+        else:
+            rows_for_total = rows
+        total = rows_for_total[0][5] if rows_for_total else 0
         return {"total": total, "students": [
             {"id": sid, "first_name": first, "last_name": last,
              "average": None if average is None else float(average), "grade_count": count}
