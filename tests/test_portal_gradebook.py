@@ -10,6 +10,7 @@ import pytest
 
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
+from grade_forms import INVALID_GRADE_FORMS
 from wsgi_client import WsgiClient
 from portal.app import make_app
 from portal.pages.import_ import MAX_UPLOAD
@@ -185,15 +186,7 @@ def test_edit_a_grade_is_post_redirect_get_with_a_flash(portal, grading):
     assert "Saved Quiz 1" not in portal.get("/students/1").text  # once
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"title": "Q", "type": "Quiz", "score": "150"}, "Score must be a number from 0 to 100"),
-    ({"title": "Q", "type": "Quiz", "score": "abc"}, "Score must be a number from 0 to 100"),
-    ({"title": "Q", "type": "Quiz", "score": "inf"}, "Score must be a number from 0 to 100"),
-    ({"title": "Q", "type": "Quiz", "score": ""}, "Score must be a number from 0 to 100"),
-    ({"title": " ", "type": "Quiz", "score": "50"}, "Title must not be empty"),
-    ({"title": "x" * 201, "type": "Quiz", "score": "50"}, "Title must be at most 200 characters"),
-    ({"title": "Q", "type": "Essay", "score": "50"}, "Type must be one of Quiz, Test, Exam, Homework"),
-])
+@pytest.mark.parametrize("form, message", INVALID_GRADE_FORMS)
 def test_an_invalid_edit_is_400_naming_the_problem_and_changes_nothing(portal, grading, form, message):
     before = grading.Grades.get_student(1)
     grade = before["grades"][1]
