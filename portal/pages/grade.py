@@ -1,10 +1,13 @@
 """Changing one grade: ``/students/<id>/grades/<grade_id>`` (edit) and ``.../delete`` (confirm, delete).
 
-The edit form is on the student's page, one for each grade; a delete button
-there leads to a confirmation page, whose form deletes. Both answer 303 back
-to the student's page with a one-time message. A grade is found through its
-student: a grade id under another student's URL is a 404, so a page never
-says it changed a grade it does not show.
+Each grade's Edit link on the student's page shows its form in its row
+(``portal.pages.student``); its Delete link leads to a confirmation page,
+whose form deletes. Both forms answer 303 back to the student's page with a
+one-time message. A grade is found through its student (one get_student
+before the change): a grade id under another student's URL is a 404, so a
+page never says it changed a grade it does not show. Grading's update_grade
+and delete_grade take no request_id: saving the same values twice changes
+nothing more, and a second delete finds the grade gone and says so.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ from .. import grades_csv, web
 # names (10,000 rows: about 0.6 MB); 10,000 rows of 200-character titles and 100-character names
 # are 4.3 MB.
 MAX_UPLOAD = 8 << 20
-# What grading answers for a body over its own limit (1 MiB by default, CONTRACT.md).
+# What grading answers for a body over its own limit (the client's RpcError code): an instance with a
+# smaller limit than its default 8 MiB.
 TOO_LARGE = 413
 
 
