@@ -29,6 +29,7 @@ BENCHMARKS = [
     ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
     ("log_ingest", "Log ingestion and the cost of logger.info()"),
     ("grading", "Grading at 10,000 students"),
+    ("grading_bulk", "Grading: a CSV import against add_grade, and list_students, at 10,000 students"),
     ("portal_pages", "Portal pages and the portal's own overhead"),
     ("load_faults", "Load with faults: 60 s, 16 clients, each of two grading instances killed, log service stopped"),
 ]

@@ -8,7 +8,9 @@ Side by side in one run, one client calling sequentially, against each store:
   time for 10,000 is its mean call time x 10,000. Goal: the import ≤ 2 s.
 - ``Grades.list_students``: the first page (50) by name, the first page by
   ``-average``, and a search (a random surname: about ten students each),
-  each bounded by ``LIST_CALLS`` calls or ``LIST_SECONDS``. Goal: p50 ≤ 1.5 ms.
+  taken in turn with ``Grades.count_students`` (the floor: what the cheapest
+  call costs through the same stack), at most ``LIST_CALLS`` rounds or
+  ``LIST_SECONDS``. Goal: p50 ≤ 1.5 ms.
 
 The class has names like a school's (``school_name``), not ``First<n> Last<n>``.
 
@@ -45,7 +47,7 @@ def school_name(n: int) -> tuple[str, str]:
 
 
 IMPORT_ROWS = 10_000
-ADD_SECONDS, LIST_CALLS, LIST_SECONDS = 20.0, 2_000, 10.0
+ADD_SECONDS, LIST_CALLS, LIST_SECONDS = 20.0, 2_000, 15.0
 IMPORT_GOAL_S, LIST_GOAL_MS = 2.0, 1.5
 
 
@@ -81,24 +83,50 @@ def _store(url: str, reps: int, add_calls: int, add_seconds: float, list_calls: 
         feed = iter(rows)
         times = _timed(lambda: client.Grades.add_grade(*next(feed)), add_calls, add_seconds)
         samples.setdefault("add_grade", []).append(times)
-        for name, params in (("first page by name", lambda: {}), ("first page by -average", lambda: {"sort": "-average"}),
-                             ("search (a surname)", lambda: {"query": rng.choice(SURNAMES)})):
-            samples.setdefault(name, []).append(
-                _timed(lambda: client.Grades.list_students(limit=50, **params()), list_calls, list_seconds))
+        calls = {
+            "count_students (the floor: the cheapest call)": client.Grades.count_students,
+            "list_students, first page by name": lambda: client.Grades.list_students(limit=50),
+            "list_students, first page by -average": lambda: client.Grades.list_students(limit=50, sort="-average"),
+            "list_students, search (a surname)": lambda: client.Grades.list_students(
+                limit=50, query=rng.choice(SURNAMES)),
+        }
+        for name, times in _round_robin(calls, list_calls, list_seconds).items():
+            samples.setdefault(name, []).append(times)
     return samples
+
+
+def _round_robin(calls: dict, count: int, seconds: float) -> dict[str, list[float]]:
+    """Milliseconds of up to ``count`` calls of each, taken in turn for at most ``seconds``.
+
+    In turn, so that whatever else loads the machine weighs on each the same.
+    """
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    deadline = time.monotonic() + seconds
+    for _ in range(count):
+        if time.monotonic() > deadline:
+            break
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def run(quick: bool = False) -> dict[str, dict[str, list]]:
     reps, add_calls, add_seconds = (1, 2_000, 5.0) if quick else (3, IMPORT_ROWS, ADD_SECONDS)
     list_calls, list_seconds = (500, 3.0) if quick else (LIST_CALLS, LIST_SECONDS)
     results: dict[str, dict[str, list]] = {}
-    sqlite = LoadedSqlite(school_name)
-    try:
-        proc = grading_proc(str(sqlite.path))
+
+    def served(db: str) -> dict[str, list]:
+        proc = grading_proc(db)
         try:
-            results["SQLite"] = _store(proc.url(), reps, add_calls, add_seconds, list_calls, list_seconds)
+            return _store(proc.url(), reps, add_calls, add_seconds, list_calls, list_seconds)
         finally:
             proc.stop()
+
+    sqlite = LoadedSqlite(school_name)
+    try:
+        results["SQLite"] = served(str(sqlite.path))
     finally:
         sqlite.cleanup()
     try:
@@ -107,11 +135,7 @@ def run(quick: bool = False) -> dict[str, dict[str, list]]:
         print(f"grading_bulk: PostgreSQL skipped: {exc}")
         return results
     try:
-        proc = grading_proc(postgres.url)
-        try:
-            results["PostgreSQL"] = _store(proc.url(), reps, add_calls, add_seconds, list_calls, list_seconds)
-        finally:
-            proc.stop()
+        results["PostgreSQL"] = served(postgres.url)
     finally:
         postgres.cleanup()
     return results
@@ -137,7 +161,7 @@ def table(results: dict[str, dict[str, list]]) -> str:
         verdicts.append(f"{store} {imported:.2f} s ({'met' if imported <= IMPORT_GOAL_S else 'NOT met'})")
     lines += ["", f"Goal: importing {IMPORT_ROWS:,} grades ≤ {IMPORT_GOAL_S:g} s. Measured: " + "; ".join(verdicts)
               + ". The add_grade time for 10,000 is its mean call time x 10,000 (medians of runs).", "",
-              f"| store | list_students at {STUDENTS:,} students, one client | calls | p50 | p99 |",
+              f"| store | call at {STUDENTS:,} students, one client | calls | p50 | p99 |",
               "|---|---|---|---|---|"]
     verdicts = []
     for store, samples in results.items():
@@ -147,9 +171,11 @@ def table(results: dict[str, dict[str, list]]) -> str:
             times = [t for run in runs for t in run]
             p50 = median([median(run) for run in runs])
             lines.append(f"| {store} | {name} | {len(times):,} | {p50:.2f} ms | {_percentile(times, 0.99):.2f} ms |")
-            verdicts.append(f"{store} {name} {p50:.2f} ms ({'met' if p50 <= LIST_GOAL_MS else 'NOT met'})")
-    lines += ["", f"Goal: p50 ≤ {LIST_GOAL_MS:g} ms, measured around `Client.call` (our client, keep-alive). "
-              "Measured: " + "; ".join(verdicts) + "."]
+            if name.startswith("list_students"):
+                verdicts.append(f"{store} {name.split(', ', 1)[1]} {p50:.2f} ms "
+                                f"({'met' if p50 <= LIST_GOAL_MS else 'NOT met'})")
+    lines += ["", f"Goal: list_students p50 ≤ {LIST_GOAL_MS:g} ms, measured around `Client.call` (our client, "
+              "keep-alive; the calls taken in turn). Measured: " + "; ".join(verdicts) + "."]
     return "\n".join(lines)
 
 

@@ -394,3 +394,20 @@ def test_cached_students_stay_exact_under_every_new_write(tmp_path):
         assert both(2)["grades"][-1]["title"] == "Imported" and len(both(2)["grades"]) == 4
         a.Grades.import_grades("student_id,title,type,score\n2,Imported,Exam,1\n", request_id="cache-1")  # a repeat
         assert len(both(2)["grades"]) == 4
+
+
+def test_the_postgresql_count_of_students_follows_plain_sql(postgres_url):
+    import psycopg
+
+    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as service:
+        grading = Client(service.url)
+        with psycopg.connect(postgres_url) as conn:
+            conn.execute("INSERT INTO students (first_name, last_name) SELECT 'Bulk', 'Pupil' || n "
+                         "FROM generate_series(1, 40) AS n")
+            conn.execute("DELETE FROM students WHERE last_name IN ('Pupil1', 'Pupil2')")
+        assert grading.Grades.count_students() == grading.Grades.list_students()["total"] == 43
+        assert listed(grading, query="pupil39") == [(44, None, 0)]  # ids 6-45 for Pupil1-40
+        with psycopg.connect(postgres_url) as conn:
+            conn.execute("TRUNCATE grades, student_totals, students")
+        assert grading.Grades.list_students() == {"total": 0, "students": []}
+        assert grading.Grades.count_students() == 0

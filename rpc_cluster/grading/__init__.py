@@ -3,8 +3,10 @@
 - ``store.py``: the storage interface, the schema's rules and the seed data.
 - ``sql_store.py``: what both SQL stores share: per-student totals kept by
   triggers, and the queries of editing, listing, importing and statistics.
-- ``sqlite_store.py``: the default store, one SQLite file in WAL mode.
-- ``postgres_store.py``: PostgreSQL, shared by several grading instances.
+- ``sqlite_store.py``: the default store, one SQLite file in WAL mode;
+  ``sqlite_schema.py`` its tables, triggers and trigram index of names.
+- ``postgres_store.py``: PostgreSQL, shared by several grading instances;
+  ``postgres_schema.py`` its tables, triggers and trigram index of names.
 - ``validation.py``: the rules of every value (title, type, score, ids).
 - ``csv_import.py``: reading and checking ``Grades.import_grades``' CSV.
 - ``requests.py``: exactly once for writes that carry a ``request_id``.
