@@ -84,7 +84,10 @@ def state(services):
 METHODS = {
     "grading": {"Grades.get_students": ["offset", "limit"], "Grades.count_students": [],
                 "Grades.get_student": ["student_id"], "Grades.add_grade": ["student_id", "title", "type", "score"],
-                "Grades.add_student": ["first_name", "last_name"]},
+                "Grades.add_student": ["first_name", "last_name"],
+                "Grades.update_grade": ["grade_id", "title", "type", "score"], "Grades.delete_grade": ["grade_id"],
+                "Grades.list_students": ["offset", "limit", "query", "sort"],
+                "Grades.import_grades": ["csv_text", "request_id"], "Grades.statistics": []},
     "log": {"Log.write": ["message", "service_name", "level", "trace_id", "timestamp"],
             "Log.tail": ["limit", "service_name", "level", "trace_id"]},
     "registry": {"Registry.register": ["service_name", "service_url", "required_services"],

@@ -16,6 +16,7 @@ from . import requests, sqlite_schema
 from .sql_store import SqlGradeStore, like_pattern
 from .store import SEED, grade
 
+
 class _Transaction:
     """A SQLite transaction as ``sql_store.Transaction``."""
 
@@ -101,8 +102,8 @@ class SqliteStore(SqlGradeStore):
 
     def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
         conn = self._conn()
-        # IMMEDIATE takes the write lock at once: two instances with one id queue here.
         tx = _Transaction(conn)
+        # IMMEDIATE takes the write lock at once: two instances with one id queue here.
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = requests.once(tx.rows, request_id, method, params, lambda: write(tx))
