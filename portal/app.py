@@ -12,7 +12,7 @@ from typing import Any
 import bottle
 
 from . import web
-from .pages import cluster, student, students
+from .pages import cluster, grade, import_, statistics, student, students, students_csv
 
 
 def make_app(grading: Any, *, registry: Any = None, logs: Any = None,
@@ -33,11 +33,18 @@ def make_app(grading: Any, *, registry: Any = None, logs: Any = None,
     app.route("/students", "GET", students.students)
     app.route("/students", "POST", students.add_student)
     app.route("/students/<student_id>", "GET", student.student)
+    app.route("/students.csv", "GET", students_csv.students_csv)
     app.route("/students/<student_id>/grades", "POST", student.add_grade)
+    app.route("/students/<student_id>/grades/<grade_id>", "POST", grade.edit_grade)
+    app.route("/students/<student_id>/grades/<grade_id>/delete", "GET", grade.confirm_delete)
+    app.route("/students/<student_id>/grades/<grade_id>/delete", "POST", grade.delete_grade)
+    app.route("/import", "GET", import_.import_form)
+    app.route("/import", "POST", import_.import_grades)
+    app.route("/statistics", "GET", statistics.statistics)
     app.route("/cluster", "GET", cluster.cluster)
     app.route("/static/<name:path>", "GET", web.static)
 
     for code, title in ((400, "Bad request"), (403, "Forbidden"), (404, "Not found"),
-                        (405, "Method not allowed"), (500, "Something went wrong")):
+                        (405, "Method not allowed"), (413, "Too large"), (500, "Something went wrong")):
         app.error(code)(web.error_page(title))
     return app

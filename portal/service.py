@@ -8,12 +8,14 @@ on the same production server as the RPC services.
 from __future__ import annotations
 
 import argparse
+from types import MappingProxyType
 from typing import Any
 
 from rpc_cluster import RegistryClient, Service, config
 from rpc_cluster.grading import reads as grading_reads
 
 from .app import make_app
+from .pages.import_ import MAX_UPLOAD
 
 RPC_PATHS = ("/rpc", "/RPC2", "/health", "/metrics")
 
@@ -23,6 +25,8 @@ class PortalService(Service):
     required_services = ("GradingService", "LogService")
     # Each page waits on grading with the GIL released.
     default_threads = 8
+    # A CSV of 10,000 grades is larger than the 1 MiB every other request may be.
+    body_limits = MappingProxyType({"/import": MAX_UPLOAD})
 
     def __init__(self, *, grading_timeout: float = 5.0, secret: bytes | None = None, **kwargs: Any):
         super().__init__(**kwargs)

@@ -14,6 +14,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import html
 import logging
 import re
 import secrets
@@ -26,6 +27,8 @@ from typing import Any, Callable, NoReturn
 import bottle
 
 from rpc_cluster import InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, trace
+
+from .grades_csv import score_text
 
 log = logging.getLogger("portal")
 
@@ -82,12 +85,35 @@ def one_decimal(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+_NEEDS_ESCAPING = re.compile(r"[&<>\"']")
+
+
+def _escape(value: Any) -> str:
+    """``{{value}}`` in a template: the text HTML-escaped; a whole number as its digits."""
+    if type(value) is str:
+        return html.escape(value) if _NEEDS_ESCAPING.search(value) else value
+    if type(value) is int:
+        return str(value)
+    return html.escape("" if value is None else str(value))
+
+
+class _Template(bottle.SimpleTemplate):
+    """Bottle's template with a cheaper escape. A page of 50 students escapes about 280 values and one
+    of 20 grades 230; Bottle's own escape (a lambda, ``touni``, five replaces) measured 0.6-0.9 µs a
+    value here, this one 0.2-0.4 µs for text without special characters and for numbers."""
+
+    def prepare(self, **options: Any) -> None:
+        super().prepare(**options)
+        self._escape = _escape
+
+
 def render(name: str, status: int = 200, **values: Any) -> str:
-    """A page; its forms get the CSRF token and a fresh ``request_id`` each."""
+    """A page; its forms get the CSRF token and a fresh ``request_id`` (a page with several forms
+    makes one for each from it: ``{{request_id}}.{{grade_id}}``)."""
     bottle.response.status = status
-    return bottle.template(name, template_lookup=VIEWS, trace_id=_trace_id(), csrf=_csrf_token(),
-                           request_id=secrets.token_urlsafe(16), flash=_take_flash(), one_decimal=one_decimal,
-                           **values)
+    return bottle.template(name, template_adapter=_Template, template_lookup=VIEWS, trace_id=_trace_id(),
+                           csrf=_csrf_token(), request_id=secrets.token_urlsafe(16), flash=_take_flash(),
+                           one_decimal=one_decimal, score_text=score_text, path=bottle.request.path, **values)
 
 
 def form_request_id() -> str | None:
@@ -209,6 +235,22 @@ def call(client: Any, service: str, method: str, *args: Any, **kwargs: Any) -> A
         return client.call(method, *args, **kwargs)
     except _UNAVAILABLE:
         raise Unavailable(service) from None
+
+
+def grading(method: str, *args: Any, **kwargs: Any) -> Any:
+    """One call to the grading service (``grading("Grades.get_student", 3)``); 503 page when it is down."""
+    return call(context().grading, GRADING, method, *args, **kwargs)
+
+
+def form_values(*names: str) -> dict[str, str]:
+    """The posted form's text fields ``names`` ("" for a missing one)."""
+    return {name: bottle.request.forms.getunicode(name) or "" for name in names}
+
+
+def link(path: str, **params: Any) -> str:
+    """``path`` with the query ``params`` that are not None or "" (``link("/students", q="ada", page=2)``)."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return f"{path}?{query}" if query else path
 
 
 def field_error(exc: InvalidParams) -> dict[str, str]:

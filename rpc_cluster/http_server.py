@@ -51,7 +51,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, Mapping
 
 from granian._futures import _new_cbscheduler
 from granian._granian import WSGIWorker
@@ -230,9 +231,11 @@ class _Runner:
     without a thread needs Granian's async (RSGI) interface: the way out.
     """
 
-    def __init__(self, app: Callable, *, threads: int, max_body: int, clock: _BodyClock, url_scheme: str = "http"):
+    def __init__(self, app: Callable, *, threads: int, max_body: int, clock: _BodyClock,
+                 body_limits: Mapping[str, int] = MappingProxyType({}), url_scheme: str = "http"):
         self.app = app
         self.max_body = max_body
+        self.body_limits = body_limits
         self.clock = clock
         self._slots = threading.BoundedSemaphore(threads)
         self._base = {
@@ -244,12 +247,13 @@ class _Runner:
 
     def __call__(self, proto: Any, scope: dict[str, Any]) -> None:
         environ = self._base | scope
+        limit = self.body_limits.get(environ.get("PATH_INFO", ""), self.max_body)
         with self.clock.watch(proto) as waiting:
-            body = self._read_body(environ)
+            body = self._read_body(environ, limit)
         if waiting.expired:
             return  # answered 408 by the clock, and the connection is closed
         if isinstance(body, int):
-            answer = json.dumps({"error": "Payload Too Large", "limit_bytes": self.max_body}).encode()
+            answer = json.dumps({"error": "Payload Too Large", "limit_bytes": limit}).encode()
             proto.response_bytes(body, [("content-type", "application/json"), ("content-length", str(len(answer))),
                                         ("connection", "close")], answer)
             return
@@ -266,13 +270,13 @@ class _Runner:
                     result.close()
         proto.response_bytes(start_response.status, start_response.headers, data)
 
-    def _read_body(self, environ: dict[str, Any]) -> bytes | int:
-        """The whole body, or 413 when it is larger than ``max_body``."""
+    def _read_body(self, environ: dict[str, Any], limit: int) -> bytes | int:
+        """The whole body, or 413 when it is larger than ``limit``."""
         stream = environ["wsgi.input"]
         text = environ.get("CONTENT_LENGTH")
         if text:
             length = int(text)  # hyper has refused a request whose Content-Length is not a number
-            if length > self.max_body:
+            if length > limit:
                 # A client sends its whole body before reading the answer: drop some of
                 # an oversized one, so it gets its 413 instead of a broken pipe.
                 discard(stream, min(length, DRAIN_LIMIT))
@@ -280,8 +284,8 @@ class _Runner:
             return stream.read(length) if length else b""
         if environ.get("HTTP_TRANSFER_ENCODING", "").lower() != "chunked":
             return b""
-        body = stream.read(self.max_body + 1)
-        if len(body) > self.max_body:
+        body = stream.read(limit + 1)
+        if len(body) > limit:
             discard(stream, DRAIN_LIMIT)
             return 413
         return body
@@ -350,9 +354,10 @@ class HttpServer:
 
     def __init__(self, app: Callable, host: str = "127.0.0.1", port: int = 0, *,
                  threads: int = 8, backlog: int = 1024, drain_timeout: float = 10.0,
-                 max_body: int = DEFAULT_MAX_BODY, body_timeout: float = DEFAULT_BODY_TIMEOUT,
-                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 body_waiters: int = DEFAULT_BODY_WAITERS, tls_files: tuple[Path, Path] | None = None):
+                 max_body: int = DEFAULT_MAX_BODY, body_limits: Mapping[str, int] = MappingProxyType({}),
+                 body_timeout: float = DEFAULT_BODY_TIMEOUT, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS, body_waiters: int = DEFAULT_BODY_WAITERS,
+                 tls_files: tuple[Path, Path] | None = None):
         self.app = app
         self.host = host
         self.requested_port = port
@@ -360,6 +365,8 @@ class HttpServer:
         self.backlog = backlog
         self.drain_timeout = drain_timeout
         self.max_body = max_body
+        #: Paths whose bodies may be larger (or must be smaller) than ``max_body``: {"/import": 4 << 20}.
+        self.body_limits = body_limits
         self.body_timeout = body_timeout
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
@@ -386,7 +393,7 @@ class HttpServer:
         """Bind and start serving; raises OSError when the address is taken."""
         clock = _BodyClock(self.body_timeout)
         runner = _Runner(self.app, threads=self.threads, max_body=self.max_body, clock=clock,
-                         url_scheme="https" if self.tls_files else "http")
+                         body_limits=self.body_limits, url_scheme="https" if self.tls_files else "http")
         tls_files = {"ssl_cert": self.tls_files[0], "ssl_key": self.tls_files[1]} if self.tls_files else {}
         # It warns that its thread worker is "experimental" on free-threaded builds: not our case.
         logging.getLogger("_granian").setLevel(logging.ERROR)

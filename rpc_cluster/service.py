@@ -31,7 +31,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any, Callable, Collection
+from types import MappingProxyType
+from typing import Any, Callable, Collection, Mapping
 
 from . import errors, tls, tracing
 from .client import DEFAULT_TIMEOUT
@@ -110,6 +111,8 @@ class Service:
     #: share one GIL: 1 thread did 34k trivial calls/s here, 8 threads 10k); services
     #: whose methods wait on the network or a database raise it.
     default_threads = 2
+    #: Paths whose request bodies may be larger than ``max_body`` (the portal's /import).
+    body_limits: Mapping[str, int] = MappingProxyType({})
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, advertise: str | None = None,
                  registry: str | None = None, token: str | None = None, threads: int | None = None,
@@ -268,7 +271,8 @@ class Service:
         try:
             self._http = HttpServer(self.make_wsgi_app(), self.host, self.port,
                                     threads=self.request_threads(), drain_timeout=self.drain_timeout,
-                                    max_body=self.max_body, body_timeout=self.body_timeout,
+                                    max_body=self.max_body, body_limits=self.body_limits,
+                                    body_timeout=self.body_timeout,
                                     idle_timeout=self.idle_timeout, body_waiters=self.body_waiters,
                                     tls_files=tls_files)
             self._http.start()

@@ -191,3 +191,20 @@ def test_client_sends_the_token_from_the_environment(guarded, monkeypatch):
     assert info.value.code == 401
     monkeypatch.setenv("RPC_CLUSTER_TOKEN", "s3cret")
     assert Client(guarded.url).call("Echo.echo", "x") == "x"
+
+
+def test_a_path_with_its_own_body_limit():
+    from rpc_cluster.http_server import HttpServer
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(len(body)).encode()]
+
+    with HttpServer(app, max_body=1 << 20, body_limits={"/upload": 3 << 20}) as server:
+        one_and_a_half = b"x" * (3 << 19)
+        assert post(server.url + "/upload", one_and_a_half)[::2] == (200, str(3 << 19).encode())
+        assert post(server.url + "/rpc", one_and_a_half)[0] == 413
+        status, _, body = post(server.url + "/upload", b"x" * ((3 << 20) + 1))
+        assert status == 413 and json.loads(body)["limit_bytes"] == 3 << 20
+        assert post(server.url + "/rpc", b"x" * (1 << 20))[::2] == (200, str(1 << 20).encode())

@@ -8,6 +8,7 @@ import pytest
 
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
+from grade_forms import INVALID_GRADE_FORMS
 from wsgi_client import WsgiClient
 from portal.app import make_app
 from portal.service import add_arguments
@@ -114,15 +115,7 @@ def test_every_form_render_has_a_fresh_request_id(portal):
     assert len(ids) == 2 and len(set(ids)) == 2
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"title": "Q", "type": "Quiz", "score": "150"}, "Score must be a number from 0 to 100"),
-    ({"title": "Q", "type": "Quiz", "score": "abc"}, "Score must be a number from 0 to 100"),
-    ({"title": "Q", "type": "Quiz", "score": "nan"}, "Score must be a number from 0 to 100"),
-    ({"title": "Q", "type": "Quiz", "score": ""}, "Score must be a number from 0 to 100"),
-    ({"title": "", "type": "Quiz", "score": "50"}, "Title must not be empty"),
-    ({"title": "x" * 201, "type": "Quiz", "score": "50"}, "Title must be at most 200 characters"),
-    ({"title": "Q", "type": "Essay", "score": "50"}, "Type must be one of Quiz, Test, Exam, Homework"),
-])
+@pytest.mark.parametrize("form, message", INVALID_GRADE_FORMS)
 def test_invalid_grade_is_400_with_the_fields_error_and_stores_nothing(portal, grading, form, message):
     before = grading.Grades.get_student(1)["grades"]
     token = portal.get("/students/1").csrf()
@@ -249,6 +242,7 @@ def test_everything_is_escaped(portal, grading):
     for path in ("/students", "/students/6"):
         page = portal.get(path).text
         assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+        assert "O&#x27;Brien &amp; &quot;Co&quot;" in page
         assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in portal.get("/students/6").text
 

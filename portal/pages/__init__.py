@@ -2,9 +2,15 @@
 
 - ``GET /`` (``home``), ``GET /students`` (``students``), ``POST /students`` (``add_student``):
   ``portal.pages.students``
+- ``GET /students.csv`` (``students_csv``): ``portal.pages.students_csv``
 - ``GET /students/<id>`` (``student``), ``POST /students/<id>/grades`` (``add_grade``):
   ``portal.pages.student``
+- ``POST /students/<id>/grades/<grade_id>`` (``edit_grade``), ``GET`` and ``POST
+  /students/<id>/grades/<grade_id>/delete`` (``confirm_delete``, ``delete_grade``): ``portal.pages.grade``
+- ``GET`` and ``POST /import`` (``import_form``, ``import_grades``): ``portal.pages.import_``
+- ``GET /statistics`` (``statistics``): ``portal.pages.statistics``
 - ``GET /cluster`` (``cluster``): ``portal.pages.cluster``
 
-What they share (rendering, traces, CSRF, flash messages, error pages) is in ``portal.web``.
+What they share (rendering, traces, CSRF, flash messages, error pages) is in ``portal.web``;
+the CSV format of export and import is in ``portal.grades_csv``.
 """

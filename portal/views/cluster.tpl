@@ -3,8 +3,8 @@
 % for problem in problems:
 <p class="error" role="alert">{{problem}}</p>
 % end
-<h2>Services</h2>
-<div class="table-wrap">
+<h2 id="services-heading">Services</h2>
+<div class="table-wrap" tabindex="0" role="region" aria-labelledby="services-heading">
 <table class="wide">
   <thead><tr><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Last check</th><th scope="col">URL</th></tr></thead>
   <tbody>
@@ -23,8 +23,8 @@
 </table>
 </div>
 <p class="summary">Instances: {{', '.join('%s × %d' % (name, count) for name, count in passing) or '—'}} passing</p>
-<h2>Newest log lines</h2>
-<div class="table-wrap">
+<h2 id="log-heading">Newest log lines</h2>
+<div class="table-wrap" tabindex="0" role="region" aria-labelledby="log-heading">
 <table class="log wide">
   <thead><tr><th scope="col">Time</th><th scope="col">Level</th><th scope="col">Service</th><th scope="col">Message</th></tr></thead>
   <tbody>

@@ -9,7 +9,11 @@
 <body>
 <header class="top">
   <a class="brand" href="/students">Teacher portal</a>
-  <nav><a href="/students">Students</a> <a href="/cluster">Cluster</a></nav>
+  <nav aria-label="Main">
+  % for href, label in (('/students', 'Students'), ('/statistics', 'Statistics'), ('/import', 'Import'), ('/cluster', 'Cluster')):
+    <a href="{{href}}"{{!' aria-current="page"' if path == href else ''}}>{{label}}</a>
+  % end
+  </nav>
 </header>
 <main>
 % if flash:

@@ -1,18 +1,42 @@
 % rebase('layout.tpl', title='Students')
-<h1>Students <span class="count">{{total}}</span></h1>
-<div class="table-wrap">
-<table>
+<h1>Students <span class="count">{{total}}{{' found' if query else ''}}</span></h1>
+<form method="get" action="/students" class="search" role="search">
+  <label for="q">Search by name</label>
+  <div class="inline">
+    <input id="q" name="q" type="search" value="{{query}}" maxlength="100" autocomplete="off"
+           {{!'aria-invalid="true" aria-describedby="q-error"' if 'q' in errors else ''}}>
+    <input type="hidden" name="sort" value="{{sort}}">
+    <button type="submit">Search</button>
+  </div>
+  % if 'q' in errors:
+  <p class="error" id="q-error" role="alert">Search {{errors['q']}}</p>
+  % end
+</form>
+<nav class="sorts" aria-label="Sort the students">
+  <span>Sort by:</span>
+  % for key, label in sorts:
+  %   if key == sort:
+  <strong aria-current="true">{{label}}</strong>
+  %   else:
+  <a href="{{link('/students', q=query, sort=None if key == sorts[0][0] else key)}}">{{label}}</a>
+  %   end
+  % end
+</nav>
+<div class="table-wrap" tabindex="0" role="region" aria-label="Students">
+<table id="students">
   <thead><tr><th scope="col">Name</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
   <tbody>
   % for s in students:
     <tr>
       <td><a href="/students/{{s['id']}}">{{s['first_name']}} {{s['last_name']}}</a></td>
-      <td class="num">{{len(s['grades'])}}</td>
+      <td class="num">{{s['grade_count']}}</td>
       <td class="num">{{one_decimal(s['average'])}}</td>
     </tr>
   % end
-  % if not students:
-    <tr><td colspan="3">No students yet.</td></tr>
+  % if not students and query:
+    <tr><td colspan="3" class="empty">No student's name matches “{{query}}”. <a href="{{link('/students', sort=sort_param)}}">Show all students</a></td></tr>
+  % elif not students:
+    <tr><td colspan="3" class="empty">No students yet.</td></tr>
   % end
   </tbody>
 </table>
@@ -20,14 +44,15 @@
 % if pages > 1:
 <nav class="pager" aria-label="Pages">
   % if page > 1:
-  <a href="/students?page={{page - 1}}" rel="prev">← Previous</a>
+  <a href="{{link('/students', q=query, sort=sort_param, page=page - 1 if page > 2 else None)}}" rel="prev">← Previous</a>
   % end
   <span>Page {{page}} of {{pages}}</span>
   % if page < pages:
-  <a href="/students?page={{page + 1}}" rel="next">Next →</a>
+  <a href="{{link('/students', q=query, sort=sort_param, page=page + 1)}}" rel="next">Next →</a>
   % end
 </nav>
 % end
+<p class="tools"><a href="/students.csv" download>Download all grades (CSV)</a> · <a href="/import">Import grades</a></p>
 
 <h2>Add a student</h2>
 <form method="post" action="/students" class="card" novalidate>

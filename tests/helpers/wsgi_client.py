@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 import urllib.parse
 from http.cookies import SimpleCookie
 
@@ -34,7 +35,8 @@ class WsgiClient:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: dict | None = None, raw_body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Response:
+                headers: dict[str, str] | None = None,
+                content_type: str = "application/x-www-form-urlencoded") -> Response:
         """``headers``: extra request headers by HTTP name (``{"X-Forwarded-Host": "evil.test"}``)."""
         body = raw_body if raw_body is not None else urllib.parse.urlencode(form or {}).encode()
         path, _, query = path.partition("?")
@@ -44,7 +46,7 @@ class WsgiClient:
             "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "portal.test",
             "SERVER_PORT": "80", "HTTP_HOST": "portal.test", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
             "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "wsgi.errors": io.StringIO(),
-            "CONTENT_TYPE": "application/x-www-form-urlencoded", "wsgi.version": (1, 0),
+            "CONTENT_TYPE": content_type, "wsgi.version": (1, 0),
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
         }
         for name, value in (headers or {}).items():
@@ -76,3 +78,14 @@ class WsgiClient:
 
     def post(self, path: str, form: dict) -> Response:
         return self.request("POST", path, form)
+
+    def upload(self, path: str, form: dict, files: dict[str, tuple[str, bytes]]) -> Response:
+        """POST ``form`` and ``files`` ({field: (file name, content)}) as multipart/form-data, as a browser does."""
+        boundary = "----form" + secrets.token_hex(12)
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                 for name, value in form.items()]
+        for name, (filename, content) in files.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                         f'Content-Type: text/csv\r\n\r\n'.encode() + content + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        return self.request("POST", path, raw_body=body, content_type=f"multipart/form-data; boundary={boundary}")

