@@ -120,6 +120,18 @@ class PushVerifier:
                 self._pending |= names
             self._wake.set()
 
+    def recheck(self) -> None:
+        """Look up every required service again, soon (on the verifier's thread).
+
+        After a registration: its answer was made when the registry read it, and
+        a push that crossed it on the way (a provider added meanwhile) would
+        otherwise be overwritten by the older list.
+        """
+        if self.required:
+            with self._lock:
+                self._pending |= self.required
+            self._wake.set()
+
     def verify_pending(self) -> bool:
         """Look up every service named since the last time; False if the registry did not answer."""
         with self._lock:
@@ -163,11 +175,27 @@ class _Instances:
         self._registry = RegistryClient(registry, timeout=2.0, token=token, transport=transport)
         self._polled: list[str] = []
         self._polled_at = float("-inf")
+        self._last_known: list[str] = []
         self._lock = threading.Lock()
         self._refused: dict[str, float] = {}
         self._rr = itertools.count()
 
     def urls(self, force: bool = False) -> list[str]:
+        """The instances to call: pushed, else asked of the registry, else the last ones known.
+
+        The registry can name none for a moment when it is wrong: just after a
+        partition of its own heals it still holds everyone critical until its
+        next checks, and registrations made then hand out empty lists. The last
+        instances known are tried then; ones that are really gone refuse or time
+        out, and the caller gets the 503 it would have got.
+        """
+        urls = self._named(force)
+        if urls:
+            self._last_known = urls
+            return urls
+        return self._last_known
+
+    def _named(self, force: bool) -> list[str]:
         if self._table is not None:
             urls = self._table.get(self.service_name)
             if urls:

@@ -35,12 +35,15 @@ class Registration:
 
     def __init__(self, registry: Client, service_name: str, service_url: str, required: Iterable[str],
                  providers: ProviderTable, *, clock: Callable[[], float] = time.monotonic,
-                 backoff: retry.Backoff = retry.REGISTRATION):
+                 backoff: retry.Backoff = retry.REGISTRATION, on_registered: Callable[[], None] | None = None):
         self.registry = registry
         self.service_name = service_name
         self.service_url = service_url
         self.required = tuple(required)
         self.providers = providers
+        # Called after each registration's providers are applied (the service looks them up again:
+        # a push made while the registration was on its way may be newer than its answer).
+        self._on_registered = on_registered or (lambda: None)
         self._clock = clock
         self._backoff = backoff
         #: True once the registry has accepted the registration.
@@ -109,6 +112,7 @@ class Registration:
                         self.service_name, self.registry.url, problem, exc, delay)
             return delay
         self.providers.replace(answer.get("providers", {}))
+        self._on_registered()
         self._last_heartbeat = self._clock()
         self._heartbeats_heard = 0
         self._failures = 0

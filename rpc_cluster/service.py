@@ -292,8 +292,9 @@ class Service:
             raise
         if self.registers:
             registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
-            self.registration = Registration(registry, self.name, self.url, self.requirements, self.providers)
             self.push_verifier = PushVerifier(self.providers, registry, self.requirements)
+            self.registration = Registration(registry, self.name, self.url, self.requirements, self.providers,
+                                             on_registered=self.push_verifier.recheck)
             self._spawn(lambda: self.registration.run(self._stopping), "registration")
             self._spawn(lambda: self.push_verifier.run(self._stopping), "push-verifier")
         return self

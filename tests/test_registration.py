@@ -151,3 +151,30 @@ def test_a_registry_that_never_checks_us_is_not_registered_with_again_and_again(
     assert len(registers) <= 6 and gaps == sorted(gaps)  # was one every 4 s: 25 of them
     registration.heard_heartbeat()  # checked at last: back to registering again at once when forgotten
     assert registration._unheard == 0
+
+
+def test_a_push_that_crossed_a_registration_is_not_overwritten_by_its_older_answer(clock, registry):
+    """The registration's answer was read before provider B was added; B's push arrived before the answer."""
+    from rpc_cluster.discovery import PushVerifier
+
+    registry.listed["http://127.0.0.1:6001/rpc"] = "GradingService"
+    registry.listed["http://127.0.0.1:6002/rpc"] = "GradingService"
+    table = ProviderTable()
+    stale = {"providers": {"GradingService": ["http://127.0.0.1:6001/rpc"]}}
+    answering = registry.call
+
+    def register_with_a_stale_answer(method, *args):
+        return stale if method == "Registry.register" else answering(method, *args)
+
+    registry.call = register_with_a_stale_answer
+    verifier = PushVerifier(table, registry, ["GradingService"])
+    # B's push arrives and is verified while the registration is on its way...
+    verifier.push(added=[{"service_name": "GradingService", "service_url": "http://127.0.0.1:6002/rpc"}])
+    verifier.verify_pending()
+    assert len(table.get("GradingService")) == 2
+    # ... then the registration's older answer lands: the service looks its providers up again.
+    Registration(registry, "Portal", URL, ["GradingService"], table, clock=clock,
+                 on_registered=verifier.recheck).step()
+    assert table.get("GradingService") == ["http://127.0.0.1:6001/rpc"]
+    assert verifier.verify_pending()
+    assert sorted(table.get("GradingService")) == ["http://127.0.0.1:6001/rpc", "http://127.0.0.1:6002/rpc"]
