@@ -11,23 +11,31 @@ from typing import Any
 
 import bottle
 
+from rpc_cluster.metrics import ServiceMetrics
+
 from . import web
+from .cluster_stats import ClusterWatch
+from .page_metrics import PageMetrics
 from .pages import cluster, grade, import_, statistics, student, students, students_csv
 
 
 def make_app(grading: Any, *, registry: Any = None, logs: Any = None,
-             secure_cookies: bool = False, secret: bytes | None = None) -> bottle.Bottle:
+             secure_cookies: bool = False, secret: bytes | None = None, metrics: ServiceMetrics | None = None,
+             watch: ClusterWatch | None = None) -> bottle.Bottle:
     """The portal's Bottle app.
 
     ``grading``: a client for GradingService (``grading.Grades.get_student(1)``);
     ``registry`` and ``logs``: clients for the /cluster page (optional);
     ``secret``: the key that signs the forms' CSRF tokens, the same for every
-    portal behind one balancer (default: a random one for this app).
+    portal behind one balancer (default: a random one for this app);
+    ``metrics``: where pages are counted by route and status; ``watch``: the
+    instances' calls per second and p99 for /cluster (both optional).
     """
     app = bottle.Bottle()
     app.catchall = True
     signing = {} if secret is None else {"csrf_secret": secret}
-    web.Portal(grading, registry=registry, logs=logs, secure_cookies=secure_cookies, **signing).attach(app)
+    web.Portal(grading, registry=registry, logs=logs, secure_cookies=secure_cookies, watch=watch,
+               pages=PageMetrics(metrics) if metrics is not None else None, **signing).attach(app)
 
     app.route("/", "GET", students.home)
     app.route("/students", "GET", students.students)

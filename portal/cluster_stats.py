@@ -43,7 +43,7 @@ class Scrape:
 
 
 def parse(text: str) -> Scrape:
-    """The totals of one ``/metrics`` answer, heartbeats and pushes left out."""
+    """The totals of one ``/metrics`` answer, heartbeats and pushes left out; a portal's pages count as calls."""
     calls = errors = 0.0
     buckets: dict[float, float] = collections.defaultdict(float)
     for family in text_string_to_metric_families(text):
@@ -55,7 +55,11 @@ def parse(text: str) -> Scrape:
                 calls += sample.value
                 if sample.labels.get("outcome") != "result":
                     errors += sample.value
-            elif sample.name == "rpc_request_duration_seconds_bucket":
+            elif sample.name == "portal_pages_total":  # the portal's pages count as its calls
+                calls += sample.value
+                if sample.labels.get("status", "").startswith("5"):
+                    errors += sample.value
+            elif sample.name in ("rpc_request_duration_seconds_bucket", "portal_page_duration_seconds_bucket"):
                 buckets[float(sample.labels["le"])] += sample.value
     return Scrape(time.monotonic(), calls, errors, tuple(sorted(buckets.items())))
 
@@ -166,15 +170,28 @@ class ClusterWatch:
         return rates(kept)
 
 
-def metrics_fetcher(token: str | None, context: Any, timeout: float = 2.0) -> Callable[[str], str]:
-    """``fetch(rpc_url)``: the text of that instance's ``/metrics``, with the token, over TLS if https."""
+def metrics_fetcher(token: str | None, ssl_context: Callable[[], Any] | None = None,
+                    timeout: float = 2.0) -> Callable[[str], str]:
+    """``fetch(rpc_url)``: the text of that instance's ``/metrics``, with the token.
+
+    ``ssl_context()`` gives the context that verifies ``https://`` instances
+    (the service's transport's, made on first use; None: the system's CAs).
+    """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     # No proxies from the environment: the instances are reached directly, as every RPC is.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+    openers: dict[bool, urllib.request.OpenerDirector] = {}
+
+    def opener(secure: bool) -> urllib.request.OpenerDirector:
+        if secure not in openers:
+            handlers = [urllib.request.ProxyHandler({})]
+            if secure:
+                handlers.append(urllib.request.HTTPSHandler(context=ssl_context() if ssl_context else None))
+            openers[secure] = urllib.request.build_opener(*handlers)
+        return openers[secure]
 
     def fetch(url: str) -> str:
         request = urllib.request.Request(url.rsplit("/rpc", 1)[0] + "/metrics", headers=headers)
-        with opener.open(request, timeout=timeout) as answer:
+        with opener(url.startswith("https://")).open(request, timeout=timeout) as answer:
             return answer.read(MAX_SCRAPE_BYTES).decode("utf-8", "replace")
 
     return fetch

@@ -15,6 +15,7 @@ from rpc_cluster import RegistryClient, Service, config
 from rpc_cluster.grading import reads as grading_reads
 
 from .app import make_app
+from .cluster_stats import SCRAPE_INTERVAL, ClusterWatch, metrics_fetcher
 from .pages.import_ import MAX_UPLOAD
 
 RPC_PATHS = ("/rpc", "/RPC2", "/health", "/metrics")
@@ -28,22 +29,40 @@ class PortalService(Service):
     # A CSV of 10,000 grades is larger than the 1 MiB every other request may be.
     body_limits = MappingProxyType({"/import": MAX_UPLOAD})
 
-    def __init__(self, *, grading_timeout: float = 5.0, secret: bytes | None = None, **kwargs: Any):
+    def __init__(self, *, grading_timeout: float = 5.0, secret: bytes | None = None,
+                 metrics_interval: float = SCRAPE_INTERVAL, **kwargs: Any):
         super().__init__(**kwargs)
+        #: Seconds between scrapes of every instance's /metrics (the /cluster page's figures).
+        self.metrics_interval = metrics_interval
         #: Seconds a page waits for the grading service.
         self.grading_timeout = grading_timeout
         #: The key that signs the forms' CSRF tokens; None: a random one for this process.
         self._secret = secret
+        #: Scrapes every instance's /metrics for /cluster, from start to stop.
+        self.watch: ClusterWatch | None = None
+
+    def on_start(self) -> None:
+        self.watch.start()
+
+    def on_stop(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
 
     def wsgi_app(self, rpc_app: Any) -> Any:
+        registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
+        self.watch = ClusterWatch(lambda: _passing_instances(registry),
+                                  metrics_fetcher(self.token, self.transport.ssl_context),
+                                  interval=self.metrics_interval)
         pages = make_app(
             # Reads go to the other instance when one times out (a partition): pages keep serving.
             self.connect("GradingService", timeout=self.grading_timeout, read_only=grading_reads.READ_ONLY),
-            registry=RegistryClient(self.registry, token=self.token, transport=self.transport),
+            registry=registry,
             logs=self.connect("LogService", timeout=2.0),
             secret=self._secret,
             # Over HTTPS the CSRF cookie is marked Secure: a browser never sends it in clear text.
             secure_cookies=bool(self.tls_cert),
+            metrics=self.metrics,
+            watch=self.watch,
         )
 
         def route(environ: dict, start_response: Any) -> Any:
@@ -52,6 +71,12 @@ class PortalService(Service):
             return pages(environ, start_response)
 
         return route
+
+
+def _passing_instances(registry: RegistryClient) -> list[str]:
+    """Every passing instance's URL, and the registries' (their /metrics is as interesting)."""
+    rows = registry.call("Registry.services")
+    return [row["service_url"] for row in rows if row["status"] == "passing"] + list(registry.urls)
 
 
 class Secret:
@@ -79,12 +104,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_flag(parser, "--secret", "RPC_CLUSTER_PORTAL_SECRET", None,
                     "key that signs the forms' CSRF tokens; give every portal behind one balancer the same one "
                     "(prefer the environment: a flag shows in ps); unset, a random key per process", type=Secret)
+    config.add_flag(parser, "--metrics-interval", "RPC_CLUSTER_PORTAL_METRICS_INTERVAL", SCRAPE_INTERVAL,
+                    "seconds between scrapes of every instance's /metrics for the /cluster page",
+                    type=config.positive_seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the teacher portal in the foreground (``rpc-cluster portal``)."""
     return config.service_main(
         argv, prog="rpc-cluster portal", description="Run the teacher portal.", add_arguments=add_arguments,
-        make=lambda args: PortalService(grading_timeout=args.grading_timeout,
+        make=lambda args: PortalService(grading_timeout=args.grading_timeout, metrics_interval=args.metrics_interval,
                                         secret=args.secret.value if args.secret else None,
                                         **config.service_kwargs(args)))

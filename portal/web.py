@@ -26,7 +26,7 @@ from typing import Any, Callable, NoReturn
 
 import bottle
 
-from rpc_cluster import InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, trace
+from rpc_cluster import InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, tracing
 
 from .grades_csv import score_text
 
@@ -62,6 +62,10 @@ class Portal:
     registry: Any = None
     logs: Any = None
     secure_cookies: bool = False
+    #: Each instance's last minute from its /metrics (``cluster_stats.ClusterWatch``), for /cluster.
+    watch: Any = None
+    #: Where each page is counted and timed (``page_metrics.PageMetrics``), if anywhere.
+    pages: Any = None
     csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def attach(self, app: bottle.Bottle) -> None:
@@ -132,29 +136,47 @@ def _trace_id() -> str:
     return current_trace_id() or bottle.request.environ.setdefault("portal.trace_id", new_trace_id())
 
 
-def traced(handler: Callable) -> Callable:
-    """Run ``handler`` in a new trace, log the request, show 503 or 500 pages for its failures."""
+def traced(handler: Callable | None = None, *, log_level: int = logging.INFO) -> Callable:
+    """Run ``handler`` in its own trace, log the request, show 503 or 500 pages for its failures.
+
+    A new trace for each page, unless the request carries a valid W3C
+    ``traceparent`` (a caller instrumented with OpenTelemetry): then the page
+    joins that trace. ``@traced(log_level=logging.DEBUG)`` logs the request
+    line at that level (a page that refreshes itself).
+    """
+    if handler is None:
+        return functools.partial(traced, log_level=log_level)
+
     @functools.wraps(handler)
     def page(*args: Any, **kwargs: Any) -> Any:
-        with trace() as trace_id:
+        environ = bottle.request.environ
+        joined = tracing.accept(None, environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_TRACESTATE"))
+        with tracing.within(joined) as trace_id:
             bottle.request.environ["portal.trace_id"] = trace_id
             started = time.perf_counter()
             bottle.response.set_header("X-Trace-Id", trace_id)
+            raised: bottle.HTTPResponse | None = None
             try:
                 return handler(*args, **kwargs)
             except Unavailable as exc:
                 log.warning("%s %s: %s unavailable", bottle.request.method, bottle.request.path, exc.service)
                 bottle.response.set_header("Retry-After", "2")
                 return render("unavailable.tpl", 503, service=exc.service)
-            except bottle.HTTPResponse:
+            except bottle.HTTPResponse as response:  # a redirect, or an error page by abort()
+                raised = response
                 raise
             except Exception:
                 log.exception("%s %s failed", bottle.request.method, bottle.request.path)
                 return render("error.tpl", 500, title="Something went wrong",
                               message="The page could not be shown. The details are in the log.")
             finally:
-                log.info("%s %s %s in %.1f ms", bottle.request.method, bottle.request.path,
-                         bottle.response.status_code, (time.perf_counter() - started) * 1000)
+                seconds = time.perf_counter() - started
+                status = (raised or bottle.response).status_code
+                log.log(log_level, "%s %s %s in %.1f ms", bottle.request.method, bottle.request.path, status,
+                        seconds * 1000)
+                pages = context().pages
+                if pages is not None:
+                    pages.observe(bottle.request.route.rule, status, seconds)
     return page
 
 

@@ -59,7 +59,7 @@ def test_a_restarted_instance_starts_a_new_window_and_old_scrapes_age_out():
 
 def test_the_watch_scrapes_a_real_service_with_its_token(tmp_path):
     with GradingService(db=str(tmp_path / "g.db"), registry="http://127.0.0.1:9/rpc", token="t0ken") as service:
-        watch = ClusterWatch(lambda: [service.url], metrics_fetcher("t0ken", None))
+        watch = ClusterWatch(lambda: [service.url], metrics_fetcher("t0ken"))
         watch.scrape_all()
         client = Client(service.url, token="t0ken")
         for _ in range(20):
@@ -67,6 +67,6 @@ def test_the_watch_scrapes_a_real_service_with_its_token(tmp_path):
         watch.scrape_all()
         figures = watch.rates(service.url)
     assert figures is not None and figures.calls_per_second > 0 and figures.p99_seconds is not None
-    unreachable = ClusterWatch(lambda: ["http://127.0.0.1:9/rpc"], metrics_fetcher(None, None))
+    unreachable = ClusterWatch(lambda: ["http://127.0.0.1:9/rpc"], metrics_fetcher(None))
     unreachable.scrape_all()
     assert unreachable.rates("http://127.0.0.1:9/rpc") is None

@@ -452,3 +452,31 @@ def test_every_page_has_no_serious_accessibility_violation(cluster, browser, axe
         finally:
             context.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_the_live_cluster_page_refreshes_itself_and_follows_a_trace(cluster, page, axe):
+    """/cluster in Chromium: its figures fill in by themselves (JavaScript), and a trace id leads to its path."""
+    page.goto(cluster.portal + "/students/1")
+    trace_id = page.inner_text("footer code")
+    grading = Client(cluster.grading_proc.url())
+    for _ in range(20):
+        grading.Grades.get_student(1)
+    page.goto(cluster.portal + "/cluster")
+    assert "GradingService" in page.inner_text("#live-services")
+    # Scraped every 5 s: two scrapes, then the next refresh shows the rates, with no reload.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#live-services tr.service')].some(row =>
+               row.querySelector('th').textContent.includes('GradingService') &&
+               /^[0-9.]+$/.test(row.querySelectorAll('td')[1].textContent.trim()))""", timeout=25_000)
+    assert page.inner_text("#live-state").startswith("Updated at")
+    page.click("button:has-text('Pause updates')")
+    assert page.get_attribute("button[aria-pressed]", "aria-pressed") == "true"
+    assert serious_violations(axe, page) == []
+    shot(page, "cluster-live")
+    page.fill("input[name=trace]", trace_id)
+    page.click("button:has-text('Show')")
+    assert "The whole path of trace" in page.inner_text("#live-log")
+    assert "GET /students/1" in page.inner_text("#live-log")
+    page.click("#live-log a >> nth=0")
+    assert trace_id in page.url
+    assert serious_violations(axe, page) == []
