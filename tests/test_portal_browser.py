@@ -468,7 +468,9 @@ def test_the_live_cluster_page_refreshes_itself_and_follows_a_trace(cluster, pag
         """() => [...document.querySelectorAll('#live-services tr.service')].some(row =>
                row.querySelector('th').textContent.includes('GradingService') &&
                /^[0-9.]+$/.test(row.querySelectorAll('td')[1].textContent.trim()))""", timeout=25_000)
-    assert page.inner_text("#live-state").startswith("Updated at")
+    # And the page refreshes itself every 5 s.
+    page.wait_for_function("() => document.getElementById('live-state').textContent.startsWith('Updated at')",
+                           timeout=15_000)
     page.click("button:has-text('Pause updates')")
     assert page.get_attribute("button[aria-pressed]", "aria-pressed") == "true"
     assert serious_violations(axe, page) == []
