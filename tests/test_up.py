@@ -40,10 +40,14 @@ def alive(pid: int) -> bool:
 
 def kill_up(proc: subprocess.Popen, log) -> None:
     """Whatever happened, leave no `up` and none of its children behind."""
+    kids = children_of(proc.pid)  # before `up` dies: then they belong to init, and cannot be found this way
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
-    for pid in children_of(proc.pid):
-        os.kill(pid, signal.SIGKILL)
+    for pid in kids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait()
     log.close()
 
