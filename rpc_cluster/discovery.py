@@ -145,6 +145,10 @@ class PushVerifier:
                 return False
         return True
 
+    def wake(self) -> None:
+        """Make ``run`` look at once (at stop: it sees ``stopping`` instead of waiting out its pause)."""
+        self._wake.set()
+
     def run(self, stopping: threading.Event) -> None:
         """Verify pushes as they come, until ``stopping`` is set."""
         failures = 0

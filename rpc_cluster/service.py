@@ -313,6 +313,8 @@ class Service:
         if self._stopped.is_set() or self._http is None:
             return
         self._stopping.set()
+        if self.push_verifier is not None:
+            self.push_verifier.wake()
         # Joined before deregistering: a registration still in flight could land after it.
         for thread in self._threads:
             thread.join(timeout=5)
