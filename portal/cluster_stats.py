@@ -15,6 +15,7 @@ import collections
 import math
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -170,6 +171,13 @@ class ClusterWatch:
         return rates(kept)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A scrape never follows a redirect: urllib would send the cluster token on to wherever it points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's signature)
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} not followed", headers, fp)
+
+
 def metrics_fetcher(token: str | None, ssl_context: Callable[[], Any] | None = None,
                     timeout: float = 2.0) -> Callable[[str], str]:
     """``fetch(rpc_url)``: the text of that instance's ``/metrics``, with the token.
@@ -183,7 +191,7 @@ def metrics_fetcher(token: str | None, ssl_context: Callable[[], Any] | None = N
 
     def opener(secure: bool) -> urllib.request.OpenerDirector:
         if secure not in openers:
-            handlers = [urllib.request.ProxyHandler({})]
+            handlers = [urllib.request.ProxyHandler({}), _NoRedirects()]
             if secure:
                 handlers.append(urllib.request.HTTPSHandler(context=ssl_context() if ssl_context else None))
             openers[secure] = urllib.request.build_opener(*handlers)

@@ -164,6 +164,9 @@ class PushVerifier:
                 stopping.wait(retry.REGISTRATION.delay(failures))
 
 
+# How long the last instances known are tried once the registry names none: long enough for a
+# registry back from its own partition to check everyone again (an interval, 3 s by default).
+LAST_KNOWN_SECONDS = 10.0
 # How soon a registry that listed no instance is asked again (the usual refresh is 2 s).
 EMPTY_REFRESH_SECONDS = 0.25
 
@@ -180,6 +183,7 @@ class _Instances:
         self._polled: list[str] = []
         self._polled_at = float("-inf")
         self._last_known: list[str] = []
+        self._last_known_at = float("-inf")
         self._lock = threading.Lock()
         self._refused: dict[str, float] = {}
         self._rr = itertools.count()
@@ -190,14 +194,17 @@ class _Instances:
         The registry can name none for a moment when it is wrong: just after a
         partition of its own heals it still holds everyone critical until its
         next checks, and registrations made then hand out empty lists. The last
-        instances known are tried then; ones that are really gone refuse or time
-        out, and the caller gets the 503 it would have got.
+        instances known are tried then, for LAST_KNOWN_SECONDS; ones that are
+        really gone refuse or time out, and the caller gets the 503 it would
+        have got.
         """
         urls = self._named(force)
+        now = time.monotonic()
         if urls:
-            self._last_known = urls
+            self._last_known, self._last_known_at = urls, now
             return urls
-        return self._last_known
+        # Only for a moment: instances the registry has rightly dropped would cost every call a timeout.
+        return self._last_known if now - self._last_known_at <= LAST_KNOWN_SECONDS else []
 
     def _named(self, force: bool) -> list[str]:
         if self._table is not None:

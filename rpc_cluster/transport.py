@@ -215,6 +215,16 @@ class _Pool:
             raise
         return _Connection(sock, self.limit)
 
+    def close_stale(self, now: float) -> bool:
+        """Close the idle connections past MAX_IDLE_SECONDS; True when none is left."""
+        with self._lock:
+            stale = [conn for conn in self._idle if now - conn.idle_since > MAX_IDLE_SECONDS]
+            self._idle = [conn for conn in self._idle if now - conn.idle_since <= MAX_IDLE_SECONDS]
+            empty = not self._idle
+        for conn in stale:
+            conn.close()
+        return empty
+
     def put(self, conn: _Connection) -> None:
         conn.idle_since = time.monotonic()
         with self._lock:
@@ -294,12 +304,32 @@ class Transport:
             pool = self._pools.get(key)
             if pool is None:
                 context = self.ssl_context() if secure else None
+                self._forget_stale_pools()
                 with self._lock:
                     pool = self._pools.setdefault(key, _Pool(host, port, context, self.max_response_bytes))
             if len(self._routes) >= _MAX_ROUTES:
                 self._routes.clear()
             route = self._routes[url] = (pool, head)
         return route
+
+    def _forget_stale_pools(self) -> None:
+        """Close what instances that are gone left idle, when a new one appears.
+
+        Instances come and go (restarts on new ports, failovers); each left up
+        to 32 idle sockets that no call would take again. Checked as a new
+        host:port is first used, which is when the set of instances changes.
+        """
+        now = time.monotonic()
+        with self._lock:
+            pools = list(self._pools.items())
+        gone = [key for key, pool in pools if pool.close_stale(now)]
+        if gone:
+            with self._lock:
+                for key in gone:
+                    pool = self._pools.get(key)
+                    if pool is not None and pool.close_stale(now):
+                        del self._pools[key]
+                self._routes.clear()  # routes hold their pool: forget the ones of removed pools
 
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, *,
              repeatable: bool = False) -> tuple[int, bytes]:

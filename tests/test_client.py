@@ -5,6 +5,7 @@ import pydoc
 import signal
 import socket
 import threading
+import time
 
 import pytest
 
@@ -165,3 +166,18 @@ def test_connect_inside_a_service_asks_the_registry_when_its_table_is_still_empt
             wait_until(lambda: registry_service.table.lookup("LateService"), 5, message="registration")
             portal.providers.replace({"LateService": []})  # as if the push had not arrived yet
             assert portal.connect("LateService").Echo.whoami()["url"] == late.url
+
+
+def test_the_last_instances_known_are_tried_only_for_a_moment(monkeypatch):
+    """When the registry names no instance, the last known are tried for LAST_KNOWN_SECONDS, then no more."""
+    from rpc_cluster import discovery
+
+    table = discovery.ProviderTable()
+    table.replace({"X": ["http://127.0.0.1:9/rpc"]})
+    instances = discovery._Instances("X", "http://127.0.0.1:9/rpc", None, 2.0, table, discovery.Transport())
+    assert instances.urls() == ["http://127.0.0.1:9/rpc"]
+    table.replace({"X": []})
+    assert instances.urls() == ["http://127.0.0.1:9/rpc"]  # the registry may be wrong for a moment
+    monkeypatch.setattr(discovery, "LAST_KNOWN_SECONDS", 0.0)
+    time.sleep(0.01)
+    assert instances.urls() == []

@@ -70,3 +70,39 @@ def test_the_watch_scrapes_a_real_service_with_its_token(tmp_path):
     unreachable = ClusterWatch(lambda: ["http://127.0.0.1:9/rpc"], metrics_fetcher(None))
     unreachable.scrape_all()
     assert unreachable.rates("http://127.0.0.1:9/rpc") is None
+
+
+def test_a_scrape_never_follows_a_redirect_with_the_token():
+    import http.server
+    import threading
+
+    heard = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            heard.append((self.server.server_address[1], self.headers.get("Authorization")))
+            if self.server is redirecting:
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.1:{elsewhere.server_address[1]}/metrics")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    redirecting = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    for server in (redirecting, elsewhere):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(Exception, match="redirect"):
+            metrics_fetcher("s3cret")(f"http://127.0.0.1:{redirecting.server_address[1]}/rpc")
+        assert [port for port, _ in heard] == [redirecting.server_address[1]]
+    finally:
+        for server in (redirecting, elsewhere):
+            server.shutdown()
+            server.server_close()

@@ -270,3 +270,31 @@ def test_a_cursor_the_log_rotated_away_is_invalid_params_naming_cursor(log_servi
     with pytest.raises(InvalidParams) as info:
         client.Log.follow(cursor)
     assert info.value.data["field"] == "cursor" and "without a cursor" in info.value.data["problem"]
+
+
+def test_following_from_since_without_a_cursor_reads_every_newer_entry_not_only_the_newest(tmp_path):
+    """A follower that lost its cursor goes on from its last timestamp: all that is newer, page by page."""
+    from rpc_cluster.logs.store import LogStore
+
+    store = LogStore(tmp_path / "d.log")
+    store.append([{"timestamp": f"2026-01-01T00:{m:02d}:{s:02d}.000Z", "level": "INFO", "service_name": "S",
+                   "trace_id": None, "message": f"line {m * 60 + s}"} for m in range(5) for s in range(60)])
+    seen, cursor, since = [], None, "2026-01-01T00:00:59.000Z"
+    for _ in range(20):
+        page = store.follow(cursor, limit=100, since=since if cursor is None else None)
+        seen += [entry["message"] for entry in page.entries]
+        cursor = page.cursor
+        if not page.more:
+            break
+    assert seen == [f"line {n}" for n in range(60, 300)]
+
+
+def test_a_line_torn_by_a_crash_does_not_swallow_the_next_entry(tmp_path):
+    from rpc_cluster.logs.store import LogStore
+
+    path = tmp_path / "d.log"
+    path.write_text('{"timestamp": "2026-01-01T00:00:00.000Z", "level": "INFO", "message": "whole"}\n{"timest')
+    store = LogStore(path)
+    store.append([{"timestamp": "2026-01-01T00:00:01.000Z", "level": "INFO", "service_name": "S", "trace_id": None,
+                   "message": "after the restart"}])
+    assert [entry["message"] for entry in store.tail(10)] == ["whole", "after the restart"]

@@ -332,3 +332,19 @@ def test_urls_past_the_remembered_number_still_work(monkeypatch):
             client.url = f"{server.url}?n={n}"
             assert client.call("Bench.ping") == "pong"
         assert len(client._transport._routes) <= 2 and server.connections == 1
+
+
+def test_the_pools_of_instances_that_are_gone_are_closed_when_a_new_one_appears(tmp_path):
+    from rpc_cluster.grading.service import GradingService
+    from rpc_cluster.transport import Transport
+
+    transport = Transport()
+    with GradingService(port=0, db=str(tmp_path / "a.db"), registry="http://127.0.0.1:9/rpc") as first, \
+            GradingService(port=0, db=str(tmp_path / "b.db"), registry="http://127.0.0.1:9/rpc") as second:
+        Client(first.url, transport=transport).Grades.count_students()
+        (old_pool,) = transport._pools.values()
+        for conn in old_pool._idle:
+            conn.idle_since -= 3600  # as if its instance went away an hour ago
+        Client(second.url, transport=transport).Grades.count_students()
+        assert [key[2] for key in transport._pools] == [second._http.port]
+        assert old_pool._idle == []

@@ -155,7 +155,21 @@ class LogStore:
         self._lock = threading.Lock()
         # Each shipper's highest entry number stored (see ``write``), newest shippers last.
         self._stored_up_to: OrderedDict[str, int] = OrderedDict()
+        self._end_torn_line()
         self._remember_stored()
+
+    def _end_torn_line(self) -> None:
+        """End a last line a crash cut short, so the next entry does not join it (and go unread with it)."""
+        if not self._size:
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) == b"\n":
+                return
+        with self._lock:
+            self._file.stream.write("\n")
+            self._file.stream.flush()
+            self._size += 1
 
     def _remember_stored(self) -> None:
         """After a restart: how far each shipper got, from the newest part of the file."""
@@ -278,19 +292,26 @@ class LogStore:
         """The entries written after ``cursor``, at most ``limit``, and the cursor to pass next.
 
         Without a cursor: the newest ``limit`` matching entries (as ``tail``)
-        and a cursor at the end of the log. With one: the matching entries
-        after it, reading forwards through the rotated files into the live
-        one, at most ``tail_bytes`` per call (``more`` then says to call again).
+        and a cursor at the end of the log; with ``since`` too, every entry
+        newer than it, from the oldest file kept on (nothing newer is skipped).
+        With a cursor: the matching entries after it, reading forwards through
+        the rotated files into the live one. Reading forwards takes at most
+        ``tail_bytes`` per call (``more`` then says to call again).
         Each page is oldest first (by timestamp). ``CursorError`` for a cursor
         that names no file this log keeps.
         """
         query = Query(service_name, min_level, trace_id, since)
         files = self._snapshot()
         try:
-            if cursor is None:
+            if cursor is None and since is None:
                 entries = self._tail(files, limit, query)
                 return Page(entries, cursor_at(files, 0, files[0].size) if files else None, False)
-            index, offset = find(cursor, files)
+            if cursor is None:
+                if not files:
+                    return Page([], None, False)
+                index, offset = len(files) - 1, 0  # since filters the old lines (cheaply: by their first bytes)
+            else:
+                index, offset = find(cursor, files)
             found: list[dict[str, Any]] = []
             budget = self.tail_bytes
             while True:

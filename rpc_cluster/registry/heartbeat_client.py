@@ -51,7 +51,8 @@ class HeartbeatClient:
         secure, host, port, path = http_target(url)
         context = self._ssl_context() if secure else None
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head}"
+        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 address goes in brackets
+        request = (f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n{head}"
                    f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
         try:
             async with asyncio.timeout(timeout):
