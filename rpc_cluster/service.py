@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from types import MappingProxyType
 from typing import Any, Callable, Collection, Mapping
 
@@ -331,17 +332,19 @@ class Service:
 
     def run(self) -> int:
         """Serve until SIGINT/SIGTERM; the process exit code."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        # The handler only notes the signal. It runs on this thread between two bytecodes, and
+        # must take no lock: setting an Event this thread waits on (or logging) could wait for a
+        # lock the interrupted code holds, for ever. That happened: a portal ignored every SIGTERM.
+        received: list[int] = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+        signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
         self.start()
-        while not self._stopping.wait(0.5):
-            pass
+        while not received and not self._stopping.is_set():
+            time.sleep(0.2)
+        if received:
+            log.info("%s: %s received, stopping", self.name, signal.Signals(received[0]).name)
         self.stop()
         return 0
-
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        log.info("%s: %s received, stopping", self.name, signal.Signals(signum).name)
-        self._stopping.set()
 
     def __enter__(self) -> "Service":
         return self.start()

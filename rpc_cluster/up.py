@@ -69,7 +69,10 @@ class Cluster:
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.children: dict[str, subprocess.Popen] = {}
         self._print_lock = threading.Lock()
-        self.stopping = threading.Event()
+        #: The signals received (SIGINT, SIGTERM). A list, not an Event: the handler runs on the main
+        #: thread between bytecodes and must take no lock (an Event's set() could wait for the very
+        #: lock that the main thread's wait() holds: a deadlock seen in a service).
+        self.signals: list[int] = []
 
     def url(self, name: str) -> str:
         return f"{'https' if self.tls_files else 'http'}://{self.host}:{self.ports[name]}"
@@ -147,7 +150,7 @@ class Cluster:
                     return f"{name} exited with code {code} while starting"
                 if self.healthy(name):
                     waiting.remove(name)
-            if self.stopping.is_set():
+            if self.signals:
                 return "interrupted while starting"
             if time.monotonic() > deadline:
                 if waiting == ["registration"]:
@@ -229,7 +232,7 @@ def _run(cluster: Cluster, start_timeout: float, etcd: EtcdCluster | None) -> in
     data = cluster.data
 
     def on_signal(signum: int, frame: object) -> None:
-        cluster.stopping.set()
+        cluster.signals.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -253,7 +256,8 @@ def _run(cluster: Cluster, start_timeout: float, etcd: EtcdCluster | None) -> in
     cluster.say("  Ctrl-C stops them all.")
     cluster.say("")
     reported: set[str] = set()
-    while not cluster.stopping.wait(0.5):
+    while not cluster.signals:
+        time.sleep(0.5)
         for name, proc in cluster.children.items():
             if proc.poll() is not None and name not in reported:
                 reported.add(name)

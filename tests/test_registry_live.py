@@ -136,3 +136,15 @@ def test_a_cluster_with_a_token_works_and_refuses_strangers(processes):
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(request, timeout=5)
         assert info.value.code == 401
+
+
+def test_a_burst_of_signals_stops_a_service_cleanly(processes):
+    """SIGTERM and SIGINT, many at once, as a supervisor and an impatient operator send them: exit 0, promptly."""
+    import signal as signals
+
+    echo = processes.echo("http://127.0.0.1:9/rpc")
+    echo.url()
+    for n in range(40):
+        echo.signal(signals.SIGTERM if n % 2 else signals.SIGINT)
+    assert echo.wait(15) == 0
+    assert "Traceback" not in echo.output()
