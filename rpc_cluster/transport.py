@@ -248,10 +248,15 @@ def _request_line(url: str, host: str, port: int, secure: bool, path: str) -> by
     if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
         raise TransportError(f"rpc: unsupported URL {url!r} (its path must be ASCII with no spaces or "
                              "control characters; percent-encode them)", sent=False)
+    return f"POST {path} HTTP/1.1\r\nHost: {host_header(host, port, secure)}\r\n".encode("ascii")
+
+
+def host_header(host: str, port: int, secure: bool) -> str:
+    """The ``Host`` header's value: an IPv6 address in brackets, the port unless it is the scheme's own."""
     authority = f"[{host}]" if ":" in host else host
     if port != tls.DEFAULT_PORTS["https" if secure else "http"]:
         authority += f":{port}"
-    return f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n".encode("ascii")
+    return authority
 
 
 def _header_lines(headers: dict[str, str]) -> bytes:

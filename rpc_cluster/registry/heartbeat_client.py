@@ -21,7 +21,7 @@ from typing import Callable
 from .. import retry
 from ..errors import CallTimeout, TransportError
 from ..tls import client_context
-from ..transport import http_target
+from ..transport import host_header, http_target
 
 #: Largest answer read, head or body: a heartbeat's is under 100 bytes.
 MAX_BODY = 64 * 1024
@@ -51,8 +51,7 @@ class HeartbeatClient:
         secure, host, port, path = http_target(url)
         context = self._ssl_context() if secure else None
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 address goes in brackets
-        request = (f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n{head}"
+        request = (f"POST {path} HTTP/1.1\r\nHost: {host_header(host, port, secure)}\r\n{head}"
                    f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
         try:
             async with asyncio.timeout(timeout):
