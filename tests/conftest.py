@@ -332,6 +332,40 @@ def test_network(tmp_path):
             network.close()
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """``make(size_bytes)``: a tmpfs of that size (``SmallDisk``), unmounted afterwards.
+
+    Skipped with the reason where it cannot be mounted (not root), unless
+    RPC_CLUSTER_REQUIRE_TMPFS is set (CI sets it): then it fails.
+    """
+    import small_disk as disks
+
+    reason = disks.why_unavailable()
+    if reason:
+        if os.environ.get("RPC_CLUSTER_REQUIRE_TMPFS"):
+            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_TMPFS is set)")
+        pytest.skip(reason)
+    mounted: list = []
+
+    def make(size_bytes: int, name: str = "disk"):
+        disk = disks.SmallDisk(tmp_path / name, size_bytes)
+        try:
+            disk.mount()
+        except Exception as exc:
+            if os.environ.get("RPC_CLUSTER_REQUIRE_TMPFS"):
+                pytest.fail(f"cannot mount a tmpfs: {exc} (RPC_CLUSTER_REQUIRE_TMPFS is set)")
+            pytest.skip(f"cannot mount a tmpfs: {exc}")
+        mounted.append(disk)
+        return disk
+
+    try:
+        yield make
+    finally:
+        for disk in mounted:
+            disk.unmount()
+
+
 # -- measured figures in the run's output ----------------------------------------------------------
 
 
