@@ -21,7 +21,8 @@ from typing import Callable
 from .. import retry
 from ..errors import CallTimeout, TransportError
 from ..tls import client_context
-from ..transport import host_header, http_target
+from ..transport import http_target
+from ..urls import host_header
 
 #: Largest answer read, head or body: a heartbeat's is under 100 bytes.
 MAX_BODY = 64 * 1024
