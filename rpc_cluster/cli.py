@@ -81,9 +81,12 @@ def call_main(argv: list[str] | None) -> int:
             kwargs = params
         else:
             parser.error("JSON params must be an array (by position) or an object (by name)")
-    if args.target.startswith(("http://", "https://")):
-        client: Client = Client(config.with_rpc_path(args.target), token=args.token, timeout=args.timeout,
-                                tls_ca=args.tls_ca)
+    if "://" in args.target:
+        try:
+            url = config.rpc_url(args.target)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument NAME_OR_URL: {exc}")
+        client: Client = Client(url, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
     elif args.target in REGISTRY_NAMES:
         client = RegistryClient(args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
     else:

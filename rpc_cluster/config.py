@@ -10,10 +10,9 @@ import argparse
 import logging
 import os
 import sys
-import urllib.parse
 from typing import Any, Callable
 
-from . import tls
+from . import tls, urls
 from .errors import StartError
 from .http_server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT
 from .jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
@@ -67,14 +66,11 @@ def non_negative_int(text: str) -> int:
 
 
 def http_url(text: str) -> str:
-    parts = urllib.parse.urlsplit(text)
-    if parts.scheme not in tls.SCHEMES or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http://host:port/path (or https://) URL")
+    """A flag's http(s):// URL, as given, once ``urls.parse`` takes it."""
     try:
-        parts.port
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} has a bad port") from None
-    return text
+        return urls.check(text)
+    except urls.BadUrl as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def http_urls(text: str) -> str:

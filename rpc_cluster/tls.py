@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import os
 import ssl
-import urllib.parse
 from pathlib import Path
-from types import MappingProxyType
 
 CERT_ENV = "RPC_CLUSTER_TLS_CERT"
 KEY_ENV = "RPC_CLUSTER_TLS_KEY"
 CA_ENV = "RPC_CLUSTER_TLS_CA"
-
-#: URL schemes a cluster address may have; ``https`` needs a server with TLS.
-SCHEMES = ("http", "https")
-DEFAULT_PORTS = MappingProxyType({"http": 80, "https": 443})
 
 
 class TlsConfigError(ValueError):
@@ -66,21 +60,6 @@ def check_server_files(cert: str | os.PathLike | None, key: str | os.PathLike | 
     except (OSError, ssl.SSLError) as exc:
         raise TlsConfigError(f"cannot use --tls-cert {cert} with --tls-key {key}: {_reason(exc)}") from None
     return Path(cert).resolve(), Path(key).resolve()
-
-
-def split_url(url: str) -> tuple[bool, str, int, str] | None:
-    """(tls, host, port, path with query) of an ``http://`` or ``https://`` URL; None for any other."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in SCHEMES or not parts.hostname:
-        return None
-    try:
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
-    except ValueError:
-        return None
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return parts.scheme == "https", parts.hostname, port, path
 
 
 def _reason(exc: BaseException) -> str:

@@ -24,7 +24,7 @@ import time
 
 import httptools
 
-from . import retry, tls
+from . import retry, tls, urls
 from .errors import CallTimeout, TransportError
 
 # A connection idle longer than this is closed rather than reused: servers close
@@ -235,28 +235,21 @@ class _Pool:
 
 
 def http_target(url: str) -> tuple[bool, str, int, str]:
-    """(tls, host, port, path with query) of an ``http(s)://`` URL; TransportError for any other."""
-    target = tls.split_url(url)
-    if target is None:
-        raise TransportError(f"rpc: unsupported URL {url!r} (expected http://host:port/path or https://...)",
-                             sent=False)
-    return target
+    """(tls, ASCII host, port, path with query) of a URL ``urls.parse`` takes; TransportError (not sent) else.
+
+    A URL the client cannot use fails like an instance that refuses the
+    connection, so a ServiceClient moves on to the next instance.
+    """
+    try:
+        target = urls.parse(url)
+    except urls.BadUrl as exc:
+        raise TransportError(f"rpc: unsupported URL: {exc}", sent=False) from None
+    return target.tls, target.host, target.port, target.path
 
 
-def _request_line(url: str, host: str, port: int, secure: bool, path: str) -> bytes:
-    """``POST path HTTP/1.1`` and the Host header, as bytes; TransportError for a path that cannot go in one."""
-    if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
-        raise TransportError(f"rpc: unsupported URL {url!r} (its path must be ASCII with no spaces or "
-                             "control characters; percent-encode them)", sent=False)
-    return f"POST {path} HTTP/1.1\r\nHost: {host_header(host, port, secure)}\r\n".encode("ascii")
-
-
-def host_header(host: str, port: int, secure: bool) -> str:
-    """The ``Host`` header's value: an IPv6 address in brackets, the port unless it is the scheme's own."""
-    authority = f"[{host}]" if ":" in host else host
-    if port != tls.DEFAULT_PORTS["https" if secure else "http"]:
-        authority += f":{port}"
-    return authority
+def _request_line(host: str, port: int, secure: bool, path: str) -> bytes:
+    """``POST path HTTP/1.1`` and the Host header, as bytes, for a target ``http_target`` returned."""
+    return f"POST {path} HTTP/1.1\r\nHost: {urls.host_header(host, port, secure)}\r\n".encode("ascii")
 
 
 def _header_lines(headers: dict[str, str]) -> bytes:
@@ -304,7 +297,7 @@ class Transport:
         route = self._routes.get(url)
         if route is None:
             secure, host, port, path = http_target(url)
-            head = _request_line(url, host, port, secure, path)
+            head = _request_line(host, port, secure, path)
             key = (secure, host, port)
             pool = self._pools.get(key)
             if pool is None:

@@ -313,14 +313,14 @@ def test_https_after_the_server_restarts_uses_a_new_connection(tmp_path, certifi
 ])
 def test_the_request_line_and_host_header(url, line):
     secure, host, port, path = transport_module.http_target(url)
-    assert transport_module._request_line(url, host, port, secure, path) == line
+    assert transport_module._request_line(host, port, secure, path) == line
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:6000/r pc", "http://127.0.0.1:6000/rpc\r\nX: 1", "http://h/é"])
 def test_a_path_that_cannot_go_in_a_request_line_is_refused(url):
-    secure, host, port, path = transport_module.http_target(url)
+    # Refused with the URL itself (urls.parse), before any request line is built.
     with pytest.raises(TransportError, match="percent-encode") as info:
-        transport_module._request_line(url, host, port, secure, path)
+        transport_module.http_target(url)
     assert info.value.sent is False
 
 

@@ -190,23 +190,38 @@ class HealthChecker:
             task.add_done_callback(one_done)
 
     async def _check(self, url: str) -> None:
-        """One check: attempts until one is answered, then the outcome recorded."""
+        """One check: attempts until one is answered, then the outcome recorded.
+
+        An unexpected error while checking counts as a failed check: a check
+        that records nothing would leave the service passing, never dropped.
+        """
         try:
-            attempts = self.backoff.attempts or 1
-            for attempt in range(1, attempts + 1):
-                if attempt > 1:
-                    await asyncio.sleep(self.backoff.delay(attempt - 1))
-                if self.table.get(url) is None:
-                    return  # deregistered meanwhile
-                async with self._slots:
-                    alive = await self._answers(url)
-                if alive:
-                    break
-            self._record(url, alive)
+            try:
+                alive = await self._attempts(url)
+            except Exception:
+                log.exception("health check of %s failed unexpectedly; counted as a failed check", url)
+                alive = False
+            if alive is not None:
+                self._record(url, alive)
         except Exception:
-            log.exception("health check of %s failed unexpectedly", url)
+            log.exception("recording the health check of %s failed", url)
         finally:
             self._in_flight.discard(url)
+
+    async def _attempts(self, url: str) -> bool | None:
+        """Whether one of the attempts was answered; None when the service was deregistered meanwhile."""
+        alive = False
+        attempts = self.backoff.attempts or 1
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                await asyncio.sleep(self.backoff.delay(attempt - 1))
+            if self.table.get(url) is None:
+                return None
+            async with self._slots:
+                alive = await self._answers(url)
+            if alive:
+                break
+        return alive
 
     async def _answers(self, url: str) -> bool:
         """One heartbeat: whether it was answered. A heartbeat changes nothing: always safe to send again."""

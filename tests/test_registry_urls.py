@@ -1,0 +1,161 @@
+"""A registration the registry cannot check is refused, and a check that breaks is a failed check.
+
+A URL the checker could not use used to be accepted, then fail every check
+with a traceback and never record one: the entry stayed passing for ever and
+was handed to every client. Now the registry refuses it (-32602 naming
+``service_url``), and any unexpected error while checking one service counts
+as a failed check for that service, so it turns critical and is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+import pytest
+
+from conftest import wait_until
+from raw_server import RawServer
+from rpc_cluster import Client
+from rpc_cluster.registry.health_check import HealthChecker
+from rpc_cluster.registry.service import MAX_NAME, MAX_REQUIRED, RegistryService
+from rpc_cluster.registry.table import CRITICAL, PASSING, RegistryTable
+
+IDN_URL = "http://оценки:1/rpc"
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """A registry that checks nothing during a test (60 s interval): only what it accepts is under test."""
+    with RegistryService(port=0, heartbeat_interval=60) as service:
+        yield service
+
+
+def rpc(url: str, method: str, params: list | dict) -> dict:
+    """The raw JSON-RPC answer object to one call, over plain HTTP."""
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def refused_field(answer: dict) -> str:
+    assert "result" not in answer, answer
+    assert answer["error"]["code"] == -32602, answer
+    return answer["error"]["data"]["field"]
+
+
+BAD_URLS = ["http://€:1/rpc", "http://[::1", "http://user:pw@127.0.0.1:1/rpc", "http://127.0.0.1:0/rpc",
+            "http://127.0.0.1:65536/rpc", "ftp://127.0.0.1:1/rpc", "http://127.0.0.1:1/" + "a" * 2048,
+            "http://127.0.0.1:1/r pc", "http://127.0.0.1:1/rpc\r\n", 42, None]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_url_the_registry_cannot_check_is_refused_naming_service_url(registry, url):
+    assert refused_field(rpc(registry.url, "Registry.register", ["GradingService", url])) == "service_url"
+    assert refused_field(rpc(registry.url, "Registry.deregister", [url])) == "service_url"
+    assert all(row["service_url"] != url for row in rpc(registry.url, "Registry.services", [])["result"])
+
+
+def test_an_idn_url_is_stored_as_given_and_found_again_by_the_same_string(registry):
+    answer = rpc(registry.url, "Registry.register", {"service_name": "IdnService", "service_url": IDN_URL})
+    assert answer["result"] == {"providers": {}}
+    assert rpc(registry.url, "Registry.lookup", ["IdnService"])["result"] == [IDN_URL]
+    assert rpc(registry.url, "Registry.deregister", [IDN_URL])["result"] is True
+    assert rpc(registry.url, "Registry.lookup", ["IdnService"])["result"] == []
+
+
+def test_required_services_are_at_most_64_names_of_at_most_200_characters(registry):
+    url = "http://127.0.0.1:1/bounds/rpc"
+    most = [f"S{n}".ljust(MAX_NAME, "x") for n in range(MAX_REQUIRED)]
+    assert MAX_REQUIRED == 64 and MAX_NAME == 200
+    assert "result" in rpc(registry.url, "Registry.register", ["Bounded", url, most])
+    one_more = most + ["Another"]
+    assert refused_field(rpc(registry.url, "Registry.register", ["Bounded", url, one_more])) == "required_services"
+    too_long = ["x" * (MAX_NAME + 1)]
+    assert refused_field(rpc(registry.url, "Registry.register", ["Bounded", url, too_long])) == "required_services"
+    huge = ["Svc"] * 100_000
+    assert refused_field(rpc(registry.url, "Registry.register", ["Bounded", url, huge])) == "required_services"
+    (row,) = [r for r in rpc(registry.url, "Registry.services", [])["result"] if r["service_url"] == url]
+    assert row["required_services"] == most  # the refused ones replaced nothing
+    rpc(registry.url, "Registry.deregister", [url])
+
+
+# -- the health checker --------------------------------------------------------------------------
+
+
+def failures(table, url: str) -> int:
+    return table.get(url).failures
+
+
+def test_a_url_no_check_can_use_turns_critical_and_is_dropped():
+    # Forced into the table, as an older registry (or another store) may hold one.
+    with RegistryService(port=0, heartbeat_interval=0.2, heartbeat_timeout=0.2, deregister_after=600) as service:
+        bad = "http://€:1/rpc"
+        service.table.register("GradingService", bad)
+        wait_until(lambda: failures(service.table, bad) >= 2, 10, message="two failed checks")
+        assert service.table.get(bad).status == CRITICAL and service.table.get(bad).last_checked is not None
+        service.table.deregister_after = 0.5  # as --deregister-after 0.5 would have it
+        wait_until(lambda: service.table.get(bad) is None, 10, message="the entry dropped")
+
+
+def test_an_unexpected_error_checking_one_service_is_a_failed_check_for_it_only():
+    broken, up = "h2c://127.0.0.1:1/broken/rpc", "h2c://127.0.0.1:1/up/rpc"
+
+    def post(url, body, timeout):  # the checker's seam for schemes its own client does not speak
+        if url == broken:
+            raise RuntimeError("a bug in the check itself")
+        return {"jsonrpc": "2.0", "result": {"status": "ok"}, "id": 1}
+
+    table = RegistryTable(deregister_after=600)
+    health = HealthChecker(table, post, interval=0.2, timeout=0.5)
+    health.start()
+    try:
+        table.register("S", broken)
+        table.register("S", up)
+        wait_until(lambda: failures(table, broken) >= 3, 10, message="three failed checks of the broken one")
+        assert table.get(broken).status == CRITICAL and table.get(broken).last_checked is not None
+        assert table.get(up).status == PASSING and table.get(up).last_checked is not None
+        table.deregister_after = 0.5
+        wait_until(lambda: table.get(broken) is None, 10, message="the broken one dropped")
+        assert table.get(up).status == PASSING
+    finally:
+        health.stop()
+
+
+def test_heartbeats_reach_an_idn_host_by_its_idna_name(monkeypatch):
+    real = asyncio.open_connection
+    asked: list[str] = []
+
+    async def open_connection(host, port, **kwargs):
+        asked.append(host)
+        # No DNS leaves the machine: the IDNA name is this machine.
+        return await real("127.0.0.1" if host == "xn--e1agfld2c" else host, port, **kwargs)
+
+    monkeypatch.setattr(asyncio, "open_connection", open_connection)
+
+    def heartbeat(body: bytes):
+        return 200, json.dumps({"jsonrpc": "2.0", "result": {"status": "ok"}, "id": json.loads(body)["id"]}).encode()
+
+    with RawServer(heartbeat) as server:
+        table = RegistryTable(deregister_after=60)
+        health = HealthChecker(table, lambda url, body, timeout: None, interval=0.2, timeout=0.5)
+        health.start()
+        try:
+            url = f"http://оценки:{server.port}/rpc"
+            table.register("S", url)
+            wait_until(lambda: table.get(url).last_checked is not None, 10, message="a check")
+            assert table.get(url).status == PASSING and table.get(url).failures == 0
+        finally:
+            health.stop()
+    assert set(asked) == {"xn--e1agfld2c"}
+    assert server.received[0]["host"] == f"xn--e1agfld2c:{server.port}"
+
+
+def test_a_client_of_the_registry_is_refused_like_over_raw_json_rpc(registry):
+    # The same answer through the library's client: InvalidParams with data naming the field.
+    from rpc_cluster import InvalidParams
+    with pytest.raises(InvalidParams) as info:
+        Client(registry.url, timeout=5).Registry.register("GradingService", "http://€:1/rpc")
+    assert info.value.data["field"] == "service_url"
