@@ -314,8 +314,8 @@ def metrics_fetcher(token: str | None, ssl_context: Callable[[], ssl.SSLContext]
     is a ``poll`` for the time left until the deadline.
     """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if any(c in value for value in headers.values() for c in "\r\n\0"):
-        raise ValueError("the cluster token holds a line break or NUL")
+    # A line break would forge headers; each scrape fails with this, as every call with the token does.
+    bad_token = bool(token) and (not token.isascii() or any(c in token for c in "\r\n\0"))
     contexts: list[ssl.SSLContext] = []
 
     def context() -> ssl.SSLContext:
@@ -324,6 +324,8 @@ def metrics_fetcher(token: str | None, ssl_context: Callable[[], ssl.SSLContext]
         return contexts[0]
 
     def fetch(url: str) -> str:
+        if bad_token:
+            raise TransportError("metrics: the cluster token must be ASCII with no line break or NUL", sent=False)
         return _get(url.rsplit("/rpc", 1)[0] + "/metrics", headers, timeout, max_bytes, context)
 
     return fetch
@@ -386,11 +388,13 @@ def _get(url: str, headers: dict[str, str], timeout: float, limit: int,
     if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
         raise TransportError(f"metrics: unsupported URL {url!r} (its path must be ASCII with no spaces)", sent=False)
     deadline = time.monotonic() + timeout
-    request = "".join([f"GET {path} HTTP/1.1\r\nHost: {host_header(host, port, secure)}\r\n",
-                       *[f"{name}: {value}\r\n" for name, value in headers.items()],
-                       "Accept: text/plain\r\nConnection: close\r\n\r\n"]).encode("latin-1")
     sock: socket.socket | None = None
     try:
+        # A name that is not ASCII goes in the Host header as the resolver looks it up: IDNA-encoded.
+        authority = host_header(host if host.isascii() else host.encode("idna").decode("ascii"), port, secure)
+        request = "".join([f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n",
+                           *[f"{name}: {value}\r\n" for name, value in headers.items()],
+                           "Accept: text/plain\r\nConnection: close\r\n\r\n"]).encode("ascii")
         sock = _connect(host, port, deadline)
         if secure:
             sock = context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
