@@ -270,15 +270,18 @@ def test_slow_instances_hold_at_most_the_pools_threads_and_answering_ones_go_fir
         # Listed last, so the first round gives every thread to slow instances.
         watch = ClusterWatch(lambda: [s.url for s in slow] + [fast.url], fetch, interval=0.25, max_parallel=2)
         threads = []
+        # Another test's scrape may still be ending on a thread of its own watch's pool.
+        before = {thread.ident for thread in threading.enumerate()}
         watch.start()
         try:
             def enough():
-                threads.append(sum(t.name.startswith("portal-cluster-scrape") for t in threading.enumerate()))
+                threads.append(sum(t.name.startswith("portal-cluster-scrape") and t.ident not in before
+                                   for t in threading.enumerate()))
                 return fast.requests >= 5
             wait_until(enough, timeout=15, message="5 scrapes of the answering instance")
         finally:
             watch.stop()
-    assert peak["*"] <= 2 and max(threads) <= 2
+    assert peak["*"] <= 2 and 1 <= max(threads) <= 2
     assert all(peak[s.url] <= 1 for s in slow)
 
 
