@@ -2,7 +2,10 @@
 
 The portal scrapes each registered instance every few seconds
 (``ClusterWatch``) and keeps each instance's scrapes of the last
-``WINDOW`` seconds. A rate is the growth of ``rpc_requests_total`` between
+``WINDOW`` seconds. Instances are scraped side by side, each on its own
+schedule, and a scrape has a deadline and a size bound as a whole: an
+instance that answers slowly, or too much, loses its own figures and delays
+no other's. A rate is the growth of ``rpc_requests_total`` between
 the oldest and the newest scrape in the window; p99 is read from the growth
 of the ``rpc_request_duration_seconds`` histogram over the same span,
 interpolated inside its bucket as Prometheus's ``histogram_quantile`` does.
@@ -12,22 +15,45 @@ A restarted instance (counters that went down) starts a new window.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import errno
 import math
+import os
+import select
+import socket
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+import httptools
 from prometheus_client.parser import text_string_to_metric_families
+
+from rpc_cluster import tls
+from rpc_cluster.errors import CallTimeout, RpcError, TransportError
+from rpc_cluster.transport import host_header
 
 #: Seconds of scrapes kept per instance.
 WINDOW = 60.0
 #: Seconds between scrapes of every instance.
 SCRAPE_INTERVAL = 5.0
-#: Bytes of one scrape read at most (a service has a few kilobytes of series).
+#: Seconds a whole scrape may take: connecting, TLS, the request and every byte of the answer.
+SCRAPE_DEADLINE = 2.0
+#: The largest ``/metrics`` answer read; a larger one is abandoned, with no figures. A grading
+#: service with every method called and failed in several ways answers about 37 KB (its series
+#: are bounded: an unknown method is counted as ``(unknown)``), so this is a hundred times what
+#: any instance of ours says, while a stranger registered as an instance can make the portal hold
+#: at most MAX_PARALLEL_SCRAPES times this, and parsing it costs under a second of one core.
 MAX_SCRAPE_BYTES = 4 << 20
+#: Scrapes running at once at most: a thread each. Each instance has at most one in flight,
+#: so an instance that is slow every time holds one thread, never more.
+MAX_PARALLEL_SCRAPES = 8
+# Bytes of status line and headers allowed beside the body: a chunked or trickled answer
+# cannot make the portal read more than this above MAX_SCRAPE_BYTES.
+_HEAD_BYTES = 64 << 10
+# Characters of a failed scrape's reason kept for the page.
+_MAX_REASON = 200
 #: Heartbeats are counted as calls too; on the page they would hide what users do.
 NOT_SHOWN = frozenset({"Service.heartbeat", "Service.update"})
 
@@ -108,53 +134,138 @@ def rates(scrapes: list[Scrape]) -> Rates | None:
                  quantile(0.99, grown), span)
 
 
+@dataclass(frozen=True)
+class ScrapeStatus:
+    """How scraping one instance has gone since the portal first listed it."""
+
+    #: Scrapes that gave figures.
+    scraped: int
+    #: Scrapes that failed: not answering, too slow (past the deadline), too large, not ours.
+    failed: int
+    #: Why the newest scrape failed; None when it gave figures.
+    last_error: str | None
+    #: Whether a scrape of it is running now.
+    in_flight: bool
+
+
+class _Instance:
+    """One instance's scrape bookkeeping, under the watch's lock."""
+
+    __slots__ = ("busy", "started", "scraped", "failed", "last_error")
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.started = 0.0
+        self.scraped = 0
+        self.failed = 0
+        self.last_error: str | None = None
+
+
 class ClusterWatch:
-    """Scrapes every instance the registry lists, on a thread of its own, and keeps the last minute.
+    """Scrapes every instance the registry lists, side by side, and keeps the last minute.
 
     ``instances()`` gives the URLs to scrape (their ``/rpc`` URLs); ``fetch(url)``
-    answers one scrape's text (it carries the token and verifies TLS).
+    answers one scrape's text (it carries the token, verifies TLS and keeps to
+    a deadline: ``metrics_fetcher``). Every ``interval`` seconds a scheduler
+    thread hands each listed instance that has no scrape running to a pool of
+    ``max_parallel`` threads. An instance whose scrape is still running is
+    skipped this time, so a slow one never has two scrapes in flight and the
+    others are scraped at the interval whatever it does. No more are handed
+    over than there are free threads, and the instances whose last scrape
+    failed go last: when slow instances hold every thread, each one freed at
+    a deadline goes to an answering instance first, and nothing queues.
     """
 
     def __init__(self, instances: Callable[[], list[str]], fetch: Callable[[str], str], *,
-                 interval: float = SCRAPE_INTERVAL, window: float = WINDOW):
+                 interval: float = SCRAPE_INTERVAL, window: float = WINDOW,
+                 max_parallel: int = MAX_PARALLEL_SCRAPES):
         self._instances = instances
         self._fetch = fetch
         self.interval = interval
         self.window = window
+        self.max_parallel = max_parallel
         self._scrapes: dict[str, collections.deque[Scrape]] = {}
+        self._states: dict[str, _Instance] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="portal-cluster-watch", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop scheduling; a scrape still running ends by its deadline and is not waited for."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.scrape_all()
+            self._start_scrapes()
             self._stop.wait(self.interval)
 
     def scrape_all(self) -> None:
-        """One scrape of every instance listed now; forgets the ones no longer listed."""
+        """One scrape of every listed instance that has none running (as threads allow), waited for."""
+        concurrent.futures.wait(self._start_scrapes())
+
+    def _start_scrapes(self) -> list[concurrent.futures.Future]:
+        """Hand the listed instances with no scrape running to free threads; the futures of those handed.
+
+        Also forgets the instances no longer listed.
+        """
         try:
-            urls = self._instances()
+            urls = list(dict.fromkeys(self._instances()))
         except Exception:
-            return  # the registry is not answering: keep what we have
-        for url in urls:
-            try:
-                scrape = parse(self._fetch(url))
-            except Exception:
-                continue  # not answering, or not ours: no figures for it this time
-            self.add(url, scrape)
+            return []  # the registry is not answering: keep what we have
+        now = time.monotonic()
         with self._lock:
-            for gone in set(self._scrapes) - set(urls):
-                del self._scrapes[gone]
+            self._forget(set(urls))
+            if self._stop.is_set():
+                return []
+            states = {url: self._states.setdefault(url, _Instance()) for url in urls}
+            free = self.max_parallel - sum(state.busy for state in self._states.values())
+            waiting = [url for url in urls if not states[url].busy]
+            # Answering instances first, then the longest unscraped: see the class's docstring.
+            waiting.sort(key=lambda url: (states[url].last_error is not None, states[url].started))
+            due = waiting[:max(free, 0)]
+            for url in due:
+                states[url].busy, states[url].started = True, now
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(self.max_parallel,
+                                                                   thread_name_prefix="portal-cluster-scrape")
+            # Under the lock: stop() cannot shut the pool down between the choice and the hand-over.
+            return [self._pool.submit(self._scrape, url) for url in due]
+
+    def _forget(self, listed: set[str]) -> None:
+        """Drop the instances no longer listed (under the lock); one with a scrape running is kept until it ends."""
+        for gone in set(self._scrapes) - listed:
+            del self._scrapes[gone]
+        for gone in [url for url, state in self._states.items() if url not in listed and not state.busy]:
+            del self._states[gone]
+
+    def _scrape(self, url: str) -> None:
+        """Scrape one instance and note how it went; runs on a pool thread."""
+        error: str | None = None
+        try:
+            self.add(url, parse(self._fetch(url)))
+        except Exception as exc:  # not answering, too slow, too large, or not ours: no figures this time
+            error = _reason(exc)
+        with self._lock:
+            state = self._states.get(url)
+            if state is None:
+                return
+            state.busy = False
+            state.last_error = error
+            if error is None:
+                state.scraped += 1
+            else:
+                state.failed += 1
 
     def add(self, url: str, scrape: Scrape) -> None:
         with self._lock:
@@ -170,36 +281,223 @@ class ClusterWatch:
             kept = list(self._scrapes.get(url, ()))
         return rates(kept)
 
+    def status(self, url: str) -> ScrapeStatus | None:
+        """How scraping ``url`` has gone; None before it was first listed."""
+        with self._lock:
+            state = self._states.get(url)
+            if state is None:
+                return None
+            return ScrapeStatus(state.scraped, state.failed, state.last_error, state.busy)
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A scrape never follows a redirect: urllib would send the cluster token on to wherever it points."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's signature)
-        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} not followed", headers, fp)
+def _reason(exc: BaseException) -> str:
+    """One short line for the page: why a scrape gave no figures."""
+    text = exc.message if isinstance(exc, RpcError) else str(exc) or type(exc).__name__
+    return text if len(text) <= _MAX_REASON else text[:_MAX_REASON - 1] + "…"
 
 
-def metrics_fetcher(token: str | None, ssl_context: Callable[[], Any] | None = None,
-                    timeout: float = 2.0) -> Callable[[str], str]:
+def metrics_fetcher(token: str | None, ssl_context: Callable[[], ssl.SSLContext] | None = None,
+                    timeout: float = SCRAPE_DEADLINE, max_bytes: int = MAX_SCRAPE_BYTES) -> Callable[[str], str]:
     """``fetch(rpc_url)``: the text of that instance's ``/metrics``, with the token.
 
     ``ssl_context()`` gives the context that verifies ``https://`` instances
-    (the service's transport's, made on first use; None: the system's CAs).
+    (the service's transport's, made on first use; None: ``$RPC_CLUSTER_TLS_CA``,
+    else the system's CAs). ``timeout`` is the deadline of the whole scrape,
+    not of each read. ``fetch`` raises CallTimeout past the deadline and
+    TransportError for anything else that gives no text: a refused or broken
+    connection, an answer over ``max_bytes``, a status other than 200. A
+    redirect is never followed: it would carry the token wherever it points.
+
+    The client's ``Transport`` is not used: it only POSTs, and its timeout
+    bounds each step (``socket.settimeout``), so an instance trickling a byte
+    at a time would hold a scrape for ever, as urllib's did. Here every wait
+    is a ``poll`` for the time left until the deadline.
     """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    # No proxies from the environment: the instances are reached directly, as every RPC is.
-    openers: dict[bool, urllib.request.OpenerDirector] = {}
+    # A line break would forge headers; each scrape fails with this, as every call with the token does.
+    bad_token = bool(token) and (not token.isascii() or any(c in token for c in "\r\n\0"))
+    contexts: list[ssl.SSLContext] = []
 
-    def opener(secure: bool) -> urllib.request.OpenerDirector:
-        if secure not in openers:
-            handlers = [urllib.request.ProxyHandler({}), _NoRedirects()]
-            if secure:
-                handlers.append(urllib.request.HTTPSHandler(context=ssl_context() if ssl_context else None))
-            openers[secure] = urllib.request.build_opener(*handlers)
-        return openers[secure]
+    def context() -> ssl.SSLContext:
+        if not contexts:
+            contexts.append(ssl_context() if ssl_context else tls.client_context())
+        return contexts[0]
 
     def fetch(url: str) -> str:
-        request = urllib.request.Request(url.rsplit("/rpc", 1)[0] + "/metrics", headers=headers)
-        with opener(url.startswith("https://")).open(request, timeout=timeout) as answer:
-            return answer.read(MAX_SCRAPE_BYTES).decode("utf-8", "replace")
+        if bad_token:
+            raise TransportError("metrics: the cluster token must be ASCII with no line break or NUL", sent=False)
+        return _get(url.rsplit("/rpc", 1)[0] + "/metrics", headers, timeout, max_bytes, context)
 
     return fetch
+
+
+class _Answer:
+    """httptools' callbacks for one answer: its status, ``Location``, body, and whether it is too large."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.location = ""
+        self.parts: list[bytes] = []
+        self.size = 0
+        # Content-Length or Transfer-Encoding seen: else the body ends with the connection.
+        self.framed = False
+        self.headers_done = False
+        self.complete = False
+        self.too_large = False
+
+    def on_message_begin(self) -> None:
+        self.parts, self.size, self.framed, self.headers_done, self.location = [], 0, False, False, ""  # after a 1xx
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"content-length":
+            self.framed = True
+            value = value.strip()
+            if value.isdigit() and int(value) > self.limit:
+                self.too_large = True  # refused before a byte of the body is read
+        elif name == b"transfer-encoding":
+            self.framed = True
+        elif name == b"location":
+            self.location = value.decode("latin-1")[:_MAX_REASON]
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.headers_done = True
+
+    def on_body(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            self.too_large = True
+        else:
+            self.parts.append(data)
+
+    def on_message_complete(self) -> None:
+        if self.status >= 200:  # not an interim answer (100 Continue): the real one follows those
+            self.complete = True
+
+
+def _get(url: str, headers: dict[str, str], timeout: float, limit: int,
+         context: Callable[[], ssl.SSLContext]) -> str:
+    """The body of a 200 answer to ``GET url``, all of it within ``timeout`` seconds, as text."""
+    target = tls.split_url(url)
+    if target is None:
+        raise TransportError(f"metrics: unsupported URL {url!r}", sent=False)
+    secure, host, port, path = target
+    if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
+        raise TransportError(f"metrics: unsupported URL {url!r} (its path must be ASCII with no spaces)", sent=False)
+    deadline = time.monotonic() + timeout
+    sock: socket.socket | None = None
+    try:
+        # A name that is not ASCII goes in the Host header as the resolver looks it up: IDNA-encoded.
+        authority = host_header(host if host.isascii() else host.encode("idna").decode("ascii"), port, secure)
+        request = "".join([f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n",
+                           *[f"{name}: {value}\r\n" for name, value in headers.items()],
+                           "Accept: text/plain\r\nConnection: close\r\n\r\n"]).encode("ascii")
+        sock = _connect(host, port, deadline)
+        if secure:
+            sock = context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+            _handshake(sock, deadline)
+        _send(sock, request, deadline)
+        answer = _receive(sock, deadline, limit)
+    except TimeoutError:
+        raise CallTimeout(f"metrics: {url} took longer than {timeout:g} s", sent=True) from None
+    except ssl.SSLCertVerificationError as exc:
+        raise TransportError(f"metrics: {url} has a certificate the portal does not trust "
+                             f"({exc.verify_message})", sent=False) from None
+    except (OSError, UnicodeError, httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+        raise TransportError(f"metrics: {url}: {str(exc) or type(exc).__name__}") from None
+    finally:
+        if sock is not None:
+            sock.close()
+    if answer.too_large:
+        raise TransportError(f"metrics: {url} answered more than {limit:,} bytes; abandoned")
+    if 300 <= answer.status < 400:
+        raise TransportError(f"metrics: {url} answered {answer.status}, a redirect to "
+                             f"{answer.location or 'nowhere'} not followed")
+    if answer.status != 200:
+        raise TransportError(f"metrics: {url} answered HTTP {answer.status}")
+    return b"".join(answer.parts).decode("utf-8", "replace")
+
+
+def _wait(sock: socket.socket, events: int, deadline: float) -> None:
+    """Until ``sock`` is ready for ``events``; TimeoutError once the deadline has passed."""
+    poller = select.poll()
+    poller.register(sock, events)
+    left = deadline - time.monotonic()
+    if left <= 0 or not poller.poll(left * 1000):
+        raise TimeoutError("deadline passed")
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """A non-blocking socket connected to ``host:port``, its addresses tried in turn until the deadline.
+
+    Resolving the name is not bounded by the deadline (``getaddrinfo`` cannot
+    be interrupted); instances register IP addresses or names in /etc/hosts.
+    """
+    error: OSError = OSError(f"{host} has no address")
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            code = sock.connect_ex(address)
+            if code == errno.EINPROGRESS:
+                _wait(sock, select.POLLOUT, deadline)
+                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                raise OSError(code, os.strerror(code))
+            return sock
+        except TimeoutError:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error
+
+
+def _handshake(sock: ssl.SSLSocket, deadline: float) -> None:
+    while True:
+        try:
+            sock.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            _wait(sock, select.POLLIN, deadline)
+        except ssl.SSLWantWriteError:
+            _wait(sock, select.POLLOUT, deadline)
+
+
+def _send(sock: socket.socket, data: bytes, deadline: float) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view):]
+        except (BlockingIOError, ssl.SSLWantWriteError):
+            _wait(sock, select.POLLOUT, deadline)
+        except ssl.SSLWantReadError:
+            _wait(sock, select.POLLIN, deadline)
+
+
+def _receive(sock: socket.socket, deadline: float, limit: int) -> _Answer:
+    """The answer read until it is complete or too large; TimeoutError at the deadline."""
+    answer = _Answer(limit)
+    read = 0
+    while not answer.complete and not answer.too_large:
+        try:
+            data = sock.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            _wait(sock, select.POLLIN, deadline)
+            continue
+        except ssl.SSLWantWriteError:
+            _wait(sock, select.POLLOUT, deadline)
+            continue
+        if not data:
+            if answer.headers_done and not answer.framed:
+                break  # an answer framed by the end of the connection: it is whole
+            raise ConnectionError("the connection closed before the answer was complete")
+        read += len(data)
+        answer.parser.feed_data(data)
+        if read > limit + _HEAD_BYTES:
+            answer.too_large = True  # headers without end, or chunk framing, count too
+    return answer

@@ -2,6 +2,7 @@
 
 import pytest
 
+from conftest import wait_until
 from portal.cluster_stats import ClusterWatch, Scrape, metrics_fetcher, parse, quantile, rates
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
@@ -106,3 +107,229 @@ def test_a_scrape_never_follows_a_redirect_with_the_token():
         for server in (redirecting, elsewhere):
             server.shutdown()
             server.server_close()
+
+
+# -- a slow or huge instance: a deadline and a size bound per scrape, and scrapes side by side -----------------
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+
+
+class FakeMetrics:
+    """A ``/metrics`` server on 127.0.0.1:0 whose every answer is ``answer(conn, stop)``; counts the requests.
+
+    A context manager: on exit ``stop`` is set (a trickle ends within its
+    next wait), every connection is closed and every thread joined.
+    """
+
+    def __init__(self, answer):
+        import socket
+        import threading
+
+        self._answer = answer
+        self.stop = threading.Event()
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/rpc"
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+
+    def __enter__(self):
+        self._threads[0].start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        for thread in list(self._threads):
+            thread.join(timeout=10)
+        self._listener.close()
+        assert not any(thread.is_alive() for thread in self._threads), "a fake /metrics thread did not end"
+
+    def _accept(self):
+        import threading
+
+        while not self.stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn):
+        try:
+            conn.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request and len(request) < 65536:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                request += data
+            with self._lock:
+                self.requests += 1
+            self._answer(conn, self.stop)
+        except OSError:
+            pass  # the scraper gave up on this answer and closed the connection
+        finally:
+            conn.close()
+
+
+def normal(conn, stop):
+    body = TEXT.encode()
+    conn.sendall(OK_HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def trickle(head_first):
+    """An answer sent one byte every 1.5 s (from its status line, or once its headers are out) until the test ends."""
+    def answer(conn, stop):
+        head = OK_HEAD + b"Content-Length: 100000\r\n\r\n"
+        if head_first:
+            conn.sendall(head)
+        for byte in (b"#" * 200 if head_first else head + b"#" * 200):
+            if stop.wait(1.5):
+                return
+            conn.sendall(bytes([byte]))
+    return answer
+
+
+def counting(fetch):
+    """``fetch`` wrapped to record the most scrapes in flight at once: per URL, and in all."""
+    import collections
+    import threading
+
+    lock = threading.Lock()
+    now, peak = collections.Counter(), collections.Counter()
+
+    def wrapped(url):
+        with lock:
+            now[url] += 1
+            now["*"] += 1
+            for key in (url, "*"):
+                peak[key] = max(peak[key], now[key])
+        try:
+            return fetch(url)
+        finally:
+            with lock:
+                now[url] -= 1
+                now["*"] -= 1
+    return wrapped, peak
+
+
+@pytest.mark.parametrize("head_first", [False, True], ids=["trickled-head", "trickled-body"])
+def test_a_scrape_that_trickles_is_abandoned_at_its_deadline(head_first):
+    import threading
+
+    from rpc_cluster.errors import CallTimeout
+
+    outcome = []
+    with FakeMetrics(trickle(head_first)) as slow:
+        def scrape():
+            try:
+                outcome.append(metrics_fetcher(None, timeout=2.0)(slow.url))
+            except Exception as exc:
+                outcome.append(exc)
+        thread = threading.Thread(target=scrape, daemon=True)
+        thread.start()
+        # Each byte comes within 2 s of the one before: only a deadline for the whole scrape ends it.
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "the scrape was still reading a trickle after 15 s"
+    assert len(outcome) == 1 and isinstance(outcome[0], CallTimeout), outcome
+    assert "longer than 2 s" in outcome[0].message
+
+
+def test_a_slow_instance_delays_no_other_and_never_has_two_scrapes_in_flight():
+    with FakeMetrics(trickle(head_first=True)) as slow, FakeMetrics(normal) as fast:
+        fetch, peak = counting(metrics_fetcher(None))  # the 2 s default deadline: a byte per 1.5 s never trips a read
+        watch = ClusterWatch(lambda: [slow.url, fast.url], fetch, interval=0.5)
+        watch.start()
+        try:
+            # Scraped one after the other, the fast one would wait 2 s behind the slow one every round
+            # (and for ever with urllib's per-read timeout): here it is scraped every half second.
+            wait_until(lambda: fast.requests >= 5, timeout=5, message="5 scrapes of the answering instance")
+            wait_until(lambda: watch.status(slow.url).failed >= 2, timeout=10,
+                       message="the slow instance abandoned twice")
+        finally:
+            watch.stop()
+        slow_status, fast_status = watch.status(slow.url), watch.status(fast.url)
+    assert "longer than 2 s" in slow_status.last_error and slow_status.scraped == 0
+    assert fast_status.failed == 0 and fast_status.scraped >= 5 and fast_status.last_error is None
+    assert watch.rates(fast.url) is not None and watch.rates(slow.url) is None
+    # Ticks came every 0.5 s while each slow scrape ran 2 s: never a second one beside it.
+    assert peak[slow.url] == 1 and slow.requests >= 2
+
+
+def test_slow_instances_hold_at_most_the_pools_threads_and_answering_ones_go_first():
+    import contextlib
+    import threading
+
+    with contextlib.ExitStack() as stack:
+        slow = [stack.enter_context(FakeMetrics(trickle(head_first=True))) for _ in range(5)]
+        fast = stack.enter_context(FakeMetrics(normal))
+        fetch, peak = counting(metrics_fetcher(None, timeout=1.0))
+        # Listed last, so the first round gives every thread to slow instances.
+        watch = ClusterWatch(lambda: [s.url for s in slow] + [fast.url], fetch, interval=0.25, max_parallel=2)
+        threads = []
+        # Another test's scrape may still be ending on a thread of its own watch's pool.
+        before = {thread.ident for thread in threading.enumerate()}
+        watch.start()
+        try:
+            def enough():
+                threads.append(sum(t.name.startswith("portal-cluster-scrape") and t.ident not in before
+                                   for t in threading.enumerate()))
+                return fast.requests >= 5
+            wait_until(enough, timeout=15, message="5 scrapes of the answering instance")
+        finally:
+            watch.stop()
+    assert peak["*"] <= 2 and 1 <= max(threads) <= 2
+    assert all(peak[s.url] <= 1 for s in slow)
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "until-close"])
+def test_an_answer_over_the_size_bound_is_abandoned(framing):
+    from portal.cluster_stats import MAX_SCRAPE_BYTES
+    from rpc_cluster.errors import TransportError
+
+    line = b"# padding\n" * 6554  # 64 KiB
+    count = MAX_SCRAPE_BYTES // len(line) + 2
+
+    def huge(conn, stop):
+        if framing == "content-length":
+            conn.sendall(OK_HEAD + b"Content-Length: %d\r\n\r\n" % (count * len(line)))
+        elif framing == "chunked":
+            conn.sendall(OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n")
+        else:
+            conn.sendall(OK_HEAD + b"Connection: close\r\n\r\n")
+        for _ in range(count):
+            if stop.is_set():
+                return
+            conn.sendall(b"%x\r\n%s\r\n" % (len(line), line) if framing == "chunked" else line)
+        if framing == "chunked":
+            conn.sendall(b"0\r\n\r\n")
+
+    with FakeMetrics(huge) as server:
+        with pytest.raises(TransportError, match="more than 4,194,304 bytes"):
+            metrics_fetcher(None)(server.url)
+
+
+def test_an_answer_at_the_size_bound_is_read_whole():
+    body = TEXT.encode()
+    with FakeMetrics(normal) as server:
+        assert metrics_fetcher(None, max_bytes=len(body))(server.url) == TEXT
+        with pytest.raises(Exception, match=f"more than {len(body) - 1:,} bytes"):
+            metrics_fetcher(None, max_bytes=len(body) - 1)(server.url)
+
+
+def test_an_https_instance_is_verified_against_the_ca(tmp_path, certificates):
+    from rpc_cluster import tls
+    from rpc_cluster.errors import TransportError
+
+    with GradingService(db=str(tmp_path / "g.db"), registry="http://127.0.0.1:9/rpc", token="t0ken",
+                        tls_cert=certificates.cert, tls_key=certificates.key, tls_ca=certificates.ca) as service:
+        assert service.url.startswith("https://")
+        text = metrics_fetcher("t0ken", lambda: tls.client_context(certificates.ca))(service.url)
+        assert 'rpc_service_info{service="GradingService"' in text
+        with pytest.raises(TransportError, match="does not trust"):
+            metrics_fetcher("t0ken", lambda: tls.client_context(None))(service.url)
+        with pytest.raises(TransportError, match="HTTP 401"):
+            metrics_fetcher("wr0ng", lambda: tls.client_context(certificates.ca))(service.url)

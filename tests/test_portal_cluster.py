@@ -122,3 +122,64 @@ def test_a_page_joins_a_w3c_trace_it_is_given(live):
     assert f"trace: <code>{TRACE}</code>" in page.text
     fresh = portal.get("/students")
     assert TRACE not in fresh.text and re.search(r"trace: <code>[0-9a-f]{32}</code>", fresh.text)
+
+
+def test_an_instance_whose_scrape_failed_says_why_and_the_others_keep_their_figures(live, tmp_path):
+    from test_cluster_stats import FakeMetrics, trickle
+    from test_portal_html import checker
+
+    _, _, grading, logs = live
+
+    class Registry:
+        def __init__(self, rows):
+            self.rows = rows
+
+        def call(self, method, **params):
+            assert method == "Registry.services"
+            return self.rows
+
+    with FakeMetrics(trickle(head_first=True)) as slow:
+        rows = [{"service_name": name, "service_url": url, "status": "passing", "last_checked": None, "failures": 0}
+                for name, url in (("GradingService", grading.url), ("SlowService", slow.url))]
+        watch = ClusterWatch(lambda: [row["service_url"] for row in rows], metrics_fetcher(None, timeout=1.0))
+        portal = WsgiClient(make_app(grading, registry=Registry(rows), logs=logs, watch=watch))
+        try:
+            watch.scrape_all()
+            grading.Grades.get_student(1)
+            watch.scrape_all()
+            page = portal.get("/cluster")
+        finally:
+            watch.stop()
+    assert page.status == 200
+    instances = {match.group(1): match.group(2) for match in
+                 re.finditer(r'<tr class="instance">\s*<td><code>([^<]*)</code></td>(.*?)</tr>', page.text, re.S)}
+    assert set(instances) == {grading.url, slow.url}
+    assert re.search(r"Metrics not read: metrics: \S+ took longer than 1 s", instances[slow.url])
+    assert "Metrics not read" not in instances[grading.url]
+    assert re.search(r'<td class="num">\d+\.\d</td>', instances[grading.url])  # its calls/s: figures, not a dash
+    (tmp_path / "cluster.html").write_text(page.text)
+    result = subprocess.run([*checker(), "--errors-only", str(tmp_path / "cluster.html")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_trace_is_shown_in_the_order_the_log_service_gives_it(live):
+    """The log service orders a trace (by timestamp, ties in arrival order); the page must not reorder it."""
+    grading = live[2]
+    tied = "2024-05-01T10:00:00.000000+00:00"
+    entries = [{"timestamp": tied, "level": "INFO", "service_name": name, "trace_id": TRACE, "message": message}
+               for name, message in (("Zulu", "arrived first"), ("Alpha", "arrived second"), ("Mike", "arrived third"))]
+    asked = []
+
+    class Logs:
+        def call(self, method, **params):
+            asked.append((method, params))
+            return [dict(entry) for entry in entries]
+
+    portal = WsgiClient(make_app(grading, logs=Logs()))
+    page = portal.get(f"/cluster?trace={TRACE}")
+    assert page.status == 200
+    assert asked == [("Log.tail", {"limit": 500, "service_name": None, "level": None, "trace_id": TRACE})]
+    body = page.text[page.text.index('id="live-log"'):]
+    positions = [body.index(entry["message"]) for entry in entries]
+    assert positions == sorted(positions)

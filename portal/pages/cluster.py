@@ -55,10 +55,12 @@ def _services(rows: list[dict[str, Any]], registries: list[str], watch: Any) -> 
     for name in sorted(instances, key=lambda n: (n != "Registry", n)):
         members = sorted(instances[name], key=lambda r: r["service_url"])
         figures = [watch.rates(row["service_url"]) if watch is not None else None for row in members]
+        # Why an instance's newest scrape gave no figures (too slow, too large, refused), for its row.
+        scrapes = [watch.status(row["service_url"]) if watch is not None else None for row in members]
         known = [f for f in figures if f is not None]
         p99s = [f.p99_seconds for f in known if f.p99_seconds is not None]
         summaries.append({
-            "name": name, "instances": list(zip(members, figures)),
+            "name": name, "instances": list(zip(members, figures, scrapes)),
             "log_href": f"/cluster?{urllib.parse.urlencode({'service': name})}#log",
             "passing": sum(row["status"] == "passing" for row in members),
             "calls": sum(f.calls_per_second for f in known) if known else None,

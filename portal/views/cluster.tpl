@@ -22,11 +22,15 @@
       <td class="num">{{'—' if s['errors'] is None else '%.2f' % s['errors']}}</td>
       <td class="num">{{'—' if s['p99_ms'] is None else '%.1f ms' % s['p99_ms']}}</td>
     </tr>
-    % for row, figures in s['instances']:
+    % for row, figures, scrape in s['instances']:
     <tr class="instance">
       <td><code>{{row['service_url']}}</code></td>
       <td><span class="status {{row['status']}}">{{row['status']}}</span>{{' (%d failed)' % row['failures'] if row['failures'] else ''}}
-        <span class="summary">{{('checked ' + row['last_checked'][11:19]) if row['last_checked'] else ''}}</span></td>
+        <span class="summary">{{('checked ' + row['last_checked'][11:19]) if row['last_checked'] else ''}}</span>
+      % if scrape is not None and scrape.last_error:
+        <span class="summary scrape-error">Metrics not read: {{scrape.last_error}}</span>
+      % end
+      </td>
       <td class="num">{{'—' if figures is None else '%.1f' % figures.calls_per_second}}</td>
       <td class="num">{{'—' if figures is None else '%.2f' % figures.errors_per_second}}</td>
       <td class="num">{{'—' if figures is None or figures.p99_seconds is None else '%.1f ms' % (1000 * figures.p99_seconds)}}</td>
