@@ -160,3 +160,31 @@ def test_the_openrpc_document_describes_expected(service):
         assert params["expected"]["required"] is False
         assert {"type": "object"} in params["expected"]["schema"]["anyOf"]
         assert "409" in methods[name]["description"]
+
+
+def test_racing_editors_of_one_form_save_once(service):
+    # Eight editors opened the same form; each saves another score. One wins, the others
+    # are told what it stored: compare and write are one step, whichever instance runs them.
+    import threading
+
+    barrier = threading.Barrier(8)
+    outcomes: list = []
+
+    def save(score: int) -> None:
+        client = Client(service.url)
+        barrier.wait(10)
+        try:
+            outcomes.append(client.Grades.update_grade(1, score=score, expected={"score": 85}))
+        except Conflict as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=save, args=(50 + n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    saved = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(saved) == 1 and len(refused) == 7
+    assert all(exc.data == saved[0] for exc in refused)
+    assert Client(service.url).Grades.get_student(1)["grades"][0] == saved[0]

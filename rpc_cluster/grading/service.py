@@ -10,7 +10,7 @@ from .. import config
 from ..errors import InvalidParams, NotFound, StartError
 from ..methods import MethodTable, rpc_method
 from ..service import Service
-from . import csv_import, validation
+from . import csv_import, search, validation
 from .cache import StudentCache
 from .measured_store import MeasuredStore
 from .open_store import open_store
@@ -122,8 +122,9 @@ class Grades:
         """One page of students without their grades: {"total", "students": [{"id", "first_name",
         "last_name", "average", "grade_count"}]}.
 
-        query: text found in the first or last name, ignoring case (at most 100 characters;
-        empty matches everyone). sort: "name" (last name, first name), "average" or
+        query: words each found in the first or the last name, ignoring case and accents
+        ("carter nick" finds Nick Carter, "zoe" finds Zoë); at most 100 characters, no
+        control characters; empty matches everyone. sort: "name" (last name, first name), "average" or
         "-average" (students without grades last either way); ties go by id.
         limit: 1-500. total counts every matching student, for paging.
         """
@@ -134,6 +135,8 @@ class Grades:
         if query is not None:
             if not isinstance(query, str):
                 raise InvalidParams.field("query", "must be text or null")
+            if search.unprintable(query):
+                raise InvalidParams.field("query", "must not contain control characters")
             query = query.strip() or None
             if query is not None and len(query) > MAX_QUERY:
                 raise InvalidParams.field("query", f"must be at most {MAX_QUERY} characters")

@@ -49,7 +49,7 @@ FROM students s JOIN student_totals t ON t.student_id = s.id ORDER BY {order} LI
 # A search finds its students once (MATERIALIZED), for both the count and the page, and
 # the page is sorted from them: 0.5 ms for ten matches at 10,000 students, where walking
 # an order's index until a page of matches turns up took up to 13 ms.
-_SEARCH = """WITH hits AS MATERIALIZED (SELECT s.id FROM students s WHERE {matching})
+_SEARCH = """WITH hits AS MATERIALIZED ({hits})
 SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, (SELECT COUNT(*) FROM hits)
 FROM hits h JOIN students s ON s.id = h.id JOIN student_totals t ON t.student_id = h.id
 ORDER BY {order} LIMIT ? OFFSET ?"""
@@ -168,7 +168,7 @@ class SqlGradeStore(GradeStore):
 
     @abc.abstractmethod
     def _matching(self, query: str) -> tuple[str, tuple]:
-        """The condition on ``students s`` (and its args): first or last name contains ``query``."""
+        """A SELECT of the ids (each once) of the students ``query`` finds (``search``), and its args."""
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         return students_from_rows(self._read(_PAGE, (self.no_limit if limit is None else limit, offset)))
@@ -206,8 +206,8 @@ class SqlGradeStore(GradeStore):
         if query is None:
             sql, args = _LIST.format(count=self.count_sql, order=order), ()
         else:
-            matching, args = self._matching(query)
-            sql = _SEARCH.format(matching=matching, order=order)
+            hits, args = self._matching(query)
+            sql = _SEARCH.format(hits=hits, order=order)
         rows = self._read(sql, args + (limit, offset))
         if not rows and offset:  # past the last page: the first one's row carries the count
             rows_for_total = self._read(sql, args + (1, 0))
