@@ -6,6 +6,7 @@ Each check returns the value as stored, or raises ``InvalidParams`` whose
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import InvalidParams
@@ -61,7 +62,7 @@ def score(value: Any) -> float:
 
 
 # What an edit form may say it was opened with, and the check of each.
-_EXPECTED = {"title": title, "type": grade_type, "score": score}
+_EXPECTED = MappingProxyType({"title": title, "type": grade_type, "score": score})
 
 
 def expected(value: Any) -> dict[str, Any] | None:
