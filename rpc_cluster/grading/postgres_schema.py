@@ -12,7 +12,7 @@ import logging
 
 import psycopg
 
-from . import requests
+from . import requests, search
 from .sql_store import FILL_TOTALS, RECOMPUTE
 
 log = logging.getLogger("rpc_cluster.grading")
@@ -126,19 +126,67 @@ def create(conn: psycopg.Connection) -> None:
     _index_names(conn)
 
 
+# search.fold in SQL: case folded by lower(), then decomposed (NFKD) and the combining
+# marks dropped (the Unicode blocks of them that Latin, Greek and Cyrillic use). Stored
+# columns hold it for each name, so a writer of plain SQL gets them too; they and their
+# index would need rewriting for a new body.
+FOLD = r"""
+CREATE OR REPLACE FUNCTION grading_fold(name text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT regexp_replace(normalize(lower(name), NFKD),
+                                '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g') $$;
+"""
+# normalize() needs a UTF8 database; elsewhere case is all a search ignores.
+FOLD_CASE = """
+CREATE OR REPLACE FUNCTION grading_fold(name text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT lower(name) $$;
+"""
+# A LIKE pattern (ESCAPE '\') for folded text containing the folded word, its % and _ literal.
+PATTERN = r"""
+CREATE OR REPLACE FUNCTION grading_pattern(word text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT '%' || replace(replace(replace(grading_fold(word), '\', '\\'), '%', '\%'), '_', '\_') || '%' $$;
+"""
+# Folded names: computed on write, so a search compares stored text (a regexp_replace
+# per name and search cost 70-120 ms at 10,000 students) through their trigram index.
+KEYS = tuple((column, f"ALTER TABLE students ADD COLUMN {column} TEXT GENERATED ALWAYS AS (grading_fold({name})) STORED")
+             for column, name in (("first_key", "first_name"), ("last_key", "last_name")))
+# One word of a search: in the first or the last name, folded alike by grading_fold.
+_HAS = "(s.first_key LIKE grading_pattern(?) ESCAPE '\\' OR s.last_key LIKE grading_pattern(?) ESCAPE '\\')"
+
+
+def hits(query: str) -> tuple[str, tuple]:
+    """The store's ``_matching``: a SELECT of the ids of the students ``query`` finds, and its args.
+
+    Each word is folded in SQL, by the function that folded the names.
+    """
+    words = search.words(query)
+    return (f"SELECT s.id FROM students s WHERE {' AND '.join([_HAS] * len(words)) or 'TRUE'}",
+            tuple(word for word in words for _ in (1, 2)))
+
+
 def _index_names(conn: psycopg.Connection) -> None:
-    """A trigram index of names for searches (pg_trgm), where the extension can be had.
+    """Folded names for searches, and their trigram index (pg_trgm) where it can be had.
 
     pg_trgm ships with PostgreSQL and is trusted: a database's owner may create
     it. Without it a search reads every student (about 5 ms at 10,000).
     """
+    utf8 = conn.execute("SHOW server_encoding").fetchone()[0].upper() in ("UTF8", "UTF-8")
+    conn.execute(FOLD if utf8 else FOLD_CASE)
+    conn.execute(PATTERN)
+    for column, add in KEYS:
+        # Looked up first: ALTER TABLE would lock the table, waiting for every read of it.
+        if not conn.execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'students'::regclass AND attname = %s "
+                            "AND NOT attisdropped", (column,)).fetchall():
+            conn.execute(add)
+    conn.execute("DROP INDEX IF EXISTS students_name_trigrams")  # of the names as written, before folding
     try:
         with conn.transaction():  # a savepoint: a refusal leaves the rest of the start intact
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
             schema = conn.execute("SELECT extnamespace::regnamespace::text FROM pg_extension "
                                   "WHERE extname = 'pg_trgm'").fetchone()[0]
-            conn.execute(f"CREATE INDEX IF NOT EXISTS students_name_trigrams ON students "
-                         f"USING gin (first_name {schema}.gin_trgm_ops, last_name {schema}.gin_trgm_ops)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS students_key_trigrams ON students "
+                         f"USING gin (first_key {schema}.gin_trgm_ops, last_key {schema}.gin_trgm_ops)")
     except psycopg.Error as exc:
         log.warning("grading: no trigram index of names (%s); searches scan every student",
                     str(exc).strip().splitlines()[0])

@@ -15,7 +15,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from . import postgres_schema, requests
-from .sql_store import SqlGradeStore, like_pattern
+from .sql_store import SqlGradeStore
 from .store import SEED, grade
 
 # Any constant: the lock that serializes schema creation and seeding.
@@ -132,8 +132,7 @@ class PostgresStore(SqlGradeStore):
             return requests.once(tx.rows, request_id, method, params, lambda: write(tx))
 
     def _matching(self, query: str) -> tuple[str, tuple]:
-        pattern = like_pattern(query)
-        return "s.first_name ILIKE ? ESCAPE '\\' OR s.last_name ILIKE ? ESCAPE '\\'", (pattern, pattern)
+        return postgres_schema.hits(query)
 
     def close(self) -> None:
         self._pool.close()

@@ -12,9 +12,22 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import requests, sqlite_schema
+from . import requests, search, sqlite_schema
 from .sql_store import SqlGradeStore, like_pattern
 from .store import SEED, grade
+
+
+# A student with the folded names that searches compare (sqlite_schema.KEYS).
+_ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (?, ?, ?, ?)"
+# One word (LIKE: a word too short for the trigram index) in the folded first or last name;
+# then the same over names without keys, folded as they are read. "\\" escapes LIKE's wildcards.
+_FOLDED_HAS = "(s.first_key LIKE ? ESCAPE '\\' OR s.last_key LIKE ? ESCAPE '\\')"
+_UNFOLDED_HAS = "(grading_fold(s.first_name) LIKE ? ESCAPE '\\' OR grading_fold(s.last_name) LIKE ? ESCAPE '\\')"
+
+
+def _student(first_name: str, last_name: str) -> tuple[str, str, str, str]:
+    """_ADD_STUDENT's args."""
+    return first_name, last_name, search.fold(first_name), search.fold(last_name)
 
 
 class _Transaction:
@@ -49,8 +62,7 @@ class SqliteStore(SqlGradeStore):
             self._names_indexed = sqlite_schema.create(conn)
             if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                 for first, last, grades in SEED:
-                    sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (?, ?)",
-                                       (first, last)).lastrowid
+                    sid = conn.execute(_ADD_STUDENT, _student(first, last)).lastrowid
                     conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)",
                                      [(sid, *g) for g in grades])
 
@@ -61,6 +73,8 @@ class SqliteStore(SqlGradeStore):
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=10000")
+            # For the students whose names were changed by plain SQL (see _matching).
+            conn.create_function("grading_fold", 1, search.fold, deterministic=True)
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
@@ -80,8 +94,7 @@ class SqliteStore(SqlGradeStore):
 
     def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
         def write() -> dict[str, Any]:
-            sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (?, ?) RETURNING id",
-                               (first_name, last_name)).fetchall()[0][0]
+            sid = conn.execute(_ADD_STUDENT + " RETURNING id", _student(first_name, last_name)).fetchall()[0][0]
             return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
 
         conn = self._conn()
@@ -121,12 +134,22 @@ class SqliteStore(SqlGradeStore):
         return self._conn().execute(sql, args).fetchall()
 
     def _matching(self, query: str) -> tuple[str, tuple]:
-        if self._names_indexed and len(query) >= sqlite_schema.INDEXED_QUERY:
-            # One FTS5 phrase: its trigrams in a row, within one column (a substring).
-            return ("s.id IN (SELECT rowid FROM student_names WHERE student_names MATCH ?)",
-                    ('"' + query.replace('"', '""') + '"',))
-        pattern = like_pattern(query)
-        return "s.first_name LIKE ? ESCAPE '\\' OR s.last_name LIKE ? ESCAPE '\\'", (pattern, pattern)
+        folded = [word for word in dict.fromkeys(search.fold(word) for word in search.words(query)) if word]
+        indexed = [word for word in folded if self._names_indexed and len(word) >= sqlite_schema.INDEXED_QUERY]
+        found, args = [], []
+        if indexed:
+            # One FTS5 phrase a word: its trigrams in a row, within one column (a substring).
+            found.append("s.id IN (SELECT rowid FROM student_keys WHERE student_keys MATCH ?)")
+            args.append(" AND ".join('"' + word.replace('"', '""') + '"' for word in indexed))
+        for word in folded:
+            if word not in indexed:
+                found.append(_FOLDED_HAS)
+                args += [like_pattern(word)] * 2
+        # Students without keys (renamed by plain SQL since the start): few, through their index.
+        unfolded = ["s.first_key IS NULL"] + [_UNFOLDED_HAS] * len(folded)
+        args += [like_pattern(word) for word in folded for _ in (1, 2)]
+        return (f"SELECT s.id FROM students s WHERE {' AND '.join(found) or 's.first_key IS NOT NULL'} "
+                f"UNION ALL SELECT s.id FROM students s WHERE {' AND '.join(unfolded)}", tuple(args))
 
     def change_token(self) -> Any:
         # PRAGMA data_version changes when another connection (another thread, or
