@@ -55,7 +55,8 @@ def once(execute: Callable[[str, tuple], list], request_id: str | None, method: 
     ``execute(sql, args)`` runs one statement in that transaction and returns
     its rows. A repeat returns the first result (None too: an unknown student
     stays unknown, and a None result does not keep its id). The same id with
-    another method or other params is a client bug: 409 Conflict.
+    another method or other params is 409 Conflict whose data carries the first
+    call's ``result``: a form submitted again after Back shows what was stored.
     """
     if request_id is None:
         return write()
@@ -68,7 +69,8 @@ def once(execute: Callable[[str, tuple], list], request_id: str | None, method: 
             execute(_RECORD, (json.dumps(result), request_id))
         return result
     first_method, first_fingerprint, first_result = execute(_FIRST, (request_id,))[0]
+    first = None if first_result is None else json.loads(first_result)
     if (first_method, first_fingerprint) != (method, fingerprint):
         raise Conflict(f"request_id {request_id!r} was used by another call",
-                       {"request_id": request_id, "first_method": first_method})
-    return json.loads(first_result)
+                       {"request_id": request_id, "first_method": first_method, "result": first})
+    return first

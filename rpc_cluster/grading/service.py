@@ -85,25 +85,34 @@ class Grades:
 
     @rpc_method
     def update_grade(self, grade_id: int, title: str | None = None, type: str | None = None,
-                     score: float | None = None) -> dict:
+                     score: float | None = None, expected: dict | None = None) -> dict:
         """Change a grade's given fields (null or absent: unchanged) and return the stored grade.
 
-        The same rules as add_grade; an unknown grade_id is a 404.
+        The same rules as add_grade; an unknown grade_id is a 404. expected: the
+        values the edit form was opened with, an object of any of title, type and
+        score (the score exactly as it was returned). If the grade holds other
+        values now, nothing changes: 409 whose data is the grade as it is. Without
+        expected the last writer wins.
         """
         grade_id = validation.whole("grade_id", grade_id, 1)
         stored = self._store.update_grade(grade_id, None if title is None else validation.title(title),
                                           None if type is None else validation.grade_type(type),
-                                          None if score is None else validation.score(score))
+                                          None if score is None else validation.score(score),
+                                          validation.expected(expected))
         if stored is None:
             raise _no_grade(grade_id)
         log.info("grade %s updated: %s, %s, %s", grade_id, stored["title"], stored["type"], stored["score"])
         return stored
 
     @rpc_method
-    def delete_grade(self, grade_id: int) -> bool:
-        """Delete a grade and return true; an unknown grade_id is a 404."""
+    def delete_grade(self, grade_id: int, expected: dict | None = None) -> bool:
+        """Delete a grade and return true; an unknown grade_id is a 404.
+
+        expected: as in update_grade; a grade changed since is a 409 whose data is
+        the grade as it is, and it is not deleted.
+        """
         grade_id = validation.whole("grade_id", grade_id, 1)
-        if not self._store.delete_grade(grade_id):
+        if not self._store.delete_grade(grade_id, validation.expected(expected)):
             raise _no_grade(grade_id)
         log.info("grade %s deleted", grade_id)
         return True

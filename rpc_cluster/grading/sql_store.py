@@ -19,6 +19,7 @@ import abc
 from types import MappingProxyType
 from typing import Any, Callable, Protocol
 
+from ..errors import Conflict
 from .csv_import import Row, unknown_student
 from .store import GradeStore, grade, students_from_rows
 
@@ -52,8 +53,13 @@ _SEARCH = """WITH hits AS MATERIALIZED (SELECT s.id FROM students s WHERE {match
 SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, (SELECT COUNT(*) FROM hits)
 FROM hits h JOIN students s ON s.id = h.id JOIN student_totals t ON t.student_id = h.id
 ORDER BY {order} LIMIT ? OFFSET ?"""
+# {unchanged}: "AND column = ?" for each value the caller's form was opened with (compare-and-set).
 _UPDATE = """UPDATE grades SET title = COALESCE(?, title), type = COALESCE(?, type), score = COALESCE(?, score)
-WHERE id = ? RETURNING id, title, type, score"""
+WHERE id = ?{unchanged} RETURNING id, title, type, score"""
+_DELETE = "DELETE FROM grades WHERE id = ?{unchanged} RETURNING id"
+_GRADE = "SELECT id, title, type, score FROM grades WHERE id = ?"
+# Compare-and-set rounds before a stale write gives up: see _stale.
+_CAS_ROUNDS = 3
 
 
 def _statistics_sql(count_sql: str, graded_sql: str) -> str:
@@ -80,6 +86,37 @@ SELECT ({count_sql}), (SELECT COALESCE(SUM(grade_count), 0) FROM student_totals)
 
 # Ids per existence query during an import: well under every database's parameter limit.
 _CHUNK = 500
+
+
+def _unchanged(expected: dict[str, Any] | None) -> tuple[str, tuple]:
+    """The extra WHERE terms (and their args) under which a grade still holds ``expected``.
+
+    Its keys are validated column names (title, type, score); a score compares as a number.
+    """
+    keys = sorted(expected or {})
+    return "".join(f" AND {key} = ?" for key in keys), tuple(expected[key] for key in keys)
+
+
+def _compare_and_set(tx: Transaction, grade_id: int, expected: dict[str, Any] | None,
+                     write: Callable[[], list]) -> Any:
+    """``write()``'s first row, the write guarded by ``_unchanged(expected)``; None for an unknown grade.
+
+    A write that matched no row either met no grade (None) or a stale one: that
+    is a Conflict carrying the grade as it is now, and nothing was written.
+    """
+    for _ in range(_CAS_ROUNDS):
+        done = write()
+        if done:
+            return done[0]
+        found = tx.rows(_GRADE, (grade_id,))
+        if not found:
+            return None
+        current = grade(found[0])
+        if expected is None or any(current[key] != value for key, value in expected.items()):
+            raise Conflict(f"grade {grade_id} was changed since the form was opened", current)
+        # Under PostgreSQL's READ COMMITTED this read sees a newer commit than the write
+        # did: the grade was changed and changed back in between. Its values match again.
+    raise Conflict(f"grade {grade_id} was changed since the form was opened", current)
 
 
 def like_pattern(query: str) -> str:
@@ -143,17 +180,26 @@ class SqlGradeStore(GradeStore):
         found = students_from_rows(self._read(_STUDENT, (student_id,)))
         return found[0] if found else None
 
-    def update_grade(self, grade_id: int, title: str | None, type: str | None,
-                     score: float | None) -> dict[str, Any] | None:
+    def update_grade(self, grade_id: int, title: str | None, type: str | None, score: float | None,
+                     expected: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        unchanged, expected_args = _unchanged(expected)
+        sql = _UPDATE.format(unchanged=unchanged)
+
         def write(tx: Transaction) -> dict[str, Any] | None:
-            found = tx.rows(_UPDATE, (title, type, score, grade_id))
-            return grade(found[0]) if found else None
+            return _compare_and_set(tx, grade_id, expected, lambda: [
+                grade(row) for row in tx.rows(sql, (title, type, score, grade_id, *expected_args))])
 
         return self._transaction(None, "update_grade", (), write)
 
-    def delete_grade(self, grade_id: int) -> bool:
-        return self._transaction(None, "delete_grade", (), lambda tx: bool(
-            tx.rows("DELETE FROM grades WHERE id = ? RETURNING id", (grade_id,))))
+    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
+        unchanged, expected_args = _unchanged(expected)
+        sql = _DELETE.format(unchanged=unchanged)
+
+        def write(tx: Transaction) -> bool:
+            deleted = _compare_and_set(tx, grade_id, expected, lambda: tx.rows(sql, (grade_id, *expected_args)))
+            return deleted is not None
+
+        return self._transaction(None, "delete_grade", (), write)
 
     def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
         order = self.name_order if sort == "name" else self.average_orders[sort]

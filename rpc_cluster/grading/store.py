@@ -87,13 +87,18 @@ class GradeStore(abc.ABC):
         """Store a new student durably and return it (once per ``request_id``, like add_grade)."""
 
     @abc.abstractmethod
-    def update_grade(self, grade_id: int, title: str | None, type: str | None,
-                     score: float | None) -> dict[str, Any] | None:
-        """Change the given fields (None: keep) and return the stored grade; None if unknown."""
+    def update_grade(self, grade_id: int, title: str | None, type: str | None, score: float | None,
+                     expected: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Change the given fields (None: keep) and return the stored grade; None if unknown.
+
+        ``expected`` (any of title, type, score): the values the caller last saw. If
+        the grade holds others now, nothing changes and ``Conflict`` carries the
+        grade as it is; the check and the write are one transaction.
+        """
 
     @abc.abstractmethod
-    def delete_grade(self, grade_id: int) -> bool:
-        """Delete a grade; False if there was none with that id."""
+    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
+        """Delete a grade; False if there was none with that id. ``expected`` as in update_grade."""
 
     @abc.abstractmethod
     def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:

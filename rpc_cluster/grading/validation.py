@@ -58,3 +58,28 @@ def score(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
         raise InvalidParams.field("score", "must be a number from 0 to 100")
     return float(value)
+
+
+# What an edit form may say it was opened with, and the check of each.
+_EXPECTED = {"title": title, "type": grade_type, "score": score}
+
+
+def expected(value: Any) -> dict[str, Any] | None:
+    """``expected`` of update_grade and delete_grade: None, or a dict of title, type and score.
+
+    Each value follows its field's rule (and is returned as stored, so a title
+    is compared stripped and a score as a float); any problem names ``expected``.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidParams.field("expected", "must be an object of title, type and score, or null")
+    if any(key not in _EXPECTED for key in value):
+        raise InvalidParams.field("expected", "may hold only title, type and score")
+    checked = {}
+    for key, item in value.items():
+        try:
+            checked[key] = _EXPECTED[key](item)
+        except InvalidParams as exc:
+            raise InvalidParams.field("expected", f"{key}: {exc.data['problem']}") from None
+    return checked
