@@ -110,6 +110,11 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
 
 
+def visible(text: str) -> str:
+    """``text`` with each control character or lone surrogate replaced by U+FFFD, fit for a page."""
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+
+
 _NEEDS_ESCAPING = re.compile(r"[&<>\"']")
 
 

@@ -76,6 +76,7 @@ def _students_page(errors_by_field: dict | None = None, values: dict | None = No
     listing = {"total": 0, "students": []}
     if query_problem:
         errors["q"], status = query_problem, 400
+        query = web.visible(query)  # shown in the box and the links, where a NUL is not valid HTML
     else:
         try:
             listing = _list(query, sort, page_number)
