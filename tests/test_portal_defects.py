@@ -16,7 +16,7 @@ from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
 from wsgi_client import WsgiClient
 from portal.app import make_app
-from portal.web import FLASH_BYTES, FLASH_COOKIE, flash_cookie_value
+from portal import web
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 QUIZ = {"title": "Quiz", "type": "Quiz", "score": "50"}
@@ -218,8 +218,8 @@ def test_an_import_with_a_4211_character_file_name_is_stored_once_and_answered(p
     done = portal.upload("/import", {"csrf_token": page.csrf(), "request_id": page.request_ids()[0]},
                          {"file": (name, b"student_id,title,type,score\n1,Long name,Quiz,70\n")})
     assert done.status == 303, done.text[:300]
-    cookie = portal.cookies[FLASH_COOKIE]
-    assert len(cookie) <= FLASH_BYTES
+    cookie = portal.cookies[web.FLASH_COOKIE]
+    assert len(cookie) <= web.FLASH_BYTES
     shown = portal.get("/import").text
     assert "Imported 1 grade for 1 student from éééé" in shown and "é" * 100 not in shown
     assert titles(grading).count("Long name") == 1
@@ -227,14 +227,14 @@ def test_an_import_with_a_4211_character_file_name_is_stored_once_and_answered(p
 
 @pytest.mark.parametrize("message", ["x" * 10_000, "😀" * 5_000, "é" * 299 + "😀" * 3, "%" * 1_000])
 def test_a_flash_message_always_fits_its_cookie(message):
-    value = flash_cookie_value(message)
-    assert len(value) <= FLASH_BYTES
+    value = web.flash_cookie_value(message)
+    assert len(value) <= web.FLASH_BYTES
     shown = urllib.parse.unquote(value)
     assert message.startswith(shown.removesuffix("…")) and len(shown) > 200
 
 
 def test_a_short_flash_message_is_kept_whole():
-    assert urllib.parse.unquote(flash_cookie_value("Added Quiz 3 (Quiz, 91.5).")) == "Added Quiz 3 (Quiz, 91.5)."
+    assert urllib.parse.unquote(web.flash_cookie_value("Added Quiz 3 (Quiz, 91.5).")) == "Added Quiz 3 (Quiz, 91.5)."
 
 
 # -- the add-student form, names, numbers, skip link ----------------------------------------------
