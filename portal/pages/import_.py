@@ -49,7 +49,7 @@ def import_grades() -> str:
     if upload is None or not upload.raw_filename:
         return _refuse("Choose a CSV file to import.")
     data = upload.file.read(MAX_UPLOAD + 1)
-    name = web.shorten(upload.raw_filename, SHOWN_NAME)
+    name = web.visible(web.shorten(upload.raw_filename, SHOWN_NAME))
     try:
         prepared = grades_csv.prepare_import(data)
     except grades_csv.CsvProblem as problem:

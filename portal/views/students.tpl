@@ -58,15 +58,17 @@
 <h2 id="add-student">Add a student</h2>
 %# The list above can be a screen long or more: the first field with a problem takes the focus, which
 %# also scrolls the form into view. No maxlength: a pasted longer name gets a message, never a silent cut.
-% invalid = [field for field, _ in name_fields if field in errors] or (['first_name'] if 'form' in errors else [])
+%# A problem with no field of its own (the form already used, a bad request_id) is said above the fields.
+% general = [errors[f] for f in errors if f not in ('q',) + tuple(f for f, _ in name_fields)]
+% invalid = [field for field, _ in name_fields if field in errors] or (['first_name'] if general else [])
 <form method="post" action="/students" class="card" novalidate aria-labelledby="add-student">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="request_id" value="{{request_id}}">
-  % if 'form' in errors:
-  <p class="error" id="student-form-error" role="alert">{{errors['form']}}</p>
+  % if general:
+  <p class="error" id="student-form-error" role="alert">{{' '.join(general)}}</p>
   % end
   % for field, label in name_fields:
-  %   described = ' '.join(['%s-error' % field] * (field in errors) + ['student-form-error'] * ('form' in errors and field == 'first_name'))
+  %   described = ' '.join(['%s-error' % field] * (field in errors) + ['student-form-error'] * bool(general and field == 'first_name'))
   <label for="{{field}}">{{label}} <span class="hint">(at most {{max_name}} characters)</span></label>
   <input id="{{field}}" name="{{field}}" value="{{values.get(field, '')}}" required autocomplete="off"
          {{!'aria-invalid="true"' if field in errors else ''}}{{!' aria-describedby="%s"' % described if described else ''}}{{!' autofocus' if invalid and invalid[0] == field else ''}}>
