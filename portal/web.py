@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 import time
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any, Callable, NoReturn
 
 import bottle
 
-from rpc_cluster import InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, tracing
+from rpc_cluster import Conflict, InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, tracing
 
 from .grades_csv import score_text
 
@@ -40,6 +41,11 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
 # Ids and page numbers: ASCII digits only. str.isdigit() and int() also take '²', '١' or ' 1'.
 _NUMBER = re.compile(r"[0-9]{1,18}")
 FLASH_COOKIE = "portal_flash"
+# The longest flash message shown, in characters (a longer one ends in "…"), and the most bytes its
+# cookie may hold percent-encoded: Bottle refuses a cookie whose name and value pass 3,800 bytes with a
+# ValueError, raised after the change the message reports was stored.
+FLASH_CHARS = 300
+FLASH_BYTES = 3000
 _UNAVAILABLE = (TransportError, ServiceUnavailable)
 _CONTEXT_KEY = "portal.context"
 # What grading accepts as a request_id (CONTRACT.md: 1-64 of [A-Za-z0-9._:-]).
@@ -89,6 +95,26 @@ def one_decimal(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def count(value: int) -> str:
+    """A count as every page shows one: ``29,871`` (thousands separated, also in flash messages)."""
+    return f"{value:,}"
+
+
+def shorten(text: str, longest: int) -> str:
+    """``text``, or its first ``longest - 1`` characters and "…" when it is longer."""
+    return text if len(text) <= longest else text[:longest - 1] + "…"
+
+
+def has_control_characters(text: str) -> bool:
+    """True if ``text`` holds a control character (NUL, C0/C1) or a lone surrogate: no name has one."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+
+
+def visible(text: str) -> str:
+    """``text`` with each control character or lone surrogate replaced by U+FFFD, fit for a page."""
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+
+
 _NEEDS_ESCAPING = re.compile(r"[&<>\"']")
 
 
@@ -113,11 +139,18 @@ class _Template(bottle.SimpleTemplate):
 
 def render(name: str, status: int = 200, **values: Any) -> str:
     """A page; its forms get the CSRF token and a fresh ``request_id`` (a page with several forms
-    makes one for each from it: ``{{request_id}}.{{grade_id}}``)."""
+    makes one for each from it: ``{{request_id}}.{{grade_id}}``).
+
+    Sent with ``Cache-Control: no-store``: every page shows grades that can change and forms that
+    carry what they were opened with, so Back must fetch the page again, never show a copy whose
+    form would put old values back or reuse a spent ``request_id``.
+    """
     bottle.response.status = status
+    bottle.response.set_header("Cache-Control", "no-store")
     return bottle.template(name, template_adapter=_Template, template_lookup=VIEWS, trace_id=_trace_id(),
                            csrf=_csrf_token(), request_id=secrets.token_urlsafe(16), flash=_take_flash(),
-                           one_decimal=one_decimal, score_text=score_text, path=bottle.request.path, **values)
+                           one_decimal=one_decimal, score_text=score_text, count=count, path=bottle.request.path,
+                           **values)
 
 
 def form_request_id() -> str | None:
@@ -216,12 +249,26 @@ def _take_flash() -> str | None:
     message = bottle.request.get_cookie(FLASH_COOKIE)
     if message:
         bottle.response.delete_cookie(FLASH_COOKIE, path="/")
-        return urllib.parse.unquote(message)[:300]
+        return urllib.parse.unquote(message)[:FLASH_CHARS]
     return None
 
 
+def flash_cookie_value(message: str) -> str:
+    """``message`` as the flash cookie holds it: at most FLASH_CHARS characters and FLASH_BYTES bytes.
+
+    The one place a flash message meets the cookie's size limit: callers pass text a user
+    chose (a file name, a title), and a redirect after a stored change must never fail on it.
+    """
+    text = shorten(message, FLASH_CHARS)
+    value = urllib.parse.quote(text)
+    while len(value) > FLASH_BYTES:  # a character takes 3 to 12 bytes once percent-encoded
+        text = shorten(text, len(text) - 1)
+        value = urllib.parse.quote(text)
+    return value
+
+
 def redirect_with_flash(path: str, message: str) -> NoReturn:
-    bottle.response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message), path="/", httponly=True,
+    bottle.response.set_cookie(FLASH_COOKIE, flash_cookie_value(message), path="/", httponly=True,
                                samesite="strict", secure=context().secure_cookies)
     redirect(path)
 
@@ -273,6 +320,16 @@ def link(path: str, **params: Any) -> str:
     """``path`` with the query ``params`` that are not None or "" (``link("/students", q="ada", page=2)``)."""
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return f"{path}?{query}" if query else path
+
+
+def first_use(exc: Conflict) -> dict | None:
+    """If ``exc`` is grading refusing a ``request_id`` already used with other values (a form sent
+    again after Back, with other values typed): what the first use stored (``{}`` when grading did
+    not say). None for any other conflict."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    if "request_id" not in data:
+        return None
+    return data.get("result") if isinstance(data.get("result"), dict) else {}
 
 
 def field_error(exc: InvalidParams) -> dict[str, str]:

@@ -59,9 +59,9 @@ def footer_trace(page):
 # -- /students: search, sort, paging -------------------------------------------------------------
 
 def test_search_matches_first_or_last_name_ignoring_case(portal):
-    assert names_in_order(portal.get("/students?q=nick")) == ["Nick Carter"]
-    assert names_in_order(portal.get("/students?q=STONE")) == ["Emma Stone"]
-    assert names_in_order(portal.get("/students?q=an")) == ["zhangsan san"]  # in the first name and the last
+    assert names_in_order(portal.get("/students?q=nick")) == ["Carter, Nick"]
+    assert names_in_order(portal.get("/students?q=STONE")) == ["Stone, Emma"]
+    assert names_in_order(portal.get("/students?q=an")) == ["san, zhangsan"]  # in the first name and the last
     assert 'value="nick"' in portal.get("/students?q=nick").text  # the box keeps the search
 
 
@@ -89,11 +89,11 @@ def test_a_search_longer_than_any_name_is_400_with_a_message(portal, counting):
 
 
 def test_sort_by_average_both_ways_and_by_name(portal):
-    high_to_low = ["Roberto Baggio", "Nick Carter", "Emma Stone", "zhangsan san", "xiaoqiao qiao"]
+    high_to_low = ["Baggio, Roberto", "Carter, Nick", "Stone, Emma", "san, zhangsan", "qiao, xiaoqiao"]
     assert names_in_order(portal.get("/students?sort=-average")) == high_to_low
     assert names_in_order(portal.get("/students?sort=average")) == high_to_low[::-1]
     by_name = names_in_order(portal.get("/students"))
-    assert by_name[:2] == ["Roberto Baggio", "Nick Carter"]  # Baggio, Carter, ...: last names first
+    assert by_name[:2] == ["Baggio, Roberto", "Carter, Nick"]  # last names first, as sorted
     assert names_in_order(portal.get("/students?sort=name")) == by_name
     assert names_in_order(portal.get("/students?sort=bogus")) == by_name  # a stale link: by name, no error
 
@@ -111,10 +111,10 @@ def test_paging_keeps_the_search_and_the_sort(portal, grading):
         grading.Grades.add_grade(student["id"], "Quiz", "Quiz", n)
     first = portal.get("/students?q=pupil&sort=-average")
     assert "Page 1 of 2" in first.text and "60 found" in first.text
-    assert names_in_order(first)[:2] == ["P59 Pupil", "P58 Pupil"]
+    assert names_in_order(first)[:2] == ["Pupil, P59", "Pupil, P58"]
     assert 'href="/students?q=pupil&amp;sort=-average&amp;page=2"' in first.text
     second = portal.get("/students?q=pupil&sort=-average&page=2")
-    assert names_in_order(second) == [f"P{n:02d} Pupil" for n in range(9, -1, -1)]
+    assert names_in_order(second) == [f"Pupil, P{n:02d}" for n in range(9, -1, -1)]
     assert 'href="/students?q=pupil&amp;sort=-average"' in second.text  # back to page 1
     assert "Page 1 of 2" in portal.get("/students?q=pupil&sort=-average&page=9").text  # past the last: page 1
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bottle
 
-from rpc_cluster import InvalidParams, RpcError
+from rpc_cluster import Conflict, InvalidParams, RpcError
 
 from .. import grades_csv, web
 
@@ -24,6 +24,9 @@ MAX_UPLOAD = 8 << 20
 # What grading answers for a body over its own limit (the client's RpcError code): an instance with a
 # smaller limit than its default 8 MiB.
 TOO_LARGE = 413
+# How much of the uploaded file's name the summary and the form show: the browser sends any name it
+# has, and one of 4,211 characters once overflowed the flash cookie after the grades were stored.
+SHOWN_NAME = 80
 
 
 @web.traced
@@ -46,7 +49,7 @@ def import_grades() -> str:
     if upload is None or not upload.raw_filename:
         return _refuse("Choose a CSV file to import.")
     data = upload.file.read(MAX_UPLOAD + 1)
-    name = upload.raw_filename
+    name = web.visible(web.shorten(upload.raw_filename, SHOWN_NAME))
     try:
         prepared = grades_csv.prepare_import(data)
     except grades_csv.CsvProblem as problem:
@@ -55,15 +58,30 @@ def import_grades() -> str:
         result = web.grading("Grades.import_grades", csv_text=prepared.text, request_id=web.form_request_id())
     except InvalidParams as exc:
         return _refuse(_grading_problem(exc, prepared), filename=name)
+    except Conflict as exc:
+        used = web.first_use(exc)
+        if used is None:
+            raise
+        return _refuse(_already_imported(used), 409, filename=name)
     except RpcError as exc:
         if exc.code != TOO_LARGE:
             raise
-        return _refuse(f"The grading service takes fewer grades in one import than the {prepared.grades:,} "
+        return _refuse(f"The grading service takes fewer grades in one import than the {web.count(prepared.grades)} "
                        "in this file. Split it into smaller files.", 413, filename=name)
+    # Stored: from here on nothing may fail the answer (the teacher would import again, twice).
     imported = result["imported"]
-    web.redirect_with_flash("/import", f"Imported {imported:,} grade{'' if imported == 1 else 's'} for "
-                                       f"{prepared.students:,} student{'' if prepared.students == 1 else 's'} "
+    web.redirect_with_flash("/import", f"Imported {web.count(imported)} grade{'' if imported == 1 else 's'} for "
+                                       f"{web.count(prepared.students)} student{'' if prepared.students == 1 else 's'} "
                                        f"from {name}.")
+
+
+def _already_imported(result: dict) -> str:
+    """What the 409 page says when the import form is sent again with another file."""
+    imported = result.get("imported")
+    what = (f"{web.count(imported)} grade{'' if imported == 1 else 's'}" if isinstance(imported, int)
+            else "a file")
+    return (f"This form was already used: it imported {what}. Nothing was imported now. To import this "
+            "file as well, choose it again below and press Import.")
 
 
 def _grading_problem(exc: InvalidParams, prepared: grades_csv.Prepared) -> str:

@@ -13,7 +13,7 @@ import math
 
 import bottle
 
-from rpc_cluster import InvalidParams, NotFound
+from rpc_cluster import Conflict, InvalidParams, NotFound
 
 from .. import web
 
@@ -28,8 +28,7 @@ def student(student_id: str) -> str:
     grade = next((g for g in found["grades"] if g["id"] == wanted), None)
     if grade is None:
         return page(found)
-    return page(found, editing=grade["id"], edit_values={"title": grade["title"], "type": grade["type"],
-                                                         "score": web.score_text(grade["score"])})
+    return page(found, editing=grade["id"], edit_values=shown(grade), expected=shown(grade))
 
 
 @web.traced
@@ -50,17 +49,60 @@ def add_grade(student_id: str) -> str:
             problems = web.field_error(exc)
         except NotFound:
             bottle.abort(404, f"There is no student with id {number}.")
+        except Conflict as exc:
+            used = web.first_use(exc)
+            if used is None:
+                raise
+            # The form came back (Back, then Add) with other values: the first grade stays, once; the
+            # form is offered again as typed, with a new request_id, to add this one as well.
+            return page(student_or_404(student_id), 409, errors={"form": _already_added(used)}, values=values)
         else:
-            web.redirect_with_flash(f"/students/{number}", f"Added {describe(stored)}.")
+            # To the add form's Title field: the browser focuses a focusable fragment target, so the
+            # next grade is typed at once, without tabbing through every grade's links.
+            web.redirect_with_flash(f"/students/{number}#title", f"Added {describe(stored)}.")
     return page(student_or_404(student_id), 400, errors=problems, values=values)
 
 
+def _already_added(grade: dict) -> str:
+    """What the 409 page says when the add form is sent again with other values."""
+    what = describe(grade) if {"title", "type", "score"} <= grade.keys() else "a grade"
+    return (f"This form was already used: it added {what}. Nothing was added now. "
+            "To add the grade below as well, press Add grade again.")
+
+
 def page(found: dict, status: int = 200, *, errors: dict | None = None, values: dict | None = None,
-         editing: int | None = None, edit_errors: dict | None = None, edit_values: dict | None = None) -> str:
-    """The student's page: the add form with ``errors`` and ``values``, and grade ``editing``'s form with its own."""
+         editing: int | None = None, edit_errors: dict | None = None, edit_values: dict | None = None,
+         expected: dict | None = None, edit_conflict: dict | None = None) -> str:
+    """The student's page: the add form with ``errors`` and ``values``, and grade ``editing``'s form with its
+    own, carrying ``expected`` (the values it was opened with; ``edit_conflict``: the grade as now stored,
+    when someone changed it meanwhile)."""
     return web.render("student.tpl", status, student=found, types=GRADE_TYPES, errors=errors or {},
                       values=values or {}, editing=editing, edit_errors=edit_errors or {},
-                      edit_values=edit_values or {})
+                      edit_values=edit_values or {}, expected=expected or {}, edit_conflict=edit_conflict)
+
+
+def shown(grade: dict) -> dict[str, str]:
+    """A grade's title, type and score as its forms hold them: the score exactly as stored."""
+    return {"title": grade["title"], "type": grade["type"], "score": web.score_text(grade["score"])}
+
+
+def read_expected() -> dict | None:
+    """The values the posted edit or delete form was opened with, as grading's ``expected``.
+
+    None for a form without them (a page from before they were sent): grading then stores
+    what was typed, as before. A score that is not a number is left out.
+    """
+    posted = web.form_values("expected_title", "expected_type", "expected_score")
+    if not any(posted.values()):
+        return None
+    expected: dict = {"title": posted["expected_title"], "type": posted["expected_type"]}
+    try:
+        score = float(posted["expected_score"])
+    except ValueError:
+        return expected
+    if math.isfinite(score):
+        expected["score"] = score
+    return expected
 
 
 def read_grade_form() -> tuple[dict[str, str], float | None, dict[str, str]]:

@@ -6,7 +6,7 @@ import math
 
 import bottle
 
-from rpc_cluster import InvalidParams
+from rpc_cluster import Conflict, InvalidParams
 
 from .. import web
 
@@ -15,6 +15,12 @@ PAGE_SIZE = 50
 SORTS = (("name", "Name"), ("-average", "Average, high to low"), ("average", "Average, low to high"))
 # Longer searches match no name (names are at most 100 characters): refused before grading is asked.
 MAX_QUERY = 100
+# The longest first or last name grading stores; the form says so beside each field.
+MAX_NAME = 100
+NAME_FIELDS = (("first_name", "First name"), ("last_name", "Last name"))
+# Grading takes an offset up to 2**63 - 1. A page whose offset would be larger is past the last page
+# of any list grading can hold, so it shows page 1 without asking.
+LAST_PAGE = (2**63 - 1) // PAGE_SIZE
 
 
 def home() -> None:
@@ -33,24 +39,44 @@ def add_student() -> str:
     """``POST /students``: add one, then show the new student's page."""
     web.check_csrf()
     values = web.form_values("first_name", "last_name")
+    # Both blank names are flagged at once; grading itself names only the first field it refuses.
+    blank = {name: "must not be empty" for name, _ in NAME_FIELDS if not values[name].strip()}
+    if blank:
+        return _students_page(blank, values, 400)
     try:
         student = web.grading("Grades.add_student", **values, request_id=web.form_request_id())
     except InvalidParams as exc:
         return _students_page(web.field_error(exc), values, 400)
+    except Conflict as exc:
+        used = web.first_use(exc)
+        if used is None:
+            raise
+        return _students_page({"form": _already_added(used)}, values, 409)
     web.redirect_with_flash(f"/students/{student['id']}", f"Added {student['first_name']} {student['last_name']}.")
+
+
+def _already_added(student: dict) -> str:
+    """What a 409 page says when the add form is sent again with other names."""
+    who = f" {student['first_name']} {student['last_name']}" if "first_name" in student else " a student"
+    return (f"This form was already used: it added{who}. Nothing was added now. To add the student below "
+            "as well, press Add student again.")
 
 
 def _students_page(errors_by_field: dict | None = None, values: dict | None = None, status: int = 200) -> str:
     errors = dict(errors_by_field or {})
     query = bottle.request.query.getunicode("q", "").strip()
+    query_problem = _query_problem(query)
     sort = bottle.request.query.getunicode("sort", "")
     # An order we do not know (a stale or mistyped link) lists by name, as a bad page number shows page 1.
     sort = sort if sort in dict(SORTS) else SORTS[0][0]
     # A page number that is not one of the pages shows the first.
     page_number = web.number(bottle.request.query.get("page", "1")) or 1
+    if page_number > LAST_PAGE:
+        page_number = 1
     listing = {"total": 0, "students": []}
-    if len(query) > MAX_QUERY:
-        errors["q"], status = f"must be at most {MAX_QUERY} characters", 400
+    if query_problem:
+        errors["q"], status = query_problem, 400
+        query = web.visible(query)  # shown in the box and the links, where a NUL is not valid HTML
     else:
         try:
             listing = _list(query, sort, page_number)
@@ -64,7 +90,16 @@ def _students_page(errors_by_field: dict | None = None, values: dict | None = No
     return web.render("students.tpl", status, students=listing["students"], page=page_number, pages=pages,
                       total=total, query=query, sort=sort, sorts=SORTS,
                       sort_param=None if sort == SORTS[0][0] else sort, errors=errors, values=values or {},
-                      link=web.link)
+                      link=web.link, name_fields=NAME_FIELDS, max_name=MAX_NAME)
+
+
+def _query_problem(query: str) -> str | None:
+    """Why grading is not asked for this search (a 400 page), or None."""
+    if len(query) > MAX_QUERY:
+        return f"must be at most {MAX_QUERY} characters"
+    if web.has_control_characters(query):  # a NUL was an internal error in SQLite's full-text search
+        return "must not contain control characters"
+    return None
 
 
 def _list(query: str, sort: str, page_number: int) -> dict:

@@ -7,6 +7,7 @@
 <link rel="stylesheet" href="/static/style.css">
 </head>
 <body>
+<a class="skip-link" href="#main">Skip to main content</a>
 <header class="top">
   <a class="brand" href="/students">Teacher portal</a>
   <nav aria-label="Main">
@@ -15,7 +16,7 @@
   % end
   </nav>
 </header>
-<main>
+<main id="main" tabindex="-1">
 % if flash:
   <p class="flash" role="status">{{flash}}</p>
 % end

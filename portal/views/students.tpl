@@ -1,5 +1,5 @@
 % rebase('layout.tpl', title='Students')
-<h1>Students <span class="count">{{total}}{{' found' if query else ''}}</span></h1>
+<h1>Students <span class="count">{{count(total)}}{{' found' if query else ''}}</span></h1>
 <form method="get" action="/students" class="search" role="search">
   <label for="q">Search by name</label>
   <div class="inline">
@@ -24,12 +24,13 @@
 </nav>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Students">
 <table id="students">
-  <thead><tr><th scope="col">Name</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
+%# Last name first, as the list sorts by name: "Carter, Nick" comes before "Stone, Emma".
+  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
   <tbody>
   % for s in students:
     <tr>
-      <td><a href="/students/{{s['id']}}">{{s['first_name']}} {{s['last_name']}}</a></td>
-      <td class="num">{{s['grade_count']}}</td>
+      <td><a href="/students/{{s['id']}}">{{s['last_name']}}, {{s['first_name']}}</a></td>
+      <td class="num">{{count(s['grade_count'])}}</td>
       <td class="num">{{one_decimal(s['average'])}}</td>
     </tr>
   % end
@@ -46,7 +47,7 @@
   % if page > 1:
   <a href="{{link('/students', q=query, sort=sort_param, page=page - 1 if page > 2 else None)}}" rel="prev">← Previous</a>
   % end
-  <span>Page {{page}} of {{pages}}</span>
+  <span>Page {{count(page)}} of {{count(pages)}}</span>
   % if page < pages:
   <a href="{{link('/students', q=query, sort=sort_param, page=page + 1)}}" rel="next">Next →</a>
   % end
@@ -54,20 +55,26 @@
 % end
 <p class="tools"><a href="/students.csv" download>Download all grades (CSV)</a> · <a href="/import">Import grades</a></p>
 
-<h2>Add a student</h2>
-<form method="post" action="/students" class="card" novalidate>
+<h2 id="add-student">Add a student</h2>
+%# The list above can be a screen long or more: the first field with a problem takes the focus, which
+%# also scrolls the form into view. No maxlength: a pasted longer name gets a message, never a silent cut.
+%# A problem with no field of its own (the form already used, a bad request_id) is said above the fields.
+% general = [errors[f] for f in errors if f not in ('q',) + tuple(f for f, _ in name_fields)]
+% invalid = [field for field, _ in name_fields if field in errors] or (['first_name'] if general else [])
+<form method="post" action="/students" class="card" novalidate aria-labelledby="add-student">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="request_id" value="{{request_id}}">
-  % for field, label in (('first_name', 'First name'), ('last_name', 'Last name')):
-  <label for="{{field}}">{{label}}</label>
-  <input id="{{field}}" name="{{field}}" value="{{values.get(field, '')}}" maxlength="100" required
-         {{!'aria-invalid="true"' if field in errors else ''}}>
+  % if general:
+  <p class="error" id="student-form-error" role="alert">{{' '.join(general)}}</p>
+  % end
+  % for field, label in name_fields:
+  %   described = ' '.join(['%s-error' % field] * (field in errors) + ['student-form-error'] * bool(general and field == 'first_name'))
+  <label for="{{field}}">{{label}} <span class="hint">(at most {{max_name}} characters)</span></label>
+  <input id="{{field}}" name="{{field}}" value="{{values.get(field, '')}}" required autocomplete="off"
+         {{!'aria-invalid="true"' if field in errors else ''}}{{!' aria-describedby="%s"' % described if described else ''}}{{!' autofocus' if invalid and invalid[0] == field else ''}}>
   % if field in errors:
-  <p class="error" role="alert">{{label}} {{errors[field]}}</p>
+  <p class="error" id="{{field}}-error">{{label}} {{errors[field]}}</p>
   % end
-  % end
-  % if 'form' in errors:
-  <p class="error" role="alert">{{errors['form']}}</p>
   % end
   <button type="submit">Add student</button>
 </form>
