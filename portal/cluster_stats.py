@@ -30,9 +30,8 @@ from typing import Any, Callable, Iterable
 import httptools
 from prometheus_client.parser import text_string_to_metric_families
 
-from rpc_cluster import tls
+from rpc_cluster import tls, urls
 from rpc_cluster.errors import CallTimeout, RpcError, TransportError
-from rpc_cluster.transport import host_header
 
 #: Seconds of scrapes kept per instance.
 WINDOW = 60.0
@@ -220,17 +219,17 @@ class ClusterWatch:
         Also forgets the instances no longer listed.
         """
         try:
-            urls = list(dict.fromkeys(self._instances()))
+            listed = list(dict.fromkeys(self._instances()))
         except Exception:
             return []  # the registry is not answering: keep what we have
         now = time.monotonic()
         with self._lock:
-            self._forget(set(urls))
+            self._forget(set(listed))
             if self._stop.is_set():
                 return []
-            states = {url: self._states.setdefault(url, _Instance()) for url in urls}
+            states = {url: self._states.setdefault(url, _Instance()) for url in listed}
             free = self.max_parallel - sum(state.busy for state in self._states.values())
-            waiting = [url for url in urls if not states[url].busy]
+            waiting = [url for url in listed if not states[url].busy]
             # Answering instances first, then the longest unscraped: see the class's docstring.
             waiting.sort(key=lambda url: (states[url].last_error is not None, states[url].started))
             due = waiting[:max(free, 0)]
@@ -381,17 +380,15 @@ class _Answer:
 def _get(url: str, headers: dict[str, str], timeout: float, limit: int,
          context: Callable[[], ssl.SSLContext]) -> str:
     """The body of a 200 answer to ``GET url``, all of it within ``timeout`` seconds, as text."""
-    target = tls.split_url(url)
-    if target is None:
-        raise TransportError(f"metrics: unsupported URL {url!r}", sent=False)
-    secure, host, port, path = target
-    if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
-        raise TransportError(f"metrics: unsupported URL {url!r} (its path must be ASCII with no spaces)", sent=False)
+    try:
+        target = urls.parse(url)
+    except urls.BadUrl as exc:
+        raise TransportError(f"metrics: {exc}", sent=False) from None
+    secure, host, port, path = target.tls, target.host, target.port, target.path
     deadline = time.monotonic() + timeout
     sock: socket.socket | None = None
     try:
-        # A name that is not ASCII goes in the Host header as the resolver looks it up: IDNA-encoded.
-        authority = host_header(host if host.isascii() else host.encode("idna").decode("ascii"), port, secure)
+        authority = target.host_header
         request = "".join([f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n",
                            *[f"{name}: {value}\r\n" for name, value in headers.items()],
                            "Accept: text/plain\r\nConnection: close\r\n\r\n"]).encode("ascii")
