@@ -1,0 +1,129 @@
+"""Grading under faults: concurrent writers on one PostgreSQL store, and a full disk under SQLite."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from rpc_cluster import Client, RpcError
+from rpc_cluster.grading.service import GradingService
+
+NOWHERE = "http://127.0.0.1:9/rpc"
+
+# -- concurrent writes on one PostgreSQL store -------------------------------------------------------
+
+# Students every import names, half of the imports in ascending order, half descending: the
+# lock orders of two imports differ as much as they can.
+CROWD = 40
+ROUNDS = 5
+IMPORTERS = 8
+ADDERS = 4
+GRADES_PER_ADDER = 3
+# Each round has this long; a hung call fails the test instead of hanging it.
+ROUND_SECONDS = 60
+
+
+def _csv(student_ids: list[int], title: str) -> str:
+    return "student_id,title,type,score\n" + "".join(f"{sid},{title},Quiz,{sid % 101}\n" for sid in student_ids)
+
+
+def test_concurrent_imports_and_grades_on_two_instances_never_fail_and_are_stored_once(postgres_url):
+    import psycopg
+
+    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as first, \
+            GradingService(port=0, registry=NOWHERE, db=postgres_url) as second:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO students (first_name, last_name) SELECT 'Crowd', 'Member ' || n "
+                         "FROM generate_series(1, %s) AS n", (CROWD,))
+            everyone = [sid for (sid,) in conn.execute("SELECT id FROM students ORDER BY id").fetchall()]
+        clients = [Client(first.url, timeout=ROUND_SECONDS), Client(second.url, timeout=ROUND_SECONDS)]
+        imported: list[str] = []
+        added: list[dict] = []
+        failures: list[str] = []
+        lock = threading.Lock()
+
+        def import_one(worker: int, round_: int) -> None:
+            title = f"import-{round_}-{worker}"
+            order = everyone if worker % 2 else everyone[::-1]
+            result = clients[worker % 2].Grades.import_grades(_csv(order, title), request_id=title)
+            assert result == {"imported": len(everyone)}
+            with lock:
+                imported.append(title)
+
+        def add_some(worker: int, round_: int) -> None:
+            for n in range(GRADES_PER_ADDER):
+                sid = everyone[(worker * 7 + round_ * 3 + n) % len(everyone)]
+                stored = clients[(worker + n) % 2].Grades.add_grade(sid, f"add-{round_}-{worker}-{n}", "Test", 70,
+                                                                     request_id=f"add-{round_}-{worker}-{n}")
+                with lock:
+                    added.append(stored)
+
+        def run(job, worker: int, round_: int, barrier: threading.Barrier) -> None:
+            try:
+                barrier.wait(ROUND_SECONDS)
+                job(worker, round_)
+            except (RpcError, AssertionError, threading.BrokenBarrierError) as exc:
+                with lock:
+                    failures.append(f"{job.__name__} {worker} in round {round_}: {exc}")
+
+        for round_ in range(ROUNDS):
+            barrier = threading.Barrier(IMPORTERS + ADDERS)
+            threads = [threading.Thread(target=run, args=(import_one, w, round_, barrier)) for w in range(IMPORTERS)]
+            threads += [threading.Thread(target=run, args=(add_some, w, round_, barrier)) for w in range(ADDERS)]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + ROUND_SECONDS
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            assert not any(thread.is_alive() for thread in threads), f"round {round_} outlived {ROUND_SECONDS} s"
+
+    assert failures == []
+    assert len(imported) == ROUNDS * IMPORTERS and len(added) == ROUNDS * ADDERS * GRADES_PER_ADDER
+    with psycopg.connect(postgres_url) as conn:
+        titles = Counter(title for (title,) in conn.execute("SELECT title FROM grades").fetchall())
+        ids = [gid for (gid,) in conn.execute("SELECT id FROM grades WHERE title LIKE 'add-%%'").fetchall()]
+        drift = conn.execute("SELECT t.student_id FROM student_totals t WHERE t.grade_count <> "
+                             "(SELECT COUNT(*) FROM grades g WHERE g.student_id = t.student_id)").fetchall()
+    assert all(titles[title] == len(everyone) for title in imported)  # every import whole, and once
+    assert sorted(ids) == sorted(grade["id"] for grade in added)  # every grade once
+    assert all(titles[grade["title"]] == 1 for grade in added)
+    assert drift == []  # the totals still count every grade
+
+
+def test_a_transaction_chosen_as_a_deadlock_victim_runs_again(postgres_url, caplog):
+    """A deadlock no lock order of ours prevents (another client locks totals rows in the
+    other order): the import PostgreSQL rolls back runs again, and the call succeeds."""
+    import uuid
+
+    import psycopg
+
+    from conftest import wait_until
+
+    name = f"grading-victim-{uuid.uuid4().hex[:10]}"
+    with GradingService(port=0, registry=NOWHERE, db=f"{postgres_url}&application_name={name}") as service, \
+            psycopg.connect(postgres_url) as other, psycopg.connect(postgres_url, autocommit=True) as watch:
+        client = Client(service.url, timeout=30)
+        # The import starts waiting first, so its deadlock check runs first and it is the victim.
+        other.execute("SET deadlock_timeout = '10s'")
+        other.execute("SELECT 1 FROM student_totals WHERE student_id = 2 FOR UPDATE")
+        result: list = []
+        importing = threading.Thread(target=lambda: result.append(client.Grades.import_grades(
+            _csv([1, 2], "Victim"), request_id="victim-1")))
+        with caplog.at_level("INFO", logger="rpc_cluster.grading"):
+            importing.start()
+            try:
+                wait_until(lambda: watch.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+                    (name,)).fetchall(), 15, message="the import to wait for student 2's totals")
+                # Student 1's totals are the import's now: this closes the cycle.
+                other.execute("SELECT 1 FROM student_totals WHERE student_id = 1 FOR UPDATE")
+                other.commit()
+            finally:
+                importing.join(30)
+        assert result == [{"imported": 2}]
+        assert "running the transaction again" in caplog.text
+        assert [g["title"] for g in client.Grades.get_student(1)["grades"]].count("Victim") == 1
+        assert [g["title"] for g in client.Grades.get_student(2)["grades"]].count("Victim") == 1
