@@ -8,8 +8,10 @@ from collections import Counter
 
 import pytest
 
+from portal.app import make_app
 from rpc_cluster import Client, RpcError
 from rpc_cluster.grading.service import GradingService
+from wsgi_client import WsgiClient
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -127,3 +129,67 @@ def test_a_transaction_chosen_as_a_deadlock_victim_runs_again(postgres_url, capl
         assert "running the transaction again" in caplog.text
         assert [g["title"] for g in client.Grades.get_student(1)["grades"]].count("Victim") == 1
         assert [g["title"] for g in client.Grades.get_student(2)["grades"]].count("Victim") == 1
+
+
+# -- a full disk under SQLite ------------------------------------------------------------------------
+
+# Room for the seeded store, its WAL and a few writes; small enough to fill in an instant.
+DISK_BYTES = 1 << 20
+
+
+def _rpc(url: str, method: str, **params) -> dict:
+    """The raw JSON-RPC answer to one call, as the wire carries it."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(small_disk, caplog):
+    from rpc_cluster import StoreFull
+
+    disk = small_disk(DISK_BYTES)
+    with caplog.at_level("INFO", logger="rpc_cluster"), \
+            GradingService(port=0, registry=NOWHERE, db=str(disk.path / "grades.db")) as service:
+        client = Client(service.url, timeout=30)
+        client.Grades.add_grade(1, "Before", "Quiz", 60)
+        disk.fill()
+        try:
+            answer = _rpc(service.url, "Grades.add_grade", student_id=1, title="Refused", type="Quiz", score=70)
+            assert answer["error"] == {"code": 503, "message": "the store is out of space",
+                                       "data": {"reason": "out_of_space"}}
+            with pytest.raises(StoreFull) as refused:
+                client.Grades.add_grade(1, "Refused too", "Quiz", 70, request_id="refused-1")
+            assert refused.value.code == 503 and refused.value.message == "the store is out of space"
+            many = _csv([1, 2, 3, 4, 5] * 400, "Refused import")
+            with pytest.raises(StoreFull):
+                client.Grades.import_grades(many, request_id="refused-import")
+            with pytest.raises(StoreFull):
+                client.Grades.add_student("Refused", "Student")
+            assert client.Grades.get_student(1)["first_name"] == "Nick"  # reads go on
+            # The portal shows its 503 page for it, and stores nothing either.
+            portal = WsgiClient(make_app(client))
+            token = portal.get("/students/1").csrf()
+            page = portal.post("/students/1/grades", {"csrf_token": token, "title": "Refused in the portal",
+                                                      "type": "Quiz", "score": "75"})
+            assert page.status == 503 and "Nothing was lost" in page.text and "Traceback" not in page.text
+        finally:
+            disk.free()
+        # Space is back: the same calls (request_ids too: their claims were rolled back) succeed.
+        after = client.Grades.add_grade(1, "After", "Quiz", 80)
+        assert client.Grades.add_grade(1, "Refused too", "Quiz", 70, request_id="refused-1")["title"] == "Refused too"
+        assert client.Grades.import_grades(_csv([2], "Imported after"), request_id="refused-import-2") == {
+            "imported": 1}
+        titles = [g["title"] for sid in range(1, 6) for g in client.Grades.get_student(sid)["grades"]]
+        assert [g["title"] for g in client.Grades.get_student(1)["grades"]][-3:] == ["Before", "After",
+                                                                                      "Refused too"]
+        assert after["title"] == "After"
+        assert not {"Refused", "Refused import", "Refused in the portal"} & set(titles) and titles.count("Refused too") == 1
+        assert client.Grades.count_students() == 5
+    full = [r for r in caplog.records if "the store is out of space" in r.getMessage()]
+    assert len(full) == 5  # one line for each refused call
+    assert all(r.exc_info is None for r in full)
+    assert not any(r.exc_info for r in caplog.records)  # no traceback at all
