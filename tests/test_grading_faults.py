@@ -193,3 +193,25 @@ def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(s
     assert len(full) == 5  # one line for each refused call
     assert all(r.exc_info is None for r in full)
     assert not any(r.exc_info for r in caplog.records)  # no traceback at all
+
+
+def test_out_of_space_is_recognised_for_both_databases_and_nothing_else(tmp_path):
+    import sqlite3
+
+    import psycopg
+
+    from rpc_cluster import StoreFull, TransportError
+    from rpc_cluster.errors import error_from_object
+    from rpc_cluster.grading.out_of_space import out_of_space
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL
+    io_error = sqlite3.OperationalError("disk I/O error")
+    io_error.sqlite_errorcode = sqlite3.SQLITE_IOERR | (3 << 8)  # SQLITE_IOERR_WRITE
+    assert out_of_space(full) and out_of_space(psycopg.errors.DiskFull("could not extend file"))
+    assert not out_of_space(io_error, tmp_path)  # a disk with room: a real I/O error, not a full disk
+    assert not out_of_space(psycopg.errors.DeadlockDetected("deadlock detected"))
+    assert not out_of_space(sqlite3.OperationalError("database is locked"))
+    # The client raises it back as StoreFull, and it is no transport error: nothing sends it again.
+    back = error_from_object(StoreFull().to_error_object())
+    assert isinstance(back, StoreFull) and not isinstance(back, TransportError)
