@@ -58,7 +58,7 @@ from .client import Batch, Client
 from .discovery import NoHealthyProvider, RegistryClient, ServiceClient, connect
 from .errors import (
     CallTimeout, Conflict, InternalError, InvalidParams, InvalidRequest, MethodNotFound,
-    NotFound, ParseError, RpcError, ServiceUnavailable, StartError, TransportError, Unauthorized,
+    NotFound, ParseError, RpcError, ServiceUnavailable, StartError, StoreFull, TransportError, Unauthorized,
 )
 from .methods import MethodTable, rpc_method
 from .service import Part, Service
@@ -69,7 +69,7 @@ from .version import __version__
 __all__ = [
     "Batch", "CallTimeout", "Client", "Conflict", "InternalError", "InvalidParams", "InvalidRequest",
     "LogShipping", "MethodNotFound", "MethodTable", "NoHealthyProvider", "NotFound", "ParseError", "Part",
-    "RegistryClient", "RpcError", "Service", "ServiceClient", "ServiceUnavailable", "StartError", "TransportError",
-    "Unauthorized", "__version__", "config", "connect", "current_trace_id", "new_trace_id", "rpc_method",
-    "trace",
+    "RegistryClient", "RpcError", "Service", "ServiceClient", "ServiceUnavailable", "StartError", "StoreFull",
+    "TransportError", "Unauthorized", "__version__", "config", "connect", "current_trace_id", "new_trace_id",
+    "rpc_method", "trace",
 ]

@@ -102,6 +102,22 @@ class ServiceUnavailable(RpcError):
     code, default_message = SERVICE_UNAVAILABLE, "Service unavailable"
 
 
+class StoreFull(ServiceUnavailable):
+    """The service's store is out of space: the call stored nothing (code 503).
+
+    A 503 the server answered is not a transport error, so no client sends the
+    call again by itself; once space is freed the same call succeeds.
+    ``data`` says why (``{"reason": "out_of_space"}``), so clients raise this
+    class too, not just ServiceUnavailable.
+    """
+
+    default_message = "the store is out of space"
+    reason = "out_of_space"
+
+    def __init__(self, message: str | None = None, data: Any = None, *, code: int | None = None):
+        super().__init__(message, {"reason": self.reason} if data is None else data, code=code)
+
+
 class TransportError(RpcError, ConnectionError):
     """The call could not be completed over HTTP (refused, reset, bad status)."""
 
@@ -135,4 +151,7 @@ def error_from_object(error: Any) -> RpcError:
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
         return InternalError("Malformed error object in response", error)
     cls = _BY_CODE.get(error["code"], RpcError)
-    return cls(str(error.get("message") or cls.default_message), error.get("data"), code=error["code"])
+    data = error.get("data")
+    if cls is ServiceUnavailable and isinstance(data, dict) and data.get("reason") == StoreFull.reason:
+        cls = StoreFull
+    return cls(str(error.get("message") or cls.default_message), data, code=error["code"])

@@ -6,7 +6,8 @@ idempotent, or carries a ``request_id``); a request that never left this
 process may always be sent again, to the same server or another one. Every
 loop that retries asks this module: the transport, failover in
 ``connect()``, the registry's health checks and notifier, the log shipper,
-registration and ``rpc-cluster logs -f``.
+registration, ``rpc-cluster logs -f`` and the PostgreSQL grade store's
+deadlocked transactions.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ UNHEARD = Backoff(first=3.0, longest=60.0)
 SHIPPING = Backoff(first=0.1, longest=5.0)
 # rpc-cluster logs -f while the log service is lost: soon at first, then every few seconds.
 LOG_FOLLOW = Backoff(first=0.5, longest=5.0)
+# A store transaction the database rolled back whole to break a deadlock or a serialization
+# conflict runs again (its request_id claim was rolled back with it): a few quick tries,
+# spread so that the two transactions that collided do not collide again.
+STORE_CONFLICT = Backoff(attempts=5, first=0.02, factor=3.0, longest=0.5, jitter=0.5)
 
 def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:
     """Whether the request behind a failed exchange may have reached the server.

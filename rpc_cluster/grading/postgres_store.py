@@ -7,19 +7,29 @@ under an advisory lock, so two instances starting together seed once.
 
 from __future__ import annotations
 
+import logging
 import select
+import time
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from .. import retry
 from . import postgres_schema, requests
 from .sql_store import SqlGradeStore
 from .store import SEED, grade
 
+log = logging.getLogger("rpc_cluster.grading")
+
 # Any constant: the lock that serializes schema creation and seeding.
 _SEED_LOCK = 7_310_551
+# What PostgreSQL answers when it rolled a transaction back whole to let another one go on:
+# the same transaction may then simply run again.
+_COLLIDED = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+
+T = TypeVar("T")
 
 def _check_alive(conn: psycopg.Connection) -> None:
     """The pool's check before handing out a connection: raise if the server has closed it.
@@ -40,6 +50,27 @@ def _check_alive(conn: psycopg.Connection) -> None:
 def _rows(cursor: psycopg.Cursor) -> list:
     # psycopg refuses fetchall() on a statement that returns no rows (UPDATE, DELETE).
     return cursor.fetchall() if cursor.description is not None else []
+
+
+def _again_if_collided(attempt: Callable[[], T]) -> T:
+    """``attempt()``'s result, running it again while PostgreSQL rolls it back for a collision.
+
+    Safe because a deadlock or a serialization failure rolls back the whole
+    transaction, its ``request_id`` claim included: nothing of it was stored.
+    The totals triggers lock in a fixed order, so this is the rare case; the
+    last failure is raised after ``retry.STORE_CONFLICT``'s attempts.
+    """
+    failures = 0
+    for pause in retry.STORE_CONFLICT.pauses():
+        time.sleep(pause)
+        try:
+            return attempt()
+        except _COLLIDED as exc:
+            failures += 1
+            if failures == retry.STORE_CONFLICT.attempts:
+                raise
+            log.info("grading: %s; running the transaction again", str(exc).strip().splitlines()[0])
+    raise AssertionError("unreachable: STORE_CONFLICT has a bounded number of attempts")
 
 
 class _Transaction:
@@ -122,14 +153,21 @@ class PostgresStore(SqlGradeStore):
         """One write, committed before it returns; done once per ``request_id``."""
         if request_id is not None:
             return self._transaction(request_id, method, params, lambda tx: write(tx.conn))
-        with self._pool.connection() as conn:
-            # Autocommit: the INSERT is committed (and durable) before it returns.
-            return write(conn)
+
+        def autocommitted() -> Any:
+            with self._pool.connection() as conn:
+                # Autocommit: the INSERT is committed (and durable) before it returns.
+                return write(conn)
+
+        return _again_if_collided(autocommitted)
 
     def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
-        with self._pool.connection() as conn, conn.transaction():
-            tx = _Transaction(conn)
-            return requests.once(tx.rows, request_id, method, params, lambda: write(tx))
+        def attempt() -> Any:
+            with self._pool.connection() as conn, conn.transaction():
+                tx = _Transaction(conn)
+                return requests.once(tx.rows, request_id, method, params, lambda: write(tx))
+
+        return _again_if_collided(attempt)
 
     def _matching(self, query: str) -> tuple[str, tuple]:
         return postgres_schema.hits(query)
