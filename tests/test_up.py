@@ -65,7 +65,7 @@ def test_up_starts_serves_and_stops_cleanly(tmp_path):
         listing = text[text.index("  portal"):]
         assert listing.index("portal") < listing.index("registry") < listing.index("grading")
         with urllib.request.urlopen(match.group(1) + "students", timeout=5) as response:
-            assert response.status == 200 and b"Nick Carter" in response.read()
+            assert response.status == 200 and b"Carter, Nick" in response.read()
         assert re.search(r"^grading +\| .*GradingService registered", text, re.M)  # prefixed output
         kids = children_of(proc.pid)
         assert len(kids) == 4
@@ -123,7 +123,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
         os.kill(first, signal.SIGKILL)
         assert {r["service_name"] for r in both.Registry.services()} >= {"GradingService", "PortalService"}
         with urllib.request.urlopen(portal + "students", timeout=5) as response:
-            assert b"Nick Carter" in response.read()
+            assert b"Carter, Nick" in response.read()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
         time.sleep(0.2)
@@ -160,7 +160,7 @@ def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
         assert oct((data / "tls" / "ca-key.pem").stat().st_mode & 0o777) == "0o600"
         context = ssl.create_default_context(cafile=str(ca))
         with urllib.request.urlopen(portal + "students", timeout=5, context=context) as response:
-            assert response.status == 200 and b"Nick Carter" in response.read()
+            assert response.status == 200 and b"Carter, Nick" in response.read()
         with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
             urllib.request.urlopen(portal + "students", timeout=5, context=ssl.create_default_context())
         rows = RegistryClient(registry, tls_ca=str(ca)).call("Registry.services")
