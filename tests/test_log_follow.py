@@ -158,6 +158,40 @@ def test_a_cursor_rotated_away_from_another_log_or_made_up_is_refused(tmp_path):
             store.follow(made_up)
 
 
+def test_a_cursor_at_the_start_of_an_empty_log_is_refused_once_a_file_was_deleted(tmp_path):
+    """Named by its inode alone, such a cursor was taken by a newer file that reused the inode
+    (ext4 hands a freed inode to the next file created): the lines rotated away were skipped unsaid."""
+    path = tmp_path / "d.log"
+    store = LogStore(path, max_bytes=500, backups=2)
+    cursor = store.follow(None).cursor
+    store.append([entry("early", 0)])
+    assert messages(store.follow(cursor).entries) == ["early"]  # no file deleted yet: taken
+    rotations, size = 0, path.stat().st_size
+    for n in range(60):
+        store.append([entry(f"filler {n}", n)])
+        rotations, size = rotations + (path.stat().st_size < size), path.stat().st_size
+        if rotations > 2:  # the cursor's file is deleted, whichever file has its inode now
+            with pytest.raises(CursorError, match="no longer keeps"):
+                store.follow(cursor)
+    assert rotations > 10
+
+
+def test_a_cursor_edited_to_another_offset_is_refused(tmp_path):
+    """The digest covers the offset: past the first 4 KiB too, an edited cursor would start mid-line."""
+    store = LogStore(tmp_path / "d.log", max_bytes=0)
+    store.append([entry(f"line {n:03d} " + "x" * 80, n) for n in range(100)])  # about 14 KiB
+    middle = store.follow(None, 40).cursor
+    page = store.follow(None, 1)
+    version, offset, digest = page.cursor.split(".")
+    assert int(offset) > 4096
+    for edited in (int(offset) - 1, int(offset) - 50, int(offset) + 1, 5000, 4096, 0):
+        with pytest.raises(CursorError):
+            store.follow(f"{version}.{edited}.{digest}")
+    # The real ones still work, in the first 4 KiB and beyond.
+    assert store.follow(page.cursor).entries == []
+    assert store.follow(middle).entries == []
+
+
 def test_the_cursor_survives_a_restart_of_the_log_service(tmp_path):
     path = tmp_path / "d.log"
     before = LogStore(path)

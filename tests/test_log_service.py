@@ -60,9 +60,9 @@ def test_rotation_by_size_keeps_backups_private_and_tail_reads_across_them(tmp_p
     store = LogStore(tmp_path / "d.log", max_bytes=2000, backups=3)
     for n in range(60):
         store.append([entry(f"message {n:03d}", trace_id="t-rotate" if n % 10 == 0 else None)])
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = sorted(p.name for p in tmp_path.iterdir() if p.name != "d.log.marks")
     assert files == ["d.log", "d.log.1", "d.log.2", "d.log.3"]
-    for name in files:
+    for name in files + ["d.log.marks"]:  # the shippers' marks, saved at each rotation, are private too
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600
         assert (tmp_path / name).stat().st_size <= 2000
     kept = [e["message"] for name in reversed(files) for e in lines(tmp_path / name)]
@@ -258,12 +258,29 @@ def test_services_ship_their_logs_and_one_trace_is_found_whole(processes, tmp_pa
         return found if {e["service_name"] for e in found} >= {"Alpha", "Beta", "Gamma"} else None
 
     found = wait_until(whole_path, 10, message="all three services' lines for the trace")
+    # Three shippers deliver in any order: the trace reads in timestamp order all the same.
+    assert [e["timestamp"] for e in found] == sorted(e["timestamp"] for e in found)
     relays = [e for e in found if "relay of 'hello'" in e["message"]]
+    # Each hop logged before calling the next, and timestamps keep the microsecond: no ties.
     assert [e["service_name"] for e in relays] == ["Alpha", "Beta", "Gamma"]
+    assert len({e["timestamp"] for e in relays}) == 3
     assert all(e["trace_id"] == trace_id for e in found)
     # The same lines are in the file, and each service still printed its own to stderr.
     on_disk = [json.loads(line) for line in (tmp_path / "distributed.log").read_text().splitlines()]
     assert sum(1 for e in on_disk if e["trace_id"] == trace_id) >= 3
+
+
+def test_a_record_is_stamped_to_the_microsecond():
+    """Two services' lines for one request are often under a millisecond apart: a timestamp cut
+    to the millisecond made them tie, and a tie reads in arrival order, which shippers do not keep."""
+    from rpc_cluster.log_entries import entry_from_record
+
+    stamps = []
+    for created in (1_790_000_000.000_250, 1_790_000_000.000_750):
+        record = logging.LogRecord("t", logging.INFO, __file__, 1, "m", None, None)
+        record.created, record.msecs = created, 0.0
+        stamps.append(entry_from_record(record, "svc", "m")["timestamp"])
+    assert stamps == ["2026-09-21T14:13:20.000250Z", "2026-09-21T14:13:20.000750Z"]
 
 
 # -- hostile input over RPC (issue 10, item 14) ----------------------------------------------------

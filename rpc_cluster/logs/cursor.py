@@ -6,7 +6,12 @@ bytes before the offset, up to 4 KiB (written once, never changed). After
 ``file`` becomes ``file.1`` the cursor still finds it, reads it to its end
 and goes on into the newer files, so nothing is read twice or skipped. An
 inode number is reused once its file is deleted: the first bytes tell the
-new file from the old one. The text is opaque to callers: ``1.OFFSET.DIGEST``.
+new file from the old one. A cursor at the very start of a file has no bytes
+to tell by, so it is taken only while the log has deleted no file.
+
+The digest covers the offset too, and the bytes just before it: a cursor
+edited to another offset is refused, so a read always starts on a line.
+The text is opaque to callers: ``1.OFFSET.DIGEST``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import BinaryIO, NamedTuple
 
 # How much of a file's start names it, with its inode.
 PREFIX_BYTES = 4096
+# How much just before the offset the digest covers too: the end of the line read last.
+BEFORE_BYTES = 256
 _TEXT = re.compile(r"1\.([0-9]{1,19})\.([0-9a-f]{24})")
 
 
@@ -42,8 +49,11 @@ class LogFile(NamedTuple):
 
 
 def _digest(file: LogFile, offset: int) -> str:
-    prefix = os.pread(file.handle.fileno(), min(offset, PREFIX_BYTES), 0)
-    return hashlib.blake2b(file.identity.encode() + b"\0" + prefix, digest_size=12).hexdigest()
+    fd = file.handle.fileno()
+    prefix = os.pread(fd, min(offset, PREFIX_BYTES), 0)
+    before = os.pread(fd, min(offset, BEFORE_BYTES), offset - min(offset, BEFORE_BYTES))
+    named = b"\0".join([file.identity.encode(), str(offset).encode(), prefix, before])
+    return hashlib.blake2b(named, digest_size=12).hexdigest()
 
 
 def cursor_at(files: list[LogFile], index: int, offset: int) -> str:
@@ -57,13 +67,19 @@ def cursor_at(files: list[LogFile], index: int, offset: int) -> str:
     return f"1.{offset}.{_digest(files[index], offset)}"
 
 
-def find(text: object, files: list[LogFile]) -> tuple[int, int]:
-    """(index in ``files``, offset) that a cursor names; ``CursorError`` when it names none of them."""
+def find(text: object, files: list[LogFile], *, all_kept: bool = False) -> tuple[int, int]:
+    """(index in ``files``, offset) that a cursor names; ``CursorError`` when it names none of them.
+
+    ``all_kept``: the log has deleted none of its files yet (a cursor at the
+    start of a file, named by its inode alone, is taken only then).
+    """
     match = _TEXT.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise CursorError("is not a cursor that Log.follow returned")
     offset, digest = int(match[1]), match[2]
     for index, file in enumerate(files):
+        if offset == 0 and not all_kept:
+            break
         if file.size >= offset and hmac.compare_digest(_digest(file, offset), digest):
             return index, offset
     raise CursorError("names a place this log no longer keeps (rotated away since) or another log service's; "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
+import sys
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -15,7 +17,7 @@ from ..log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso,
 from ..methods import MethodTable, rpc_method
 from ..service import Service
 from .cursor import CursorError
-from .store import TAIL_BYTES, LogStore
+from .store import TAIL_BYTES, LogStore, WriteFailed
 
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
@@ -130,6 +132,9 @@ class _StoreHandler(CentralLogHandler):
             return
         try:
             self._store.append([entry_from_record(record, self.service_name, self.format(record))])
+        except WriteFailed as exc:
+            # A full disk: one line, not logging's traceback for each record that cannot be kept.
+            print(f"rpc-cluster log: a log record could not be stored: {exc.strerror}", file=sys.stderr)
         except Exception:
             self.handleError(record)
 
@@ -164,13 +169,34 @@ class LogService(Service):
         self.metrics.counted("log_entries_written", "Log entries written to the file", lambda: store.entries_written)
         self.metrics.counted("log_bytes_written", "Bytes of log entries written to the file",
                              lambda: store.bytes_written)
+        self.metrics.counted("log_write_failures", "Writes to the log file that failed (a full disk)",
+                             lambda: store.failed_writes)
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Log", Log(self.store))
 
     def after_call(self) -> None:
-        # Every entry of the batch reaches the file before the HTTP response goes out.
+        # Every entry of the batch reaches the file before the HTTP response goes out;
+        # WriteFailed when some did not (answered by wsgi_app).
         self.store.flush()
+
+    def wsgi_app(self, rpc_app: Any) -> Any:
+        """The RPC app, but a batch the file could not take is a 503, never a 204 or a result.
+
+        Notifications have no answer of their own to carry the failure, and the
+        shipper keeps a batch (and sends it again) only when it is not acknowledged.
+        """
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            try:
+                return rpc_app(environ, start_response)
+            except WriteFailed as exc:
+                body = json.dumps({"error": "the log could not store the batch: send it again",
+                                   "problem": exc.strerror, "service": self.name}).encode()
+                start_response("503 Service Unavailable", [("Content-Type", "application/json"),
+                                                           ("Content-Length", str(len(body)))])
+                return [body]
+
+        return app
 
     def on_start(self) -> None:
         logging.getLogger().addHandler(self._own_records)

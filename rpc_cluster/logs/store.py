@@ -6,8 +6,15 @@ message can forge an entry. Rotation is the stdlib's
 ``RotatingFileHandler.doRollover`` (``file``, ``file.1`` ... ``file.N``); the
 file is created with mode 0600 (and so is each new one after a rotation).
 
-A read never makes a write wait: it holds the write lock only to flush and
-open the files (microseconds), then reads without it, and scans at most
+An entry counts as stored only once its line is in the file. ``write``
+keeps a request's lines aside (per thread) and ``flush`` writes them with
+one ``os.write``; when that fails (a full disk) the file is cut back to its
+last whole line, only the entries before it count as stored, and ``flush``
+raises ``WriteFailed``: the log service then answers the batch with an error,
+and its shipper sends it again (``marks.py`` makes that store nothing twice).
+
+A read never makes a write wait: it holds the write lock only to open the
+files (microseconds), then reads without it, and scans at most
 ``tail_bytes``: ``tail`` backwards from the newest entry, ``follow``
 forwards from a cursor (``cursor.py``).
 """
@@ -17,19 +24,22 @@ from __future__ import annotations
 import json
 import logging.handlers
 import os
+import re
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, NamedTuple
 
 from ..log_entries import FIELDS
+from . import marks as saved_marks
 from .cursor import LogFile, cursor_at, find
+from .marks import Marks
 from .matching import Query
 
-# Shippers whose progress is remembered (one number each); the oldest is forgotten first.
-MAX_SHIPPERS = 10_000
-# How much of the newest log is read at start to learn how far each shipper got.
-REMEMBER_BYTES = 4 << 20
+# The shippers' marks are saved at least every this many bytes of log (and at each
+# rotation): the most a start reads to learn how far each shipper got.
+CHECKPOINT_BYTES = 4 << 20
+# An entry's shipper id, as ``_line`` writes it: last in its line, so a message cannot fake it.
+_ENTRY_ID = re.compile(rb'"entry_id": "([A-Za-z0-9._-]{1,40}):([0-9]{1,18})"}$', re.MULTILINE)
 
 
 # How much of the log one Log.tail (or Log.follow) may scan. Measured on 2 cores, 16 MiB takes
@@ -110,18 +120,34 @@ def _fields(entry: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def _line(entry: dict[str, Any]) -> tuple[str, int]:
-    """The file's line for an entry, and its size in bytes."""
+def _line(entry: dict[str, Any]) -> bytes:
+    """The file's line for an entry."""
     line = json.dumps(_fields(entry), ensure_ascii=False) + "\n"
-    if line.isascii():
-        return line, len(line)
     try:
-        return line, len(line.encode("utf-8"))
+        return line.encode("utf-8")
     except UnicodeEncodeError:
         # JSON text may hold a lone surrogate ("\\ud800"); UTF-8 cannot. Stored escaped, the
         # entry is kept (a notification has nobody to tell of a rejection) and the file stays UTF-8.
         line = json.dumps({key: _escaped(value) for key, value in _fields(entry).items()}, ensure_ascii=False) + "\n"
-        return line, len(line.encode("utf-8"))
+        return line.encode("utf-8")
+
+
+class _Line(NamedTuple):
+    """An entry's line, ready for the file, and its shipper's id parsed (None, 0 without one)."""
+
+    data: bytes
+    origin: str | None
+    number: int
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> "_Line":
+        entry_id = entry.get("entry_id")
+        origin, number = saved_marks.parse(entry_id) if entry_id else (None, 0)
+        return cls(_line(entry), origin, number)
+
+
+class WriteFailed(OSError):
+    """Entries could not be written to the log file (a full disk): they are not stored, nor remembered."""
 
 
 def _by_time(entries: list[dict[str, Any]], *, newest_first: bool = False) -> list[dict[str, Any]]:
@@ -137,7 +163,7 @@ class LogStore:
     """Appends entries to the log file and finds the newest matching ones."""
 
     def __init__(self, path: str | os.PathLike, *, max_bytes: int = 10 << 20, backups: int = 5,
-                 tail_bytes: int = TAIL_BYTES):
+                 tail_bytes: int = TAIL_BYTES, marks: Marks | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = _PrivateRotatingFile(self.path, maxBytes=max_bytes, backupCount=backups,
@@ -148,15 +174,31 @@ class LogStore:
         self.backups = backups
         #: How much of the newest log one ``tail`` may scan, in bytes.
         self.tail_bytes = tail_bytes
+        #: Where the shippers' marks are saved (``marks.py``).
+        self.marks_path = self.path.with_name(self.path.name + ".marks")
         self._size = self.path.stat().st_size
         #: Entries and bytes written since this store opened (GET /metrics).
         self.entries_written = 0
         self.bytes_written = 0
+        #: Writes to the file that failed (a full disk), since this store opened.
+        self.failed_writes = 0
         self._lock = threading.Lock()
-        # Each shipper's highest entry number stored (see ``write``), newest shippers last.
-        self._stored_up_to: OrderedDict[str, int] = OrderedDict()
+        # Each request's lines until its flush, and a failure to write them that it was not told of yet.
+        self._local = threading.local()
+        #: Each shipper's highest entry number stored (see ``marks.py``).
+        self.marks = marks or Marks()
+        # Bytes written since the marks were last saved.
+        self._unsaved = 0
+        # A write that failed left part of a line that could not be cut off: end it before the next.
+        self._torn = False
         self._end_torn_line()
-        self._remember_stored()
+        self._recover_marks()
+
+    def _fd(self) -> int:
+        """The live file's descriptor (opened again if a failed rotation left none)."""
+        if self._file.stream is None:
+            self._file.stream = self._file._open()
+        return self._file.stream.fileno()
 
     def _end_torn_line(self) -> None:
         """End a last line a crash cut short, so the next entry does not join it (and go unread with it)."""
@@ -167,72 +209,172 @@ class LogStore:
             if handle.read(1) == b"\n":
                 return
         with self._lock:
-            self._file.stream.write("\n")
-            self._file.stream.flush()
+            self._torn = True
+            try:
+                self._end_torn()
+            except OSError:
+                pass  # the first write tries again
+
+    def _end_torn(self) -> None:
+        """Under the lock: a newline after a torn last line; OSError if it cannot be written."""
+        if self._torn and os.write(self._fd(), b"\n") == 1:
+            self._torn = False
             self._size += 1
 
-    def _remember_stored(self) -> None:
-        """After a restart: how far each shipper got, from the newest part of the file."""
-        try:
-            handle = open(self.path, "rb")
-        except FileNotFoundError:
-            return
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - REMEMBER_BYTES))
-            for line in handle.read().split(b"\n"):
-                if b'"entry_id"' in line:
-                    try:
-                        self._is_new(json.loads(line)["entry_id"])
-                    except (ValueError, KeyError, TypeError):
-                        continue
+    def _recover_marks(self) -> None:
+        """After a restart: how far each shipper got, from the saved marks and the log written after them.
 
-    def _is_new(self, entry_id: str) -> bool:
-        """Whether an entry is not stored yet; records it as stored. Under the lock.
-
-        A shipper numbers its entries in order and sends them in order, a batch
-        again only after it failed: an entry at or below the highest number
-        stored from its shipper is a repeat (its batch arrived, the answer did not).
+        Without saved marks (or when the file they name is gone), every file the log keeps is read.
         """
-        origin, _, number = entry_id.rpartition(":")
-        seq = int(number)
-        if seq <= self._stored_up_to.get(origin, 0):
-            return False
-        self._stored_up_to[origin] = seq
-        self._stored_up_to.move_to_end(origin)
-        if len(self._stored_up_to) > MAX_SHIPPERS:
-            self._stored_up_to.popitem(last=False)
-        return True
+        checkpoint = saved_marks.load(self.marks_path)
+        files = self._snapshot()
+        try:
+            index, offset = len(files) - 1, 0
+            if checkpoint is not None:
+                self.marks.load(checkpoint.marks)
+                for position, file in enumerate(files):
+                    if file.identity == checkpoint.identity and file.size >= checkpoint.offset:
+                        index, offset = position, checkpoint.offset
+                        break
+            for file in reversed(files[:index + 1]):
+                for _, block in _forward_blocks(file.handle, offset, file.size, live=False):
+                    for match in _ENTRY_ID.finditer(block):
+                        self.marks.advance(match[1].decode(), int(match[2]), recovering=True)
+                offset = 0
+        finally:
+            _close(files)
 
     def write(self, entries: list[dict[str, Any]]) -> None:
-        """Write validated entries; they reach the file at the latest on ``flush()``.
+        """Take validated entries; this thread's ``flush()`` writes them to the file.
 
         An entry with an ``entry_id`` its shipper already sent is stored once only.
         """
-        lines = [(_line(entry), entry.get("entry_id")) for entry in entries]
-        with self._lock:
-            stream = self._file.stream
-            for (line, size), entry_id in lines:
-                if entry_id and not self._is_new(entry_id):
-                    continue
-                if self.max_bytes and self._size and self._size + size > self.max_bytes:
-                    self._file.doRollover()
-                    stream = self._file.stream
-                    self._size = 0
-                stream.write(line)
-                # Counted here: TextIOWrapper.tell() costs more than writing the line.
-                self._size += size
-                self.entries_written += 1
-                self.bytes_written += size
+        lines = [_Line.of(entry) for entry in entries]
+        pending = getattr(self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = []
+        pending.extend(lines)
 
     def flush(self) -> None:
-        with self._lock:
-            self._file.stream.flush()
+        """Write this thread's entries to the file.
+
+        ``WriteFailed`` if some could not be written, now or when a read of
+        this thread wrote them: those are not stored (send them again).
+        """
+        failed = self._write_pending()
+        if failed is not None:
+            raise WriteFailed(failed.errno, f"the log file could not be written: {failed.strerror or failed}")
 
     def append(self, entries: list[dict[str, Any]]) -> None:
-        """Write entries and flush them to the file before returning."""
-        self.write(entries)
-        self.flush()
+        """Write entries to the file before returning (``WriteFailed`` if it cannot)."""
+        try:
+            self._commit([_Line.of(entry) for entry in entries])
+        except OSError as exc:
+            raise WriteFailed(exc.errno, f"the log file could not be written: {exc.strerror or exc}") from exc
+
+    def _write_pending(self) -> OSError | None:
+        """Write this thread's entries; the failure to report for them (also an earlier one), if any."""
+        local = self._local
+        pending, local.pending = getattr(local, "pending", None), None
+        failed, local.failed = getattr(local, "failed", None), None
+        if pending:
+            try:
+                self._commit(pending)
+            except OSError as exc:
+                failed = exc
+        return failed
+
+    def _commit(self, lines: list[_Line]) -> None:
+        """Write the lines that are not repeats; OSError when the file refused some.
+
+        The lines written before a failure are stored and remembered; the others are neither.
+        """
+        with self._lock:
+            self._end_torn()
+            chunk, ends = bytearray(), []
+            # Marks of this chunk's lines, before they are written (a batch holds each shipper many times).
+            ahead: dict[str, int] = {}
+            for line in lines:
+                if line.origin is not None and line.number <= max(self.marks.stored_up_to(line.origin),
+                                                                  ahead.get(line.origin, 0)):
+                    continue
+                filled = self._size + len(chunk)
+                if self.max_bytes and filled and filled + len(line.data) > self.max_bytes:
+                    self._write_out(chunk, ends)
+                    chunk, ends = bytearray(), []
+                    self._rotate()
+                chunk += line.data
+                ends.append((len(chunk), line))
+                if line.origin is not None:
+                    ahead[line.origin] = line.number
+            self._write_out(chunk, ends)
+            if self._unsaved >= CHECKPOINT_BYTES:
+                try:
+                    self._save_marks()
+                except OSError:
+                    pass  # the marks saved before still name a file the log keeps: it is read from there
+
+    def _write_out(self, chunk: bytearray, ends: list[tuple[int, _Line]]) -> None:
+        """Under the lock: append ``chunk`` (whole lines) to the live file, and remember what reached it."""
+        if not chunk:
+            return
+        fd, start, written = self._fd(), self._size, 0
+        view = memoryview(chunk)
+        try:
+            while written < len(chunk):
+                count = os.write(fd, view[written:])
+                if count <= 0:
+                    raise OSError(28, os.strerror(28))
+                written += count
+        except OSError:
+            self.failed_writes += 1
+            whole = chunk.rfind(b"\n", 0, written) + 1
+            self._cut(start + whole, start + written)
+            self._stored(ends, whole)
+            raise
+        self._stored(ends, written)
+
+    def _cut(self, keep: int, end: int) -> None:
+        """Under the lock: drop the part of a line a failed write left after byte ``keep``."""
+        if keep == end:
+            return
+        try:
+            os.ftruncate(self._fd(), keep)
+        except OSError:
+            self._size, self._torn = self._size + end - keep, True  # ended by a newline before the next write
+
+    def _stored(self, ends: list[tuple[int, _Line]], upto: int) -> None:
+        """Under the lock: the lines of a chunk that ended by byte ``upto`` are in the file."""
+        for end, line in ends:
+            if end > upto:
+                break
+            if line.origin is not None:
+                self.marks.advance(line.origin, line.number)
+            self.entries_written += 1
+        self._size += upto
+        self._unsaved += upto
+        self.bytes_written += upto
+
+    def _save_marks(self) -> None:
+        """Under the lock: save the marks with the place they cover the log up to (the live file's end).
+
+        The file is synced first: saved marks must never be ahead of the lines they count.
+        """
+        fd = self._fd()
+        os.fsync(fd)
+        status = os.fstat(fd)
+        saved_marks.save(self.marks_path, saved_marks.Checkpoint(
+            f"{status.st_dev}:{status.st_ino}", status.st_size, self.marks.to_json()))
+        self._unsaved = 0
+
+    def _rotate(self) -> None:
+        """Under the lock: rotate, once the marks are saved (OSError, and no rotation, if they cannot be).
+
+        Saved first: a batch rotated into an old file, or out of the log, is still known after a restart.
+        """
+        self._save_marks()
+        self._file.doRollover()
+        self._size = 0
 
     def files(self) -> list[Path]:
         """The log files, newest first: the live file, then .1, .2 ..."""
@@ -245,9 +387,12 @@ class LogStore:
         opens and no line is half written; the handles stay valid after a
         rotation renames their files (POSIX), and later writes lie past ``size``.
         """
+        # This thread's own entries first (a batch may write, then read); a failure is told at its flush.
+        failed = self._write_pending()
+        if failed is not None:
+            self._local.failed = failed
         opened = []
         with self._lock:
-            self._file.stream.flush()
             for path in self.files():
                 try:
                     handle = open(path, "rb")
@@ -311,7 +456,9 @@ class LogStore:
                     return Page([], None, False)
                 index, offset = len(files) - 1, 0  # since filters the old lines (cheaply: by their first bytes)
             else:
-                index, offset = find(cursor, files)
+                # No file was deleted while there is room for another backup: until then
+                # an inode cannot have been reused for a newer file.
+                index, offset = find(cursor, files, all_kept=len(files) <= self.backups)
             found: list[dict[str, Any]] = []
             budget = self.tail_bytes
             while True:
@@ -339,6 +486,10 @@ class LogStore:
 
     def close(self) -> None:
         with self._lock:
+            try:
+                self._save_marks()  # the next start then reads nothing of the log
+            except (OSError, ValueError):
+                pass  # it reads the log from the marks saved before
             self._file.close()
 
 
