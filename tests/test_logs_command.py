@@ -23,13 +23,19 @@ def run(*args, timeout=30):
                           timeout=timeout, cwd=ROOT, env=ENV)
 
 
+def _ctrl_c_as_at_a_terminal():
+    # A suite started in the background (`pytest &` from a script) runs with SIGINT ignored, and a
+    # child inherits that: Python then installs no KeyboardInterrupt handler, and Ctrl-C does nothing.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Following:
     """``rpc-cluster logs -f ...`` as a subprocess whose stdout and stderr lines are collected as they come."""
 
     def __init__(self, *args):
         self.popen = subprocess.Popen([sys.executable, "-m", "rpc_cluster.cli", "logs", "-f", "--interval", "0.1",
                                        *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                                      env=ENV)
+                                      env=ENV, preexec_fn=_ctrl_c_as_at_a_terminal)
         self.out: list[str] = []
         self.err: list[str] = []
         self._readers = [threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
