@@ -35,7 +35,7 @@ import time
 from types import MappingProxyType
 from typing import Any, Callable, Collection, Mapping
 
-from . import errors, tls, tracing
+from . import errors, tls, tracing, urls
 from .client import DEFAULT_TIMEOUT
 from .discovery import ProviderTable, PushVerifier, RegistryClient, ServiceClient, registry_url
 from .dispatch import Dispatcher
@@ -263,6 +263,12 @@ class Service:
                 self.transport.ssl_context()  # a CA file that cannot be read stops the start, not each call
         except (tls.TlsConfigError, errors.TransportError) as exc:
             raise errors.StartError(str(exc).removeprefix("rpc: ")) from None
+        if self.advertise:
+            try:
+                urls.parse(self.advertise)
+            except urls.BadUrl as exc:
+                # The registry would refuse it, and registration would retry it for ever.
+                raise errors.StartError(f"advertise: {exc}") from None
         if tls_files and self.advertise and not self.advertise.startswith("https://"):
             raise errors.StartError(f"--advertise {self.advertise} must be an https:// URL: this service serves TLS")
         # Made anew for each start: the service and its parts register their series in open() and start().

@@ -25,6 +25,16 @@ def test_init_only_stores_configuration_and_start_reports_a_store_it_cannot_open
     service.stop()  # nothing was started: nothing to stop, no error
 
 
+@pytest.mark.parametrize("advertise", ["http://\u20ac:1/rpc", "http://[::1", "ftp://127.0.0.1:1/rpc",
+                                       "http://user:pw@127.0.0.1:1/rpc", "http://127.0.0.1:0/rpc"])
+def test_start_refuses_an_advertised_url_the_registry_could_not_check(advertise):
+    # Started anyway, it would serve unregistered, its registration refused and retried for ever.
+    service = EchoService("Echo", port=0, registry=NOWHERE, advertise=advertise)
+    with pytest.raises(StartError, match="advertise"):
+        service.start()
+    service.stop()
+
+
 def test_a_subclass_sets_its_own_attributes_after_the_base_init():
     class Late(EchoService):
         def __init__(self, **kwargs):
