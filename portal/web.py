@@ -27,7 +27,7 @@ from typing import Any, Callable, NoReturn
 
 import bottle
 
-from rpc_cluster import Conflict, InvalidParams, ServiceUnavailable, TransportError, current_trace_id, new_trace_id, tracing
+from rpc_cluster import Conflict, InvalidParams, ServiceUnavailable, StoreFull, TransportError, current_trace_id, new_trace_id, tracing
 
 from .grades_csv import score_text
 
@@ -84,11 +84,13 @@ def context() -> Portal:
 
 
 class Unavailable(Exception):
-    """A service the page needs has no healthy instance."""
+    """A service the page needs has no healthy instance, or (``reason``) cannot store anything now."""
 
-    def __init__(self, service: str):
+    def __init__(self, service: str, reason: str | None = None):
         super().__init__(service)
         self.service = service
+        #: Why, when the service answered: "the store is out of space" (StoreFull).
+        self.reason = reason
 
 
 def one_decimal(value: float | None) -> str:
@@ -192,9 +194,10 @@ def traced(handler: Callable | None = None, *, log_level: int = logging.INFO) ->
             try:
                 return handler(*args, **kwargs)
             except Unavailable as exc:
-                log.warning("%s %s: %s unavailable", bottle.request.method, bottle.request.path, exc.service)
+                log.warning("%s %s: %s unavailable%s", bottle.request.method, bottle.request.path, exc.service,
+                            f" ({exc.reason})" if exc.reason else "")
                 bottle.response.set_header("Retry-After", "2")
-                return render("unavailable.tpl", 503, service=exc.service)
+                return render("unavailable.tpl", 503, service=exc.service, reason=exc.reason)
             except bottle.HTTPResponse as response:  # a redirect, or an error page by abort()
                 raised = response
                 raise
@@ -302,6 +305,8 @@ def call(client: Any, service: str, method: str, *args: Any, **kwargs: Any) -> A
     """``client.call(method, ...)``, raising ``Unavailable(service)`` when it cannot be reached."""
     try:
         return client.call(method, *args, **kwargs)
+    except StoreFull as exc:
+        raise Unavailable(service, exc.message) from None
     except _UNAVAILABLE:
         raise Unavailable(service) from None
 
