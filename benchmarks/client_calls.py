@@ -20,7 +20,7 @@ import socket
 import time
 
 from rpc_cluster import Client
-from rpc_cluster.transport import http_target
+from rpc_cluster.client.transport import http_target
 
 from .common import Proc, bench_main, fmt, median
 
@@ -32,7 +32,7 @@ PYRO = "Pyro5 proxy"
 
 class HttpClientTransport:
     """The transport before issue 14, for comparison: one pooled ``http.client`` connection,
-    polled before reuse as ``rpc_cluster.transport`` does. No error translation: a benchmark."""
+    polled before reuse as ``rpc_cluster.client.transport`` does. No error translation: a benchmark."""
 
     def __init__(self) -> None:
         self._conn: http.client.HTTPConnection | None = None

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from rpc_cluster.http_server import HttpServer
+from rpc_cluster.serving.server import HttpServer
 
 _HEARTBEAT = b'{"jsonrpc": "2.0", "result": {"status": "ok", "service": "Fake"}, "id": 1}'
 _TRUE = b'{"jsonrpc": "2.0", "result": true, "id": 1}'

@@ -33,7 +33,7 @@ def _rows(rng: random.Random, names: Callable[[int], tuple[str, str]] | None = N
 def load_sqlite(path: Path, names: Callable[[int], tuple[str, str]] | None = None) -> None:
     import sqlite3
 
-    from rpc_cluster.grading.sqlite_store import SqliteStore
+    from rpc_cluster.grading.storage.sqlite import SqliteStore
 
     SqliteStore(path).close()  # schema and the 5 seed students
     students, grades = _rows(random.Random(1), names)
@@ -63,7 +63,7 @@ class LoadedSqlite:
 def load_postgres(url: str, names: Callable[[int], tuple[str, str]] | None = None) -> None:
     import psycopg
 
-    from rpc_cluster.grading.postgres_store import PostgresStore
+    from rpc_cluster.grading.storage.postgres import PostgresStore
 
     PostgresStore(url).close()
     students, grades = _rows(random.Random(1), names)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from rpc_cluster import Client
-from rpc_cluster.shipping import LogShipper
+from rpc_cluster.runtime.log_shipping import LogShipper
 
 from .common import Proc, bench_main, fmt, median
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 
-from rpc_cluster.dispatch import Dispatcher
-from rpc_cluster.methods import MethodTable
-from rpc_cluster.metrics import ServiceMetrics
+from rpc_cluster.core.dispatch import Dispatcher
+from rpc_cluster.core.methods import MethodTable
+from rpc_cluster.observability.metrics import ServiceMetrics
 
 from .common import Proc, bench_main, fmt, median, wrk
 from .rpc_throughput import JSON_BODY

@@ -38,7 +38,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from rpc_cluster import Client
-from rpc_cluster.local_etcd import INSTALL_HINT, EtcdCluster
+from rpc_cluster.tools.local_etcd import INSTALL_HINT, EtcdCluster
 
 from .common import Proc, bench_main, fmt, median
 # The fleet's records and a poll; they belong next to fleet.py and in common.py,

@@ -60,7 +60,7 @@ def main(kind: str) -> int:
         server = SimpleXMLRPCServer(("127.0.0.1", 0), allow_none=True, logRequests=False)
         server.register_function(lambda: "pong", "Bench.ping")
         if len(sys.argv) > 2:  # the grading store too: the peer serves the same function from it
-            from rpc_cluster.grading.sqlite_store import SqliteStore
+            from rpc_cluster.grading.storage.sqlite import SqliteStore
 
             store = SqliteStore(sys.argv[2])
             server.register_function(store.get_student, "Grades.get_student")

@@ -1,7 +1,7 @@
 """What TLS costs per call: the same grading service on plain HTTP and on HTTPS, side by side.
 
 Two grading services over one 10,000-student SQLite store, one started
-with ``--tls-cert``/``--tls-key`` (a trustme CA, ``rpc_cluster.local_ca``).
+with ``--tls-cert``/``--tls-key`` (a trustme CA, ``rpc_cluster.tools.local_ca``).
 ``Grades.get_student`` from 16 keep-alive clients (wrk: the server's cost)
 and from 1 (wrk's p50), then from one thread of our own ``Client`` (the
 client's TLS too), and with a new connection per call (the handshake),
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from rpc_cluster import Client
-from rpc_cluster.tls import client_context
-from rpc_cluster.transport import http_target
+from rpc_cluster.net.tls import client_context
+from rpc_cluster.client.transport import http_target
 
 from .common import Proc, bench_main, fmt, median, wrk
 from .grading import STUDENTS, LoadedSqlite
@@ -66,7 +66,7 @@ def run(quick: bool = False) -> list[dict]:
     certs = Path(tempfile.mkdtemp(prefix="bench-tls-"))
     procs: list[Proc] = []
     try:
-        from rpc_cluster.local_ca import LocalCA
+        from rpc_cluster.tools.local_ca import LocalCA
 
         ca = LocalCA(certs)
         chain, key = ca.issue("server", ["127.0.0.1"])

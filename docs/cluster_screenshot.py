@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rpc_cluster import NotFound, connect, trace  # noqa: E402
+from rpc_cluster import NotFound, trace
+from rpc_cluster import connect
 
 CHROMIUM = os.environ.get("RPC_CLUSTER_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -53,7 +54,7 @@ def load(registry: str, seconds: float, stop: threading.Event) -> None:
 def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="cluster-shot-"))
     log = open(data / "up.log", "wb")
-    up = subprocess.Popen([sys.executable, "-m", "rpc_cluster.cli", "up", "--data", str(data), "--registry-port", "0",
+    up = subprocess.Popen([sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--data", str(data), "--registry-port", "0",
                            "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
                           stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     second = None
@@ -67,7 +68,7 @@ def main() -> int:
         text = (data / "up.log").read_text()
         portal = re.search(r"portal\s+(http://\S+/)", text).group(1)
         registry = re.search(r"registry\s+(http://\S+/rpc)", text).group(1)
-        second = subprocess.Popen([sys.executable, "-m", "rpc_cluster.cli", "grading", "--port", "0", "--registry",
+        second = subprocess.Popen([sys.executable, "-m", "rpc_cluster.tools.cli", "grading", "--port", "0", "--registry",
                                    registry, "--db", str(data / "grades.db")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
                                   start_new_session=True)

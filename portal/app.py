@@ -11,7 +11,7 @@ from typing import Any
 
 import bottle
 
-from rpc_cluster.metrics import ServiceMetrics
+from rpc_cluster.observability.metrics import ServiceMetrics
 
 from . import web
 from .cluster_stats import ClusterWatch

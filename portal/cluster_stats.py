@@ -25,13 +25,13 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import httptools
 from prometheus_client.parser import text_string_to_metric_families
 
-from rpc_cluster import tls, urls
-from rpc_cluster.errors import CallTimeout, RpcError, TransportError
+from rpc_cluster.net import tls, urls
+from rpc_cluster.core.errors import CallTimeout, RpcError, TransportError
 
 #: Seconds of scrapes kept per instance.
 WINDOW = 60.0

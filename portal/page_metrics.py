@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rpc_cluster.metrics import ServiceMetrics
+from rpc_cluster.observability.metrics import ServiceMetrics
 
 
 class PageMetrics:

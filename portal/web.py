@@ -27,7 +27,8 @@ from typing import Any, Callable, NoReturn
 
 import bottle
 
-from rpc_cluster import Conflict, InvalidParams, ServiceUnavailable, StoreFull, TransportError, current_trace_id, new_trace_id, tracing
+from rpc_cluster import Conflict, InvalidParams, ServiceUnavailable, StoreFull, TransportError, current_trace_id, new_trace_id
+from rpc_cluster.core import tracing
 
 from .grades_csv import score_text
 

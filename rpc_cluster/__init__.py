@@ -53,18 +53,16 @@ carries one ``X-Trace-Id``, and every log record shipped to the log service
 is stamped with it.
 """
 
-from . import config
-from .client import Batch, Client
-from .discovery import NoHealthyProvider, RegistryClient, ServiceClient, connect
-from .errors import (
-    CallTimeout, Conflict, InternalError, InvalidParams, InvalidRequest, MethodNotFound,
-    NotFound, ParseError, RpcError, ServiceUnavailable, StartError, StoreFull, TransportError, Unauthorized,
-)
-from .methods import MethodTable, rpc_method
-from .service import Part, Service
-from .shipping import LogShipping
-from .tracing import current_trace_id, new_trace_id, trace
+from .client.client import Batch, Client
+from .client.connect import NoHealthyProvider, ServiceClient, connect
+from .client.registry_client import RegistryClient
+from .core.errors import CallTimeout, Conflict, InternalError, InvalidParams, InvalidRequest, MethodNotFound, NotFound, ParseError, RpcError, ServiceUnavailable, StartError, StoreFull, TransportError, Unauthorized
+from .core.methods import MethodTable, rpc_method
+from .runtime.service import Part, Service
+from .runtime.log_shipping import LogShipping
+from .core.tracing import current_trace_id, new_trace_id, trace
 from .version import __version__
+from .runtime import config
 
 __all__ = [
     "Batch", "CallTimeout", "Client", "Conflict", "InternalError", "InvalidParams", "InvalidRequest",

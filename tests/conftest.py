@@ -242,7 +242,7 @@ def _etcd_or_skip() -> str:
 
     binary = shutil.which("etcd")
     if binary is None:
-        from rpc_cluster.local_etcd import INSTALL_HINT
+        from rpc_cluster.tools.local_etcd import INSTALL_HINT
 
         reason = INSTALL_HINT
         if os.environ.get("RPC_CLUSTER_REQUIRE_ETCD"):
@@ -254,7 +254,7 @@ def _etcd_or_skip() -> str:
 @pytest.fixture(scope="session")
 def etcd(tmp_path_factory):
     """A 3-member etcd cluster shared by the session's tests (each uses a key prefix of its own)."""
-    from rpc_cluster.local_etcd import EtcdCluster
+    from rpc_cluster.tools.local_etcd import EtcdCluster
 
     cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), 3, _etcd_or_skip()).start()
     try:
@@ -266,7 +266,7 @@ def etcd(tmp_path_factory):
 @pytest.fixture
 def own_etcd(tmp_path):
     """A 3-member etcd cluster for one test that kills members."""
-    from rpc_cluster.local_etcd import EtcdCluster
+    from rpc_cluster.tools.local_etcd import EtcdCluster
 
     cluster = EtcdCluster(tmp_path / "etcd", 3, _etcd_or_skip()).start()
     try:
@@ -279,10 +279,10 @@ def own_etcd(tmp_path):
 
 
 class Certificates:
-    """A test CA (trustme, through ``rpc_cluster.local_ca``) and a server certificate for loopback."""
+    """A test CA (trustme, through ``rpc_cluster.tools.local_ca``) and a server certificate for loopback."""
 
     def __init__(self, folder: Path):
-        from rpc_cluster.local_ca import LocalCA
+        from rpc_cluster.tools.local_ca import LocalCA
 
         self.local_ca = LocalCA(folder)
         #: What callers verify servers against (``--tls-ca``).

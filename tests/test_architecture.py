@@ -16,7 +16,7 @@ SERVICE_PACKAGES = ("rpc_cluster.registry", "rpc_cluster.logs", "rpc_cluster.gra
 IMMUTABLE_CALLS = {"getLogger", "compile", "MappingProxyType", "frozenset", "tuple", "ContextVar", "Path",
                    "resolve", "TypeVar", "Backoff"}
 # Pinned libraries whose private parts we use, and the one module allowed to import them.
-PINNED = {"granian": "rpc_cluster.http_server", "jsonrpcserver": "rpc_cluster.jsonrpc"}
+PINNED = {"granian": "rpc_cluster.serving.server", "jsonrpcserver": "rpc_cluster.core.jsonrpc"}
 
 
 def modules() -> dict[str, Path]:

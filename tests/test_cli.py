@@ -10,7 +10,7 @@ from conftest import ROOT, wait_until
 
 
 def run(*args, env=None, timeout=30):
-    return subprocess.run([sys.executable, "-m", "rpc_cluster.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env=env)
 
 

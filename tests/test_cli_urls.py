@@ -19,7 +19,7 @@ from conftest import ROOT
 def run(tmp_path, *args, env=None):
     # In a folder of its own: a service that wrongly starts writes its files there, not in the tree.
     try:
-        return subprocess.run([sys.executable, "-m", "rpc_cluster.cli", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", *args], capture_output=True, text=True,
                               timeout=30, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"rpc-cluster {' '.join(args)} was still running after 30 s: {exc.stderr!r}")

@@ -11,10 +11,10 @@ import pytest
 
 from conftest import wait_until
 from echo_service import EchoService
-from rpc_cluster import (
-    CallTimeout, Client, InvalidParams, MethodNotFound, NoHealthyProvider, RpcError, TransportError,
-    connect, trace,
-)
+from rpc_cluster import CallTimeout, Client, InvalidParams, MethodNotFound, NoHealthyProvider, RpcError, TransportError, trace
+from rpc_cluster import connect
+from rpc_cluster.client import connect as connecting
+from rpc_cluster.client import providers
 
 
 @pytest.fixture(scope="module")
@@ -170,14 +170,13 @@ def test_connect_inside_a_service_asks_the_registry_when_its_table_is_still_empt
 
 def test_the_last_instances_known_are_tried_only_for_a_moment(monkeypatch):
     """When the registry names no instance, the last known are tried for LAST_KNOWN_SECONDS, then no more."""
-    from rpc_cluster import discovery
 
-    table = discovery.ProviderTable()
+    table = providers.ProviderTable()
     table.replace({"X": ["http://127.0.0.1:9/rpc"]})
-    instances = discovery._Instances("X", "http://127.0.0.1:9/rpc", None, 2.0, table, discovery.Transport())
+    instances = connecting._Instances("X", "http://127.0.0.1:9/rpc", None, 2.0, table, connecting.Transport())
     assert instances.urls() == ["http://127.0.0.1:9/rpc"]
     table.replace({"X": []})
     assert instances.urls() == ["http://127.0.0.1:9/rpc"]  # the registry may be wrong for a moment
-    monkeypatch.setattr(discovery, "LAST_KNOWN_SECONDS", 0.0)
+    monkeypatch.setattr(connecting, "LAST_KNOWN_SECONDS", 0.0)
     time.sleep(0.01)
     assert instances.urls() == []

@@ -220,7 +220,7 @@ def counting(fetch):
 def test_a_scrape_that_trickles_is_abandoned_at_its_deadline(head_first):
     import threading
 
-    from rpc_cluster.errors import CallTimeout
+    from rpc_cluster.core.errors import CallTimeout
 
     outcome = []
     with FakeMetrics(trickle(head_first)) as slow:
@@ -288,7 +288,7 @@ def test_slow_instances_hold_at_most_the_pools_threads_and_answering_ones_go_fir
 @pytest.mark.parametrize("framing", ["content-length", "chunked", "until-close"])
 def test_an_answer_over_the_size_bound_is_abandoned(framing):
     from portal.cluster_stats import MAX_SCRAPE_BYTES
-    from rpc_cluster.errors import TransportError
+    from rpc_cluster.core.errors import TransportError
 
     line = b"# padding\n" * 6554  # 64 KiB
     count = MAX_SCRAPE_BYTES // len(line) + 2
@@ -321,8 +321,8 @@ def test_an_answer_at_the_size_bound_is_read_whole():
 
 
 def test_an_https_instance_is_verified_against_the_ca(tmp_path, certificates):
-    from rpc_cluster import tls
-    from rpc_cluster.errors import TransportError
+    from rpc_cluster.net import tls
+    from rpc_cluster.core.errors import TransportError
 
     with GradingService(db=str(tmp_path / "g.db"), registry="http://127.0.0.1:9/rpc", token="t0ken",
                         tls_cert=certificates.cert, tls_key=certificates.key, tls_ca=certificates.ca) as service:

@@ -4,9 +4,9 @@ import logging
 
 import pytest
 
-from rpc_cluster import errors
-from rpc_cluster.dispatch import BadParams, Dispatcher, UnknownMethod
-from rpc_cluster.methods import MethodTable
+from rpc_cluster.core import errors
+from rpc_cluster.core.dispatch import BadParams, Dispatcher, UnknownMethod
+from rpc_cluster.core.methods import MethodTable
 
 
 def shapes():
@@ -109,7 +109,7 @@ def test_internal_error_hides_the_detail_and_logs_it(caplog):
         raise RuntimeError("secret internal detail")
 
     table.add("broken", broken)
-    with caplog.at_level(logging.ERROR, logger="rpc_cluster.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="rpc_cluster.core.dispatch"):
         with pytest.raises(errors.InternalError) as info:
             Dispatcher(table).call("broken")
     assert (info.value.code, info.value.message, info.value.data) == (-32603, "Internal error", None)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from rpc_cluster.jsonrpc import dispatch
-from rpc_cluster.methods import MethodTable
+from rpc_cluster.core.jsonrpc import dispatch
+from rpc_cluster.core.methods import MethodTable
 
 
 def spec_methods() -> MethodTable:
@@ -136,7 +136,7 @@ def test_internal_error_hides_the_traceback(caplog):
 
 
 def test_application_errors_keep_their_code_and_data():
-    from rpc_cluster.errors import InvalidParams, NotFound
+    from rpc_cluster.core.errors import InvalidParams, NotFound
 
     table = MethodTable()
 

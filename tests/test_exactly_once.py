@@ -121,7 +121,8 @@ def test_a_read_that_timed_out_goes_to_another_instance_and_a_write_does_not():
 
     from echo_service import EchoService
     from rpc_cluster import CallTimeout
-    from rpc_cluster.discovery import ProviderTable, ServiceClient
+    from rpc_cluster.client.providers import ProviderTable
+    from rpc_cluster.client.connect import ServiceClient
 
     heard: list[bytes] = []
 

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from rpc_cluster import Client, InvalidParams, NotFound
-from rpc_cluster.errors import Conflict
+from rpc_cluster.core.errors import Conflict
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"

@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from conftest import wait_until
-from rpc_cluster import Client, InvalidParams, NotFound, RpcError, connect
+from rpc_cluster import Client, InvalidParams, NotFound, RpcError
+from rpc_cluster import connect
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"

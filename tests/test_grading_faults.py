@@ -201,8 +201,8 @@ def test_out_of_space_is_recognised_for_both_databases_and_nothing_else(tmp_path
     import psycopg
 
     from rpc_cluster import StoreFull, TransportError
-    from rpc_cluster.errors import error_from_object
-    from rpc_cluster.grading.out_of_space import out_of_space
+    from rpc_cluster.core.errors import error_from_object
+    from rpc_cluster.grading.storage.out_of_space import out_of_space
 
     full = sqlite3.OperationalError("database or disk is full")
     full.sqlite_errorcode = sqlite3.SQLITE_FULL

@@ -19,11 +19,12 @@ import xmlrpc.client
 import pytest
 
 from echo_service import EchoService
-from rpc_cluster import CallTimeout, Client, config
-from rpc_cluster.grading.sqlite_store import SqliteStore
-from rpc_cluster.http_server import raise_open_file_limit
-from rpc_cluster.jsonrpc import dispatch
-from rpc_cluster.methods import MethodTable
+from rpc_cluster import CallTimeout, Client
+from rpc_cluster.grading.storage.sqlite import SqliteStore
+from rpc_cluster.serving.server import raise_open_file_limit
+from rpc_cluster.core.jsonrpc import dispatch
+from rpc_cluster.core.methods import MethodTable
+from rpc_cluster.runtime import flags
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 HEARTBEAT = b'{"jsonrpc": "2.0", "method": "Service.heartbeat", "id": 1}'
@@ -185,10 +186,10 @@ def test_responses_stop_at_the_response_limit():
 
 def test_limits_come_from_flags_and_environment(monkeypatch):
     monkeypatch.setenv("RPC_CLUSTER_MAX_RESPONSE_BYTES", "5000")
-    parser = config.ArgumentParser()
-    config.add_service_flags(parser, "ECHO", 0)
+    parser = flags.ArgumentParser()
+    flags.add_service_flags(parser, "ECHO", 0)
     args = parser.parse_args(["--max-batch", "7", "--body-timeout", "2.5", "--idle-timeout", "9"])
-    kwargs = config.service_kwargs(args)
+    kwargs = flags.service_kwargs(args)
     assert (kwargs["max_batch"], kwargs["max_response_bytes"]) == (7, 5000)
     assert (kwargs["body_timeout"], kwargs["idle_timeout"]) == (2.5, 9.0)
     with EchoService(port=0, registry=NOWHERE, **{k: v for k, v in kwargs.items() if k not in ("host", "port", "registry")}) as service:

@@ -194,7 +194,7 @@ def test_client_sends_the_token_from_the_environment(guarded, monkeypatch):
 
 
 def test_a_path_with_its_own_body_limit():
-    from rpc_cluster.http_server import HttpServer
+    from rpc_cluster.serving.server import HttpServer
 
     def app(environ, start_response):
         body = environ["wsgi.input"].read()

@@ -16,7 +16,7 @@ import pytest
 from rpc_cluster import Client
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.logs.store import LogStore
-from rpc_cluster.shipping import LogShipper
+from rpc_cluster.runtime.log_shipping import LogShipper
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 

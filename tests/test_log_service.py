@@ -10,9 +10,10 @@ import pytest
 
 from conftest import free_port, wait_until
 from raw_server import RawServer
-from rpc_cluster import Client, InvalidParams, connect, trace
+from rpc_cluster import Client, InvalidParams, trace
+from rpc_cluster import connect
 from rpc_cluster.logs.service import LogService
-from rpc_cluster.shipping import LogShipper
+from rpc_cluster.runtime.log_shipping import LogShipper
 from rpc_cluster.logs.store import LogStore
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -273,7 +274,7 @@ def test_services_ship_their_logs_and_one_trace_is_found_whole(processes, tmp_pa
 def test_a_record_is_stamped_to_the_microsecond():
     """Two services' lines for one request are often under a millisecond apart: a timestamp cut
     to the millisecond made them tie, and a tie reads in arrival order, which shippers do not keep."""
-    from rpc_cluster.log_entries import entry_from_record
+    from rpc_cluster.observability.log_entries import entry_from_record
 
     stamps = []
     for created in (1_790_000_000.000_250, 1_790_000_000.000_750):

@@ -19,7 +19,7 @@ ENV.pop("RPC_CLUSTER_TOKEN", None)
 
 
 def run(*args, timeout=30):
-    return subprocess.run([sys.executable, "-m", "rpc_cluster.cli", "logs", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", "logs", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env=ENV)
 
 
@@ -33,7 +33,7 @@ class Following:
     """``rpc-cluster logs -f ...`` as a subprocess whose stdout and stderr lines are collected as they come."""
 
     def __init__(self, *args):
-        self.popen = subprocess.Popen([sys.executable, "-m", "rpc_cluster.cli", "logs", "-f", "--interval", "0.1",
+        self.popen = subprocess.Popen([sys.executable, "-m", "rpc_cluster.tools.cli", "logs", "-f", "--interval", "0.1",
                                        *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                                       env=ENV, preexec_fn=_ctrl_c_as_at_a_terminal)
         self.out: list[str] = []

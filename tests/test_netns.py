@@ -26,7 +26,8 @@ import pytest
 
 from conftest import wait_until
 from http_browser import HttpBrowser
-from rpc_cluster import Client, RegistryClient, connect
+from rpc_cluster import Client, RegistryClient
+from rpc_cluster import connect
 from rpc_cluster.grading.reads import READ_ONLY
 
 TOKEN = "netns-cluster-token"
@@ -309,7 +310,7 @@ def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_netwo
                                                                        report):
     etcd = shutil.which("etcd")
     if etcd is None:
-        from rpc_cluster.local_etcd import INSTALL_HINT
+        from rpc_cluster.tools.local_etcd import INSTALL_HINT
         if os.environ.get("RPC_CLUSTER_REQUIRE_ETCD"):
             pytest.fail(INSTALL_HINT + " (RPC_CLUSTER_REQUIRE_ETCD is set)")
         pytest.skip(INSTALL_HINT)

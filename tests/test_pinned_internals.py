@@ -12,7 +12,7 @@ import pytest
 
 
 def test_jsonrpcserver_response_layer_used_by_jsonrpc_py():
-    why = ("jsonrpcserver (pinned ==5.0.9 in pyproject.toml): rpc_cluster/jsonrpc.py uses its non-__all__ "
+    why = ("jsonrpcserver (pinned ==5.0.9 in pyproject.toml): rpc_cluster/core/jsonrpc.py uses its non-__all__ "
            "response layer (jsonrpcserver.response.SuccessResponse, ErrorResponse, serialize_success, "
            "serialize_error, jsonrpcserver.sentinels.NODATA). Check those names and the shape of the "
            "serialized objects in the new release, then adapt jsonrpc.py or keep the pin")
@@ -45,7 +45,7 @@ def test_jsonrpcserver_response_layer_used_by_jsonrpc_py():
 
 
 def test_granian_thread_worker_internals_used_by_http_server_py():
-    why = ("granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/http_server.py runs Granian's "
+    why = ("granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/serving/server.py runs Granian's "
            "thread worker inside the service's process through its internals (granian.server.mt.MTServer "
            "and its _spawn_workers/_stop_workers/_init_shared_socket/_check_gil, granian.net.SocketHolder, "
            "granian.server.common.configure_logging; for its own WSGI runner: granian._granian.WSGIWorker, "
@@ -73,7 +73,7 @@ def test_granian_thread_worker_internals_used_by_http_server_py():
     # aborts the process. Serving for real exercises it, and all of the above.
     import urllib.request
 
-    from rpc_cluster.http_server import HttpServer
+    from rpc_cluster.serving.server import HttpServer
 
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rpc_cluster.discovery import ProviderTable
-from rpc_cluster.errors import TransportError
-from rpc_cluster.registration import ASSUMED_HEARTBEAT_INTERVAL, Registration
-from rpc_cluster.retry import Backoff
+from rpc_cluster.client.providers import ProviderTable
+from rpc_cluster.core.errors import TransportError
+from rpc_cluster.runtime.registration import ASSUMED_HEARTBEAT_INTERVAL, Registration
+from rpc_cluster.client.retry import Backoff
 
 URL = "http://127.0.0.1:7000/rpc"
 
@@ -155,7 +155,7 @@ def test_a_registry_that_never_checks_us_is_not_registered_with_again_and_again(
 
 def test_a_push_that_crossed_a_registration_is_not_overwritten_by_its_older_answer(clock, registry):
     """The registration's answer was read before provider B was added; B's push arrived before the answer."""
-    from rpc_cluster.discovery import PushVerifier
+    from rpc_cluster.runtime.push_verifier import PushVerifier
 
     registry.listed["http://127.0.0.1:6001/rpc"] = "GradingService"
     registry.listed["http://127.0.0.1:6002/rpc"] = "GradingService"

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import free_port, wait_until
 from rpc_cluster import Client, RegistryClient
-from rpc_cluster.http_server import HttpServer
+from rpc_cluster.serving.server import HttpServer
 
 INTERVAL = 0.5
 TTL = 2

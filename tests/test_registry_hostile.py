@@ -13,7 +13,7 @@ import pytest
 from conftest import wait_until
 from registry_watch import check_gaps, kill_detection_time, service_row
 from rpc_cluster import Client, ServiceUnavailable
-from rpc_cluster.errors import TransportError
+from rpc_cluster.core.errors import TransportError
 from rpc_cluster.registry import service as registry_service
 from rpc_cluster.registry.notifier import Notifier
 from rpc_cluster.registry.service import RegistryService, add_arguments

@@ -17,7 +17,7 @@ import pytest
 from conftest import wait_until
 from registry_watch import check_gaps, kill_detection_time, service_row
 from rpc_cluster import Client
-from rpc_cluster.errors import TransportError
+from rpc_cluster.core.errors import TransportError
 from rpc_cluster.registry.health_check import HealthChecker
 from rpc_cluster.registry.table import CRITICAL, PASSING, RegistryTable
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rpc_cluster.errors import NotFound
+from rpc_cluster.core.errors import NotFound
 from rpc_cluster.registry.table import CRITICAL, PASSING, RegistryTable
 
 GRADING = "http://127.0.0.1:6000/rpc"
@@ -141,7 +141,7 @@ def test_a_service_is_not_told_about_itself(table):
 
 
 def test_a_new_url_beyond_max_registrations_is_refused_and_a_known_one_is_not(clock):
-    from rpc_cluster.errors import ServiceUnavailable
+    from rpc_cluster.core.errors import ServiceUnavailable
 
     table = RegistryTable(max_registrations=2, clock=clock)
     table.register("GradingService", GRADING)

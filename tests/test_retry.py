@@ -6,8 +6,8 @@ import http.client
 
 import pytest
 
-from rpc_cluster import retry
-from rpc_cluster.errors import CallTimeout, TransportError
+from rpc_cluster.client import retry
+from rpc_cluster.core.errors import CallTimeout, TransportError
 
 
 def test_pauses_grow_from_first_to_longest_and_stop_after_the_attempts():

@@ -10,7 +10,7 @@ import pytest
 
 from rpc_cluster import Client, InvalidParams
 from rpc_cluster.grading.service import GradingService
-from rpc_cluster.grading.sqlite_store import SqliteStore
+from rpc_cluster.grading.storage.sqlite import SqliteStore
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -184,8 +184,8 @@ def test_a_sqlite_search_goes_through_the_trigram_index(tmp_path):
 def test_a_postgresql_store_of_the_previous_version_gets_folded_names_and_their_index(postgres_url):
     import psycopg
 
-    from rpc_cluster.grading import postgres_schema
-    from rpc_cluster.grading.postgres_store import PostgresStore
+    from rpc_cluster.grading.storage import postgres_schema
+    from rpc_cluster.grading.storage.postgres import PostgresStore
 
     PostgresStore(postgres_url).close()
     with psycopg.connect(postgres_url) as conn:  # back to the previous version's schema, names in it

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import wait_until
 from echo_service import EchoService
-from rpc_cluster import NoHealthyProvider, Part, StartError, connect
+from rpc_cluster import NoHealthyProvider, Part, StartError
+from rpc_cluster import connect
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"

@@ -12,14 +12,15 @@ import urllib.request
 import pytest
 
 from conftest import ROOT, wait_until
-from rpc_cluster import Client, RegistryClient, TransportError, connect
+from rpc_cluster import Client, RegistryClient, TransportError
+from rpc_cluster import connect
 from rpc_cluster.grading.service import GradingService
 
 TOKEN = "tls-test-token"
 
 
 def cli(*args, env=None, timeout=30):
-    return subprocess.run([sys.executable, "-m", "rpc_cluster.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env=env)
 
 

@@ -9,7 +9,8 @@ import pytest
 from conftest import wait_until
 from echo_service import EchoService
 from raw_server import RawServer
-from rpc_cluster import Client, trace_context, tracing
+from rpc_cluster import Client
+from rpc_cluster.core import trace_context, tracing
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -19,9 +19,9 @@ import pytest
 from conftest import wait_until
 from raw_server import WireServer, read_request
 from rpc_cluster import CallTimeout, Client, TransportError
-from rpc_cluster import transport as transport_module
+from rpc_cluster.client import transport as transport_module
 from rpc_cluster.grading.service import GradingService
-from rpc_cluster.transport import Transport
+from rpc_cluster.client.transport import Transport
 
 
 def result_for(body: bytes, result: object = "pong") -> bytes:
@@ -336,7 +336,7 @@ def test_urls_past_the_remembered_number_still_work(monkeypatch):
 
 def test_the_pools_of_instances_that_are_gone_are_closed_when_a_new_one_appears(tmp_path):
     from rpc_cluster.grading.service import GradingService
-    from rpc_cluster.transport import Transport
+    from rpc_cluster.client.transport import Transport
 
     transport = Transport()
     with GradingService(port=0, db=str(tmp_path / "a.db"), registry="http://127.0.0.1:9/rpc") as first, \

@@ -55,7 +55,7 @@ def kill_up(proc: subprocess.Popen, log) -> None:
 def test_up_starts_serves_and_stops_cleanly(tmp_path):
     log = open(tmp_path / "up.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpc_cluster.cli", "up", "--data", str(tmp_path / "data"),
+        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--data", str(tmp_path / "data"),
          "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     try:
@@ -83,7 +83,7 @@ def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
     data = tmp_path / "data"
     (data / "grades.db").mkdir(parents=True)  # grading cannot open a folder as its database
     result = subprocess.run(
-        [sys.executable, "-m", "rpc_cluster.cli", "up", "--data", str(data),
+        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--data", str(data),
          "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
         capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 1
@@ -100,7 +100,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
 
     log = open(tmp_path / "up.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpc_cluster.cli", "up", "--ha", "--data", str(tmp_path / "data"),
+        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--ha", "--data", str(tmp_path / "data"),
          "--registry-port", "0", "--registry2-port", "0", "--log-port", "0", "--grading-port", "0",
          "--portal-port", "0"],
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
@@ -135,7 +135,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
 
 def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
     env = dict(os.environ, PATH="/nonexistent")
-    result = subprocess.run([sys.executable, "-m", "rpc_cluster.cli", "up", "--ha", "--data", str(tmp_path / "d"),
+    result = subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--ha", "--data", str(tmp_path / "d"),
                              "--registry-port", "0", "--registry2-port", "0", "--log-port", "0",
                              "--grading-port", "0", "--portal-port", "0"],
                             capture_output=True, text=True, cwd=ROOT, timeout=30, env=env)
@@ -149,7 +149,7 @@ def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
     log = open(tmp_path / "up.log", "wb")
     data = tmp_path / "data"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpc_cluster.cli", "up", "--tls", "--data", str(data),
+        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--tls", "--data", str(data),
          "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     try:
@@ -171,7 +171,7 @@ def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
     finally:
         kill_up(proc, log)
     # A second start keeps the CA, so a browser told to trust it once goes on trusting the portal.
-    from rpc_cluster.local_ca import LocalCA
+    from rpc_cluster.tools.local_ca import LocalCA
     before = ca.read_bytes()
     LocalCA(data / "tls")
     assert ca.read_bytes() == before

@@ -1,4 +1,4 @@
-"""The one rule for a usable http(s) URL (rpc_cluster/urls.py), and the client living by it.
+"""The one rule for a usable http(s) URL (rpc_cluster/net/urls.py), and the client living by it.
 
 A URL the client cannot use is a TransportError that was not sent, never a
 UnicodeEncodeError or a bare ValueError, so ``connect()`` moves on to the
@@ -13,8 +13,9 @@ import socket
 import pytest
 
 from raw_server import RawServer
-from rpc_cluster import Client, TransportError, connect
-from rpc_cluster import urls
+from rpc_cluster import Client, TransportError
+from rpc_cluster import connect
+from rpc_cluster.net import urls
 from rpc_cluster.registry.service import RegistryService
 
 IDN = "оценки"

@@ -19,7 +19,7 @@ from typing import Any
 import bottle
 
 from rpc_cluster import Client, RegistryClient, RpcError
-from rpc_cluster.log_entries import LEVELS
+from rpc_cluster.observability.log_entries import LEVELS
 
 from .. import web
 

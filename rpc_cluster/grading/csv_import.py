@@ -21,7 +21,7 @@ import io
 import re
 from typing import Any, NamedTuple
 
-from ..errors import InvalidParams
+from ..core.errors import InvalidParams
 from . import validation
 
 COLUMNS = ("student_id", "title", "type", "score")

@@ -6,15 +6,15 @@ implementations, and each implementation imports the interface.
 
 from __future__ import annotations
 
-from .store import GradeStore
+from .storage.protocol import GradeStore
 
 
 def open_store(url: str) -> GradeStore:
     """A store for ``--db``: a ``postgresql://`` URL, else a SQLite file path."""
     if url.startswith(("postgresql://", "postgres://")):
-        from .postgres_store import PostgresStore
+        from .storage.postgres import PostgresStore
 
         return PostgresStore(url)
-    from .sqlite_store import SqliteStore
+    from .storage.sqlite import SqliteStore
 
     return SqliteStore(url)

@@ -6,16 +6,17 @@ import argparse
 import logging
 from typing import Any
 
-from .. import config
-from ..errors import InvalidParams, NotFound, StartError
-from ..methods import MethodTable, rpc_method
-from ..service import Service
+from ..core.errors import InvalidParams, NotFound, StartError
+from ..core.methods import MethodTable, rpc_method
+from ..runtime.service import Service
 from . import csv_import, search, validation
-from .cache import StudentCache
-from .measured_store import MeasuredStore
+from .storage.sqlite_cache import StudentCache
+from .storage.measured import MeasuredStore
 from .open_store import open_store
-from .requests import check_request_id
-from .store import SORTS, GradeStore
+from .exactly_once import check_request_id
+from .storage.protocol import SORTS, GradeStore
+from ..runtime import flags
+from ..runtime import runner
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -209,14 +210,14 @@ class GradingService(Service):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    config.add_service_flags(parser, "RPC_CLUSTER_GRADING", 6000)
-    config.add_flag(parser, "--db", "RPC_CLUSTER_GRADING_DB", "./data/grades.db",
+    flags.add_service_flags(parser, "RPC_CLUSTER_GRADING", 6000)
+    flags.add_flag(parser, "--db", "RPC_CLUSTER_GRADING_DB", "./data/grades.db",
                     "SQLite file, or a postgresql:// URL shared by several instances")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the grading service in the foreground (``rpc-cluster grading``)."""
 
-    return config.service_main(argv, prog="rpc-cluster grading", description="Run the grading service.",
+    return runner.service_main(argv, prog="rpc-cluster grading", description="Run the grading service.",
                                add_arguments=add_arguments,
-                               make=lambda args: GradingService(db=args.db, **config.service_kwargs(args)))
+                               make=lambda args: GradingService(db=args.db, **flags.service_kwargs(args)))

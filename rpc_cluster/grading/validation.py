@@ -9,8 +9,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import InvalidParams
-from .store import GRADE_TYPES
+from ..core.errors import InvalidParams
+from .storage.protocol import GRADE_TYPES
 
 # The largest id a store can hold (a signed 64-bit integer in both databases).
 MAX_ID = 2**63 - 1

@@ -7,5 +7,5 @@
 - ``command.py``: ``rpc-cluster logs [-f]``, the reader at the terminal.
 
 The handler that ships every other service's records here is
-``rpc_cluster/shipping.py``.
+``rpc_cluster/runtime/log_shipping.py``.
 """

@@ -21,13 +21,15 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .. import config, retry, tls
-from ..client import Client
-from ..discovery import RegistryClient
-from ..errors import InvalidParams, RpcError, ServiceUnavailable, TransportError
-from ..log_entries import LEVELS, timestamp_text
-from ..transport import Transport
+from ..client import retry
+from ..net import tls
+from ..client.client import Client
+from ..client.registry_client import RegistryClient
+from ..core.errors import InvalidParams, RpcError, ServiceUnavailable, TransportError
+from ..observability.log_entries import LEVELS, timestamp_text
+from ..client.transport import Transport
 from .service import MAX_TAIL
+from ..runtime import flags
 
 PROG = "rpc-cluster logs"
 LOG_SERVICE = "LogService"
@@ -57,7 +59,7 @@ def _level(text: str) -> str:
 
 
 def _limit(text: str) -> int:
-    limit = config.positive_int(text)
+    limit = flags.positive_int(text)
     if limit > MAX_TAIL:
         raise argparse.ArgumentTypeError(f"{limit} is more than {MAX_TAIL}")
     return limit
@@ -70,24 +72,24 @@ def _since(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} {exc}") from None
 
 
-def _parser() -> config.ArgumentParser:
-    parser = config.ArgumentParser(
+def _parser() -> flags.ArgumentParser:
+    parser = flags.ArgumentParser(
         prog=PROG, description="Print the newest entries of the central log, one a line "
                                "(timestamp level service trace message); with -f, follow new ones.",
         epilog="example: rpc-cluster logs -f --service GradingService --level WARNING")
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new entries until Ctrl-C")
-    config.add_flag(parser, "--service", "RPC_CLUSTER_LOGS_SERVICE", None, "only this service's entries")
-    config.add_flag(parser, "--level", "RPC_CLUSTER_LOGS_LEVEL", None, "only this level and above", type=_level)
-    config.add_flag(parser, "--trace", "RPC_CLUSTER_LOGS_TRACE", None, "only this trace id's entries")
-    config.add_flag(parser, "--since", "RPC_CLUSTER_LOGS_SINCE", None,
+    flags.add_flag(parser, "--service", "RPC_CLUSTER_LOGS_SERVICE", None, "only this service's entries")
+    flags.add_flag(parser, "--level", "RPC_CLUSTER_LOGS_LEVEL", None, "only this level and above", type=_level)
+    flags.add_flag(parser, "--trace", "RPC_CLUSTER_LOGS_TRACE", None, "only this trace id's entries")
+    flags.add_flag(parser, "--since", "RPC_CLUSTER_LOGS_SINCE", None,
                     "only entries newer than this timestamp (ISO 8601, e.g. 2026-11-22T09:00:00Z)", type=_since)
-    config.add_flag(parser, "--limit", "RPC_CLUSTER_LOGS_LIMIT", 20,
+    flags.add_flag(parser, "--limit", "RPC_CLUSTER_LOGS_LIMIT", 20,
                     f"newest entries to print first (1-{MAX_TAIL}); with -f, most per poll", type=_limit)
-    config.add_flag(parser, "--interval", "RPC_CLUSTER_LOGS_INTERVAL", 0.5, "with -f, seconds between polls",
-                    type=config.positive_seconds)
-    config.add_flag(parser, "--url", "RPC_CLUSTER_LOGS_URL", None,
-                    "the log service's URL (default: ask the registry for LogService)", type=config.rpc_url)
-    config.add_client_flags(parser)
+    flags.add_flag(parser, "--interval", "RPC_CLUSTER_LOGS_INTERVAL", 0.5, "with -f, seconds between polls",
+                    type=flags.positive_seconds)
+    flags.add_flag(parser, "--url", "RPC_CLUSTER_LOGS_URL", None,
+                    "the log service's URL (default: ask the registry for LogService)", type=flags.rpc_url)
+    flags.add_client_flags(parser)
     return parser
 
 

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any, Iterable
 
-from ..log_entries import FIELDS, LEVELS
+from ..observability.log_entries import FIELDS, LEVELS
 
 # How ``write`` starts every line: the timestamp first, in one fixed format (27 characters).
 _STAMP = b'{"timestamp": "'

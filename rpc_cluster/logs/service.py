@@ -11,13 +11,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .. import config
-from ..errors import InvalidParams, StartError
-from ..log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
-from ..methods import MethodTable, rpc_method
-from ..service import Service
+from ..core.errors import InvalidParams, StartError
+from ..observability.log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
+from ..core.methods import MethodTable, rpc_method
+from ..runtime.service import Service
 from .cursor import CursorError
 from .store import TAIL_BYTES, LogStore, WriteFailed
+from ..runtime import flags
+from ..runtime import runner
 
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
@@ -208,21 +209,21 @@ class LogService(Service):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    config.add_service_flags(parser, "RPC_CLUSTER_LOG", 4000)
-    config.add_flag(parser, "--log-file", "RPC_CLUSTER_LOG_FILE", "./data/distributed.log",
+    flags.add_service_flags(parser, "RPC_CLUSTER_LOG", 4000)
+    flags.add_flag(parser, "--log-file", "RPC_CLUSTER_LOG_FILE", "./data/distributed.log",
                     "the central log file (JSON Lines, mode 0600)")
-    config.add_flag(parser, "--max-bytes", "RPC_CLUSTER_LOG_MAX_BYTES", 10 << 20,
-                    "rotate the file when it would grow past this many bytes", type=config.positive_int)
-    config.add_flag(parser, "--backups", "RPC_CLUSTER_LOG_BACKUPS", 5,
-                    "rotated files to keep (file.1 ... file.N)", type=config.positive_int)
-    config.add_flag(parser, "--tail-bytes", "RPC_CLUSTER_LOG_TAIL_BYTES", TAIL_BYTES,
-                    "how much of the newest log one Log.tail scans, in bytes", type=config.positive_int)
+    flags.add_flag(parser, "--max-bytes", "RPC_CLUSTER_LOG_MAX_BYTES", 10 << 20,
+                    "rotate the file when it would grow past this many bytes", type=flags.positive_int)
+    flags.add_flag(parser, "--backups", "RPC_CLUSTER_LOG_BACKUPS", 5,
+                    "rotated files to keep (file.1 ... file.N)", type=flags.positive_int)
+    flags.add_flag(parser, "--tail-bytes", "RPC_CLUSTER_LOG_TAIL_BYTES", TAIL_BYTES,
+                    "how much of the newest log one Log.tail scans, in bytes", type=flags.positive_int)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the log service in the foreground (``rpc-cluster log``)."""
-    return config.service_main(
+    return runner.service_main(
         argv, prog="rpc-cluster log", description="Run the central log service.", add_arguments=add_arguments,
         make=lambda args: LogService(log_file=args.log_file, max_bytes=args.max_bytes, backups=args.backups,
-                                     tail_bytes=args.tail_bytes, **config.service_kwargs(args)),
+                                     tail_bytes=args.tail_bytes, **flags.service_kwargs(args)),
         ship_logs=False)

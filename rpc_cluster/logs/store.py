@@ -29,7 +29,7 @@ import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, NamedTuple
 
-from ..log_entries import FIELDS
+from ..observability.log_entries import FIELDS
 from . import marks as saved_marks
 from .cursor import LogFile, cursor_at, find
 from .marks import Marks

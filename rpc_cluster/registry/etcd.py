@@ -24,7 +24,7 @@ import etcd3gw
 import requests
 from etcd3gw import exceptions as etcd_errors
 
-from .. import retry
+from ..client import retry
 
 log = logging.getLogger("rpc_cluster.registry.etcd")
 

@@ -34,7 +34,7 @@ import urllib.parse
 from collections import deque
 from typing import Any, Callable
 
-from ..errors import NotFound, ServiceUnavailable
+from ..core.errors import NotFound, ServiceUnavailable
 from .election import Election
 from .etcd import Compacted, Etcd, EtcdUnavailable, encode, parse_url
 from .table import CRITICAL, PASSING, Notice, RegistryTable

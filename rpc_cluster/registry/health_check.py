@@ -25,8 +25,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from .. import retry, wire
-from ..errors import RpcError
+from ..client import retry, envelope
+from ..core.errors import RpcError
 from .heartbeat_client import HeartbeatClient
 from .table import RegistryTable
 
@@ -147,7 +147,7 @@ class HealthChecker:
         loop = asyncio.get_running_loop()
         self._loop, self._main = loop, asyncio.current_task()
         # Built here, not in the caller's thread, so no caller's trace id rides along.
-        self._headers = wire.request_headers(self._token)
+        self._headers = envelope.request_headers(self._token)
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self._ready.set()
         next_round = loop.time() + self.interval
@@ -228,7 +228,7 @@ class HealthChecker:
         try:
             if url.startswith(("http://", "https://")):
                 status, data = await self._client.post(url, _HEARTBEAT, self._headers, self.timeout)
-                answer = wire.decode_answer(url, status, data)
+                answer = envelope.decode_answer(url, status, data)
             else:
                 answer = await asyncio.get_running_loop().run_in_executor(
                     self._pool, self._post, url, _HEARTBEAT, self.timeout)

@@ -18,11 +18,11 @@ import asyncio
 import ssl
 from typing import Callable
 
-from .. import retry
-from ..errors import CallTimeout, TransportError
-from ..tls import client_context
-from ..transport import http_target
-from ..urls import host_header
+from ..client import retry
+from ..core.errors import CallTimeout, TransportError
+from ..net.tls import client_context
+from ..client.transport import http_target
+from ..net.urls import host_header
 
 #: Largest answer read, head or body: a heartbeat's is under 100 bytes.
 MAX_BODY = 64 * 1024

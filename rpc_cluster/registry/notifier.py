@@ -17,8 +17,8 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
-from .. import retry
-from ..errors import RpcError
+from ..client import retry
+from ..core.errors import RpcError
 from .table import Notice
 
 log = logging.getLogger("rpc_cluster.registry.notifier")

@@ -7,17 +7,19 @@ import collections
 import logging
 from typing import Any
 
-from .. import config, urls
-from ..errors import InvalidParams
-from ..methods import MethodTable, rpc_method
-from ..service import Service
-from ..wire import decode_answer, request_headers
-from ..errors import StartError
+from ..net import urls
+from ..core.errors import InvalidParams
+from ..core.methods import MethodTable, rpc_method
+from ..runtime.service import Service
+from ..client.envelope import decode_answer, request_headers
+from ..core.errors import StartError
 from .etcd import EtcdUnavailable, parse_url
 from .health_check import HealthChecker
 from .notifier import Notifier
 from .store import MemoryStore, open_store
 from .table import CRITICAL, PASSING
+from ..runtime import flags
+from ..runtime import runner
 
 log = logging.getLogger("rpc_cluster.registry")
 
@@ -193,34 +195,34 @@ def _store_url(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    config.add_service_flags(parser, "RPC_CLUSTER_REGISTRY", 3000, registry=False)
-    config.add_flag(parser, "--heartbeat-interval", "RPC_CLUSTER_HEARTBEAT_INTERVAL", 3.0,
-                    "seconds between health checks of each service", type=config.positive_seconds)
-    config.add_flag(parser, "--heartbeat-timeout", "RPC_CLUSTER_HEARTBEAT_TIMEOUT", None,
+    flags.add_service_flags(parser, "RPC_CLUSTER_REGISTRY", 3000, registry=False)
+    flags.add_flag(parser, "--heartbeat-interval", "RPC_CLUSTER_HEARTBEAT_INTERVAL", 3.0,
+                    "seconds between health checks of each service", type=flags.positive_seconds)
+    flags.add_flag(parser, "--heartbeat-timeout", "RPC_CLUSTER_HEARTBEAT_TIMEOUT", None,
                     "per-call health-check timeout in seconds (default: min(1, interval/3))",
-                    type=config.positive_seconds)
-    config.add_flag(parser, "--deregister-after", "RPC_CLUSTER_DEREGISTER_AFTER", 60.0,
-                    "drop a service critical for this many seconds", type=config.positive_seconds)
-    config.add_flag(parser, "--check-workers", "RPC_CLUSTER_CHECK_WORKERS", 64,
-                    "concurrent health checks and notifications", type=config.positive_int)
-    config.add_flag(parser, "--store", "RPC_CLUSTER_REGISTRY_STORE", "memory",
+                    type=flags.positive_seconds)
+    flags.add_flag(parser, "--deregister-after", "RPC_CLUSTER_DEREGISTER_AFTER", 60.0,
+                    "drop a service critical for this many seconds", type=flags.positive_seconds)
+    flags.add_flag(parser, "--check-workers", "RPC_CLUSTER_CHECK_WORKERS", 64,
+                    "concurrent health checks and notifications", type=flags.positive_int)
+    flags.add_flag(parser, "--store", "RPC_CLUSTER_REGISTRY_STORE", "memory",
                     "where registrations live: memory (this process), or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] "
                     "to run several registries on one etcd cluster", type=_store_url)
-    config.add_flag(parser, "--leader-ttl", "RPC_CLUSTER_LEADER_TTL", 5,
+    flags.add_flag(parser, "--leader-ttl", "RPC_CLUSTER_LEADER_TTL", 5,
                     "with etcd: seconds before another registry takes over checks from a dead one",
-                    type=config.positive_int)
-    config.add_flag(parser, "--max-registrations", "RPC_CLUSTER_MAX_REGISTRATIONS", MAX_REGISTRATIONS,
-                    "registrations held at most; a new URL beyond them is refused (503)", type=config.positive_int)
+                    type=flags.positive_int)
+    flags.add_flag(parser, "--max-registrations", "RPC_CLUSTER_MAX_REGISTRATIONS", MAX_REGISTRATIONS,
+                    "registrations held at most; a new URL beyond them is refused (503)", type=flags.positive_int)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the registry in the foreground (``rpc-cluster registry``)."""
-    return config.service_main(
+    return runner.service_main(
         argv, prog="rpc-cluster registry", description="Run the service registry.", add_arguments=add_arguments,
         make=lambda args: RegistryService(
             heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
             deregister_after=args.deregister_after, check_workers=args.check_workers,
             max_registrations=args.max_registrations, store=args.store, leader_ttl=args.leader_ttl,
-            **config.service_kwargs(args)))
+            **flags.service_kwargs(args)))
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from ..errors import NotFound, ServiceUnavailable
+from ..core.errors import NotFound, ServiceUnavailable
 
 PASSING = "passing"
 CRITICAL = "critical"

@@ -1,0 +1,76 @@
+"""Exactly once: a write that carries a ``request_id`` is done once, whatever repeats it.
+
+A client sends a call again when it cannot know whether the first one
+arrived (a connection lost mid-request, a failover to another instance, a
+double-click). Each store keeps the ids it has seen in a ``requests`` table
+whose primary key is the id, inside the same transaction as the write, so
+on every instance sharing the store a repeat stores nothing and returns the
+first call's result. The id is claimed first (an insert that does nothing on
+conflict), so two instances racing with one id wait on each other in the
+database instead of both writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Callable
+
+from ..core.errors import Conflict, InvalidParams
+
+# What a request_id may be (CONTRACT.md): short, printable, safe in logs and SQL.
+VALID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    result TEXT
+)
+"""
+
+# Written with "?" placeholders; the PostgreSQL store passes them as "%s".
+_CLAIM = ("INSERT INTO requests (request_id, method, fingerprint) VALUES (?, ?, ?) "
+          "ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+_FIRST = "SELECT method, fingerprint, result FROM requests WHERE request_id = ?"
+_RECORD = "UPDATE requests SET result = ? WHERE request_id = ?"
+_RELEASE = "DELETE FROM requests WHERE request_id = ?"
+
+
+def check_request_id(value: Any) -> str | None:
+    """The ``request_id`` param, validated: None, or 1-64 characters of [A-Za-z0-9._:-]."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not VALID.fullmatch(value):
+        raise InvalidParams.field("request_id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+    return value
+
+
+def once(execute: Callable[[str, tuple], list], request_id: str | None, method: str, params: tuple,
+         write: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """``write()``'s result, done at most once per ``request_id``; call inside a transaction.
+
+    ``execute(sql, args)`` runs one statement in that transaction and returns
+    its rows. A repeat returns the first result (None too: an unknown student
+    stays unknown, and a None result does not keep its id). The same id with
+    another method or other params is 409 Conflict whose data carries the first
+    call's ``result``: a form submitted again after Back shows what was stored.
+    """
+    if request_id is None:
+        return write()
+    fingerprint = hashlib.sha256(json.dumps([method, *params], default=str).encode()).hexdigest()
+    if execute(_CLAIM, (request_id, method, fingerprint)):
+        result = write()
+        if result is None:
+            execute(_RELEASE, (request_id,))
+        else:
+            execute(_RECORD, (json.dumps(result), request_id))
+        return result
+    first_method, first_fingerprint, first_result = execute(_FIRST, (request_id,))[0]
+    first = None if first_result is None else json.loads(first_result)
+    if (first_method, first_fingerprint) != (method, fingerprint):
+        raise Conflict(f"request_id {request_id!r} was used by another call",
+                       {"request_id": request_id, "first_method": first_method, "result": first})
+    return first

@@ -1,0 +1,245 @@
+"""What the SQLite and PostgreSQL stores share: per-student totals, and the queries.
+
+Each student has a row in ``student_totals`` (``grade_count``, ``score_sum``,
+``average``), kept by triggers on ``grades`` inside the transaction that
+changes a grade, so the totals hold whoever writes (this service or plain
+SQL). An insert adds to them; an update or delete recomputes that student's
+from its grades (``RECOMPUTE``), so rounding never piles up. Paging, search
+and both orders of averages then read indexed rows instead of aggregating
+every grade per call. The totals have a table of their own so that grade
+writes never touch ``students``: its name indexes (for sorting and
+searching) only change when a student is added.
+
+SQL here uses ``?`` placeholders; the PostgreSQL store passes them as ``%s``.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import MappingProxyType
+from typing import Any, Callable, Protocol
+
+from ...core.errors import Conflict
+from ..csv_import import Row, unknown_student
+from .protocol import GradeStore, grade, students_from_rows
+
+# Students' totals from their grades; a trigger adds "WHERE student_id ...".
+RECOMPUTE = """UPDATE student_totals SET
+    grade_count = (SELECT COUNT(*) FROM grades WHERE student_id = student_totals.student_id),
+    score_sum = (SELECT COALESCE(SUM(score), 0) FROM grades WHERE student_id = student_totals.student_id),
+    average = (SELECT AVG(score) FROM grades WHERE student_id = student_totals.student_id)"""
+# Totals for the students that have none: all of them in a store made before issue 13, then none.
+FILL_TOTALS = """INSERT INTO student_totals (student_id, grade_count, score_sum, average)
+SELECT s.id, COUNT(g.id), COALESCE(SUM(g.score), 0), AVG(g.score)
+FROM students s LEFT JOIN grades g ON g.student_id = s.id
+WHERE NOT EXISTS (SELECT 1 FROM student_totals t WHERE t.student_id = s.id)
+GROUP BY s.id"""
+
+_STUDENT = """SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score, t.average
+FROM students s LEFT JOIN student_totals t ON t.student_id = s.id LEFT JOIN grades g ON g.student_id = s.id
+WHERE s.id = ? ORDER BY g.id"""
+# Page first, then only that page's grades: OFFSET skips bare student rows.
+_PAGE = """WITH page AS (SELECT s.id, s.first_name, s.last_name, t.average
+    FROM students s LEFT JOIN student_totals t ON t.student_id = s.id ORDER BY s.id LIMIT ? OFFSET ?)
+SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score, p.average
+FROM page p LEFT JOIN grades g ON g.student_id = p.id
+ORDER BY p.id, g.id"""
+_LIST = """SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, ({count})
+FROM students s JOIN student_totals t ON t.student_id = s.id ORDER BY {order} LIMIT ? OFFSET ?"""
+# A search finds its students once (MATERIALIZED), for both the count and the page, and
+# the page is sorted from them: 0.5 ms for ten matches at 10,000 students, where walking
+# an order's index until a page of matches turns up took up to 13 ms.
+_SEARCH = """WITH hits AS MATERIALIZED ({hits})
+SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, (SELECT COUNT(*) FROM hits)
+FROM hits h JOIN students s ON s.id = h.id JOIN student_totals t ON t.student_id = h.id
+ORDER BY {order} LIMIT ? OFFSET ?"""
+# {unchanged}: "AND column = ?" for each value the caller's form was opened with (compare-and-set).
+_UPDATE = """UPDATE grades SET title = COALESCE(?, title), type = COALESCE(?, type), score = COALESCE(?, score)
+WHERE id = ?{unchanged} RETURNING id, title, type, score"""
+_DELETE = "DELETE FROM grades WHERE id = ?{unchanged} RETURNING id"
+_GRADE = "SELECT id, title, type, score FROM grades WHERE id = ?"
+# Compare-and-set rounds before a stale write gives up: see _stale.
+_CAS_ROUNDS = 3
+
+
+def _statistics_sql(count_sql: str, graded_sql: str) -> str:
+    """All of statistics() in one statement, so every figure comes from one snapshot.
+
+    Each figure is a subquery that an index of averages answers: 4 ms on SQLite
+    at 10,000 students, where one pass with ten CASEs per row took 11 ms.
+
+    Of n averages in order, the median is the middle one (n odd) or the mean of
+    the middle two (n even): OFFSET (n-1)/2, LIMIT 1 + n/2 - (n-1)/2, which is 1
+    or 2 (integer division; no "%", which is psycopg's placeholder). Histogram
+    bucket i holds averages from 10*i up to but not including 10*(i+1); the
+    last one takes 100 too.
+    """
+    graded = f"FROM student_totals WHERE {graded_sql}"
+    buckets = ", ".join(f"(SELECT COUNT(*) {graded} AND average >= {10 * i}"
+                        + (f" AND average < {10 * i + 10})" if i < 9 else ")") for i in range(10))
+    return f"""WITH graded AS (SELECT COUNT(*) AS n {graded})
+SELECT ({count_sql}), (SELECT COALESCE(SUM(grade_count), 0) FROM student_totals), (SELECT AVG(average) {graded}),
+    (SELECT AVG(average) FROM (SELECT average {graded} ORDER BY average
+        LIMIT (SELECT 1 + n / 2 - (n - 1) / 2 FROM graded) OFFSET (SELECT (n - 1) / 2 FROM graded)) AS middle),
+    {buckets}"""
+
+
+# Ids per existence query during an import: well under every database's parameter limit.
+_CHUNK = 500
+
+
+def _unchanged(expected: dict[str, Any] | None) -> tuple[str, tuple]:
+    """The extra WHERE terms (and their args) under which a grade still holds ``expected``.
+
+    Its keys are validated column names (title, type, score); a score compares as a number.
+    """
+    keys = sorted(expected or {})
+    return "".join(f" AND {key} = ?" for key in keys), tuple(expected[key] for key in keys)
+
+
+def _compare_and_set(tx: Transaction, grade_id: int, expected: dict[str, Any] | None,
+                     write: Callable[[], list]) -> Any:
+    """``write()``'s first row, the write guarded by ``_unchanged(expected)``; None for an unknown grade.
+
+    A write that matched no row either met no grade (None) or a stale one: that
+    is a Conflict carrying the grade as it is now, and nothing was written.
+    """
+    for _ in range(_CAS_ROUNDS):
+        done = write()
+        if done:
+            return done[0]
+        found = tx.rows(_GRADE, (grade_id,))
+        if not found:
+            return None
+        current = grade(found[0])
+        if expected is None or any(current[key] != value for key, value in expected.items()):
+            raise Conflict(f"grade {grade_id} was changed since the form was opened", current)
+        # Under PostgreSQL's READ COMMITTED this read sees a newer commit than the write
+        # did: the grade was changed and changed back in between. Its values match again.
+    raise Conflict(f"grade {grade_id} was changed since the form was opened", current)
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') for text containing ``query``, whose % and _ match themselves."""
+    return "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class Transaction(Protocol):
+    """One open transaction of a store."""
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Run one statement; its rows (none for a statement without RETURNING)."""
+
+    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
+        """Insert (student_id, title, type, score) rows, the fastest way this database has."""
+
+
+class SqlGradeStore(GradeStore):
+    """A store's reads and the methods of issue 13, over ``_read``, ``_transaction`` and ``_matching``.
+
+    Each store provides those three and the class attributes below (its SQL dialect).
+    """
+
+    #: The ORDER BY of sort="name" over ``students s``: last name, first name (ignoring
+    #: case), then id; indexed.
+    name_order = ""
+    #: The LIMIT that means none.
+    no_limit: int | None = None
+    #: A statement whose one value is how many students there are.
+    count_sql = "SELECT COUNT(*) FROM students"
+    #: The ORDER BY of sort="average" and "-average" over ``student_totals t``: students
+    #: without grades (a NULL average) last both ways, ties by id (stable pages); indexed.
+    average_orders = MappingProxyType({"average": "t.average IS NULL, t.average, t.student_id",
+                                       "-average": "t.average IS NULL, t.average DESC, t.student_id"})
+    #: The condition on student_totals for students with grades, in the form its index answers.
+    graded_sql = "(average IS NULL) = FALSE"
+
+    @abc.abstractmethod
+    def _read(self, sql: str, args: tuple) -> list[tuple]:
+        """The rows of one read-only statement."""
+
+    @abc.abstractmethod
+    def _transaction(self, request_id: str | None, method: str, params: tuple,
+                     write: Callable[[Transaction], Any]) -> Any:
+        """``write(transaction)``'s result, committed before it returns; all or nothing.
+
+        Done once per ``request_id`` (``requests.once``).
+        """
+
+    @abc.abstractmethod
+    def _matching(self, query: str) -> tuple[str, tuple]:
+        """A SELECT of the ids (each once) of the students ``query`` finds (``search``), and its args."""
+
+    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        return students_from_rows(self._read(_PAGE, (self.no_limit if limit is None else limit, offset)))
+
+    def count_students(self) -> int:
+        return self._read(self.count_sql, ())[0][0]
+
+    def get_student(self, student_id: int) -> dict[str, Any] | None:
+        found = students_from_rows(self._read(_STUDENT, (student_id,)))
+        return found[0] if found else None
+
+    def update_grade(self, grade_id: int, title: str | None, type: str | None, score: float | None,
+                     expected: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        unchanged, expected_args = _unchanged(expected)
+        sql = _UPDATE.format(unchanged=unchanged)
+
+        def write(tx: Transaction) -> dict[str, Any] | None:
+            return _compare_and_set(tx, grade_id, expected, lambda: [
+                grade(row) for row in tx.rows(sql, (title, type, score, grade_id, *expected_args))])
+
+        return self._transaction(None, "update_grade", (), write)
+
+    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
+        unchanged, expected_args = _unchanged(expected)
+        sql = _DELETE.format(unchanged=unchanged)
+
+        def write(tx: Transaction) -> bool:
+            deleted = _compare_and_set(tx, grade_id, expected, lambda: tx.rows(sql, (grade_id, *expected_args)))
+            return deleted is not None
+
+        return self._transaction(None, "delete_grade", (), write)
+
+    def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
+        order = self.name_order if sort == "name" else self.average_orders[sort]
+        if query is None:
+            sql, args = _LIST.format(count=self.count_sql, order=order), ()
+        else:
+            hits, args = self._matching(query)
+            sql = _SEARCH.format(hits=hits, order=order)
+        rows = self._read(sql, args + (limit, offset))
+        if not rows and offset:  # past the last page: the first one's row carries the count
+            rows_for_total = self._read(sql, args + (1, 0))
+        else:
+            rows_for_total = rows
+        total = rows_for_total[0][5] if rows_for_total else 0
+        return {"total": total, "students": [
+            {"id": sid, "first_name": first, "last_name": last,
+             "average": None if average is None else float(average), "grade_count": count}
+            for sid, first, last, average, count, _ in rows]}
+
+    def import_grades(self, rows: list[Row], request_id: str | None = None) -> dict[str, Any]:
+        grades = [row[1:] for row in rows]
+
+        def write(tx: Transaction) -> dict[str, Any]:
+            wanted = sorted({row.student_id for row in rows})
+            known: set[int] = set()
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                known.update(sid for (sid,) in tx.rows(
+                    f"SELECT id FROM students WHERE id IN ({', '.join('?' * len(chunk))})", tuple(chunk)))
+            error = unknown_student(rows, known)
+            if error is not None:
+                raise error  # the transaction rolls back: nothing of the file is stored
+            tx.insert_grades(grades)
+            return {"imported": len(grades)}
+
+        return self._transaction(request_id, "import_grades", (grades,), write)
+
+    def statistics(self) -> dict[str, Any]:
+        sql = _statistics_sql(self.count_sql, self.graded_sql)
+        students, grades, mean, median, *histogram = self._read(sql, ())[0]
+        return {"students": students, "grades": int(grades),
+                "mean": None if mean is None else float(mean), "median": None if median is None else float(median),
+                "histogram": list(histogram)}

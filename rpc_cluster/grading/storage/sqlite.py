@@ -1,0 +1,166 @@
+"""The default store: one SQLite file, in WAL mode, one connection per thread.
+
+WAL lets readers run while one thread writes. ``synchronous=FULL`` makes
+every commit reach the disk before the grade is acknowledged, so a power
+cut loses nothing either (a killed process loses nothing even without it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from .. import exactly_once, search
+from . import sqlite_schema
+from .sql_writes import SqlGradeStore, like_pattern
+from .protocol import SEED, grade
+
+
+# A student with the folded names that searches compare (sqlite_schema.KEYS).
+_ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (?, ?, ?, ?)"
+# One word (LIKE: a word too short for the trigram index) in the folded first or last name;
+# then the same over names without keys, folded as they are read. "\\" escapes LIKE's wildcards.
+_FOLDED_HAS = "(s.first_key LIKE ? ESCAPE '\\' OR s.last_key LIKE ? ESCAPE '\\')"
+_UNFOLDED_HAS = "(grading_fold(s.first_name) LIKE ? ESCAPE '\\' OR grading_fold(s.last_name) LIKE ? ESCAPE '\\')"
+
+
+def _student(first_name: str, last_name: str) -> tuple[str, str, str, str]:
+    """_ADD_STUDENT's args."""
+    return first_name, last_name, search.fold(first_name), search.fold(last_name)
+
+
+class _Transaction:
+    """A SQLite transaction as ``sql_store.Transaction``."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        return self._conn.execute(sql, args).fetchall()
+
+    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
+        self._conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)", grades)
+
+
+class SqliteStore(SqlGradeStore):
+    name_order = "s.last_name COLLATE NOCASE, s.first_name COLLATE NOCASE, s.id"
+    no_limit = -1
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        # Commits made through this store, counted after they commit (see change_token).
+        self._writes = 0
+        self._all_lock = threading.Lock()
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode=WAL")
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
+            self._names_indexed = sqlite_schema.create(conn)
+            if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
+                for first, last, grades in SEED:
+                    sid = conn.execute(_ADD_STUDENT, _student(first, last)).lastrowid
+                    conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)",
+                                     [(sid, *g) for g in grades])
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=10000")
+            # For the students whose names were changed by plain SQL (see _matching).
+            conn.create_function("grading_fold", 1, search.fold, deterministic=True)
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def add_grade(self, student_id: int, title: str, type: str, score: float,
+                  request_id: str | None = None) -> dict[str, Any] | None:
+        def write() -> dict[str, Any] | None:
+            row = conn.execute(
+                "INSERT INTO grades (student_id, title, type, score) SELECT ?, ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM students WHERE id = ?) RETURNING id, title, type, score",
+                (student_id, title, type, score, student_id)).fetchall()
+            return grade(row[0]) if row else None
+
+        conn = self._conn()
+        return self._write(conn, request_id, "add_grade", (student_id, title, type, score), write)
+
+    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
+        def write() -> dict[str, Any]:
+            sid = conn.execute(_ADD_STUDENT + " RETURNING id", _student(first_name, last_name)).fetchall()[0][0]
+            return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+
+        conn = self._conn()
+        return self._write(conn, request_id, "add_student", (first_name, last_name), write)
+
+    def _write(self, conn: sqlite3.Connection, request_id: str | None, method: str, params: tuple,
+               write: Any) -> Any:
+        """One write, committed before it returns; done once per ``request_id``."""
+        if request_id is not None:
+            return self._transaction(request_id, method, params, lambda tx: write())
+        try:
+            # A single autocommitted statement. fetchall(), not fetchone(): the statement
+            # (and so its commit) ends only when its rows are exhausted, and the write
+            # must be committed before we answer.
+            return write()
+        finally:
+            self._writes += 1
+
+    def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
+        conn = self._conn()
+        tx = _Transaction(conn)
+        # IMMEDIATE takes the write lock at once: two instances with one id queue here.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = exactly_once.once(tx.rows, request_id, method, params, lambda: write(tx))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            # Counted after the commit: the student cache must not keep what came before it.
+            self._writes += 1
+        return result
+
+    def _read(self, sql: str, args: tuple) -> list[tuple]:
+        return self._conn().execute(sql, args).fetchall()
+
+    def _matching(self, query: str) -> tuple[str, tuple]:
+        folded = [word for word in dict.fromkeys(search.fold(word) for word in search.words(query)) if word]
+        indexed = [word for word in folded if self._names_indexed and len(word) >= sqlite_schema.INDEXED_QUERY]
+        found, args = [], []
+        if indexed:
+            # One FTS5 phrase a word: its trigrams in a row, within one column (a substring).
+            found.append("s.id IN (SELECT rowid FROM student_keys WHERE student_keys MATCH ?)")
+            args.append(" AND ".join('"' + word.replace('"', '""') + '"' for word in indexed))
+        for word in folded:
+            if word not in indexed:
+                found.append(_FOLDED_HAS)
+                args += [like_pattern(word)] * 2
+        # Students without keys (renamed by plain SQL since the start): few, through their index.
+        unfolded = ["s.first_key IS NULL"] + [_UNFOLDED_HAS] * len(folded)
+        args += [like_pattern(word) for word in folded for _ in (1, 2)]
+        return (f"SELECT s.id FROM students s WHERE {' AND '.join(found) or 's.first_key IS NOT NULL'} "
+                f"UNION ALL SELECT s.id FROM students s WHERE {' AND '.join(unfolded)}", tuple(args))
+
+    def change_token(self) -> Any:
+        # PRAGMA data_version changes when another connection (another thread, or
+        # another process on this file) commits; our own connection's commits are
+        # counted in _writes.
+        conn = self._conn()
+        return (id(conn), conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()

@@ -1,0 +1,150 @@
+"""The HTTP face of a service: a WSGI app around the two dispatchers.
+
+Routes (CONTRACT.md): POST /rpc (JSON-RPC), POST /RPC2 (XML-RPC), GET /rpc
+(OpenRPC document), GET /health, GET /metrics (Prometheus text; with the
+token when one is set). Every request runs inside its trace (``X-Trace-Id``,
+or W3C ``traceparent``: see ``tracing``), whose id is echoed back in the
+``X-Trace-Id`` response header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from types import MappingProxyType
+from typing import Any, Callable, Iterable
+
+from ..core import trace_context, tracing
+from ..core.dispatch import Dispatcher
+from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
+from ..observability.metrics import CONTENT_TYPE, ServiceMetrics
+from ..core.xmlrpc import XmlRpcCodec
+
+DEFAULT_MAX_BODY = 1 << 20
+
+_STATUS = MappingProxyType({
+    200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
+    405: "405 Method Not Allowed", 411: "411 Length Required", 413: "413 Payload Too Large",
+    503: "503 Service Unavailable"})
+
+
+# A client sends its whole body before reading the answer: read (and drop) up to
+# this much of an oversized one, so it gets its 413 instead of a broken pipe.
+DRAIN_LIMIT = 16 << 20
+
+
+def discard(stream, length: int) -> None:
+    """Read and drop up to ``length`` bytes of ``stream``."""
+    while length > 0:
+        chunk = stream.read(min(length, 64 << 10))
+        if not chunk:
+            return
+        length -= len(chunk)
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
+    """The request body, or the HTTP status to answer instead (413, 400)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 400
+    stream = environ["wsgi.input"]
+    if length > limit:
+        discard(stream, min(length, DRAIN_LIMIT))
+        return 413
+    if length:
+        return stream.read(length)
+    # No Content-Length (chunked upload): read at most one byte past the limit.
+    body = stream.read(limit + 1) if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" else b""
+    return 413 if len(body) > limit else body
+
+
+class RpcApp:
+    """WSGI application serving one service's method table."""
+
+    def __init__(self, service_name: str, dispatcher: Dispatcher, openrpc: Callable[[], dict],
+                 *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
+                 max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+                 health: Callable[[], bool] | None = None, after_call: Callable[[], None] | None = None,
+                 metrics: ServiceMetrics | None = None):
+        self.service_name = service_name
+        self.dispatcher = dispatcher
+        self.jsonrpc = JsonRpcCodec(dispatcher, max_batch=max_batch, max_response_bytes=max_response_bytes)
+        self.xmlrpc = XmlRpcCodec(dispatcher.methods, max_response_bytes=max_response_bytes,
+                                  observe=dispatcher.observe)
+        #: What GET /metrics shows (None: 404).
+        self.metrics = metrics
+        self._openrpc = openrpc
+        self._token = f"Bearer {token}".encode() if token else None
+        self.max_body = max_body
+        # False while the service drains before exit: /health then says 503.
+        self._healthy = health or (lambda: True)
+        # Runs after every /rpc or /RPC2 dispatch, before the response goes out
+        # (the log service flushes its file here: once per batch, not per entry).
+        self._after_call = after_call or (lambda: None)
+
+    def _authorized(self, environ: dict[str, Any]) -> bool:
+        if self._token is None:
+            return True
+        given = environ.get("HTTP_AUTHORIZATION", "").encode("latin-1", "replace")
+        return hmac.compare_digest(given, self._token)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        current = tracing.accept(environ.get(tracing.ENVIRON_KEY), environ.get(trace_context.ENVIRON_TRACEPARENT),
+                                 environ.get(trace_context.ENVIRON_TRACESTATE))
+        with tracing.within(current), tracing.serving(self.service_name):
+            status, content_type, body = self._route(environ)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                   (tracing.HEADER, current.trace_id)]
+        if status == 401:
+            headers.append(("WWW-Authenticate", 'Bearer realm="rpc-cluster"'))
+        start_response(_STATUS.get(status, f"{status} Error"), headers)
+        return [body]
+
+    def _call(self, environ: dict[str, Any], dispatch: Callable[[bytes], tuple[int, str, bytes]]) -> tuple[int, str, bytes]:
+        """The checks every RPC request passes (token, body size), then its dispatch."""
+        if not self._authorized(environ):
+            return _unauthorized()
+        body = read_body(environ, self.max_body)
+        if isinstance(body, int):
+            return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
+        answer = dispatch(body)
+        self._after_call()
+        return answer
+
+    def _route(self, environ: dict[str, Any]) -> tuple[int, str, bytes]:
+        path = environ.get("PATH_INFO", "")
+        verb = environ.get("REQUEST_METHOD", "GET")
+        if path == "/rpc" and verb == "POST":
+            return self._call(environ, lambda body: _json_answer(self.jsonrpc.handle(body)))
+        if path == "/RPC2" and verb == "POST":
+            return self._call(environ, lambda body: (200, "text/xml; charset=utf-8", self.xmlrpc.handle(body)))
+        if path == "/rpc" and verb in ("GET", "HEAD"):
+            # The document lists every method: it needs the token like a call does.
+            if not self._authorized(environ):
+                return _unauthorized()
+            return _json(200, self._openrpc())
+        if path == "/health" and verb in ("GET", "HEAD"):
+            if self._healthy():
+                return _json(200, {"status": "ok", "service": self.service_name})
+            return _json(503, {"status": "stopping", "service": self.service_name})
+        if path == "/metrics" and verb in ("GET", "HEAD") and self.metrics is not None:
+            if not self._authorized(environ):
+                return _unauthorized()
+            return 200, CONTENT_TYPE, self.metrics.exposition()
+        if path in ("/rpc", "/RPC2", "/health", "/metrics"):
+            return _json(405, {"error": "method not allowed", "path": path})
+        return _json(404, {"error": "not found", "path": path})
+
+
+def _json_answer(text: str) -> tuple[int, str, bytes]:
+    # Only notifications: nothing to answer (204, empty body).
+    return (200, "application/json", text.encode()) if text else (204, "application/json", b"")
+
+
+def _unauthorized() -> tuple[int, str, bytes]:
+    return _json(401, {"error": "unauthorized", "message": "missing or wrong cluster token"})
+
+
+def _json(status: int, obj: Any) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps(obj).encode()

@@ -1,0 +1,147 @@
+"""``rpc-cluster``: run a service, list the registry's services, call a method, read the log.
+
+    rpc-cluster up [--data DIR]                 the whole cluster, in the foreground
+    rpc-cluster registry|log|grading|portal ... run one service in the foreground
+    rpc-cluster services                        the registry's table
+    rpc-cluster call NAME_OR_URL METHOD [JSON]  call one method, print the result
+    rpc-cluster logs [-f] [--service S] ...      the central log's entries; -f follows new ones
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from ..client.client import Client
+from ..client.registry_client import RegistryClient
+from ..client.connect import connect
+from ..core.errors import RpcError, TransportError
+from ..runtime import flags
+
+REGISTRY_NAMES = ("Registry", "registry")
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"rpc-cluster: error: {message}", file=sys.stderr)
+    return code
+
+
+def services_main(argv: list[str] | None) -> int:
+    parser = flags.ArgumentParser(prog="rpc-cluster services",
+                                   description="Print the registry's services: name, URL, status, last check.")
+    flags.add_client_flags(parser)
+    parser.add_argument("--json", action="store_true", help="print the raw JSON list")
+    args = parser.parse_args(argv)
+    try:
+        rows = RegistryClient(args.registry, token=args.token, timeout=args.timeout,
+                              tls_ca=args.tls_ca).call("Registry.services")
+    except RpcError as exc:
+        return _fail(f"registry {args.registry}: {exc}")
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [("NAME", "URL", "STATUS", "LAST CHECK", "FAILURES")]
+    table += [(r["service_name"], r["service_url"], r["status"], r["last_checked"] or "-", str(r["failures"]))
+              for r in sorted(rows, key=lambda r: (r["service_name"], r["service_url"]))]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if not rows:
+        print("(no services registered)")
+    if rows:
+        checking = {r.get("checked_by") for r in rows} - {None}
+        print(f"checked by: {', '.join(sorted(checking)) if checking else 'no registry at the moment'}")
+    return 0
+
+
+def call_main(argv: list[str] | None) -> int:
+    parser = flags.ArgumentParser(
+        prog="rpc-cluster call",
+        description="Call one method and print its result as JSON. NAME_OR_URL is a service name "
+                    "resolved through the registry (Registry means the registry itself) or an http(s):// URL.",
+        epilog='example: rpc-cluster call GradingService Grades.get_student \'{"student_id": 1}\'')
+    parser.add_argument("target", metavar="NAME_OR_URL")
+    parser.add_argument("method", metavar="METHOD")
+    parser.add_argument("params", metavar="JSON", nargs="?",
+                        help="params: a JSON array (by position) or object (by name)")
+    flags.add_client_flags(parser)
+    args = parser.parse_args(argv)
+    args_list: list = []
+    kwargs: dict = {}
+    if args.params is not None:
+        try:
+            params = json.loads(args.params)
+        except ValueError as exc:
+            parser.error(f"JSON params: {exc}")
+        if isinstance(params, list):
+            args_list = params
+        elif isinstance(params, dict):
+            kwargs = params
+        else:
+            parser.error("JSON params must be an array (by position) or an object (by name)")
+    if "://" in args.target:
+        try:
+            url = flags.rpc_url(args.target)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument NAME_OR_URL: {exc}")
+        client: Client = Client(url, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
+    elif args.target in REGISTRY_NAMES:
+        client = RegistryClient(args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
+    else:
+        client = connect(args.target, args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
+    try:
+        result = client.call(args.method, *args_list, **kwargs)
+    except TransportError as exc:
+        return _fail(str(exc))
+    except RpcError as exc:
+        print(json.dumps({"error": exc.to_error_object()}, indent=2), file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _service(module: str) -> Callable[[list[str] | None], int]:
+    def run(argv: list[str] | None) -> int:
+        import importlib
+        return importlib.import_module(module).main(argv)
+    return run
+
+
+COMMANDS: Mapping[str, tuple[Callable[[list[str] | None], int], str]] = MappingProxyType({
+    "up": (_service("rpc_cluster.tools.up"), "start the whole cluster (registry, log, grading, portal)"),
+    "registry": (_service("rpc_cluster.registry.service"), "run the service registry"),
+    "log": (_service("rpc_cluster.logs.service"), "run the central log service"),
+    "grading": (_service("rpc_cluster.grading.service"), "run the grading service"),
+    "portal": (_service("portal.service"), "run the teacher portal"),
+    "services": (services_main, "print the registry's services and their health"),
+    "call": (call_main, "call one method of a service and print the result"),
+    "logs": (_service("rpc_cluster.logs.command"), "print the central log's entries; -f follows new ones"),
+})
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: rpc-cluster COMMAND [options]   (rpc-cluster COMMAND --help for its options)\n")
+        print("commands:")
+        for name, (_, summary) in COMMANDS.items():
+            print(f"  {name:<10} {summary}")
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        from ..version import __version__
+        print(f"rpc-cluster {__version__}")
+        return 0
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        return _fail(f"unknown command {argv[0]!r} (choose from {', '.join(COMMANDS)})", 2)
+    try:
+        return command[0](argv[1:])
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
