@@ -1,7 +1,7 @@
 """Every service answers a fixed list of tricky requests exactly as recorded in tests/data/wire_answers.json.
 
 The net under any restructuring of the package: the services are started the way
-an operator starts them (``python -m rpc_cluster.cli <service>``, ports 0), the
+an operator starts them (``python -m rpc_cluster <service>``, ports 0), the
 requests are raw bytes on a socket, and the answers (status, headers, body) must
 match the recording byte for byte once ``normalise`` has replaced what varies
 from run to run.
@@ -43,7 +43,7 @@ def services(tmp_path_factory):
     """{"registry"|"log"|"grading"|"guarded": "127.0.0.1:PORT"}, each a real process."""
     folder = tmp_path_factory.mktemp("wire")
     manager = Processes(folder)
-    cli = ("-m", "rpc_cluster.cli")
+    cli = ("-m", "rpc_cluster")
     common = ("--port", "0", "--max-batch", str(MAX_BATCH))
     try:
         # A long interval: nothing the registry checks may change status while the requests run.
