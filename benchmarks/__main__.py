@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmarks: wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
     chosen = [(name, title) for name, title in BENCHMARKS if not args.only or name in args.only]
-    sections = [f"Measured {datetime.date.today().isoformat()} on {machine()}"
-                f"{' (--quick)' if args.quick else ''} with `python -m benchmarks`."]
+    sections = [
+        f"Measured {datetime.date.today().isoformat()} on {machine()}"
+        f"{' (--quick)' if args.quick else ''} with `python -m benchmarks`."
+    ]
     for name, title in chosen:
         print(f"== {title}", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.{name}")

@@ -37,8 +37,9 @@ class HttpClientTransport:
     def __init__(self) -> None:
         self._conn: http.client.HTTPConnection | None = None
 
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, *,
-             repeatable: bool = False) -> tuple[int, bytes]:
+    def post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float, *, repeatable: bool = False
+    ) -> tuple[int, bytes]:
         _, host, port, path = http_target(url)
         conn, self._conn = self._conn, None
         if conn is None or select.select([conn.sock], [], [], 0)[0]:
@@ -55,8 +56,10 @@ def _bare_socket(url: str):
     _, host, port, path = http_target(url)
     sock = socket.create_connection((host, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BODY)}\r\n\r\n"
+    ).encode() + BODY
 
     def call():
         sock.sendall(request)
@@ -84,9 +87,9 @@ def _rate(call, seconds: float) -> tuple[float, float]:
 
 
 def _contenders(url: str, pyro_uri: str) -> dict:
+    import Pyro5.api
     import requests
     import urllib3
-    import Pyro5.api
 
     client = Client(url)
     over_http_client = Client(url, transport=HttpClientTransport())
@@ -132,24 +135,40 @@ def run(quick: bool = False) -> list[dict]:
     for name in contenders:
         per_rep = zip(rates[name], rates[PYRO], rates[HTTP_CLIENT])
         ratios = [(ours / pyro_rate, ours / old) for ours, pyro_rate, old in per_rep]
-        rows.append({"client": name, "calls_per_s": median(rates[name]), "us_per_call": 1e6 / median(rates[name]),
-                     "cpu_us_per_call": median(cpu[name]), "vs_pyro5": median([r[0] for r in ratios]),
-                     "vs_http_client": median([r[1] for r in ratios]), "repetitions": reps})
+        rows.append(
+            {
+                "client": name,
+                "calls_per_s": median(rates[name]),
+                "us_per_call": 1e6 / median(rates[name]),
+                "cpu_us_per_call": median(cpu[name]),
+                "vs_pyro5": median([r[0] for r in ratios]),
+                "vs_http_client": median([r[1] for r in ratios]),
+                "repetitions": reps,
+            }
+        )
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| client, one thread, trivial call | calls/s (median) | µs per call | client CPU µs per call "
-             "| vs Pyro5 | vs http.client |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| client, one thread, trivial call | calls/s (median) | µs per call | client CPU µs per call "
+        "| vs Pyro5 | vs http.client |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['client']} | {fmt(r['calls_per_s'])} | {r['us_per_call']:.0f} | "
-                     f"{r['cpu_us_per_call']:.0f} | {r['vs_pyro5']:.2f}x | {r['vs_http_client']:.2f}x |")
+        lines.append(
+            f"| {r['client']} | {fmt(r['calls_per_s'])} | {r['us_per_call']:.0f} | "
+            f"{r['cpu_us_per_call']:.0f} | {r['vs_pyro5']:.2f}x | {r['vs_http_client']:.2f}x |"
+        )
     ours = next(r for r in rows if r["client"] == OURS)
     ratio = ours["vs_pyro5"]
     verdict = "met" if ratio >= 1.0 else f"NOT met: {100 * (1 - ratio):.0f}% slower"
-    lines += ["", f"Ratios are medians of each of {ours['repetitions']} repetitions' own ratio; client CPU is "
-              "this process's user and system time.",
-              f"Goal: our Client at least equal to Pyro5. Measured: {ratio:.2f}x ({verdict})."]
+    lines += [
+        "",
+        f"Ratios are medians of each of {ours['repetitions']} repetitions' own ratio; client CPU is "
+        "this process's user and system time.",
+        f"Goal: our Client at least equal to Pyro5. Measured: {ratio:.2f}x ({verdict}).",
+    ]
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+import contextlib
 
 ROOT = Path(__file__).resolve().parent.parent
 _SERVING = re.compile(r"serving at (\S+)")
@@ -22,8 +23,14 @@ class Proc:
     def __init__(self, *args: str, env: dict[str, str] | None = None):
         self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
         full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-        self.popen = subprocess.Popen([sys.executable, *args], stdout=self.log, stderr=subprocess.STDOUT,
-                                      cwd=ROOT, env=full_env, start_new_session=True)
+        self.popen = subprocess.Popen(
+            [sys.executable, *args],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=full_env,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
@@ -44,22 +51,26 @@ class Proc:
         return self.wait_for(_SERVING.pattern).group(1)
 
     def kill(self, signum: int = signal.SIGKILL) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signum)
-        except ProcessLookupError:
-            pass
 
     def stop(self) -> None:
         self.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
         os.unlink(self.log.name)
 
 
-def wrk(url: str, *, body: bytes | None = None, content_type: str = "application/json",
-        connections: int = 16, seconds: float = 5.0, threads: int = 2, lua: str | None = None) -> dict[str, float]:
+def wrk(
+    url: str,
+    *,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+    connections: int = 16,
+    seconds: float = 5.0,
+    threads: int = 2,
+    lua: str | None = None,
+) -> dict[str, float]:
     """Run wrk against ``url`` (POSTing ``body``, or running ``lua``); requests/s and latencies."""
     script = None
     threads = min(threads, connections)
@@ -68,13 +79,12 @@ def wrk(url: str, *, body: bytes | None = None, content_type: str = "application
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
         if lua is None:
             lua_body = body.decode().replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            lua = (f'wrk.method = "POST"\nwrk.body = "{lua_body}"\n'
-                   f'wrk.headers["Content-Type"] = "{content_type}"\n')
+            lua = f'wrk.method = "POST"\nwrk.body = "{lua_body}"\nwrk.headers["Content-Type"] = "{content_type}"\n'
         script.write(lua)
         script.close()
         args += ["-s", script.name]
     try:
-        out = subprocess.run(args + [url], capture_output=True, text=True, timeout=seconds + 30).stdout
+        out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 30).stdout
     finally:
         if script:
             os.unlink(script.name)
@@ -87,7 +97,8 @@ def wrk(url: str, *, body: bytes | None = None, content_type: str = "application
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     result["errors"] = (int(errors.group(1)) if errors else 0) + (
-        sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)
+        sum(int(g) for g in socket_errors.groups()) if socket_errors else 0
+    )
     return result
 
 

@@ -13,6 +13,7 @@ import threading
 import time
 
 from rpc_cluster.serving.server import HttpServer
+import contextlib
 
 _HEARTBEAT = b'{"jsonrpc": "2.0", "result": {"status": "ok", "service": "Fake"}, "id": 1}'
 _TRUE = b'{"jsonrpc": "2.0", "result": true, "id": 1}'
@@ -49,10 +50,8 @@ def main() -> int:
     # and Granian serves at most backlog / workers of them at once.
     server = HttpServer(Fleet(), "127.0.0.1", 0, threads=16, backlog=8192).start()
     print(f"fleet serving at {server.url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -13,8 +13,8 @@ import os
 import random
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .common import Proc, bench_main, fmt, median, wrk
 
@@ -25,8 +25,11 @@ TYPES = ("Quiz", "Test", "Exam", "Homework")
 
 def _rows(rng: random.Random, names: Callable[[int], tuple[str, str]] | None = None):
     students = [names(n) if names else (f"First{n}", f"Last{n}") for n in range(STUDENTS)]
-    grades = [(sid, f"Grade {g}", TYPES[g % 4], float(rng.randint(0, 100)))
-              for sid in range(1, STUDENTS + 1) for g in range(GRADES_EACH)]
+    grades = [
+        (sid, f"Grade {g}", TYPES[g % 4], float(rng.randint(0, 100)))
+        for sid in range(1, STUDENTS + 1)
+        for g in range(GRADES_EACH)
+    ]
     return students, grades
 
 
@@ -106,11 +109,16 @@ class LoadedPostgres:
 
 
 def _lua(method: str) -> str:
-    params = ('"[" .. math.random(1, %d) .. "]"' % STUDENTS if method == "get_student"
-              else '"{\\"offset\\": " .. math.random(0, %d) .. ", \\"limit\\": 50}"' % (STUDENTS - 50))
-    return (f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f'request = function()\n  return wrk.format(nil, nil, nil, '
-            f'\'{{"jsonrpc": "2.0", "method": "Grades.{method}", "id": 1, "params": \' .. {params} .. "}}")\nend\n')
+    params = (
+        '"[" .. math.random(1, %d) .. "]"' % STUDENTS
+        if method == "get_student"
+        else '"{\\"offset\\": " .. math.random(0, %d) .. ", \\"limit\\": 50}"' % (STUDENTS - 50)
+    )
+    return (
+        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"request = function()\n  return wrk.format(nil, nil, nil, "
+        f'\'{{"jsonrpc": "2.0", "method": "Grades.{method}", "id": 1, "params": \' .. {params} .. "}}")\nend\n'
+    )
 
 
 def grading_proc(db: str) -> Proc:
@@ -139,14 +147,19 @@ def run(quick: bool = False) -> list[dict]:
         cases = [("constant (empty method, same stack)", "constant", None)]
         for store in ("SQLite", "PostgreSQL"):
             if store in urls:
-                cases += [(store, "get_student", _lua("get_student")),
-                          (store, "get_students(limit=50)", _lua("get_students"))]
+                cases += [
+                    (store, "get_student", _lua("get_student")),
+                    (store, "get_students(limit=50)", _lua("get_students")),
+                ]
         samples: dict[tuple, list] = {}
         for _ in range(reps):
             for store, method, lua in cases:
                 for clients in (16, 1):
-                    result = (wrk(urls[store], body=CONSTANT, connections=clients, seconds=seconds) if lua is None
-                              else wrk(urls[store], lua=lua, connections=clients, seconds=seconds))
+                    result = (
+                        wrk(urls[store], body=CONSTANT, connections=clients, seconds=seconds)
+                        if lua is None
+                        else wrk(urls[store], lua=lua, connections=clients, seconds=seconds)
+                    )
                     samples.setdefault((store, method, clients), []).append(result)
     finally:
         for proc in procs.values():
@@ -154,27 +167,43 @@ def run(quick: bool = False) -> list[dict]:
         if postgres is not None:
             postgres.cleanup()
         folder.cleanup()
-    return [{"store": store, "method": method, "clients": clients,
-             "rps": median([r["rps"] for r in runs]), "p50_ms": median([r.get("p50_ms", 0) for r in runs]),
-             "p99_ms": median([r.get("p99_ms", 0) for r in runs]), "errors": sum(r["errors"] for r in runs)}
-            for (store, method, clients), runs in samples.items()]
+    return [
+        {
+            "store": store,
+            "method": method,
+            "clients": clients,
+            "rps": median([r["rps"] for r in runs]),
+            "p50_ms": median([r.get("p50_ms", 0) for r in runs]),
+            "p99_ms": median([r.get("p99_ms", 0) for r in runs]),
+            "errors": sum(r["errors"] for r in runs),
+        }
+        for (store, method, clients), runs in samples.items()
+    ]
 
 
 def table(rows: list[dict]) -> str:
     limit = next(r["rps"] for r in rows if r["method"] == "constant" and r["clients"] == 16)
-    lines = [f"| store | call ({STUDENTS:,} students x {GRADES_EACH} grades) | clients | calls/s | p50 | p99 | vs constant |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| store | call ({STUDENTS:,} students x {GRADES_EACH} grades) | clients | calls/s | p50 | p99 | vs constant |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['store']} | {r['method']} | {r['clients']} | {fmt(r['rps'])} | {r['p50_ms']:.2f} ms "
-                     f"| {r['p99_ms']:.2f} ms | {100 * r['rps'] / limit if r['clients'] == 16 else float('nan'):.0f}% |"
-                     .replace("| nan% |", "| |") + (f" ({r['errors']} errors)" if r["errors"] else ""))
+        lines.append(
+            f"| {r['store']} | {r['method']} | {r['clients']} | {fmt(r['rps'])} | {r['p50_ms']:.2f} ms "
+            f"| {r['p99_ms']:.2f} ms | {100 * r['rps'] / limit if r['clients'] == 16 else float('nan'):.0f}% |".replace(
+                "| nan% |", "| |"
+            )
+            + (f" ({r['errors']} errors)" if r["errors"] else "")
+        )
     verdicts = []
     for r in rows:
         if r["method"] == "get_student" and r["clients"] == 16:
             share = r["rps"] / limit
             verdicts.append(f"{r['store']} {100 * share:.0f}% ({'met' if share >= 0.7 else 'NOT met'})")
-    lines += ["", "Goal: `Grades.get_student` at 16 clients ≥ 70% of the constant method. Measured: "
-              + "; ".join(verdicts) + "."]
+    lines += [
+        "",
+        "Goal: `Grades.get_student` at 16 clients ≥ 70% of the constant method. Measured: " + "; ".join(verdicts) + ".",
+    ]
     return "\n".join(lines)
 
 

@@ -29,15 +29,127 @@ from .grading import STUDENTS, TYPES, LoadedPostgres, LoadedSqlite, grading_proc
 
 # Names like a school's: 50 first names, 1,000 surnames (about ten students each), so a
 # search meets the trigram spread of real names rather than "First<n> Last<n>".
-FIRST = ("Ada", "Alan", "Alice", "Amir", "Anna", "Ben", "Carla", "Chen", "Chloe", "Dan", "Dana", "Eli", "Emma",
-         "Eva", "Farah", "Finn", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jack", "Jana", "Jonas", "Kai", "Kim",
-         "Lea", "Leo", "Lina", "Luca", "Maya", "Mia", "Nick", "Nina", "Noah", "Omar", "Paul", "Priya", "Rosa",
-         "Sam", "Sara", "Sofia", "Tara", "Theo", "Tom", "Uma", "Vera", "Wei", "Yara", "Zoe")
-STEMS = ("Ander", "Ash", "Bal", "Brad", "Bur", "Car", "Cole", "Crom", "Dal", "Dun", "Ed", "Eller", "Fair", "Fitz",
-         "Ford", "Gar", "Gold", "Grey", "Har", "Hol", "Ing", "Jo", "Kel", "Kirk", "Lang", "Lind", "Mar", "Mc",
-         "Nor", "Old", "Pen", "Quin", "Ros", "Stan", "Thorn", "Up", "Val", "Wex", "York", "Zim")
-ENDINGS = ("son", "man", "ley", "ton", "well", "field", "ford", "berg", "stein", "wood", "by", "more", "er",
-           "sen", "ski", "ez", "ini", "ova", "dale", "hurst", "worth", "ridge", "combe", "ham", "ing")
+FIRST = (
+    "Ada",
+    "Alan",
+    "Alice",
+    "Amir",
+    "Anna",
+    "Ben",
+    "Carla",
+    "Chen",
+    "Chloe",
+    "Dan",
+    "Dana",
+    "Eli",
+    "Emma",
+    "Eva",
+    "Farah",
+    "Finn",
+    "Grace",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Ivan",
+    "Jack",
+    "Jana",
+    "Jonas",
+    "Kai",
+    "Kim",
+    "Lea",
+    "Leo",
+    "Lina",
+    "Luca",
+    "Maya",
+    "Mia",
+    "Nick",
+    "Nina",
+    "Noah",
+    "Omar",
+    "Paul",
+    "Priya",
+    "Rosa",
+    "Sam",
+    "Sara",
+    "Sofia",
+    "Tara",
+    "Theo",
+    "Tom",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Zoe",
+)
+STEMS = (
+    "Ander",
+    "Ash",
+    "Bal",
+    "Brad",
+    "Bur",
+    "Car",
+    "Cole",
+    "Crom",
+    "Dal",
+    "Dun",
+    "Ed",
+    "Eller",
+    "Fair",
+    "Fitz",
+    "Ford",
+    "Gar",
+    "Gold",
+    "Grey",
+    "Har",
+    "Hol",
+    "Ing",
+    "Jo",
+    "Kel",
+    "Kirk",
+    "Lang",
+    "Lind",
+    "Mar",
+    "Mc",
+    "Nor",
+    "Old",
+    "Pen",
+    "Quin",
+    "Ros",
+    "Stan",
+    "Thorn",
+    "Up",
+    "Val",
+    "Wex",
+    "York",
+    "Zim",
+)
+ENDINGS = (
+    "son",
+    "man",
+    "ley",
+    "ton",
+    "well",
+    "field",
+    "ford",
+    "berg",
+    "stein",
+    "wood",
+    "by",
+    "more",
+    "er",
+    "sen",
+    "ski",
+    "ez",
+    "ini",
+    "ova",
+    "dale",
+    "hurst",
+    "worth",
+    "ridge",
+    "combe",
+    "ham",
+    "ing",
+)
 SURNAMES = tuple(stem + ending for stem in STEMS for ending in ENDINGS)
 
 
@@ -52,8 +164,10 @@ IMPORT_GOAL_S, LIST_GOAL_MS = 2.0, 1.5
 
 
 def _csv(rng: random.Random, rep: int) -> tuple[str, list[tuple]]:
-    rows = [(rng.randint(1, STUDENTS), f"Import {rep}-{n}", TYPES[n % 4], float(rng.randint(0, 100)))
-            for n in range(IMPORT_ROWS)]
+    rows = [
+        (rng.randint(1, STUDENTS), f"Import {rep}-{n}", TYPES[n % 4], float(rng.randint(0, 100)))
+        for n in range(IMPORT_ROWS)
+    ]
     return "student_id,title,type,score\n" + "".join(f"{s},{t},{k},{v}\n" for s, t, k, v in rows), rows
 
 
@@ -68,8 +182,9 @@ def _timed(call, count: int, seconds: float) -> list[float]:
     return times
 
 
-def _store(url: str, reps: int, add_calls: int, add_seconds: float, list_calls: int,
-           list_seconds: float) -> dict[str, list]:
+def _store(
+    url: str, reps: int, add_calls: int, add_seconds: float, list_calls: int, list_seconds: float
+) -> dict[str, list]:
     client = Client(url, timeout=60)
     rng = random.Random(13)
     for _ in range(20):  # warm the connection and the server's caches
@@ -88,7 +203,8 @@ def _store(url: str, reps: int, add_calls: int, add_seconds: float, list_calls: 
             "list_students, first page by name": lambda: client.Grades.list_students(limit=50),
             "list_students, first page by -average": lambda: client.Grades.list_students(limit=50, sort="-average"),
             "list_students, search (a surname)": lambda: client.Grades.list_students(
-                limit=50, query=rng.choice(SURNAMES)),
+                limit=50, query=rng.choice(SURNAMES)
+            ),
         }
         for name, times in _round_robin(calls, list_calls, list_seconds).items():
             samples.setdefault(name, []).append(times)
@@ -154,15 +270,23 @@ def table(results: dict[str, dict[str, list]]) -> str:
         per_call = [sum(times) / len(times) for times in samples["add_grade"]]
         calls = sum(len(times) for times in samples["add_grade"])
         added = median(per_call) * IMPORT_ROWS / 1000
-        lines.append(f"| {store} | one import_grades (CSV) | {imported:.2f} s | {1e6 * imported / IMPORT_ROWS:.0f} µs "
-                     "| 1x |")
-        lines.append(f"| {store} | add_grade, one call each ({calls:,} calls made) | {added:.1f} s | "
-                     f"{1000 * median(per_call):.0f} µs | {added / imported:.0f}x |")
+        lines.append(
+            f"| {store} | one import_grades (CSV) | {imported:.2f} s | {1e6 * imported / IMPORT_ROWS:.0f} µs | 1x |"
+        )
+        lines.append(
+            f"| {store} | add_grade, one call each ({calls:,} calls made) | {added:.1f} s | "
+            f"{1000 * median(per_call):.0f} µs | {added / imported:.0f}x |"
+        )
         verdicts.append(f"{store} {imported:.2f} s ({'met' if imported <= IMPORT_GOAL_S else 'NOT met'})")
-    lines += ["", f"Goal: importing {IMPORT_ROWS:,} grades ≤ {IMPORT_GOAL_S:g} s. Measured: " + "; ".join(verdicts)
-              + ". The add_grade time for 10,000 is its mean call time x 10,000 (medians of runs).", "",
-              f"| store | call at {STUDENTS:,} students, one client | calls | p50 | p99 |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Goal: importing {IMPORT_ROWS:,} grades ≤ {IMPORT_GOAL_S:g} s. Measured: "
+        + "; ".join(verdicts)
+        + ". The add_grade time for 10,000 is its mean call time x 10,000 (medians of runs).",
+        "",
+        f"| store | call at {STUDENTS:,} students, one client | calls | p50 | p99 |",
+        "|---|---|---|---|---|",
+    ]
     verdicts = []
     for store, samples in results.items():
         for name, runs in samples.items():
@@ -172,10 +296,14 @@ def table(results: dict[str, dict[str, list]]) -> str:
             p50 = median([median(run) for run in runs])
             lines.append(f"| {store} | {name} | {len(times):,} | {p50:.2f} ms | {_percentile(times, 0.99):.2f} ms |")
             if name.startswith("list_students"):
-                verdicts.append(f"{store} {name.split(', ', 1)[1]} {p50:.2f} ms "
-                                f"({'met' if p50 <= LIST_GOAL_MS else 'NOT met'})")
-    lines += ["", f"Goal: list_students p50 ≤ {LIST_GOAL_MS:g} ms, measured around `Client.call` (our client, "
-              "keep-alive; the calls taken in turn). Measured: " + "; ".join(verdicts) + "."]
+                verdicts.append(
+                    f"{store} {name.split(', ', 1)[1]} {p50:.2f} ms ({'met' if p50 <= LIST_GOAL_MS else 'NOT met'})"
+                )
+    lines += [
+        "",
+        f"Goal: list_students p50 ≤ {LIST_GOAL_MS:g} ms, measured around `Client.call` (our client, "
+        "keep-alive; the calls taken in turn). Measured: " + "; ".join(verdicts) + ".",
+    ]
     return "\n".join(lines)
 
 

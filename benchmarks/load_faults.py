@@ -80,8 +80,13 @@ def run(quick: bool = False) -> dict:
 
     duration = 20.0 if quick else 60.0
     # Fractions of the run: each grading instance killed and restarted in turn, then the log stopped.
-    plan = (("kill", "a", 0.2), ("restart", "a", 0.35), ("kill", "b", 0.45), ("restart", "b", 0.6),
-            ("stop log", None, 0.7))
+    plan = (
+        ("kill", "a", 0.2),
+        ("restart", "a", 0.35),
+        ("kill", "b", 0.45),
+        ("restart", "b", 0.6),
+        ("stop log", None, 0.7),
+    )
     log_down = 10.0 if not quick else 4.0
     folder = tempfile.TemporaryDirectory()
     data = Path(folder.name)
@@ -145,10 +150,17 @@ def run(quick: bool = False) -> dict:
                 title = f"lf-{worker}-{n}"
                 n += 1
                 # What a freshly rendered form carries: a request_id of its own.
-                status, trace, _ = browser.request("POST", f"/students/{student}/grades",
-                                                   {"csrf_token": token, "request_id": uuid.uuid4().hex,
-                                                    "title": title, "type": "Quiz",
-                                                    "score": str(rng.randint(0, 100))})
+                status, trace, _ = browser.request(
+                    "POST",
+                    f"/students/{student}/grades",
+                    {
+                        "csrf_token": token,
+                        "request_id": uuid.uuid4().hex,
+                        "title": title,
+                        "type": "Quiz",
+                        "score": str(rng.randint(0, 100)),
+                    },
+                )
                 with lock:
                     records.append((time.monotonic() - start_at, "grade", status, trace, title))
 
@@ -203,13 +215,22 @@ def run(quick: bool = False) -> dict:
         outside = [r for r in failures if not any(at <= r[0] <= at + DETECTION_WINDOW for at in kills)]
         tracebacks = sum(proc.output().count("Traceback") for proc in procs)
         return {
-            "duration": duration, "events": events, "requests": len(records),
-            "pages": sum(1 for r in records if r[1] == "page"), "grade_posts": sum(1 for r in records if r[1] == "grade"),
-            "acknowledged": len(acknowledged), "lost_grades": len(lost_grades), "doubled": len(doubled),
-            "stored": len(stored), "kills": len(kills),
-            "failures": len(failures), "failures_outside_window": len(outside),
-            "failure_statuses": sorted({r[2] for r in failures}), "log_lines_expected": len(traces),
-            "log_lines_lost": lost_logs, "tracebacks": tracebacks,
+            "duration": duration,
+            "events": events,
+            "requests": len(records),
+            "pages": sum(1 for r in records if r[1] == "page"),
+            "grade_posts": sum(1 for r in records if r[1] == "grade"),
+            "acknowledged": len(acknowledged),
+            "lost_grades": len(lost_grades),
+            "doubled": len(doubled),
+            "stored": len(stored),
+            "kills": len(kills),
+            "failures": len(failures),
+            "failures_outside_window": len(outside),
+            "failure_statuses": sorted({r[2] for r in failures}),
+            "log_lines_expected": len(traces),
+            "log_lines_lost": lost_logs,
+            "tracebacks": tracebacks,
         }
     finally:
         for proc in procs:
@@ -221,20 +242,30 @@ def run(quick: bool = False) -> dict:
 
 def table(result: dict) -> str:
     r = result
-    ok = (r["lost_grades"] == 0 and r["doubled"] == 0 and r["log_lines_lost"] == 0
-          and r["failures_outside_window"] == 0 and r["tracebacks"] == 0)
+    ok = (
+        r["lost_grades"] == 0
+        and r["doubled"] == 0
+        and r["log_lines_lost"] == 0
+        and r["failures_outside_window"] == 0
+        and r["tracebacks"] == 0
+    )
     events = ", ".join(f"{name} at {t:.0f} s" for name, t in r["events"].items())
-    return "\n".join([
-        "| measure | result |", "|---|---|",
-        f"| requests (16 clients, {r['duration']:.0f} s) | {r['requests']:,}: {r['pages']:,} pages, {r['grade_posts']:,} grade posts |",
-        f"| acknowledged grades (303), counted in the database | {r['acknowledged']:,} of {r['stored']:,} stored; "
-        f"lost: **{r['lost_grades']}**, stored twice: **{r['doubled']}** |",
-        f"| portal log lines (one a request) | {r['log_lines_expected']:,}; lost: **{r['log_lines_lost']}** |",
-        f"| failed requests | {r['failures']} (statuses {r['failure_statuses'] or '—'}); outside the "
-        f"{DETECTION_WINDOW:g} s window after each of the {r['kills']} kills: **{r['failures_outside_window']}** |",
-        f"| tracebacks in any process's output | **{r['tracebacks']}** |",
-        "", f"Timeline: {events}. Goal: nothing lost, no failure outside the window, no traceback: "
-        f"{'met' if ok else 'NOT met'}."])
+    return "\n".join(
+        [
+            "| measure | result |",
+            "|---|---|",
+            f"| requests (16 clients, {r['duration']:.0f} s) | {r['requests']:,}: {r['pages']:,} pages, {r['grade_posts']:,} grade posts |",
+            f"| acknowledged grades (303), counted in the database | {r['acknowledged']:,} of {r['stored']:,} stored; "
+            f"lost: **{r['lost_grades']}**, stored twice: **{r['doubled']}** |",
+            f"| portal log lines (one a request) | {r['log_lines_expected']:,}; lost: **{r['log_lines_lost']}** |",
+            f"| failed requests | {r['failures']} (statuses {r['failure_statuses'] or '—'}); outside the "
+            f"{DETECTION_WINDOW:g} s window after each of the {r['kills']} kills: **{r['failures_outside_window']}** |",
+            f"| tracebacks in any process's output | **{r['tracebacks']}** |",
+            "",
+            f"Timeline: {events}. Goal: nothing lost, no failure outside the window, no traceback: "
+            f"{'met' if ok else 'NOT met'}.",
+        ]
+    )
 
 
 def main() -> None:

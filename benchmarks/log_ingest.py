@@ -133,8 +133,17 @@ def run(quick: bool = False) -> list[dict]:
     reps, count, seconds = (2, 50_000, 2.0) if quick else (3, 200_000, 4.0)
     folder = tempfile.TemporaryDirectory()
     path = Path(folder.name) / "distributed.log"
-    service = Proc("cmd/logservice/main.py", "--port", "0", "--registry", "http://127.0.0.1:9/rpc",
-                   "--log-file", str(path), "--max-bytes", str(1 << 30))
+    service = Proc(
+        "cmd/logservice/main.py",
+        "--port",
+        "0",
+        "--registry",
+        "http://127.0.0.1:9/rpc",
+        "--log-file",
+        str(path),
+        "--max-bytes",
+        str(1 << 30),
+    )
     try:
         url = service.url()
         lines = _LineCounter(path)
@@ -156,18 +165,20 @@ def table(rows: list[dict]) -> str:
     r = rows[0]
     best_per_line = max(r["post1"], r["post16"])
     ratio = r["batched"] / best_per_line
-    lines = ["| log shipping (one client process, one log service) | entries/s (median) |",
-             "|---|---|",
-             f"| batched: LogShipper, JSON-RPC batches of notifications (ingestion) | {fmt(r['batched'])} |",
-             f"| batched, end to end: the same process also making the records with logger.info() | {fmt(r['end_to_end'])} |",
-             f"| one HTTP POST per line, 1 thread (the Go sample's way) | {fmt(r['post1'])} |",
-             f"| one HTTP POST per line, 16 threads | {fmt(r['post16'])} |",
-             "",
-             f"`logger.info()` with the shipper attached: **{r['cost']:.1f} µs** a call (median; no network on the calling thread).",
-             "",
-             f"Goals: ≥ 50,000 entries/s ({'met' if r['batched'] >= 50_000 else 'NOT met'}), "
-             f"≥ 5x one POST per line: {ratio:.1f}x ({'met' if ratio >= 5 else 'NOT met'}), "
-             f"logger.info() < 20 µs ({'met' if r['cost'] < 20 else 'NOT met'})."]
+    lines = [
+        "| log shipping (one client process, one log service) | entries/s (median) |",
+        "|---|---|",
+        f"| batched: LogShipper, JSON-RPC batches of notifications (ingestion) | {fmt(r['batched'])} |",
+        f"| batched, end to end: the same process also making the records with logger.info() | {fmt(r['end_to_end'])} |",
+        f"| one HTTP POST per line, 1 thread (the Go sample's way) | {fmt(r['post1'])} |",
+        f"| one HTTP POST per line, 16 threads | {fmt(r['post16'])} |",
+        "",
+        f"`logger.info()` with the shipper attached: **{r['cost']:.1f} µs** a call (median; no network on the calling thread).",
+        "",
+        f"Goals: ≥ 50,000 entries/s ({'met' if r['batched'] >= 50_000 else 'NOT met'}), "
+        f"≥ 5x one POST per line: {ratio:.1f}x ({'met' if ratio >= 5 else 'NOT met'}), "
+        f"logger.info() < 20 µs ({'met' if r['cost'] < 20 else 'NOT met'}).",
+    ]
     return "\n".join(lines)
 
 

@@ -35,8 +35,10 @@ def _in_process_us(observe, calls: int = 200_000, seconds: float = 2.0) -> float
 
 def run(quick: bool = False) -> list[dict]:
     reps, seconds = (1, 2) if quick else (3, 5)
-    servers = {"counted and timed (the default)": Proc("-m", "benchmarks.servers", "cluster"),
-               "not measured (the baseline)": Proc("-m", "benchmarks.servers", "cluster-unmeasured")}
+    servers = {
+        "counted and timed (the default)": Proc("-m", "benchmarks.servers", "cluster"),
+        "not measured (the baseline)": Proc("-m", "benchmarks.servers", "cluster-unmeasured"),
+    }
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
     try:
         urls = {name: proc.url() for name, proc in servers.items()}
@@ -45,26 +47,32 @@ def run(quick: bool = False) -> list[dict]:
                 many = wrk(url, body=JSON_BODY, connections=16, seconds=seconds)
                 one = wrk(url, body=JSON_BODY, connections=1, seconds=seconds)
                 observe = ServiceMetrics("Bench").observe_call if name.startswith("counted") else None
-                for field, number in (("rps", many["rps"]), ("p50_ms", one["p50_ms"]),
-                                      ("us", _in_process_us(observe))):
+                for field, number in (("rps", many["rps"]), ("p50_ms", one["p50_ms"]), ("us", _in_process_us(observe))):
                     samples[name].setdefault(field, []).append(number)
     finally:
         for proc in servers.values():
             proc.stop()
-    return [{"server": name, **{field: median(values) for field, values in fields.items()}}
-            for name, fields in samples.items()]
+    return [
+        {"server": name, **{field: median(values) for field, values in fields.items()}}
+        for name, fields in samples.items()
+    ]
 
 
 def table(rows: list[dict]) -> str:
     measured, baseline = rows
     cost = 1 - measured["rps"] / baseline["rps"]
-    lines = ["| Bench.ping | 16 clients (wrk): calls/s | 1 client: p50 | in-process Dispatcher.call |",
-             "|---|---|---|---|"]
+    lines = [
+        "| Bench.ping | 16 clients (wrk): calls/s | 1 client: p50 | in-process Dispatcher.call |",
+        "|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(f"| {r['server']} | {fmt(r['rps'])} | {r['p50_ms']:.3f} ms | {r['us']:.2f} µs |")
-    lines += ["", f"Cost of the instrumentation in the same run: {100 * cost:.1f}% of the trivial-call rate "
-              f"({measured['us'] - baseline['us']:+.2f} µs a call in-process). Goal: under 10% "
-              f"({'met' if cost < 0.10 else 'NOT met'})."]
+    lines += [
+        "",
+        f"Cost of the instrumentation in the same run: {100 * cost:.1f}% of the trivial-call rate "
+        f"({measured['us'] - baseline['us']:+.2f} µs a call in-process). Goal: under 10% "
+        f"({'met' if cost < 0.10 else 'NOT met'}).",
+    ]
     return "\n".join(lines)
 
 

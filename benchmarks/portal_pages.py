@@ -26,7 +26,8 @@ import statistics
 import sys
 import time
 import urllib.parse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rpc_cluster import Client
 
@@ -41,18 +42,19 @@ GOAL_MS = 1.5
 
 
 def _list_body(query: str | None) -> bytes:
-    return json.dumps({"jsonrpc": "2.0", "method": "Grades.list_students", "id": 1,
-                       "params": dict(PAGE, query=query)}).encode()
+    return json.dumps(
+        {"jsonrpc": "2.0", "method": "Grades.list_students", "id": 1, "params": dict(PAGE, query=query)}
+    ).encode()
 
 
 def _student_lua(portal: bool) -> str:
     if portal:
-        return ('request = function()\n  return wrk.format("GET", "/students/" .. math.random(1, %d))\nend\n'
-                % STUDENTS)
-    return ('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            'request = function()\n  return wrk.format(nil, nil, nil, \'{"jsonrpc": "2.0", '
-            '"method": "Grades.get_student", "id": 1, "params": [\' .. math.random(1, %d) .. "]}")\nend\n'
-            % STUDENTS)
+        return 'request = function()\n  return wrk.format("GET", "/students/" .. math.random(1, %d))\nend\n' % STUDENTS
+    return (
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        'request = function()\n  return wrk.format(nil, nil, nil, \'{"jsonrpc": "2.0", '
+        '"method": "Grades.get_student", "id": 1, "params": [\' .. math.random(1, %d) .. "]}")\nend\n' % STUDENTS
+    )
 
 
 def _latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str, float]:
@@ -66,20 +68,35 @@ def _latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str,
         call()
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    return {"p50_ms": statistics.median(times), "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
-            "rps": 1000 / statistics.mean(times), "errors": 0, "n": len(times)}
+    return {
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
+        "rps": 1000 / statistics.mean(times),
+        "errors": 0,
+        "n": len(times),
+    }
 
 
 def _in_process(app: Any) -> Callable[[str], None]:
     """GET a path from the WSGI ``app`` in this process, as a server would call it."""
+
     def get(path: str) -> None:
         path, _, query = path.partition("?")
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "bench",
-                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-                   "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr}
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "bench",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": sys.stderr,
+        }
         status = []
         body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
         assert status[0].startswith("200") and body, status
+
     return get
 
 
@@ -103,12 +120,12 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float) -
     results = {
         ("portal", "/students (first page)"): _latencies(lambda: get("/students"), count, seconds),
         ("in-process", "/students (first page)"): _latencies(lambda: local("/students"), count, seconds),
-        ("direct", "list_students(limit=50)"): _latencies(
-            lambda: grading.Grades.list_students(**PAGE), count, seconds),
+        ("direct", "list_students(limit=50)"): _latencies(lambda: grading.Grades.list_students(**PAGE), count, seconds),
         ("portal", f"/students?q={SEARCH}"): _latencies(lambda: get(search), count, seconds),
         ("in-process", f"/students?q={SEARCH}"): _latencies(lambda: local(search), count, seconds),
         ("direct", f"list_students(query={SEARCH!r})"): _latencies(
-            lambda: grading.Grades.list_students(**dict(PAGE, query=SEARCH)), count, seconds),
+            lambda: grading.Grades.list_students(**dict(PAGE, query=SEARCH)), count, seconds
+        ),
         ("portal", "/students/<id>"): _latencies(lambda: get(f"/students/{student()}"), count * 4, seconds),
         ("in-process", "/students/<id>"): _latencies(lambda: local(f"/students/{student()}"), count * 4, seconds),
         ("direct", "get_student(id)"): _latencies(lambda: grading.Grades.get_student(student()), count * 4, seconds),
@@ -120,14 +137,17 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float) -
 def _add_grade(portal_url: str, grading: Client, count: int, seconds: float) -> dict[tuple, dict]:
     """The add-grade form: POST, then the page its 303 leads to; against add_grade + get_student directly."""
     browser = Browser(portal_url)
-    status, _, page = browser.request("GET", "/students/1")
+    _status, _, page = browser.request("GET", "/students/1")
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     numbers = iter(range(10**9))
 
     def post_and_follow():
         sid = random.randint(1, STUDENTS)
-        status, _, _ = browser.request("POST", f"/students/{sid}/grades", {
-            "csrf_token": token, "title": f"Bench {next(numbers)}", "type": "Quiz", "score": "50"})
+        status, _, _ = browser.request(
+            "POST",
+            f"/students/{sid}/grades",
+            {"csrf_token": token, "title": f"Bench {next(numbers)}", "type": "Quiz", "score": "50"},
+        )
         assert status == 303, status
         assert browser.request("GET", f"/students/{sid}")[0] == 200
 
@@ -136,8 +156,10 @@ def _add_grade(portal_url: str, grading: Client, count: int, seconds: float) -> 
         grading.Grades.add_grade(sid, f"Bench {next(numbers)}", "Quiz", 50)
         grading.Grades.get_student(sid)
 
-    return {("portal", "add a grade (POST + page after 303)"): _latencies(post_and_follow, count, seconds),
-            ("direct", "add_grade + get_student"): _latencies(direct, count, seconds)}
+    return {
+        ("portal", "add a grade (POST + page after 303)"): _latencies(post_and_follow, count, seconds),
+        ("direct", "add_grade + get_student"): _latencies(direct, count, seconds),
+    }
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -158,12 +180,12 @@ def run(quick: bool = False) -> list[dict]:
         portal_url = portal.url().rsplit("/rpc", 1)[0]
         portal.wait_for("PortalService registered")
         cases = {
-            ("portal", "/students (first page)"): dict(url=portal_url + "/students"),
-            ("direct", "list_students(limit=50)"): dict(url=grading_url, body=_list_body(None)),
-            ("portal", f"/students?q={SEARCH}"): dict(url=f"{portal_url}/students?q={SEARCH}"),
-            ("direct", f"list_students(query={SEARCH!r})"): dict(url=grading_url, body=_list_body(SEARCH)),
-            ("portal", "/students/<id>"): dict(url=portal_url, lua=_student_lua(True)),
-            ("direct", "get_student(id)"): dict(url=grading_url, lua=_student_lua(False)),
+            ("portal", "/students (first page)"): {"url": portal_url + "/students"},
+            ("direct", "list_students(limit=50)"): {"url": grading_url, "body": _list_body(None)},
+            ("portal", f"/students?q={SEARCH}"): {"url": f"{portal_url}/students?q={SEARCH}"},
+            ("direct", f"list_students(query={SEARCH!r})"): {"url": grading_url, "body": _list_body(SEARCH)},
+            ("portal", "/students/<id>"): {"url": portal_url, "lua": _student_lua(True)},
+            ("direct", "get_student(id)"): {"url": grading_url, "lua": _student_lua(False)},
         }
         samples: dict[tuple, list] = {}
         for _ in range(reps):
@@ -175,40 +197,62 @@ def run(quick: bool = False) -> list[dict]:
         for proc in reversed(procs):
             proc.stop()
         folder.cleanup()
-    return [{"via": via, "what": what, "clients": clients, "rps": median([r["rps"] for r in runs]),
-             "p50_ms": median([r["p50_ms"] for r in runs]), "p99_ms": median([r["p99_ms"] for r in runs]),
-             "errors": sum(r["errors"] for r in runs)}
-            for (via, what, clients), runs in samples.items()]
+    return [
+        {
+            "via": via,
+            "what": what,
+            "clients": clients,
+            "rps": median([r["rps"] for r in runs]),
+            "p50_ms": median([r["p50_ms"] for r in runs]),
+            "p99_ms": median([r["p99_ms"] for r in runs]),
+            "errors": sum(r["errors"] for r in runs),
+        }
+        for (via, what, clients), runs in samples.items()
+    ]
 
 
 # (page, the same work called directly) as the rows name them
-PAIRS = (("/students (first page)", "list_students(limit=50)"),
-         (f"/students?q={SEARCH}", f"list_students(query={SEARCH!r})"),
-         ("/students/<id>", "get_student(id)"),
-         ("add a grade (POST + page after 303)", "add_grade + get_student"))
+PAIRS = (
+    ("/students (first page)", "list_students(limit=50)"),
+    (f"/students?q={SEARCH}", f"list_students(query={SEARCH!r})"),
+    ("/students/<id>", "get_student(id)"),
+    ("add a grade (POST + page after 303)", "add_grade + get_student"),
+)
 
 
 def table(rows: list[dict]) -> str:
     get = {(r["via"], r["what"], r["clients"]): r for r in rows}
-    lines = [f"| request ({STUDENTS:,} students) | clients | portal p50 | direct p50 | portal ÷ direct | portal per s "
-             "| direct per s | portal p99 | direct p99 |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| request ({STUDENTS:,} students) | clients | portal p50 | direct p50 | portal ÷ direct | portal per s "
+        "| direct per s | portal p99 | direct p99 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for page, direct in PAIRS:
         for clients in (16, 1):
             p, d = get.get(("portal", page, clients)), get.get(("direct", direct, clients))
             if p is None or d is None:
                 continue
             errors = p["errors"] + d["errors"]
-            lines.append(f"| {page} | {clients} | {p['p50_ms']:.2f} ms | {d['p50_ms']:.2f} ms "
-                         f"| {p['p50_ms'] / d['p50_ms']:.2f}x | {fmt(p['rps'])} | {fmt(d['rps'])} "
-                         f"| {p['p99_ms']:.2f} ms | {d['p99_ms']:.2f} ms |" + (f" ({errors} errors)" if errors else ""))
-    lines += ["", "Where a page's time goes (one client, p50): the grading call, the portal's own code (the page "
-              "rendered by the app in the benchmark's process, less the call) and the portal's HTTP server "
-              "(the page over HTTP, less the page in-process).", "",
-              "| page | grading call | portal code | portal server | page over HTTP |", "|---|---|---|---|---|"]
+            lines.append(
+                f"| {page} | {clients} | {p['p50_ms']:.2f} ms | {d['p50_ms']:.2f} ms "
+                f"| {p['p50_ms'] / d['p50_ms']:.2f}x | {fmt(p['rps'])} | {fmt(d['rps'])} "
+                f"| {p['p99_ms']:.2f} ms | {d['p99_ms']:.2f} ms |" + (f" ({errors} errors)" if errors else "")
+            )
+    lines += [
+        "",
+        "Where a page's time goes (one client, p50): the grading call, the portal's own code (the page "
+        "rendered by the app in the benchmark's process, less the call) and the portal's HTTP server "
+        "(the page over HTTP, less the page in-process).",
+        "",
+        "| page | grading call | portal code | portal server | page over HTTP |",
+        "|---|---|---|---|---|",
+    ]
     for page, direct in PAIRS[:3]:
         p, local, d = get[("portal", page, 1)], get[("in-process", page, 1)], get[("direct", direct, 1)]
-        lines.append(f"| {page} | {d['p50_ms']:.2f} ms | {local['p50_ms'] - d['p50_ms']:.2f} ms "
-                     f"| {p['p50_ms'] - local['p50_ms']:.2f} ms | {p['p50_ms']:.2f} ms |")
+        lines.append(
+            f"| {page} | {d['p50_ms']:.2f} ms | {local['p50_ms'] - d['p50_ms']:.2f} ms "
+            f"| {p['p50_ms'] - local['p50_ms']:.2f} ms | {p['p50_ms']:.2f} ms |"
+        )
     verdicts = []
     for page in PAIRS[0][0], PAIRS[1][0]:
         p50 = get[("portal", page, 1)]["p50_ms"]
@@ -218,11 +262,14 @@ def table(rows: list[dict]) -> str:
         p, d = get[("portal", page, 1)], get[("direct", direct, 1)]
         share = 1 - d["p50_ms"] / p["p50_ms"]
         overhead.append(f"{page} {100 * share:.0f}% ({'met' if share < 0.5 else 'NOT met'})")
-    lines += ["", "16 clients: wrk (it does not decode the JSON). 1 client: a Python loop, pages over keep-alive HTTP "
-              "and grading calls through our `Client`, so both sides pay for decoding. Portal overhead = "
-              "1 − (grading call's p50 ÷ page p50) with one client, where nothing queues.",
-              f"Goal: p50 at most {GOAL_MS} ms with one client. Measured: " + "; ".join(verdicts) + ".",
-              "Goal: the portal's overhead under 50% of a page's time. Measured: " + "; ".join(overhead) + "."]
+    lines += [
+        "",
+        "16 clients: wrk (it does not decode the JSON). 1 client: a Python loop, pages over keep-alive HTTP "
+        "and grading calls through our `Client`, so both sides pay for decoding. Portal overhead = "
+        "1 − (grading call's p50 ÷ page p50) with one client, where nothing queues.",
+        f"Goal: p50 at most {GOAL_MS} ms with one client. Measured: " + "; ".join(verdicts) + ".",
+        "Goal: the portal's overhead under 50% of a page's time. Measured: " + "; ".join(overhead) + ".",
+    ]
     return "\n".join(lines)
 
 

@@ -41,6 +41,7 @@ from rpc_cluster import Client
 from rpc_cluster.tools.local_etcd import INSTALL_HINT, EtcdCluster
 
 from .common import Proc, bench_main, fmt, median
+
 # The fleet's records and a poll; they belong next to fleet.py and in common.py,
 # once the concurrent rewrite of registry_scale.py has landed.
 from .registry_scale import _updates, _wait
@@ -53,8 +54,19 @@ VISIBILITY_TRIES = 50
 
 
 def _registry(store: str, interval: float, ttl: int = 5) -> Proc:
-    return Proc("cmd/registryservice/main.py", "--port", "0", "--store", store, "--heartbeat-interval",
-                str(interval), "--leader-ttl", str(ttl), "--deregister-after", "600")
+    return Proc(
+        "cmd/registryservice/main.py",
+        "--port",
+        "0",
+        "--store",
+        store,
+        "--heartbeat-interval",
+        str(interval),
+        "--leader-ttl",
+        str(ttl),
+        "--deregister-after",
+        "600",
+    )
 
 
 def _stopping(stack: ExitStack, proc: Proc) -> Proc:
@@ -86,8 +98,9 @@ def _checker(urls: list[str]) -> str | None:
     return checker if checker in urls else None
 
 
-def _after_kill(survivor: Client, survivor_url: str, victim_url: str, killed_at: float,
-                limit: float) -> tuple[float, float]:
+def _after_kill(
+    survivor: Client, survivor_url: str, victim_url: str, killed_at: float, limit: float
+) -> tuple[float, float]:
     """Seconds from the kill until the survivor (a) says it checks, (b) lists the victim critical."""
     leads = critical = float("inf")
     while critical == float("inf") and time.time() < killed_at + limit:
@@ -132,12 +145,16 @@ def failover(etcd: EtcdCluster, fleet_url: str, interval: float, ttl: int, reps:
             killed_at = time.time()
             live[dead].kill()
             victim.kill()
-            took_over, marked = _after_kill(Client(urls[1 - dead], timeout=5), urls[1 - dead], victim_url,
-                                            killed_at, limit)
+            took_over, marked = _after_kill(
+                Client(urls[1 - dead], timeout=5), urls[1 - dead], victim_url, killed_at, limit
+            )
             leads.append(took_over)
             critical.append(marked)
-            removed = _wait(lambda: _told_all(fleet_url, tag, victim_url, "removed"),
-                            max(1.0, killed_at + limit - time.time()), 0.05)
+            removed = _wait(
+                lambda: _told_all(fleet_url, tag, victim_url, "removed"),
+                max(1.0, killed_at + limit - time.time()),
+                0.05,
+            )
             told.append(max(max(times) for times in removed.values()) - killed_at if removed else float("inf"))
             live[dead] = _stopping(stack, _registry(store, interval, ttl))  # back, for the next failover
             urls[dead] = live[dead].url()
@@ -148,10 +165,20 @@ def failover(etcd: EtcdCluster, fleet_url: str, interval: float, ttl: int, reps:
                 times = _told(fleet_url, tag, victim_url, kind)
                 duplicates += sum(len(t) - 1 for t in times.values())
                 missing += DEPENDENTS - len(times)
-    return {"interval": interval, "ttl": ttl, "reps": reps,
-            "leads": median(leads), "leads_max": max(leads), "critical": median(critical),
-            "critical_max": max(critical), "told": median(told), "told_max": max(told),
-            "duplicates": duplicates, "missing": missing, "notices": 2 * DEPENDENTS * reps}
+    return {
+        "interval": interval,
+        "ttl": ttl,
+        "reps": reps,
+        "leads": median(leads),
+        "leads_max": max(leads),
+        "critical": median(critical),
+        "critical_max": max(critical),
+        "told": median(told),
+        "told_max": max(told),
+        "duplicates": duplicates,
+        "missing": missing,
+        "notices": 2 * DEPENDENTS * reps,
+    }
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:
@@ -171,11 +198,15 @@ def latency(etcd: EtcdCluster, fleet_url: str, calls: int) -> dict:
         other = Client(on_b.url())
         for client in clients.values():  # warm the connections
             client.call("Registry.lookup", "Nobody")
+
         def register(client: Client, n: int) -> None:
             client.call("Registry.register", f"Lat{n}", f"{fleet_url}/svc/lat-{n}/rpc", [])
 
-        phases = {"register (new URL)": register, "register (same URL again)": register,
-                  "lookup (one instance)": lambda client, n: client.call("Registry.lookup", f"Lat{n}")}
+        phases = {
+            "register (new URL)": register,
+            "register (same URL again)": register,
+            "lookup (one instance)": lambda client, n: client.call("Registry.lookup", f"Lat{n}"),
+        }
         rows = []
         for phase, call in phases.items():
             times: dict[str, list[float]] = {name: [] for name in clients}
@@ -185,8 +216,9 @@ def latency(etcd: EtcdCluster, fleet_url: str, calls: int) -> dict:
                         began = time.perf_counter()
                         call(client, n)
                         times[name].append(time.perf_counter() - began)
-            rows.append({"call": phase, "calls": calls,
-                         **{name: _percentiles(values) for name, values in times.items()}})
+            rows.append(
+                {"call": phase, "calls": calls, **{name: _percentiles(values) for name, values in times.items()}}
+            )
         waits, first = [], 0
         for n in range(VISIBILITY_TRIES):
             url = f"{fleet_url}/svc/vis-{n}/rpc"
@@ -199,8 +231,10 @@ def latency(etcd: EtcdCluster, fleet_url: str, calls: int) -> dict:
             waits.append(time.perf_counter() - registered)
             first += lookups == 1
     p50, _ = _percentiles(waits)
-    return {"rows": rows, "visibility": {"tries": VISIBILITY_TRIES, "first": first, "p50_ms": p50,
-                                         "max_ms": 1000 * max(waits)}}
+    return {
+        "rows": rows,
+        "visibility": {"tries": VISIBILITY_TRIES, "first": first, "p50_ms": p50, "max_ms": 1000 * max(waits)},
+    }
 
 
 def run(quick: bool = False) -> dict:
@@ -215,13 +249,14 @@ def run(quick: bool = False) -> dict:
         fleet = _stopping(stack, Proc("-m", "benchmarks.fleet"))
         fleet_url = fleet.wait_for(r"fleet serving at (\S+)").group(1)
         scenarios = SCENARIOS[:1] if quick else SCENARIOS
-        return {"failover": [failover(etcd, fleet_url, interval, ttl, 2 if quick else 5)
-                             for interval, ttl in scenarios],
-                "latency": latency(etcd, fleet_url, 200 if quick else LATENCY_CALLS)}
+        return {
+            "failover": [failover(etcd, fleet_url, interval, ttl, 2 if quick else 5) for interval, ttl in scenarios],
+            "latency": latency(etcd, fleet_url, 200 if quick else LATENCY_CALLS),
+        }
 
 
 def _seconds(result: dict, key: str) -> str:
-    """"median (max) s, in intervals", or "never" for a failover that did not happen within its limit."""
+    """ "median (max) s, in intervals", or "never" for a failover that did not happen within its limit."""
     value, most, interval = result[key], result[f"{key}_max"], result["interval"]
     if most == float("inf"):
         return f"{fmt(value, 2)} s, max never" if value != float("inf") else "never"
@@ -229,10 +264,13 @@ def _seconds(result: dict, key: str) -> str:
 
 
 def table(result: dict) -> str:
-    lines = ["Times from the kill -9 of the checking registry, median (max), then in intervals.", "",
-             "| interval | lease TTL | kills | other registry checks | victim critical | every dependent told "
-             "| goal: TTL + 1 interval | each dependent told once | met |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "Times from the kill -9 of the checking registry, median (max), then in intervals.",
+        "",
+        "| interval | lease TTL | kills | other registry checks | victim critical | every dependent told "
+        "| goal: TTL + 1 interval | each dependent told once | met |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     verdicts = []
     for r in result["failover"]:
         goal = r["ttl"] + r["interval"]
@@ -242,21 +280,35 @@ def table(result: dict) -> str:
             f"| {r['interval']:g} s | {r['ttl']} s | {r['reps']} | {_seconds(r, 'leads')} | {_seconds(r, 'critical')} "
             f"| {_seconds(r, 'told')} | ≤ {goal:g} s = {goal / r['interval']:.2f} "
             f"| {'yes' if once else 'NO'}: {r['notices']:,} adds and removals, {r['duplicates']} twice, "
-            f"{r['missing']} missing | {'yes' if met and once else 'NO'} |")
-        verdicts.append(f"{'met' if met else 'NOT met'} at {r['interval']:g} s / TTL {r['ttl']} s "
-                        f"(max {fmt(r['told_max'], 2)} s against {goal:g} s)")
-    lines.insert(0, "Goal: kill -9 the checking registry: another one checks and pushes within one TTL plus one "
-                    f"interval: {'; '.join(verdicts)}.\n")
-    lines += ["", "| call (one client thread, keep-alive) | calls | memory p50 | p99 | etcd p50 | p99 "
-                  "| etcd / memory p50 | p99 |", "|---|---|---|---|---|---|---|---|"]
+            f"{r['missing']} missing | {'yes' if met and once else 'NO'} |"
+        )
+        verdicts.append(
+            f"{'met' if met else 'NOT met'} at {r['interval']:g} s / TTL {r['ttl']} s "
+            f"(max {fmt(r['told_max'], 2)} s against {goal:g} s)"
+        )
+    lines.insert(
+        0,
+        "Goal: kill -9 the checking registry: another one checks and pushes within one TTL plus one "
+        f"interval: {'; '.join(verdicts)}.\n",
+    )
+    lines += [
+        "",
+        "| call (one client thread, keep-alive) | calls | memory p50 | p99 | etcd p50 | p99 "
+        "| etcd / memory p50 | p99 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["latency"]["rows"]:
         (m50, m99), (e50, e99) = r["memory"], r["etcd"]
-        lines.append(f"| {r['call']} | {r['calls']:,} | {m50:.2f} ms | {m99:.2f} ms | {e50:.2f} ms | {e99:.2f} ms "
-                     f"| {e50 / m50:.1f}x | {e99 / m99:.1f}x |")
+        lines.append(
+            f"| {r['call']} | {r['calls']:,} | {m50:.2f} ms | {m99:.2f} ms | {e50:.2f} ms | {e99:.2f} ms "
+            f"| {e50 / m50:.1f}x | {e99 / m99:.1f}x |"
+        )
     v = result["latency"]["visibility"]
-    lines.append(f"\nA registration through etcd registry A was returned by the first `lookup` on registry B "
-                 f"{v['first']} times of {v['tries']}; from A's answer to B's: {v['p50_ms']:.2f} ms median, "
-                 f"{v['max_ms']:.2f} ms max.")
+    lines.append(
+        f"\nA registration through etcd registry A was returned by the first `lookup` on registry B "
+        f"{v['first']} times of {v['tries']}; from A's answer to B's: {v['p50_ms']:.2f} ms median, "
+        f"{v['max_ms']:.2f} ms max."
+    )
     return "\n".join(lines)
 
 

@@ -72,8 +72,16 @@ def _wait(predicate, timeout: float, step: float = 0.01):
 
 def start_registry(interval: float, tree: Path = ROOT) -> Proc:
     """A registry process running the code of ``tree`` (this one, or a checkout of an older commit)."""
-    return Proc(str(tree / "cmd/registryservice/main.py"), "--port", "0", "--heartbeat-interval", str(interval),
-                "--deregister-after", "600", env={"PYTHONPATH": str(tree)})
+    return Proc(
+        str(tree / "cmd/registryservice/main.py"),
+        "--port",
+        "0",
+        "--heartbeat-interval",
+        str(interval),
+        "--deregister-after",
+        "600",
+        env={"PYTHONPATH": str(tree)},
+    )
 
 
 def register_fleet(registry: Proc, fleet: Proc, count: int) -> tuple[Client, str, str]:
@@ -89,7 +97,7 @@ def register_all(client: Client, registrations: list[tuple]) -> None:
     """Register many, in batches the server takes (its --max-batch: 1,000 members by default)."""
     for start in range(0, len(registrations), 500):
         with client.batch() as batch:
-            for args in registrations[start:start + 500]:
+            for args in registrations[start : start + 500]:
                 batch.call("Registry.register", *args)
 
 
@@ -110,22 +118,31 @@ def scenario(services: int, interval: float, reps: int, tree: Path = ROOT) -> di
             time.sleep(2 * interval + random.uniform(0, interval))  # steady state, random phase
             killed_at = time.time()
             victim.kill()
-            if not _wait(lambda: victim_url not in client.call("Registry.lookup", "VictimService"),
-                         20 * interval):
+            if not _wait(lambda: victim_url not in client.call("Registry.lookup", "VictimService"), 20 * interval):
                 raise RuntimeError("the registry never noticed the kill")
             detected_at = time.time()
-            told = _wait(lambda: (lambda t: t if len(t) >= services - 1 else None)(
-                _told(fleet_url, victim_url, "removed")), 30, 0.05)
+            told = _wait(
+                lambda: (lambda t: t if len(t) >= services - 1 else None)(_told(fleet_url, victim_url, "removed")),
+                30,
+                0.05,
+            )
             if not told:
                 raise RuntimeError("not every dependent was told of the removal")
             detections.append(detected_at - killed_at)
             fanouts.append(max(max(told) - detected_at, 0.0))
             totals.append(max(told) - killed_at)
-        return {"services": services, "interval": interval, "detection": median(detections),
-                "detection_max": max(detections), "fanout": median(fanouts), "fanout_max": max(fanouts),
-                "total": median(totals), "reps": reps}
+        return {
+            "services": services,
+            "interval": interval,
+            "detection": median(detections),
+            "detection_max": max(detections),
+            "fanout": median(fanouts),
+            "fanout_max": max(fanouts),
+            "total": median(totals),
+            "reps": reps,
+        }
     finally:
-        for proc in victims + [fleet, registry]:
+        for proc in [*victims, fleet, registry]:
             proc.stop()
 
 
@@ -135,7 +152,7 @@ def silent_scenario(services: int, interval: float, silent: int, reps: int, tree
     fleet = Proc("-m", "benchmarks.fleet")
     started: list[Proc] = []
     try:
-        client, registry_url, fleet_url = register_fleet(registry, fleet, services - silent - 1)
+        client, registry_url, _fleet_url = register_fleet(registry, fleet, services - silent - 1)
         lasts, victims = [], []
         for _ in range(reps):
             cut = Proc("-m", "benchmarks.silent", str(silent), "--seconds", str(60 + 40 * interval))
@@ -176,10 +193,18 @@ def silent_scenario(services: int, interval: float, silent: int, reps: int, tree
             for url in silent_urls | {victim_url}:  # the next repetition starts from the fleet alone
                 client.call("Registry.deregister", url)
             cut.kill()  # stop() in the end
-        return {"services": services, "interval": interval, "silent": silent, "last": median(lasts),
-                "last_max": max(lasts), "victim": median(victims), "victim_max": max(victims), "reps": reps}
+        return {
+            "services": services,
+            "interval": interval,
+            "silent": silent,
+            "last": median(lasts),
+            "last_max": max(lasts),
+            "victim": median(victims),
+            "victim_max": max(victims),
+            "reps": reps,
+        }
     finally:
-        for proc in started + [fleet, registry]:
+        for proc in [*started, fleet, registry]:
             proc.stop()
 
 
@@ -191,8 +216,11 @@ def run(quick: bool = False, before: Path | None = None, only: str | None = None
     rows = []
     for n, interval, goal, fan_goal in SCENARIOS if only != "silent" else []:
         for label, tree in trees:
-            rows.append(dict(scenario(n, interval, reps, tree), detection_goal=goal * interval,
-                             fanout_goal=fan_goal, tree=label))
+            rows.append(
+                dict(
+                    scenario(n, interval, reps, tree), detection_goal=goal * interval, fanout_goal=fan_goal, tree=label
+                )
+            )
     for n, interval, silent in SILENT_SCENARIOS if only != "refused" else []:
         for label, tree in trees:
             rows.append(dict(silent_scenario(n, interval, silent, silent_reps, tree), tree=label))
@@ -213,9 +241,11 @@ def table(rows: list[dict]) -> str:
     label = any(r.get("tree") for r in rows)
     tables = []
     if refused:
-        lines = [("| checker " if label else "") + "| services | interval | detection, median (max) | in intervals "
-                 "| goal | fan-out to all dependents, median (max) | goal | met |",
-                 ("|---" if label else "") + "|---|---|---|---|---|---|---|---|"]
+        lines = [
+            ("| checker " if label else "") + "| services | interval | detection, median (max) | in intervals "
+            "| goal | fan-out to all dependents, median (max) | goal | met |",
+            ("|---" if label else "") + "|---|---|---|---|---|---|---|---|",
+        ]
         for r in refused:
             met = r["detection_max"] <= r["detection_goal"] and r["fanout_max"] <= r["fanout_goal"]
             lines.append(
@@ -223,22 +253,25 @@ def table(rows: list[dict]) -> str:
                 + f"| {r['services']:,} | {r['interval']:g} s | {fmt(r['detection'], 2)} s ({fmt(r['detection_max'], 2)} s) "
                 f"| {r['detection'] / r['interval']:.2f} | ≤ {r['detection_goal'] / r['interval']:g} intervals "
                 f"| {fmt(r['fanout'], 2)} s ({fmt(r['fanout_max'], 2)} s) | ≤ {r['fanout_goal']:g} s "
-                f"| {'yes' if met else 'NO'} |")
+                f"| {'yes' if met else 'NO'} |"
+            )
         tables.append("\n".join(lines))
     if silent:
-        lines = [("| checker " if label else "") + "| services | interval | silent | last silent one leaves passing, "
-                 "median (max) | in intervals | killed one detected meanwhile, median (max) | in intervals "
-                 "| goal | met |",
-                 ("|---" if label else "") + "|---|---|---|---|---|---|---|---|---|"]
+        lines = [
+            ("| checker " if label else "") + "| services | interval | silent | last silent one leaves passing, "
+            "median (max) | in intervals | killed one detected meanwhile, median (max) | in intervals "
+            "| goal | met |",
+            ("|---" if label else "") + "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in silent:
             met = max(r["last_max"], r["victim_max"]) <= SILENT_GOAL * r["interval"]
             lines.append(
-                (f"| {r['tree']} " if label else "")
-                + f"| {r['services']:,} | {r['interval']:g} s | {r['silent']:,} "
+                (f"| {r['tree']} " if label else "") + f"| {r['services']:,} | {r['interval']:g} s | {r['silent']:,} "
                 f"| {_seconds(r['last'])} ({_seconds(r['last_max'])}) | {_intervals(r['last_max'], r['interval'])} "
                 f"| {_seconds(r['victim'])} ({_seconds(r['victim_max'])}) "
                 f"| {_intervals(r['victim_max'], r['interval'])} | ≤ {SILENT_GOAL:g} intervals "
-                f"| {'yes' if met else 'NO'} |")
+                f"| {'yes' if met else 'NO'} |"
+            )
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
 

@@ -9,7 +9,6 @@ at least 80% of the limit. Run: ``python -m benchmarks.rpc_roundtrip``.
 
 from __future__ import annotations
 
-
 from .common import Proc, bench_main, fmt, median, wrk
 from .grading import STUDENTS, LoadedSqlite
 
@@ -18,15 +17,21 @@ CONSTANT = b'{"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}'
 
 def _lua(xml: bool) -> str:
     if xml:
-        body = ("'<?xml version=\"1.0\"?><methodCall><methodName>Grades.get_student</methodName><params><param>"
-                "<value><int>' .. math.random(1, %d) .. '</int></value></param></params></methodCall>'" % STUDENTS)
+        body = (
+            '\'<?xml version="1.0"?><methodCall><methodName>Grades.get_student</methodName><params><param>'
+            "<value><int>' .. math.random(1, %d) .. '</int></value></param></params></methodCall>'" % STUDENTS
+        )
         kind = "text/xml"
     else:
-        body = ("'{\"jsonrpc\": \"2.0\", \"method\": \"Grades.get_student\", \"id\": 1, \"params\": [' "
-                ".. math.random(1, %d) .. ']}'" % STUDENTS)
+        body = (
+            '\'{"jsonrpc": "2.0", "method": "Grades.get_student", "id": 1, "params": [\' '
+            ".. math.random(1, %d) .. ']}'" % STUDENTS
+        )
         kind = "application/json"
-    return (f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "{kind}"\n'
-            f"request = function()\n  return wrk.format(nil, nil, nil, {body})\nend\n")
+    return (
+        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "{kind}"\n'
+        f"request = function()\n  return wrk.format(nil, nil, nil, {body})\nend\n"
+    )
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -35,17 +40,21 @@ def run(quick: bool = False) -> list[dict]:
     db = folder.path
     procs = []
     try:
-        grading = Proc("cmd/gradingservice/main.py", "--port", "0", "--registry", "http://127.0.0.1:9/rpc",
-                       "--db", str(db))
+        grading = Proc(
+            "cmd/gradingservice/main.py", "--port", "0", "--registry", "http://127.0.0.1:9/rpc", "--db", str(db)
+        )
         stdlib = Proc("-m", "benchmarks.servers", "stdlib", str(db))
         constant = Proc("-m", "benchmarks.servers", "cluster")
         procs = [grading, stdlib, constant]
         grading_url = grading.url()
         cases = {
-            "rpc-cluster /rpc (JSON-RPC)": dict(url=grading_url, lua=_lua(False)),
-            "rpc-cluster /RPC2 (XML-RPC, same server)": dict(url=grading_url.replace("/rpc", "/RPC2"), lua=_lua(True)),
-            "stdlib SimpleXMLRPCServer, same store (the peer)": dict(url=stdlib.url(), lua=_lua(True)),
-            "constant from an empty method, same stack (the limit)": dict(url=constant.url(), body=CONSTANT),
+            "rpc-cluster /rpc (JSON-RPC)": {"url": grading_url, "lua": _lua(False)},
+            "rpc-cluster /RPC2 (XML-RPC, same server)": {
+                "url": grading_url.replace("/rpc", "/RPC2"),
+                "lua": _lua(True),
+            },
+            "stdlib SimpleXMLRPCServer, same store (the peer)": {"url": stdlib.url(), "lua": _lua(True)},
+            "constant from an empty method, same stack (the limit)": {"url": constant.url(), "body": CONSTANT},
         }
         samples: dict[tuple, list] = {}
         for _ in range(reps):
@@ -74,10 +83,15 @@ def table(rows: list[dict]) -> str:
     limit = next(r["rps"] for r in rows if "limit" in r["server"])
     lines = ["| server | 16 clients: calls/s | vs peer | vs limit | 1 client: p50 | p99 |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['server']} | {fmt(r['rps'])} | {r['rps'] / peer:.2f}x | {100 * r['rps'] / limit:.0f}% "
-                     f"| {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms |" + (f" ({r['errors']} errors)" if r["errors"] else ""))
-    lines += ["", f"Goals: /rpc ≥ 1.5x the stdlib peer: {ours / peer:.2f}x ({'met' if ours >= 1.5 * peer else 'NOT met'}); "
-              f"/rpc ≥ 80% of the limit: {100 * ours / limit:.0f}% ({'met' if ours >= 0.8 * limit else 'NOT met'})."]
+        lines.append(
+            f"| {r['server']} | {fmt(r['rps'])} | {r['rps'] / peer:.2f}x | {100 * r['rps'] / limit:.0f}% "
+            f"| {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms |" + (f" ({r['errors']} errors)" if r["errors"] else "")
+        )
+    lines += [
+        "",
+        f"Goals: /rpc ≥ 1.5x the stdlib peer: {ours / peer:.2f}x ({'met' if ours >= 1.5 * peer else 'NOT met'}); "
+        f"/rpc ≥ 80% of the limit: {100 * ours / limit:.0f}% ({'met' if ours >= 0.8 * limit else 'NOT met'}).",
+    ]
     return "\n".join(lines)
 
 

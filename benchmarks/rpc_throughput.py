@@ -31,11 +31,26 @@ def _servers() -> dict[str, tuple[Proc, str, bytes, str]]:
     procs["same app on waitress (8 threads)"] = (waitress, waitress.url(), JSON_BODY, "application/json")
     # Run as "python -m gunicorn": look for the module, not a gunicorn script on PATH.
     if importlib.util.find_spec("gunicorn"):
-        gunicorn = Proc("-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "4", "-b", "127.0.0.1:0",
-                        "benchmarks.servers:wsgi_app")
+        gunicorn = Proc(
+            "-m",
+            "gunicorn",
+            "-k",
+            "gthread",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            "127.0.0.1:0",
+            "benchmarks.servers:wsgi_app",
+        )
         port = gunicorn.wait_for(r"Listening at: http://127.0.0.1:(\d+)").group(1)
         procs["same app on gunicorn gthread (2 workers x 4 threads)"] = (
-            gunicorn, f"http://127.0.0.1:{port}/rpc", JSON_BODY, "application/json")
+            gunicorn,
+            f"http://127.0.0.1:{port}/rpc",
+            JSON_BODY,
+            "application/json",
+        )
     return procs
 
 
@@ -53,24 +68,35 @@ def run(quick: bool = False) -> list[dict]:
                 proc.stop()
     rows = []
     for name, runs in samples.items():
-        rows.append({"server": name, "rps": median([r["rps"] for r in runs]),
-                     "p50_ms": median([r.get("p50_ms", 0) for r in runs]),
-                     "p99_ms": median([r.get("p99_ms", 0) for r in runs]),
-                     "errors": sum(r["errors"] for r in runs)})
+        rows.append(
+            {
+                "server": name,
+                "rps": median([r["rps"] for r in runs]),
+                "p50_ms": median([r.get("p50_ms", 0) for r in runs]),
+                "p99_ms": median([r.get("p99_ms", 0) for r in runs]),
+                "errors": sum(r["errors"] for r in runs),
+            }
+        )
     return rows
 
 
 def table(rows: list[dict]) -> str:
     peer = next(r["rps"] for r in rows if r["server"].startswith("stdlib"))
     ours = next(r["rps"] for r in rows if r["server"].startswith("rpc-cluster /rpc"))
-    lines = ["| server (trivial method, wrk 16 connections) | calls/s (median) | p50 | p99 | vs stdlib |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| server (trivial method, wrk 16 connections) | calls/s (median) | p50 | p99 | vs stdlib |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['server']} | {fmt(r['rps'])} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
-                     f"| {r['rps'] / peer:.2f}x |" + (f" ({r['errors']} errors)" if r["errors"] else ""))
+        lines.append(
+            f"| {r['server']} | {fmt(r['rps'])} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
+            f"| {r['rps'] / peer:.2f}x |" + (f" ({r['errors']} errors)" if r["errors"] else "")
+        )
     lines.append("")
-    lines.append(f"Goal: /rpc at least 1.5x the stdlib peer. Measured: {ours / peer:.2f}x "
-                 f"({'met' if ours >= 1.5 * peer else 'NOT met'}).")
+    lines.append(
+        f"Goal: /rpc at least 1.5x the stdlib peer. Measured: {ours / peer:.2f}x "
+        f"({'met' if ours >= 1.5 * peer else 'NOT met'})."
+    )
     return "\n".join(lines)
 
 

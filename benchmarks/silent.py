@@ -90,8 +90,11 @@ def main() -> int:
             # Answer each complete request (head, then Content-Length bytes of body).
             while b"\r\n\r\n" in buffers[sock]:
                 head, _, rest = buffers[sock].partition(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
                 if len(rest) < length:
                     break
                 buffers[sock] = rest[length:]

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from rpc_cluster import Client
-from rpc_cluster.net.tls import client_context
 from rpc_cluster.client.transport import http_target
+from rpc_cluster.net.tls import client_context
 
 from .common import Proc, bench_main, fmt, median, wrk
 from .grading import STUDENTS, LoadedSqlite
@@ -50,8 +50,11 @@ def _one_client(url: str, ca: str | None, seconds: float) -> dict[str, float]:
     context = client_context(ca) if secure else None
     fresh, start = 0, time.perf_counter()
     while fresh < 2000 and time.perf_counter() - start < seconds:
-        conn = (http.client.HTTPSConnection(host, port, context=context) if secure
-                else http.client.HTTPConnection(host, port))
+        conn = (
+            http.client.HTTPSConnection(host, port, context=context)
+            if secure
+            else http.client.HTTPConnection(host, port)
+        )
         body = json.dumps({"jsonrpc": "2.0", "method": "Grades.get_student", "params": [pick(1, STUDENTS)], "id": 1})
         conn.request("POST", path, body, {"Content-Type": "application/json"})
         assert b'"result"' in conn.getresponse().read()
@@ -70,8 +73,15 @@ def run(quick: bool = False) -> list[dict]:
 
         ca = LocalCA(certs)
         chain, key = ca.issue("server", ["127.0.0.1"])
-        common = ["cmd/gradingservice/main.py", "--port", "0", "--registry", "http://127.0.0.1:9/rpc",
-                  "--db", str(store.path)]
+        common = [
+            "cmd/gradingservice/main.py",
+            "--port",
+            "0",
+            "--registry",
+            "http://127.0.0.1:9/rpc",
+            "--db",
+            str(store.path),
+        ]
         plain = Proc(*common)
         tls = Proc(*common, "--tls-cert", str(chain), "--tls-key", str(key))
         procs = [plain, tls]
@@ -81,8 +91,12 @@ def run(quick: bool = False) -> list[dict]:
             for name, (url, ca_file) in servers.items():
                 many = wrk(url, lua=_lua(False), connections=16, seconds=seconds)
                 one = wrk(url, lua=_lua(False), connections=1, seconds=seconds)
-                figures = {"rps": many["rps"], "errors": many["errors"], "p50_ms": one["p50_ms"],
-                           **_one_client(url, ca_file, seconds)}
+                figures = {
+                    "rps": many["rps"],
+                    "errors": many["errors"],
+                    "p50_ms": one["p50_ms"],
+                    **_one_client(url, ca_file, seconds),
+                }
                 for field, value in figures.items():
                     samples[name].setdefault(field, []).append(value)
     finally:
@@ -90,22 +104,34 @@ def run(quick: bool = False) -> list[dict]:
             proc.stop()
         store.cleanup()
         shutil.rmtree(certs, ignore_errors=True)
-    return [{"server": name, **{field: (sum(values) if field == "errors" else median(values))
-                                for field, values in fields.items()}}
-            for name, fields in samples.items()]
+    return [
+        {
+            "server": name,
+            **{field: (sum(values) if field == "errors" else median(values)) for field, values in fields.items()},
+        }
+        for name, fields in samples.items()
+    ]
 
 
 def table(rows: list[dict]) -> str:
     plain, tls = rows
-    lines = ["| Grades.get_student | 16 clients (wrk): calls/s | 1 client (wrk): p50 | our Client, 1 thread: calls/s "
-             "| new connection per call |", "|---|---|---|---|---|"]
+    lines = [
+        "| Grades.get_student | 16 clients (wrk): calls/s | 1 client (wrk): p50 | our Client, 1 thread: calls/s "
+        "| new connection per call |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['server']} | {fmt(r['rps'])} | {r['p50_ms']:.3f} ms | {fmt(r['client_rps'])} "
-                     f"| {r['fresh_ms']:.2f} ms |" + (f" ({r['errors']:.0f} errors)" if r["errors"] else ""))
-    lines += ["", f"TLS against plain HTTP in the same run: 16 clients {tls['rps'] / plain['rps']:.2f}x the calls/s; "
-              f"1 client p50 {1000 * (tls['p50_ms'] - plain['p50_ms']):+.0f} µs; our Client "
-              f"{tls['client_rps'] / plain['client_rps']:.2f}x; a new connection "
-              f"{tls['fresh_ms'] - plain['fresh_ms']:+.2f} ms (the handshake, paid once per pooled connection)."]
+        lines.append(
+            f"| {r['server']} | {fmt(r['rps'])} | {r['p50_ms']:.3f} ms | {fmt(r['client_rps'])} "
+            f"| {r['fresh_ms']:.2f} ms |" + (f" ({r['errors']:.0f} errors)" if r["errors"] else "")
+        )
+    lines += [
+        "",
+        f"TLS against plain HTTP in the same run: 16 clients {tls['rps'] / plain['rps']:.2f}x the calls/s; "
+        f"1 client p50 {1000 * (tls['p50_ms'] - plain['p50_ms']):+.0f} µs; our Client "
+        f"{tls['client_rps'] / plain['client_rps']:.2f}x; a new connection "
+        f"{tls['fresh_ms'] - plain['fresh_ms']:+.2f} ms (the handshake, paid once per pooled connection).",
+    ]
     return "\n".join(lines)
 
 

@@ -24,12 +24,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rpc_cluster import NotFound, trace
-from rpc_cluster import connect
+from rpc_cluster import NotFound, connect, trace
+import contextlib
 
 CHROMIUM = os.environ.get("RPC_CLUSTER_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def load(registry: str, seconds: float, stop: threading.Event) -> None:
@@ -40,10 +47,8 @@ def load(registry: str, seconds: float, stop: threading.Event) -> None:
         calls += 1
         with trace():
             if calls % 50 == 0:
-                try:
+                with contextlib.suppress(NotFound):
                     grading.Grades.get_student(999_999)
-                except NotFound:
-                    pass
             elif calls % 10 == 0:
                 grading.Grades.list_students(query="car", sort="-average")
             else:
@@ -54,9 +59,28 @@ def load(registry: str, seconds: float, stop: threading.Event) -> None:
 def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="cluster-shot-"))
     log = open(data / "up.log", "wb")
-    up = subprocess.Popen([sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--data", str(data), "--registry-port", "0",
-                           "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
-                          stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    up = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rpc_cluster.tools.cli",
+            "up",
+            "--data",
+            str(data),
+            "--registry-port",
+            "0",
+            "--log-port",
+            "0",
+            "--grading-port",
+            "0",
+            "--portal-port",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     second = None
     try:
         deadline = time.monotonic() + 60
@@ -68,10 +92,24 @@ def main() -> int:
         text = (data / "up.log").read_text()
         portal = re.search(r"portal\s+(http://\S+/)", text).group(1)
         registry = re.search(r"registry\s+(http://\S+/rpc)", text).group(1)
-        second = subprocess.Popen([sys.executable, "-m", "rpc_cluster.tools.cli", "grading", "--port", "0", "--registry",
-                                   registry, "--db", str(data / "grades.db")],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-                                  start_new_session=True)
+        second = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rpc_cluster.tools.cli",
+                "grading",
+                "--port",
+                "0",
+                "--registry",
+                registry,
+                "--db",
+                str(data / "grades.db"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         stop = threading.Event()
         workers = [threading.Thread(target=load, args=(registry, 25, stop)) for _ in range(3)]
         for worker in workers:

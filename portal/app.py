@@ -19,9 +19,16 @@ from .page_metrics import PageMetrics
 from .pages import cluster, grade, import_, statistics, student, students, students_csv
 
 
-def make_app(grading: Any, *, registry: Any = None, logs: Any = None,
-             secure_cookies: bool = False, secret: bytes | None = None, metrics: ServiceMetrics | None = None,
-             watch: ClusterWatch | None = None) -> bottle.Bottle:
+def make_app(
+    grading: Any,
+    *,
+    registry: Any = None,
+    logs: Any = None,
+    secure_cookies: bool = False,
+    secret: bytes | None = None,
+    metrics: ServiceMetrics | None = None,
+    watch: ClusterWatch | None = None,
+) -> bottle.Bottle:
     """The portal's Bottle app.
 
     ``grading``: a client for GradingService (``grading.Grades.get_student(1)``);
@@ -34,8 +41,15 @@ def make_app(grading: Any, *, registry: Any = None, logs: Any = None,
     app = bottle.Bottle()
     app.catchall = True
     signing = {} if secret is None else {"csrf_secret": secret}
-    web.Portal(grading, registry=registry, logs=logs, secure_cookies=secure_cookies, watch=watch,
-               pages=PageMetrics(metrics) if metrics is not None else None, **signing).attach(app)
+    web.Portal(
+        grading,
+        registry=registry,
+        logs=logs,
+        secure_cookies=secure_cookies,
+        watch=watch,
+        pages=PageMetrics(metrics) if metrics is not None else None,
+        **signing,
+    ).attach(app)
 
     app.route("/", "GET", students.home)
     app.route("/students", "GET", students.students)
@@ -52,7 +66,13 @@ def make_app(grading: Any, *, registry: Any = None, logs: Any = None,
     app.route("/cluster", "GET", cluster.cluster)
     app.route("/static/<name:path>", "GET", web.static)
 
-    for code, title in ((400, "Bad request"), (403, "Forbidden"), (404, "Not found"),
-                        (405, "Method not allowed"), (413, "Too large"), (500, "Something went wrong")):
+    for code, title in (
+        (400, "Bad request"),
+        (403, "Forbidden"),
+        (404, "Not found"),
+        (405, "Method not allowed"),
+        (413, "Too large"),
+        (500, "Something went wrong"),
+    ):
         app.error(code)(web.error_page(title))
     return app

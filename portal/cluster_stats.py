@@ -24,14 +24,14 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import httptools
 from prometheus_client.parser import text_string_to_metric_families
 
-from rpc_cluster.net import tls, urls
 from rpc_cluster.core.errors import CallTimeout, RpcError, TransportError
+from rpc_cluster.net import tls, urls
 
 #: Seconds of scrapes kept per instance.
 WINDOW = 60.0
@@ -129,8 +129,7 @@ def rates(scrapes: list[Scrape]) -> Rates | None:
         return None
     before = dict(first.buckets)
     grown = [(bound, count - before.get(bound, 0.0)) for bound, count in last.buckets]
-    return Rates((last.calls - first.calls) / span, (last.errors - first.errors) / span,
-                 quantile(0.99, grown), span)
+    return Rates((last.calls - first.calls) / span, (last.errors - first.errors) / span, quantile(0.99, grown), span)
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ class ScrapeStatus:
 class _Instance:
     """One instance's scrape bookkeeping, under the watch's lock."""
 
-    __slots__ = ("busy", "started", "scraped", "failed", "last_error")
+    __slots__ = ("busy", "failed", "last_error", "scraped", "started")
 
     def __init__(self) -> None:
         self.busy = False
@@ -175,9 +174,15 @@ class ClusterWatch:
     a deadline goes to an answering instance first, and nothing queues.
     """
 
-    def __init__(self, instances: Callable[[], list[str]], fetch: Callable[[str], str], *,
-                 interval: float = SCRAPE_INTERVAL, window: float = WINDOW,
-                 max_parallel: int = MAX_PARALLEL_SCRAPES):
+    def __init__(
+        self,
+        instances: Callable[[], list[str]],
+        fetch: Callable[[str], str],
+        *,
+        interval: float = SCRAPE_INTERVAL,
+        window: float = WINDOW,
+        max_parallel: int = MAX_PARALLEL_SCRAPES,
+    ):
         self._instances = instances
         self._fetch = fetch
         self.interval = interval
@@ -232,12 +237,13 @@ class ClusterWatch:
             waiting = [url for url in listed if not states[url].busy]
             # Answering instances first, then the longest unscraped: see the class's docstring.
             waiting.sort(key=lambda url: (states[url].last_error is not None, states[url].started))
-            due = waiting[:max(free, 0)]
+            due = waiting[: max(free, 0)]
             for url in due:
                 states[url].busy, states[url].started = True, now
             if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(self.max_parallel,
-                                                                   thread_name_prefix="portal-cluster-scrape")
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    self.max_parallel, thread_name_prefix="portal-cluster-scrape"
+                )
             # Under the lock: stop() cannot shut the pool down between the choice and the hand-over.
             return [self._pool.submit(self._scrape, url) for url in due]
 
@@ -292,11 +298,15 @@ class ClusterWatch:
 def _reason(exc: BaseException) -> str:
     """One short line for the page: why a scrape gave no figures."""
     text = exc.message if isinstance(exc, RpcError) else str(exc) or type(exc).__name__
-    return text if len(text) <= _MAX_REASON else text[:_MAX_REASON - 1] + "…"
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
-def metrics_fetcher(token: str | None, ssl_context: Callable[[], ssl.SSLContext] | None = None,
-                    timeout: float = SCRAPE_DEADLINE, max_bytes: int = MAX_SCRAPE_BYTES) -> Callable[[str], str]:
+def metrics_fetcher(
+    token: str | None,
+    ssl_context: Callable[[], ssl.SSLContext] | None = None,
+    timeout: float = SCRAPE_DEADLINE,
+    max_bytes: int = MAX_SCRAPE_BYTES,
+) -> Callable[[str], str]:
     """``fetch(rpc_url)``: the text of that instance's ``/metrics``, with the token.
 
     ``ssl_context()`` gives the context that verifies ``https://`` instances
@@ -377,8 +387,7 @@ class _Answer:
             self.complete = True
 
 
-def _get(url: str, headers: dict[str, str], timeout: float, limit: int,
-         context: Callable[[], ssl.SSLContext]) -> str:
+def _get(url: str, headers: dict[str, str], timeout: float, limit: int, context: Callable[[], ssl.SSLContext]) -> str:
     """The body of a 200 answer to ``GET url``, all of it within ``timeout`` seconds, as text."""
     try:
         target = urls.parse(url)
@@ -389,9 +398,13 @@ def _get(url: str, headers: dict[str, str], timeout: float, limit: int,
     sock: socket.socket | None = None
     try:
         authority = target.host_header
-        request = "".join([f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n",
-                           *[f"{name}: {value}\r\n" for name, value in headers.items()],
-                           "Accept: text/plain\r\nConnection: close\r\n\r\n"]).encode("ascii")
+        request = "".join(
+            [
+                f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n",
+                *[f"{name}: {value}\r\n" for name, value in headers.items()],
+                "Accept: text/plain\r\nConnection: close\r\n\r\n",
+            ]
+        ).encode("ascii")
         sock = _connect(host, port, deadline)
         if secure:
             sock = context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
@@ -401,8 +414,9 @@ def _get(url: str, headers: dict[str, str], timeout: float, limit: int,
     except TimeoutError:
         raise CallTimeout(f"metrics: {url} took longer than {timeout:g} s", sent=True) from None
     except ssl.SSLCertVerificationError as exc:
-        raise TransportError(f"metrics: {url} has a certificate the portal does not trust "
-                             f"({exc.verify_message})", sent=False) from None
+        raise TransportError(
+            f"metrics: {url} has a certificate the portal does not trust ({exc.verify_message})", sent=False
+        ) from None
     except (OSError, UnicodeError, httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
         raise TransportError(f"metrics: {url}: {str(exc) or type(exc).__name__}") from None
     finally:
@@ -411,8 +425,9 @@ def _get(url: str, headers: dict[str, str], timeout: float, limit: int,
     if answer.too_large:
         raise TransportError(f"metrics: {url} answered more than {limit:,} bytes; abandoned")
     if 300 <= answer.status < 400:
-        raise TransportError(f"metrics: {url} answered {answer.status}, a redirect to "
-                             f"{answer.location or 'nowhere'} not followed")
+        raise TransportError(
+            f"metrics: {url} answered {answer.status}, a redirect to {answer.location or 'nowhere'} not followed"
+        )
     if answer.status != 200:
         raise TransportError(f"metrics: {url} answered HTTP {answer.status}")
     return b"".join(answer.parts).decode("utf-8", "replace")
@@ -469,7 +484,7 @@ def _send(sock: socket.socket, data: bytes, deadline: float) -> None:
     view = memoryview(data)
     while view:
         try:
-            view = view[sock.send(view):]
+            view = view[sock.send(view) :]
         except (BlockingIOError, ssl.SSLWantWriteError):
             _wait(sock, select.POLLOUT, deadline)
         except ssl.SSLWantReadError:

@@ -51,8 +51,9 @@ def export_chunks(pages: Iterable[list[dict]]) -> Iterator[bytes]:
         for student in students:
             first, last = escape_cell(student["first_name"]), escape_cell(student["last_name"])
             for grade in student["grades"]:
-                writer.writerow((student["id"], escape_cell(grade["title"]), grade["type"],
-                                 score_text(grade["score"]), first, last))
+                writer.writerow(
+                    (student["id"], escape_cell(grade["title"]), grade["type"], score_text(grade["score"]), first, last)
+                )
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -104,8 +105,7 @@ def prepare_import(data: bytes) -> Prepared:
     try:
         text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte order mark
     except UnicodeDecodeError as exc:
-        raise CsvProblem("is not UTF-8 text (save it as \"CSV UTF-8\")", data.count(b"\n", 0, exc.start) + 1) \
-            from None
+        raise CsvProblem('is not UTF-8 text (save it as "CSV UTF-8")', data.count(b"\n", 0, exc.start) + 1) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)

@@ -10,8 +10,9 @@ class PageMetrics:
 
     def __init__(self, metrics: ServiceMetrics):
         self._pages = metrics.counter("portal_pages", "Pages served, by route and HTTP status", ("route", "status"))
-        self._seconds = metrics.histogram("portal_page_duration_seconds", "Seconds to serve a page, by route",
-                                          ("route",))
+        self._seconds = metrics.histogram(
+            "portal_page_duration_seconds", "Seconds to serve a page, by route", ("route",)
+        )
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         self._pages.labels(route, str(status)).inc()

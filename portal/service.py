@@ -29,8 +29,14 @@ class PortalService(Service):
     # A CSV of 10,000 grades is larger than the 1 MiB every other request may be.
     body_limits = MappingProxyType({"/import": MAX_UPLOAD})
 
-    def __init__(self, *, grading_timeout: float = 5.0, secret: bytes | None = None,
-                 metrics_interval: float = SCRAPE_INTERVAL, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        grading_timeout: float = 5.0,
+        secret: bytes | None = None,
+        metrics_interval: float = SCRAPE_INTERVAL,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         #: Seconds between scrapes of every instance's /metrics (the /cluster page's figures).
         self.metrics_interval = metrics_interval
@@ -50,9 +56,11 @@ class PortalService(Service):
 
     def wsgi_app(self, rpc_app: Any) -> Any:
         registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
-        self.watch = ClusterWatch(lambda: _passing_instances(registry),
-                                  metrics_fetcher(self.token, self.transport.ssl_context),
-                                  interval=self.metrics_interval)
+        self.watch = ClusterWatch(
+            lambda: _passing_instances(registry),
+            metrics_fetcher(self.token, self.transport.ssl_context),
+            interval=self.metrics_interval,
+        )
         pages = make_app(
             # Reads go to the other instance when one times out (a partition): pages keep serving.
             self.connect("GradingService", timeout=self.grading_timeout, read_only=grading_reads.READ_ONLY),
@@ -99,20 +107,44 @@ class Secret:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_service_flags(parser, "RPC_CLUSTER_PORTAL", 5005)
-    config.add_flag(parser, "--grading-timeout", "RPC_CLUSTER_PORTAL_GRADING_TIMEOUT", 5.0,
-                    "seconds a page waits for the grading service", type=config.positive_seconds)
-    config.add_flag(parser, "--secret", "RPC_CLUSTER_PORTAL_SECRET", None,
-                    "key that signs the forms' CSRF tokens; give every portal behind one balancer the same one "
-                    "(prefer the environment: a flag shows in ps); unset, a random key per process", type=Secret)
-    config.add_flag(parser, "--metrics-interval", "RPC_CLUSTER_PORTAL_METRICS_INTERVAL", SCRAPE_INTERVAL,
-                    "seconds between scrapes of every instance's /metrics for the /cluster page",
-                    type=config.positive_seconds)
+    config.add_flag(
+        parser,
+        "--grading-timeout",
+        "RPC_CLUSTER_PORTAL_GRADING_TIMEOUT",
+        5.0,
+        "seconds a page waits for the grading service",
+        type=config.positive_seconds,
+    )
+    config.add_flag(
+        parser,
+        "--secret",
+        "RPC_CLUSTER_PORTAL_SECRET",
+        None,
+        "key that signs the forms' CSRF tokens; give every portal behind one balancer the same one "
+        "(prefer the environment: a flag shows in ps); unset, a random key per process",
+        type=Secret,
+    )
+    config.add_flag(
+        parser,
+        "--metrics-interval",
+        "RPC_CLUSTER_PORTAL_METRICS_INTERVAL",
+        SCRAPE_INTERVAL,
+        "seconds between scrapes of every instance's /metrics for the /cluster page",
+        type=config.positive_seconds,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the teacher portal in the foreground (``rpc-cluster portal``)."""
     return config.service_main(
-        argv, prog="rpc-cluster portal", description="Run the teacher portal.", add_arguments=add_arguments,
-        make=lambda args: PortalService(grading_timeout=args.grading_timeout, metrics_interval=args.metrics_interval,
-                                        secret=args.secret.value if args.secret else None,
-                                        **config.service_kwargs(args)))
+        argv,
+        prog="rpc-cluster portal",
+        description="Run the teacher portal.",
+        add_arguments=add_arguments,
+        make=lambda args: PortalService(
+            grading_timeout=args.grading_timeout,
+            metrics_interval=args.metrics_interval,
+            secret=args.secret.value if args.secret else None,
+            **config.service_kwargs(args),
+        ),
+    )

@@ -21,13 +21,22 @@ import secrets
 import time
 import unicodedata
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 import bottle
 
-from rpc_cluster import Conflict, InvalidParams, ServiceUnavailable, StoreFull, TransportError, current_trace_id, new_trace_id
+from rpc_cluster import (
+    Conflict,
+    InvalidParams,
+    ServiceUnavailable,
+    StoreFull,
+    TransportError,
+    current_trace_id,
+    new_trace_id,
+)
 from rpc_cluster.core import tracing
 
 from .grades_csv import score_text
@@ -105,7 +114,7 @@ def count(value: int) -> str:
 
 def shorten(text: str, longest: int) -> str:
     """``text``, or its first ``longest - 1`` characters and "…" when it is longer."""
-    return text if len(text) <= longest else text[:longest - 1] + "…"
+    return text if len(text) <= longest else text[: longest - 1] + "…"
 
 
 def has_control_characters(text: str) -> bool:
@@ -150,10 +159,20 @@ def render(name: str, status: int = 200, **values: Any) -> str:
     """
     bottle.response.status = status
     bottle.response.set_header("Cache-Control", "no-store")
-    return bottle.template(name, template_adapter=_Template, template_lookup=VIEWS, trace_id=_trace_id(),
-                           csrf=_csrf_token(), request_id=secrets.token_urlsafe(16), flash=_take_flash(),
-                           one_decimal=one_decimal, score_text=score_text, count=count, path=bottle.request.path,
-                           **values)
+    return bottle.template(
+        name,
+        template_adapter=_Template,
+        template_lookup=VIEWS,
+        trace_id=_trace_id(),
+        csrf=_csrf_token(),
+        request_id=secrets.token_urlsafe(16),
+        flash=_take_flash(),
+        one_decimal=one_decimal,
+        score_text=score_text,
+        count=count,
+        path=bottle.request.path,
+        **values,
+    )
 
 
 def form_request_id() -> str | None:
@@ -195,8 +214,13 @@ def traced(handler: Callable | None = None, *, log_level: int = logging.INFO) ->
             try:
                 return handler(*args, **kwargs)
             except Unavailable as exc:
-                log.warning("%s %s: %s unavailable%s", bottle.request.method, bottle.request.path, exc.service,
-                            f" ({exc.reason})" if exc.reason else "")
+                log.warning(
+                    "%s %s: %s unavailable%s",
+                    bottle.request.method,
+                    bottle.request.path,
+                    exc.service,
+                    f" ({exc.reason})" if exc.reason else "",
+                )
                 bottle.response.set_header("Retry-After", "2")
                 return render("unavailable.tpl", 503, service=exc.service, reason=exc.reason)
             except bottle.HTTPResponse as response:  # a redirect, or an error page by abort()
@@ -204,16 +228,22 @@ def traced(handler: Callable | None = None, *, log_level: int = logging.INFO) ->
                 raise
             except Exception:
                 log.exception("%s %s failed", bottle.request.method, bottle.request.path)
-                return render("error.tpl", 500, title="Something went wrong",
-                              message="The page could not be shown. The details are in the log.")
+                return render(
+                    "error.tpl",
+                    500,
+                    title="Something went wrong",
+                    message="The page could not be shown. The details are in the log.",
+                )
             finally:
                 seconds = time.perf_counter() - started
                 status = (raised or bottle.response).status_code
-                log.log(log_level, "%s %s %s in %.1f ms", bottle.request.method, bottle.request.path, status,
-                        seconds * 1000)
+                log.log(
+                    log_level, "%s %s %s in %.1f ms", bottle.request.method, bottle.request.path, status, seconds * 1000
+                )
                 pages = context().pages
                 if pages is not None:
                     pages.observe(bottle.request.route.rule, status, seconds)
+
     return page
 
 
@@ -222,6 +252,7 @@ def traced(handler: Callable | None = None, *, log_level: int = logging.INFO) ->
 # The cookie holds a random nonce and the form the HMAC of it. Any page of the same site (127.0.0.1
 # on another port: cookies ignore ports, and SameSite sees one site) can set the cookie, so a form
 # field that merely equals it proves nothing; a valid HMAC needs the portal's secret.
+
 
 def _sign(nonce: str) -> str:
     digest = hmac.new(context().csrf_secret, b"portal csrf token\0" + nonce.encode(), hashlib.sha256).digest()
@@ -235,8 +266,9 @@ def _csrf_token() -> str:
         nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
         if not _NONCE.fullmatch(nonce):
             nonce = secrets.token_urlsafe(32)
-            bottle.response.set_cookie(CSRF_COOKIE, nonce, path="/", httponly=True, samesite="strict",
-                                       secure=context().secure_cookies)
+            bottle.response.set_cookie(
+                CSRF_COOKIE, nonce, path="/", httponly=True, samesite="strict", secure=context().secure_cookies
+            )
         token = bottle.request.environ["portal.csrf"] = _sign(nonce)
     return token
 
@@ -272,8 +304,14 @@ def flash_cookie_value(message: str) -> str:
 
 
 def redirect_with_flash(path: str, message: str) -> NoReturn:
-    bottle.response.set_cookie(FLASH_COOKIE, flash_cookie_value(message), path="/", httponly=True,
-                               samesite="strict", secure=context().secure_cookies)
+    bottle.response.set_cookie(
+        FLASH_COOKIE,
+        flash_cookie_value(message),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=context().secure_cookies,
+    )
     redirect(path)
 
 
@@ -293,6 +331,7 @@ def redirect(path: str, code: int = 303) -> NoReturn:
 
 # -- ids and page numbers ------------------------------------------------------------------------
 
+
 def number(text: str) -> int | None:
     """``text`` as a whole number from 1 up, if it is 1 to 18 ASCII digits (and not 0); else None."""
     if not _NUMBER.fullmatch(text):
@@ -301,6 +340,7 @@ def number(text: str) -> int | None:
 
 
 # -- services and forms --------------------------------------------------------------------------
+
 
 def call(client: Any, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
     """``client.call(method, ...)``, raising ``Unavailable(service)`` when it cannot be reached."""
@@ -347,12 +387,14 @@ def field_error(exc: InvalidParams) -> dict[str, str]:
 
 # -- static files and error pages ---------------------------------------------------------------
 
+
 def static(name: str) -> Any:
     return bottle.static_file(name, root=str(HERE / "static"))
 
 
 def error_page(title: str) -> Callable[[bottle.HTTPError], str]:
     """The handler that shows an HTTP error with ``title``."""
+
     def handler(error: bottle.HTTPError) -> str:
         message = error.body if isinstance(error.body, str) and error.body else title
         if error.status_code == 500:
@@ -361,4 +403,5 @@ def error_page(title: str) -> Callable[[bottle.HTTPError], str]:
                 log.error("%s %s: %s", bottle.request.method, bottle.request.path, error.traceback)
             message = "The page could not be shown. The details are in the log."
         return render("error.tpl", error.status_code, title=title, message=message)
+
     return handler

@@ -56,18 +56,58 @@ is stamped with it.
 from .client.client import Batch, Client
 from .client.connect import NoHealthyProvider, ServiceClient, connect
 from .client.registry_client import RegistryClient
-from .core.errors import CallTimeout, Conflict, InternalError, InvalidParams, InvalidRequest, MethodNotFound, NotFound, ParseError, RpcError, ServiceUnavailable, StartError, StoreFull, TransportError, Unauthorized
+from .core.errors import (
+    CallTimeout,
+    Conflict,
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    NotFound,
+    ParseError,
+    RpcError,
+    ServiceUnavailable,
+    StartError,
+    StoreFull,
+    TransportError,
+    Unauthorized,
+)
 from .core.methods import MethodTable, rpc_method
-from .runtime.service import Part, Service
-from .runtime.log_shipping import LogShipping
 from .core.tracing import current_trace_id, new_trace_id, trace
-from .version import __version__
 from .runtime import config
+from .runtime.log_shipping import LogShipping
+from .runtime.service import Part, Service
+from .version import __version__
 
 __all__ = [
-    "Batch", "CallTimeout", "Client", "Conflict", "InternalError", "InvalidParams", "InvalidRequest",
-    "LogShipping", "MethodNotFound", "MethodTable", "NoHealthyProvider", "NotFound", "ParseError", "Part",
-    "RegistryClient", "RpcError", "Service", "ServiceClient", "ServiceUnavailable", "StartError", "StoreFull",
-    "TransportError", "Unauthorized", "__version__", "config", "connect", "current_trace_id", "new_trace_id",
-    "rpc_method", "trace",
+    "Batch",
+    "CallTimeout",
+    "Client",
+    "Conflict",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "LogShipping",
+    "MethodNotFound",
+    "MethodTable",
+    "NoHealthyProvider",
+    "NotFound",
+    "ParseError",
+    "Part",
+    "RegistryClient",
+    "RpcError",
+    "Service",
+    "ServiceClient",
+    "ServiceUnavailable",
+    "StartError",
+    "StoreFull",
+    "TransportError",
+    "Unauthorized",
+    "__version__",
+    "config",
+    "connect",
+    "current_trace_id",
+    "new_trace_id",
+    "rpc_method",
+    "trace",
 ]

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import contextlib
 
 ROOT = Path(__file__).resolve().parent.parent
 HELPERS = Path(__file__).resolve().parent / "helpers"
@@ -45,8 +46,9 @@ class Proc:
         self.args = args
         self.log_path = log_path
         self._log = open(log_path, "wb")
-        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                      start_new_session=True, cwd=ROOT)
+        self.popen = subprocess.Popen(
+            args, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=ROOT
+        )
 
     @property
     def pid(self) -> int:
@@ -77,14 +79,10 @@ class Proc:
         return self.popen.wait(timeout)
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
         self._log.close()
 
 
@@ -106,16 +104,23 @@ class Processes:
         self.started.append(proc)
         return proc
 
-    def registry(self, *extra: str, port: int = 0, interval: float = 0.5, timeout: float = 0.5,
-                 env=None) -> Proc:
+    def registry(self, *extra: str, port: int = 0, interval: float = 0.5, timeout: float = 0.5, env=None) -> Proc:
         # A fast interval keeps the tests short; a timeout of its own keeps a loaded CI
         # machine from failing heartbeats that were merely slow.
-        return self.start("cmd/registryservice/main.py", "--port", str(port), "--heartbeat-interval",
-                          str(interval), "--heartbeat-timeout", str(timeout), *extra, env=env)
+        return self.start(
+            "cmd/registryservice/main.py",
+            "--port",
+            str(port),
+            "--heartbeat-interval",
+            str(interval),
+            "--heartbeat-timeout",
+            str(timeout),
+            *extra,
+            env=env,
+        )
 
     def echo(self, registry_url: str, *extra: str, env=None) -> Proc:
-        return self.start(str(HELPERS / "echo_service.py"), "--port", "0", "--registry", registry_url,
-                          *extra, env=env)
+        return self.start(str(HELPERS / "echo_service.py"), "--port", "0", "--registry", registry_url, *extra, env=env)
 
     def cleanup(self) -> None:
         for proc in self.started:
@@ -143,22 +148,40 @@ class Cluster:
         self.registry_port = int(self.registry.rsplit(":", 1)[1].split("/")[0])
         self.log_proc = self.start_log()
         self.grading_proc = self.start_grading()
-        self.portal_proc = processes.start("cmd/teacherportal/main.py", "--port", "0", "--registry", self.registry,
-                                           "--grading-timeout", "2")
+        self.portal_proc = processes.start(
+            "cmd/teacherportal/main.py", "--port", "0", "--registry", self.registry, "--grading-timeout", "2"
+        )
         self.portal = self.portal_proc.url().rsplit("/rpc", 1)[0]
         from rpc_cluster import Client
 
         registry = Client(self.registry)
-        wait_until(lambda: all(registry.Registry.lookup(name) for name in
-                               ("LogService", "GradingService", "PortalService")), 20, message="the cluster")
+        wait_until(
+            lambda: all(registry.Registry.lookup(name) for name in ("LogService", "GradingService", "PortalService")),
+            20,
+            message="the cluster",
+        )
 
     def start_grading(self, port: int = 0) -> Proc:
-        return self.processes.start("cmd/gradingservice/main.py", "--port", str(port), "--registry", self.registry,
-                                    "--db", str(self.data / "grades.db"))
+        return self.processes.start(
+            "cmd/gradingservice/main.py",
+            "--port",
+            str(port),
+            "--registry",
+            self.registry,
+            "--db",
+            str(self.data / "grades.db"),
+        )
 
     def start_log(self, port: int = 0) -> Proc:
-        return self.processes.start("cmd/logservice/main.py", "--port", str(port), "--registry", self.registry,
-                                    "--log-file", str(self.data / "distributed.log"))
+        return self.processes.start(
+            "cmd/logservice/main.py",
+            "--port",
+            str(port),
+            "--registry",
+            self.registry,
+            "--log-file",
+            str(self.data / "distributed.log"),
+        )
 
     def restart_registry(self) -> Proc:
         self.registry_proc = self.processes.registry(port=self.registry_port, interval=self.interval)
@@ -376,9 +399,13 @@ def report(request):
 
 
 def pytest_terminal_summary(terminalreporter):
-    lines = [f"{report.nodeid.split('::')[-1]}: {value}"
-             for outcome in ("passed", "failed") for report in terminalreporter.stats.get(outcome, [])
-             for name, value in getattr(report, "user_properties", ()) if name == "measured"]
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "measured"
+    ]
     if lines:
         terminalreporter.section("measured")
         for line in lines:

@@ -13,8 +13,18 @@ PACKAGES = ("rpc_cluster", "portal")
 # Services built on the framework: the framework's own modules must not import them.
 SERVICE_PACKAGES = ("rpc_cluster.registry", "rpc_cluster.logs", "rpc_cluster.grading")
 # Calls whose result never changes, fine to keep at module level.
-IMMUTABLE_CALLS = {"getLogger", "compile", "MappingProxyType", "frozenset", "tuple", "ContextVar", "Path",
-                   "resolve", "TypeVar", "Backoff"}
+IMMUTABLE_CALLS = {
+    "getLogger",
+    "compile",
+    "MappingProxyType",
+    "frozenset",
+    "tuple",
+    "ContextVar",
+    "Path",
+    "resolve",
+    "TypeVar",
+    "Backoff",
+}
 # Pinned libraries whose private parts we use, and the one module allowed to import them.
 PINNED = {"granian": "rpc_cluster.serving.server", "jsonrpcserver": "rpc_cluster.core.jsonrpc"}
 
@@ -60,7 +70,7 @@ def imports(name: str) -> list[tuple[str, str]]:
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")
-                anchor = anchor[:len(anchor) - (node.level - 1)]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join(anchor + ([node.module] if node.module else []))
             for alias in node.names:
                 # "from pkg import sub" imports the submodule when there is one, else pkg itself.
@@ -70,8 +80,7 @@ def imports(name: str) -> list[tuple[str, str]]:
 
 
 def internal_graph() -> dict[str, set[str]]:
-    return {name: {target for target, _ in imports(name) if target in MODULES and target != name}
-            for name in MODULES}
+    return {name: {target for target, _ in imports(name) if target in MODULES and target != name} for name in MODULES}
 
 
 def test_the_tree_has_no_import_cycle():
@@ -83,9 +92,9 @@ def test_the_tree_has_no_import_cycle():
         state[node] = "open"
         for target in sorted(graph[node]):
             if state.get(target) == "open":
-                cycles.append(path[path.index(target):] + [target])
+                cycles.append([*path[path.index(target) :], target])
             elif target not in state:
-                visit(target, path + [target])
+                visit(target, [*path, target])
         state[node] = "done"
 
     for name in sorted(graph):
@@ -95,17 +104,20 @@ def test_the_tree_has_no_import_cycle():
 
 
 def test_no_module_imports_a_package_it_belongs_to():
-    upward = [f"{name}: {text}" for name in MODULES for target, text in imports(name)
-              if target in MODULES and is_package(target) and name != target
-              and name.startswith(target + ".")]
+    upward = [
+        f"{name}: {text}"
+        for name in MODULES
+        for target, text in imports(name)
+        if target in MODULES and is_package(target) and name != target and name.startswith(target + ".")
+    ]
     assert upward == []
 
 
 def test_the_framework_does_not_import_the_services_built_on_it():
-    framework = [name for name in MODULES if name.startswith("rpc_cluster")
-                 and not name.startswith(SERVICE_PACKAGES)]
-    wrong = [f"{name}: {text}" for name in framework for target, text in imports(name)
-             if target.startswith(SERVICE_PACKAGES)]
+    framework = [name for name in MODULES if name.startswith("rpc_cluster") and not name.startswith(SERVICE_PACKAGES)]
+    wrong = [
+        f"{name}: {text}" for name in framework for target, text in imports(name) if target.startswith(SERVICE_PACKAGES)
+    ]
     assert wrong == []
 
 
@@ -131,14 +143,23 @@ def test_no_module_level_mutable_state(name):
             problems.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) for t in node.targets):
             problems.append(f"line {node.lineno}: patches another module at import: {ast.unparse(node)[:80]}")
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
-                ast.unparse(node.value.func).endswith(".setLevel"):
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and ast.unparse(node.value.func).endswith(".setLevel")
+        ):
             problems.append(f"line {node.lineno}: configures logging at import: {ast.unparse(node)[:80]}")
     assert problems == []
 
 
 @pytest.mark.parametrize("library", sorted(PINNED))
 def test_a_pinned_library_is_imported_by_one_module_only(library):
-    users = sorted({name for name in MODULES for target, _ in imports(name)
-                    if target == library or target.startswith(library + ".")})
+    users = sorted(
+        {
+            name
+            for name in MODULES
+            for target, _ in imports(name)
+            if target == library or target.startswith(library + ".")
+        }
+    )
     assert users == [PINNED[library]]

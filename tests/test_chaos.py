@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from conftest import Cluster, Processes, wait_until
+
 from rpc_cluster import Client
 
 
@@ -64,23 +64,35 @@ def test_kill_each_service_in_turn_and_the_others_carry_on(cluster):
     # The portal: grading and the rest do not care.
     cluster.portal_proc.signal(signal.SIGKILL)
     assert Client(cluster.grading_proc.url()).Grades.get_student(2)["grades"][-1]["title"] == "While the log was down"
-    wait_until(lambda: {r["service_name"]: r["status"] for r in registry.Registry.services()}.get("PortalService")
-               == "critical", 10, message="the portal marked critical")
+    wait_until(
+        lambda: (
+            {r["service_name"]: r["status"] for r in registry.Registry.services()}.get("PortalService") == "critical"
+        ),
+        10,
+        message="the portal marked critical",
+    )
     assert "Traceback" not in cluster.outputs()
 
 
 def test_restarted_registry_is_repopulated_within_two_intervals(cluster):
     registry = Client(cluster.registry)
     expected = {"LogService", "GradingService", "PortalService"}
-    wait_until(lambda: {r["service_name"] for r in registry.Registry.services()} == expected, 10,
-               message="the cluster registered")
+    wait_until(
+        lambda: {r["service_name"] for r in registry.Registry.services()} == expected,
+        10,
+        message="the cluster registered",
+    )
     time.sleep(3 * cluster.interval)  # long enough for the services to learn the registry's pace
     cluster.registry_proc.signal(signal.SIGKILL)
     cluster.registry_proc.wait()
     cluster.restart_registry()
     back = time.monotonic()
-    wait_until(lambda: {r["service_name"] for r in registry.Registry.services()} == expected, 10,
-               interval=0.02, message="every service registered again")
+    wait_until(
+        lambda: {r["service_name"] for r in registry.Registry.services()} == expected,
+        10,
+        interval=0.02,
+        message="every service registered again",
+    )
     elapsed = time.monotonic() - back
     assert elapsed <= 2 * cluster.interval, f"re-registration took {elapsed:.2f} s"
     # And the portal still finds grading through the new registry's pushes.
@@ -109,6 +121,9 @@ def test_stopped_log_service_loses_no_entries(cluster):
     wait_until(all_delivered, 20, interval=0.2, message="every page's log line")
     lines = (cluster.data / "distributed.log").read_text().splitlines()
     for trace_id in traces:
-        portal_lines = [line for line in lines if json.loads(line)["trace_id"] == trace_id
-                        and json.loads(line)["service_name"] == "PortalService"]
+        portal_lines = [
+            line
+            for line in lines
+            if json.loads(line)["trace_id"] == trace_id and json.loads(line)["service_name"] == "PortalService"
+        ]
         assert len(portal_lines) == 1, (trace_id, portal_lines)  # exactly once: nothing lost, nothing doubled

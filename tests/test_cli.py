@@ -5,13 +5,18 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, wait_until
 
 
 def run(*args, env=None, timeout=30):
-    return subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "rpc_cluster.tools.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("command", ["registry", "services", "call", "logs"])
@@ -23,22 +28,29 @@ def test_every_command_has_help(command):
 
 def test_help_names_the_environment_variables():
     text = run("registry", "--help").stdout
-    for variable in ("RPC_CLUSTER_REGISTRY_PORT", "RPC_CLUSTER_HEARTBEAT_INTERVAL", "RPC_CLUSTER_TOKEN",
-                     "RPC_CLUSTER_DEREGISTER_AFTER"):
+    for variable in (
+        "RPC_CLUSTER_REGISTRY_PORT",
+        "RPC_CLUSTER_HEARTBEAT_INTERVAL",
+        "RPC_CLUSTER_TOKEN",
+        "RPC_CLUSTER_DEREGISTER_AFTER",
+    ):
         assert variable in text
 
 
-@pytest.mark.parametrize("args", [
-    ["registry", "--port", "abc"],
-    ["registry", "--port", "70000"],
-    ["registry", "--heartbeat-interval", "-1"],
-    ["registry", "--advertise", "ftp://x"],
-    ["registry", "--bogus"],
-    ["call", "Registry", "Registry.lookup", "{not json"],
-    ["call", "Registry", "Registry.lookup", "42"],
-    ["call"],
-    ["nosuchcommand"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["registry", "--port", "abc"],
+        ["registry", "--port", "70000"],
+        ["registry", "--heartbeat-interval", "-1"],
+        ["registry", "--advertise", "ftp://x"],
+        ["registry", "--bogus"],
+        ["call", "Registry", "Registry.lookup", "{not json"],
+        ["call", "Registry", "Registry.lookup", "42"],
+        ["call"],
+        ["nosuchcommand"],
+    ],
+)
 def test_bad_values_are_one_line_and_exit_2(args):
     result = run(*args)
     assert result.returncode == 2
@@ -48,10 +60,12 @@ def test_bad_values_are_one_line_and_exit_2(args):
 
 def test_bad_environment_value_is_one_line_and_exit_2():
     import os
+
     result = run("registry", env=dict(os.environ, RPC_CLUSTER_HEARTBEAT_INTERVAL="soon"))
     assert result.returncode == 2
-    assert result.stderr.strip() == ("rpc-cluster registry: error: $RPC_CLUSTER_HEARTBEAT_INTERVAL: "
-                                     "'soon' is not a number of seconds")
+    assert result.stderr.strip() == (
+        "rpc-cluster registry: error: $RPC_CLUSTER_HEARTBEAT_INTERVAL: 'soon' is not a number of seconds"
+    )
 
 
 def test_port_in_use_is_one_line(processes):
@@ -84,8 +98,9 @@ def test_call_resolves_a_service_name(processes):
     registry = processes.registry()
     echo = processes.echo(registry.url())
     echo.url()
-    wait_until(lambda: "EchoService" in run("services", "--registry", registry.url()).stdout, 10,
-               message="registration")
+    wait_until(
+        lambda: "EchoService" in run("services", "--registry", registry.url()).stdout, 10, message="registration"
+    )
     result = run("call", "EchoService", "Echo.echo", '["via the registry"]', "--registry", registry.url())
     assert result.returncode == 0 and json.loads(result.stdout) == "via the registry"
 

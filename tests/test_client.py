@@ -8,11 +8,20 @@ import threading
 import time
 
 import pytest
-
 from conftest import wait_until
 from echo_service import EchoService
-from rpc_cluster import CallTimeout, Client, InvalidParams, MethodNotFound, NoHealthyProvider, RpcError, TransportError, trace
-from rpc_cluster import connect
+
+from rpc_cluster import (
+    CallTimeout,
+    Client,
+    InvalidParams,
+    MethodNotFound,
+    NoHealthyProvider,
+    RpcError,
+    TransportError,
+    connect,
+    trace,
+)
 from rpc_cluster.client import connect as connecting
 from rpc_cluster.client import providers
 
@@ -153,8 +162,11 @@ def test_calls_spread_and_fail_over_between_two_instances(processes, registry_se
     # Before the registry notices, every call still succeeds on the survivor.
     answers = [client.Echo.whoami()["url"] for _ in range(20)]
     assert set(answers) == {second.url()}
-    wait_until(lambda: registry_service.table.lookup("EchoService") == [second.url()], 5,
-               message="the registry to drop the killed instance")
+    wait_until(
+        lambda: registry_service.table.lookup("EchoService") == [second.url()],
+        5,
+        message="the registry to drop the killed instance",
+    )
 
 
 def test_connect_inside_a_service_asks_the_registry_when_its_table_is_still_empty(registry_service):

@@ -1,8 +1,8 @@
 """The /cluster page's figures: rates and p99 from two scrapes of /metrics (pure functions, then a real service)."""
 
 import pytest
-
 from conftest import wait_until
+
 from portal.cluster_stats import ClusterWatch, Scrape, metrics_fetcher, parse, quantile, rates
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
@@ -32,8 +32,8 @@ def test_a_scrape_counts_calls_and_errors_without_heartbeats():
 def test_quantiles_interpolate_inside_a_bucket_like_prometheus():
     buckets = [(0.001, 80.0), (0.01, 99.0), (float("inf"), 100.0)]
     assert quantile(0.99, buckets) == pytest.approx(0.01)
-    assert quantile(0.5, buckets) == pytest.approx(0.000625)   # 50 of the first 80, from 0 to 1 ms
-    assert quantile(0.995, buckets) == 0.01                     # in +Inf: the highest bound known
+    assert quantile(0.5, buckets) == pytest.approx(0.000625)  # 50 of the first 80, from 0 to 1 ms
+    assert quantile(0.995, buckets) == 0.01  # in +Inf: the highest bound known
     assert quantile(0.99, [(0.001, 0.0), (float("inf"), 0.0)]) is None
 
 
@@ -182,14 +182,16 @@ def normal(conn, stop):
 
 def trickle(head_first):
     """An answer sent one byte every 1.5 s (from its status line, or once its headers are out) until the test ends."""
+
     def answer(conn, stop):
         head = OK_HEAD + b"Content-Length: 100000\r\n\r\n"
         if head_first:
             conn.sendall(head)
-        for byte in (b"#" * 200 if head_first else head + b"#" * 200):
+        for byte in b"#" * 200 if head_first else head + b"#" * 200:
             if stop.wait(1.5):
                 return
             conn.sendall(bytes([byte]))
+
     return answer
 
 
@@ -213,6 +215,7 @@ def counting(fetch):
             with lock:
                 now[url] -= 1
                 now["*"] -= 1
+
     return wrapped, peak
 
 
@@ -224,11 +227,13 @@ def test_a_scrape_that_trickles_is_abandoned_at_its_deadline(head_first):
 
     outcome = []
     with FakeMetrics(trickle(head_first)) as slow:
+
         def scrape():
             try:
                 outcome.append(metrics_fetcher(None, timeout=2.0)(slow.url))
             except Exception as exc:
                 outcome.append(exc)
+
         thread = threading.Thread(target=scrape, daemon=True)
         thread.start()
         # Each byte comes within 2 s of the one before: only a deadline for the whole scrape ends it.
@@ -247,8 +252,9 @@ def test_a_slow_instance_delays_no_other_and_never_has_two_scrapes_in_flight():
             # Scraped one after the other, the fast one would wait 2 s behind the slow one every round
             # (and for ever with urllib's per-read timeout): here it is scraped every half second.
             wait_until(lambda: fast.requests >= 5, timeout=5, message="5 scrapes of the answering instance")
-            wait_until(lambda: watch.status(slow.url).failed >= 2, timeout=10,
-                       message="the slow instance abandoned twice")
+            wait_until(
+                lambda: watch.status(slow.url).failed >= 2, timeout=10, message="the slow instance abandoned twice"
+            )
         finally:
             watch.stop()
         slow_status, fast_status = watch.status(slow.url), watch.status(fast.url)
@@ -274,10 +280,16 @@ def test_slow_instances_hold_at_most_the_pools_threads_and_answering_ones_go_fir
         before = {thread.ident for thread in threading.enumerate()}
         watch.start()
         try:
+
             def enough():
-                threads.append(sum(t.name.startswith("portal-cluster-scrape") and t.ident not in before
-                                   for t in threading.enumerate()))
+                threads.append(
+                    sum(
+                        t.name.startswith("portal-cluster-scrape") and t.ident not in before
+                        for t in threading.enumerate()
+                    )
+                )
                 return fast.requests >= 5
+
             wait_until(enough, timeout=15, message="5 scrapes of the answering instance")
         finally:
             watch.stop()
@@ -307,9 +319,8 @@ def test_an_answer_over_the_size_bound_is_abandoned(framing):
         if framing == "chunked":
             conn.sendall(b"0\r\n\r\n")
 
-    with FakeMetrics(huge) as server:
-        with pytest.raises(TransportError, match="more than 4,194,304 bytes"):
-            metrics_fetcher(None)(server.url)
+    with FakeMetrics(huge) as server, pytest.raises(TransportError, match="more than 4,194,304 bytes"):
+        metrics_fetcher(None)(server.url)
 
 
 def test_an_answer_at_the_size_bound_is_read_whole():
@@ -321,11 +332,17 @@ def test_an_answer_at_the_size_bound_is_read_whole():
 
 
 def test_an_https_instance_is_verified_against_the_ca(tmp_path, certificates):
-    from rpc_cluster.net import tls
     from rpc_cluster.core.errors import TransportError
+    from rpc_cluster.net import tls
 
-    with GradingService(db=str(tmp_path / "g.db"), registry="http://127.0.0.1:9/rpc", token="t0ken",
-                        tls_cert=certificates.cert, tls_key=certificates.key, tls_ca=certificates.ca) as service:
+    with GradingService(
+        db=str(tmp_path / "g.db"),
+        registry="http://127.0.0.1:9/rpc",
+        token="t0ken",
+        tls_cert=certificates.cert,
+        tls_key=certificates.key,
+        tls_ca=certificates.ca,
+    ) as service:
         assert service.url.startswith("https://")
         text = metrics_fetcher("t0ken", lambda: tls.client_context(certificates.ca))(service.url)
         assert 'rpc_service_info{service="GradingService"' in text

@@ -23,21 +23,24 @@ def shapes():
 CORE = Dispatcher(shapes())
 
 
-@pytest.mark.parametrize("name, params, result", [
-    ("subtract", [42, 23], 19),
-    ("subtract", (42, 23), 19),
-    ("subtract", {"subtrahend": 23, "minuend": 42}, 19),
-    ("subtract", [42], None),
-    ("add", [1], 3),
-    ("add", [1, 5], 6),
-    ("add", {"a": 1, "b": 4}, 5),
-    ("star", [], []),
-    ("star", [1, 2, 3], [1, 2, 3]),
-    ("kwonly", {"a": 1, "b": 2}, [1, 2, 3]),
-    ("mixed", [1, 2, 3], [1, [2, 3], 1, {}]),
-    ("mixed", {"a": 1, "c": 2, "z": 3}, [1, [], 2, {"z": 3}]),
-    ("posonly", [1, 2], [1, 2]),
-])
+@pytest.mark.parametrize(
+    "name, params, result",
+    [
+        ("subtract", [42, 23], 19),
+        ("subtract", (42, 23), 19),
+        ("subtract", {"subtrahend": 23, "minuend": 42}, 19),
+        ("subtract", [42], None),
+        ("add", [1], 3),
+        ("add", [1, 5], 6),
+        ("add", {"a": 1, "b": 4}, 5),
+        ("star", [], []),
+        ("star", [1, 2, 3], [1, 2, 3]),
+        ("kwonly", {"a": 1, "b": 2}, [1, 2, 3]),
+        ("mixed", [1, 2, 3], [1, [2, 3], 1, {}]),
+        ("mixed", {"a": 1, "c": 2, "z": 3}, [1, [], 2, {"z": 3}]),
+        ("posonly", [1, 2], [1, 2]),
+    ],
+)
 def test_positional_and_named_params(name, params, result):
     if result is None:
         with pytest.raises(BadParams):
@@ -57,18 +60,21 @@ def test_unknown_method_is_method_not_found_naming_it():
     assert (info.value.code, info.value.message, info.value.data) == (-32601, "Method not found", "nope")
 
 
-@pytest.mark.parametrize("name, params, text", [
-    ("subtract", [1], "missing a required argument: 'subtrahend'"),
-    ("subtract", [1, 2, 3], "too many positional arguments"),
-    ("subtract", {"minuend": 1, "subtrahend": 2, "x": 3}, "got an unexpected keyword argument 'x'"),
-    ("add", {"b": 1}, "missing a required argument: 'a'"),
-    ("star", {"args": 1}, "got an unexpected keyword argument 'args'"),
-    ("kwonly", [1], "missing a required argument: 'b'"),
-    ("kwonly", [1, 2], "too many positional arguments"),
-    ("posonly", {"a": 1, "b": 2}, "'a' parameter is positional only, but was passed as a keyword"),
-    # The standard text names the class whose bind() received "self" (kept from before the core).
-    ("add", {"self": 1, "a": 2}, "_QuickSignature.bind() got multiple values for argument 'self'"),
-])
+@pytest.mark.parametrize(
+    "name, params, text",
+    [
+        ("subtract", [1], "missing a required argument: 'subtrahend'"),
+        ("subtract", [1, 2, 3], "too many positional arguments"),
+        ("subtract", {"minuend": 1, "subtrahend": 2, "x": 3}, "got an unexpected keyword argument 'x'"),
+        ("add", {"b": 1}, "missing a required argument: 'a'"),
+        ("star", {"args": 1}, "got an unexpected keyword argument 'args'"),
+        ("kwonly", [1], "missing a required argument: 'b'"),
+        ("kwonly", [1, 2], "too many positional arguments"),
+        ("posonly", {"a": 1, "b": 2}, "'a' parameter is positional only, but was passed as a keyword"),
+        # The standard text names the class whose bind() received "self" (kept from before the core).
+        ("add", {"self": 1, "a": 2}, "_QuickSignature.bind() got multiple values for argument 'self'"),
+    ],
+)
 def test_bind_failure_is_invalid_params_with_the_standard_text(name, params, text):
     with pytest.raises(BadParams) as info:
         CORE.call(name, params)

@@ -30,10 +30,15 @@ def by_id(responses):
     return {json.dumps(r["id"]): r for r in responses}
 
 
-@pytest.mark.parametrize("params, result, request_id", [
-    ([42, 23], 19, 1), ([23, 42], -19, 2),
-    ({"subtrahend": 23, "minuend": 42}, 19, 3), ({"minuend": 42, "subtrahend": 23}, 19, 4),
-])
+@pytest.mark.parametrize(
+    "params, result, request_id",
+    [
+        ([42, 23], 19, 1),
+        ([23, 42], -19, 2),
+        ({"subtrahend": 23, "minuend": 42}, 19, 3),
+        ({"minuend": 42, "subtrahend": 23}, 19, 4),
+    ],
+)
 def test_call_with_positional_and_named_params(params, result, request_id):
     answer = call(json.dumps({"jsonrpc": "2.0", "method": "subtract", "params": params, "id": request_id}))
     assert answer == {"jsonrpc": "2.0", "result": result, "id": request_id}
@@ -101,23 +106,32 @@ def test_mixed_batch():
 
 
 def test_batch_of_notifications_returns_nothing():
-    assert dispatch(METHODS, """[
+    assert (
+        dispatch(
+            METHODS,
+            """[
         {"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
         {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}
-    ]""") == ""
+    ]""",
+        )
+        == ""
+    )
 
 
-@pytest.mark.parametrize("request_text, code", [
-    ('{"jsonrpc": "2.0", "method": "subtract", "params": [1], "id": 1}', -32602),
-    ('{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 1, "x": 2}, "id": 1}', -32602),
-    ('{"jsonrpc": "1.0", "method": "get_data", "id": 1}', -32600),
-    ('{"jsonrpc": "2.0", "method": "get_data", "params": 5, "id": 1}', -32600),
-    ('{"jsonrpc": "2.0", "method": "get_data", "id": [1]}', -32600),
-    ('{"jsonrpc": "2.0", "method": "get_data", "id": true}', -32600),
-    ('"just a string"', -32600),
-    ("", -32700),
-    (b"\xff\xfe", -32700),
-])
+@pytest.mark.parametrize(
+    "request_text, code",
+    [
+        ('{"jsonrpc": "2.0", "method": "subtract", "params": [1], "id": 1}', -32602),
+        ('{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 1, "x": 2}, "id": 1}', -32602),
+        ('{"jsonrpc": "1.0", "method": "get_data", "id": 1}', -32600),
+        ('{"jsonrpc": "2.0", "method": "get_data", "params": 5, "id": 1}', -32600),
+        ('{"jsonrpc": "2.0", "method": "get_data", "id": [1]}', -32600),
+        ('{"jsonrpc": "2.0", "method": "get_data", "id": true}', -32600),
+        ('"just a string"', -32600),
+        ("", -32700),
+        (b"\xff\xfe", -32700),
+    ],
+)
 def test_more_invalid_requests(request_text, code):
     answer = json.loads(dispatch(METHODS, request_text))
     assert answer["error"]["code"] == code

@@ -7,10 +7,10 @@ import socket
 import threading
 
 import pytest
-
 from conftest import wait_until
 from echo_service import EchoService
 from raw_server import RawServer
+
 from rpc_cluster import Client, InvalidParams, TransportError
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -52,8 +52,9 @@ def test_a_call_that_may_have_run_is_not_sent_again(dies_once):
 
 
 def test_a_call_with_a_request_id_is_sent_again(dies_once):
-    result = Client(dies_once.url, timeout=5).call("Grades.add_grade", student_id=1, title="Q", type="Quiz",
-                                                  score=90, request_id="click-1")
+    result = Client(dies_once.url, timeout=5).call(
+        "Grades.add_grade", student_id=1, title="Q", type="Quiz", score=90, request_id="click-1"
+    )
     assert result == "done"
     assert [m["params"]["request_id"] for m in dies_once.requests] == ["click-1", "click-1"]
 
@@ -67,8 +68,10 @@ def test_failover_sends_a_call_that_may_have_run_to_no_other_instance():
 
 
 def failover_only_with_a_request_id(dies_once: DiesAfterReading) -> None:
-    with EchoService("Target", port=0, registry=NOWHERE) as healthy, \
-            EchoService("Caller", ("Target",), port=0, registry=NOWHERE) as caller:
+    with (
+        EchoService("Target", port=0, registry=NOWHERE) as healthy,
+        EchoService("Caller", ("Target",), port=0, registry=NOWHERE) as caller,
+    ):
         caller.providers.replace({"Target": [dies_once.url, healthy.url]})
         client = caller.connect("Target")
         client.instances.order = lambda: [dies_once.url, healthy.url]  # the dying one first
@@ -109,7 +112,7 @@ def test_an_idle_connection_the_server_closed_is_replaced_not_failed():
         client = Client(service.url, timeout=5)
         assert client.call("Echo.echo", "warm") == "warm"
         pool = next(iter(client._transport._pools.values()))
-        conn, = pool._idle
+        (conn,) = pool._idle
         conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
         wait_until(lambda: True, 0.1)
         assert client.call("Echo.echo", "again") == "again"
@@ -120,9 +123,10 @@ def test_a_read_that_timed_out_goes_to_another_instance_and_a_write_does_not():
     import time
 
     from echo_service import EchoService
+
     from rpc_cluster import CallTimeout
-    from rpc_cluster.client.providers import ProviderTable
     from rpc_cluster.client.connect import ServiceClient
+    from rpc_cluster.client.providers import ProviderTable
 
     heard: list[bytes] = []
 
@@ -135,15 +139,17 @@ def test_a_read_that_timed_out_goes_to_another_instance_and_a_write_does_not():
     try:
         table = ProviderTable()
         table.replace({"EchoService": [cut_off.url, live.url]})
-        client = ServiceClient("EchoService", registry="http://127.0.0.1:9/rpc", timeout=0.4, providers=table,
-                               read_only={"Echo.whoami"})
+        client = ServiceClient(
+            "EchoService", registry="http://127.0.0.1:9/rpc", timeout=0.4, providers=table, read_only={"Echo.whoami"}
+        )
         answers = [client.Echo.whoami() for _ in range(4)]  # round-robin: some start at the cut-off one
         assert all(answer for answer in answers) and len(heard) >= 1
         heard.clear()
         # A new client starts its round-robin at the cut-off instance. Echo.echo is not read_only
         # and carries no request_id: after the timeout it is never sent to the second instance.
-        writer = ServiceClient("EchoService", registry="http://127.0.0.1:9/rpc", timeout=0.4, providers=table,
-                               read_only={"Echo.whoami"})
+        writer = ServiceClient(
+            "EchoService", registry="http://127.0.0.1:9/rpc", timeout=0.4, providers=table, read_only={"Echo.whoami"}
+        )
         with pytest.raises(CallTimeout):
             writer.Echo.echo("once")
         assert len(heard) == 1

@@ -11,17 +11,25 @@ from echo_service import EchoService
 
 
 def push(url: str, added=(), removed=()) -> dict:
-    body = json.dumps({"jsonrpc": "2.0", "method": "Service.update", "id": 1,
-                       "params": {"added": list(added), "removed": list(removed)}}).encode()
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "Service.update",
+            "id": 1,
+            "params": {"added": list(added), "removed": list(removed)},
+        }
+    ).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
 def test_a_forged_push_never_enters_the_table_and_a_real_one_does(registry_service):
-    with EchoService("Target", port=0, registry=registry_service.url) as target, \
-            EchoService("Impostor", port=0, registry="http://127.0.0.1:9/rpc") as impostor, \
-            EchoService("Caller", ("Target",), port=0, registry=registry_service.url) as caller:
+    with (
+        EchoService("Target", port=0, registry=registry_service.url) as target,
+        EchoService("Impostor", port=0, registry="http://127.0.0.1:9/rpc") as impostor,
+        EchoService("Caller", ("Target",), port=0, registry=registry_service.url) as caller,
+    ):
         wait_until(lambda: caller.providers.get("Target") == [target.url], 10, message="the real push")
         fake = {"service_name": "Target", "service_url": impostor.url}
         real = {"service_name": "Target", "service_url": target.url}

@@ -10,30 +10,39 @@ import urllib.error
 import urllib.request
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wsgi_client import WsgiClient
 
+from portal.app import make_app
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.registry.service import RegistryService
-from wsgi_client import WsgiClient
-from portal.app import make_app
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=300),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=300),
     st.sampled_from(["", " ", "Quiz", "Exam", "INFO", "http://127.0.0.1:1/rpc", "1", "-1", "\x00", "a\nb", "1e309"]),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                      max_leaves=8)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=8,
+)
 
 
 def params_for(names):
     positional = st.lists(values, max_size=len(names) + 2)
-    named = st.dictionaries(st.sampled_from(names + ["bogus"]), values, max_size=len(names) + 1) if names else st.just({})
+    named = (
+        st.dictionaries(st.sampled_from([*names, "bogus"]), values, max_size=len(names) + 1) if names else st.just({})
+    )
     return st.one_of(positional, named)
 
 
@@ -74,26 +83,41 @@ def services(tmp_path_factory):
 def state(services):
     grading = Client(services["grading"].url)
     students = grading.Grades.get_students()
-    return (len(students), sum(len(s["grades"]) for s in students),
-            # Entries written through Log.write (the log service's own records aside).
-            sum(1 for e in services["log"].store.tail(10_000) if e["service_name"] != "LogService"),
-            json.dumps(sorted(Client(services["registry"].url).Registry.services(),
-                              key=lambda r: r["service_url"]), sort_keys=True))
+    return (
+        len(students),
+        sum(len(s["grades"]) for s in students),
+        # Entries written through Log.write (the log service's own records aside).
+        sum(1 for e in services["log"].store.tail(10_000) if e["service_name"] != "LogService"),
+        json.dumps(
+            sorted(Client(services["registry"].url).Registry.services(), key=lambda r: r["service_url"]), sort_keys=True
+        ),
+    )
 
 
 METHODS = {
-    "grading": {"Grades.get_students": ["offset", "limit"], "Grades.count_students": [],
-                "Grades.get_student": ["student_id"], "Grades.add_grade": ["student_id", "title", "type", "score"],
-                "Grades.add_student": ["first_name", "last_name"],
-                "Grades.update_grade": ["grade_id", "title", "type", "score"], "Grades.delete_grade": ["grade_id"],
-                "Grades.list_students": ["offset", "limit", "query", "sort"],
-                "Grades.import_grades": ["csv_text", "request_id"], "Grades.statistics": []},
-    "log": {"Log.write": ["message", "service_name", "level", "trace_id", "timestamp"],
-            "Log.tail": ["limit", "service_name", "level", "trace_id", "since"],
-            "Log.follow": ["cursor", "limit", "service_name", "level", "trace_id", "since"]},
-    "registry": {"Registry.register": ["service_name", "service_url", "required_services"],
-                 "Registry.deregister": ["service_url"], "Registry.lookup": ["service_name"],
-                 "Registry.services": []},
+    "grading": {
+        "Grades.get_students": ["offset", "limit"],
+        "Grades.count_students": [],
+        "Grades.get_student": ["student_id"],
+        "Grades.add_grade": ["student_id", "title", "type", "score"],
+        "Grades.add_student": ["first_name", "last_name"],
+        "Grades.update_grade": ["grade_id", "title", "type", "score"],
+        "Grades.delete_grade": ["grade_id"],
+        "Grades.list_students": ["offset", "limit", "query", "sort"],
+        "Grades.import_grades": ["csv_text", "request_id"],
+        "Grades.statistics": [],
+    },
+    "log": {
+        "Log.write": ["message", "service_name", "level", "trace_id", "timestamp"],
+        "Log.tail": ["limit", "service_name", "level", "trace_id", "since"],
+        "Log.follow": ["cursor", "limit", "service_name", "level", "trace_id", "since"],
+    },
+    "registry": {
+        "Registry.register": ["service_name", "service_url", "required_services"],
+        "Registry.deregister": ["service_url"],
+        "Registry.lookup": ["service_name"],
+        "Registry.services": [],
+    },
 }
 CALLS = [(service, method, names) for service, methods in METHODS.items() for method, names in methods.items()]
 
@@ -124,8 +148,11 @@ def test_every_method_answers_random_params_well(services, service, method, name
 
 
 @SETTINGS
-@given(body=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode),
-                      values.map(lambda v: json.dumps(v).encode())))
+@given(
+    body=st.one_of(
+        st.binary(max_size=300), st.text(max_size=300).map(str.encode), values.map(lambda v: json.dumps(v).encode())
+    )
+)
 def test_malformed_bodies_get_parse_or_request_errors(services, body):
     status, data = post(services["grading"].url, body)
     assert status in (200, 204), status
@@ -136,8 +163,10 @@ def test_malformed_bodies_get_parse_or_request_errors(services, body):
             assert item["error"]["code"] in (-32700, -32600, -32601, -32602, 404)
 
 
-form_text = st.one_of(st.text(max_size=250), st.sampled_from(["", "  ", "50", "150", "-0", "1e3", "nan", "inf",
-                                                               "Quiz", "Homework", "<script>x</script>"]))
+form_text = st.one_of(
+    st.text(max_size=250),
+    st.sampled_from(["", "  ", "50", "150", "-0", "1e3", "nan", "inf", "Quiz", "Homework", "<script>x</script>"]),
+)
 
 
 def test_portal_forms_answer_only_303_or_4xx(services):
@@ -145,8 +174,13 @@ def test_portal_forms_answer_only_303_or_4xx(services):
     portal = WsgiClient(make_app(grading))
 
     @SETTINGS
-    @given(student=st.one_of(st.integers(-3, 12).map(str), st.text(max_size=12)),
-           title=form_text, kind=form_text, score=form_text, with_token=st.booleans())
+    @given(
+        student=st.one_of(st.integers(-3, 12).map(str), st.text(max_size=12)),
+        title=form_text,
+        kind=form_text,
+        score=form_text,
+        with_token=st.booleans(),
+    )
     def sweep(student, title, kind, score, with_token):
         token = portal.get("/students").csrf()
         form = {"title": title, "type": kind, "score": score}

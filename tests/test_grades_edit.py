@@ -66,35 +66,41 @@ def test_a_student_whose_grades_are_all_deleted_has_no_average_and_sorts_last(gr
     assert stats["students"] == 5 and stats["grades"] == 12 and sum(stats["histogram"]) == 4
 
 
-@pytest.mark.parametrize("method, kwargs", [
-    ("update_grade", {"grade_id": 999, "score": 50}),
-    ("update_grade", {"grade_id": 999}),
-    ("delete_grade", {"grade_id": 999}),
-])
+@pytest.mark.parametrize(
+    "method, kwargs",
+    [
+        ("update_grade", {"grade_id": 999, "score": 50}),
+        ("update_grade", {"grade_id": 999}),
+        ("delete_grade", {"grade_id": 999}),
+    ],
+)
 def test_an_unknown_grade_is_404_naming_it(grading, method, kwargs):
     with pytest.raises(NotFound) as info:
         grading.call(f"Grades.{method}", **kwargs)
     assert info.value.code == 404 and info.value.data == {"grade_id": 999}
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"grade_id": "1", "score": 5}, "grade_id"),
-    ({"grade_id": True, "score": 5}, "grade_id"),
-    ({"grade_id": 1.0, "score": 5}, "grade_id"),
-    ({"grade_id": 0, "score": 5}, "grade_id"),
-    ({"grade_id": 2**70, "score": 5}, "grade_id"),
-    ({"grade_id": 1, "score": 100.5}, "score"),
-    ({"grade_id": 1, "score": -0.1}, "score"),
-    ({"grade_id": 1, "score": "90"}, "score"),
-    ({"grade_id": 1, "score": False}, "score"),
-    ({"grade_id": 1, "score": 10**400}, "score"),
-    ({"grade_id": 1, "title": ""}, "title"),
-    ({"grade_id": 1, "title": "x" * 201}, "title"),
-    ({"grade_id": 1, "title": "a\tb"}, "title"),
-    ({"grade_id": 1, "title": 7}, "title"),
-    ({"grade_id": 1, "type": "Essay"}, "type"),
-    ({"grade_id": 1, "type": "quiz"}, "type"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"grade_id": "1", "score": 5}, "grade_id"),
+        ({"grade_id": True, "score": 5}, "grade_id"),
+        ({"grade_id": 1.0, "score": 5}, "grade_id"),
+        ({"grade_id": 0, "score": 5}, "grade_id"),
+        ({"grade_id": 2**70, "score": 5}, "grade_id"),
+        ({"grade_id": 1, "score": 100.5}, "score"),
+        ({"grade_id": 1, "score": -0.1}, "score"),
+        ({"grade_id": 1, "score": "90"}, "score"),
+        ({"grade_id": 1, "score": False}, "score"),
+        ({"grade_id": 1, "score": 10**400}, "score"),
+        ({"grade_id": 1, "title": ""}, "title"),
+        ({"grade_id": 1, "title": "x" * 201}, "title"),
+        ({"grade_id": 1, "title": "a\tb"}, "title"),
+        ({"grade_id": 1, "title": 7}, "title"),
+        ({"grade_id": 1, "type": "Essay"}, "type"),
+        ({"grade_id": 1, "type": "quiz"}, "type"),
+    ],
+)
 def test_update_grade_validates_like_add_grade_and_stores_nothing(grading, kwargs, field):
     before = grading.Grades.get_student(1)
     with pytest.raises(InvalidParams) as info:
@@ -111,15 +117,19 @@ def test_delete_grade_takes_only_whole_ids(grading, kwargs):
     assert len(grading.Grades.get_student(1)["grades"]) == 3
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"method": "Grades.update_grade", "params": {}}, -32602),  # grade_id missing
-    ({"method": "Grades.update_grade", "params": {"grade_id": 1, "student_id": 2}}, -32602),
-    ({"method": "Grades.delete_grade", "params": []}, -32602),
-    ({"method": "Grades.list_students", "params": [0, 50, None, "name", "extra"]}, -32602),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"method": "Grades.update_grade", "params": {}}, -32602),  # grade_id missing
+        ({"method": "Grades.update_grade", "params": {"grade_id": 1, "student_id": 2}}, -32602),
+        ({"method": "Grades.delete_grade", "params": []}, -32602),
+        ({"method": "Grades.list_students", "params": [0, 50, None, "name", "extra"]}, -32602),
+    ],
+)
 def test_missing_and_unknown_params_are_invalid_params(grading, body, code):
-    request = urllib.request.Request(grading.url, json.dumps({"jsonrpc": "2.0", "id": 1, **body}).encode(),
-                                     {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        grading.url, json.dumps({"jsonrpc": "2.0", "id": 1, **body}).encode(), {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request) as response:
         answer = json.loads(response.read())
     assert answer["error"]["code"] == code and "Traceback" not in json.dumps(answer)
@@ -128,8 +138,10 @@ def test_missing_and_unknown_params_are_invalid_params(grading, body, code):
 def test_nan_is_refused_on_both_wires(grading):
     # JSON has no NaN: the body is not JSON at all.
     request = urllib.request.Request(
-        grading.url, b'{"jsonrpc": "2.0", "id": 1, "method": "Grades.update_grade", "params": [1, null, null, NaN]}',
-        {"Content-Type": "application/json"})
+        grading.url,
+        b'{"jsonrpc": "2.0", "id": 1, "method": "Grades.update_grade", "params": [1, null, null, NaN]}',
+        {"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         assert json.loads(response.read())["error"]["code"] == -32700
     # XML-RPC carries one; it is outside 0-100.
@@ -185,16 +197,19 @@ def test_list_students_pages_are_stable_and_cover_everyone_once(grading):
     assert grading.Grades.list_students(offset=100, limit=6, query="pupil") == {"total": 23, "students": []}
 
 
-@pytest.mark.parametrize("query, last_names", [
-    ("CART", ["Carter"]),            # last name, any case (the trigram index)
-    ("nick", ["Carter"]),            # first name
-    ("qiao", ["qiao"]),              # first name xiaoqiao and last name qiao: one student, once
-    ("  Stone ", ["Stone"]),         # surrounding white space ignored
-    ("er", ["Baggio", "Carter"]),    # two characters: scanned, not indexed
-    ("o", ["Baggio", "qiao", "Stone"]),
-    ("zz", []),
-    ("", ["Baggio", "Carter", "qiao", "san", "Stone"]),  # empty: everyone
-])
+@pytest.mark.parametrize(
+    "query, last_names",
+    [
+        ("CART", ["Carter"]),  # last name, any case (the trigram index)
+        ("nick", ["Carter"]),  # first name
+        ("qiao", ["qiao"]),  # first name xiaoqiao and last name qiao: one student, once
+        ("  Stone ", ["Stone"]),  # surrounding white space ignored
+        ("er", ["Baggio", "Carter"]),  # two characters: scanned, not indexed
+        ("o", ["Baggio", "qiao", "Stone"]),
+        ("zz", []),
+        ("", ["Baggio", "Carter", "qiao", "san", "Stone"]),  # empty: everyone
+    ],
+)
 def test_list_students_query_matches_first_or_last_name_ignoring_case(grading, query, last_names):
     page = grading.Grades.list_students(query=query)
     assert [s["last_name"] for s in page["students"]] == last_names and page["total"] == len(last_names)
@@ -203,8 +218,15 @@ def test_list_students_query_matches_first_or_last_name_ignoring_case(grading, q
 def test_like_wildcards_in_a_query_match_themselves(grading):
     for first, last in (("Pat", "O_Hara"), ("Pat", "OxHara"), ("Ann", "100%"), ("Ann", "1000"), ("Bo", "Back\\slash")):
         grading.Grades.add_student(first, last)
-    for query, expected in (("_", ["O_Hara"]), ("O_H", ["O_Hara"]), ("%", ["100%"]), ("0%", ["100%"]),
-                            ("\\", ["Back\\slash"]), ("k\\s", ["Back\\slash"]), ('"', [])):
+    for query, expected in (
+        ("_", ["O_Hara"]),
+        ("O_H", ["O_Hara"]),
+        ("%", ["100%"]),
+        ("0%", ["100%"]),
+        ("\\", ["Back\\slash"]),
+        ("k\\s", ["Back\\slash"]),
+        ('"', []),
+    ):
         assert [s["last_name"] for s in grading.Grades.list_students(query=query)["students"]] == expected, query
 
 
@@ -223,23 +245,26 @@ def test_search_sorts_and_pages_too(grading):
     assert [s["first_name"] for s in page["students"]] == ["Kid4", "Kid3", "Kid2"]
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"sort": "grade"}, "sort"),
-    ({"sort": "Name"}, "sort"),
-    ({"sort": None}, "sort"),
-    ({"limit": 0}, "limit"),
-    ({"limit": 501}, "limit"),
-    ({"limit": 10**9}, "limit"),
-    ({"limit": True}, "limit"),
-    ({"limit": "50"}, "limit"),
-    ({"limit": None}, "limit"),
-    ({"offset": -1}, "offset"),
-    ({"offset": 1.5}, "offset"),
-    ({"offset": 2**64}, "offset"),
-    ({"query": 5}, "query"),
-    ({"query": ["Nick"]}, "query"),
-    ({"query": "x" * 101}, "query"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"sort": "grade"}, "sort"),
+        ({"sort": "Name"}, "sort"),
+        ({"sort": None}, "sort"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"limit": 10**9}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"limit": "50"}, "limit"),
+        ({"limit": None}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"offset": 1.5}, "offset"),
+        ({"offset": 2**64}, "offset"),
+        ({"query": 5}, "query"),
+        ({"query": ["Nick"]}, "query"),
+        ({"query": "x" * 101}, "query"),
+    ],
+)
 def test_list_students_bad_params_name_the_field(grading, kwargs, field):
     with pytest.raises(InvalidParams) as info:
         grading.Grades.list_students(**kwargs)
@@ -287,16 +312,23 @@ def test_statistics_buckets_hold_their_lower_edge(grading):
 def test_statistics_of_a_class_without_grades_are_null(grading):
     for grade_id in range(1, 16):
         grading.Grades.delete_grade(grade_id)
-    assert grading.Grades.statistics() == {"students": 5, "grades": 0, "mean": None, "median": None,
-                                           "histogram": [0] * 10}
+    assert grading.Grades.statistics() == {
+        "students": 5,
+        "grades": 0,
+        "mean": None,
+        "median": None,
+        "histogram": [0] * 10,
+    }
 
 
 # -- totals stay exact --------------------------------------------------------------------------------
 
 
 def test_concurrent_edits_on_two_instances_leave_exact_totals(store_url):
-    with GradingService(port=0, registry=NOWHERE, db=store_url) as first, \
-            GradingService(port=0, registry=NOWHERE, db=store_url) as second:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=store_url) as first,
+        GradingService(port=0, registry=NOWHERE, db=store_url) as second,
+    ):
         clients = [Client(first.url), Client(second.url)]
         barrier = threading.Barrier(6)
 
@@ -374,8 +406,10 @@ def test_a_postgresql_store_made_before_the_totals_gets_them(postgres_url):
 def test_cached_students_stay_exact_under_every_new_write(tmp_path):
     """get_student is cached on SQLite: each new write must show at once, on both instances of one file."""
     db = str(tmp_path / "grades.db")
-    with GradingService(port=0, registry=NOWHERE, db=db) as first, \
-            GradingService(port=0, registry=NOWHERE, db=db) as second:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=db) as first,
+        GradingService(port=0, registry=NOWHERE, db=db) as second,
+    ):
         a, b = Client(first.url), Client(second.url)
 
         def both(student_id: int) -> dict:
@@ -402,8 +436,10 @@ def test_the_postgresql_count_of_students_follows_plain_sql(postgres_url):
     with GradingService(port=0, registry=NOWHERE, db=postgres_url) as service:
         grading = Client(service.url)
         with psycopg.connect(postgres_url) as conn:
-            conn.execute("INSERT INTO students (first_name, last_name) SELECT 'Bulk', 'Pupil' || n "
-                         "FROM generate_series(1, 40) AS n")
+            conn.execute(
+                "INSERT INTO students (first_name, last_name) SELECT 'Bulk', 'Pupil' || n "
+                "FROM generate_series(1, 40) AS n"
+            )
             conn.execute("DELETE FROM students WHERE last_name IN ('Pupil1', 'Pupil2')")
         assert grading.Grades.count_students() == grading.Grades.list_students()["total"] == 43
         assert listed(grading, query="pupil39") == [(44, None, 0)]  # ids 6-45 for Pupil1-40

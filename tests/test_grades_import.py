@@ -21,16 +21,20 @@ def everything(grading) -> list[dict]:
 
 
 def test_an_import_stores_every_row_and_updates_the_totals(grading):
-    text = ("\ufeff student_id , title,type, score \r\n"          # a byte order mark, spaces around names
-            "1,Lab 1,Homework,90\r\n"
-            "\r\n"                                                  # a blank line is skipped
-            '3,"Essay, part 2",Test, 70.5 \r\n'                     # quoted comma, spaces around a value
-            "3,Final,Exam,1e2\r\n")
+    text = (
+        "\ufeff student_id , title,type, score \r\n"  # a byte order mark, spaces around names
+        "1,Lab 1,Homework,90\r\n"
+        "\r\n"  # a blank line is skipped
+        '3,"Essay, part 2",Test, 70.5 \r\n'  # quoted comma, spaces around a value
+        "3,Final,Exam,1e2\r\n"
+    )
     assert grading.Grades.import_grades(text) == {"imported": 3}
     nick, emma = grading.Grades.get_student(1), grading.Grades.get_student(3)
     assert [(g["title"], g["type"], g["score"]) for g in nick["grades"][3:]] == [("Lab 1", "Homework", 90.0)]
     assert [(g["title"], g["type"], g["score"]) for g in emma["grades"][3:]] == [
-        ("Essay, part 2", "Test", 70.5), ("Final", "Exam", 100.0)]
+        ("Essay, part 2", "Test", 70.5),
+        ("Final", "Exam", 100.0),
+    ]
     assert all(isinstance(g["id"], int) for g in emma["grades"])
     assert emma["average"] == pytest.approx((67 + 0 + 75 + 70.5 + 100) / 5)
     row = grading.Grades.list_students(query="stone")["students"][0]
@@ -46,35 +50,38 @@ def test_a_header_alone_imports_nothing(grading):
 BAD_LINE_5 = HEADER + "1,A,Quiz,10\n2,B,Test,20\n3,C,Exam,30\n4,D,Homework,150\n5,E,Quiz,50\n"
 
 
-@pytest.mark.parametrize("text, line, field", [
-    (BAD_LINE_5, 5, "score"),
-    (HEADER + "1,A,Quiz,10\n1,B,Quiz,nan\n", 3, "score"),
-    (HEADER + "1,A,Quiz,inf\n", 2, "score"),
-    (HEADER + "1,A,Quiz,\n", 2, "score"),
-    (HEADER + "1,A,Quiz,ninety\n", 2, "score"),
-    (HEADER + "1,A,Quiz,-1\n", 2, "score"),
-    (HEADER + "1,A,Essay,10\n", 2, "type"),
-    (HEADER + "1,A,quiz,10\n", 2, "type"),
-    (HEADER + "1,,Quiz,10\n", 2, "title"),
-    (HEADER + "1," + "x" * 201 + ",Quiz,10\n", 2, "title"),
-    (HEADER + '1,"two\nlines",Quiz,10\n', 2, "title"),
-    (HEADER + "one,A,Quiz,10\n", 2, "student_id"),
-    (HEADER + "1.0,A,Quiz,10\n", 2, "student_id"),
-    (HEADER + "0,A,Quiz,10\n", 2, "student_id"),
-    (HEADER + "-3,A,Quiz,10\n", 2, "student_id"),
-    (HEADER + "9" * 30 + ",A,Quiz,10\n", 2, "student_id"),
-    (HEADER + "1,A,Quiz,10\n\n\n999,B,Quiz,10\n", 5, "student_id"),  # unknown student; blank lines count
-    (HEADER + "1,A,Quiz\n", 2, "score"),                                # a missing column names it
-    (HEADER + "1,A\n", 2, "type"),
-    (HEADER + "1,A,Quiz,10,extra\n", 2, "row"),                         # an extra column
-    ("student_id,title,type\n1,A,Quiz\n", 1, "header"),                 # a header missing a column
-    ("student_id,title,type,score,comment\n1,A,Quiz,10,x\n", 1, "header"),  # a header with one more
-    ("title,student_id,type,score\nA,1,Quiz,10\n", 1, "header"),        # the columns in another order
-    ("Student_ID,Title,Type,Score\n1,A,Quiz,10\n", 1, "header"),        # names are exact
-    ("1,A,Quiz,10\n", 1, "header"),                                     # no header at all
-    ("\n\nstudent_id,title\n", 3, "header"),                            # lines count from the first
-    (HEADER + '1,"A"B,Quiz,10\n', 2, "csv_text"),                       # broken quoting
-])
+@pytest.mark.parametrize(
+    "text, line, field",
+    [
+        (BAD_LINE_5, 5, "score"),
+        (HEADER + "1,A,Quiz,10\n1,B,Quiz,nan\n", 3, "score"),
+        (HEADER + "1,A,Quiz,inf\n", 2, "score"),
+        (HEADER + "1,A,Quiz,\n", 2, "score"),
+        (HEADER + "1,A,Quiz,ninety\n", 2, "score"),
+        (HEADER + "1,A,Quiz,-1\n", 2, "score"),
+        (HEADER + "1,A,Essay,10\n", 2, "type"),
+        (HEADER + "1,A,quiz,10\n", 2, "type"),
+        (HEADER + "1,,Quiz,10\n", 2, "title"),
+        (HEADER + "1," + "x" * 201 + ",Quiz,10\n", 2, "title"),
+        (HEADER + '1,"two\nlines",Quiz,10\n', 2, "title"),
+        (HEADER + "one,A,Quiz,10\n", 2, "student_id"),
+        (HEADER + "1.0,A,Quiz,10\n", 2, "student_id"),
+        (HEADER + "0,A,Quiz,10\n", 2, "student_id"),
+        (HEADER + "-3,A,Quiz,10\n", 2, "student_id"),
+        (HEADER + "9" * 30 + ",A,Quiz,10\n", 2, "student_id"),
+        (HEADER + "1,A,Quiz,10\n\n\n999,B,Quiz,10\n", 5, "student_id"),  # unknown student; blank lines count
+        (HEADER + "1,A,Quiz\n", 2, "score"),  # a missing column names it
+        (HEADER + "1,A\n", 2, "type"),
+        (HEADER + "1,A,Quiz,10,extra\n", 2, "row"),  # an extra column
+        ("student_id,title,type\n1,A,Quiz\n", 1, "header"),  # a header missing a column
+        ("student_id,title,type,score,comment\n1,A,Quiz,10,x\n", 1, "header"),  # a header with one more
+        ("title,student_id,type,score\nA,1,Quiz,10\n", 1, "header"),  # the columns in another order
+        ("Student_ID,Title,Type,Score\n1,A,Quiz,10\n", 1, "header"),  # names are exact
+        ("1,A,Quiz,10\n", 1, "header"),  # no header at all
+        ("\n\nstudent_id,title\n", 3, "header"),  # lines count from the first
+        (HEADER + '1,"A"B,Quiz,10\n', 2, "csv_text"),  # broken quoting
+    ],
+)
 def test_a_bad_line_stores_nothing_and_names_its_line_and_field(grading, text, line, field):
     before = everything(grading)
     with pytest.raises(InvalidParams) as info:
@@ -143,8 +150,10 @@ def test_a_malformed_request_id_is_refused_before_reading_the_file(grading, bad)
 
 
 def test_an_import_through_one_instance_is_repeated_through_another_once(postgres_url):
-    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as first, \
-            GradingService(port=0, registry=NOWHERE, db=postgres_url) as second:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as first,
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as second,
+    ):
         text = HEADER + "".join(f"{1 + n % 5},Shared {n},Homework,{n}\n" for n in range(100))
         assert Client(first.url).Grades.import_grades(text, request_id="shared-1") == {"imported": 100}
         assert Client(second.url).Grades.import_grades(text, request_id="shared-1") == {"imported": 100}

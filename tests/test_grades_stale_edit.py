@@ -51,8 +51,9 @@ def test_a_stale_rename_does_not_undo_another_editors_score(grading):
     assert grading.Grades.get_student(1)["grades"][0] == dict(QUIZ_1, score=95.0)  # nothing changed
     # A form reopened on the current values saves.
     current = info.value.data
-    stored = grading.Grades.update_grade(1, title="Quiz 1 (retake)", expected={"title": current["title"],
-                                                                             "score": current["score"]})
+    stored = grading.Grades.update_grade(
+        1, title="Quiz 1 (retake)", expected={"title": current["title"], "score": current["score"]}
+    )
     assert stored == {"id": 1, "title": "Quiz 1 (retake)", "type": "Quiz", "score": 95.0}
 
 
@@ -63,8 +64,10 @@ def test_every_expected_field_is_compared_and_a_title_as_stored(grading):
     with pytest.raises(Conflict):
         grading.Grades.update_grade(1, score=10, expected={"title": "Quiz 2"})
     # Validated like the fields: surrounding spaces go, an integer score is the same number.
-    assert grading.Grades.update_grade(1, score=10, expected={"title": "  Quiz 1 ", "score": 85,
-                                                              "type": "Quiz"})["score"] == 10.0
+    assert (
+        grading.Grades.update_grade(1, score=10, expected={"title": "  Quiz 1 ", "score": 85, "type": "Quiz"})["score"]
+        == 10.0
+    )
     assert grading.Grades.update_grade(1, expected={})["score"] == 10.0  # nothing to compare
 
 
@@ -100,10 +103,21 @@ def test_without_expected_the_last_writer_wins(grading):
     assert grading.Grades.delete_grade(1) is True
 
 
-@pytest.mark.parametrize("expected", [
-    "score=80", [80], {"score": 150}, {"score": "80"}, {"score": True}, {"type": "quiz"}, {"title": ""},
-    {"title": "a\x00b"}, {"grade_id": 1}, {"score": 80, "id": 1},
-])
+@pytest.mark.parametrize(
+    "expected",
+    [
+        "score=80",
+        [80],
+        {"score": 150},
+        {"score": "80"},
+        {"score": True},
+        {"type": "quiz"},
+        {"title": ""},
+        {"title": "a\x00b"},
+        {"grade_id": 1},
+        {"score": 80, "id": 1},
+    ],
+)
 def test_a_bad_expected_is_invalid_params_naming_expected(grading, expected):
     with pytest.raises(InvalidParams) as info:
         grading.Grades.update_grade(1, score=1, expected=expected)
@@ -134,8 +148,17 @@ def test_the_two_editors_over_raw_json_rpc(service):
     url = service.url
     b = raw_call(url, "Grades.update_grade", {"grade_id": 1, "score": 95, "expected": {"score": 85}})
     assert b["result"] == dict(QUIZ_1, score=95.0)
-    a = raw_call(url, "Grades.update_grade", {"grade_id": 1, "title": "Renamed", "type": "Quiz", "score": 85,
-                                              "expected": {"title": "Quiz 1", "type": "Quiz", "score": 85.0}})
+    a = raw_call(
+        url,
+        "Grades.update_grade",
+        {
+            "grade_id": 1,
+            "title": "Renamed",
+            "type": "Quiz",
+            "score": 85,
+            "expected": {"title": "Quiz 1", "type": "Quiz", "score": 85.0},
+        },
+    )
     assert a["error"]["code"] == 409 and a["error"]["data"] == dict(QUIZ_1, score=95.0)
     gone = raw_call(url, "Grades.delete_grade", {"grade_id": 1, "expected": {"score": 85}})
     assert gone["error"]["code"] == 409 and gone["error"]["data"]["score"] == 95.0
@@ -143,10 +166,12 @@ def test_the_two_editors_over_raw_json_rpc(service):
     assert bad["error"]["code"] == -32602 and bad["error"]["data"]["field"] == "expected"
     last = raw_call(url, "Grades.update_grade", [1, None, None, 50])  # by position, no expected
     assert last["result"]["score"] == 50.0
-    stored = raw_call(url, "Grades.add_grade", {"student_id": 1, "title": "T", "type": "Quiz", "score": 1,
-                                                "request_id": "raw-1"})["result"]
-    again = raw_call(url, "Grades.add_grade", {"student_id": 1, "title": "T", "type": "Quiz", "score": 2,
-                                               "request_id": "raw-1"})
+    stored = raw_call(
+        url, "Grades.add_grade", {"student_id": 1, "title": "T", "type": "Quiz", "score": 1, "request_id": "raw-1"}
+    )["result"]
+    again = raw_call(
+        url, "Grades.add_grade", {"student_id": 1, "title": "T", "type": "Quiz", "score": 2, "request_id": "raw-1"}
+    )
     assert again["error"]["code"] == 409
     assert again["error"]["data"] == {"request_id": "raw-1", "first_method": "add_grade", "result": stored}
     student = raw_call(url, "Grades.get_student", {"student_id": 1})["result"]

@@ -4,10 +4,9 @@ import signal
 import threading
 
 import pytest
-
 from conftest import wait_until
-from rpc_cluster import Client, InvalidParams, NotFound, RpcError
-from rpc_cluster import connect
+
+from rpc_cluster import Client, InvalidParams, NotFound, RpcError, connect
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -24,7 +23,10 @@ def test_seeded_with_the_five_students_of_the_sample(grading):
     nick = grading.Grades.get_student(1)
     assert (nick["first_name"], nick["last_name"]) == ("Nick", "Carter")
     assert [(g["title"], g["type"], g["score"]) for g in nick["grades"]] == [
-        ("Quiz 1", "Quiz", 85.0), ("Final Exam", "Exam", 94.0), ("Quiz 2", "Quiz", 82.0)]
+        ("Quiz 1", "Quiz", 85.0),
+        ("Final Exam", "Exam", 94.0),
+        ("Quiz 2", "Quiz", 82.0),
+    ]
     assert nick["average"] == pytest.approx(87.0)
 
 
@@ -65,27 +67,30 @@ def test_paging_in_order(grading):
     assert [len(s["grades"]) for s in first] == [3, 3] and first[0]["average"] == pytest.approx(87.0)
 
 
-@pytest.mark.parametrize("method, kwargs, field", [
-    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": 150}, "score"),
-    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": -1}, "score"),
-    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": "90"}, "score"),
-    ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": True}, "score"),
-    ("add_grade", {"student_id": 1, "title": "", "type": "Quiz", "score": 90}, "title"),
-    ("add_grade", {"student_id": 1, "title": "   ", "type": "Quiz", "score": 90}, "title"),
-    ("add_grade", {"student_id": 1, "title": "x" * 201, "type": "Quiz", "score": 90}, "title"),
-    ("add_grade", {"student_id": 1, "title": "a\nb", "type": "Quiz", "score": 90}, "title"),
-    ("add_grade", {"student_id": 1, "title": "Q", "type": "quiz", "score": 90}, "type"),
-    ("add_grade", {"student_id": 1, "title": "Q", "type": "Essay", "score": 90}, "type"),
-    ("add_grade", {"student_id": "1", "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
-    ("add_grade", {"student_id": 0, "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
-    ("get_student", {"student_id": 1.5}, "student_id"),
-    ("get_student", {"student_id": 2**70}, "student_id"),
-    ("get_students", {"offset": -1}, "offset"),
-    ("get_students", {"limit": 0}, "limit"),
-    ("get_students", {"limit": 1001}, "limit"),
-    ("add_student", {"first_name": "", "last_name": "X"}, "first_name"),
-    ("add_student", {"first_name": "A", "last_name": 5}, "last_name"),
-])
+@pytest.mark.parametrize(
+    "method, kwargs, field",
+    [
+        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": 150}, "score"),
+        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": -1}, "score"),
+        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": "90"}, "score"),
+        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": True}, "score"),
+        ("add_grade", {"student_id": 1, "title": "", "type": "Quiz", "score": 90}, "title"),
+        ("add_grade", {"student_id": 1, "title": "   ", "type": "Quiz", "score": 90}, "title"),
+        ("add_grade", {"student_id": 1, "title": "x" * 201, "type": "Quiz", "score": 90}, "title"),
+        ("add_grade", {"student_id": 1, "title": "a\nb", "type": "Quiz", "score": 90}, "title"),
+        ("add_grade", {"student_id": 1, "title": "Q", "type": "quiz", "score": 90}, "type"),
+        ("add_grade", {"student_id": 1, "title": "Q", "type": "Essay", "score": 90}, "type"),
+        ("add_grade", {"student_id": "1", "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
+        ("add_grade", {"student_id": 0, "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
+        ("get_student", {"student_id": 1.5}, "student_id"),
+        ("get_student", {"student_id": 2**70}, "student_id"),
+        ("get_students", {"offset": -1}, "offset"),
+        ("get_students", {"limit": 0}, "limit"),
+        ("get_students", {"limit": 1001}, "limit"),
+        ("add_student", {"first_name": "", "last_name": "X"}, "first_name"),
+        ("add_student", {"first_name": "A", "last_name": 5}, "last_name"),
+    ],
+)
 def test_validation_errors_name_the_field_and_store_nothing(grading, method, kwargs, field):
     before = grading.Grades.get_students()
     with pytest.raises(InvalidParams) as info:
@@ -96,8 +101,10 @@ def test_validation_errors_name_the_field_and_store_nothing(grading, method, kwa
 
 
 def test_two_instances_share_one_postgresql_store(postgres_url):
-    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as first, \
-            GradingService(port=0, registry=NOWHERE, db=postgres_url) as second:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as first,
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as second,
+    ):
         a, b = Client(first.url), Client(second.url)
         assert a.Grades.count_students() == b.Grades.count_students() == 5  # seeded once
         stored = a.Grades.add_grade(2, "Shared", "Test", 77)
@@ -107,8 +114,10 @@ def test_two_instances_share_one_postgresql_store(postgres_url):
 def test_concurrent_grades_across_two_instances_are_each_stored_exactly_once(postgres_url, registry_service):
     import psycopg
 
-    with GradingService(port=0, registry=registry_service.url, db=postgres_url) as first, \
-            GradingService(port=0, registry=registry_service.url, db=postgres_url) as second:
+    with (
+        GradingService(port=0, registry=registry_service.url, db=postgres_url) as first,
+        GradingService(port=0, registry=registry_service.url, db=postgres_url) as second,
+    ):
         wait_until(lambda: len(registry_service.table.lookup("GradingService")) == 2, 10, message="both registered")
         client = connect("GradingService", registry_service.url)
         acknowledged: list[dict] = []
@@ -134,22 +143,27 @@ def test_concurrent_grades_across_two_instances_are_each_stored_exactly_once(pos
 
 
 def test_an_acknowledged_grade_survives_kill_9(processes, store_url):
-    grading = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE,
-                              "--db", store_url)
+    grading = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE, "--db", store_url)
     client = Client(grading.url())
     stored = client.Grades.add_grade(4, "Before the crash", "Exam", 88)
     grading.signal(signal.SIGKILL)  # right after the response
     grading.wait()
-    restarted = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE,
-                                "--db", store_url)
+    restarted = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE, "--db", store_url)
     student = Client(restarted.url()).Grades.get_student(4)
     assert stored in student["grades"]
     assert Client(restarted.url()).Grades.count_students() == 5  # not seeded again
 
 
 def test_bad_database_is_a_one_line_error(processes, tmp_path):
-    proc = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE,
-                           "--db", "postgresql://nobody@127.0.0.1:1/none")
+    proc = processes.start(
+        "cmd/gradingservice/main.py",
+        "--port",
+        "0",
+        "--registry",
+        NOWHERE,
+        "--db",
+        "postgresql://nobody@127.0.0.1:1/none",
+    )
     assert proc.wait(30) != 0
     output = proc.output().strip().splitlines()
     assert output[-1].startswith("rpc-cluster grading: error: cannot open the store")
@@ -162,8 +176,10 @@ def test_cached_students_never_go_stale(tmp_path):
     import xmlrpc.client
 
     db = str(tmp_path / "grades.db")
-    with GradingService(port=0, registry=NOWHERE, db=db) as first, \
-            GradingService(port=0, registry=NOWHERE, db=db) as second:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=db) as first,
+        GradingService(port=0, registry=NOWHERE, db=db) as second,
+    ):
         a, b = Client(first.url), Client(second.url)
         assert a.Grades.get_student(1) == b.Grades.get_student(1)  # both caches warm
         stored = a.Grades.add_grade(1, "Through A", "Quiz", 10)
@@ -220,20 +236,25 @@ def test_a_malformed_request_id_is_invalid_params(grading, bad):
 
 def test_a_huge_integer_score_is_invalid_params_not_an_overflow(grading):
     with pytest.raises(InvalidParams) as info:
-        grading.Grades.add_grade(student_id=1, title="Q", type="Quiz", score=10 ** 400)
+        grading.Grades.add_grade(student_id=1, title="Q", type="Quiz", score=10**400)
     assert info.value.data["field"] == "score"
 
 
 def test_one_request_id_racing_on_two_instances_is_stored_once(postgres_url):
-    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as first, \
-            GradingService(port=0, registry=NOWHERE, db=postgres_url) as second:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as first,
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as second,
+    ):
         clients = [Client(first.url), Client(second.url)]
         results, barrier = [], threading.Barrier(8)
 
         def add(n: int) -> None:
             barrier.wait()
-            results.append(clients[n % 2].Grades.add_grade(
-                student_id=4, title="Race", type="Test", score=70, request_id="one-click"))
+            results.append(
+                clients[n % 2].Grades.add_grade(
+                    student_id=4, title="Race", type="Test", score=70, request_id="one-click"
+                )
+            )
 
         threads = [threading.Thread(target=add, args=(n,)) for n in range(8)]
         for thread in threads:
@@ -265,12 +286,18 @@ def test_dead_postgresql_connections_are_replaced_not_served(postgres_url):
         for thread in threads:
             thread.join(10)
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                   "WHERE application_name = %s", (name,)).fetchall()
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (name,)
+            ).fetchall()
             assert killed
             # pg_terminate_backend only signals: wait until those backends are gone.
-            wait_until(lambda: not admin.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
-                                                 (name,)).fetchall(), 5, message="the backends to exit")
+            wait_until(
+                lambda: (
+                    not admin.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s", (name,)).fetchall()
+                ),
+                5,
+                message="the backends to exit",
+            )
         for n in range(8):
             assert client.Grades.get_student(1)["first_name"] == "Nick"
         assert client.Grades.add_grade(student_id=1, title="After", type="Quiz", score=50)["title"] == "After"

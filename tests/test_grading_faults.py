@@ -7,11 +7,11 @@ import time
 from collections import Counter
 
 import pytest
+from wsgi_client import WsgiClient
 
 from portal.app import make_app
 from rpc_cluster import Client, RpcError
 from rpc_cluster.grading.service import GradingService
-from wsgi_client import WsgiClient
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -35,11 +35,16 @@ def _csv(student_ids: list[int], title: str) -> str:
 def test_concurrent_imports_and_grades_on_two_instances_never_fail_and_are_stored_once(postgres_url):
     import psycopg
 
-    with GradingService(port=0, registry=NOWHERE, db=postgres_url) as first, \
-            GradingService(port=0, registry=NOWHERE, db=postgres_url) as second:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as first,
+        GradingService(port=0, registry=NOWHERE, db=postgres_url) as second,
+    ):
         with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute("INSERT INTO students (first_name, last_name) SELECT 'Crowd', 'Member ' || n "
-                         "FROM generate_series(1, %s) AS n", (CROWD,))
+            conn.execute(
+                "INSERT INTO students (first_name, last_name) SELECT 'Crowd', 'Member ' || n "
+                "FROM generate_series(1, %s) AS n",
+                (CROWD,),
+            )
             everyone = [sid for (sid,) in conn.execute("SELECT id FROM students ORDER BY id").fetchall()]
         clients = [Client(first.url, timeout=ROUND_SECONDS), Client(second.url, timeout=ROUND_SECONDS)]
         imported: list[str] = []
@@ -58,8 +63,9 @@ def test_concurrent_imports_and_grades_on_two_instances_never_fail_and_are_store
         def add_some(worker: int, round_: int) -> None:
             for n in range(GRADES_PER_ADDER):
                 sid = everyone[(worker * 7 + round_ * 3 + n) % len(everyone)]
-                stored = clients[(worker + n) % 2].Grades.add_grade(sid, f"add-{round_}-{worker}-{n}", "Test", 70,
-                                                                     request_id=f"add-{round_}-{worker}-{n}")
+                stored = clients[(worker + n) % 2].Grades.add_grade(
+                    sid, f"add-{round_}-{worker}-{n}", "Test", 70, request_id=f"add-{round_}-{worker}-{n}"
+                )
                 with lock:
                     added.append(stored)
 
@@ -87,8 +93,10 @@ def test_concurrent_imports_and_grades_on_two_instances_never_fail_and_are_store
     with psycopg.connect(postgres_url) as conn:
         titles = Counter(title for (title,) in conn.execute("SELECT title FROM grades").fetchall())
         ids = [gid for (gid,) in conn.execute("SELECT id FROM grades WHERE title LIKE 'add-%%'").fetchall()]
-        drift = conn.execute("SELECT t.student_id FROM student_totals t WHERE t.grade_count <> "
-                             "(SELECT COUNT(*) FROM grades g WHERE g.student_id = t.student_id)").fetchall()
+        drift = conn.execute(
+            "SELECT t.student_id FROM student_totals t WHERE t.grade_count <> "
+            "(SELECT COUNT(*) FROM grades g WHERE g.student_id = t.student_id)"
+        ).fetchall()
     assert all(titles[title] == len(everyone) for title in imported)  # every import whole, and once
     assert sorted(ids) == sorted(grade["id"] for grade in added)  # every grade once
     assert all(titles[grade["title"]] == 1 for grade in added)
@@ -101,25 +109,33 @@ def test_a_transaction_chosen_as_a_deadlock_victim_runs_again(postgres_url, capl
     import uuid
 
     import psycopg
-
     from conftest import wait_until
 
     name = f"grading-victim-{uuid.uuid4().hex[:10]}"
-    with GradingService(port=0, registry=NOWHERE, db=f"{postgres_url}&application_name={name}") as service, \
-            psycopg.connect(postgres_url) as other, psycopg.connect(postgres_url, autocommit=True) as watch:
+    with (
+        GradingService(port=0, registry=NOWHERE, db=f"{postgres_url}&application_name={name}") as service,
+        psycopg.connect(postgres_url) as other,
+        psycopg.connect(postgres_url, autocommit=True) as watch,
+    ):
         client = Client(service.url, timeout=30)
         # The import starts waiting first, so its deadlock check runs first and it is the victim.
         other.execute("SET deadlock_timeout = '10s'")
         other.execute("SELECT 1 FROM student_totals WHERE student_id = 2 FOR UPDATE")
         result: list = []
-        importing = threading.Thread(target=lambda: result.append(client.Grades.import_grades(
-            _csv([1, 2], "Victim"), request_id="victim-1")))
+        importing = threading.Thread(
+            target=lambda: result.append(client.Grades.import_grades(_csv([1, 2], "Victim"), request_id="victim-1"))
+        )
         with caplog.at_level("INFO", logger="rpc_cluster.grading"):
             importing.start()
             try:
-                wait_until(lambda: watch.execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
-                    (name,)).fetchall(), 15, message="the import to wait for student 2's totals")
+                wait_until(
+                    lambda: watch.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+                        (name,),
+                    ).fetchall(),
+                    15,
+                    message="the import to wait for student 2's totals",
+                )
                 # Student 1's totals are the import's now: this closes the cycle.
                 other.execute("SELECT 1 FROM student_totals WHERE student_id = 1 FOR UPDATE")
                 other.commit()
@@ -152,15 +168,20 @@ def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(s
     from rpc_cluster import StoreFull
 
     disk = small_disk(DISK_BYTES)
-    with caplog.at_level("INFO", logger="rpc_cluster"), \
-            GradingService(port=0, registry=NOWHERE, db=str(disk.path / "grades.db")) as service:
+    with (
+        caplog.at_level("INFO", logger="rpc_cluster"),
+        GradingService(port=0, registry=NOWHERE, db=str(disk.path / "grades.db")) as service,
+    ):
         client = Client(service.url, timeout=30)
         client.Grades.add_grade(1, "Before", "Quiz", 60)
         disk.fill()
         try:
             answer = _rpc(service.url, "Grades.add_grade", student_id=1, title="Refused", type="Quiz", score=70)
-            assert answer["error"] == {"code": 503, "message": "the store is out of space",
-                                       "data": {"reason": "out_of_space"}}
+            assert answer["error"] == {
+                "code": 503,
+                "message": "the store is out of space",
+                "data": {"reason": "out_of_space"},
+            }
             with pytest.raises(StoreFull) as refused:
                 client.Grades.add_grade(1, "Refused too", "Quiz", 70, request_id="refused-1")
             assert refused.value.code == 503 and refused.value.message == "the store is out of space"
@@ -173,8 +194,10 @@ def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(s
             # The portal shows its 503 page for it, and stores nothing either.
             portal = WsgiClient(make_app(client))
             token = portal.get("/students/1").csrf()
-            page = portal.post("/students/1/grades", {"csrf_token": token, "title": "Refused in the portal",
-                                                      "type": "Quiz", "score": "75"})
+            page = portal.post(
+                "/students/1/grades",
+                {"csrf_token": token, "title": "Refused in the portal", "type": "Quiz", "score": "75"},
+            )
             assert page.status == 503 and "the store is out of space" in page.text and "Traceback" not in page.text
         finally:
             disk.free()
@@ -182,14 +205,19 @@ def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(s
         after = client.Grades.add_grade(1, "After", "Quiz", 80)
         assert client.Grades.add_grade(1, "Refused too", "Quiz", 70, request_id="refused-1")["title"] == "Refused too"
         assert client.Grades.import_grades(_csv([2], "Imported after"), request_id="refused-import-2") == {
-            "imported": 1}
+            "imported": 1
+        }
         titles = [g["title"] for sid in range(1, 6) for g in client.Grades.get_student(sid)["grades"]]
-        assert [g["title"] for g in client.Grades.get_student(1)["grades"]][-3:] == ["Before", "After",
-                                                                                      "Refused too"]
+        assert [g["title"] for g in client.Grades.get_student(1)["grades"]][-3:] == ["Before", "After", "Refused too"]
         assert after["title"] == "After"
-        assert not {"Refused", "Refused import", "Refused in the portal"} & set(titles) and titles.count("Refused too") == 1
+        assert (
+            not {"Refused", "Refused import", "Refused in the portal"} & set(titles)
+            and titles.count("Refused too") == 1
+        )
         assert client.Grades.count_students() == 5
-    full = [r for r in caplog.records if r.name.startswith("rpc_cluster") and "the store is out of space" in r.getMessage()]
+    full = [
+        r for r in caplog.records if r.name.startswith("rpc_cluster") and "the store is out of space" in r.getMessage()
+    ]
     assert len(full) == 5  # grading: one line for each refused call (the portal says it once more, its own way)
     assert all(r.exc_info is None for r in full)
     assert not any(r.exc_info for r in caplog.records)  # no traceback at all

@@ -17,14 +17,14 @@ import urllib.request
 import xmlrpc.client
 
 import pytest
-
 from echo_service import EchoService
+
 from rpc_cluster import CallTimeout, Client
-from rpc_cluster.grading.storage.sqlite import SqliteStore
-from rpc_cluster.serving.server import raise_open_file_limit
 from rpc_cluster.core.jsonrpc import dispatch
 from rpc_cluster.core.methods import MethodTable
+from rpc_cluster.grading.storage.sqlite import SqliteStore
 from rpc_cluster.runtime import flags
+from rpc_cluster.serving.server import raise_open_file_limit
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 HEARTBEAT = b'{"jsonrpc": "2.0", "method": "Service.heartbeat", "id": 1}'
@@ -48,9 +48,12 @@ def health_and_heartbeat(port: int, timeout: float) -> None:
     """Both answer within ``timeout`` seconds each, on new connections."""
     health = raw_request(port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout)
     assert health.startswith(b"HTTP/1.1 200"), health
-    heartbeat = raw_request(port, b"POST /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                            % (len(HEARTBEAT), HEARTBEAT), timeout)
+    heartbeat = raw_request(
+        port,
+        b"POST /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(HEARTBEAT), HEARTBEAT),
+        timeout,
+    )
     assert heartbeat.startswith(b"HTTP/1.1 200") and b'"status": "ok"' in heartbeat, heartbeat
 
 
@@ -75,16 +78,20 @@ def open_sockets():
 
 # -- 2. a slow request body -------------------------------------------------------------
 
+
 def test_stalled_bodies_do_not_hold_the_only_request_thread():
     # One request thread (grading on SQLite); eight stalled POSTs froze the portal.
     body_timeout = 4.0
-    with EchoService(port=0, registry=NOWHERE, threads=1, body_timeout=body_timeout) as service, \
-            open_sockets() as stalled:
+    with (
+        EchoService(port=0, registry=NOWHERE, threads=1, body_timeout=body_timeout) as service,
+        open_sockets() as stalled,
+    ):
         port = service._http.port
         for _ in range(8):
             sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-            sock.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 100\r\n\r\n{")
+            sock.sendall(
+                b"POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
             stalled.append(sock)
         started = time.monotonic()
         # Well before the body timeout: the answers do not wait for the stalled bodies.
@@ -101,8 +108,9 @@ def test_a_body_that_arrives_slowly_but_in_time_is_served():
     with EchoService(port=0, registry=NOWHERE, threads=1, body_timeout=5.0) as service:
         body = b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["slow"], "id": 3}'
         with socket.create_connection(("127.0.0.1", service._http.port), timeout=10) as sock:
-            sock.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
-                         % len(body))
+            sock.sendall(
+                b"POST /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
             for piece in (body[:10], body[10:40], body[40:]):
                 sock.sendall(piece)
                 time.sleep(0.3)
@@ -119,8 +127,7 @@ def test_idle_connections_neither_lock_out_health_nor_stay_open():
     if raise_open_file_limit() < IDLE_CONNECTIONS * 2 + 200:  # client and server ends, in this one process
         pytest.skip("the open-file limit is too low for 1,100 loopback connections in one process")
     idle_timeout = 3.0
-    with EchoService(port=0, registry=NOWHERE, threads=1, idle_timeout=idle_timeout) as service, \
-            open_sockets() as idle:
+    with EchoService(port=0, registry=NOWHERE, threads=1, idle_timeout=idle_timeout) as service, open_sockets() as idle:
         port = service._http.port
         for _ in range(IDLE_CONNECTIONS):
             idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
@@ -151,6 +158,7 @@ def test_idle_connections_neither_lock_out_health_nor_stay_open():
 
 # -- 4. huge batches and responses --------------------------------------------------------
 
+
 def counting_methods():
     calls = []
     table = MethodTable()
@@ -179,8 +187,9 @@ def test_responses_stop_at_the_response_limit():
     assert too_large["data"]["limit_bytes"] == 1000 and "ask for less" in too_large["data"]["problem"]
     assert all(a["error"]["data"]["problem"].startswith("not run") for a in answers[3:])
     assert len(calls) == 3  # the calls after the limit were not run
-    single = json.loads(dispatch(table, '{"jsonrpc": "2.0", "method": "big", "params": [5000], "id": "s"}',
-                                 max_response_bytes=1000))
+    single = json.loads(
+        dispatch(table, '{"jsonrpc": "2.0", "method": "big", "params": [5000], "id": "s"}', max_response_bytes=1000)
+    )
     assert single["id"] == "s" and single["error"]["code"] == -32603
 
 
@@ -192,7 +201,9 @@ def test_limits_come_from_flags_and_environment(monkeypatch):
     kwargs = flags.service_kwargs(args)
     assert (kwargs["max_batch"], kwargs["max_response_bytes"]) == (7, 5000)
     assert (kwargs["body_timeout"], kwargs["idle_timeout"]) == (2.5, 9.0)
-    with EchoService(port=0, registry=NOWHERE, **{k: v for k, v in kwargs.items() if k not in ("host", "port", "registry")}) as service:
+    with EchoService(
+        port=0, registry=NOWHERE, **{k: v for k, v in kwargs.items() if k not in ("host", "port", "registry")}
+    ) as service:
         batch = json.dumps([{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": i} for i in range(8)])
         request = urllib.request.Request(service.url, data=batch.encode(), headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -218,17 +229,23 @@ def test_a_batch_of_big_pages_keeps_grading_under_400_mb(processes, tmp_path):
     SqliteStore(db).close()  # the schema and the seed, as grading makes them
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM students").fetchone()[0] + 1
-        conn.executemany("INSERT INTO students (id, first_name, last_name) VALUES (?, ?, ?)",
-                         [(first + i, f"First{i}", f"Last{i}") for i in range(10_000)])
-        conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)",
-                         [(first + i, f"Quiz {g}", "Quiz", (i * 7 + g) % 101)
-                          for i in range(10_000) for g in range(20)])
-    grading = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE,
-                              "--db", str(db))
+        conn.executemany(
+            "INSERT INTO students (id, first_name, last_name) VALUES (?, ?, ?)",
+            [(first + i, f"First{i}", f"Last{i}") for i in range(10_000)],
+        )
+        conn.executemany(
+            "INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)",
+            [(first + i, f"Quiz {g}", "Quiz", (i * 7 + g) % 101) for i in range(10_000) for g in range(20)],
+        )
+    grading = processes.start("cmd/gradingservice/main.py", "--port", "0", "--registry", NOWHERE, "--db", str(db))
     url = grading.url()
     baseline = peak_rss_bytes(grading.pid)
-    batch = json.dumps([{"jsonrpc": "2.0", "method": "Grades.get_students",
-                         "params": {"offset": 0, "limit": 1000}, "id": i} for i in range(400)]).encode()
+    batch = json.dumps(
+        [
+            {"jsonrpc": "2.0", "method": "Grades.get_students", "params": {"offset": 0, "limit": 1000}, "id": i}
+            for i in range(400)
+        ]
+    ).encode()
     request = urllib.request.Request(url, data=batch, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=120) as response:
         answers = json.loads(response.read())
@@ -248,6 +265,7 @@ def heartbeat_status(url: str) -> str:
 
 # -- 12, 13. strict JSON ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def echo():
     with EchoService(port=0, registry=NOWHERE, token="s3cret") as service:
@@ -266,17 +284,29 @@ def post(url: str, body: bytes, token: str | None = "s3cret", path: str = "") ->
         return exc.code, exc.read()
 
 
-@pytest.mark.parametrize("body", [
-    b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": NaN}',
-    b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": Infinity}',
-    b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": -Infinity}',
-    b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1e400}',
-    b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": [NaN], "id": 1}',
-    b'[{"jsonrpc": "2.0", "method": "Echo.echo", "params": [-1e999], "id": 1}]',
-    b'[' * 100_000 + b']' * 100_000,
-    b'{"a": ' * 50_000 + b'1' + b'}' * 50_000,
-], ids=["id-NaN", "id-Infinity", "id--Infinity", "id-1e400", "param-NaN", "batch-overflow", "deep-array",
-        "deep-object"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": NaN}',
+        b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": Infinity}',
+        b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": -Infinity}',
+        b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1e400}',
+        b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": [NaN], "id": 1}',
+        b'[{"jsonrpc": "2.0", "method": "Echo.echo", "params": [-1e999], "id": 1}]',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a": ' * 50_000 + b"1" + b"}" * 50_000,
+    ],
+    ids=[
+        "id-NaN",
+        "id-Infinity",
+        "id--Infinity",
+        "id-1e400",
+        "param-NaN",
+        "batch-overflow",
+        "deep-array",
+        "deep-object",
+    ],
+)
 def test_what_is_not_strict_json_is_a_parse_error(echo, body):
     status, data = post(echo.url, body)
     assert status == 200, (status, data)
@@ -285,23 +315,26 @@ def test_what_is_not_strict_json_is_a_parse_error(echo, body):
 
 
 def test_big_finite_numbers_are_still_numbers(echo):
-    status, data = post(echo.url, b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": [1e300], "id": 1.5e300}')
+    _status, data = post(echo.url, b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": [1e300], "id": 1.5e300}')
     assert json.loads(data) == {"jsonrpc": "2.0", "result": 1e300, "id": 1.5e300}
 
 
 # -- 14. XML-RPC introspection with a name that is not a string --------------------------
 
+
 @pytest.mark.parametrize("method", ["system.methodHelp", "system.methodSignature"])
 @pytest.mark.parametrize("name", [[1], {"a": 1}, 7])
 def test_introspection_of_a_name_that_is_not_a_string_is_invalid_params(echo, method, name):
-    proxy = xmlrpc.client.ServerProxy(echo.url.replace("/rpc", "/RPC2"), allow_none=True,
-                                      headers=[("Authorization", "Bearer s3cret")])
+    proxy = xmlrpc.client.ServerProxy(
+        echo.url.replace("/rpc", "/RPC2"), allow_none=True, headers=[("Authorization", "Bearer s3cret")]
+    )
     with pytest.raises(xmlrpc.client.Fault) as fault:
         getattr(proxy, method)(name)
     assert fault.value.faultCode == -32602
 
 
 # -- 15. the OpenRPC document needs the token --------------------------------------------
+
 
 def test_get_rpc_needs_the_token_like_every_other_rpc_request(echo):
     for headers in ({}, {"Authorization": "Bearer wrong"}):
@@ -318,8 +351,7 @@ def test_get_rpc_needs_the_token_like_every_other_rpc_request(echo):
 def test_health_and_heartbeats_do_not_wait_behind_calls_holding_every_request_thread():
     """Two slow calls hold both request threads; /health and Service.heartbeat still answer at once."""
     with EchoService(port=0, registry=NOWHERE, threads=2) as service:
-        slow = [threading.Thread(target=Client(service.url, timeout=10).call, args=("Echo.sleep", 3))
-                for _ in range(2)]
+        slow = [threading.Thread(target=Client(service.url, timeout=10).call, args=("Echo.sleep", 3)) for _ in range(2)]
         for thread in slow:
             thread.start()
         time.sleep(0.3)  # both slots taken

@@ -6,7 +6,6 @@ import urllib.request
 import xmlrpc.client
 
 import pytest
-
 from echo_service import EchoService
 
 
@@ -58,8 +57,9 @@ def test_traceback_never_reaches_the_caller(echo):
 
 
 def test_trace_id_is_taken_and_echoed(echo):
-    status, headers, body = post(echo.url, b'{"jsonrpc": "2.0", "method": "Echo.whoami", "id": 1}',
-                                 {"X-Trace-Id": "trace-abc-123"})
+    _status, headers, body = post(
+        echo.url, b'{"jsonrpc": "2.0", "method": "Echo.whoami", "id": 1}', {"X-Trace-Id": "trace-abc-123"}
+    )
     assert headers["x-trace-id"] == "trace-abc-123"
     assert json.loads(body)["result"]["trace_id"] == "trace-abc-123"
     _, headers, body = post(echo.url, b'{"jsonrpc": "2.0", "method": "Echo.whoami", "id": 1}')
@@ -95,8 +95,12 @@ def test_unknown_path_is_404(echo):
 def test_service_methods(echo):
     _, _, body = post(echo.url, b'{"jsonrpc": "2.0", "method": "Service.heartbeat", "id": 1}')
     assert json.loads(body)["result"] == {"status": "ok", "service": "EchoService"}
-    update = {"jsonrpc": "2.0", "method": "Service.update", "id": 2,
-              "params": {"added": [{"service_name": "X", "service_url": "http://127.0.0.1:1/rpc"}]}}
+    update = {
+        "jsonrpc": "2.0",
+        "method": "Service.update",
+        "id": 2,
+        "params": {"added": [{"service_name": "X", "service_url": "http://127.0.0.1:1/rpc"}]},
+    }
     _, _, body = post(echo.url, json.dumps(update).encode())
     assert json.loads(body)["result"] is True
     # A hint, not an order: nothing the registry does not list enters the table.
@@ -129,12 +133,15 @@ def test_xmlrpc_introspection(proxy):
     assert "unchanged" in proxy.system.methodHelp("Echo.echo")
 
 
-@pytest.mark.parametrize("call, code", [
-    (lambda p: p.Nope.nope(), -32601),
-    (lambda p: p.Echo.echo(), -32602),
-    (lambda p: p.Echo.fail(), -32603),
-    (lambda p: p.system.methodHelp("Nope.nope"), -32601),
-])
+@pytest.mark.parametrize(
+    "call, code",
+    [
+        (lambda p: p.Nope.nope(), -32601),
+        (lambda p: p.Echo.echo(), -32602),
+        (lambda p: p.Echo.fail(), -32603),
+        (lambda p: p.system.methodHelp("Nope.nope"), -32601),
+    ],
+)
 def test_xmlrpc_faults_carry_the_json_rpc_codes(proxy, call, code):
     with pytest.raises(xmlrpc.client.Fault) as info:
         call(proxy)
@@ -168,8 +175,11 @@ def guarded():
 def test_token_refused_without_it(guarded):
     status, headers, _ = post(guarded.url, b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1}')
     assert status == 401 and "Bearer" in headers["www-authenticate"]
-    status, _, _ = post(guarded.url, b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1}',
-                        {"Authorization": "Bearer wrong"})
+    status, _, _ = post(
+        guarded.url,
+        b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1}',
+        {"Authorization": "Bearer wrong"},
+    )
     assert status == 401
     proxy = xmlrpc.client.ServerProxy(guarded.url.replace("/rpc", "/RPC2"))
     with pytest.raises(xmlrpc.client.ProtocolError) as info:
@@ -178,8 +188,11 @@ def test_token_refused_without_it(guarded):
 
 
 def test_token_accepted_with_it(guarded):
-    status, _, body = post(guarded.url, b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1}',
-                           {"Authorization": "Bearer s3cret", "Content-Type": "application/json"})
+    status, _, body = post(
+        guarded.url,
+        b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1}',
+        {"Authorization": "Bearer s3cret", "Content-Type": "application/json"},
+    )
     assert status == 200 and json.loads(body)["result"] == "x"
 
 

@@ -24,7 +24,7 @@ NOWHERE = "http://127.0.0.1:9/rpc"
 def stored(log_file: Path) -> list[dict]:
     """Every entry in the log and its rotated files, oldest file first; a line that is no
     entry (torn, or two run together) as ``{"torn": line}``."""
-    files = sorted(log_file.parent.glob(log_file.name + ".[0-9]*"), key=lambda p: -int(p.suffix[1:])) + [log_file]
+    files = [*sorted(log_file.parent.glob(log_file.name + ".[0-9]*"), key=lambda p: -int(p.suffix[1:])), log_file]
     entries = []
     for path in files:
         for line in path.read_text(errors="replace").splitlines():
@@ -70,8 +70,7 @@ def test_a_full_disk_loses_no_line_and_the_shipper_is_told_only_of_what_was_stor
                 # The shipper sends against a disk with no room until a write fails (asserted
                 # below) or, wrongly, everything is taken as delivered.
                 deadline = time.monotonic() + 30
-                while (write_failures(service.url) == 0 and shipper.pending() > 0
-                       and time.monotonic() < deadline):
+                while write_failures(service.url) == 0 and shipper.pending() > 0 and time.monotonic() < deadline:
                     time.sleep(0.05)
             finally:
                 disk.free()
@@ -107,8 +106,19 @@ def test_a_batch_rotated_away_before_a_kill_is_stored_once_when_sent_again(proce
     """The batch was stored and rotated out of the live file; its answer was lost to the kill -9.
     The shipper sends it again to the restarted log service: it must not be stored a second time."""
     log_file = tmp_path / "distributed.log"
-    args = ("cmd/logservice/main.py", "--port", "0", "--registry", NOWHERE, "--log-file", str(log_file),
-            "--max-bytes", "4096", "--backups", "3")
+    args = (
+        "cmd/logservice/main.py",
+        "--port",
+        "0",
+        "--registry",
+        NOWHERE,
+        "--log-file",
+        str(log_file),
+        "--max-bytes",
+        "4096",
+        "--backups",
+        "3",
+    )
     first = processes.start(*args)
     url = first.url()
     send(url, "shipper-a", range(1, 11), "kept")
@@ -123,15 +133,21 @@ def test_a_batch_rotated_away_before_a_kill_is_stored_once_when_sent_again(proce
     send(url, "shipper-a", range(11, 13), "kept")  # and the shipper goes on
     kept = [e["message"] for e in stored(log_file) if e["message"].startswith("kept ")]
     expected = [f"kept {n}" for n in range(1, 11)] if fillers < 100 else []  # 400 fillers: rotated away
-    assert kept == expected + ["kept 11", "kept 12"]
+    assert kept == [*expected, "kept 11", "kept 12"]
 
 
 # -- a flood of made-up shipper ids ---------------------------------------------------------------
 
 
 def numbered(origin: str, number: int, message: str, service: str = "flood") -> dict:
-    return {"message": message, "service_name": service, "level": "INFO", "trace_id": None,
-            "timestamp": "2026-11-22T00:00:00.000000Z", "entry_id": f"{origin}:{number}"}
+    return {
+        "message": message,
+        "service_name": service,
+        "level": "INFO",
+        "trace_id": None,
+        "timestamp": "2026-11-22T00:00:00.000000Z",
+        "entry_id": f"{origin}:{number}",
+    }
 
 
 def test_a_flood_of_made_up_shipper_ids_does_not_push_out_a_real_shippers_mark(tmp_path):

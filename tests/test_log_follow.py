@@ -9,6 +9,7 @@ from rpc_cluster import Client, InvalidParams
 from rpc_cluster.logs.cursor import CursorError
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.logs.store import LogStore
+import itertools
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -101,8 +102,14 @@ def test_a_page_keeps_arrival_order_for_one_moment_and_is_oldest_first(tmp_path)
 def test_follow_filters_like_tail(tmp_path):
     store = LogStore(tmp_path / "d.log")
     cursor = store.follow(None).cursor
-    store.append([entry("a", 1, "grading", "DEBUG", "t1"), entry("b", 2, "grading", "ERROR", "t2"),
-                  entry("c", 3, "portal", "WARNING", "t1"), entry("d", 4, "portal", "INFO")])
+    store.append(
+        [
+            entry("a", 1, "grading", "DEBUG", "t1"),
+            entry("b", 2, "grading", "ERROR", "t2"),
+            entry("c", 3, "portal", "WARNING", "t1"),
+            entry("d", 4, "portal", "INFO"),
+        ]
+    )
     assert messages(store.follow(cursor, service_name="portal").entries) == ["c", "d"]
     assert messages(store.follow(cursor, trace_id="t1").entries) == ["a", "c"]
     assert messages(store.follow(cursor, min_level=30).entries) == ["b", "c"]
@@ -218,8 +225,12 @@ def test_a_line_torn_at_the_end_of_a_rotated_file_is_read_past(tmp_path):
 
 
 def big_log(path, lines, service_name="filler"):
-    text = json.dumps({"timestamp": at(0), "level": "INFO", "service_name": service_name, "trace_id": None,
-                       "message": "x" * 100}) + "\n"
+    text = (
+        json.dumps(
+            {"timestamp": at(0), "level": "INFO", "service_name": service_name, "trace_id": None, "message": "x" * 100}
+        )
+        + "\n"
+    )
     with open(path, "a", encoding="utf-8") as handle:
         for _ in range(lines // 10_000):
             handle.write(text * 10_000)
@@ -240,7 +251,7 @@ def test_each_follow_reads_at_most_its_budget_and_nothing_is_skipped(tmp_path):
         offsets.append(int(cursor.split(".")[1]))  # the cursor is opaque to callers; a test may peek
         if not page.more:
             break
-    steps = [b - a for a, b in zip(offsets, offsets[1:])]
+    steps = [b - a for a, b in itertools.pairwise(offsets)]
     assert max(steps) <= budget and len(pages) >= path.stat().st_size // budget > 60
     assert [messages(p.entries) for p in pages[:-1]] == [[]] * (len(pages) - 1)
     assert messages(pages[-1].entries) == ["the newest"]
@@ -256,8 +267,7 @@ def test_each_follow_reads_at_most_its_budget_and_nothing_is_skipped(tmp_path):
 
 @pytest.fixture
 def log_service(tmp_path):
-    service = LogService(port=0, registry=NOWHERE, log_file=tmp_path / "distributed.log", max_bytes=2000,
-                         backups=2)
+    service = LogService(port=0, registry=NOWHERE, log_file=tmp_path / "distributed.log", max_bytes=2000, backups=2)
     with service:
         yield service
 
@@ -269,26 +279,36 @@ def test_log_follow_over_rpc(log_service):
     assert set(start) == {"entries", "cursor", "more"} and messages(start["entries"]) == ["before"]
     client.Log.write("after", service_name="rpc", timestamp="2026-11-22T01:00:00+01:00")
     page = client.call("Log.follow", start["cursor"], 10, "rpc")  # by position too
-    assert page["entries"] == [{"timestamp": "2026-11-22T00:00:00.000000Z", "level": "INFO", "service_name": "rpc",
-                                "trace_id": None, "message": "after"}]
+    assert page["entries"] == [
+        {
+            "timestamp": "2026-11-22T00:00:00.000000Z",
+            "level": "INFO",
+            "service_name": "rpc",
+            "trace_id": None,
+            "message": "after",
+        }
+    ]
     assert client.Log.follow(page["cursor"])["entries"] == [] and page["more"] is False
     # since takes the same forms as Log.write's timestamp.
     assert messages(client.Log.tail(service_name="rpc", since="2026-11-21T23:59:59Z")) == ["after"]
 
 
-@pytest.mark.parametrize("method, kwargs, field", [
-    ("Log.follow", {"cursor": 5}, "cursor"),
-    ("Log.follow", {"cursor": "not a cursor"}, "cursor"),
-    ("Log.follow", {"cursor": "1.0." + "0" * 24}, "cursor"),
-    ("Log.follow", {"limit": 0}, "limit"),
-    ("Log.follow", {"limit": "10"}, "limit"),
-    ("Log.follow", {"level": "LOUD"}, "level"),
-    ("Log.follow", {"since": "yesterday"}, "since"),
-    ("Log.follow", {"since": 10 ** 400}, "since"),
-    ("Log.follow", {"trace_id": ""}, "trace_id"),
-    ("Log.tail", {"since": "yesterday"}, "since"),
-    ("Log.tail", {"since": [2026]}, "since"),
-])
+@pytest.mark.parametrize(
+    "method, kwargs, field",
+    [
+        ("Log.follow", {"cursor": 5}, "cursor"),
+        ("Log.follow", {"cursor": "not a cursor"}, "cursor"),
+        ("Log.follow", {"cursor": "1.0." + "0" * 24}, "cursor"),
+        ("Log.follow", {"limit": 0}, "limit"),
+        ("Log.follow", {"limit": "10"}, "limit"),
+        ("Log.follow", {"level": "LOUD"}, "level"),
+        ("Log.follow", {"since": "yesterday"}, "since"),
+        ("Log.follow", {"since": 10**400}, "since"),
+        ("Log.follow", {"trace_id": ""}, "trace_id"),
+        ("Log.tail", {"since": "yesterday"}, "since"),
+        ("Log.tail", {"since": [2026]}, "since"),
+    ],
+)
 def test_bad_params_name_the_field(log_service, method, kwargs, field):
     with pytest.raises(InvalidParams) as info:
         Client(log_service.url).call(method, **kwargs)
@@ -311,8 +331,19 @@ def test_following_from_since_without_a_cursor_reads_every_newer_entry_not_only_
     from rpc_cluster.logs.store import LogStore
 
     store = LogStore(tmp_path / "d.log")
-    store.append([{"timestamp": f"2026-01-01T00:{m:02d}:{s:02d}.000Z", "level": "INFO", "service_name": "S",
-                   "trace_id": None, "message": f"line {m * 60 + s}"} for m in range(5) for s in range(60)])
+    store.append(
+        [
+            {
+                "timestamp": f"2026-01-01T00:{m:02d}:{s:02d}.000Z",
+                "level": "INFO",
+                "service_name": "S",
+                "trace_id": None,
+                "message": f"line {m * 60 + s}",
+            }
+            for m in range(5)
+            for s in range(60)
+        ]
+    )
     seen, cursor, since = [], None, "2026-01-01T00:00:59.000Z"
     for _ in range(20):
         page = store.follow(cursor, limit=100, since=since if cursor is None else None)
@@ -329,6 +360,15 @@ def test_a_line_torn_by_a_crash_does_not_swallow_the_next_entry(tmp_path):
     path = tmp_path / "d.log"
     path.write_text('{"timestamp": "2026-01-01T00:00:00.000Z", "level": "INFO", "message": "whole"}\n{"timest')
     store = LogStore(path)
-    store.append([{"timestamp": "2026-01-01T00:00:01.000Z", "level": "INFO", "service_name": "S", "trace_id": None,
-                   "message": "after the restart"}])
+    store.append(
+        [
+            {
+                "timestamp": "2026-01-01T00:00:01.000Z",
+                "level": "INFO",
+                "service_name": "S",
+                "trace_id": None,
+                "message": "after the restart",
+            }
+        ]
+    )
     assert [entry["message"] for entry in store.tail(10)] == ["whole", "after the restart"]

@@ -7,21 +7,25 @@ import stat
 import urllib.request
 
 import pytest
-
 from conftest import free_port, wait_until
 from raw_server import RawServer
-from rpc_cluster import Client, InvalidParams, trace
-from rpc_cluster import connect
+
+from rpc_cluster import Client, InvalidParams, connect, trace
 from rpc_cluster.logs.service import LogService
-from rpc_cluster.runtime.log_shipping import LogShipper
 from rpc_cluster.logs.store import LogStore
+from rpc_cluster.runtime.log_shipping import LogShipper
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
 
 def entry(message, service="svc", level="INFO", trace_id=None):
-    return {"message": message, "service_name": service, "level": level, "trace_id": trace_id,
-            "timestamp": "2026-11-22T00:00:00.000000Z"}
+    return {
+        "message": message,
+        "service_name": service,
+        "level": level,
+        "trace_id": trace_id,
+        "timestamp": "2026-11-22T00:00:00.000000Z",
+    }
 
 
 def lines(path):
@@ -63,7 +67,7 @@ def test_rotation_by_size_keeps_backups_private_and_tail_reads_across_them(tmp_p
         store.append([entry(f"message {n:03d}", trace_id="t-rotate" if n % 10 == 0 else None)])
     files = sorted(p.name for p in tmp_path.iterdir() if p.name != "d.log.marks")
     assert files == ["d.log", "d.log.1", "d.log.2", "d.log.3"]
-    for name in files + ["d.log.marks"]:  # the shippers' marks, saved at each rotation, are private too
+    for name in [*files, "d.log.marks"]:  # the shippers' marks, saved at each rotation, are private too
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600
         assert (tmp_path / name).stat().st_size <= 2000
     kept = [e["message"] for name in reversed(files) for e in lines(tmp_path / name)]
@@ -76,8 +80,14 @@ def test_rotation_by_size_keeps_backups_private_and_tail_reads_across_them(tmp_p
 
 def test_tail_filters(tmp_path):
     store = LogStore(tmp_path / "d.log")
-    store.append([entry("a", "grading", "DEBUG", "t1"), entry("b", "grading", "ERROR", "t2"),
-                  entry("c", "portal", "WARNING", "t1"), entry("d", "portal", "INFO", None)])
+    store.append(
+        [
+            entry("a", "grading", "DEBUG", "t1"),
+            entry("b", "grading", "ERROR", "t2"),
+            entry("c", "portal", "WARNING", "t1"),
+            entry("d", "portal", "INFO", None),
+        ]
+    )
     assert [e["message"] for e in store.tail(10, service_name="portal")] == ["c", "d"]
     assert [e["message"] for e in store.tail(10, trace_id="t1")] == ["a", "c"]
     assert [e["message"] for e in store.tail(10, min_level=30)] == ["b", "c"]
@@ -106,35 +116,53 @@ def log_service(tmp_path):
 
 def test_write_and_tail_over_rpc(log_service):
     client = Client(log_service.url)
-    assert client.Log.write("hello", service_name="cli", level="warning", trace_id="t-9",
-                            timestamp="2026-11-22T10:00:00+01:00") is True
+    assert (
+        client.Log.write(
+            "hello", service_name="cli", level="warning", trace_id="t-9", timestamp="2026-11-22T10:00:00+01:00"
+        )
+        is True
+    )
     (written,) = client.Log.tail(service_name="cli")
-    assert written == {"timestamp": "2026-11-22T09:00:00.000000Z", "level": "WARNING", "service_name": "cli",
-                       "trace_id": "t-9", "message": "hello"}
+    assert written == {
+        "timestamp": "2026-11-22T09:00:00.000000Z",
+        "level": "WARNING",
+        "service_name": "cli",
+        "trace_id": "t-9",
+        "message": "hello",
+    }
     with client.batch() as batch:
         for n in range(5):
             batch.notify("Log.write", message=f"n{n}", service_name="batch")
     assert [e["message"] for e in client.Log.tail(limit=3, service_name="batch")] == ["n2", "n3", "n4"]
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"message": 5}, "message"),
-    ({"message": "x", "level": "LOUD"}, "level"),
-    ({"message": "x", "timestamp": "yesterday"}, "timestamp"),
-    ({"message": "x", "timestamp": 1e300}, "timestamp"),
-    ({"message": "x", "service_name": ""}, "service_name"),
-    ({"message": "x", "service_name": "a\nb"}, "service_name"),
-    ({"message": "x" * (256 * 1024 + 1)}, "message"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"message": 5}, "message"),
+        ({"message": "x", "level": "LOUD"}, "level"),
+        ({"message": "x", "timestamp": "yesterday"}, "timestamp"),
+        ({"message": "x", "timestamp": 1e300}, "timestamp"),
+        ({"message": "x", "service_name": ""}, "service_name"),
+        ({"message": "x", "service_name": "a\nb"}, "service_name"),
+        ({"message": "x" * (256 * 1024 + 1)}, "message"),
+    ],
+)
 def test_write_validation_names_the_field(log_service, kwargs, field):
     with pytest.raises(InvalidParams) as info:
         Client(log_service.url).call("Log.write", **kwargs)
     assert info.value.data["field"] == field
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"limit": 0}, "limit"), ({"limit": True}, "limit"), ({"limit": 10**6}, "limit"), ({"level": "nope"}, "level"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"limit": 10**6}, "limit"),
+        ({"level": "nope"}, "level"),
+    ],
+)
 def test_tail_validation_names_the_field(log_service, kwargs, field):
     with pytest.raises(InvalidParams) as info:
         Client(log_service.url).call("Log.tail", **kwargs)
@@ -197,9 +225,13 @@ def test_overflowing_queue_counts_drops_and_reports_them(tmp_path):
             logger.info("entry %d", n)
         assert shipper.dropped == 150
         with LogService(port=port, registry=NOWHERE, log_file=tmp_path / "d.log") as service:
-            wait_until(lambda: any("dropped 150 log entries" in e["message"]
-                                   for e in service.store.tail(1000, service_name="ShipTest")), 15,
-                       message="the drop report")
+            wait_until(
+                lambda: any(
+                    "dropped 150 log entries" in e["message"] for e in service.store.tail(1000, service_name="ShipTest")
+                ),
+                15,
+                message="the drop report",
+            )
             messages = [e["message"] for e in service.store.tail(1000, service_name="ShipTest")]
         assert messages[:100] == [f"test.ship.full: entry {n}" for n in range(100)]
         (report,) = [m for m in messages if "dropped" in m]
@@ -235,15 +267,25 @@ def test_emit_never_waits_on_the_network():
 def test_services_ship_their_logs_and_one_trace_is_found_whole(processes, tmp_path):
     registry = processes.registry(interval=0.5)
     registry_url = registry.url()
-    log_proc = processes.start("cmd/logservice/main.py", "--port", "0", "--registry", registry_url,
-                               "--log-file", str(tmp_path / "distributed.log"))
+    log_proc = processes.start(
+        "cmd/logservice/main.py",
+        "--port",
+        "0",
+        "--registry",
+        registry_url,
+        "--log-file",
+        str(tmp_path / "distributed.log"),
+    )
     log_url = log_proc.url()
     processes.echo(registry_url, "--name", "Alpha", "--requires", "Beta").url()
     processes.echo(registry_url, "--name", "Beta", "--requires", "Gamma").url()
     processes.echo(registry_url, "--name", "Gamma").url()
     registry_client = Client(registry_url)
-    wait_until(lambda: all(registry_client.Registry.lookup(n) for n in ("Alpha", "Beta", "Gamma", "LogService")),
-               15, message="every service registered")
+    wait_until(
+        lambda: all(registry_client.Registry.lookup(n) for n in ("Alpha", "Beta", "Gamma", "LogService")),
+        15,
+        message="every service registered",
+    )
     alpha = connect("Alpha", registry_url)
     wait_until(lambda: alpha.Echo.providers().get("LogService") == [log_url], 10, message="Alpha knows the log")
     beta = connect("Beta", registry_url)
@@ -291,23 +333,28 @@ def raw_post(url, payload):
     """POST a JSON-RPC body as it is; (HTTP status, decoded body or None)."""
     import urllib.request
 
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         body = response.read()
         return response.status, (json.loads(body) if body else None)
 
 
 def test_a_timestamp_too_large_for_a_float_is_invalid_params_as_a_call(log_service):
-    status, answer = raw_post(log_service.url, {"jsonrpc": "2.0", "method": "Log.write", "id": 1,
-                                                "params": {"message": "x", "timestamp": 10 ** 400}})
+    status, answer = raw_post(
+        log_service.url,
+        {"jsonrpc": "2.0", "method": "Log.write", "id": 1, "params": {"message": "x", "timestamp": 10**400}},
+    )
     assert status == 200
     assert answer["error"]["code"] == -32602 and answer["error"]["data"]["field"] == "timestamp"
 
 
 def test_a_timestamp_too_large_for_a_float_stores_nothing_as_a_notification(log_service):
-    status, _ = raw_post(log_service.url, [{"jsonrpc": "2.0", "method": "Log.write",
-                                            "params": {"message": "huge-ts", "timestamp": 10 ** 400}}])
+    status, _ = raw_post(
+        log_service.url,
+        [{"jsonrpc": "2.0", "method": "Log.write", "params": {"message": "huge-ts", "timestamp": 10**400}}],
+    )
     assert status == 204
     assert all(e["message"] != "huge-ts" for e in Client(log_service.url).Log.tail(limit=100))
     assert "Traceback" not in (log_service.store.path.read_text())  # rejected, not an internal error
@@ -321,8 +368,15 @@ STORED = "before \\ud800 after"
 
 
 def test_a_lone_surrogate_in_a_message_is_stored_escaped_as_a_call(log_service):
-    status, answer = raw_post(log_service.url, {"jsonrpc": "2.0", "method": "Log.write", "id": 1,
-                                                "params": {"message": LONE, "service_name": "surrogate-call"}})
+    status, answer = raw_post(
+        log_service.url,
+        {
+            "jsonrpc": "2.0",
+            "method": "Log.write",
+            "id": 1,
+            "params": {"message": LONE, "service_name": "surrogate-call"},
+        },
+    )
     assert (status, answer.get("result")) == (200, True), answer
     (stored,) = Client(log_service.url).Log.tail(service_name="surrogate-call")
     assert stored["message"] == STORED
@@ -330,8 +384,10 @@ def test_a_lone_surrogate_in_a_message_is_stored_escaped_as_a_call(log_service):
 
 
 def test_a_lone_surrogate_in_a_notification_is_stored_not_lost(log_service):
-    batch = [{"jsonrpc": "2.0", "method": "Log.write", "params": {"message": LONE, "service_name": "surrogate-note"}},
-             {"jsonrpc": "2.0", "method": "Log.write", "params": {"message": "next", "service_name": "surrogate-note"}}]
+    batch = [
+        {"jsonrpc": "2.0", "method": "Log.write", "params": {"message": LONE, "service_name": "surrogate-note"}},
+        {"jsonrpc": "2.0", "method": "Log.write", "params": {"message": "next", "service_name": "surrogate-note"}},
+    ]
     status, _ = raw_post(log_service.url, batch)
     assert status == 204
     found = Client(log_service.url).Log.tail(service_name="surrogate-note")
@@ -343,11 +399,32 @@ def test_a_lone_surrogate_in_a_notification_is_stored_not_lost(log_service):
 
 def big_log(path, lines, service_name="filler"):
     """A log file of ``lines`` entries, written directly: seconds faster than over RPC."""
-    text = json.dumps({"timestamp": "2026-11-22T00:00:00.000000Z", "level": "INFO", "service_name": service_name,
-                       "trace_id": None, "message": "x" * 100}, ensure_ascii=False) + "\n"
+    text = (
+        json.dumps(
+            {
+                "timestamp": "2026-11-22T00:00:00.000000Z",
+                "level": "INFO",
+                "service_name": service_name,
+                "trace_id": None,
+                "message": "x" * 100,
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps({"timestamp": "2026-11-21T00:00:00.000000Z", "level": "INFO",
-                                 "service_name": "the-oldest", "trace_id": None, "message": "first"}) + "\n")
+        handle.write(
+            json.dumps(
+                {
+                    "timestamp": "2026-11-21T00:00:00.000000Z",
+                    "level": "INFO",
+                    "service_name": "the-oldest",
+                    "trace_id": None,
+                    "message": "first",
+                }
+            )
+            + "\n"
+        )
         for _ in range(lines // 10_000):
             handle.write(text * 10_000)
 
@@ -361,8 +438,7 @@ def test_tail_scans_at_most_its_budget(tmp_path):
     # The oldest entry lies 3 MB back, far beyond the 64 KiB budget: not found, and found quickly.
     assert store.tail(5, service_name="the-oldest") == []
     assert len(store.tail(10_000)) < 64 * 1024 // 150
-    assert LogStore(path, max_bytes=0, tail_bytes=10 << 20).tail(5, service_name="the-oldest")[0]["message"] \
-        == "first"
+    assert LogStore(path, max_bytes=0, tail_bytes=10 << 20).tail(5, service_name="the-oldest")[0]["message"] == "first"
 
 
 def test_tail_loops_do_not_starve_writes(tmp_path):
@@ -414,16 +490,23 @@ def test_an_entry_sent_again_is_stored_once_also_after_a_restart(tmp_path):
         client.Log.write("second", "svc", "INFO", None, None, "shipper-a:2")
         client.Log.write("older, so already stored", "svc", "INFO", None, None, "shipper-a:1")
         client.Log.write("another shipper", "svc", "INFO", None, None, "shipper-b:1")
-        assert [e["message"] for e in client.Log.tail(10, service_name="svc")] == ["first", "second",
-                                                                                   "another shipper"]
-        assert set(client.Log.tail(1, service_name="svc")[0]) == {"timestamp", "level", "service_name",
-                                                                   "trace_id", "message"}
+        assert [e["message"] for e in client.Log.tail(10, service_name="svc")] == ["first", "second", "another shipper"]
+        assert set(client.Log.tail(1, service_name="svc")[0]) == {
+            "timestamp",
+            "level",
+            "service_name",
+            "trace_id",
+            "message",
+        }
         with pytest.raises(InvalidParams):
             client.Log.write("bad id", "svc", "INFO", None, None, "no number")
     with LogService(port=0, registry=NOWHERE, log_file=path) as service:
         Client(service.url).Log.write("second", "svc", "INFO", None, None, "shipper-a:2")
-        assert [e["message"] for e in service.store.tail(10, service_name="svc")] == ["first", "second",
-                                                                                      "another shipper"]
+        assert [e["message"] for e in service.store.tail(10, service_name="svc")] == [
+            "first",
+            "second",
+            "another shipper",
+        ]
 
 
 class LosesTheFirstAnswers(RawServer):

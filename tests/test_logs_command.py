@@ -7,8 +7,8 @@ import sys
 import threading
 
 import pytest
-
 from conftest import ROOT, free_port, wait_until
+
 from rpc_cluster import Client
 from rpc_cluster.logs.command import format_entry
 from rpc_cluster.logs.service import LogService
@@ -19,8 +19,14 @@ ENV.pop("RPC_CLUSTER_TOKEN", None)
 
 
 def run(*args, timeout=30):
-    return subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", "logs", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=ENV)
+    return subprocess.run(
+        [sys.executable, "-m", "rpc_cluster.tools.cli", "logs", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=ENV,
+    )
 
 
 def _ctrl_c_as_at_a_terminal():
@@ -33,13 +39,21 @@ class Following:
     """``rpc-cluster logs -f ...`` as a subprocess whose stdout and stderr lines are collected as they come."""
 
     def __init__(self, *args):
-        self.popen = subprocess.Popen([sys.executable, "-m", "rpc_cluster.tools.cli", "logs", "-f", "--interval", "0.1",
-                                       *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                                      env=ENV, preexec_fn=_ctrl_c_as_at_a_terminal)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "rpc_cluster.tools.cli", "logs", "-f", "--interval", "0.1", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=ENV,
+            preexec_fn=_ctrl_c_as_at_a_terminal,
+        )
         self.out: list[str] = []
         self.err: list[str] = []
-        self._readers = [threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
-                         for stream, lines in ((self.popen.stdout, self.out), (self.popen.stderr, self.err))]
+        self._readers = [
+            threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
+            for stream, lines in ((self.popen.stdout, self.out), (self.popen.stderr, self.err))
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -52,8 +66,11 @@ class Following:
         return [line.split(None, 4)[4] for line in self.out]
 
     def wait_for(self, predicate, message, timeout=15):
-        return wait_until(lambda: self.popen.poll() is None and predicate(), timeout,
-                          message=f"{message} (stdout {self.out}, stderr {self.err})")
+        return wait_until(
+            lambda: self.popen.poll() is None and predicate(),
+            timeout,
+            message=f"{message} (stdout {self.out}, stderr {self.err})",
+        )
 
     def interrupt(self, timeout=10):
         """Ctrl-C; the exit code."""
@@ -92,28 +109,60 @@ def log_service(tmp_path):
 
 
 def test_an_entry_is_one_readable_line_and_no_message_can_break_it():
-    line = format_entry({"timestamp": "2026-11-22T09:00:00.000000Z", "level": "WARNING", "service_name": "Grading",
-                         "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
-                         "message": "first\nforged line\x1b[31m red\ttab \u2028 é"})
-    assert line == ("2026-11-22T09:00:00.000000Z WARNING  Grading 4bf92f3577b34da6a3ce929d0e0e4736 "
-                    "first\\nforged line\\x1b[31m red\\ttab \\u2028 é")
-    assert format_entry({"timestamp": "2026-11-22T09:00:00.000000Z", "level": "INFO", "service_name": None,
-                         "trace_id": None, "message": "m"}) == "2026-11-22T09:00:00.000000Z INFO     - - m"
+    line = format_entry(
+        {
+            "timestamp": "2026-11-22T09:00:00.000000Z",
+            "level": "WARNING",
+            "service_name": "Grading",
+            "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "message": "first\nforged line\x1b[31m red\ttab \u2028 é",
+        }
+    )
+    assert line == (
+        "2026-11-22T09:00:00.000000Z WARNING  Grading 4bf92f3577b34da6a3ce929d0e0e4736 "
+        "first\\nforged line\\x1b[31m red\\ttab \\u2028 é"
+    )
+    assert (
+        format_entry(
+            {
+                "timestamp": "2026-11-22T09:00:00.000000Z",
+                "level": "INFO",
+                "service_name": None,
+                "trace_id": None,
+                "message": "m",
+            }
+        )
+        == "2026-11-22T09:00:00.000000Z INFO     - - m"
+    )
 
 
 def test_logs_prints_the_newest_matching_entries_oldest_first(log_service):
     client = Client(log_service.url)
     for n in range(6):
-        client.Log.write(f"entry {n}", service_name="cli-test", level="ERROR" if n % 2 else "INFO",
-                         trace_id=f"t{n % 3}", timestamp=f"2026-11-22T09:00:0{n}Z")
+        client.Log.write(
+            f"entry {n}",
+            service_name="cli-test",
+            level="ERROR" if n % 2 else "INFO",
+            trace_id=f"t{n % 3}",
+            timestamp=f"2026-11-22T09:00:0{n}Z",
+        )
     result = run("--url", log_service.url, "--service", "cli-test", "--limit", "3")
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout.splitlines() == [
         "2026-11-22T09:00:03.000000Z ERROR    cli-test t0 entry 3",
         "2026-11-22T09:00:04.000000Z INFO     cli-test t1 entry 4",
-        "2026-11-22T09:00:05.000000Z ERROR    cli-test t2 entry 5"]
-    filtered = run("--url", log_service.url.rsplit("/rpc", 1)[0], "--service", "cli-test", "--level", "error",
-                   "--since", "2026-11-22T10:00:01+01:00")
+        "2026-11-22T09:00:05.000000Z ERROR    cli-test t2 entry 5",
+    ]
+    filtered = run(
+        "--url",
+        log_service.url.rsplit("/rpc", 1)[0],
+        "--service",
+        "cli-test",
+        "--level",
+        "error",
+        "--since",
+        "2026-11-22T10:00:01+01:00",
+    )
     assert [line.split(None, 4)[4] for line in filtered.stdout.splitlines()] == ["entry 3", "entry 5"]
     by_trace = run("--url", log_service.url, "--trace", "t0")
     assert [line.split(None, 4)[4] for line in by_trace.stdout.splitlines()] == ["entry 0", "entry 3"]
@@ -121,8 +170,11 @@ def test_logs_prints_the_newest_matching_entries_oldest_first(log_service):
 
 def test_logs_finds_the_log_service_through_the_registry(registry_service, tmp_path):
     with LogService(port=0, registry=registry_service.url, log_file=tmp_path / "d.log") as service:
-        wait_until(lambda: registry_service.table.lookup("LogService") == [service.url], 10,
-                   message="the log service registered")
+        wait_until(
+            lambda: registry_service.table.lookup("LogService") == [service.url],
+            10,
+            message="the log service registered",
+        )
         Client(service.url).Log.write("found through the registry", service_name="via-registry")
         result = run("--registry", registry_service.url, "--service", "via-registry")
     assert result.returncode == 0, result.stderr
@@ -169,14 +221,29 @@ def test_follow_warns_once_while_the_log_service_is_lost_and_goes_on_where_it_wa
     assert follower.interrupt() == 0
     mine = [m for m in follower.messages() if m in ("first life", "second life")]
     assert mine == ["first life", "second life"]  # the restarted service took the cursor: nothing twice
-    assert [line.split(":")[1].strip() for line in follower.err] == ["warning", "reading http", "warning",
-                                                                     "reading http"]
+    assert [line.split(":")[1].strip() for line in follower.err] == [
+        "warning",
+        "reading http",
+        "warning",
+        "reading http",
+    ]
 
 
-@pytest.mark.parametrize("args", [
-    ["--limit", "0"], ["--limit", "x"], ["--limit", "10001"], ["--level", "LOUD"], ["--since", "yesterday"],
-    ["--interval", "0"], ["--url", "ftp://x"], ["--registry", "nowhere"], ["--bogus"], ["extra"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--limit", "0"],
+        ["--limit", "x"],
+        ["--limit", "10001"],
+        ["--level", "LOUD"],
+        ["--since", "yesterday"],
+        ["--interval", "0"],
+        ["--url", "ftp://x"],
+        ["--registry", "nowhere"],
+        ["--bogus"],
+        ["extra"],
+    ],
+)
 def test_bad_flags_are_one_line_and_exit_2(args):
     result = run(*args)
     assert result.returncode == 2

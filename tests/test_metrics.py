@@ -5,9 +5,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import wait_until
 from rpc_cluster import Client, NotFound
 from rpc_cluster.grading.service import GradingService
 
@@ -20,8 +20,11 @@ def scrape(base: str, token: str | None = None) -> dict[tuple[str, tuple], float
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.headers["Content-Type"].startswith("text/plain; version=")
         text = answer.read().decode()
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def value(samples, name: str, **labels) -> float:
@@ -41,15 +44,23 @@ def test_calls_are_counted_by_method_and_outcome_and_timed(cluster):
     with pytest.raises(NotFound):
         grading.Grades.get_student(999_999)
     after = scrape(base)
-    assert value(after, "rpc_requests_total", method="Grades.get_student", outcome="result") - \
-        value(before, "rpc_requests_total", method="Grades.get_student", outcome="result") == 3
-    assert value(after, "rpc_requests_total", method="Grades.get_student", outcome="404") - \
-        value(before, "rpc_requests_total", method="Grades.get_student", outcome="404") == 1
+    assert (
+        value(after, "rpc_requests_total", method="Grades.get_student", outcome="result")
+        - value(before, "rpc_requests_total", method="Grades.get_student", outcome="result")
+        == 3
+    )
+    assert (
+        value(after, "rpc_requests_total", method="Grades.get_student", outcome="404")
+        - value(before, "rpc_requests_total", method="Grades.get_student", outcome="404")
+        == 1
+    )
     count = "rpc_request_duration_seconds_count"
     assert value(after, count, method="Grades.get_student") - value(before, count, method="Grades.get_student") == 4
     slowest = value(after, "rpc_request_duration_seconds_bucket", method="Grades.get_student", le="+Inf")
     assert slowest == value(after, count, method="Grades.get_student")
-    assert value(after, "rpc_service_info", service="GradingService", version=__import__("rpc_cluster").__version__) == 1
+    assert (
+        value(after, "rpc_service_info", service="GradingService", version=__import__("rpc_cluster").__version__) == 1
+    )
 
 
 def test_strangers_cannot_grow_the_series(cluster):
@@ -61,10 +72,16 @@ def test_strangers_cannot_grow_the_series(cluster):
             Client(url).call(name)
     urllib.request.urlopen(urllib.request.Request(url, data=b"{not json", method="POST"), timeout=5).read()
     after = scrape(base)
-    assert value(after, "rpc_requests_total", method="(unknown)", outcome="-32601") - \
-        value(before, "rpc_requests_total", method="(unknown)", outcome="-32601") == 3
-    assert value(after, "rpc_requests_total", method="(none)", outcome="-32700") - \
-        value(before, "rpc_requests_total", method="(none)", outcome="-32700") == 1
+    assert (
+        value(after, "rpc_requests_total", method="(unknown)", outcome="-32601")
+        - value(before, "rpc_requests_total", method="(unknown)", outcome="-32601")
+        == 3
+    )
+    assert (
+        value(after, "rpc_requests_total", method="(none)", outcome="-32700")
+        - value(before, "rpc_requests_total", method="(none)", outcome="-32700")
+        == 1
+    )
     assert not any("Nope" in dict(labels).get("method", "") for _, labels in after)
 
 
@@ -73,8 +90,14 @@ def test_the_registry_reports_services_by_status_and_heartbeats(cluster):
     first = scrape(base)
     assert value(first, "registry_services", status="passing") >= 3
     assert ("registry_services", (("status", "critical"),)) in first
-    wait_until(lambda: value(scrape(base), "registry_heartbeats_total", outcome="passing")
-               > value(first, "registry_heartbeats_total", outcome="passing"), 10, message="heartbeats counted")
+    wait_until(
+        lambda: (
+            value(scrape(base), "registry_heartbeats_total", outcome="passing")
+            > value(first, "registry_heartbeats_total", outcome="passing")
+        ),
+        10,
+        message="heartbeats counted",
+    )
     assert value(scrape(base), "registry_check_round_duration_seconds_count") > 0
 
 
@@ -89,14 +112,18 @@ def test_the_log_service_counts_entries_and_bytes_and_shippers_report_their_queu
     grading = scrape(base_of(cluster.grading_proc.url()))
     for name in ("log_shipper_queue_depth", "log_shipper_dropped_total", "log_shipper_delivered_total"):
         assert (name, ()) in grading
-    wait_until(lambda: value(scrape(base_of(cluster.grading_proc.url())), "log_shipper_delivered_total") > 0, 10,
-               message="the grading service's shipper to deliver")
+    wait_until(
+        lambda: value(scrape(base_of(cluster.grading_proc.url())), "log_shipper_delivered_total") > 0,
+        10,
+        message="the grading service's shipper to deliver",
+    )
 
 
 def test_the_portal_has_metrics_too(cluster):
     samples = scrape(cluster.portal)
-    assert value(samples, "rpc_service_info", service="PortalService",
-                 version=__import__("rpc_cluster").__version__) == 1
+    assert (
+        value(samples, "rpc_service_info", service="PortalService", version=__import__("rpc_cluster").__version__) == 1
+    )
 
 
 def test_metrics_need_the_token_like_rpc(tmp_path):
@@ -105,21 +132,27 @@ def test_metrics_need_the_token_like_rpc(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{base}/metrics", timeout=5)
         assert refused.value.code == 401
-        assert ("rpc_service_info", (("service", "GradingService"),
-                                     ("version", __import__("rpc_cluster").__version__))) in scrape(base, "s3cret")
+        assert (
+            "rpc_service_info",
+            (("service", "GradingService"), ("version", __import__("rpc_cluster").__version__)),
+        ) in scrape(base, "s3cret")
         with pytest.raises(urllib.error.HTTPError) as wrong_verb:
             urllib.request.urlopen(urllib.request.Request(f"{base}/metrics", data=b"", method="POST"), timeout=5)
         assert wrong_verb.value.code == 405 and json.loads(wrong_verb.value.read())["path"] == "/metrics"
 
 
 def test_two_services_in_one_process_report_only_their_own(tmp_path):
-    with GradingService(db=str(tmp_path / "a.db"), registry=NOWHERE) as first, \
-            GradingService(db=str(tmp_path / "b.db"), registry=NOWHERE) as second:
+    with (
+        GradingService(db=str(tmp_path / "a.db"), registry=NOWHERE) as first,
+        GradingService(db=str(tmp_path / "b.db"), registry=NOWHERE) as second,
+    ):
         Client(first.url).Grades.get_student(1)
-        assert value(scrape(base_of(first.url)), "rpc_requests_total", method="Grades.get_student",
-                     outcome="result") == 1
-        assert value(scrape(base_of(second.url)), "rpc_requests_total", method="Grades.get_student",
-                     outcome="result") == 0
+        assert (
+            value(scrape(base_of(first.url)), "rpc_requests_total", method="Grades.get_student", outcome="result") == 1
+        )
+        assert (
+            value(scrape(base_of(second.url)), "rpc_requests_total", method="Grades.get_student", outcome="result") == 0
+        )
 
 
 def test_grading_times_its_store_operations(tmp_path):

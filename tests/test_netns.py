@@ -11,23 +11,21 @@ vanish, so the registry must notice through timeouts, not refusals.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 import socket
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 
-import json
-import urllib.request
-
 import pytest
-
 from conftest import wait_until
 from http_browser import HttpBrowser
-from rpc_cluster import Client, RegistryClient
-from rpc_cluster import connect
+
+from rpc_cluster import Client, RegistryClient, connect
 from rpc_cluster.grading.reads import READ_ONLY
 
 TOKEN = "netns-cluster-token"
@@ -57,8 +55,20 @@ class NetCluster:
     def _flags(self, host: str, service: str) -> list[str]:
         address = self.net[host].address
         cert, key = self.local_ca.issue(f"host-{address}", [address])
-        return ["--host", address, "--port", str(PORTS[service]), "--advertise", self.url(host, service),
-                "--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", self.ca]
+        return [
+            "--host",
+            address,
+            "--port",
+            str(PORTS[service]),
+            "--advertise",
+            self.url(host, service),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+            "--tls-ca",
+            self.ca,
+        ]
 
     def start(self, host: str, service: str, script: str, *extra: str):
         flags = self._flags(host, service)
@@ -69,8 +79,16 @@ class NetCluster:
         return proc
 
     def start_registry(self, host: str, *extra: str):
-        return self.start(host, "registry", "cmd/registryservice/main.py", "--heartbeat-interval", str(INTERVAL),
-                          "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT), *extra)
+        return self.start(
+            host,
+            "registry",
+            "cmd/registryservice/main.py",
+            "--heartbeat-interval",
+            str(INTERVAL),
+            "--heartbeat-timeout",
+            str(HEARTBEAT_TIMEOUT),
+            *extra,
+        )
 
     def start_services(self) -> None:
         self.start("portal", "log", "cmd/logservice/main.py", "--log-file", str(self.tmp_path / "distributed.log"))
@@ -125,10 +143,11 @@ class PortalLoad:
         self.failures: list[tuple[float, str]] = []  # (when, what) of pages not served
         self.pages = 0
         self.slowest = 0.0
-        self._thread = threading.Thread(target=lambda: cluster.net.inside("client", self._run, seconds + 60),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: cluster.net.inside("client", self._run, seconds + 60), daemon=True
+        )
 
-    def start(self) -> "PortalLoad":
+    def start(self) -> PortalLoad:
         self._thread.start()
         return self
 
@@ -147,8 +166,7 @@ class PortalLoad:
         return answer if ok else None
 
     def _run(self) -> None:
-        browser = HttpBrowser(self.cluster.url("portal", "portal").rsplit("/rpc", 1)[0], ca=self.cluster.ca,
-                              timeout=15)
+        browser = HttpBrowser(self.cluster.url("portal", "portal").rsplit("/rpc", 1)[0], ca=self.cluster.ca, timeout=15)
         csrf = None
         for number in range(1, self.max_posts + 1):
             if self.stop.is_set() or time.monotonic() > self.deadline:
@@ -160,8 +178,13 @@ class PortalLoad:
                 csrf = page.csrf()
             title, request_id = f"netns-{number}", uuid.uuid4().hex
             self.sent.append(title)
-            form = {"csrf_token": csrf, "request_id": request_id, "title": title, "type": "Quiz",
-                    "score": str(number % 101)}
+            form = {
+                "csrf_token": csrf,
+                "request_id": request_id,
+                "title": title,
+                "type": "Quiz",
+                "score": str(number % 101),
+            }
             for _ in range(5):
                 if self._page(browser, "POST", "/students/1/grades", form, expect=303) is not None:
                     self.acked.append(title)
@@ -184,8 +207,7 @@ def stored_titles(cluster: NetCluster) -> collections.Counter:
 
 def lost_and_doubled(load: PortalLoad, stored: collections.Counter) -> tuple[list[str], list[str]]:
     """Acknowledged grades not stored exactly once, and any grade stored more than once."""
-    return ([title for title in load.acked if stored[title] != 1],
-            [title for title in load.sent if stored[title] > 1])
+    return ([title for title in load.acked if stored[title] != 1], [title for title in load.sent if stored[title] > 1])
 
 
 def one_registry_cluster(test_network, certificates, tmp_path):
@@ -195,8 +217,12 @@ def one_registry_cluster(test_network, certificates, tmp_path):
     cluster.start_registry("registry")
     cluster.start_services()
     cluster.wait_all_passing(5)
-    network.inside("client", lambda: wait_until(
-        lambda: len(cluster.echo().Echo.providers().get("GradingService", [])) == 2, 10, message="two providers"))
+    network.inside(
+        "client",
+        lambda: wait_until(
+            lambda: len(cluster.echo().Echo.providers().get("GradingService", [])) == 2, 10, message="two providers"
+        ),
+    )
     return network, cluster
 
 
@@ -211,8 +237,11 @@ def test_the_test_hosts_reach_each_other_and_nothing_else(test_network):
 
     def probe():
         outcomes = {}
-        for name, address in (("b", (network["b"].address, 9)), ("own loopback", ("127.0.0.1", 5432)),
-                              ("outside", ("198.51.100.1", 80))):
+        for name, address in (
+            ("b", (network["b"].address, 9)),
+            ("own loopback", ("127.0.0.1", 5432)),
+            ("outside", ("198.51.100.1", 80)),
+        ):
             try:
                 socket.create_connection(address, timeout=2).close()
                 outcomes[name] = "connected"
@@ -229,7 +258,8 @@ def test_the_test_hosts_reach_each_other_and_nothing_else(test_network):
 
 
 def test_a_cut_grading_host_turns_critical_through_timeouts_and_the_portal_serves_from_the_other(
-        test_network, certificates, tmp_path, report):
+    test_network, certificates, tmp_path, report
+):
     network, cluster = one_registry_cluster(test_network, certificates, tmp_path)
     a = cluster.url("grading-a", "grading")
 
@@ -244,8 +274,9 @@ def test_a_cut_grading_host_turns_critical_through_timeouts_and_the_portal_serve
 
         def critical():
             registry = cluster.registry()
-            wait_until(lambda: cluster.statuses(registry).get(a) == "critical", 10, interval=0.02,
-                       message="grading-a critical")
+            wait_until(
+                lambda: cluster.statuses(registry).get(a) == "critical", 10, interval=0.02, message="grading-a critical"
+            )
             return time.monotonic()
 
         detected = network.inside("client", critical) - cut_at
@@ -255,8 +286,15 @@ def test_a_cut_grading_host_turns_critical_through_timeouts_and_the_portal_serve
         during = len(load.acked)
         network.heal("grading-a")
         healed_at = time.monotonic()
-        network.inside("client", lambda: wait_until(lambda: cluster.statuses(cluster.registry()).get(a) == "passing",
-                                                     15, interval=0.05, message="grading-a passing again"))
+        network.inside(
+            "client",
+            lambda: wait_until(
+                lambda: cluster.statuses(cluster.registry()).get(a) == "passing",
+                15,
+                interval=0.05,
+                message="grading-a passing again",
+            ),
+        )
         back = time.monotonic() - healed_at
         network.inside("client", lambda: wait_until(lambda: a in providers(), 10, message="A added again"))
         time.sleep(1.0)
@@ -264,11 +302,13 @@ def test_a_cut_grading_host_turns_critical_through_timeouts_and_the_portal_serve
         load.finish()
 
     lost, doubled = lost_and_doubled(load, stored_titles(cluster))
-    report(f"partition of grading-a: critical {detected:.2f} s after the cut = {detected / INTERVAL:.2f} "
-           f"intervals (interval {INTERVAL:g} s, timeout {HEARTBEAT_TIMEOUT:g} s); passing {back:.2f} s after healing; "
-           f"{len(load.acked)} grades acknowledged ({during} before healing), {len(lost)} lost, "
-           f"{len(doubled)} doubled; {load.pages} pages, {len(load.failures)} not served, "
-           f"slowest {load.slowest:.2f} s")
+    report(
+        f"partition of grading-a: critical {detected:.2f} s after the cut = {detected / INTERVAL:.2f} "
+        f"intervals (interval {INTERVAL:g} s, timeout {HEARTBEAT_TIMEOUT:g} s); passing {back:.2f} s after healing; "
+        f"{len(load.acked)} grades acknowledged ({during} before healing), {len(lost)} lost, "
+        f"{len(doubled)} doubled; {load.pages} pages, {len(load.failures)} not served, "
+        f"slowest {load.slowest:.2f} s"
+    )
     assert detected <= 2.5 * INTERVAL
     assert load.failures == [], load.failures[:5]
     assert len(load.acked) > 10 and during > 0
@@ -276,7 +316,8 @@ def test_a_cut_grading_host_turns_critical_through_timeouts_and_the_portal_serve
 
 
 def test_a_cut_off_registry_leaves_services_serving_and_finds_them_all_passing_when_healed(
-        test_network, certificates, tmp_path, report):
+    test_network, certificates, tmp_path, report
+):
     network, cluster = one_registry_cluster(test_network, certificates, tmp_path)
 
     load = PortalLoad(cluster, seconds=40).start()
@@ -296,9 +337,11 @@ def test_a_cut_off_registry_leaves_services_serving_and_finds_them_all_passing_w
     finally:
         load.finish()
     lost, doubled = lost_and_doubled(load, stored_titles(cluster))
-    report(f"registry cut off for {3 * INTERVAL:g} s: {during} grades acknowledged meanwhile; everyone passing "
-           f"{back:.2f} s after healing; {len(load.acked)} acknowledged in all, {len(lost)} lost, "
-           f"{len(doubled)} doubled; {len(load.failures)} pages not served")
+    report(
+        f"registry cut off for {3 * INTERVAL:g} s: {during} grades acknowledged meanwhile; everyone passing "
+        f"{back:.2f} s after healing; {len(load.acked)} acknowledged in all, {len(lost)} lost, "
+        f"{len(doubled)} doubled; {len(load.failures)} pages not served"
+    )
     assert during > 0
     assert load.failures == [], load.failures[:5]
     assert lost == [] and doubled == [], f"lost {lost}, doubled {doubled}"
@@ -306,11 +349,11 @@ def test_a_cut_off_registry_leaves_services_serving_and_finds_them_all_passing_w
     assert restarted == []
 
 
-def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_network, certificates, tmp_path,
-                                                                       report):
+def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_network, certificates, tmp_path, report):
     etcd = shutil.which("etcd")
     if etcd is None:
         from rpc_cluster.tools.local_etcd import INSTALL_HINT
+
         if os.environ.get("RPC_CLUSTER_REQUIRE_ETCD"):
             pytest.fail(INSTALL_HINT + " (RPC_CLUSTER_REQUIRE_ETCD is set)")
         pytest.skip(INSTALL_HINT)
@@ -318,13 +361,40 @@ def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_netwo
     # One etcd member on a host of its own: the registries' shared state, reached over the test network.
     address = network["etcd"].address
     client_url, peer_url = f"http://{address}:2379", f"http://{address}:2380"
-    network.start("etcd", [etcd, "--name", "m0", "--data-dir", str(tmp_path / "etcd"),
-                           "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
-                           "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                           "--initial-cluster", f"m0={peer_url}", "--initial-cluster-state", "new",
-                           "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap",
-                           "--log-level", "warn", "--experimental-watch-progress-notify-interval", "2s"],
-                  dict(os.environ), "etcd")
+    network.start(
+        "etcd",
+        [
+            etcd,
+            "--name",
+            "m0",
+            "--data-dir",
+            str(tmp_path / "etcd"),
+            "--listen-client-urls",
+            client_url,
+            "--advertise-client-urls",
+            client_url,
+            "--listen-peer-urls",
+            peer_url,
+            "--initial-advertise-peer-urls",
+            peer_url,
+            "--initial-cluster",
+            f"m0={peer_url}",
+            "--initial-cluster-state",
+            "new",
+            "--heartbeat-interval",
+            "50",
+            "--election-timeout",
+            "500",
+            "--logger",
+            "zap",
+            "--log-level",
+            "warn",
+            "--experimental-watch-progress-notify-interval",
+            "2s",
+        ],
+        dict(os.environ),
+        "etcd",
+    )
 
     def etcd_healthy():
         try:
@@ -346,8 +416,9 @@ def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_netwo
         return {row.get("checked_by") for row in rows}
 
     urls = [cluster.url(host, "registry") for host in cluster.registry_hosts]
-    checker = network.inside("client", lambda: wait_until(lambda: (checked_by(urls[0]) - {None}), 15,
-                                                          message="a checking registry")).pop()
+    checker = network.inside(
+        "client", lambda: wait_until(lambda: checked_by(urls[0]) - {None}, 15, message="a checking registry")
+    ).pop()
     survivor = next(url for url in urls if url != checker)
     cut_host = cluster.registry_hosts[urls.index(checker)]
 
@@ -363,20 +434,27 @@ def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_netwo
 
         took = network.inside("client", taken_over) - cut_at
         time.sleep(2 * INTERVAL)
-        statuses = network.inside("client", lambda: cluster.statuses(
-            RegistryClient(survivor, token=TOKEN, tls_ca=cluster.ca, timeout=1.0)))
+        statuses = network.inside(
+            "client", lambda: cluster.statuses(RegistryClient(survivor, token=TOKEN, tls_ca=cluster.ca, timeout=1.0))
+        )
         assert len(statuses) == 5 and set(statuses.values()) == {"passing"}, statuses
         network.heal(cut_host)
         # Back on the network, the cut-off registry follows the store again: the same table, one checker.
-        network.inside("client", lambda: wait_until(lambda: checked_by(checker) == {survivor}, 20, interval=0.1,
-                                                    message="the healed registry agreeing"))
+        network.inside(
+            "client",
+            lambda: wait_until(
+                lambda: checked_by(checker) == {survivor}, 20, interval=0.1, message="the healed registry agreeing"
+            ),
+        )
         time.sleep(1.0)
     finally:
         load.finish()
     lost, doubled = lost_and_doubled(load, stored_titles(cluster))
-    report(f"registry {cut_host} (the checker) cut off: the other checks {took:.2f} s later (leader TTL "
-           f"{LEADER_TTL} s, interval {INTERVAL:g} s); {len(load.acked)} grades acknowledged, {len(lost)} lost, "
-           f"{len(doubled)} doubled; {load.pages} pages, {len(load.failures)} not served")
+    report(
+        f"registry {cut_host} (the checker) cut off: the other checks {took:.2f} s later (leader TTL "
+        f"{LEADER_TTL} s, interval {INTERVAL:g} s); {len(load.acked)} grades acknowledged, {len(lost)} lost, "
+        f"{len(doubled)} doubled; {load.pages} pages, {len(load.failures)} not served"
+    )
     assert took <= LEADER_TTL + 2 * INTERVAL + 1
     assert load.failures == [], load.failures[:5]
     assert lost == [] and doubled == [], f"lost {lost}, doubled {doubled}"

@@ -12,10 +12,12 @@ import pytest
 
 
 def test_jsonrpcserver_response_layer_used_by_jsonrpc_py():
-    why = ("jsonrpcserver (pinned ==5.0.9 in pyproject.toml): rpc_cluster/core/jsonrpc.py uses its non-__all__ "
-           "response layer (jsonrpcserver.response.SuccessResponse, ErrorResponse, serialize_success, "
-           "serialize_error, jsonrpcserver.sentinels.NODATA). Check those names and the shape of the "
-           "serialized objects in the new release, then adapt jsonrpc.py or keep the pin")
+    why = (
+        "jsonrpcserver (pinned ==5.0.9 in pyproject.toml): rpc_cluster/core/jsonrpc.py uses its non-__all__ "
+        "response layer (jsonrpcserver.response.SuccessResponse, ErrorResponse, serialize_success, "
+        "serialize_error, jsonrpcserver.sentinels.NODATA). Check those names and the shape of the "
+        "serialized objects in the new release, then adapt jsonrpc.py or keep the pin"
+    )
     try:
         from jsonrpcserver.response import ErrorResponse, SuccessResponse, serialize_error, serialize_success
         from jsonrpcserver.sentinels import NODATA
@@ -31,8 +33,10 @@ def test_jsonrpcserver_response_layer_used_by_jsonrpc_py():
     # Exact text, member order included: it is what clients receive.
     expected = [
         (success, '{"jsonrpc": "2.0", "result": "pong", "id": 1}'),
-        (with_data, '{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found", "data": "x"}, '
-                    '"id": null}'),
+        (
+            with_data,
+            '{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found", "data": "x"}, "id": null}',
+        ),
         (without_data, '{"jsonrpc": "2.0", "error": {"code": -32603, "message": "Internal error"}, "id": "a"}'),
         (null_data, '{"jsonrpc": "2.0", "error": {"code": 404, "message": "gone", "data": null}, "id": 2}'),
     ]
@@ -41,19 +45,18 @@ def test_jsonrpcserver_response_layer_used_by_jsonrpc_py():
             pytest.fail(f"{why}: serialized {json.dumps(got)}, expected {want}")
 
 
-
-
-
 def test_granian_thread_worker_internals_used_by_http_server_py():
-    why = ("granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/serving/server.py runs Granian's "
-           "thread worker inside the service's process through its internals (granian.server.mt.MTServer "
-           "and its _spawn_workers/_stop_workers/_init_shared_socket/_check_gil, granian.net.SocketHolder, "
-           "granian.server.common.configure_logging; for its own WSGI runner: granian._granian.WSGIWorker, "
-           "granian._futures._new_cbscheduler, granian.server.common.WORKERS_METHODS and TaskImpl, "
-           "granian.server.mt.WorkerThread.wrap_target, the response object's response_bytes/response_iter, "
-           "and hyper aborting a response shorter than its Content-Length, tests/test_hostile_clients.py). "
-           "Check those in the new release, then adapt "
-           "http_server.py or keep the pin")
+    why = (
+        "granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/serving/server.py runs Granian's "
+        "thread worker inside the service's process through its internals (granian.server.mt.MTServer "
+        "and its _spawn_workers/_stop_workers/_init_shared_socket/_check_gil, granian.net.SocketHolder, "
+        "granian.server.common.configure_logging; for its own WSGI runner: granian._granian.WSGIWorker, "
+        "granian._futures._new_cbscheduler, granian.server.common.WORKERS_METHODS and TaskImpl, "
+        "granian.server.mt.WorkerThread.wrap_target, the response object's response_bytes/response_iter, "
+        "and hyper aborting a response shorter than its Content-Length, tests/test_hostile_clients.py). "
+        "Check those in the new release, then adapt "
+        "http_server.py or keep the pin"
+    )
     try:
         import granian.server.common as common
         from granian._futures import _new_cbscheduler  # noqa: F401
@@ -63,8 +66,11 @@ def test_granian_thread_worker_internals_used_by_http_server_py():
         from granian.server.mt import MTServer, WorkerThread  # noqa: F401
     except ImportError as exc:
         pytest.fail(f"{why}: {exc}")
-    missing = [name for name in ("_spawn_workers", "_stop_workers", "_init_shared_socket", "_check_gil", "serve")
-               if not callable(getattr(MTServer, name, None))]
+    missing = [
+        name
+        for name in ("_spawn_workers", "_stop_workers", "_init_shared_socket", "_check_gil", "serve")
+        if not callable(getattr(MTServer, name, None))
+    ]
     if not callable(getattr(common, "configure_logging", None)):
         missing.append("granian.server.common.configure_logging")
     if missing:

@@ -9,16 +9,23 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, Cluster, Processes, wait_until
 
-from conftest import Cluster, Processes, ROOT, wait_until
-from rpc_cluster import Client
 from portal.web import CSRF_COOKIE
+from rpc_cluster import Client
 
 CHROMIUM = os.environ.get("RPC_CLUSTER_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 # Without these, Chromium keeps trying to reach Google's hosts, which this network refuses.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +133,7 @@ def test_cluster_page_and_error_pages(cluster, page):
 @contextlib.contextmanager
 def attacker_site(page_html: str):
     """A page served by another server on 127.0.0.1 (another port: the same site as the portal); its URL."""
+
     class Attacker(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             body = page_html.encode()
@@ -224,8 +232,11 @@ def axe(browser):
 def serious_violations(axe, page) -> list[str]:
     """axe-core's serious and critical violations on the page as it is now, one line each."""
     results = axe.run(page)
-    return [f"{page.url}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def grading_client(cluster):
@@ -328,9 +339,10 @@ def test_export_then_import_round_trip(tmp_path, browser):
         cluster = Cluster(processes, tmp_path)
         grading = grading_client(cluster)
         odd = grading.Grades.add_student("Zoë", "=Ünïcode")
-        grading.Grades.add_grade(odd["id"], "=HYPERLINK(\"http://evil.test\")", "Homework", 91.25)
-        before = {s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]]
-                  for s in grading.Grades.get_students()}
+        grading.Grades.add_grade(odd["id"], '=HYPERLINK("http://evil.test")', "Homework", 91.25)
+        before = {
+            s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]] for s in grading.Grades.get_students()
+        }
         context = browser.new_context(accept_downloads=True, viewport={"width": 1024, "height": 800})
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -343,15 +355,16 @@ def test_export_then_import_round_trip(tmp_path, browser):
         download.save_as(saved)
         text = saved.read_bytes().decode("utf-8")
         assert text.startswith("student_id,title,type,score,first_name,last_name\r\n")
-        assert f"{odd['id']},\"'=HYPERLINK(\"\"http://evil.test\"\")\",Homework,91.25,Zoë,'=Ünïcode" in text
+        assert f'{odd["id"]},"\'=HYPERLINK(""http://evil.test"")",Homework,91.25,Zoë,\'=Ünïcode' in text
         page.click("nav >> text=Import")
         page.set_input_files("#file", str(saved))
         page.click("button:has-text('Import')")
         assert page.url.endswith("/import")
         assert page.inner_text(".flash") == "Imported 16 grades for 6 students from grades.csv."
         shot(page, "import-done")
-        after = {s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]]
-                 for s in grading.Grades.get_students()}
+        after = {
+            s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]] for s in grading.Grades.get_students()
+        }
         assert after == {sid: grades + grades for sid, grades in before.items()}
         # A file with a mistake: the line and the field are named, and nothing is imported.
         bad = tmp_path / "bad.csv"
@@ -383,8 +396,13 @@ def test_statistics_page_shows_its_chart(cluster, browser):
             # The largest band's bar is drawn, and the chart's text is readable on a phone (12 px or more).
             widths = [b["width"] for b in (r.bounding_box() for r in chart.locator("rect.bar").all())]
             assert max(widths) > 100
-            assert page.evaluate("Math.min(...[...document.querySelectorAll('#chart text')]"
-                                 ".map(t => t.getBoundingClientRect().height))") >= 12
+            assert (
+                page.evaluate(
+                    "Math.min(...[...document.querySelectorAll('#chart text')]"
+                    ".map(t => t.getBoundingClientRect().height))"
+                )
+                >= 12
+            )
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
             shot(page, name)
         finally:
@@ -397,9 +415,12 @@ def test_new_pages_fit_a_phone_without_javascript(cluster, browser):
     context = browser.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=False)
     page = context.new_page()
     try:
-        for path, name in ((f"/students/{student['id']}", "student-edit-phone"),
-                           (f"/students/{student['id']}/grades/{grade['id']}/delete", "grade-delete-phone"),
-                           ("/students?q=o&sort=-average", "students-phone"), ("/import", "import-phone")):
+        for path, name in (
+            (f"/students/{student['id']}", "student-edit-phone"),
+            (f"/students/{student['id']}/grades/{grade['id']}/delete", "grade-delete-phone"),
+            ("/students?q=o&sort=-average", "students-phone"),
+            ("/import", "import-phone"),
+        ):
             page.goto(cluster.portal + path)
             if name == "student-edit-phone":
                 page.click(f"#grade-{grade['id']} a:has-text('Edit')")
@@ -420,9 +441,17 @@ def test_every_page_has_no_serious_accessibility_violation(cluster, browser, axe
         page = context.new_page()
         page.set_default_timeout(10_000)
         try:
-            for path in ("/students", "/students?q=nobody", "/students?sort=-average", f"/students/{student['id']}",
-                         f"/students/{student['id']}/grades/{grade['id']}/delete", "/statistics", "/import",
-                         "/cluster", "/students/abc"):
+            for path in (
+                "/students",
+                "/students?q=nobody",
+                "/students?sort=-average",
+                f"/students/{student['id']}",
+                f"/students/{student['id']}/grades/{grade['id']}/delete",
+                "/statistics",
+                "/import",
+                "/cluster",
+                "/students/abc",
+            ):
                 page.goto(cluster.portal + path)
                 problems += serious_violations(axe, page)
             # The pages that answer a form: an invalid edit (400), an import refused (400), a flash, a 403.
@@ -467,10 +496,13 @@ def test_the_live_cluster_page_refreshes_itself_and_follows_a_trace(cluster, pag
     page.wait_for_function(
         """() => [...document.querySelectorAll('#live-services tr.service')].some(row =>
                row.querySelector('th').textContent.includes('GradingService') &&
-               /^[0-9.]+$/.test(row.querySelectorAll('td')[1].textContent.trim()))""", timeout=25_000)
+               /^[0-9.]+$/.test(row.querySelectorAll('td')[1].textContent.trim()))""",
+        timeout=25_000,
+    )
     # And the page refreshes itself every 5 s.
-    page.wait_for_function("() => document.getElementById('live-state').textContent.startsWith('Updated at')",
-                           timeout=15_000)
+    page.wait_for_function(
+        "() => document.getElementById('live-state').textContent.startsWith('Updated at')", timeout=15_000
+    )
     page.click("button:has-text('Pause updates')")
     assert page.get_attribute("button[aria-pressed]", "aria-pressed") == "true"
     assert serious_violations(axe, page) == []

@@ -5,15 +5,16 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import wait_until
+from wsgi_client import WsgiClient
+
 from portal.app import make_app
 from portal.cluster_stats import ClusterWatch, metrics_fetcher
 from rpc_cluster import Client, RegistryClient
 from rpc_cluster.grading.service import GradingService
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.registry.service import RegistryService
-from wsgi_client import WsgiClient
+import contextlib
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -21,13 +22,16 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 @pytest.fixture
 def live(tmp_path):
     """Registry, log and grading in-process, and a portal app over them whose watch we drive by hand."""
-    with RegistryService(port=0, heartbeat_interval=0.3) as registry, \
-            LogService(port=0, log_file=str(tmp_path / "d.log"), registry=registry.url) as logs, \
-            GradingService(port=0, db=str(tmp_path / "g.db"), registry=registry.url) as grading:
+    with (
+        RegistryService(port=0, heartbeat_interval=0.3) as registry,
+        LogService(port=0, log_file=str(tmp_path / "d.log"), registry=registry.url) as logs,
+        GradingService(port=0, db=str(tmp_path / "g.db"), registry=registry.url) as grading,
+    ):
         lookup = RegistryClient(registry.url)
         wait_until(lambda: len(lookup.Registry.lookup("GradingService")) == 1, 10, message="grading registered")
-        watch = ClusterWatch(lambda: [row["service_url"] for row in lookup.Registry.services()] + [registry.url],
-                             metrics_fetcher(None))
+        watch = ClusterWatch(
+            lambda: [row["service_url"] for row in lookup.Registry.services()] + [registry.url], metrics_fetcher(None)
+        )
         app = make_app(Client(grading.url), registry=lookup, logs=Client(logs.url), watch=watch)
         yield WsgiClient(app), watch, Client(grading.url), Client(logs.url)
 
@@ -42,9 +46,12 @@ def test_each_service_shows_its_instances_and_its_last_minute(live):
     time.sleep(0.05)
     watch.scrape_all()
     text = portal.get("/cluster").text
-    row = re.search(r'<th scope="row"><a [^>]*>GradingService</a></th>\s*<td>(.*?)</td>\s*'
-                    r'<td class="num">([^<]*)</td>\s*<td class="num">([^<]*)</td>\s*<td class="num">([^<]*)</td>',
-                    text, re.S)
+    row = re.search(
+        r'<th scope="row"><a [^>]*>GradingService</a></th>\s*<td>(.*?)</td>\s*'
+        r'<td class="num">([^<]*)</td>\s*<td class="num">([^<]*)</td>\s*<td class="num">([^<]*)</td>',
+        text,
+        re.S,
+    )
     assert row, "no GradingService row"
     assert "1 of 1" in row.group(1)
     assert float(row.group(2)) > 0 and row.group(4).endswith(" ms")
@@ -57,22 +64,23 @@ def test_the_log_is_filtered_by_service_level_and_trace_and_a_trace_shows_its_pa
     logs.call("Log.write", message="unrelated", service_name="Beta", level="INFO")
     path = portal.get(f"/cluster?trace={TRACE}")
     assert path.status == 200 and "The whole path of trace" in path.text
-    body = path.text[path.text.index('id="live-log"'):]
+    body = path.text[path.text.index('id="live-log"') :]
     assert body.index("first &lt;b&gt;step&lt;/b&gt;") < body.index("second step")  # oldest first
     assert "unrelated" not in body
     newest = portal.get("/cluster").text
     assert f'href="/cluster?trace={TRACE}#log"' in newest
     errors_only = portal.get("/cluster?level=ERROR&service=Beta").text
-    log_part = errors_only[errors_only.index('id="live-log"'):]
+    log_part = errors_only[errors_only.index('id="live-log"') :]
     assert "second step" in log_part and "unrelated" not in log_part and "first" not in log_part
 
 
-@pytest.mark.parametrize("query, field", [("level=LOUD", "Level"), ("trace=%3Cscript%3E", "Trace id"),
-                                          ("service=" + "x" * 101, "Service")])
+@pytest.mark.parametrize(
+    "query, field", [("level=LOUD", "Level"), ("trace=%3Cscript%3E", "Trace id"), ("service=" + "x" * 101, "Service")]
+)
 def test_a_bad_filter_is_a_400_naming_it(live, query, field):
     portal = live[0]
     page = portal.get(f"/cluster?{query}")
-    assert page.status == 400 and f'<p class="error">{field} must' in page.text.replace(' id="service-error"', '')
+    assert page.status == 400 and f'<p class="error">{field} must' in page.text.replace(' id="service-error"', "")
     assert "<script>" not in page.text
 
 
@@ -84,12 +92,19 @@ def test_the_page_and_its_errors_pass_the_nu_html_checker(live, tmp_path):
     watch.scrape_all()
     grading.Grades.get_student(1)
     watch.scrape_all()
-    pages = {"cluster": portal.get("/cluster"), "trace": portal.get(f"/cluster?trace={TRACE}"),
-             "bad": portal.get("/cluster?level=LOUD&trace=%3C")}
+    pages = {
+        "cluster": portal.get("/cluster"),
+        "trace": portal.get(f"/cluster?trace={TRACE}"),
+        "bad": portal.get("/cluster?level=LOUD&trace=%3C"),
+    }
     for name, page in pages.items():
         (tmp_path / f"{name}.html").write_text(page.text)
-    result = subprocess.run([*checker(), "--errors-only", *[str(tmp_path / f"{n}.html") for n in pages]],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*checker(), "--errors-only", *[str(tmp_path / f"{n}.html") for n in pages]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -105,10 +120,8 @@ def test_pages_are_counted_by_route_and_status_on_the_portals_metrics(tmp_path):
             import urllib.request
 
             for path in ("/students/abc", "/students/abc", "/cluster"):
-                try:
+                with contextlib.suppress(urllib.error.HTTPError):
                     urllib.request.urlopen(base + path, timeout=10).read()
-                except urllib.error.HTTPError:
-                    pass
             samples = scrape(base)
     assert value(samples, "portal_pages_total", route="/students/<student_id>", status="404") == 2
     assert value(samples, "portal_pages_total", route="/cluster", status="200") == 1
@@ -139,8 +152,10 @@ def test_an_instance_whose_scrape_failed_says_why_and_the_others_keep_their_figu
             return self.rows
 
     with FakeMetrics(trickle(head_first=True)) as slow:
-        rows = [{"service_name": name, "service_url": url, "status": "passing", "last_checked": None, "failures": 0}
-                for name, url in (("GradingService", grading.url), ("SlowService", slow.url))]
+        rows = [
+            {"service_name": name, "service_url": url, "status": "passing", "last_checked": None, "failures": 0}
+            for name, url in (("GradingService", grading.url), ("SlowService", slow.url))
+        ]
         watch = ClusterWatch(lambda: [row["service_url"] for row in rows], metrics_fetcher(None, timeout=1.0))
         portal = WsgiClient(make_app(grading, registry=Registry(rows), logs=logs, watch=watch))
         try:
@@ -151,15 +166,18 @@ def test_an_instance_whose_scrape_failed_says_why_and_the_others_keep_their_figu
         finally:
             watch.stop()
     assert page.status == 200
-    instances = {match.group(1): match.group(2) for match in
-                 re.finditer(r'<tr class="instance">\s*<td><code>([^<]*)</code></td>(.*?)</tr>', page.text, re.S)}
+    instances = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r'<tr class="instance">\s*<td><code>([^<]*)</code></td>(.*?)</tr>', page.text, re.S)
+    }
     assert set(instances) == {grading.url, slow.url}
     assert re.search(r"Metrics not read: metrics: \S+ took longer than 1 s", instances[slow.url])
     assert "Metrics not read" not in instances[grading.url]
     assert re.search(r'<td class="num">\d+\.\d</td>', instances[grading.url])  # its calls/s: figures, not a dash
     (tmp_path / "cluster.html").write_text(page.text)
-    result = subprocess.run([*checker(), "--errors-only", str(tmp_path / "cluster.html")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*checker(), "--errors-only", str(tmp_path / "cluster.html")], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -167,8 +185,10 @@ def test_a_trace_is_shown_in_the_order_the_log_service_gives_it(live):
     """The log service orders a trace (by timestamp, ties in arrival order); the page must not reorder it."""
     grading = live[2]
     tied = "2024-05-01T10:00:00.000000+00:00"
-    entries = [{"timestamp": tied, "level": "INFO", "service_name": name, "trace_id": TRACE, "message": message}
-               for name, message in (("Zulu", "arrived first"), ("Alpha", "arrived second"), ("Mike", "arrived third"))]
+    entries = [
+        {"timestamp": tied, "level": "INFO", "service_name": name, "trace_id": TRACE, "message": message}
+        for name, message in (("Zulu", "arrived first"), ("Alpha", "arrived second"), ("Mike", "arrived third"))
+    ]
     asked = []
 
     class Logs:
@@ -180,6 +200,6 @@ def test_a_trace_is_shown_in_the_order_the_log_service_gives_it(live):
     page = portal.get(f"/cluster?trace={TRACE}")
     assert page.status == 200
     assert asked == [("Log.tail", {"limit": 500, "service_name": None, "level": None, "trace_id": TRACE})]
-    body = page.text[page.text.index('id="live-log"'):]
+    body = page.text[page.text.index('id="live-log"') :]
     positions = [body.index(entry["message"]) for entry in entries]
     assert positions == sorted(positions)

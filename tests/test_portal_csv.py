@@ -3,11 +3,11 @@
 import csv
 import io
 
-from hypothesis import given, strategies as st
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portal.grades_csv import CsvProblem, escape_cell, export_chunks, prepare_import, unescape_cell
-
-import pytest
 
 
 @given(st.text())
@@ -31,18 +31,37 @@ def test_what_is_escaped():
 texts = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
 
 
-@given(st.lists(st.tuples(st.integers(1, 10**6), texts, st.sampled_from(["Quiz", "Test", "Exam", "Homework"]),
-                          st.floats(0, 100), texts, texts), min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 10**6),
+            texts,
+            st.sampled_from(["Quiz", "Test", "Exam", "Homework"]),
+            st.floats(0, 100),
+            texts,
+            texts,
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_an_export_prepares_into_the_same_grades(rows):
-    students = [{"id": sid, "first_name": first, "last_name": last,
-                 "grades": [{"id": n, "title": title, "type": kind, "score": score}]}
-                for n, (sid, title, kind, score, first, last) in enumerate(rows)]
+    students = [
+        {
+            "id": sid,
+            "first_name": first,
+            "last_name": last,
+            "grades": [{"id": n, "title": title, "type": kind, "score": score}],
+        }
+        for n, (sid, title, kind, score, first, last) in enumerate(rows)
+    ]
     exported = b"".join(export_chunks([students[:5], students[5:]]))
     prepared = prepare_import(exported)
     read = list(csv.reader(io.StringIO(prepared.text, newline="")))
     assert read[0] == ["student_id", "title", "type", "score"]
-    assert [(int(r[0]), r[1], r[2], float(r[3])) for r in read[1:]] == \
-        [(sid, title.strip(), kind, score) for sid, title, kind, score, _, _ in rows]
+    assert [(int(r[0]), r[1], r[2], float(r[3])) for r in read[1:]] == [
+        (sid, title.strip(), kind, score) for sid, title, kind, score, _, _ in rows
+    ]
     assert prepared.grades == len(rows) and prepared.students == len({r[0] for r in rows})
     assert prepared.text.count("\n") == len(rows) + 1  # one line a grade: grading's line numbers are ours
 

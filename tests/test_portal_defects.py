@@ -11,12 +11,12 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from wsgi_client import WsgiClient
 
+from portal import web
+from portal.app import make_app
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
-from wsgi_client import WsgiClient
-from portal.app import make_app
-from portal import web
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 QUIZ = {"title": "Quiz", "type": "Quiz", "score": "50"}
@@ -38,8 +38,11 @@ def no_tracebacks(caplog):
     """Fails the test if the portal logged a traceback (an exception) or an error."""
     caplog.set_level(logging.INFO, logger="portal")
     yield
-    bad = [r.getMessage()[:200] for r in caplog.records
-           if r.name.startswith("portal") and (r.exc_info or r.levelno >= logging.ERROR)]
+    bad = [
+        r.getMessage()[:200]
+        for r in caplog.records
+        if r.name.startswith("portal") and (r.exc_info or r.levelno >= logging.ERROR)
+    ]
     assert bad == []
 
 
@@ -64,13 +67,16 @@ def titles(grading, student_id=1) -> list[str]:
 
 # -- a form sent again with other values (Back, then Add) ----------------------------------------
 
+
 def test_a_grade_form_sent_again_with_other_values_is_a_409_page_offering_it_again(portal, grading, no_tracebacks):
     page = portal.get("/students/1")
     token, request_id = page.csrf(), page.request_ids()[-1]
     first = portal.post("/students/1/grades", dict(QUIZ, title="Essay", csrf_token=token, request_id=request_id))
     assert first.status == 303
-    again = portal.post("/students/1/grades", {"title": "Essay v2", "type": "Exam", "score": "61.5",
-                                               "csrf_token": token, "request_id": request_id})
+    again = portal.post(
+        "/students/1/grades",
+        {"title": "Essay v2", "type": "Exam", "score": "61.5", "csrf_token": token, "request_id": request_id},
+    )
     assert again.status == 409, again.text[:500]
     assert "This form was already used: it added Essay (Quiz, 50)." in again.text
     assert "Nothing was added now." in again.text
@@ -81,8 +87,13 @@ def test_a_grade_form_sent_again_with_other_values_is_a_409_page_offering_it_aga
     fresh = again.request_ids()[-1]
     assert fresh != request_id
     assert titles(grading).count("Essay") == 1 and "Essay v2" not in titles(grading)
-    assert portal.post("/students/1/grades", {"title": "Essay v2", "type": "Exam", "score": "61.5",
-                                              "csrf_token": token, "request_id": fresh}).status == 303
+    assert (
+        portal.post(
+            "/students/1/grades",
+            {"title": "Essay v2", "type": "Exam", "score": "61.5", "csrf_token": token, "request_id": fresh},
+        ).status
+        == 303
+    )
     assert titles(grading).count("Essay") == 1 and titles(grading).count("Essay v2") == 1
 
 
@@ -91,8 +102,9 @@ def test_an_import_form_sent_again_with_another_file_is_a_409_page(portal, gradi
     form = {"csrf_token": page.csrf(), "request_id": page.request_ids()[0]}
     first = portal.upload("/import", form, {"file": ("a.csv", b"student_id,title,type,score\n1,From A,Quiz,70\n")})
     assert first.status == 303
-    again = portal.upload("/import", form, {"file": ("b.csv", b"student_id,title,type,score\n1,From B,Quiz,80\n"
-                                                               b"2,From B,Quiz,81\n")})
+    again = portal.upload(
+        "/import", form, {"file": ("b.csv", b"student_id,title,type,score\n1,From B,Quiz,80\n2,From B,Quiz,81\n")}
+    )
     assert again.status == 409, again.text[:500]
     assert "This form was already used: it imported 1 grade. Nothing was imported now." in again.text
     assert "File: b.csv" in again.text
@@ -113,10 +125,18 @@ def test_an_add_student_form_sent_again_with_other_names_is_a_409_page(portal, g
 
 # -- lost updates ---------------------------------------------------------------------------------
 
+
 def test_pages_with_editable_data_are_not_cached(portal, grading):
     grade = grading.Grades.get_student(1)["grades"][0]
-    for path in ("/students", "/students?q=nick", "/students/1", f"/students/1?edit={grade['id']}",
-                 f"/students/1/grades/{grade['id']}/delete", "/import", "/statistics"):
+    for path in (
+        "/students",
+        "/students?q=nick",
+        "/students/1",
+        f"/students/1?edit={grade['id']}",
+        f"/students/1/grades/{grade['id']}/delete",
+        "/import",
+        "/statistics",
+    ):
         assert portal.get(path).header("Cache-Control") == "no-store", path
 
 
@@ -173,21 +193,26 @@ def test_an_invalid_edit_shown_again_still_carries_the_values_it_was_opened_with
 def test_deleting_a_grade_changed_since_the_confirmation_is_a_409_page(portal, grading, no_tracebacks):
     grade = grading.Grades.add_grade(1, "Retake", "Test", 40)
     confirm = portal.get(f"/students/1/grades/{grade['id']}/delete")
-    form = {"csrf_token": confirm.csrf(), **{f"expected_{f}": hidden(confirm, f"expected_{f}")[0]
-                                              for f in ("title", "type", "score")}}
+    form = {
+        "csrf_token": confirm.csrf(),
+        **{f"expected_{f}": hidden(confirm, f"expected_{f}")[0] for f in ("title", "type", "score")},
+    }
     grading.Grades.update_grade(grade["id"], score=90)
     refused = portal.post(f"/students/1/grades/{grade['id']}/delete", form)
     assert refused.status == 409
     assert "Nothing was deleted" in refused.text and "You saw Retake (Test, 40)" in refused.text
     assert "<dt>Score</dt><dd>90</dd>" in refused.text
     assert grade["id"] in [g["id"] for g in grading.Grades.get_student(1)["grades"]]
-    again = {"csrf_token": confirm.csrf(), **{f"expected_{f}": hidden(refused, f"expected_{f}")[0]
-                                              for f in ("title", "type", "score")}}
+    again = {
+        "csrf_token": confirm.csrf(),
+        **{f"expected_{f}": hidden(refused, f"expected_{f}")[0] for f in ("title", "type", "score")},
+    }
     assert portal.post(f"/students/1/grades/{grade['id']}/delete", again).status == 303
     assert grade["id"] not in [g["id"] for g in grading.Grades.get_student(1)["grades"]]
 
 
 # -- searches, page numbers, file names -----------------------------------------------------------
+
 
 @pytest.mark.parametrize("query", ["%00abc", "abc%00", "%01", "a%1Fb", "a%C2%85b", "%7F"])
 def test_a_search_with_a_control_character_is_a_400_with_a_message(portal, query, no_tracebacks):
@@ -203,8 +228,17 @@ def test_a_search_that_is_not_utf8_lists_everyone(portal, no_tracebacks):
         assert page.status == 200 and "Carter, Nick" in page.text
 
 
-@pytest.mark.parametrize("number", ["999999999999999999", "184467440737095517", "184467440737095516",
-                                    "9223372036854775807", "99999999999999999999999999", "2"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "999999999999999999",
+        "184467440737095517",
+        "184467440737095516",
+        "9223372036854775807",
+        "99999999999999999999999999",
+        "2",
+    ],
+)
 def test_a_page_past_the_last_shows_page_1(portal, number, no_tracebacks):
     for path in (f"/students?page={number}", f"/students?page={number}&q=a&sort=-average"):
         page = portal.get(path)
@@ -215,8 +249,11 @@ def test_a_page_past_the_last_shows_page_1(portal, number, no_tracebacks):
 def test_an_import_with_a_4211_character_file_name_is_stored_once_and_answered(portal, grading, no_tracebacks):
     page = portal.get("/import")
     name = "é" * 4207 + ".csv"
-    done = portal.upload("/import", {"csrf_token": page.csrf(), "request_id": page.request_ids()[0]},
-                         {"file": (name, b"student_id,title,type,score\n1,Long name,Quiz,70\n")})
+    done = portal.upload(
+        "/import",
+        {"csrf_token": page.csrf(), "request_id": page.request_ids()[0]},
+        {"file": (name, b"student_id,title,type,score\n1,Long name,Quiz,70\n")},
+    )
     assert done.status == 303, done.text[:300]
     cookie = portal.cookies[web.FLASH_COOKIE]
     assert len(cookie) <= web.FLASH_BYTES
@@ -238,6 +275,7 @@ def test_a_short_flash_message_is_kept_whole():
 
 
 # -- the add-student form, names, numbers, skip link ----------------------------------------------
+
 
 def test_both_blank_names_are_flagged_focused_and_described(portal, grading):
     token = portal.get("/students").csrf()
@@ -283,8 +321,15 @@ def test_every_count_is_written_the_same_way(portal, grading):
 
 def test_every_page_has_a_skip_link_and_adding_a_grade_returns_to_the_form(portal, grading):
     grade = grading.Grades.get_student(1)["grades"][0]
-    for path in ("/students", "/students/1", f"/students/1?edit={grade['id']}", "/import", "/statistics",
-                 f"/students/1/grades/{grade['id']}/delete", "/students/abc"):
+    for path in (
+        "/students",
+        "/students/1",
+        f"/students/1?edit={grade['id']}",
+        "/import",
+        "/statistics",
+        f"/students/1/grades/{grade['id']}/delete",
+        "/students/abc",
+    ):
         page = portal.get(path)
         assert '<a class="skip-link" href="#main">Skip to main content</a>' in page.text, path
         assert '<main id="main"' in page.text
@@ -294,6 +339,7 @@ def test_every_page_has_a_skip_link_and_adding_a_grade_returns_to_the_form(porta
 
 
 # -- valid HTML ------------------------------------------------------------------------------------
+
 
 def test_the_new_page_states_pass_the_nu_html_checker(portal, grading, tmp_path):
     from test_portal_html import checker
@@ -310,12 +356,17 @@ def test_the_new_page_states_pass_the_nu_html_checker(portal, grading, tmp_path)
     import_form = {"csrf_token": token, "request_id": imports.request_ids()[0]}
     portal.upload("/import", import_form, {"file": ("a.csv", b"student_id,title,type,score\n1,A,Quiz,1\n")})
     pages = {
-        "add-used": portal.post("/students/1/grades", dict(QUIZ, title="Other", csrf_token=token,
-                                                           request_id=request_id)),
+        "add-used": portal.post(
+            "/students/1/grades", dict(QUIZ, title="Other", csrf_token=token, request_id=request_id)
+        ),
         "edit-conflict": portal.post(f"/students/1/grades/{grade['id']}", dict(form, title="Mine")),
-        "delete-conflict": portal.post(f"/students/1/grades/{grade['id']}/delete",
-                                       {"csrf_token": token, **{f"expected_{f}": hidden(confirm, f"expected_{f}")[0]
-                                                                for f in ("title", "type", "score")}}),
+        "delete-conflict": portal.post(
+            f"/students/1/grades/{grade['id']}/delete",
+            {
+                "csrf_token": token,
+                **{f"expected_{f}": hidden(confirm, f"expected_{f}")[0] for f in ("title", "type", "score")},
+            },
+        ),
         "import-used": portal.upload("/import", import_form, {"file": ("b.csv", b"student_id,title,type,score\n")}),
         "students-both-blank": portal.post("/students", {"csrf_token": token, "first_name": "", "last_name": ""}),
         "students-control": portal.get("/students?q=%00abc"),
@@ -327,11 +378,18 @@ def test_the_new_page_states_pass_the_nu_html_checker(portal, grading, tmp_path)
         assert answer.status in (400, 409), (name, answer.status)
         (folder / f"{name}.html").write_text(answer.text, encoding="utf-8")
     (folder / "canary.html").write_text("<!doctype html><title>x</title><p><div>block in a paragraph</p>")
-    done = subprocess.run(command + ["--format", "json", "--stdout", *sorted(map(str, folder.iterdir()))],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*command, "--format", "json", "--stdout", *sorted(map(str, folder.iterdir()))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     messages = json.loads(done.stdout)["messages"]
-    errors = [(Path(m.get("url", "")).name, f"line {m.get('lastLine')}: {m['message']}") for m in messages
-              if m["type"] == "error" or m.get("subType") == "fatal"]
+    errors = [
+        (Path(m.get("url", "")).name, f"line {m.get('lastLine')}: {m['message']}")
+        for m in messages
+        if m["type"] == "error" or m.get("subType") == "fatal"
+    ]
     assert "canary.html" in {name for name, _ in errors}
     ours = [f"{name}: {text}" for name, text in errors if name != "canary.html"]
     assert ours == [], "\n".join(ours)

@@ -7,13 +7,13 @@ import io
 import re
 
 import pytest
-
-from rpc_cluster import Client
-from rpc_cluster.grading.service import GradingService
 from grade_forms import INVALID_GRADE_FORMS
 from wsgi_client import WsgiClient
+
 from portal.app import make_app
 from portal.pages.import_ import MAX_UPLOAD
+from rpc_cluster import Client
+from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -57,6 +57,7 @@ def footer_trace(page):
 
 
 # -- /students: search, sort, paging -------------------------------------------------------------
+
 
 def test_search_matches_first_or_last_name_ignoring_case(portal):
     assert names_in_order(portal.get("/students?q=nick")) == ["Carter, Nick"]
@@ -126,6 +127,7 @@ def test_the_student_list_is_one_grading_call(portal, counting):
 
 # -- adding a grade: one call --------------------------------------------------------------------
 
+
 def test_adding_a_grade_is_one_grading_call_and_an_unknown_student_still_404(portal, counting, grading):
     token = portal.get("/students/1").csrf()
     counting.calls.clear()
@@ -139,6 +141,7 @@ def test_adding_a_grade_is_one_grading_call_and_an_unknown_student_still_404(por
 
 # -- editing a grade -----------------------------------------------------------------------------
 
+
 def first_grade(grading, student_id=1):
     return grading.Grades.get_student(student_id)["grades"][0]
 
@@ -147,8 +150,11 @@ def edit_form(page, grade_id):
     """The edit form shown in one grade's rows of a student's page, or None."""
     block = re.search(rf'<tbody id="grade-{grade_id}">(.*?)</tbody>', page.text, re.S)
     assert block, f"no grade {grade_id} on the page"
-    form = re.search(rf'<form method="post" action="/students/\d+/grades/{grade_id}#grade-{grade_id}".*?</form>',
-                     block.group(1), re.S)
+    form = re.search(
+        rf'<form method="post" action="/students/\d+/grades/{grade_id}#grade-{grade_id}".*?</form>',
+        block.group(1),
+        re.S,
+    )
     return form.group(0) if form else None
 
 
@@ -163,7 +169,7 @@ def test_every_grade_has_an_edit_link_that_shows_its_form(portal, grading):
     editing = portal.get(f"/students/1?edit={grade['id']}")
     form = edit_form(editing, grade["id"])
     assert f'value="{html.escape(grade["title"])}"' in form and f'value="{grade["score"]:g}"' in form
-    assert f'<option selected>{grade["type"]}</option>' in form
+    assert f"<option selected>{grade['type']}</option>" in form
     assert f'name="csrf_token" value="{editing.csrf()}"' in form
     assert re.search(r'name="request_id" value="[A-Za-z0-9_.-]{1,64}"', form)
     assert f'<a href="/students/1#grade-{grade["id"]}">Cancel</a>' in form
@@ -177,8 +183,10 @@ def test_every_grade_has_an_edit_link_that_shows_its_form(portal, grading):
 def test_edit_a_grade_is_post_redirect_get_with_a_flash(portal, grading):
     grade = first_grade(grading)
     token = portal.get("/students/1").csrf()
-    response = portal.post(f"/students/1/grades/{grade['id']}",
-                           {"csrf_token": token, "title": "Quiz 1 (retaken)", "type": "Test", "score": "91.25"})
+    response = portal.post(
+        f"/students/1/grades/{grade['id']}",
+        {"csrf_token": token, "title": "Quiz 1 (retaken)", "type": "Test", "score": "91.25"},
+    )
     assert response.status == 303 and response.header("Location") == "/students/1"
     assert first_grade(grading) == {"id": grade["id"], "title": "Quiz 1 (retaken)", "type": "Test", "score": 91.25}
     page = portal.get("/students/1")
@@ -209,18 +217,29 @@ def test_editing_needs_the_csrf_token(portal, grading):
     assert first_grade(grading) == grade
 
 
-@pytest.mark.parametrize("path", ["/students/2/grades/{own}", "/students/1/grades/9999", "/students/1/grades/abc",
-                                  "/students/1/grades/0", "/students/999/grades/{own}", "/students/1/grades/%C2%B2"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/students/2/grades/{own}",
+        "/students/1/grades/9999",
+        "/students/1/grades/abc",
+        "/students/1/grades/0",
+        "/students/999/grades/{own}",
+        "/students/1/grades/%C2%B2",
+    ],
+)
 def test_editing_a_grade_not_on_that_students_page_is_404(portal, grading, path):
     grade = first_grade(grading)
     token = portal.get("/students/1").csrf()
-    response = portal.post(path.format(own=grade["id"]),
-                           {"csrf_token": token, "title": "Moved", "type": "Quiz", "score": "1"})
+    response = portal.post(
+        path.format(own=grade["id"]), {"csrf_token": token, "title": "Moved", "type": "Quiz", "score": "1"}
+    )
     assert response.status == 404 and "Traceback" not in response.text
     assert first_grade(grading) == grade
 
 
 # -- deleting a grade ----------------------------------------------------------------------------
+
 
 def test_delete_asks_first_then_deletes_once_with_a_flash(portal, grading):
     grade = first_grade(grading, 2)
@@ -256,6 +275,7 @@ def test_deleting_needs_the_csrf_token_and_the_right_student(portal, grading):
 
 # -- export --------------------------------------------------------------------------------------
 
+
 def test_export_is_every_grade_with_the_students_names(portal, grading):
     response = portal.get("/students.csv")
     assert response.status == 200
@@ -269,14 +289,17 @@ def test_export_is_every_grade_with_the_students_names(portal, grading):
 
 
 def test_export_defuses_formulas_and_keeps_exact_scores(portal, grading):
-    student = grading.Grades.add_student("=HYPERLINK(\"http://evil\")", "@SUM(A1)")
-    for title, score in (("+1+1", 91.25), ("-2", 12.5), ("'=quoted", 50), ("plain, \"with\" quotes", 33.3)):
+    student = grading.Grades.add_student('=HYPERLINK("http://evil")', "@SUM(A1)")
+    for title, score in (("+1+1", 91.25), ("-2", 12.5), ("'=quoted", 50), ('plain, "with" quotes', 33.3)):
         grading.Grades.add_grade(student["id"], title, "Quiz", score)
-    rows = [row for row in csv.reader(io.StringIO(portal.get("/students.csv").body.decode()))
-            if row[0] == str(student["id"])]
-    assert [row[1] for row in rows] == ["'+1+1", "'-2", "''=quoted", "plain, \"with\" quotes"]
+    rows = [
+        row
+        for row in csv.reader(io.StringIO(portal.get("/students.csv").body.decode()))
+        if row[0] == str(student["id"])
+    ]
+    assert [row[1] for row in rows] == ["'+1+1", "'-2", "''=quoted", 'plain, "with" quotes']
     assert [row[3] for row in rows] == ["91.25", "12.5", "50", "33.3"]
-    assert rows[0][4:] == ["'=HYPERLINK(\"http://evil\")", "'@SUM(A1)"]
+    assert rows[0][4:] == ['\'=HYPERLINK("http://evil")', "'@SUM(A1)"]
 
 
 def test_export_reads_students_a_page_at_a_time(portal, grading, counting):
@@ -288,14 +311,14 @@ def test_export_reads_students_a_page_at_a_time(portal, grading, counting):
 
 # -- import --------------------------------------------------------------------------------------
 
+
 def import_file(portal, content: bytes, name="grades.csv", **form):
     token = portal.get("/import").csrf()
     return portal.upload("/import", dict({"csrf_token": token}, **form), {"file": (name, content)})
 
 
 def grades_of_everyone(grading):
-    return {s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]]
-            for s in grading.Grades.get_students()}
+    return {s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]] for s in grading.Grades.get_students()}
 
 
 def test_export_then_import_round_trip(portal, grading):
@@ -317,18 +340,30 @@ def test_import_takes_the_four_columns_in_any_order_a_bom_and_blank_lines(portal
     assert grading.Grades.get_student(4)["grades"][-1]["title"] == "From a spreadsheet"
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"student_id,title,type,score\n1,Quiz,Quiz,50\n2,Quiz,Quiz,500\n", "Line 3, score: must be a number from 0 to 100"),
-    (b"student_id,title,type,score\n\n\n1,Quiz,Essay,50\n", "Line 4, type: must be one of Quiz, Test, Exam, Homework"),
-    (b"student_id,title,type,score\n1,\"two\nlines\",Quiz,50\n", "Line 2, title: must not contain a line break"),
-    (b"student_id,title,type,score\n1,\"A\",Quiz,5\n999,Quiz,Quiz,50\n", "Line 3, student_id: names no student (999)"),
-    (b"student_id,title,type,score\n1,Quiz,Quiz\n", "Line 2: has 3 fields where the header has 4"),
-    (b"student_id,title,score\n1,Quiz,50\n", "Line 1: has no type column"),
-    (b"student_id,title,type,score,grade\n", "Line 1: has the column 'grade'"),
-    (b"student_id,title,type,score\n", "The file has no grades, only the header."),
-    (b"", "Line 1: is empty"),
-    (b"student_id,title,type,score\n1,Caf\xe9,Quiz,50\n", "Line 2: is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b"student_id,title,type,score\n1,Quiz,Quiz,50\n2,Quiz,Quiz,500\n",
+            "Line 3, score: must be a number from 0 to 100",
+        ),
+        (
+            b"student_id,title,type,score\n\n\n1,Quiz,Essay,50\n",
+            "Line 4, type: must be one of Quiz, Test, Exam, Homework",
+        ),
+        (b'student_id,title,type,score\n1,"two\nlines",Quiz,50\n', "Line 2, title: must not contain a line break"),
+        (
+            b'student_id,title,type,score\n1,"A",Quiz,5\n999,Quiz,Quiz,50\n',
+            "Line 3, student_id: names no student (999)",
+        ),
+        (b"student_id,title,type,score\n1,Quiz,Quiz\n", "Line 2: has 3 fields where the header has 4"),
+        (b"student_id,title,score\n1,Quiz,50\n", "Line 1: has no type column"),
+        (b"student_id,title,type,score,grade\n", "Line 1: has the column 'grade'"),
+        (b"student_id,title,type,score\n", "The file has no grades, only the header."),
+        (b"", "Line 1: is empty"),
+        (b"student_id,title,type,score\n1,Caf\xe9,Quiz,50\n", "Line 2: is not UTF-8 text"),
+    ],
+)
 def test_a_bad_file_imports_nothing_and_names_the_line_and_field(portal, grading, content, message):
     before = grades_of_everyone(grading)
     response = import_file(portal, content, name="bad<1>.csv")
@@ -345,8 +380,9 @@ def test_import_without_a_file_or_the_token(portal, grading):
     assert no_file.status == 400 and "Choose a CSV file to import." in no_file.text
     forged = portal.upload("/import", {}, {"file": ("g.csv", b"student_id,title,type,score\n1,F,Quiz,1\n")})
     assert forged.status == 403
-    garbled = portal.request("POST", "/import", raw_body=b"--x\r\nnonsense",
-                             content_type="multipart/form-data; boundary=x")
+    garbled = portal.request(
+        "POST", "/import", raw_body=b"--x\r\nnonsense", content_type="multipart/form-data; boundary=x"
+    )
     assert garbled.status in (400, 403) and "Traceback" not in garbled.text
     assert grades_of_everyone(grading) == before
 
@@ -362,9 +398,14 @@ def test_a_double_submit_imports_once(portal, grading):
 
 
 def test_ten_thousand_rows_fit_and_a_larger_file_is_refused(portal, grading):
-    content = ("student_id,title,type,score,first_name,last_name\n" + "".join(
-        f"{1 + n % 5},\"Weekly quiz {n} on fractions, decimals and ratios (chapter {n % 12})\",Quiz,{n % 101},"
-        "Alexandrina,Featherstonehaugh\n" for n in range(10_000))).encode()
+    content = (
+        "student_id,title,type,score,first_name,last_name\n"
+        + "".join(
+            f'{1 + n % 5},"Weekly quiz {n} on fractions, decimals and ratios (chapter {n % 12})",Quiz,{n % 101},'
+            "Alexandrina,Featherstonehaugh\n"
+            for n in range(10_000)
+        )
+    ).encode()
     assert 1 << 20 < len(content) < MAX_UPLOAD  # over every other request's limit, under /import's
     response = import_file(portal, content)
     assert response.status == 303, html.unescape(response.text)[-600:]
@@ -376,6 +417,7 @@ def test_ten_thousand_rows_fit_and_a_larger_file_is_refused(portal, grading):
 
 # -- statistics ----------------------------------------------------------------------------------
 
+
 def test_statistics_page_numbers_chart_and_table(portal, counting):
     page = portal.get("/statistics")
     assert page.status == 200 and counting.calls == ["Grades.statistics"]
@@ -385,13 +427,13 @@ def test_statistics_page_numbers_chart_and_table(portal, counting):
     svg = re.search(r"<svg .*?</svg>", text, re.S).group(0)
     assert 'role="img"' in svg and 'viewBox="0 0 ' in svg
     assert re.search(r'aria-labelledby="chart-title chart-desc"', svg)
-    assert "<title id=\"chart-title\">" in svg
+    assert '<title id="chart-title">' in svg
     assert "20–29: 1, 30–39: 1, 40–49: 1, 50–59: 0" in svg and "80–89: 1, 90–100: 1." in svg
     assert svg.count("<rect ") == 10
     widths = [float(w) for w in re.findall(r'<rect [^>]*width="([0-9.]+)"', svg)]
-    assert widths.count(0.0) == 5 and len(set(w for w in widths if w)) == 1  # five bars of the largest count
+    assert widths.count(0.0) == 5 and len({w for w in widths if w}) == 1  # five bars of the largest count
     table = re.search(r'<table id="distribution">.*?</table>', text, re.S).group(0)
-    assert "<th scope=\"row\">90–100</th><td class=\"num\">1</td>" in table
+    assert '<th scope="row">90–100</th><td class="num">1</td>' in table
     assert '<a href="/statistics" aria-current="page">Statistics</a>' in page.text
     footer_trace(page)
 
@@ -410,6 +452,7 @@ def test_statistics_of_a_class_without_grades(tmp_path):
 
 # -- every new page: trace, navigation, 503 ------------------------------------------------------
 
+
 def test_the_header_links_every_page(portal):
     page = portal.get("/students")
     for href in ("/students", "/statistics", "/import", "/cluster"):
@@ -417,8 +460,16 @@ def test_the_header_links_every_page(portal):
     assert 'href="/students.csv"' in page.text
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/statistics"), ("GET", "/students.csv"), ("GET", "/import"),
-                                          ("GET", "/students/1/grades/1/delete"), ("GET", "/students?q=a")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/statistics"),
+        ("GET", "/students.csv"),
+        ("GET", "/import"),
+        ("GET", "/students/1/grades/1/delete"),
+        ("GET", "/students?q=a"),
+    ],
+)
 def test_new_pages_show_their_trace_and_say_503_when_grading_is_down(grading, method, path):
     dead = WsgiClient(make_app(Client(NOWHERE)))
     page = dead.request(method, path)
@@ -435,9 +486,10 @@ def test_new_pages_show_their_trace_and_say_503_when_grading_is_down(grading, me
 
 
 def test_the_portal_server_takes_a_large_import_and_nothing_else_as_large():
-    from portal.service import PortalService
     import urllib.error
     import urllib.request
+
+    from portal.service import PortalService
 
     def post(url, body, content_type):
         request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
@@ -449,8 +501,11 @@ def test_the_portal_server_takes_a_large_import_and_nothing_else_as_large():
 
     with PortalService(port=0, registry=NOWHERE) as service:
         base = service.url.rsplit("/rpc", 1)[0]
-        two_mib = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"g.csv\"\r\n\r\n" + \
-            b"x" * (2 << 20) + b"\r\n--b--\r\n"
+        two_mib = (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="g.csv"\r\n\r\n'
+            + b"x" * (2 << 20)
+            + b"\r\n--b--\r\n"
+        )
         # Read whole and parsed (then refused for its missing CSRF token), where other paths stop at 1 MiB.
         assert post(base + "/import", two_mib, "multipart/form-data; boundary=b") == 403
         assert post(base + "/students", two_mib, "multipart/form-data; boundary=b") == 413

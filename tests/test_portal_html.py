@@ -15,11 +15,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from wsgi_client import WsgiClient
 
+from portal.app import make_app
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
-from wsgi_client import WsgiClient
-from portal.app import make_app
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -56,7 +56,7 @@ def every_page(grading) -> dict[str, str]:
     portal = WsgiClient(make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE)))
     student = grading.Grades.get_student(1)
     grade_id = student["grades"][0]["id"]
-    grading.Grades.add_grade(1, "<b>bold</b> & \"quoted\" =1+1", "Homework", 12.5)
+    grading.Grades.add_grade(1, '<b>bold</b> & "quoted" =1+1', "Homework", 12.5)
     token = portal.get("/students").csrf()
     pages = {
         "students": portal.get("/students"),
@@ -66,15 +66,18 @@ def every_page(grading) -> dict[str, str]:
         "students-add-invalid": portal.post("/students", {"csrf_token": token, "first_name": "", "last_name": "X"}),
         "student": portal.get("/students/1"),
         "student-editing": portal.get(f"/students/1?edit={grade_id}"),
-        "student-add-invalid": portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
-                                                                  "score": "abc"}),
-        "student-edit-invalid": portal.post(f"/students/1/grades/{grade_id}", {"csrf_token": token, "title": "",
-                                                                               "type": "Essay", "score": "1e999"}),
+        "student-add-invalid": portal.post(
+            "/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz", "score": "abc"}
+        ),
+        "student-edit-invalid": portal.post(
+            f"/students/1/grades/{grade_id}", {"csrf_token": token, "title": "", "type": "Essay", "score": "1e999"}
+        ),
         "delete-confirm": portal.get(f"/students/1/grades/{grade_id}/delete"),
         "statistics": portal.get("/statistics"),
         "import": portal.get("/import"),
-        "import-invalid": portal.upload("/import", {"csrf_token": token},
-                                        {"file": ("bad.csv", b"student_id,title,type,score\n1,Q,Quiz,500\n")}),
+        "import-invalid": portal.upload(
+            "/import", {"csrf_token": token}, {"file": ("bad.csv", b"student_id,title,type,score\n1,Q,Quiz,500\n")}
+        ),
         "cluster-down": portal.get("/cluster"),
         "not-found": portal.get("/students/abc"),
         "forbidden": portal.post("/students", {"first_name": "A", "last_name": "B"}),
@@ -82,12 +85,23 @@ def every_page(grading) -> dict[str, str]:
         "unavailable": WsgiClient(make_app(Client(NOWHERE))).get("/students"),
         "error": WsgiClient(make_app(Broken())).get("/statistics"),
     }
-    assert portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
-                                              "score": "5"}).status == 303
+    assert (
+        portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz", "score": "5"}).status
+        == 303
+    )
     pages["student-with-flash"] = portal.get("/students/1")
-    expected = {"students-search-too-long": 400, "students-add-invalid": 400, "student-add-invalid": 400,
-                "student-edit-invalid": 400, "import-invalid": 400, "not-found": 404, "forbidden": 403,
-                "method-not-allowed": 405, "unavailable": 503, "error": 500}
+    expected = {
+        "students-search-too-long": 400,
+        "students-add-invalid": 400,
+        "student-add-invalid": 400,
+        "student-edit-invalid": 400,
+        "import-invalid": 400,
+        "not-found": 404,
+        "forbidden": 403,
+        "method-not-allowed": 405,
+        "unavailable": 503,
+        "error": 500,
+    }
     for name, page in pages.items():
         assert page.status == expected.get(name, 200), (name, page.status)
     return {name: page.text for name, page in pages.items()}
@@ -104,11 +118,15 @@ def test_every_page_passes_the_nu_html_checker(tmp_path):
     # A page with known errors, checked in the same run: the checker must find them, or it checked nothing.
     (folder / "canary.html").write_text("<!doctype html><title>x</title><p><div>block in a paragraph</p>")
     files = sorted(str(path) for path in folder.iterdir())
-    done = subprocess.run(command + ["--format", "json", "--stdout", *files], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [*command, "--format", "json", "--stdout", *files], capture_output=True, text=True, timeout=120
+    )
     messages = json.loads(done.stdout)["messages"]
-    errors = [(Path(m.get("url", "")).name, f"line {m.get('lastLine')}: {m['message']} [{m.get('extract', '').strip()}]")
-              for m in messages if m["type"] == "error" or m.get("subType") == "fatal"]
+    errors = [
+        (Path(m.get("url", "")).name, f"line {m.get('lastLine')}: {m['message']} [{m.get('extract', '').strip()}]")
+        for m in messages
+        if m["type"] == "error" or m.get("subType") == "fatal"
+    ]
     assert "canary.html" in {name for name, _ in errors}, done.stdout[-2000:] + done.stderr[-2000:]
     ours = [f"{name}: {text}" for name, text in errors if name != "canary.html"]
     assert ours == [], "\n".join(ours)

@@ -5,14 +5,14 @@ import html
 import re
 
 import pytest
-
-from rpc_cluster import Client
-from rpc_cluster.grading.service import GradingService
 from grade_forms import INVALID_GRADE_FORMS
 from wsgi_client import WsgiClient
+
 from portal.app import make_app
 from portal.service import add_arguments
 from portal.web import CSRF_COOKIE
+from rpc_cluster import Client
+from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 
@@ -87,7 +87,9 @@ def test_student_page(portal):
 
 def test_add_grade_is_post_redirect_get_with_a_flash(portal, grading):
     token = portal.get("/students/1").csrf()
-    response = portal.post("/students/1/grades", {"csrf_token": token, "title": "Quiz 3", "type": "Test", "score": "91.5"})
+    response = portal.post(
+        "/students/1/grades", {"csrf_token": token, "title": "Quiz 3", "type": "Test", "score": "91.5"}
+    )
     assert response.status == 303 and response.header("Location").endswith("/students/1#title")
     page = portal.get("/students/1")
     assert "Added Quiz 3 (Test, 91.5)." in page.text
@@ -97,14 +99,23 @@ def test_add_grade_is_post_redirect_get_with_a_flash(portal, grading):
 
 def test_a_double_click_stores_one_grade_and_one_student(portal, grading):
     page = portal.get("/students/1")
-    form = {"csrf_token": page.csrf(), "request_id": page.request_ids()[0],
-            "title": "Clicked twice", "type": "Quiz", "score": "77"}
+    form = {
+        "csrf_token": page.csrf(),
+        "request_id": page.request_ids()[0],
+        "title": "Clicked twice",
+        "type": "Quiz",
+        "score": "77",
+    }
     first, second = portal.post("/students/1/grades", form), portal.post("/students/1/grades", form)
     assert first.status == second.status == 303
     assert [g["title"] for g in grading.Grades.get_student(1)["grades"]].count("Clicked twice") == 1
     listing = portal.get("/students")
-    form = {"csrf_token": listing.csrf(), "request_id": listing.request_ids()[0],
-            "first_name": "Grace", "last_name": "Hopper"}
+    form = {
+        "csrf_token": listing.csrf(),
+        "request_id": listing.request_ids()[0],
+        "first_name": "Grace",
+        "last_name": "Hopper",
+    }
     first, second = portal.post("/students", form), portal.post("/students", form)
     assert first.header("Location") == second.header("Location")
     assert grading.Grades.count_students() == 6
@@ -134,7 +145,9 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(portal, grading):
     assert wrong.status == 403 and "expired" in wrong.text
     assert portal.post("/students", {"first_name": "A", "last_name": "B"}).status == 403
     fresh = WsgiClient(portal.app)  # no cookie at all
-    assert fresh.post("/students/1/grades", {"csrf_token": "t", "title": "Q", "type": "Quiz", "score": "5"}).status == 403
+    assert (
+        fresh.post("/students/1/grades", {"csrf_token": "t", "title": "Q", "type": "Quiz", "score": "5"}).status == 403
+    )
     assert grading.Grades.get_student(1)["grades"] == before
 
 
@@ -189,17 +202,23 @@ def test_the_secret_comes_from_the_flag_or_the_environment_and_help_never_shows_
     assert exit_.value.code == 2 and "short" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("headers", [{"Host": "evil.test"}, {"X-Forwarded-Host": "evil.test"},
-                                     {"Host": "evil.test:8080", "X-Forwarded-Host": "evil.test",
-                                      "X-Forwarded-Proto": "https"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "evil.test"},
+        {"X-Forwarded-Host": "evil.test"},
+        {"Host": "evil.test:8080", "X-Forwarded-Host": "evil.test", "X-Forwarded-Proto": "https"},
+    ],
+)
 def test_redirects_are_relative_whatever_the_host_says(portal, headers):
     home = portal.request("GET", "/", headers=headers)
     assert home.status in (302, 303) and home.header("Location") == "/students"
     token = portal.get("/students/1").csrf()
     added = portal.request("POST", "/students/1/grades", dict(GRADE, title="Quiz", csrf_token=token), headers=headers)
     assert added.status == 303 and added.header("Location") == "/students/1#title"
-    student = portal.request("POST", "/students", {"csrf_token": token, "first_name": "Ada", "last_name": "L"},
-                             headers=headers)
+    student = portal.request(
+        "POST", "/students", {"csrf_token": token, "first_name": "Ada", "last_name": "L"}, headers=headers
+    )
     assert student.status == 303 and student.header("Location") == "/students/6"
 
 
@@ -213,10 +232,24 @@ def test_add_student(portal, grading):
     assert grading.Grades.count_students() == 6
 
 
-@pytest.mark.parametrize("path", ["/students/999", "/students/abc", "/students/-1", "/students/0",
-                                  "/students/99999999999999999999999", "/nope", "/students/²",
-                                  "/students/%C2%B2", "/students/\u0661", "/students/\U0001d7cf", "/students/+1",
-                                  "/students/1%20", "/students/1_0"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/students/999",
+        "/students/abc",
+        "/students/-1",
+        "/students/0",
+        "/students/99999999999999999999999",
+        "/nope",
+        "/students/²",
+        "/students/%C2%B2",
+        "/students/\u0661",
+        "/students/\U0001d7cf",
+        "/students/+1",
+        "/students/1%20",
+        "/students/1_0",
+    ],
+)
 def test_unknown_or_non_numeric_student_is_a_404_page(portal, path):
     page = portal.get(path)
     assert page.status == 404
@@ -227,8 +260,12 @@ def test_unknown_or_non_numeric_student_is_a_404_page(portal, path):
 def test_posting_a_grade_for_an_unknown_student_is_404(portal, grading):
     token = portal.get("/students").csrf()
     for student_id in ("999", "²", "\u0661"):
-        assert portal.post(f"/students/{student_id}/grades", {"csrf_token": token, "title": "Q", "type": "Quiz",
-                                                              "score": "5"}).status == 404
+        assert (
+            portal.post(
+                f"/students/{student_id}/grades", {"csrf_token": token, "title": "Q", "type": "Quiz", "score": "5"}
+            ).status
+            == 404
+        )
     assert [g["title"] for g in grading.Grades.get_student(1)["grades"]].count("Q") == 0
 
 
@@ -237,7 +274,7 @@ def test_wrong_method_is_405(portal):
 
 
 def test_everything_is_escaped(portal, grading):
-    grading.Grades.add_student("<script>alert(1)</script>", "O'Brien & \"Co\"")
+    grading.Grades.add_student("<script>alert(1)</script>", 'O\'Brien & "Co"')
     grading.Grades.add_grade(6, "<img src=x onerror=alert(2)>", "Quiz", 50)
     for path in ("/students", "/students/6"):
         page = portal.get(path).text
@@ -294,10 +331,18 @@ class FakeRegistry:
                 return super().__getitem__(key)
 
         # 40 names; every fourth row (so every row of Service0, 4, 8, ...) is critical.
-        self.rows = [Row(service_name=f"Service{i % 40}", service_url=f"http://127.0.0.1:{10000 + i}/rpc",
-                         required_services=[], status="critical" if i % 4 == 0 else "passing",
-                         registered_at="2024-05-01T10:00:00", last_checked="2024-05-01T10:00:03",
-                         failures=2 if i % 4 == 0 else 0) for i in range(count)]
+        self.rows = [
+            Row(
+                service_name=f"Service{i % 40}",
+                service_url=f"http://127.0.0.1:{10000 + i}/rpc",
+                required_services=[],
+                status="critical" if i % 4 == 0 else "passing",
+                registered_at="2024-05-01T10:00:00",
+                last_checked="2024-05-01T10:00:03",
+                failures=2 if i % 4 == 0 else 0,
+            )
+            for i in range(count)
+        ]
 
     def call(self, method, *args, **kwargs):
         assert method == "Registry.services"

@@ -3,7 +3,6 @@ names cut silently, words wider than a phone, focus lost after adding a grade, m
 409 pages of a form sent again or a stale edit, as a browser shows them (axe-core on each)."""
 
 import pytest
-
 from test_portal_browser import PHONE, axe, browser, grading_client, names_shown, new_student, serious_violations, shot
 
 __all__ = ["axe", "browser"]  # fixtures, imported to be found by pytest
@@ -34,15 +33,20 @@ def active(page) -> str:
 
 
 def in_viewport(page, selector: str) -> bool:
-    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
-                                    return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight; }""", selector)
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
+                                    return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight; }""",
+        selector,
+    )
 
 
 def described_by(page, selector: str) -> str:
     """The text of the elements the field's aria-describedby names."""
-    return page.evaluate("""s => (document.querySelector(s).getAttribute('aria-describedby') || '').split(' ')
+    return page.evaluate(
+        """s => (document.querySelector(s).getAttribute('aria-describedby') || '').split(' ')
                                   .filter(Boolean).map(id => document.getElementById(id).textContent).join(' | ')""",
-                         selector)
+        selector,
+    )
 
 
 def test_an_add_student_error_is_seen_focused_and_described(full_list, page, axe):
@@ -157,8 +161,12 @@ def test_every_count_is_written_one_way(cluster, page):
     grades = page.inner_text("#grades-count")
     assert "," in grades and int(grades.replace(",", "")) >= 1_234
     page.goto(cluster.portal + "/import")
-    page.set_input_files("#file", files=[{"name": "many.csv", "mimeType": "text/csv",
-                                          "buffer": ("student_id,title,type,score\n" + rows).encode()}])
+    page.set_input_files(
+        "#file",
+        files=[
+            {"name": "many.csv", "mimeType": "text/csv", "buffer": ("student_id,title,type,score\n" + rows).encode()}
+        ],
+    )
     page.click("button:has-text('Import')")
     assert page.inner_text(".flash") == "Imported 1,234 grades for 1 student from many.csv."
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from rpc_cluster.client.providers import ProviderTable
+from rpc_cluster.client.retry import Backoff
 from rpc_cluster.core.errors import TransportError
 from rpc_cluster.runtime.registration import ASSUMED_HEARTBEAT_INTERVAL, Registration
-from rpc_cluster.client.retry import Backoff
+import itertools
 
 URL = "http://127.0.0.1:7000/rpc"
 
@@ -60,8 +61,16 @@ def registry():
 
 
 def make(registry, clock, **kwargs):
-    return Registration(registry, "EchoService", URL, ["LogService"], ProviderTable(), clock=clock,
-                        backoff=Backoff(first=0.1, longest=5.0, jitter=0.0), **kwargs)
+    return Registration(
+        registry,
+        "EchoService",
+        URL,
+        ["LogService"],
+        ProviderTable(),
+        clock=clock,
+        backoff=Backoff(first=0.1, longest=5.0, jitter=0.0),
+        **kwargs,
+    )
 
 
 def test_registers_and_takes_the_providers_it_is_given(registry, clock):
@@ -147,7 +156,7 @@ def test_a_registry_that_never_checks_us_is_not_registered_with_again_and_again(
         registration.step()
         if registry.calls.count("Registry.register") > before:
             registers.append(clock.now)
-    gaps = [b - a for a, b in zip(registers, registers[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(registers)]
     assert len(registers) <= 6 and gaps == sorted(gaps)  # was one every 4 s: 25 of them
     registration.heard_heartbeat()  # checked at last: back to registering again at once when forgotten
     assert registration._unheard == 0
@@ -173,8 +182,7 @@ def test_a_push_that_crossed_a_registration_is_not_overwritten_by_its_older_answ
     verifier.verify_pending()
     assert len(table.get("GradingService")) == 2
     # ... then the registration's older answer lands: the service looks its providers up again.
-    Registration(registry, "Portal", URL, ["GradingService"], table, clock=clock,
-                 on_registered=verifier.recheck).step()
+    Registration(registry, "Portal", URL, ["GradingService"], table, clock=clock, on_registered=verifier.recheck).step()
     assert table.get("GradingService") == ["http://127.0.0.1:6001/rpc"]
     assert verifier.verify_pending()
     assert sorted(table.get("GradingService")) == ["http://127.0.0.1:6001/rpc", "http://127.0.0.1:6002/rpc"]

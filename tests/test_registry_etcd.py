@@ -11,8 +11,8 @@ import threading
 import time
 
 import pytest
-
 from conftest import free_port, wait_until
+
 from rpc_cluster import Client, RegistryClient
 from rpc_cluster.serving.server import HttpServer
 
@@ -36,8 +36,9 @@ class Recorder:
         if body.get("method") == "Service.update":
             time.sleep(self.delay)
             with self._lock:
-                self.updates.append((time.monotonic(), body["params"].get("added", []),
-                                     body["params"].get("removed", [])))
+                self.updates.append(
+                    (time.monotonic(), body["params"].get("added", []), body["params"].get("removed", []))
+                )
             answer = {"jsonrpc": "2.0", "result": True, "id": body.get("id")}
         else:
             answer = {"jsonrpc": "2.0", "result": {"status": "ok", "service": "Recorder"}, "id": body.get("id")}
@@ -64,16 +65,19 @@ def recorder():
 
 
 def two_registries(processes, store: str, ports=(0, 0)):
-    procs = [processes.registry("--store", store, "--leader-ttl", str(TTL), port=port, interval=INTERVAL)
-             for port in ports]
+    procs = [
+        processes.registry("--store", store, "--leader-ttl", str(TTL), port=port, interval=INTERVAL) for port in ports
+    ]
     return procs, [proc.url() for proc in procs]
 
 
 def checker(urls: list[str]) -> str:
     """The registry that checks, as the registries say."""
+
     def ask():
         rows = RegistryClient(",".join(urls)).Registry.services()
         return rows and rows[0].get("checked_by")
+
     return wait_until(ask, 15, message="a registry to lead")
 
 
@@ -99,11 +103,16 @@ def test_killing_the_checking_registry_moves_checks_and_pushes_to_the_other(proc
     other = next(url for url in urls if url != leader)
     killed_at = time.monotonic()
     target.signal(signal.SIGKILL)
-    wait_until(lambda: recorder.told("removed", target_url), TTL + 6 * INTERVAL + 5,
-               message="the other registry to push the removal")
+    wait_until(
+        lambda: recorder.told("removed", target_url),
+        TTL + 6 * INTERVAL + 5,
+        message="the other registry to push the removal",
+    )
     took = recorder.told("removed", target_url)[0] - killed_at
-    print(f"\nfailover: the dead service's dependents were told {took:.2f} s after the checking registry "
-          f"was killed ({took / INTERVAL:.1f} intervals; lease TTL {TTL} s)")
+    print(
+        f"\nfailover: the dead service's dependents were told {took:.2f} s after the checking registry "
+        f"was killed ({took / INTERVAL:.1f} intervals; lease TTL {TTL} s)"
+    )
     assert took <= TTL + 3 * INTERVAL + 1.0  # one TTL plus about one interval, and CI's noise
     assert Client(other).Registry.services()[0]["checked_by"] == other
     time.sleep(3 * INTERVAL)
@@ -120,8 +129,9 @@ def test_killing_one_etcd_member_of_three_loses_nothing(processes, own_etcd, rec
     registry.Registry.register("Recorder", recorder.url, ["Target"])
     own_etcd.kill(0)
     for url in urls:  # through either registry, every registration made before the kill
-        assert sorted(r["service_url"] for r in Client(url).Registry.services()
-                      if r["service_name"] == "Before") == sorted(before)
+        assert sorted(
+            r["service_url"] for r in Client(url).Registry.services() if r["service_name"] == "Before"
+        ) == sorted(before)
     registry.Registry.register("After", "http://127.0.0.1:20100/rpc", [])
     assert Client(urls[0]).Registry.lookup("After") == ["http://127.0.0.1:20100/rpc"]
     target = processes.echo(both, "--name", "Target")
@@ -158,8 +168,9 @@ def test_a_rolling_restart_of_both_registries_keeps_every_service_listed_and_pas
     for index in (0, 1):
         procs[index].signal(signal.SIGKILL)
         time.sleep(2 * INTERVAL)
-        procs[index] = processes.registry("--store", store, "--leader-ttl", str(TTL), port=ports[index],
-                                          interval=INTERVAL)
+        procs[index] = processes.registry(
+            "--store", store, "--leader-ttl", str(TTL), port=ports[index], interval=INTERVAL
+        )
         procs[index].url()
         wait_until(lambda: all_passing(urls[index]), 15, message=f"registry {index} back with everyone")
     for url in urls:
@@ -180,8 +191,11 @@ def test_a_slow_dependent_does_not_hold_back_pushes_to_the_others(processes, etc
         first.signal(signal.SIGKILL)
         wait_until(lambda: first_url not in registry.Registry.lookup("First"), 10, message="First critical")
         second.signal(signal.SIGKILL)
-        critical_at = wait_until(lambda: second_url not in registry.Registry.lookup("Second") and time.monotonic(),
-                                 10, message="Second critical")
+        critical_at = wait_until(
+            lambda: second_url not in registry.Registry.lookup("Second") and time.monotonic(),
+            10,
+            message="Second critical",
+        )
         wait_until(lambda: recorder.told("removed", second_url), 10, message="Fast told")
         # Behind the slow push (3 tries of 2 s), Fast would wait about 6 s more.
         assert recorder.told("removed", second_url)[0] - critical_at < 2.0

@@ -9,9 +9,9 @@ import threading
 import time
 
 import pytest
-
 from conftest import wait_until
 from registry_watch import check_gaps, kill_detection_time, service_row
+
 from rpc_cluster import Client, ServiceUnavailable
 from rpc_cluster.core.errors import TransportError
 from rpc_cluster.registry import service as registry_service
@@ -90,8 +90,9 @@ def test_many_dead_registrations_do_not_delay_the_checks_of_a_live_service(proce
     echo = processes.echo(registry_proc.url(), "--name", "Live")
     url = echo.url()
 
-    wait_until(lambda: (service_row(registry, url) or {}).get("last_checked"), 10,
-               message="the live service to be checked")
+    wait_until(
+        lambda: (service_row(registry, url) or {}).get("last_checked"), 10, message="the live service to be checked"
+    )
     wait_until(lambda: registry.Registry.lookup("Dead") == [], 10, message="the dead ones to turn critical")
     gaps = check_gaps(registry, url, 4 * interval)
     assert len(gaps) >= 2 and max(gaps) <= 2 * interval, f"checks of the live service {gaps} s apart"

@@ -5,8 +5,8 @@ import threading
 import time
 
 import pytest
-
 from conftest import free_port, wait_until
+
 from rpc_cluster import Client
 
 
@@ -28,8 +28,11 @@ def test_services_started_before_the_registry_register_when_it_comes_up(processe
     registry = Client(registry_url)
     wait_until(lambda: set(statuses(registry)) == {portal_url, grading_url}, 15, message="both registered")
     # The portal learned where grading is, whichever registered first.
-    wait_until(lambda: Client(portal_url).Echo.providers().get("GradingService") == [grading_url], 10,
-               message="the portal to know grading")
+    wait_until(
+        lambda: Client(portal_url).Echo.providers().get("GradingService") == [grading_url],
+        10,
+        message="the portal to know grading",
+    )
 
 
 def test_killed_service_turns_critical_dependents_are_told_then_it_is_dropped(processes):
@@ -41,14 +44,20 @@ def test_killed_service_turns_critical_dependents_are_told_then_it_is_dropped(pr
     grading_b = processes.echo(registry_url, "--name", "GradingService")
     portal_client = Client(portal.url())
     urls = {grading_a.url(), grading_b.url()}
-    wait_until(lambda: set(portal_client.Echo.providers().get("GradingService", [])) == urls, 10,
-               message="the portal to know both grading instances")
+    wait_until(
+        lambda: set(portal_client.Echo.providers().get("GradingService", [])) == urls,
+        10,
+        message="the portal to know both grading instances",
+    )
 
     grading_a.signal(signal.SIGKILL)
     wait_until(lambda: statuses(registry).get(grading_a.url()) == "critical", 5, message="critical")
     assert registry.Registry.lookup("GradingService") == [grading_b.url()]
-    wait_until(lambda: portal_client.Echo.providers()["GradingService"] == [grading_b.url()], 5,
-               message="the portal to be told of the removal")
+    wait_until(
+        lambda: portal_client.Echo.providers()["GradingService"] == [grading_b.url()],
+        5,
+        message="the portal to be told of the removal",
+    )
     wait_until(lambda: grading_a.url() not in statuses(registry), 5, message="the dead one to be dropped")
     assert statuses(registry)[grading_b.url()] == "passing"
 
@@ -60,8 +69,11 @@ def test_recovered_service_turns_passing_and_dependents_hear_of_it(processes):
     grading = processes.echo(registry_proc.url(), "--name", "GradingService")
     grading_url = grading.url()
     portal_client = Client(portal.url())
-    wait_until(lambda: portal_client.Echo.providers().get("GradingService") == [grading_url], 10,
-               message="the portal to know grading")
+    wait_until(
+        lambda: portal_client.Echo.providers().get("GradingService") == [grading_url],
+        10,
+        message="the portal to know grading",
+    )
     grading.signal(signal.SIGSTOP)  # alive but not answering
     try:
         wait_until(lambda: statuses(registry).get(grading_url) == "critical", 5, message="critical")
@@ -87,8 +99,11 @@ def test_restarted_registry_is_repopulated_by_the_services_themselves(processes)
     assert second.url() == registry_url
     wait_until(lambda: set(statuses(registry)) == expected, 10, message="re-registration after the restart")
     assert grading.output().count("registered again") >= 1
-    wait_until(lambda: Client(portal.url()).Echo.providers().get("GradingService") == [grading.url()], 5,
-               message="providers after the restart")
+    wait_until(
+        lambda: Client(portal.url()).Echo.providers().get("GradingService") == [grading.url()],
+        5,
+        message="providers after the restart",
+    )
 
 
 def test_sigterm_deregisters_and_drains_in_flight_calls(processes):
@@ -126,8 +141,11 @@ def test_a_cluster_with_a_token_works_and_refuses_strangers(processes):
     portal = processes.echo(registry_proc.url(), "--name", "PortalService", "--requires", "GradingService", env=env)
     grading = processes.echo(registry_proc.url(), "--name", "GradingService", env=env)
     registry = Client(registry_proc.url(), token="cluster-secret")
-    wait_until(lambda: set(statuses(registry).values()) == {"passing"} and len(statuses(registry)) == 2, 10,
-               message="both registered")
+    wait_until(
+        lambda: set(statuses(registry).values()) == {"passing"} and len(statuses(registry)) == 2,
+        10,
+        message="both registered",
+    )
     time.sleep(1.0)  # several heartbeat rounds: they carry the token too, or these would turn critical
     assert set(statuses(registry).values()) == {"passing"}
     assert Client(portal.url(), token="cluster-secret").Echo.providers()["GradingService"] == [grading.url()]

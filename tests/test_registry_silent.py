@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
-
 from conftest import wait_until
 from registry_watch import check_gaps, kill_detection_time, service_row
+
 from rpc_cluster import Client
 from rpc_cluster.core.errors import TransportError
 from rpc_cluster.registry.health_check import HealthChecker
@@ -81,8 +81,14 @@ class SocketServer:
                     continue  # read and never answer: the peer waits
                 buffer = self._conns[sock] + data
                 head, sep, rest = buffer.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
                 if not sep or len(rest) < length:
                     self._conns[sock] = buffer
                     continue
@@ -108,11 +114,19 @@ class SocketServer:
 
 def http_answer(body: bytes = OK, status: str = "200 OK", chunked: bool = False) -> bytes:
     if chunked:
-        return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                f"{len(body[:10]):x}\r\n").encode() + body[:10] + f"\r\n{len(body[10:]):x}\r\n".encode() \
-            + body[10:] + b"\r\n0\r\n\r\n"
-    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode() + body
+        return (
+            (
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                f"{len(body[:10]):x}\r\n"
+            ).encode()
+            + body[:10]
+            + f"\r\n{len(body[10:]):x}\r\n".encode()
+            + body[10:]
+            + b"\r\n0\r\n\r\n"
+        )
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 @pytest.fixture
@@ -137,8 +151,11 @@ def checker():
 
     def make(interval: float, timeout: float, post=None, **kwargs) -> HealthChecker:
         table = RegistryTable(deregister_after=600)
-        made.append(HealthChecker(table, post or (lambda url, body, timeout: None), interval=interval,
-                                  timeout=timeout, **kwargs))
+        made.append(
+            HealthChecker(
+                table, post or (lambda url, body, timeout: None), interval=interval, timeout=timeout, **kwargs
+            )
+        )
         made[-1].start()
         return made[-1]
 
@@ -163,8 +180,12 @@ def test_a_silent_service_turns_critical_within_two_and_a_half_intervals(servers
     started = time.monotonic()
     for url in urls:
         health.table.register("Silent", url)
-    wait_until(lambda: all(status(health, url) == CRITICAL for url in urls), 5, interval=0.02,
-               message="the silent services to turn critical")
+    wait_until(
+        lambda: all(status(health, url) == CRITICAL for url in urls),
+        5,
+        interval=0.02,
+        message="the silent services to turn critical",
+    )
     took = time.monotonic() - started
     assert took <= 2.5 * interval, f"silent services left passing after {took:.2f} s"
 
@@ -176,8 +197,9 @@ def test_a_crowd_of_silent_services_does_not_delay_the_checks_of_a_live_one(proc
     echo = processes.echo(registry_proc.url(), "--name", "Live")
     url = echo.url()
 
-    wait_until(lambda: (service_row(registry, url) or {}).get("last_checked"), 10,
-               message="the live service to be checked")
+    wait_until(
+        lambda: (service_row(registry, url) or {}).get("last_checked"), 10, message="the live service to be checked"
+    )
     # 300 silent services. On 64 threads, each held one for 3 timeouts: 300 x 0.6 s / 64
     # is 2.8 s before the last of them was even tried a third time.
     backlog, mute = servers("backlog", 15), servers("mute", 15)
@@ -186,8 +208,9 @@ def test_a_crowd_of_silent_services_does_not_delay_the_checks_of_a_live_one(proc
     with registry.batch() as batch:
         for silent_url in silent:
             batch.call("Registry.register", "Silent", silent_url)
-    wait_until(lambda: registry.Registry.lookup("Silent") == [], 10, interval=0.02,
-               message="the silent ones to turn critical")
+    wait_until(
+        lambda: registry.Registry.lookup("Silent") == [], 10, interval=0.02, message="the silent ones to turn critical"
+    )
     took = time.monotonic() - registered
     assert took <= 2.5 * interval, f"the last silent service left passing after {took:.2f} s"
 
@@ -212,15 +235,19 @@ def test_every_heartbeat_carries_the_token_and_reuses_its_connection(servers, ch
     assert status(health, url) == PASSING
 
 
-@pytest.mark.parametrize("answer, alive", [
-    (http_answer(), True),
-    (http_answer(chunked=True), True),
-    (http_answer(b'{"jsonrpc": "2.0", "error": {"code": -32601, "message": "no"}, "id": 1}'), False),
-    (http_answer(b"not json"), False),
-    (http_answer(status="500 Internal Server Error"), False),
-    (http_answer(status="401 Unauthorized"), False),
-    (b"garbage\r\n\r\n", False),
-], ids=["result", "chunked", "rpc-error", "not-json", "500", "401", "not-http"])
+@pytest.mark.parametrize(
+    "answer, alive",
+    [
+        (http_answer(), True),
+        (http_answer(chunked=True), True),
+        (http_answer(b'{"jsonrpc": "2.0", "error": {"code": -32601, "message": "no"}, "id": 1}'), False),
+        (http_answer(b"not json"), False),
+        (http_answer(status="500 Internal Server Error"), False),
+        (http_answer(status="401 Unauthorized"), False),
+        (b"garbage\r\n\r\n", False),
+    ],
+    ids=["result", "chunked", "rpc-error", "not-json", "500", "401", "not-http"],
+)
 def test_only_a_200_with_a_json_rpc_result_counts_as_alive(servers, checker, answer, alive):
     server = servers("answer", answer=lambda request: answer)
     url = server.urls()[0]

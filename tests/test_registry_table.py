@@ -62,7 +62,10 @@ def test_re_registering_under_another_name_moves_the_url(table):
     table.register("PortalService", PORTAL, ["A", "B"])
     table.register("A", GRADING)
     _, notices = table.register("B", GRADING)
-    assert {(n.recipient, bool(n.added), bool(n.removed)) for n in notices} == {(PORTAL, False, True), (PORTAL, True, False)}
+    assert {(n.recipient, bool(n.added), bool(n.removed)) for n in notices} == {
+        (PORTAL, False, True),
+        (PORTAL, True, False),
+    }
     assert table.lookup("A") == [] and table.lookup("B") == [GRADING]
 
 
@@ -129,9 +132,13 @@ def test_services_lists_every_field(table):
     table.record_success(GRADING)
     (row,) = table.services()
     assert row == {
-        "service_name": "GradingService", "service_url": GRADING, "required_services": ["LogService"],
-        "status": "passing", "registered_at": "2027-01-15T08:00:00.000Z",
-        "last_checked": "2027-01-15T08:00:00.000Z", "failures": 0,
+        "service_name": "GradingService",
+        "service_url": GRADING,
+        "required_services": ["LogService"],
+        "status": "passing",
+        "registered_at": "2027-01-15T08:00:00.000Z",
+        "last_checked": "2027-01-15T08:00:00.000Z",
+        "failures": 0,
     }
 
 
@@ -157,8 +164,10 @@ def test_a_new_url_beyond_max_registrations_is_refused_and_a_known_one_is_not(cl
 
 def test_notify_gets_each_change_s_notices_in_the_order_of_the_changes(clock):
     told = []
-    table = RegistryTable(clock=clock, notify=lambda notices: told.append(
-        [(n.recipient, "added" if n.added else "removed") for n in notices]))
+    table = RegistryTable(
+        clock=clock,
+        notify=lambda notices: told.append([(n.recipient, "added" if n.added else "removed") for n in notices]),
+    )
     table.register("PortalService", PORTAL, ["GradingService"])
     table.register("GradingService", GRADING)
     table.record_failure(GRADING)

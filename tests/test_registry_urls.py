@@ -14,9 +14,9 @@ import json
 import urllib.request
 
 import pytest
-
 from conftest import wait_until
 from raw_server import RawServer
+
 from rpc_cluster import Client
 from rpc_cluster.registry.health_check import HealthChecker
 from rpc_cluster.registry.service import MAX_NAME, MAX_REQUIRED, RegistryService
@@ -46,9 +46,19 @@ def refused_field(answer: dict) -> str:
     return answer["error"]["data"]["field"]
 
 
-BAD_URLS = ["http://€:1/rpc", "http://[::1", "http://user:pw@127.0.0.1:1/rpc", "http://127.0.0.1:0/rpc",
-            "http://127.0.0.1:65536/rpc", "ftp://127.0.0.1:1/rpc", "http://127.0.0.1:1/" + "a" * 2048,
-            "http://127.0.0.1:1/r pc", "http://127.0.0.1:1/rpc\r\n", 42, None]
+BAD_URLS = [
+    "http://€:1/rpc",
+    "http://[::1",
+    "http://user:pw@127.0.0.1:1/rpc",
+    "http://127.0.0.1:0/rpc",
+    "http://127.0.0.1:65536/rpc",
+    "ftp://127.0.0.1:1/rpc",
+    "http://127.0.0.1:1/" + "a" * 2048,
+    "http://127.0.0.1:1/r pc",
+    "http://127.0.0.1:1/rpc\r\n",
+    42,
+    None,
+]
 
 
 @pytest.mark.parametrize("url", BAD_URLS)
@@ -71,7 +81,7 @@ def test_required_services_are_at_most_64_names_of_at_most_200_characters(regist
     most = [f"S{n}".ljust(MAX_NAME, "x") for n in range(MAX_REQUIRED)]
     assert MAX_REQUIRED == 64 and MAX_NAME == 200
     assert "result" in rpc(registry.url, "Registry.register", ["Bounded", url, most])
-    one_more = most + ["Another"]
+    one_more = [*most, "Another"]
     assert refused_field(rpc(registry.url, "Registry.register", ["Bounded", url, one_more])) == "required_services"
     too_long = ["x" * (MAX_NAME + 1)]
     assert refused_field(rpc(registry.url, "Registry.register", ["Bounded", url, too_long])) == "required_services"
@@ -156,6 +166,7 @@ def test_heartbeats_reach_an_idn_host_by_its_idna_name(monkeypatch):
 def test_a_client_of_the_registry_is_refused_like_over_raw_json_rpc(registry):
     # The same answer through the library's client: InvalidParams with data naming the field.
     from rpc_cluster import InvalidParams
+
     with pytest.raises(InvalidParams) as info:
         Client(registry.url, timeout=5).Registry.register("GradingService", "http://€:1/rpc")
     assert info.value.data["field"] == "service_url"

@@ -35,17 +35,20 @@ def test_the_cluster_policies_keep_their_measured_shapes():
     assert retry.REGISTRATION.attempts is None and retry.SHIPPING.attempts is None
 
 
-@pytest.mark.parametrize("exc, connected, receiving, sent", [
-    (ConnectionRefusedError(), False, False, False),
-    (OSError("no route to host"), False, False, False),
-    (TimeoutError(), False, False, False),  # the connection was never made
-    (BrokenPipeError(), True, False, False),  # the server had reset it: it cannot have read the request
-    (ConnectionResetError(), True, False, False),
-    (http.client.RemoteDisconnected(), True, True, True),  # written, then lost: it may have run
-    (ConnectionResetError(), True, True, True),
-    (TimeoutError(), True, True, True),
-    (OSError("other"), True, False, True),
-])
+@pytest.mark.parametrize(
+    "exc, connected, receiving, sent",
+    [
+        (ConnectionRefusedError(), False, False, False),
+        (OSError("no route to host"), False, False, False),
+        (TimeoutError(), False, False, False),  # the connection was never made
+        (BrokenPipeError(), True, False, False),  # the server had reset it: it cannot have read the request
+        (ConnectionResetError(), True, False, False),
+        (http.client.RemoteDisconnected(), True, True, True),  # written, then lost: it may have run
+        (ConnectionResetError(), True, True, True),
+        (TimeoutError(), True, True, True),
+        (OSError("other"), True, False, True),
+    ],
+)
 def test_was_sent(exc, connected, receiving, sent):
     assert retry.was_sent(exc, connected=connected, receiving=receiving) is sent
 

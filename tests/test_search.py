@@ -24,14 +24,21 @@ def service(store_url):
 @pytest.fixture
 def grading(service):
     client = Client(service.url)
-    for first, last in (("Zoë", "Ångström"), ("Zoe", "Smith"), ("José", "Núñez"), ("Nicole", "Carterson"),
-                        ("Anna", "Nick"), ("Li", "Wu"), ("ＡＢＣ", "Straße")):
+    for first, last in (
+        ("Zoë", "Ångström"),
+        ("Zoe", "Smith"),
+        ("José", "Núñez"),
+        ("Nicole", "Carterson"),
+        ("Anna", "Nick"),
+        ("Li", "Wu"),
+        ("ＡＢＣ", "Straße"),
+    ):
         client.Grades.add_student(first, last)
     return client
 
 
 def names(grading, query: str, **params) -> list[str]:
-    """"First Last" of every student the query finds, in the listed order."""
+    """ "First Last" of every student the query finds, in the listed order."""
     found = grading.Grades.list_students(query=query, limit=500, **params)
     assert found["total"] == len(found["students"])
     return [f"{s['first_name']} {s['last_name']}" for s in found["students"]]
@@ -81,12 +88,20 @@ def test_wildcards_in_a_query_are_plain_characters(grading):
 
 
 def test_sorting_by_name_stays_last_then_first_name(grading):
-    assert names(grading, "n", sort="name") == ["Nick Carter", "Nicole Carterson", "Anna Nick", "José Núñez",
-                                                "zhangsan san", "Emma Stone", "Zoë Ångström"]
+    assert names(grading, "n", sort="name") == [
+        "Nick Carter",
+        "Nicole Carterson",
+        "Anna Nick",
+        "José Núñez",
+        "zhangsan san",
+        "Emma Stone",
+        "Zoë Ångström",
+    ]
 
 
-@pytest.mark.parametrize("query", ["\x00abc", "abc\x00", "a\udc80b", "\ud800", "ni\x07ck", "nick\ncarter",
-                                   "\x1b[31m", "a\x7fb", "a\x85b"])
+@pytest.mark.parametrize(
+    "query", ["\x00abc", "abc\x00", "a\udc80b", "\ud800", "ni\x07ck", "nick\ncarter", "\x1b[31m", "a\x7fb", "a\x85b"]
+)
 def test_a_control_character_or_a_lone_surrogate_is_invalid_params_naming_query(grading, query):
     with pytest.raises(InvalidParams) as info:
         grading.Grades.list_students(query=query)
@@ -96,8 +111,9 @@ def test_a_control_character_or_a_lone_surrogate_is_invalid_params_naming_query(
 def test_bad_queries_over_raw_json_rpc(service):
     # JSON escapes reach the service as they are: a NUL, a lone surrogate.
     for escaped in ('"\\u0000abc"', '"\\udc80"', '"x\\ud83d"', '"\\u001f"'):
-        body = ('{"jsonrpc": "2.0", "method": "Grades.list_students", "params": {"query": %s}, "id": 7}'
-                % escaped).encode()
+        body = (
+            '{"jsonrpc": "2.0", "method": "Grades.list_students", "params": {"query": %s}, "id": 7}' % escaped
+        ).encode()
         request = urllib.request.Request(service.url, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             answer = json.loads(response.read())
@@ -191,16 +207,22 @@ def test_a_postgresql_store_of_the_previous_version_gets_folded_names_and_their_
     with psycopg.connect(postgres_url) as conn:  # back to the previous version's schema, names in it
         conn.execute("ALTER TABLE students DROP COLUMN first_key, DROP COLUMN last_key")
         conn.execute("DROP INDEX IF EXISTS students_key_trigrams")
-        conn.execute("CREATE INDEX students_name_trigrams ON students USING gin "
-                     "(first_name public.gin_trgm_ops, last_name public.gin_trgm_ops)")
+        conn.execute(
+            "CREATE INDEX students_name_trigrams ON students USING gin "
+            "(first_name public.gin_trgm_ops, last_name public.gin_trgm_ops)"
+        )
         conn.execute("INSERT INTO students (first_name, last_name) VALUES ('Zoë', 'Brontë')")
     with GradingService(port=0, registry=NOWHERE, db=postgres_url) as service:
         grading = Client(service.url)
         assert names(grading, "bronte zoe") == ["Zoë Brontë"]
         assert names(grading, "carter NICK") == ["Nick Carter"]
     with psycopg.connect(postgres_url) as conn:
-        indexes = {name for (name,) in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'students' "
-                                                    "AND schemaname = current_schema()")}
+        indexes = {
+            name
+            for (name,) in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'students' AND schemaname = current_schema()"
+            )
+        }
         assert "students_key_trigrams" in indexes and "students_name_trigrams" not in indexes
         conn.execute("SET enable_seqscan = off")  # can the index answer a search at all?
         sql, args = postgres_schema.hits("zoe carter")

@@ -6,11 +6,10 @@ import logging
 import socket
 
 import pytest
-
 from conftest import wait_until
 from echo_service import EchoService
-from rpc_cluster import NoHealthyProvider, Part, StartError
-from rpc_cluster import connect
+
+from rpc_cluster import NoHealthyProvider, Part, StartError, connect
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -26,8 +25,16 @@ def test_init_only_stores_configuration_and_start_reports_a_store_it_cannot_open
     service.stop()  # nothing was started: nothing to stop, no error
 
 
-@pytest.mark.parametrize("advertise", ["http://\u20ac:1/rpc", "http://[::1", "ftp://127.0.0.1:1/rpc",
-                                       "http://user:pw@127.0.0.1:1/rpc", "http://127.0.0.1:0/rpc"])
+@pytest.mark.parametrize(
+    "advertise",
+    [
+        "http://\u20ac:1/rpc",
+        "http://[::1",
+        "ftp://127.0.0.1:1/rpc",
+        "http://user:pw@127.0.0.1:1/rpc",
+        "http://127.0.0.1:0/rpc",
+    ],
+)
 def test_start_refuses_an_advertised_url_the_registry_could_not_check(advertise):
     # Started anyway, it would serve unregistered, its registration refused and retried for ever.
     service = EchoService("Echo", port=0, registry=NOWHERE, advertise=advertise)
@@ -69,8 +76,11 @@ def test_a_part_runs_with_the_service_and_its_needs_are_registered(registry_serv
     assert service.requirements == ("Own", "NeededByThePart")
     with service:
         assert part.events == [f"start {service.url}"]
-        registered = wait_until(lambda: [r for r in registry_service.table.services()
-                                         if r["service_name"] == "WithPart"], 5, message="registration")
+        registered = wait_until(
+            lambda: [r for r in registry_service.table.services() if r["service_name"] == "WithPart"],
+            5,
+            message="registration",
+        )
         assert registered[0]["required_services"] == ["Own", "NeededByThePart"]
         with pytest.raises(RuntimeError, match="before it starts"):
             service.add_part(Recorder())
@@ -78,8 +88,10 @@ def test_a_part_runs_with_the_service_and_its_needs_are_registered(registry_serv
 
 
 def test_service_connect_follows_the_services_own_table_without_a_registry():
-    with EchoService("Target", port=0, registry=NOWHERE) as target, \
-            EchoService("Caller", ("Target",), port=0, registry=NOWHERE) as caller:
+    with (
+        EchoService("Target", port=0, registry=NOWHERE) as target,
+        EchoService("Caller", ("Target",), port=0, registry=NOWHERE) as caller,
+    ):
         caller.providers.update(added=[{"service_name": "Target", "service_url": target.url}])
         assert caller.connect("Target").Echo.whoami()["url"] == target.url
         # A client outside the service has only the (unreachable) registry to ask.
@@ -103,22 +115,27 @@ def test_two_services_in_one_process_each_ship_their_own_records_once(tmp_path, 
 
     caplog.set_level(logging.INFO, logger="echo")
 
-    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log") as logs, \
-            EchoService("Alpha", port=0, registry=NOWHERE).add_part(LogShipping(flush_interval=0.05)) as alpha, \
-            EchoService("Beta", port=0, registry=NOWHERE).add_part(LogShipping(flush_interval=0.05)) as beta:
+    with (
+        LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log") as logs,
+        EchoService("Alpha", port=0, registry=NOWHERE).add_part(LogShipping(flush_interval=0.05)) as alpha,
+        EchoService("Beta", port=0, registry=NOWHERE).add_part(LogShipping(flush_interval=0.05)) as beta,
+    ):
         for service in (alpha, beta):
             service.providers.update(added=[{"service_name": "LogService", "service_url": logs.url}])
         Client(alpha.url).Echo.relay([], "from-alpha")
         Client(beta.url).Echo.relay([], "from-beta")
 
         def shipped():
-            found = [(e["service_name"], e["message"]) for e in logs.store.tail(1000)
-                     if "relay of 'from-" in e["message"]]
+            found = [
+                (e["service_name"], e["message"]) for e in logs.store.tail(1000) if "relay of 'from-" in e["message"]
+            ]
             return found if len(found) >= 2 else None
 
         found = wait_until(shipped, 10, message="both relays in the central log")
         alpha.parts[0].shipper.wait_delivered()
         beta.parts[0].shipper.wait_delivered()
         found = shipped()
-    assert sorted(found) == [("Alpha", "echo: relay of 'from-alpha' at Alpha"),
-                             ("Beta", "echo: relay of 'from-beta' at Beta")]
+    assert sorted(found) == [
+        ("Alpha", "echo: relay of 'from-alpha' at Alpha"),
+        ("Beta", "echo: relay of 'from-beta' at Beta"),
+    ]

@@ -10,18 +10,23 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import ROOT, wait_until
-from rpc_cluster import Client, RegistryClient, TransportError
-from rpc_cluster import connect
+
+from rpc_cluster import Client, RegistryClient, TransportError, connect
 from rpc_cluster.grading.service import GradingService
 
 TOKEN = "tls-test-token"
 
 
 def cli(*args, env=None, timeout=30):
-    return subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "rpc_cluster.tools.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -32,8 +37,12 @@ def no_ca_in_env(monkeypatch):
 @pytest.fixture
 def tls_grading(tmp_path, certificates, no_ca_in_env):
     """A grading service on HTTPS, in this process, with no registry to talk to."""
-    service = GradingService(db=str(tmp_path / "grades.db"), tls_cert=certificates.cert, tls_key=certificates.key,
-                             registry="http://127.0.0.1:9/rpc")
+    service = GradingService(
+        db=str(tmp_path / "grades.db"),
+        tls_cert=certificates.cert,
+        tls_key=certificates.key,
+        registry="http://127.0.0.1:9/rpc",
+    )
     service.start()
     try:
         yield service
@@ -89,7 +98,8 @@ def test_an_https_client_to_a_plain_port_fails_cleanly(tmp_path, certificates, n
     with GradingService(db=str(tmp_path / "grades.db"), registry="http://127.0.0.1:9/rpc") as plain:
         with pytest.raises(TransportError) as failed:
             Client(plain.url.replace("http://", "https://"), tls_ca=certificates.ca, timeout=5).call(
-                "Grades.get_student", 1)
+                "Grades.get_student", 1
+            )
     assert "TLS" in str(failed.value) and "\n" not in str(failed.value)
 
 
@@ -98,24 +108,41 @@ def test_a_ca_file_that_cannot_be_read_is_a_clear_error(tls_grading, tmp_path):
         Client(tls_grading.url, tls_ca=str(tmp_path / "missing.pem")).call("Grades.get_student", 1)
 
 
-@pytest.mark.parametrize("flags, expected", [
-    (["--tls-cert", "{cert}"], "--tls-cert and --tls-key go together"),
-    (["--tls-cert", "{missing}", "--tls-key", "{key}"], "does not exist"),
-    (["--tls-cert", "{cert}", "--tls-key", "{ca}"], "cannot use --tls-cert"),
-    (["--tls-ca", "{missing}"], "cannot use the TLS CA file"),
-])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--tls-cert", "{cert}"], "--tls-cert and --tls-key go together"),
+        (["--tls-cert", "{missing}", "--tls-key", "{key}"], "does not exist"),
+        (["--tls-cert", "{cert}", "--tls-key", "{ca}"], "cannot use --tls-cert"),
+        (["--tls-ca", "{missing}"], "cannot use the TLS CA file"),
+    ],
+)
 def test_bad_tls_flags_are_one_line_errors_with_exit_code_2(certificates, tmp_path, flags, expected):
-    values = {"cert": certificates.cert, "key": certificates.key, "ca": certificates.ca,
-              "missing": str(tmp_path / "missing.pem")}
-    result = cli("grading", "--port", "0", "--db", str(tmp_path / "g.db"),
-                 *[flag.format(**values) for flag in flags], timeout=20)
+    values = {
+        "cert": certificates.cert,
+        "key": certificates.key,
+        "ca": certificates.ca,
+        "missing": str(tmp_path / "missing.pem"),
+    }
+    result = cli(
+        "grading", "--port", "0", "--db", str(tmp_path / "g.db"), *[flag.format(**values) for flag in flags], timeout=20
+    )
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_a_tls_service_will_not_advertise_a_plain_url(certificates, tmp_path):
-    result = cli("grading", "--port", "0", "--db", str(tmp_path / "g.db"), *certificates.flags(),
-                 "--advertise", "http://127.0.0.1:6000/rpc", timeout=20)
+    result = cli(
+        "grading",
+        "--port",
+        "0",
+        "--db",
+        str(tmp_path / "g.db"),
+        *certificates.flags(),
+        "--advertise",
+        "http://127.0.0.1:6000/rpc",
+        timeout=20,
+    )
     assert result.returncode == 1
     assert "must be an https:// URL" in result.stderr and "Traceback" not in result.stderr
 
@@ -125,9 +152,11 @@ def test_a_whole_cluster_on_tls_with_a_token(processes, certificates, tmp_path):
     env = {"RPC_CLUSTER_TOKEN": TOKEN}
     registry = processes.registry(*certificates.flags(), env=env).url()
     assert registry.startswith("https://")
-    for script, extra in (("cmd/logservice/main.py", ["--log-file", str(tmp_path / "d.log")]),
-                          ("cmd/gradingservice/main.py", ["--db", str(tmp_path / "g.db")]),
-                          ("cmd/teacherportal/main.py", [])):
+    for script, extra in (
+        ("cmd/logservice/main.py", ["--log-file", str(tmp_path / "d.log")]),
+        ("cmd/gradingservice/main.py", ["--db", str(tmp_path / "g.db")]),
+        ("cmd/teacherportal/main.py", []),
+    ):
         processes.start(script, "--port", "0", "--registry", registry, *certificates.flags(), *extra, env=env)
     lookup = RegistryClient(registry, token=TOKEN, tls_ca=certificates.ca)
 
@@ -149,8 +178,9 @@ def test_a_whole_cluster_on_tls_with_a_token(processes, certificates, tmp_path):
         assert page.status == 200 and b"Carter, Nick" in page.read()
         assert "Secure" in page.headers.get("Set-Cookie", "")
 
-    result = cli("services", "--registry", registry, "--tls-ca", certificates.ca,
-                 env=dict(os.environ, RPC_CLUSTER_TOKEN=TOKEN))
+    result = cli(
+        "services", "--registry", registry, "--tls-ca", certificates.ca, env=dict(os.environ, RPC_CLUSTER_TOKEN=TOKEN)
+    )
     assert result.returncode == 0, result.stderr
     assert len([line for line in result.stdout.splitlines() if "https://" in line and "passing" in line]) == 3
 

@@ -15,13 +15,13 @@ import threading
 import time
 
 import pytest
-
 from conftest import wait_until
 from raw_server import WireServer, read_request
+
 from rpc_cluster import CallTimeout, Client, TransportError
 from rpc_cluster.client import transport as transport_module
-from rpc_cluster.grading.service import GradingService
 from rpc_cluster.client.transport import Transport
+from rpc_cluster.grading.service import GradingService
 
 
 def result_for(body: bytes, result: object = "pong") -> bytes:
@@ -53,7 +53,7 @@ def test_a_chunked_answer_in_several_reads_is_read_whole_and_its_connection_kept
             body = result_for(request[1], "x" * 3000)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
             for start in range(0, len(body), 1000):
-                piece = body[start:start + 1000]
+                piece = body[start : start + 1000]
                 conn.sendall(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece))
                 time.sleep(0.01)  # each chunk in a read of its own
             conn.sendall(b"0\r\nX-Trailer: yes\r\n\r\n")
@@ -65,12 +65,15 @@ def test_a_chunked_answer_in_several_reads_is_read_whole_and_its_connection_kept
         assert server.connections == 1
 
 
-@pytest.mark.parametrize("head, reused", [
-    (b"HTTP/1.1 200 OK\r\n", True),
-    (b"HTTP/1.1 200 OK\r\nConnection: close\r\n", False),
-    (b"HTTP/1.0 200 OK\r\n", False),  # HTTP/1.0 closes unless it says keep-alive
-    (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n", True),
-])
+@pytest.mark.parametrize(
+    "head, reused",
+    [
+        (b"HTTP/1.1 200 OK\r\n", True),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\n", False),
+        (b"HTTP/1.0 200 OK\r\n", False),  # HTTP/1.0 closes unless it says keep-alive
+        (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n", True),
+    ],
+)
 def test_the_answer_decides_whether_its_connection_is_reused(head, reused):
     # The server keeps every connection open: only the answer's own words may make the client close it.
     with WireServer(answering(head)) as server:
@@ -122,12 +125,18 @@ def test_bytes_after_the_answer_keep_its_connection_out_of_the_pool():
 # -- a peer that breaks ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("partial, where", [
-    (b"", "before answering"),
-    (b"HTTP/1.1 200 OK\r\nContent-Le", "in the middle of the answer's headers"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\": ", "in the middle of the answer's body"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{\"jsonrpc\"", "in the middle of the answer's body"),
-])
+@pytest.mark.parametrize(
+    "partial, where",
+    [
+        (b"", "before answering"),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", "in the middle of the answer's headers"),
+        (b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"jsonrpc": ', "in the middle of the answer's body"),
+        (
+            b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{"jsonrpc"',
+            "in the middle of the answer's body",
+        ),
+    ],
+)
 def test_a_peer_that_closes_mid_answer_is_a_typed_error_and_the_call_is_not_sent_again(partial, where):
     def serve(conn):
         read_request(conn)
@@ -202,9 +211,8 @@ def test_an_answer_that_is_not_http_is_one_clear_line():
         read_request(conn)
         conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
 
-    with WireServer(serve) as server:
-        with pytest.raises(TransportError) as info:
-            Client(server.url, timeout=5).call("Bench.ping")
+    with WireServer(serve) as server, pytest.raises(TransportError) as info:
+        Client(server.url, timeout=5).call("Bench.ping")
     assert "did not answer in HTTP/1.1" in str(info.value) and "\n" not in str(info.value)
 
 
@@ -271,9 +279,8 @@ def test_a_tls_handshake_that_times_out_was_not_sent(certificates):
         conn.recv(65536)  # the ClientHello, never answered
         conn.recv(65536)
 
-    with WireServer(serve) as server:
-        with pytest.raises(CallTimeout) as info:
-            Client(server.url.replace("http://", "https://"), timeout=0.3, tls_ca=certificates.ca).call("Bench.ping")
+    with WireServer(serve) as server, pytest.raises(CallTimeout) as info:
+        Client(server.url.replace("http://", "https://"), timeout=0.3, tls_ca=certificates.ca).call("Bench.ping")
     assert info.value.sent is False  # no connection was ready to carry the request
 
 
@@ -281,8 +288,12 @@ def test_a_tls_handshake_that_times_out_was_not_sent(certificates):
 
 
 def test_https_calls_share_one_verified_pooled_connection(tmp_path, certificates):
-    with GradingService(db=str(tmp_path / "grades.db"), tls_cert=certificates.cert, tls_key=certificates.key,
-                        registry="http://127.0.0.1:9/rpc") as service:
+    with GradingService(
+        db=str(tmp_path / "grades.db"),
+        tls_cert=certificates.cert,
+        tls_key=certificates.key,
+        registry="http://127.0.0.1:9/rpc",
+    ) as service:
         client = Client(service.url, timeout=5, tls_ca=certificates.ca)
         assert client.Grades.get_student(1)["first_name"] == "Nick"
         (first,) = one_pooled_connection(client)
@@ -306,11 +317,17 @@ def test_https_after_the_server_restarts_uses_a_new_connection(tmp_path, certifi
 # -- the request line ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url, line", [
-    ("http://127.0.0.1:6000/rpc", b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1:6000\r\n"),
-    ("https://grading.lan/rpc?x=1", b"POST /rpc?x=1 HTTP/1.1\r\nHost: grading.lan\r\n"),  # the default port is left out
-    ("http://[::1]:80/", b"POST / HTTP/1.1\r\nHost: [::1]\r\n"),
-])
+@pytest.mark.parametrize(
+    "url, line",
+    [
+        ("http://127.0.0.1:6000/rpc", b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1:6000\r\n"),
+        (
+            "https://grading.lan/rpc?x=1",
+            b"POST /rpc?x=1 HTTP/1.1\r\nHost: grading.lan\r\n",
+        ),  # the default port is left out
+        ("http://[::1]:80/", b"POST / HTTP/1.1\r\nHost: [::1]\r\n"),
+    ],
+)
 def test_the_request_line_and_host_header(url, line):
     secure, host, port, path = transport_module.http_target(url)
     assert transport_module._request_line(host, port, secure, path) == line
@@ -335,12 +352,14 @@ def test_urls_past_the_remembered_number_still_work(monkeypatch):
 
 
 def test_the_pools_of_instances_that_are_gone_are_closed_when_a_new_one_appears(tmp_path):
-    from rpc_cluster.grading.service import GradingService
     from rpc_cluster.client.transport import Transport
+    from rpc_cluster.grading.service import GradingService
 
     transport = Transport()
-    with GradingService(port=0, db=str(tmp_path / "a.db"), registry="http://127.0.0.1:9/rpc") as first, \
-            GradingService(port=0, db=str(tmp_path / "b.db"), registry="http://127.0.0.1:9/rpc") as second:
+    with (
+        GradingService(port=0, db=str(tmp_path / "a.db"), registry="http://127.0.0.1:9/rpc") as first,
+        GradingService(port=0, db=str(tmp_path / "b.db"), registry="http://127.0.0.1:9/rpc") as second,
+    ):
         Client(first.url, transport=transport).Grades.count_students()
         (old_pool,) = transport._pools.values()
         for conn in old_pool._idle:

@@ -11,9 +11,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from conftest import ROOT, wait_until
+
 from rpc_cluster import RegistryClient
+import contextlib
 
 
 def children_of(pid: int) -> set[int]:
@@ -44,10 +45,8 @@ def kill_up(proc: subprocess.Popen, log) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     for pid in kids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     proc.wait()
     log.close()
 
@@ -55,14 +54,32 @@ def kill_up(proc: subprocess.Popen, log) -> None:
 def test_up_starts_serves_and_stops_cleanly(tmp_path):
     log = open(tmp_path / "up.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--data", str(tmp_path / "data"),
-         "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "rpc_cluster.tools.cli",
+            "up",
+            "--data",
+            str(tmp_path / "data"),
+            "--registry-port",
+            "0",
+            "--log-port",
+            "0",
+            "--grading-port",
+            "0",
+            "--portal-port",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         match = wait_until(lambda: re.search(r"portal\s+(http://\S+/)", output()), 30, message="the URLs")
         text = output()
-        listing = text[text.index("  portal"):]
+        listing = text[text.index("  portal") :]
         assert listing.index("portal") < listing.index("registry") < listing.index("grading")
         with urllib.request.urlopen(match.group(1) + "students", timeout=5) as response:
             assert response.status == 200 and b"Carter, Nick" in response.read()
@@ -83,9 +100,27 @@ def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
     data = tmp_path / "data"
     (data / "grades.db").mkdir(parents=True)  # grading cannot open a folder as its database
     result = subprocess.run(
-        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--data", str(data),
-         "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "rpc_cluster.tools.cli",
+            "up",
+            "--data",
+            str(data),
+            "--registry-port",
+            "0",
+            "--log-port",
+            "0",
+            "--grading-port",
+            "0",
+            "--portal-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "up: grading exited with code 1 while starting; stopping the others" in result.stdout
     assert "cannot open the store" in result.stdout
@@ -100,10 +135,30 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
 
     log = open(tmp_path / "up.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--ha", "--data", str(tmp_path / "data"),
-         "--registry-port", "0", "--registry2-port", "0", "--log-port", "0", "--grading-port", "0",
-         "--portal-port", "0"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "rpc_cluster.tools.cli",
+            "up",
+            "--ha",
+            "--data",
+            str(tmp_path / "data"),
+            "--registry-port",
+            "0",
+            "--registry2-port",
+            "0",
+            "--log-port",
+            "0",
+            "--grading-port",
+            "0",
+            "--portal-port",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         wait_until(lambda: "Ctrl-C stops them all" in output(), 60, message="the cluster")
@@ -112,8 +167,14 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
         assert len(registries) == 2 and "etcd       etcd://" in text
         portal = re.search(r"portal\s+(http://\S+/)", text).group(1)
         both = RegistryClient(",".join(registries))
-        wait_until(lambda: {r["service_name"] for r in both.Registry.services()}
-                   >= {"LogService", "GradingService", "PortalService"}, 20, message="every service registered")
+        wait_until(
+            lambda: (
+                {r["service_name"] for r in both.Registry.services()}
+                >= {"LogService", "GradingService", "PortalService"}
+            ),
+            20,
+            message="every service registered",
+        )
         commands = {pid: open(f"/proc/{pid}/cmdline").read().split("\0") for pid in children_of(proc.pid)}
         etcd_members = [pid for pid, argv in commands.items() if argv[0].endswith("etcd")]
         assert len(etcd_members) == 3
@@ -135,23 +196,65 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
 
 def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
     env = dict(os.environ, PATH="/nonexistent")
-    result = subprocess.run([sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--ha", "--data", str(tmp_path / "d"),
-                             "--registry-port", "0", "--registry2-port", "0", "--log-port", "0",
-                             "--grading-port", "0", "--portal-port", "0"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=30, env=env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rpc_cluster.tools.cli",
+            "up",
+            "--ha",
+            "--data",
+            str(tmp_path / "d"),
+            "--registry-port",
+            "0",
+            "--registry2-port",
+            "0",
+            "--log-port",
+            "0",
+            "--grading-port",
+            "0",
+            "--portal-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+        env=env,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "rpc-cluster up: error: --ha needs etcd. etcd is not installed: apt-get install etcd-server "
-        "(Debian, Ubuntu), or see etcd.io"]
+        "(Debian, Ubuntu), or see etcd.io"
+    ]
 
 
 def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
     log = open(tmp_path / "up.log", "wb")
     data = tmp_path / "data"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpc_cluster.tools.cli", "up", "--tls", "--data", str(data),
-         "--registry-port", "0", "--log-port", "0", "--grading-port", "0", "--portal-port", "0"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "rpc_cluster.tools.cli",
+            "up",
+            "--tls",
+            "--data",
+            str(data),
+            "--registry-port",
+            "0",
+            "--log-port",
+            "0",
+            "--grading-port",
+            "0",
+            "--portal-port",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         portal = wait_until(lambda: re.search(r"portal\s+(https://\S+/)", output()), 40, message="the URLs").group(1)
@@ -172,6 +275,7 @@ def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
         kill_up(proc, log)
     # A second start keeps the CA, so a browser told to trust it once goes on trusting the portal.
     from rpc_cluster.tools.local_ca import LocalCA
+
     before = ca.read_bytes()
     LocalCA(data / "tls")
     assert ca.read_bytes() == before

@@ -11,10 +11,9 @@ import json
 import socket
 
 import pytest
-
 from raw_server import RawServer
-from rpc_cluster import Client, TransportError
-from rpc_cluster import connect
+
+from rpc_cluster import Client, TransportError, connect
 from rpc_cluster.net import urls
 from rpc_cluster.registry.service import RegistryService
 
@@ -22,22 +21,30 @@ IDN = "оценки"
 IDN_ASCII = "xn--e1agfld2c"
 
 
-@pytest.mark.parametrize("url, tls, host, port, path", [
-    ("http://127.0.0.1:6000/rpc", False, "127.0.0.1", 6000, "/rpc"),
-    ("https://grading.lan/rpc?x=1#frag", True, "grading.lan", 443, "/rpc?x=1"),
-    ("http://Grading.LAN:6000", False, "grading.lan", 6000, "/"),
-    ("http://[::1]:4000/rpc", False, "::1", 4000, "/rpc"),
-    ("http://[2001:DB8::1]/", False, "2001:db8::1", 80, "/"),
-    (f"http://{IDN}:1/rpc", False, IDN_ASCII, 1, "/rpc"),
-    (f"https://{IDN.upper()}.рф/rpc", True, f"{IDN_ASCII}.xn--p1ai", 443, "/rpc"),
-    ("http://müller.example:65535/a%20b", False, "xn--mller-kva.example", 65535, "/a%20b"),
-    ("http://my_service:80/rpc", False, "my_service", 80, "/rpc"),
-    ("http://host.:8080/", False, "host", 8080, "/"),
-    ("http://h:/rpc", False, "h", 80, "/rpc"),
-    ("HTTP://h/", False, "h", 80, "/"),
-    ("http://h/" + "a" * (urls.MAX_URL_LENGTH - len("http://h/")), False, "h", 80,
-     "/" + "a" * (urls.MAX_URL_LENGTH - len("http://h/"))),
-])
+@pytest.mark.parametrize(
+    "url, tls, host, port, path",
+    [
+        ("http://127.0.0.1:6000/rpc", False, "127.0.0.1", 6000, "/rpc"),
+        ("https://grading.lan/rpc?x=1#frag", True, "grading.lan", 443, "/rpc?x=1"),
+        ("http://Grading.LAN:6000", False, "grading.lan", 6000, "/"),
+        ("http://[::1]:4000/rpc", False, "::1", 4000, "/rpc"),
+        ("http://[2001:DB8::1]/", False, "2001:db8::1", 80, "/"),
+        (f"http://{IDN}:1/rpc", False, IDN_ASCII, 1, "/rpc"),
+        (f"https://{IDN.upper()}.рф/rpc", True, f"{IDN_ASCII}.xn--p1ai", 443, "/rpc"),
+        ("http://müller.example:65535/a%20b", False, "xn--mller-kva.example", 65535, "/a%20b"),
+        ("http://my_service:80/rpc", False, "my_service", 80, "/rpc"),
+        ("http://host.:8080/", False, "host", 8080, "/"),
+        ("http://h:/rpc", False, "h", 80, "/rpc"),
+        ("HTTP://h/", False, "h", 80, "/"),
+        (
+            "http://h/" + "a" * (urls.MAX_URL_LENGTH - len("http://h/")),
+            False,
+            "h",
+            80,
+            "/" + "a" * (urls.MAX_URL_LENGTH - len("http://h/")),
+        ),
+    ],
+)
 def test_a_good_url_parses_to_its_ascii_parts(url, tls, host, port, path):
     target = urls.parse(url)
     assert (target.tls, target.host, target.port, target.path) == (tls, host, port, path)
@@ -45,43 +52,46 @@ def test_a_good_url_parses_to_its_ascii_parts(url, tls, host, port, path):
     assert target.host.isascii()
 
 
-@pytest.mark.parametrize("url, why", [
-    ("http://€:1/rpc", "not a host name"),
-    ("http://a€b.example:1/rpc", "not a host name"),
-    ("http://☃.net/rpc", "not a host name"),
-    ("http://[::1", "cannot be parsed"),
-    ("http://[::1]x/rpc", "port"),
-    # Python's urlsplit refuses these itself since 3.11.4; urls.parse, before that.
-    ("http://[1.2.3.4]:1/", "cannot be parsed|not an IPv6 address"),
-    ("http://[nonsense]:1/", "cannot be parsed|not an IPv6 address"),
-    ("http://[fe80::1%25eth0]:1/", "zone"),
-    ("http://user:secret@h:1/rpc", "user name or password"),
-    ("http://user@h:1/rpc", "user name or password"),
-    ("http://h:0/rpc", "port"),
-    ("http://h:65536/rpc", "port"),
-    ("http://h:-1/rpc", "port"),
-    ("http://h:+1/rpc", "port"),
-    ("http://h:1:2/rpc", "port"),
-    ("http://h:١٢/rpc", "port"),  # Arabic-Indic digits: isdigit(), yet not a port
-    ("ftp://h/rpc", "not http"),
-    ("h:1/rpc", "not http"),
-    ("//h:1/rpc", "not http"),
-    ("", "not http"),
-    ("http:///rpc", "no host"),
-    ("http://:1/rpc", "no host"),
-    ("http://a..b/rpc", "not a host name"),
-    ("http://" + "a" * 64 + "/rpc", "not a host name"),
-    ("http://" + ".".join(["a" * 60] * 5) + "/rpc", "longer than 253"),
-    ("http://h%41/rpc", "not a host name"),
-    ("http://h/" + "a" * (urls.MAX_URL_LENGTH - len("http://h/") + 1), "longer than"),
-    ("http://h/r pc", "whitespace"),
-    ("http://h/rpc\r\nX: 1", "control character"),
-    ("http://h\t/rpc", "control character"),
-    ("http://h/rpc\x00", "control character"),
-    ("http://h\u00a0/rpc", "whitespace"),
-    ("http://h/\ud800", "control character"),
-    ("http://h/é", "ASCII"),
-])
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("http://€:1/rpc", "not a host name"),
+        ("http://a€b.example:1/rpc", "not a host name"),
+        ("http://☃.net/rpc", "not a host name"),
+        ("http://[::1", "cannot be parsed"),
+        ("http://[::1]x/rpc", "port"),
+        # Python's urlsplit refuses these itself since 3.11.4; urls.parse, before that.
+        ("http://[1.2.3.4]:1/", "cannot be parsed|not an IPv6 address"),
+        ("http://[nonsense]:1/", "cannot be parsed|not an IPv6 address"),
+        ("http://[fe80::1%25eth0]:1/", "zone"),
+        ("http://user:secret@h:1/rpc", "user name or password"),
+        ("http://user@h:1/rpc", "user name or password"),
+        ("http://h:0/rpc", "port"),
+        ("http://h:65536/rpc", "port"),
+        ("http://h:-1/rpc", "port"),
+        ("http://h:+1/rpc", "port"),
+        ("http://h:1:2/rpc", "port"),
+        ("http://h:١٢/rpc", "port"),  # Arabic-Indic digits: isdigit(), yet not a port
+        ("ftp://h/rpc", "not http"),
+        ("h:1/rpc", "not http"),
+        ("//h:1/rpc", "not http"),
+        ("", "not http"),
+        ("http:///rpc", "no host"),
+        ("http://:1/rpc", "no host"),
+        ("http://a..b/rpc", "not a host name"),
+        ("http://" + "a" * 64 + "/rpc", "not a host name"),
+        ("http://" + ".".join(["a" * 60] * 5) + "/rpc", "longer than 253"),
+        ("http://h%41/rpc", "not a host name"),
+        ("http://h/" + "a" * (urls.MAX_URL_LENGTH - len("http://h/") + 1), "longer than"),
+        ("http://h/r pc", "whitespace"),
+        ("http://h/rpc\r\nX: 1", "control character"),
+        ("http://h\t/rpc", "control character"),
+        ("http://h/rpc\x00", "control character"),
+        ("http://h\u00a0/rpc", "whitespace"),
+        ("http://h/\ud800", "control character"),
+        ("http://h/é", "ASCII"),
+    ],
+)
 def test_a_bad_url_is_a_bad_url_saying_why(url, why):
     with pytest.raises(urls.BadUrl, match=why) as info:
         urls.parse(url)
@@ -95,13 +105,16 @@ def test_a_url_that_is_not_a_string_is_a_bad_url(value):
         urls.parse(value)
 
 
-@pytest.mark.parametrize("url, header", [
-    ("http://h:80/", "h"),
-    ("https://h:443/", "h"),
-    ("https://h:80/", "h:80"),
-    ("http://[::1]:4000/", "[::1]:4000"),
-    (f"http://{IDN}:6000/rpc", f"{IDN_ASCII}:6000"),
-])
+@pytest.mark.parametrize(
+    "url, header",
+    [
+        ("http://h:80/", "h"),
+        ("https://h:443/", "h"),
+        ("https://h:80/", "h:80"),
+        ("http://[::1]:4000/", "[::1]:4000"),
+        (f"http://{IDN}:6000/rpc", f"{IDN_ASCII}:6000"),
+    ],
+)
 def test_the_host_header_is_ascii_with_ipv6_in_brackets(url, header):
     assert urls.parse(url).host_header == header
 
@@ -137,8 +150,10 @@ def test_a_client_reaches_an_idn_host_by_its_idna_name(idn_resolves_to_loopback)
     assert server.received[0]["host"] == f"{IDN_ASCII}:{server.port}"
 
 
-@pytest.mark.parametrize("url", ["http://€:1/rpc", "http://[::1", "http://u:p@127.0.0.1:1/rpc", "http://h:0/rpc",
-                                 "ftp://h/rpc", "http://h/\ud800"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://€:1/rpc", "http://[::1", "http://u:p@127.0.0.1:1/rpc", "http://h:0/rpc", "ftp://h/rpc", "http://h/\ud800"],
+)
 def test_a_client_given_a_url_it_cannot_use_raises_a_transport_error_not_sent(url):
     client = Client(url, timeout=5)
     with pytest.raises(TransportError, match="unsupported URL") as info:

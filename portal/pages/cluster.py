@@ -59,15 +59,18 @@ def _services(rows: list[dict[str, Any]], registries: list[str], watch: Any) -> 
         scrapes = [watch.status(row["service_url"]) if watch is not None else None for row in members]
         known = [f for f in figures if f is not None]
         p99s = [f.p99_seconds for f in known if f.p99_seconds is not None]
-        summaries.append({
-            "name": name, "instances": list(zip(members, figures, scrapes)),
-            "log_href": f"/cluster?{urllib.parse.urlencode({'service': name})}#log",
-            "passing": sum(row["status"] == "passing" for row in members),
-            "calls": sum(f.calls_per_second for f in known) if known else None,
-            "errors": sum(f.errors_per_second for f in known) if known else None,
-            # The slowest instance's p99: what a caller may meet (not a p99 of the whole service).
-            "p99_ms": 1000 * max(p99s) if p99s else None,
-        })
+        summaries.append(
+            {
+                "name": name,
+                "instances": list(zip(members, figures, scrapes)),
+                "log_href": f"/cluster?{urllib.parse.urlencode({'service': name})}#log",
+                "passing": sum(row["status"] == "passing" for row in members),
+                "calls": sum(f.calls_per_second for f in known) if known else None,
+                "errors": sum(f.errors_per_second for f in known) if known else None,
+                # The slowest instance's p99: what a caller may meet (not a p99 of the whole service).
+                "p99_ms": 1000 * max(p99s) if p99s else None,
+            }
+        )
     return summaries
 
 
@@ -93,9 +96,12 @@ def cluster() -> str:
     if not problems:
         try:
             lines = portal.logs.call(
-                "Log.tail", limit=TRACE_LINES if filters["trace"] else LOG_LINES,
-                service_name=filters["service"] or None, level=filters["level"] or None,
-                trace_id=filters["trace"] or None)
+                "Log.tail",
+                limit=TRACE_LINES if filters["trace"] else LOG_LINES,
+                service_name=filters["service"] or None,
+                level=filters["level"] or None,
+                trace_id=filters["trace"] or None,
+            )
         except (RpcError, AttributeError):
             unavailable.append("The log service is not answering.")
     # A trace's path reads oldest first; the newest lines, newest first.
@@ -106,7 +112,16 @@ def cluster() -> str:
     registries = _registry_urls(portal.registry)
     services = _services(rows, registries, portal.watch)
     names = sorted({row["service_name"] for row in rows} | {line.get("service_name") or "" for line in lines} - {""})
-    return web.render("cluster.tpl", 400 if problems else 200, services=services, lines=lines,
-                      unavailable=unavailable, filters=filters, problems=problems, names=names,
-                      levels=list(LEVELS), checked_by=sorted({r.get("checked_by") for r in rows} - {None}),
-                      query=bottle.request.query_string)
+    return web.render(
+        "cluster.tpl",
+        400 if problems else 200,
+        services=services,
+        lines=lines,
+        unavailable=unavailable,
+        filters=filters,
+        problems=problems,
+        names=names,
+        levels=list(LEVELS),
+        checked_by=sorted({r.get("checked_by") for r in rows} - {None}),
+        query=bottle.request.query_string,
+    )

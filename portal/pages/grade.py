@@ -35,8 +35,14 @@ def edit_grade(student_id: str, grade_id: str) -> str:
     expected = read_expected()
     if not problems:
         try:
-            stored = web.grading("Grades.update_grade", grade_id=grade["id"], title=values["title"],
-                                 type=values["type"], score=score, **_checked(expected))
+            stored = web.grading(
+                "Grades.update_grade",
+                grade_id=grade["id"],
+                title=values["title"],
+                type=values["type"],
+                score=score,
+                **_checked(expected),
+            )
         except InvalidParams as exc:
             problems = web.field_error(exc)
         except NotFound:  # deleted since the page was read
@@ -44,14 +50,26 @@ def edit_grade(student_id: str, grade_id: str) -> str:
         except Conflict as exc:
             current = _changed_grade(exc)
             # The student again: the list shows the grade as it is now, above the form.
-            return page(student_or_404(student_id), 409, editing=grade["id"], edit_values=values,
-                        expected=shown(current), edit_conflict=current)
+            return page(
+                student_or_404(student_id),
+                409,
+                editing=grade["id"],
+                edit_values=values,
+                expected=shown(current),
+                edit_conflict=current,
+            )
         else:
             web.redirect_with_flash(f"/students/{found['id']}", f"Saved {describe(stored)}.")
     # The form again as posted: still checked against the values it was first opened with.
     opened = web.form_values("expected_title", "expected_type", "expected_score") if expected else shown(grade)
-    return page(found, 400, editing=grade["id"], edit_errors=problems, edit_values=values,
-                expected={key.removeprefix("expected_"): value for key, value in opened.items()})
+    return page(
+        found,
+        400,
+        editing=grade["id"],
+        edit_errors=problems,
+        edit_values=values,
+        expected={key.removeprefix("expected_"): value for key, value in opened.items()},
+    )
 
 
 @web.traced
@@ -81,10 +99,11 @@ def delete_grade(student_id: str, grade_id: str) -> str:
             grade = None
         except Conflict as exc:
             current = _changed_grade(exc)
-            seen = {key.removeprefix("expected_"): value for key, value in
-                    web.form_values("expected_title", "expected_type", "expected_score").items()}
-            return web.render("delete_grade.tpl", 409, student=found, grade=current, expected=shown(current),
-                              seen=seen)
+            seen = {
+                key.removeprefix("expected_"): value
+                for key, value in web.form_values("expected_title", "expected_type", "expected_score").items()
+            }
+            return web.render("delete_grade.tpl", 409, student=found, grade=current, expected=shown(current), seen=seen)
     message = f"Deleted {describe(grade)}." if grade else "That grade was already deleted."
     web.redirect_with_flash(f"/students/{found['id']}", message)
 

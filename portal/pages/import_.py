@@ -66,29 +66,38 @@ def import_grades() -> str:
     except RpcError as exc:
         if exc.code != TOO_LARGE:
             raise
-        return _refuse(f"The grading service takes fewer grades in one import than the {web.count(prepared.grades)} "
-                       "in this file. Split it into smaller files.", 413, filename=name)
+        return _refuse(
+            f"The grading service takes fewer grades in one import than the {web.count(prepared.grades)} "
+            "in this file. Split it into smaller files.",
+            413,
+            filename=name,
+        )
     # Stored: from here on nothing may fail the answer (the teacher would import again, twice).
     imported = result["imported"]
-    web.redirect_with_flash("/import", f"Imported {web.count(imported)} grade{'' if imported == 1 else 's'} for "
-                                       f"{web.count(prepared.students)} student{'' if prepared.students == 1 else 's'} "
-                                       f"from {name}.")
+    web.redirect_with_flash(
+        "/import",
+        f"Imported {web.count(imported)} grade{'' if imported == 1 else 's'} for "
+        f"{web.count(prepared.students)} student{'' if prepared.students == 1 else 's'} "
+        f"from {name}.",
+    )
 
 
 def _already_imported(result: dict) -> str:
     """What the 409 page says when the import form is sent again with another file."""
     imported = result.get("imported")
-    what = (f"{web.count(imported)} grade{'' if imported == 1 else 's'}" if isinstance(imported, int)
-            else "a file")
-    return (f"This form was already used: it imported {what}. Nothing was imported now. To import this "
-            "file as well, choose it again below and press Import.")
+    what = f"{web.count(imported)} grade{'' if imported == 1 else 's'}" if isinstance(imported, int) else "a file"
+    return (
+        f"This form was already used: it imported {what}. Nothing was imported now. To import this "
+        "file as well, choose it again below and press Import."
+    )
 
 
 def _grading_problem(exc: InvalidParams, prepared: grades_csv.Prepared) -> str:
     """Grading's complaint about one row, with the line of the uploaded file."""
     data = exc.data if isinstance(exc.data, dict) else {}
-    problem = grades_csv.CsvProblem(data.get("problem") or exc.message, prepared.file_line(data.get("line")),
-                                    data.get("field"))
+    problem = grades_csv.CsvProblem(
+        data.get("problem") or exc.message, prepared.file_line(data.get("line")), data.get("field")
+    )
     return f"{problem} Nothing was imported."
 
 

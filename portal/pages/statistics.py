@@ -36,8 +36,10 @@ def bands(count: int) -> list[str]:
 def bars(histogram: list[int]) -> list[Bar]:
     """The chart's bars: widths relative to the largest count, a zero count drawn as nothing."""
     largest = max(histogram, default=0) or 1
-    return [Bar(label, count, TOP + i * ROW, (BARS_END - BARS_START) * count / largest)
-            for i, (label, count) in enumerate(zip(bands(len(histogram)), histogram))]
+    return [
+        Bar(label, count, TOP + i * ROW, (BARS_END - BARS_START) * count / largest)
+        for i, (label, count) in enumerate(zip(bands(len(histogram)), histogram))
+    ]
 
 
 @web.traced
@@ -46,6 +48,14 @@ def statistics() -> str:
     numbers = web.grading("Grades.statistics")
     histogram = list(numbers["histogram"])
     drawn = bars(histogram)
-    return web.render("statistics.tpl", numbers=numbers, bars=drawn, with_average=sum(histogram),
-                      width=WIDTH, height=TOP * 2 + ROW * len(drawn), labels_end=LABELS_END,
-                      bars_start=BARS_START, bar_height=BAR)
+    return web.render(
+        "statistics.tpl",
+        numbers=numbers,
+        bars=drawn,
+        with_average=sum(histogram),
+        width=WIDTH,
+        height=TOP * 2 + ROW * len(drawn),
+        labels_end=LABELS_END,
+        bars_start=BARS_START,
+        bar_height=BAR,
+    )

@@ -43,8 +43,14 @@ def add_grade(student_id: str) -> str:
     values, score, problems = read_grade_form()
     if not problems:
         try:
-            stored = web.grading("Grades.add_grade", student_id=number, title=values["title"], type=values["type"],
-                                 score=score, request_id=web.form_request_id())
+            stored = web.grading(
+                "Grades.add_grade",
+                student_id=number,
+                title=values["title"],
+                type=values["type"],
+                score=score,
+                request_id=web.form_request_id(),
+            )
         except InvalidParams as exc:
             problems = web.field_error(exc)
         except NotFound:
@@ -66,19 +72,40 @@ def add_grade(student_id: str) -> str:
 def _already_added(grade: dict) -> str:
     """What the 409 page says when the add form is sent again with other values."""
     what = describe(grade) if {"title", "type", "score"} <= grade.keys() else "a grade"
-    return (f"This form was already used: it added {what}. Nothing was added now. "
-            "To add the grade below as well, press Add grade again.")
+    return (
+        f"This form was already used: it added {what}. Nothing was added now. "
+        "To add the grade below as well, press Add grade again."
+    )
 
 
-def page(found: dict, status: int = 200, *, errors: dict | None = None, values: dict | None = None,
-         editing: int | None = None, edit_errors: dict | None = None, edit_values: dict | None = None,
-         expected: dict | None = None, edit_conflict: dict | None = None) -> str:
+def page(
+    found: dict,
+    status: int = 200,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    editing: int | None = None,
+    edit_errors: dict | None = None,
+    edit_values: dict | None = None,
+    expected: dict | None = None,
+    edit_conflict: dict | None = None,
+) -> str:
     """The student's page: the add form with ``errors`` and ``values``, and grade ``editing``'s form with its
     own, carrying ``expected`` (the values it was opened with; ``edit_conflict``: the grade as now stored,
     when someone changed it meanwhile)."""
-    return web.render("student.tpl", status, student=found, types=GRADE_TYPES, errors=errors or {},
-                      values=values or {}, editing=editing, edit_errors=edit_errors or {},
-                      edit_values=edit_values or {}, expected=expected or {}, edit_conflict=edit_conflict)
+    return web.render(
+        "student.tpl",
+        status,
+        student=found,
+        types=GRADE_TYPES,
+        errors=errors or {},
+        values=values or {},
+        editing=editing,
+        edit_errors=edit_errors or {},
+        edit_values=edit_values or {},
+        expected=expected or {},
+        edit_conflict=edit_conflict,
+    )
 
 
 def shown(grade: dict) -> dict[str, str]:

@@ -58,8 +58,10 @@ def add_student() -> str:
 def _already_added(student: dict) -> str:
     """What a 409 page says when the add form is sent again with other names."""
     who = f" {student['first_name']} {student['last_name']}" if "first_name" in student else " a student"
-    return (f"This form was already used: it added{who}. Nothing was added now. To add the student below "
-            "as well, press Add student again.")
+    return (
+        f"This form was already used: it added{who}. Nothing was added now. To add the student below "
+        "as well, press Add student again."
+    )
 
 
 def _students_page(errors_by_field: dict | None = None, values: dict | None = None, status: int = 200) -> str:
@@ -87,10 +89,23 @@ def _students_page(errors_by_field: dict | None = None, values: dict | None = No
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if page_number > pages:
         page_number = 1
-    return web.render("students.tpl", status, students=listing["students"], page=page_number, pages=pages,
-                      total=total, query=query, sort=sort, sorts=SORTS,
-                      sort_param=None if sort == SORTS[0][0] else sort, errors=errors, values=values or {},
-                      link=web.link, name_fields=NAME_FIELDS, max_name=MAX_NAME)
+    return web.render(
+        "students.tpl",
+        status,
+        students=listing["students"],
+        page=page_number,
+        pages=pages,
+        total=total,
+        query=query,
+        sort=sort,
+        sorts=SORTS,
+        sort_param=None if sort == SORTS[0][0] else sort,
+        errors=errors,
+        values=values or {},
+        link=web.link,
+        name_fields=NAME_FIELDS,
+        max_name=MAX_NAME,
+    )
 
 
 def _query_problem(query: str) -> str | None:
@@ -104,8 +119,9 @@ def _query_problem(query: str) -> str | None:
 
 def _list(query: str, sort: str, page_number: int) -> dict:
     """One ``Grades.list_students`` call; a second only for a page past the last (a stale link)."""
-    listing = web.grading("Grades.list_students", offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE,
-                          query=query or None, sort=sort)
+    listing = web.grading(
+        "Grades.list_students", offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE, query=query or None, sort=sort
+    )
     if not listing["students"] and page_number > 1 and listing["total"]:
         listing = web.grading("Grades.list_students", offset=0, limit=PAGE_SIZE, query=query or None, sort=sort)
     return listing

@@ -23,14 +23,16 @@ import itertools
 import json
 import os
 import threading
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from jsonrpcclient import notification, request
 
 from ..core import errors
 from . import retry
-from .transport import Transport
 from .envelope import TOKEN_ENV, decode_answer, request_headers
+from .transport import Transport
+import contextlib
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -65,9 +67,16 @@ class _RemoteDoc:
 class Client:
     __doc__ = _RemoteDoc(__doc__ or "")
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, token: str | None = None,
-                 transport: Transport | None = None, tls_ca: str | None = None,
-                 read_only: Collection[str] = ()):
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        token: str | None = None,
+        transport: Transport | None = None,
+        tls_ca: str | None = None,
+        read_only: Collection[str] = (),
+    ):
         self.url = url
         self.timeout = timeout
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
@@ -87,15 +96,16 @@ class Client:
         """Call ``method`` and return its result; raises RpcError subclasses."""
         params = _params(method, args, kwargs)
         message = request(method, params, id=next(self._ids))
-        return _result(self._exchange(json.dumps(message).encode(),
-                                      retry.is_repeatable(method, params, self.read_only)))
+        return _result(
+            self._exchange(json.dumps(message).encode(), retry.is_repeatable(method, params, self.read_only))
+        )
 
     def notify(self, method: str, *args: Any, **kwargs: Any) -> None:
         """Send a notification: the server runs ``method`` and answers nothing."""
         message = notification(method, _params(method, args, kwargs))
         self._exchange(json.dumps(message).encode())
 
-    def batch(self) -> "Batch":
+    def batch(self) -> Batch:
         """A batch, sent as one request when its ``with`` block ends (or on ``send()``)."""
         return Batch(self)
 
@@ -116,13 +126,12 @@ class Client:
         return self._post(self.url, body, repeatable)
 
     def _post(self, url: str, body: bytes, repeatable: bool = False) -> Any:
-        status, data = self._transport.post(url, body, request_headers(self.token), self.timeout,
-                                            repeatable=repeatable)
+        status, data = self._transport.post(url, body, request_headers(self.token), self.timeout, repeatable=repeatable)
         return decode_answer(url, status, data)
 
     # -- the REPL proxy --------------------------------------------------------------
 
-    def __getattr__(self, name: str) -> "_Namespace":
+    def __getattr__(self, name: str) -> _Namespace:
         # Only reached for a name found nowhere else, and kept in the instance's own
         # __dict__: the next lookup finds it there, without the AttributeError Python
         # raises (and formats) before calling __getattr__. Twice per proxied call, that
@@ -136,10 +145,8 @@ class Client:
 
     def __dir__(self) -> list[str]:
         names = set(super().__dir__())
-        try:
+        with contextlib.suppress(errors.RpcError):
             names.update(m["name"].split(".", 1)[0] for m in self._remote_methods() if "." in m["name"])
-        except errors.RpcError:
-            pass
         return sorted(names)
 
     def _remote_doc(self, prefix: str = "") -> str:
@@ -186,7 +193,7 @@ class _Namespace:
         except errors.RpcError:
             return []
         prefix = self._name + "."
-        return sorted(m["name"][len(prefix):] for m in methods if m["name"].startswith(prefix))
+        return sorted(m["name"][len(prefix) :] for m in methods if m["name"].startswith(prefix))
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
@@ -214,8 +221,10 @@ class _RemoteMethod:
         # positional ones from the server's description of the method.
         method = self._description()
         if method is None:
-            raise TypeError(f"rpc: {self.__name__}: cannot mix positional and named params "
-                            "(the server does not describe the method)")
+            raise TypeError(
+                f"rpc: {self.__name__}: cannot mix positional and named params "
+                "(the server does not describe the method)"
+            )
         names = [p["name"] for p in method.get("params", [])]
         if len(args) > len(names):
             raise TypeError(f"rpc: {self.__name__} takes at most {len(names)} params, {len(args)} given")
@@ -235,9 +244,16 @@ class _RemoteMethod:
     @property
     def __signature__(self) -> inspect.Signature:
         method = self._description()
-        return _signature(method) if method else inspect.Signature(
-            [inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
-             inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
+        return (
+            _signature(method)
+            if method
+            else inspect.Signature(
+                [
+                    inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+                    inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+                ]
+            )
+        )
 
     def _remote_doc(self) -> str:
         method = self._description()
@@ -291,8 +307,10 @@ class Batch:
         if not self._messages:
             return []
         # Sent again after a lost connection only if every member would be recognised as a repeat.
-        repeatable = all("id" in m and retry.is_repeatable(m["method"], m.get("params"), self._client.read_only)
-                         for m in self._messages)
+        repeatable = all(
+            "id" in m and retry.is_repeatable(m["method"], m.get("params"), self._client.read_only)
+            for m in self._messages
+        )
         answer = self._client._exchange(json.dumps(self._messages).encode(), repeatable)
         self._messages = []
         if answer is not None and not isinstance(answer, list):
@@ -314,7 +332,7 @@ class Batch:
                 results.append(exc)
         return results
 
-    def __enter__(self) -> "Batch":
+    def __enter__(self) -> Batch:
         return self
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from ..core import errors
 from . import retry
@@ -35,8 +36,15 @@ EMPTY_REFRESH_SECONDS = 0.25
 class _Instances:
     """Where a ServiceClient's URLs come from: a pushed table, or registry polling."""
 
-    def __init__(self, service_name: str, registry: str, token: str | None, refresh: float,
-                 providers: ProviderTable | None, transport: Transport):
+    def __init__(
+        self,
+        service_name: str,
+        registry: str,
+        token: str | None,
+        refresh: float,
+        providers: ProviderTable | None,
+        transport: Transport,
+    ):
         self.service_name = service_name
         self.refresh = refresh
         self._table = providers
@@ -107,14 +115,29 @@ class _Instances:
 class ServiceClient(Client):
     __doc__ = _RemoteDoc("A Client for every healthy instance of one service (see ``connect``).")
 
-    def __init__(self, service_name: str, *, registry: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 token: str | None = None, refresh: float = 2.0, providers: ProviderTable | None = None,
-                 transport: Transport | None = None, tls_ca: str | None = None, read_only: Collection[str] = ()):
-        super().__init__(f"service:{service_name}", timeout=timeout, token=token, transport=transport, tls_ca=tls_ca,
-                         read_only=read_only)
+    def __init__(
+        self,
+        service_name: str,
+        *,
+        registry: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        token: str | None = None,
+        refresh: float = 2.0,
+        providers: ProviderTable | None = None,
+        transport: Transport | None = None,
+        tls_ca: str | None = None,
+        read_only: Collection[str] = (),
+    ):
+        super().__init__(
+            f"service:{service_name}",
+            timeout=timeout,
+            token=token,
+            transport=transport,
+            tls_ca=tls_ca,
+            read_only=read_only,
+        )
         self.service_name = service_name
-        self.instances = _Instances(service_name, registry, self.token, refresh, providers,
-                                    self._transport)
+        self.instances = _Instances(service_name, registry, self.token, refresh, providers, self._transport)
 
     def __repr__(self) -> str:
         return f"<ServiceClient {self.service_name} {self.instances.urls()}>"
@@ -149,8 +172,15 @@ class NoHealthyProvider(errors.ServiceUnavailable, errors.TransportError):
     """No instance of the service could be reached (code 503)."""
 
 
-def connect(service_name: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-            token: str | None = None, tls_ca: str | None = None, read_only: Collection[str] = ()) -> ServiceClient:
+def connect(
+    service_name: str,
+    registry: str | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    token: str | None = None,
+    tls_ca: str | None = None,
+    read_only: Collection[str] = (),
+) -> ServiceClient:
     """A client for ``service_name``, resolved through the registry.
 
     It spreads calls over the healthy instances, asks the registry again
@@ -161,5 +191,6 @@ def connect(service_name: str, registry: str | None = None, *, timeout: float = 
     ``read_only``: methods that change nothing, so a call that timed out on
     one instance goes to another (``retry.is_repeatable``).
     """
-    return ServiceClient(service_name, registry=registry, timeout=timeout, token=token, tls_ca=tls_ca,
-                         read_only=read_only)
+    return ServiceClient(
+        service_name, registry=registry, timeout=timeout, token=token, tls_ca=tls_ca, read_only=read_only
+    )

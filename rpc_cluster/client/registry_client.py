@@ -12,6 +12,7 @@ from .transport import Transport
 DEFAULT_REGISTRY = "http://127.0.0.1:3000/rpc"
 REGISTRY_ENV = "RPC_CLUSTER_REGISTRY"
 
+
 def registry_url(explicit: str | None = None) -> str:
     """The registry's URL, or several comma-separated: the argument, else $RPC_CLUSTER_REGISTRY, else the default."""
     return explicit or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY
@@ -20,8 +21,15 @@ def registry_url(explicit: str | None = None) -> str:
 class RegistryClient(Client):
     __doc__ = _RemoteDoc("A Client for the registry: any of several registries, moving on when one fails.")
 
-    def __init__(self, registry: str | None = None, *, timeout: float = 2.0, token: str | None = None,
-                 transport: Transport | None = None, tls_ca: str | None = None):
+    def __init__(
+        self,
+        registry: str | None = None,
+        *,
+        timeout: float = 2.0,
+        token: str | None = None,
+        transport: Transport | None = None,
+        tls_ca: str | None = None,
+    ):
         #: The registries, in the order given (``--registry a,b``).
         self.urls = [url.strip() for url in registry_url(registry).split(",") if url.strip()]
         super().__init__(",".join(self.urls), timeout=timeout, token=token, transport=transport, tls_ca=tls_ca)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import random
 import ssl
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Iterator
+from typing import Any
 
 from ..core.errors import TransportError
 
@@ -72,6 +73,7 @@ LOG_FOLLOW = Backoff(first=0.5, longest=5.0)
 # conflict runs again (its request_id claim was rolled back with it): a few quick tries,
 # spread so that the two transactions that collided do not collide again.
 STORE_CONFLICT = Backoff(attempts=5, first=0.02, factor=3.0, longest=0.5, jitter=0.5)
+
 
 def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:
     """Whether the request behind a failed exchange may have reached the server.

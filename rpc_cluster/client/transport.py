@@ -24,9 +24,9 @@ import time
 
 import httptools
 
-from . import retry
-from ..net import tls, urls
 from ..core.errors import CallTimeout, TransportError
+from ..net import tls, urls
+from . import retry
 
 # A connection idle longer than this is closed rather than reused: servers close
 # idle keep-alive connections after a while, and one closed just as we reuse it
@@ -56,8 +56,20 @@ class _Answer:
     Kept with its parser for the life of the connection; ``expect()`` before each request.
     """
 
-    __slots__ = ("parser", "limit", "begun", "status", "parts", "size", "framed", "headers_done", "complete",
-                 "keep", "extra", "too_large")
+    __slots__ = (
+        "begun",
+        "complete",
+        "extra",
+        "framed",
+        "headers_done",
+        "keep",
+        "limit",
+        "parser",
+        "parts",
+        "size",
+        "status",
+        "too_large",
+    )
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -125,7 +137,7 @@ class _Answer:
 class _Connection:
     """One keep-alive socket (TLS-wrapped for https) and the parser of its answers. One thread at a time."""
 
-    __slots__ = ("sock", "answer", "poller", "idle_since")
+    __slots__ = ("answer", "idle_since", "poller", "sock")
 
     def __init__(self, sock: socket.socket, limit: int):
         self.sock = sock
@@ -330,8 +342,9 @@ class Transport:
                         del self._pools[key]
                 self._routes.clear()  # routes hold their pool: forget the ones of removed pools
 
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, *,
-             repeatable: bool = False) -> tuple[int, bytes]:
+    def post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float, *, repeatable: bool = False
+    ) -> tuple[int, bytes]:
         """POST ``body``; returns (status, response body). Raises TransportError/CallTimeout.
 
         ``timeout`` bounds each step (connecting, writing, each read), as
@@ -364,8 +377,11 @@ class Transport:
                 if conn is not None:
                     conn.close()
                 error = _translate(url, exc, timeout, retry.was_sent(exc, connected=connected, receiving=receiving))
-                if attempt < attempts and not isinstance(error, CallTimeout) \
-                        and retry.may_send_again(error, repeatable=repeatable):
+                if (
+                    attempt < attempts
+                    and not isinstance(error, CallTimeout)
+                    and retry.may_send_again(error, repeatable=repeatable)
+                ):
                     continue
                 raise error from None
             if keep:
@@ -383,17 +399,24 @@ def _translate(url: str, exc: BaseException, timeout: float, sent: bool) -> Tran
     if isinstance(exc, ConnectionRefusedError):
         return TransportError(f"rpc: connection to {url} refused", sent=False)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return TransportError(f"rpc: {url} has a certificate this client does not trust "
-                              f"({exc.verify_message}); give the cluster's CA with --tls-ca or "
-                              f"${tls.CA_ENV}", sent=False)
+        return TransportError(
+            f"rpc: {url} has a certificate this client does not trust "
+            f"({exc.verify_message}); give the cluster's CA with --tls-ca or "
+            f"${tls.CA_ENV}",
+            sent=False,
+        )
     if isinstance(exc, ssl.SSLError):
-        return TransportError(f"rpc: TLS with {url} failed ({exc.reason or exc}); "
-                              "is it serving HTTPS on that port?", sent=sent)
+        return TransportError(
+            f"rpc: TLS with {url} failed ({exc.reason or exc}); is it serving HTTPS on that port?", sent=sent
+        )
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, _Closed)):
         return TransportError(f"rpc: connection to {url} lost: {exc}", sent=sent)
     if isinstance(exc, (httptools.HttpParserError, httptools.HttpParserUpgrade)):
-        return TransportError(f"rpc: {url} did not answer in HTTP/1.1 ({type(exc).__name__}: {exc}); "
-                              "is it serving HTTPS, or something other than HTTP, on that port?", sent=sent)
+        return TransportError(
+            f"rpc: {url} did not answer in HTTP/1.1 ({type(exc).__name__}: {exc}); "
+            "is it serving HTTPS, or something other than HTTP, on that port?",
+            sent=sent,
+        )
     if isinstance(exc, _TooLarge):
         return TransportError(f"rpc: {url}: {exc}; ask for less", sent=sent)
     if isinstance(exc, ValueError):

@@ -22,8 +22,9 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import errors
 from .methods import MethodTable
@@ -65,7 +66,7 @@ class _QuickSignature(inspect.Signature):
     __slots__ = ("_names", "_required", "_simple")
 
     @classmethod
-    def of(cls, signature: inspect.Signature) -> "_QuickSignature":
+    def of(cls, signature: inspect.Signature) -> _QuickSignature:
         """The quick form of ``signature`` (same parameters, same text)."""
         params = list(signature.parameters.values())
         quick = cls(params, return_annotation=signature.return_annotation)
@@ -90,8 +91,7 @@ class _QuickSignature(inspect.Signature):
         if not kwargs:
             return given >= self._required
         rest = names[given:]
-        return all(name in rest for name in kwargs) and all(
-            names[i] in kwargs for i in range(given, self._required))
+        return all(name in rest for name in kwargs) and all(names[i] in kwargs for i in range(given, self._required))
 
     def bind(self, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
         # An override only so the TypeError text stays what callers got before the
@@ -107,14 +107,18 @@ class Dispatcher:
     dispatcher: ``rpc.discover`` for JSON-RPC, ``system.*`` for XML-RPC.
     """
 
-    def __init__(self, methods: MethodTable, extra: Mapping[str, Callable[..., Any]] | None = None, *,
-                 observe: Callable[[str, str, float], None] | None = None):
+    def __init__(
+        self,
+        methods: MethodTable,
+        extra: Mapping[str, Callable[..., Any]] | None = None,
+        *,
+        observe: Callable[[str, str, float], None] | None = None,
+    ):
         #: The service's own methods (the codecs and OpenRPC read it).
         self.methods = methods
         #: Told of every call: (method, "result" or the error code, seconds); metrics.py.
         self.observe = observe
-        entries = {name: (methods.get(name), _QuickSignature.of(methods.signature(name)))
-                   for name in methods.names()}
+        entries = {name: (methods.get(name), _QuickSignature.of(methods.signature(name))) for name in methods.names()}
         for name, func in (extra or {}).items():
             if name in entries:
                 raise ValueError(f"rpc: extra method {name!r} is already in the method table")

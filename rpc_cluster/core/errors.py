@@ -76,7 +76,7 @@ class InvalidParams(RpcError):
     code, default_message = INVALID_PARAMS, "Invalid params"
 
     @classmethod
-    def field(cls, name: str, problem: str, *, line: int | None = None) -> "InvalidParams":
+    def field(cls, name: str, problem: str, *, line: int | None = None) -> InvalidParams:
         if line is None:
             return cls(f"Invalid params: {name} {problem}", {"field": name, "problem": problem})
         return cls(f"Invalid params: line {line}: {name} {problem}", {"line": line, "field": name, "problem": problem})
@@ -139,11 +139,22 @@ class StartError(Exception):
     """A service could not start (its store or file cannot be opened); one line for the operator."""
 
 
-_BY_CODE = MappingProxyType({
-    cls.code: cls
-    for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError,
-                Unauthorized, NotFound, Conflict, ServiceUnavailable)
-})
+_BY_CODE = MappingProxyType(
+    {
+        cls.code: cls
+        for cls in (
+            ParseError,
+            InvalidRequest,
+            MethodNotFound,
+            InvalidParams,
+            InternalError,
+            Unauthorized,
+            NotFound,
+            Conflict,
+            ServiceUnavailable,
+        )
+    }
+)
 
 
 def error_from_object(error: Any) -> RpcError:

@@ -74,6 +74,7 @@ DEFAULT_MAX_BATCH = 1000
 #: grades each is 13 MiB; at 32 MiB that attack peaked at 162 MiB (39 MiB at start).
 DEFAULT_MAX_RESPONSE_BYTES = 32 << 20
 
+
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them.
     raise ValueError(f"{name} is not a JSON value")
@@ -105,8 +106,13 @@ class JsonRpcCodec:
     calls of a batch that come after that are not run (README, "Limits").
     """
 
-    def __init__(self, dispatcher: Dispatcher, *, max_batch: int = DEFAULT_MAX_BATCH,
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES):
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ):
         #: The core that runs the calls.
         self.dispatcher = dispatcher
         self.max_batch = max_batch
@@ -137,8 +143,12 @@ class JsonRpcCodec:
         if not batch:
             return self._refuse(errors.INVALID_REQUEST, "Invalid Request", None, "empty batch")
         if len(batch) > self.max_batch:
-            return self._refuse(errors.INVALID_REQUEST, "Invalid Request", None,
-                                f"a batch of {len(batch)} members; at most {self.max_batch}")
+            return self._refuse(
+                errors.INVALID_REQUEST,
+                "Invalid Request",
+                None,
+                f"a batch of {len(batch)} members; at most {self.max_batch}",
+            )
         # Each response is serialized as soon as it is made, so a batch holds at
         # most one result as objects, and its text stops growing at the limit.
         parts: list[str] = []
@@ -174,10 +184,19 @@ class JsonRpcCodec:
         return _dumps(_error(code, message, request_id, data))
 
     def _too_large(self, request_id: Any, *, ran: bool) -> str:
-        problem = ("the result is larger than the response limit: ask for less (a smaller limit, fewer calls)"
-                   if ran else "not run: the batch's responses reached the response limit")
-        return _dumps(_error(errors.INTERNAL_ERROR, "Response too large", request_id,
-                             {"problem": problem, "limit_bytes": self.max_response_bytes}))
+        problem = (
+            "the result is larger than the response limit: ask for less (a smaller limit, fewer calls)"
+            if ran
+            else "not run: the batch's responses reached the response limit"
+        )
+        return _dumps(
+            _error(
+                errors.INTERNAL_ERROR,
+                "Response too large",
+                request_id,
+                {"problem": problem, "limit_bytes": self.max_response_bytes},
+            )
+        )
 
     def _respond(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """The response object for one valid request; None for a notification (run all the same)."""

@@ -16,7 +16,8 @@ Only methods marked with ``@rpc_method`` are exposed, so helpers stay private.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _MARK = "_rpc_method_name"
 
@@ -60,8 +61,7 @@ class MethodTable:
                 found = True
         if not found:
             raise ValueError(
-                f"rpc: {type(obj).__name__} has no exposed methods "
-                "(hint: mark the methods to expose with @rpc_method)"
+                f"rpc: {type(obj).__name__} has no exposed methods (hint: mark the methods to expose with @rpc_method)"
             )
 
     def get(self, name: str) -> Callable[..., Any] | None:

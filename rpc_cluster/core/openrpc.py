@@ -10,8 +10,9 @@ from typing import Any
 
 from .methods import MethodTable
 
-_JSON_TYPES = MappingProxyType({int: "integer", float: "number", str: "string", bool: "boolean",
-                                list: "array", dict: "object", type(None): "null"})
+_JSON_TYPES = MappingProxyType(
+    {int: "integer", float: "number", str: "string", bool: "boolean", list: "array", dict: "object", type(None): "null"}
+)
 
 
 def _schema(annotation: Any) -> dict[str, Any]:
@@ -36,8 +37,11 @@ def describe_method(name: str, signature: inspect.Signature, func: Any) -> dict[
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        entry: dict[str, Any] = {"name": param.name, "schema": _schema(hints.get(param.name, param.annotation)),
-                                 "required": param.default is param.empty}
+        entry: dict[str, Any] = {
+            "name": param.name,
+            "schema": _schema(hints.get(param.name, param.annotation)),
+            "required": param.default is param.empty,
+        }
         if param.default is not param.empty:
             entry["schema"] = dict(entry["schema"], default=param.default)
         params.append(entry)
@@ -57,6 +61,5 @@ def document(methods: MethodTable, title: str, version: str) -> dict[str, Any]:
     return {
         "openrpc": "1.2.6",
         "info": {"title": title, "version": version},
-        "methods": [describe_method(name, methods.signature(name), methods.get(name))
-                    for name in methods.names()],
+        "methods": [describe_method(name, methods.signature(name), methods.get(name)) for name in methods.names()],
     }

@@ -33,7 +33,8 @@ _ZERO_TRACE, _ZERO_PARENT = "0" * 32, "0" * 16
 _KEY_CHARS = r"[a-z0-9_\-*/]"
 _MEMBER = re.compile(
     rf"(?:[a-z]{_KEY_CHARS}{{0,255}}|[a-z0-9]{_KEY_CHARS}{{0,240}}@[a-z]{_KEY_CHARS}{{0,13}})"
-    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]")
+    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+)
 MAX_TRACESTATE_MEMBERS = 32
 # The specification lets a vendor cut a longer one; we forward it whole or not at all.
 MAX_TRACESTATE_CHARS = 512

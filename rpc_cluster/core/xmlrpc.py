@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import xmlrpc.client
-from typing import Callable
+from collections.abc import Callable
 
 from . import errors
 from .dispatch import BadParams, Dispatcher, RawJSON, UnknownMethod
@@ -30,8 +30,13 @@ def _fault(code: int, message: str) -> bytes:
 class XmlRpcCodec:
     """Answers XML-RPC methodCall documents for one method table. Thread-safe."""
 
-    def __init__(self, methods: MethodTable, *, max_response_bytes: int | None = None,
-                 observe: Callable[[str, str, float], None] | None = None):
+    def __init__(
+        self,
+        methods: MethodTable,
+        *,
+        max_response_bytes: int | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
+    ):
         #: The service's own methods.
         self.methods = methods
         #: Bytes a methodResponse may have; a larger one is a -32603 Fault (None: no limit).
@@ -91,6 +96,9 @@ class XmlRpcCodec:
             log.exception("rpc: result of %s cannot be marshalled to XML-RPC", name)
             return _fault(errors.INTERNAL_ERROR, "Internal error: result cannot be sent as XML-RPC")
         if self.max_response_bytes is not None and len(answer) > self.max_response_bytes:
-            return _fault(errors.INTERNAL_ERROR, f"Response too large: the result is larger than the response "
-                                                 f"limit of {self.max_response_bytes} bytes; ask for less")
+            return _fault(
+                errors.INTERNAL_ERROR,
+                f"Response too large: the result is larger than the response "
+                f"limit of {self.max_response_bytes} bytes; ask for less",
+            )
         return answer

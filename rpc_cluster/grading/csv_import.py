@@ -63,8 +63,9 @@ def parse(csv_text: Any) -> list[Row]:
                 header_seen = True
                 continue
             if len(rows) == MAX_ROWS:
-                raise InvalidParams.field("csv_text", f"has more than {MAX_ROWS:,} grades: split it into "
-                                                      "several imports", line=line)
+                raise InvalidParams.field(
+                    "csv_text", f"has more than {MAX_ROWS:,} grades: split it into several imports", line=line
+                )
             rows.append(_row(line, cells))
     except csv.Error as exc:
         raise InvalidParams.field("csv_text", f"is not valid CSV ({exc})", line=reader.line_num) from None
@@ -75,18 +76,23 @@ def parse(csv_text: Any) -> list[Row]:
 
 def _row(line: int, cells: list[str]) -> Row:
     if len(cells) < len(COLUMNS):
-        raise InvalidParams.field(COLUMNS[len(cells)], f"is missing: the line has {len(cells)} of "
-                                                       f"{len(COLUMNS)} values", line=line)
+        raise InvalidParams.field(
+            COLUMNS[len(cells)], f"is missing: the line has {len(cells)} of {len(COLUMNS)} values", line=line
+        )
     if len(cells) > len(COLUMNS):
-        raise InvalidParams.field("row", f"has {len(cells)} values: expected {len(COLUMNS)} "
-                                         f"({','.join(COLUMNS)})", line=line)
+        raise InvalidParams.field(
+            "row", f"has {len(cells)} values: expected {len(COLUMNS)} ({','.join(COLUMNS)})", line=line
+        )
     student_id, title, kind, score = cells
     try:
         # The length first: int() refuses strings of over 4,300 digits with a ValueError.
         if not _WHOLE.fullmatch(student_id) or len(student_id) > 20:
             raise InvalidParams.field("student_id", "must be a whole number from 1 to 2**63-1")
-        checked = (validation.whole("student_id", int(student_id), 1), validation.title(title),
-                   validation.grade_type(kind))
+        checked = (
+            validation.whole("student_id", int(student_id), 1),
+            validation.title(title),
+            validation.grade_type(kind),
+        )
         if not _DECIMAL.fullmatch(score):
             raise InvalidParams.field("score", "must be a number from 0 to 100")
         return Row(line, *checked, validation.score(float(score)))

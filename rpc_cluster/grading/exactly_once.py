@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core.errors import Conflict, InvalidParams
 
@@ -32,8 +33,10 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 # Written with "?" placeholders; the PostgreSQL store passes them as "%s".
-_CLAIM = ("INSERT INTO requests (request_id, method, fingerprint) VALUES (?, ?, ?) "
-          "ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+_CLAIM = (
+    "INSERT INTO requests (request_id, method, fingerprint) VALUES (?, ?, ?) "
+    "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+)
 _FIRST = "SELECT method, fingerprint, result FROM requests WHERE request_id = ?"
 _RECORD = "UPDATE requests SET result = ? WHERE request_id = ?"
 _RELEASE = "DELETE FROM requests WHERE request_id = ?"
@@ -48,8 +51,13 @@ def check_request_id(value: Any) -> str | None:
     return value
 
 
-def once(execute: Callable[[str, tuple], list], request_id: str | None, method: str, params: tuple,
-         write: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+def once(
+    execute: Callable[[str, tuple], list],
+    request_id: str | None,
+    method: str,
+    params: tuple,
+    write: Callable[[], dict[str, Any] | None],
+) -> dict[str, Any] | None:
     """``write()``'s result, done at most once per ``request_id``; call inside a transaction.
 
     ``execute(sql, args)`` runs one statement in that transaction and returns
@@ -71,6 +79,8 @@ def once(execute: Callable[[str, tuple], list], request_id: str | None, method: 
     first_method, first_fingerprint, first_result = execute(_FIRST, (request_id,))[0]
     first = None if first_result is None else json.loads(first_result)
     if (first_method, first_fingerprint) != (method, fingerprint):
-        raise Conflict(f"request_id {request_id!r} was used by another call",
-                       {"request_id": request_id, "first_method": first_method, "result": first})
+        raise Conflict(
+            f"request_id {request_id!r} was used by another call",
+            {"request_id": request_id, "first_method": first_method, "result": first},
+        )
     return first

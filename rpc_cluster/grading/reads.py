@@ -6,8 +6,14 @@ instance instead of failing, which a write may be only with a ``request_id``
 (``retry.is_repeatable``).
 """
 
-READ_ONLY = frozenset({
-    "Grades.get_students", "Grades.count_students", "Grades.get_student",
-    "Grades.list_students", "Grades.statistics",
-    "Service.heartbeat", "rpc.discover",
-})
+READ_ONLY = frozenset(
+    {
+        "Grades.get_students",
+        "Grades.count_students",
+        "Grades.get_student",
+        "Grades.list_students",
+        "Grades.statistics",
+        "Service.heartbeat",
+        "rpc.discover",
+    }
+)

@@ -8,15 +8,14 @@ from typing import Any
 
 from ..core.errors import InvalidParams, NotFound, StartError
 from ..core.methods import MethodTable, rpc_method
+from ..runtime import flags, runner
 from ..runtime.service import Service
 from . import csv_import, search, validation
-from .storage.sqlite_cache import StudentCache
-from .storage.measured import MeasuredStore
-from .open_store import open_store
 from .exactly_once import check_request_id
+from .open_store import open_store
+from .storage.measured import MeasuredStore
 from .storage.protocol import SORTS, GradeStore
-from ..runtime import flags
-from ..runtime import runner
+from .storage.sqlite_cache import StudentCache
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -69,8 +68,9 @@ class Grades:
         """
         student_id = validation.whole("student_id", student_id, 1)
         title = validation.title(title)
-        stored = self._store.add_grade(student_id, title, validation.grade_type(type), validation.score(score),
-                                       check_request_id(request_id))
+        stored = self._store.add_grade(
+            student_id, title, validation.grade_type(type), validation.score(score), check_request_id(request_id)
+        )
         if stored is None:
             raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
         log.info("grade %s (%s, %s) added for student %s", stored["id"], title, stored["score"], student_id)
@@ -79,14 +79,23 @@ class Grades:
     @rpc_method
     def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict:
         """Store a new student (names 1-100 characters); once per request_id, like add_grade."""
-        student = self._store.add_student(validation.text("first_name", first_name, 100),
-                                          validation.text("last_name", last_name, 100), check_request_id(request_id))
+        student = self._store.add_student(
+            validation.text("first_name", first_name, 100),
+            validation.text("last_name", last_name, 100),
+            check_request_id(request_id),
+        )
         log.info("student %s (%s %s) added", student["id"], student["first_name"], student["last_name"])
         return student
 
     @rpc_method
-    def update_grade(self, grade_id: int, title: str | None = None, type: str | None = None,
-                     score: float | None = None, expected: dict | None = None) -> dict:
+    def update_grade(
+        self,
+        grade_id: int,
+        title: str | None = None,
+        type: str | None = None,
+        score: float | None = None,
+        expected: dict | None = None,
+    ) -> dict:
         """Change a grade's given fields (null or absent: unchanged) and return the stored grade.
 
         The same rules as add_grade; an unknown grade_id is a 404. expected: the
@@ -96,10 +105,13 @@ class Grades:
         expected the last writer wins.
         """
         grade_id = validation.whole("grade_id", grade_id, 1)
-        stored = self._store.update_grade(grade_id, None if title is None else validation.title(title),
-                                          None if type is None else validation.grade_type(type),
-                                          None if score is None else validation.score(score),
-                                          validation.expected(expected))
+        stored = self._store.update_grade(
+            grade_id,
+            None if title is None else validation.title(title),
+            None if type is None else validation.grade_type(type),
+            None if score is None else validation.score(score),
+            validation.expected(expected),
+        )
         if stored is None:
             raise _no_grade(grade_id)
         log.info("grade %s updated: %s, %s, %s", grade_id, stored["title"], stored["type"], stored["score"])
@@ -211,13 +223,22 @@ class GradingService(Service):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     flags.add_service_flags(parser, "RPC_CLUSTER_GRADING", 6000)
-    flags.add_flag(parser, "--db", "RPC_CLUSTER_GRADING_DB", "./data/grades.db",
-                    "SQLite file, or a postgresql:// URL shared by several instances")
+    flags.add_flag(
+        parser,
+        "--db",
+        "RPC_CLUSTER_GRADING_DB",
+        "./data/grades.db",
+        "SQLite file, or a postgresql:// URL shared by several instances",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the grading service in the foreground (``rpc-cluster grading``)."""
 
-    return runner.service_main(argv, prog="rpc-cluster grading", description="Run the grading service.",
-                               add_arguments=add_arguments,
-                               make=lambda args: GradingService(db=args.db, **flags.service_kwargs(args)))
+    return runner.service_main(
+        argv,
+        prog="rpc-cluster grading",
+        description="Run the grading service.",
+        add_arguments=add_arguments,
+        make=lambda args: GradingService(db=args.db, **flags.service_kwargs(args)),
+    )

@@ -22,14 +22,14 @@ import time
 from typing import Any, TextIO
 
 from ..client import retry
-from ..net import tls
 from ..client.client import Client
 from ..client.registry_client import RegistryClient
-from ..core.errors import InvalidParams, RpcError, ServiceUnavailable, TransportError
-from ..observability.log_entries import LEVELS, timestamp_text
 from ..client.transport import Transport
-from .service import MAX_TAIL
+from ..core.errors import InvalidParams, RpcError, ServiceUnavailable, TransportError
+from ..net import tls
+from ..observability.log_entries import LEVELS, timestamp_text
 from ..runtime import flags
+from .service import MAX_TAIL
 
 PROG = "rpc-cluster logs"
 LOG_SERVICE = "LogService"
@@ -38,8 +38,13 @@ _LOST = (TransportError, ServiceUnavailable)
 
 def format_entry(entry: dict[str, Any]) -> str:
     """One entry as one line: ``timestamp level service trace message``, a dash for what is missing."""
-    fields = (entry.get("timestamp") or "-", f"{entry.get('level') or '-':<8}", entry.get("service_name") or "-",
-              entry.get("trace_id") or "-", entry.get("message") or "")
+    fields = (
+        entry.get("timestamp") or "-",
+        f"{entry.get('level') or '-':<8}",
+        entry.get("service_name") or "-",
+        entry.get("trace_id") or "-",
+        entry.get("message") or "",
+    )
     return " ".join(_escaped(str(field)) for field in fields)
 
 
@@ -74,21 +79,47 @@ def _since(text: str) -> str:
 
 def _parser() -> flags.ArgumentParser:
     parser = flags.ArgumentParser(
-        prog=PROG, description="Print the newest entries of the central log, one a line "
-                               "(timestamp level service trace message); with -f, follow new ones.",
-        epilog="example: rpc-cluster logs -f --service GradingService --level WARNING")
+        prog=PROG,
+        description="Print the newest entries of the central log, one a line "
+        "(timestamp level service trace message); with -f, follow new ones.",
+        epilog="example: rpc-cluster logs -f --service GradingService --level WARNING",
+    )
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new entries until Ctrl-C")
     flags.add_flag(parser, "--service", "RPC_CLUSTER_LOGS_SERVICE", None, "only this service's entries")
     flags.add_flag(parser, "--level", "RPC_CLUSTER_LOGS_LEVEL", None, "only this level and above", type=_level)
     flags.add_flag(parser, "--trace", "RPC_CLUSTER_LOGS_TRACE", None, "only this trace id's entries")
-    flags.add_flag(parser, "--since", "RPC_CLUSTER_LOGS_SINCE", None,
-                    "only entries newer than this timestamp (ISO 8601, e.g. 2026-11-22T09:00:00Z)", type=_since)
-    flags.add_flag(parser, "--limit", "RPC_CLUSTER_LOGS_LIMIT", 20,
-                    f"newest entries to print first (1-{MAX_TAIL}); with -f, most per poll", type=_limit)
-    flags.add_flag(parser, "--interval", "RPC_CLUSTER_LOGS_INTERVAL", 0.5, "with -f, seconds between polls",
-                    type=flags.positive_seconds)
-    flags.add_flag(parser, "--url", "RPC_CLUSTER_LOGS_URL", None,
-                    "the log service's URL (default: ask the registry for LogService)", type=flags.rpc_url)
+    flags.add_flag(
+        parser,
+        "--since",
+        "RPC_CLUSTER_LOGS_SINCE",
+        None,
+        "only entries newer than this timestamp (ISO 8601, e.g. 2026-11-22T09:00:00Z)",
+        type=_since,
+    )
+    flags.add_flag(
+        parser,
+        "--limit",
+        "RPC_CLUSTER_LOGS_LIMIT",
+        20,
+        f"newest entries to print first (1-{MAX_TAIL}); with -f, most per poll",
+        type=_limit,
+    )
+    flags.add_flag(
+        parser,
+        "--interval",
+        "RPC_CLUSTER_LOGS_INTERVAL",
+        0.5,
+        "with -f, seconds between polls",
+        type=flags.positive_seconds,
+    )
+    flags.add_flag(
+        parser,
+        "--url",
+        "RPC_CLUSTER_LOGS_URL",
+        None,
+        "the log service's URL (default: ask the registry for LogService)",
+        type=flags.rpc_url,
+    )
     flags.add_client_flags(parser)
     return parser
 
@@ -113,8 +144,9 @@ class _LogSource:
 
     def call(self, method: str, **params: Any) -> Any:
         if self._client is None:
-            self._client = Client(self._find(), token=self._args.token, timeout=self._args.timeout,
-                                  transport=self._transport)
+            self._client = Client(
+                self._find(), token=self._args.token, timeout=self._args.timeout, transport=self._transport
+            )
         try:
             return self._client.call(method, **params)
         except TransportError:
@@ -124,8 +156,9 @@ class _LogSource:
     def _find(self) -> str:
         if self._args.url:
             return self._args.url
-        registry = RegistryClient(self._args.registry, token=self._args.token, timeout=self._args.timeout,
-                                  transport=self._transport)
+        registry = RegistryClient(
+            self._args.registry, token=self._args.token, timeout=self._args.timeout, transport=self._transport
+        )
         urls = registry.call("Registry.lookup", LOG_SERVICE)
         if not urls:
             raise ServiceUnavailable(f"the registry ({self._args.registry}) lists no passing {LOG_SERVICE}")
@@ -157,10 +190,15 @@ class Follower:
             try:
                 # After a cursor, every entry that came later is new, whatever its timestamp
                 # (a shipper may deliver an older one late): only --since applies.
-                page = self._source.call("Log.follow", cursor=self._cursor, limit=self._args.limit,
-                                         service_name=self._args.service, level=self._args.level,
-                                         trace_id=self._args.trace,
-                                         since=self._args.since if self._cursor else self._since)
+                page = self._source.call(
+                    "Log.follow",
+                    cursor=self._cursor,
+                    limit=self._args.limit,
+                    service_name=self._args.service,
+                    level=self._args.level,
+                    trace_id=self._args.trace,
+                    since=self._args.since if self._cursor else self._since,
+                )
             except InvalidParams as exc:
                 if self._cursor is None or (exc.data or {}).get("field") != "cursor":
                     raise
@@ -187,15 +225,24 @@ class Follower:
     def _lost(self, exc: RpcError) -> None:
         self._failures += 1
         if self._failures == 1:
-            print(_escaped(f"{PROG}: warning: lost the log service at {self._source.where} ({exc}); "
-                           f"still trying"), file=self._err, flush=True)
+            print(
+                _escaped(f"{PROG}: warning: lost the log service at {self._source.where} ({exc}); still trying"),
+                file=self._err,
+                flush=True,
+            )
         time.sleep(retry.LOG_FOLLOW.delay(self._failures))
 
 
 def _print_newest(source: _LogSource, args: argparse.Namespace, out: TextIO) -> int:
     try:
-        entries = source.call("Log.tail", limit=args.limit, service_name=args.service, level=args.level,
-                              trace_id=args.trace, since=args.since)
+        entries = source.call(
+            "Log.tail",
+            limit=args.limit,
+            service_name=args.service,
+            level=args.level,
+            trace_id=args.trace,
+            since=args.since,
+        )
     except _LOST as exc:
         return _fail(f"cannot read the log at {source.where}: {exc}")
     out.write("".join(format_entry(entry) + "\n" for entry in entries))

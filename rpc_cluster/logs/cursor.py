@@ -43,7 +43,7 @@ class LogFile(NamedTuple):
     identity: str
 
     @classmethod
-    def open(cls, handle: BinaryIO) -> "LogFile":
+    def open(cls, handle: BinaryIO) -> LogFile:
         status = os.fstat(handle.fileno())
         return cls(handle, status.st_size, f"{status.st_dev}:{status.st_ino}")
 
@@ -82,5 +82,7 @@ def find(text: object, files: list[LogFile], *, all_kept: bool = False) -> tuple
             break
         if file.size >= offset and hmac.compare_digest(_digest(file, offset), digest):
             return index, offset
-    raise CursorError("names a place this log no longer keeps (rotated away since) or another log service's; "
-                      "follow again without a cursor, with since")
+    raise CursorError(
+        "names a place this log no longer keeps (rotated away since) or another log service's; "
+        "follow again without a cursor, with since"
+    )

@@ -26,8 +26,9 @@ import json
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 # Shippers whose marks are remembered (one number each).
 MAX_SHIPPERS = 10_000
@@ -46,8 +47,9 @@ def parse(entry_id: str) -> tuple[str, int]:
 class Marks:
     """Each shipper's highest entry number stored, the least recently moved first."""
 
-    def __init__(self, *, limit: int = MAX_SHIPPERS, keep_seconds: float = KEEP_SECONDS,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self, *, limit: int = MAX_SHIPPERS, keep_seconds: float = KEEP_SECONDS, clock: Callable[[], float] = time.time
+    ):
         self.limit = limit
         self.keep_seconds = keep_seconds
         self._clock = clock
@@ -90,9 +92,14 @@ class Marks:
         """Take the marks of ``to_json()`` (anything else is ignored: the scan of the log follows)."""
         if not isinstance(saved, list):
             return
-        for item in saved[-self.limit:]:
-            if (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
-                    and isinstance(item[1], int) and isinstance(item[2], (int, float))):
+        for item in saved[-self.limit :]:
+            if (
+                isinstance(item, list)
+                and len(item) == 3
+                and isinstance(item[0], str)
+                and isinstance(item[1], int)
+                and isinstance(item[2], (int, float))
+            ):
                 self._marks[item[0]] = (item[1], float(item[2]))
                 self._marks.move_to_end(item[0])
 
@@ -108,13 +115,14 @@ class Checkpoint(NamedTuple):
 def save(path: Path, checkpoint: Checkpoint) -> None:
     """Write ``checkpoint`` so that a crash leaves the old one or the new one whole; OSError if it cannot."""
     temporary = path.with_name(path.name + ".tmp")
-    data = json.dumps({"identity": checkpoint.identity, "offset": checkpoint.offset,
-                       "marks": checkpoint.marks}).encode()
+    data = json.dumps(
+        {"identity": checkpoint.identity, "offset": checkpoint.offset, "marks": checkpoint.marks}
+    ).encode()
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -132,7 +140,10 @@ def load(path: Path) -> Checkpoint | None:
         saved = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
-    if (not isinstance(saved, dict) or not isinstance(saved.get("identity"), str)
-            or not isinstance(saved.get("offset"), int)):
+    if (
+        not isinstance(saved, dict)
+        or not isinstance(saved.get("identity"), str)
+        or not isinstance(saved.get("offset"), int)
+    ):
         return None
     return Checkpoint(saved["identity"], saved["offset"], saved.get("marks"))

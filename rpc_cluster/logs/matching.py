@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..observability.log_entries import FIELDS, LEVELS
 
@@ -26,7 +27,7 @@ def _needles(field: str, values: Iterable[str]) -> tuple[bytes, ...] | None:
     without being parsed (parsing is most of a scan's cost).
     """
     try:
-        return tuple(f'"{field}": {json.dumps(value, ensure_ascii=False)}'.encode("utf-8") for value in values)
+        return tuple(f'"{field}": {json.dumps(value, ensure_ascii=False)}'.encode() for value in values)
     except UnicodeEncodeError:
         return None  # a value no line can hold: leave it to the full check
 
@@ -38,19 +39,29 @@ class Query:
     log writes them (``2026-11-22T09:00:00.000000Z``), entries strictly newer.
     """
 
-    def __init__(self, service_name: str | None = None, min_level: int | None = None,
-                 trace_id: str | None = None, since: str | None = None):
+    def __init__(
+        self,
+        service_name: str | None = None,
+        min_level: int | None = None,
+        trace_id: str | None = None,
+        since: str | None = None,
+    ):
         self.service_name = service_name
         self.min_level = min_level
         self.trace_id = trace_id
         self.since = since
         self._since = since.encode() if since is not None else None
-        self._needles = [needles for needles in (
-            _needles("service_name", [service_name]) if service_name is not None else None,
-            _needles("trace_id", [trace_id]) if trace_id is not None else None,
-            _needles("level", [name for name, number in LEVELS.items() if number >= min_level])
-            if min_level is not None else None,
-        ) if needles is not None]
+        self._needles = [
+            needles
+            for needles in (
+                _needles("service_name", [service_name]) if service_name is not None else None,
+                _needles("trace_id", [trace_id]) if trace_id is not None else None,
+                _needles("level", [name for name, number in LEVELS.items() if number >= min_level])
+                if min_level is not None
+                else None,
+            )
+            if needles is not None
+        ]
 
     def _has_needles(self, text: bytes) -> bool:
         return all(any(needle in text for needle in needles) for needles in self._needles)
@@ -75,7 +86,7 @@ class Query:
         if not line or not self._has_needles(line):
             return None
         # An old entry is known by its first bytes: parsing costs far more.
-        if self._since is not None and line.startswith(_STAMP) and line[len(_STAMP):_STAMP_END] <= self._since:
+        if self._since is not None and line.startswith(_STAMP) and line[len(_STAMP) : _STAMP_END] <= self._since:
             return None
         try:
             entry = json.loads(line)

@@ -12,13 +12,12 @@ from types import MappingProxyType
 from typing import Any
 
 from ..core.errors import InvalidParams, StartError
-from ..observability.log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
 from ..core.methods import MethodTable, rpc_method
+from ..observability.log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
+from ..runtime import flags, runner
 from ..runtime.service import Service
 from .cursor import CursorError
 from .store import TAIL_BYTES, LogStore, WriteFailed
-from ..runtime import flags
-from ..runtime import runner
 
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
@@ -57,8 +56,15 @@ class Log:
         self._store = store
 
     @rpc_method
-    def write(self, message: str, service_name: str | None = None, level: str = "INFO",
-              trace_id: str | None = None, timestamp: str | float | None = None, entry_id: str | None = None) -> bool:
+    def write(
+        self,
+        message: str,
+        service_name: str | None = None,
+        level: str = "INFO",
+        trace_id: str | None = None,
+        timestamp: str | float | None = None,
+        entry_id: str | None = None,
+    ) -> bool:
         """Append one entry to the central log (usually sent as notifications, many in a batch).
 
         ``entry_id`` ("SHIPPER:NUMBER", numbered in order by the shipper) makes a batch
@@ -70,15 +76,26 @@ class Log:
             raise InvalidParams.field("message", "must be a string")
         if len(message) > MAX_MESSAGE:
             raise InvalidParams.field("message", f"must be at most {MAX_MESSAGE} characters")
-        entry = {"timestamp": _timestamp(timestamp), "level": _level("level", level),
-                 "service_name": _short_text("service_name", service_name),
-                 "trace_id": _short_text("trace_id", trace_id, 128), "message": message, "entry_id": entry_id}
+        entry = {
+            "timestamp": _timestamp(timestamp),
+            "level": _level("level", level),
+            "service_name": _short_text("service_name", service_name),
+            "trace_id": _short_text("trace_id", trace_id, 128),
+            "message": message,
+            "entry_id": entry_id,
+        }
         self._store.write([entry])
         return True
 
     @rpc_method
-    def tail(self, limit: int = 100, service_name: str | None = None, level: str | None = None,
-             trace_id: str | None = None, since: str | None = None) -> list:
+    def tail(
+        self,
+        limit: int = 100,
+        service_name: str | None = None,
+        level: str | None = None,
+        trace_id: str | None = None,
+        since: str | None = None,
+    ) -> list:
         """The newest matching entries, oldest first. ``level`` means that level or above;
         ``since``: only entries newer than this timestamp.
 
@@ -87,8 +104,15 @@ class Log:
         return self._store.tail(_limit(limit), **_filters(service_name, level, trace_id, since))
 
     @rpc_method
-    def follow(self, cursor: str | None = None, limit: int = 100, service_name: str | None = None,
-               level: str | None = None, trace_id: str | None = None, since: str | None = None) -> dict:
+    def follow(
+        self,
+        cursor: str | None = None,
+        limit: int = 100,
+        service_name: str | None = None,
+        level: str | None = None,
+        trace_id: str | None = None,
+        since: str | None = None,
+    ) -> dict:
         """``{"entries", "cursor", "more"}``: the matching entries written after ``cursor``, oldest first.
 
         Without a cursor: the newest ones (as ``Log.tail``). Pass the returned
@@ -114,10 +138,12 @@ def _limit(limit: Any) -> int:
 
 def _filters(service_name: Any, level: Any, trace_id: Any, since: Any) -> dict[str, Any]:
     """The store's filters from a read's params, each checked (-32602 naming the field)."""
-    return {"service_name": _short_text("service_name", service_name),
-            "min_level": LEVELS[_level("level", level)] if level is not None else None,
-            "trace_id": _short_text("trace_id", trace_id, 128),
-            "since": _timestamp(since, "since") if since is not None else None}
+    return {
+        "service_name": _short_text("service_name", service_name),
+        "min_level": LEVELS[_level("level", level)] if level is not None else None,
+        "trace_id": _short_text("trace_id", trace_id, 128),
+        "since": _timestamp(since, "since") if since is not None else None,
+    }
 
 
 class _StoreHandler(CentralLogHandler):
@@ -148,8 +174,15 @@ class LogService(Service):
 
     name = "LogService"
 
-    def __init__(self, *, log_file: str | Path = "data/distributed.log", max_bytes: int = 10 << 20,
-                 backups: int = 5, tail_bytes: int = TAIL_BYTES, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        log_file: str | Path = "data/distributed.log",
+        max_bytes: int = 10 << 20,
+        backups: int = 5,
+        tail_bytes: int = TAIL_BYTES,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.log_file = log_file
         self.max_bytes = max_bytes
@@ -161,17 +194,20 @@ class LogService(Service):
 
     def open(self) -> None:
         try:
-            self.store = LogStore(self.log_file, max_bytes=self.max_bytes, backups=self.backups,
-                                  tail_bytes=self.tail_bytes)
+            self.store = LogStore(
+                self.log_file, max_bytes=self.max_bytes, backups=self.backups, tail_bytes=self.tail_bytes
+            )
         except OSError as exc:
             raise StartError(f"cannot open the log file {str(self.log_file)!r}: {exc}") from exc
         self._own_records = _StoreHandler(self.store, self.name)
         store = self.store
         self.metrics.counted("log_entries_written", "Log entries written to the file", lambda: store.entries_written)
-        self.metrics.counted("log_bytes_written", "Bytes of log entries written to the file",
-                             lambda: store.bytes_written)
-        self.metrics.counted("log_write_failures", "Writes to the log file that failed (a full disk)",
-                             lambda: store.failed_writes)
+        self.metrics.counted(
+            "log_bytes_written", "Bytes of log entries written to the file", lambda: store.bytes_written
+        )
+        self.metrics.counted(
+            "log_write_failures", "Writes to the log file that failed (a full disk)", lambda: store.failed_writes
+        )
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Log", Log(self.store))
@@ -187,14 +223,22 @@ class LogService(Service):
         Notifications have no answer of their own to carry the failure, and the
         shipper keeps a batch (and sends it again) only when it is not acknowledged.
         """
+
         def app(environ: dict[str, Any], start_response: Any) -> Any:
             try:
                 return rpc_app(environ, start_response)
             except WriteFailed as exc:
-                body = json.dumps({"error": "the log could not store the batch: send it again",
-                                   "problem": exc.strerror, "service": self.name}).encode()
-                start_response("503 Service Unavailable", [("Content-Type", "application/json"),
-                                                           ("Content-Length", str(len(body)))])
+                body = json.dumps(
+                    {
+                        "error": "the log could not store the batch: send it again",
+                        "problem": exc.strerror,
+                        "service": self.name,
+                    }
+                ).encode()
+                start_response(
+                    "503 Service Unavailable",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+                )
                 return [body]
 
         return app
@@ -210,20 +254,52 @@ class LogService(Service):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     flags.add_service_flags(parser, "RPC_CLUSTER_LOG", 4000)
-    flags.add_flag(parser, "--log-file", "RPC_CLUSTER_LOG_FILE", "./data/distributed.log",
-                    "the central log file (JSON Lines, mode 0600)")
-    flags.add_flag(parser, "--max-bytes", "RPC_CLUSTER_LOG_MAX_BYTES", 10 << 20,
-                    "rotate the file when it would grow past this many bytes", type=flags.positive_int)
-    flags.add_flag(parser, "--backups", "RPC_CLUSTER_LOG_BACKUPS", 5,
-                    "rotated files to keep (file.1 ... file.N)", type=flags.positive_int)
-    flags.add_flag(parser, "--tail-bytes", "RPC_CLUSTER_LOG_TAIL_BYTES", TAIL_BYTES,
-                    "how much of the newest log one Log.tail scans, in bytes", type=flags.positive_int)
+    flags.add_flag(
+        parser,
+        "--log-file",
+        "RPC_CLUSTER_LOG_FILE",
+        "./data/distributed.log",
+        "the central log file (JSON Lines, mode 0600)",
+    )
+    flags.add_flag(
+        parser,
+        "--max-bytes",
+        "RPC_CLUSTER_LOG_MAX_BYTES",
+        10 << 20,
+        "rotate the file when it would grow past this many bytes",
+        type=flags.positive_int,
+    )
+    flags.add_flag(
+        parser,
+        "--backups",
+        "RPC_CLUSTER_LOG_BACKUPS",
+        5,
+        "rotated files to keep (file.1 ... file.N)",
+        type=flags.positive_int,
+    )
+    flags.add_flag(
+        parser,
+        "--tail-bytes",
+        "RPC_CLUSTER_LOG_TAIL_BYTES",
+        TAIL_BYTES,
+        "how much of the newest log one Log.tail scans, in bytes",
+        type=flags.positive_int,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the log service in the foreground (``rpc-cluster log``)."""
     return runner.service_main(
-        argv, prog="rpc-cluster log", description="Run the central log service.", add_arguments=add_arguments,
-        make=lambda args: LogService(log_file=args.log_file, max_bytes=args.max_bytes, backups=args.backups,
-                                     tail_bytes=args.tail_bytes, **flags.service_kwargs(args)),
-        ship_logs=False)
+        argv,
+        prog="rpc-cluster log",
+        description="Run the central log service.",
+        add_arguments=add_arguments,
+        make=lambda args: LogService(
+            log_file=args.log_file,
+            max_bytes=args.max_bytes,
+            backups=args.backups,
+            tail_bytes=args.tail_bytes,
+            **flags.service_kwargs(args),
+        ),
+        ship_logs=False,
+    )

@@ -26,8 +26,9 @@ import logging.handlers
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from ..observability.log_entries import FIELDS
 from . import marks as saved_marks
@@ -75,8 +76,9 @@ def _reversed_blocks(handle: BinaryIO, end: int, block: int = 64 * 1024) -> Iter
         yield rest
 
 
-def _forward_blocks(handle: BinaryIO, start: int, end: int, *, live: bool,
-                    block: int = 64 * 1024) -> Iterator[tuple[int, bytes]]:
+def _forward_blocks(
+    handle: BinaryIO, start: int, end: int, *, live: bool, block: int = 64 * 1024
+) -> Iterator[tuple[int, bytes]]:
     """The file from byte ``start`` to ``end`` in blocks of whole lines, first block first: (end offset, block).
 
     Bytes after the last newline are a line torn by a crash: a block of their
@@ -140,7 +142,7 @@ class _Line(NamedTuple):
     number: int
 
     @classmethod
-    def of(cls, entry: dict[str, Any]) -> "_Line":
+    def of(cls, entry: dict[str, Any]) -> _Line:
         entry_id = entry.get("entry_id")
         origin, number = saved_marks.parse(entry_id) if entry_id else (None, 0)
         return cls(_line(entry), origin, number)
@@ -162,12 +164,20 @@ def _by_time(entries: list[dict[str, Any]], *, newest_first: bool = False) -> li
 class LogStore:
     """Appends entries to the log file and finds the newest matching ones."""
 
-    def __init__(self, path: str | os.PathLike, *, max_bytes: int = 10 << 20, backups: int = 5,
-                 tail_bytes: int = TAIL_BYTES, marks: Marks | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        max_bytes: int = 10 << 20,
+        backups: int = 5,
+        tail_bytes: int = TAIL_BYTES,
+        marks: Marks | None = None,
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = _PrivateRotatingFile(self.path, maxBytes=max_bytes, backupCount=backups,
-                                          encoding="utf-8", delay=False)
+        self._file = _PrivateRotatingFile(
+            self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=False
+        )
         # An existing file made by something else keeps its own mode; ours is private.
         os.chmod(self.path, 0o600)
         self.max_bytes = max_bytes
@@ -236,7 +246,7 @@ class LogStore:
                     if file.identity == checkpoint.identity and file.size >= checkpoint.offset:
                         index, offset = position, checkpoint.offset
                         break
-            for file in reversed(files[:index + 1]):
+            for file in reversed(files[: index + 1]):
                 for _, block in _forward_blocks(file.handle, offset, file.size, live=False):
                     for match in _ENTRY_ID.finditer(block):
                         self.marks.advance(match[1].decode(), int(match[2]), recovering=True)
@@ -295,8 +305,9 @@ class LogStore:
             # Marks of this chunk's lines, before they are written (a batch holds each shipper many times).
             ahead: dict[str, int] = {}
             for line in lines:
-                if line.origin is not None and line.number <= max(self.marks.stored_up_to(line.origin),
-                                                                  ahead.get(line.origin, 0)):
+                if line.origin is not None and line.number <= max(
+                    self.marks.stored_up_to(line.origin), ahead.get(line.origin, 0)
+                ):
                     continue
                 filled = self._size + len(chunk)
                 if self.max_bytes and filled and filled + len(line.data) > self.max_bytes:
@@ -363,8 +374,10 @@ class LogStore:
         fd = self._fd()
         os.fsync(fd)
         status = os.fstat(fd)
-        saved_marks.save(self.marks_path, saved_marks.Checkpoint(
-            f"{status.st_dev}:{status.st_ino}", status.st_size, self.marks.to_json()))
+        saved_marks.save(
+            self.marks_path,
+            saved_marks.Checkpoint(f"{status.st_dev}:{status.st_ino}", status.st_size, self.marks.to_json()),
+        )
         self._unsaved = 0
 
     def _rotate(self) -> None:
@@ -401,8 +414,14 @@ class LogStore:
                 opened.append(LogFile.open(handle))
         return opened
 
-    def tail(self, limit: int = 100, service_name: str | None = None, min_level: int | None = None,
-             trace_id: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
+    def tail(
+        self,
+        limit: int = 100,
+        service_name: str | None = None,
+        min_level: int | None = None,
+        trace_id: str | None = None,
+        since: str | None = None,
+    ) -> list[dict[str, Any]]:
         """The newest ``limit`` entries that match (by arrival), oldest first (by timestamp).
 
         Reads the files backwards, newest first, and stops as soon as it has
@@ -432,8 +451,15 @@ class LogStore:
                             return _by_time(found, newest_first=True)
         return _by_time(found, newest_first=True)
 
-    def follow(self, cursor: str | None, limit: int = 100, service_name: str | None = None,
-               min_level: int | None = None, trace_id: str | None = None, since: str | None = None) -> Page:
+    def follow(
+        self,
+        cursor: str | None,
+        limit: int = 100,
+        service_name: str | None = None,
+        min_level: int | None = None,
+        trace_id: str | None = None,
+        since: str | None = None,
+    ) -> Page:
         """The entries written after ``cursor``, at most ``limit``, and the cursor to pass next.
 
         Without a cursor: the newest ``limit`` matching entries (as ``tail``)

@@ -149,8 +149,10 @@ def _name(name: str, shown: str) -> str:
         ascii_labels = [_idna_label(label, shown) for label in labels]
     for label in ascii_labels:
         if not label or len(label) > _MAX_LABEL or not set(label) <= _ASCII_NAME_CHARACTERS:
-            raise BadUrl(f"URL {shown}: {_shown(name)} is not a host name (letters, digits, '-' and '_', "
-                         f"dot-separated labels of 1-{_MAX_LABEL})")
+            raise BadUrl(
+                f"URL {shown}: {_shown(name)} is not a host name (letters, digits, '-' and '_', "
+                f"dot-separated labels of 1-{_MAX_LABEL})"
+            )
     ascii_name = ".".join(ascii_labels)
     if len(ascii_name) > _MAX_NAME:
         raise BadUrl(f"URL {shown}: its host is longer than {_MAX_NAME} characters")

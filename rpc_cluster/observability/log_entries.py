@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -23,7 +23,7 @@ MAX_MESSAGE_CHARS = 64 * 1024
 
 def now_iso() -> str:
     """Now, as the log's timestamps are written: ISO 8601 UTC with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # What LogShipper sends, and what we store: taken as it is, no parsing.
@@ -42,7 +42,7 @@ def timestamp_text(value: Any) -> str:
         # No math.isfinite() first: it converts the value to a float, which a
         # 400-digit integer overflows. fromtimestamp refuses it, and inf, itself.
         try:
-            moment = datetime.fromtimestamp(value, timezone.utc)
+            moment = datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             raise ValueError("is out of range") from None
     elif isinstance(value, str):
@@ -51,18 +51,19 @@ def timestamp_text(value: Any) -> str:
         except ValueError:
             raise ValueError("must be ISO 8601 text or seconds since the epoch") from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
     else:
         raise ValueError("must be ISO 8601 text or seconds since the epoch")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def level_name(record: logging.LogRecord) -> str:
     """The record's level, or for a custom level the nearest standard one below it."""
     if record.levelname in LEVELS:
         return record.levelname
-    return max((name for name, number in LEVELS.items() if number <= record.levelno),
-               key=LEVELS.__getitem__, default="DEBUG")
+    return max(
+        (name for name, number in LEVELS.items() if number <= record.levelno), key=LEVELS.__getitem__, default="DEBUG"
+    )
 
 
 def entry_from_record(record: logging.LogRecord, service_name: str, message: str) -> dict[str, Any]:
@@ -77,8 +78,9 @@ def entry_from_record(record: logging.LogRecord, service_name: str, message: str
         # From ``created`` to the microsecond, not ``msecs`` (whole milliseconds): one request's
         # lines in two services are often less than a millisecond apart, and a trace is read
         # in timestamp order, so a tie would put them in whatever order their shippers delivered.
-        "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
-            timespec="microseconds").replace("+00:00", "Z"),
+        "timestamp": datetime.fromtimestamp(record.created, UTC)
+        .isoformat(timespec="microseconds")
+        .replace("+00:00", "Z"),
     }
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import bisect
 import threading
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -87,13 +88,17 @@ class _Calls:
         with self._lock:
             counts = dict(self._counts)
             times = {method: list(values) for method, values in self._times.items()}
-        requests = CounterMetricFamily("rpc_requests", "RPC calls answered, by method and outcome "
-                                       "(result, or the JSON-RPC error code)", labels=("method", "outcome"))
+        requests = CounterMetricFamily(
+            "rpc_requests",
+            "RPC calls answered, by method and outcome (result, or the JSON-RPC error code)",
+            labels=("method", "outcome"),
+        )
         for (method, outcome), count in sorted(counts.items()):
             requests.add_metric([method, outcome], count)
         yield requests
-        latency = HistogramMetricFamily("rpc_request_duration_seconds", "Seconds to run one call, by method",
-                                        labels=("method",))
+        latency = HistogramMetricFamily(
+            "rpc_request_duration_seconds", "Seconds to run one call, by method", labels=("method",)
+        )
         for method, values in sorted(times.items()):
             cumulative, running = [], 0
             for bound, count in zip((*map(str, self.buckets), "+Inf"), values[:-1]):
@@ -111,8 +116,12 @@ class ServiceMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._calls = _Calls(LATENCY_BUCKETS)
         self.registry.register(self._calls)
-        self.gauge("rpc_service_info", "The service's name and version (always 1)",
-                   lambda: {(service_name, __version__): 1}, ("service", "version"))
+        self.gauge(
+            "rpc_service_info",
+            "The service's name and version (always 1)",
+            lambda: {(service_name, __version__): 1},
+            ("service", "version"),
+        )
 
     # -- what every call reports --------------------------------------------------------------
 
@@ -125,8 +134,9 @@ class ServiceMetrics:
     def counter(self, name: str, documentation: str, labels: tuple[str, ...] = ()) -> Counter:
         return Counter(name, documentation, labels, registry=self.registry)
 
-    def histogram(self, name: str, documentation: str, labels: tuple[str, ...] = (),
-                  buckets: tuple[float, ...] = LATENCY_BUCKETS) -> Histogram:
+    def histogram(
+        self, name: str, documentation: str, labels: tuple[str, ...] = (), buckets: tuple[float, ...] = LATENCY_BUCKETS
+    ) -> Histogram:
         return Histogram(name, documentation, labels, buckets=buckets, registry=self.registry)
 
     def gauge(self, name: str, documentation: str, read: Reading, labels: tuple[str, ...] = ()) -> None:

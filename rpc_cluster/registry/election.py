@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .etcd import Etcd, EtcdUnavailable, encode
 
@@ -23,8 +23,7 @@ log = logging.getLogger("rpc_cluster.registry.election")
 class Election:
     """One candidate for leadership of ``key``; ``step()`` every ttl/3 or so."""
 
-    def __init__(self, etcd: Etcd, key: str, value: str, ttl: int, *,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, etcd: Etcd, key: str, value: str, ttl: int, *, clock: Callable[[], float] = time.monotonic):
         self.etcd = etcd
         self.key = key
         #: What the key holds while we lead (our URL): who checks, for everyone to read.
@@ -73,7 +72,8 @@ class Election:
         answer = self.etcd.txn_answer(
             compare=[{"key": key, "result": "EQUAL", "target": "CREATE", "create_revision": 0}],
             success=[{"request_put": {"key": key, "value": encode(self.value), "lease": self._lease}}],
-            failure=[{"request_range": {"key": key}}])
+            failure=[{"request_range": {"key": key}}],
+        )
         if answer.get("succeeded"):
             return True
         for response in answer.get("responses", []):

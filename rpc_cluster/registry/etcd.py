@@ -18,7 +18,8 @@ import json
 import logging
 import threading
 import urllib.parse
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import etcd3gw
 import requests
@@ -79,8 +80,9 @@ class Etcd:
         if not self.members:
             raise ValueError("etcd: no members given")
         self.timeout = timeout
-        self._clients = [etcd3gw.client(host=host, port=port, timeout=timeout, api_path="/v3/")
-                         for host, port in self.members]
+        self._clients = [
+            etcd3gw.client(host=host, port=port, timeout=timeout, api_path="/v3/") for host, port in self.members
+        ]
         self._current = 0
         self._lock = threading.Lock()
 
@@ -93,8 +95,11 @@ class Etcd:
             client = self._clients[index]
             try:
                 return client.post(client.get_url(path), json=payload)
-            except (etcd_errors.ConnectionFailedError, etcd_errors.ConnectionTimeoutError,
-                    etcd_errors.InternalServerError) as exc:
+            except (
+                etcd_errors.ConnectionFailedError,
+                etcd_errors.ConnectionTimeoutError,
+                etcd_errors.InternalServerError,
+            ) as exc:
                 problems.append(f"{client.host}:{client.port}: {type(exc).__name__}")
                 with self._lock:
                     if self._current == index:
@@ -119,8 +124,7 @@ class Etcd:
     def range(self, prefix: str) -> tuple[int, list[tuple[str, str, int]]]:
         """(revision, [(key, value, mod_revision)]) of every key under ``prefix``."""
         answer = self.request("/kv/range", {"key": encode(prefix), "range_end": encode(prefix_end(prefix))})
-        rows = [(decode(kv["key"]), decode(kv.get("value")), int(kv["mod_revision"]))
-                for kv in answer.get("kvs", [])]
+        rows = [(decode(kv["key"]), decode(kv.get("value")), int(kv["mod_revision"])) for kv in answer.get("kvs", [])]
         return int(answer["header"]["revision"]), rows
 
     def txn(self, compare: list[dict], success: list[dict], failure: list[dict] | None = None) -> tuple[bool, int]:
@@ -151,8 +155,9 @@ class Etcd:
 
     # -- watch ---------------------------------------------------------------------------------
 
-    def watch(self, prefix: str, start_revision: int, deliver: Callable[[list[dict], int], None],
-              stopping: threading.Event) -> None:
+    def watch(
+        self, prefix: str, start_revision: int, deliver: Callable[[list[dict], int], None], stopping: threading.Event
+    ) -> None:
         """Deliver every change under ``prefix`` from ``start_revision`` on, until ``stopping``.
 
         ``deliver(events, revision)`` gets each batch of events (decoded ``kv``
@@ -174,22 +179,41 @@ class Etcd:
                 if stopping.is_set():
                     return
                 failures += 1
-                log.warning("etcd watch on %s:%s broke (%s); resuming at revision %d on the next member",
-                            client.host, client.port, type(exc).__name__, position[0])
+                log.warning(
+                    "etcd watch on %s:%s broke (%s); resuming at revision %d on the next member",
+                    client.host,
+                    client.port,
+                    type(exc).__name__,
+                    position[0],
+                )
                 with self._lock:
                     self._current = (self._current + 1) % len(self._clients)
                 stopping.wait(retry.REGISTRATION.delay(failures) if failures > len(self._clients) else 0.05)
 
-    def _stream(self, client: Any, prefix: str, position: list[int], deliver: Callable[[list[dict], int], None],
-                stopping: threading.Event) -> None:
+    def _stream(
+        self,
+        client: Any,
+        prefix: str,
+        position: list[int],
+        deliver: Callable[[list[dict], int], None],
+        stopping: threading.Event,
+    ) -> None:
         start = position[0]
-        body = {"create_request": {"key": encode(prefix), "range_end": encode(prefix_end(prefix)),
-                                   "start_revision": start, "prev_kv": True, "progress_notify": True}}
+        body = {
+            "create_request": {
+                "key": encode(prefix),
+                "range_end": encode(prefix_end(prefix)),
+                "start_revision": start,
+                "prev_kv": True,
+                "progress_notify": True,
+            }
+        }
         # A read timeout turns a member gone silent (no FIN, no RST: a cut link) into a
         # reconnect; on a quiet but live stream it costs one reconnect per WATCH_IDLE
         # seconds, less where etcd sends progress notifications more often (local_etcd.py).
-        with client.session.post(client.get_url("/watch"), json=body, stream=True,
-                                 timeout=(self.timeout, WATCH_IDLE)) as response:
+        with client.session.post(
+            client.get_url("/watch"), json=body, stream=True, timeout=(self.timeout, WATCH_IDLE)
+        ) as response:
             response.raise_for_status()
             watching = threading.Thread(target=self._close_when_stopping, args=(response, stopping), daemon=True)
             watching.start()

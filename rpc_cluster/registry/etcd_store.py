@@ -32,12 +32,14 @@ import threading
 import time
 import urllib.parse
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core.errors import NotFound, ServiceUnavailable
 from .election import Election
 from .etcd import Compacted, Etcd, EtcdUnavailable, encode, parse_url
 from .table import CRITICAL, PASSING, Notice, RegistryTable
+import contextlib
 
 log = logging.getLogger("rpc_cluster.registry.etcd_store")
 
@@ -53,8 +55,16 @@ MIN_SUMMARY_INTERVAL = 10.0
 class EtcdStore:
     """See the module docstring. The same interface as ``store.MemoryStore``."""
 
-    def __init__(self, url: str, *, deregister_after: float = 60.0, max_registrations: int | None = None,
-                 notify: Callable[..., None], leader_ttl: int = 5, summary_interval: float = 3.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        deregister_after: float = 60.0,
+        max_registrations: int | None = None,
+        notify: Callable[..., None],
+        leader_ttl: int = 5,
+        summary_interval: float = 3.0,
+    ):
         members, prefix = parse_url(url)
         self.url = url
         self.etcd = Etcd(members)
@@ -66,8 +76,9 @@ class EtcdStore:
         # revision is how far a table must have come to hold every change made so far.
         self._changed_key = prefix + "changed"
         self._prefix = prefix
-        self.table = RegistryTable(deregister_after=deregister_after, max_registrations=max_registrations,
-                                   notify=self._noticed)
+        self.table = RegistryTable(
+            deregister_after=deregister_after, max_registrations=max_registrations, notify=self._noticed
+        )
         self.deregister_after = deregister_after
         # The notifier's send(notices, on_done): on_done once a notice is delivered or given up.
         self._send = notify
@@ -134,10 +145,16 @@ class EtcdStore:
         self.table.check_room(service_url)
         old = self.table.get(service_url)
         keep_time = old is not None and old.status == PASSING and old.service_name == service_name
-        value = {"service_name": service_name, "service_url": service_url, "required_services": required,
-                 "status": PASSING, "registered_at": old.registered_at if keep_time else time.time()}
-        _, revision = self._write([{"request_put": {"key": encode(self._key(service_url)),
-                                                     "value": encode(json.dumps(value))}}])
+        value = {
+            "service_name": service_name,
+            "service_url": service_url,
+            "required_services": required,
+            "status": PASSING,
+            "registered_at": old.registered_at if keep_time else time.time(),
+        }
+        _, revision = self._write(
+            [{"request_put": {"key": encode(self._key(service_url)), "value": encode(json.dumps(value))}}]
+        )
         self._wait_applied(revision)
         return self.table.providers_for(required), []
 
@@ -154,7 +171,7 @@ class EtcdStore:
 
     def _write(self, success: list[dict], compare: list[dict] | None = None) -> tuple[bool, int]:
         try:
-            return self.etcd.txn(compare or [], success + [self._touch()])
+            return self.etcd.txn(compare or [], [*success, self._touch()])
         except EtcdUnavailable as exc:
             raise ServiceUnavailable("The registry's store (etcd) is unavailable", str(exc)) from None
 
@@ -170,8 +187,9 @@ class EtcdStore:
             while self._applied < revision:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise ServiceUnavailable("The registry's store (etcd) is slow to confirm the change",
-                                             {"revision": revision})
+                    raise ServiceUnavailable(
+                        "The registry's store (etcd) is slow to confirm the change", {"revision": revision}
+                    )
                 self._applied_changed.wait(left)
 
     # -- the health check's side (leader only) -------------------------------------------------
@@ -209,13 +227,19 @@ class EtcdStore:
         if reg is None or known is None:
             return
         key = encode(self._key(service_url))
-        value = {"service_name": reg.service_name, "service_url": service_url,
-                 "required_services": list(reg.required_services), "status": status,
-                 "registered_at": reg.registered_at}
+        value = {
+            "service_name": reg.service_name,
+            "service_url": service_url,
+            "required_services": list(reg.required_services),
+            "status": status,
+            "registered_at": reg.registered_at,
+        }
         try:
             # Only over the registration we checked: a newer one (registered again meanwhile) wins.
-            self.etcd.txn([{"key": key, "result": "EQUAL", "target": "MOD", "mod_revision": known}],
-                          [{"request_put": {"key": key, "value": encode(json.dumps(value))}}, self._touch()])
+            self.etcd.txn(
+                [{"key": key, "result": "EQUAL", "target": "MOD", "mod_revision": known}],
+                [{"request_put": {"key": key, "value": encode(json.dumps(value))}}, self._touch()],
+            )
         except EtcdUnavailable as exc:
             log.warning("could not record %s as %s (%s); the next round tries again", service_url, status, exc)
 
@@ -226,9 +250,10 @@ class EtcdStore:
         for url in self.table.expired():
             key = encode(self._key(url))
             try:
-                gone, _ = self.etcd.txn([{"key": key, "result": "EQUAL", "target": "MOD",
-                                          "mod_revision": self._mod_revision.get(url, 0)}],
-                                        [{"request_delete_range": {"key": key}}, self._touch()])
+                gone, _ = self.etcd.txn(
+                    [{"key": key, "result": "EQUAL", "target": "MOD", "mod_revision": self._mod_revision.get(url, 0)}],
+                    [{"request_delete_range": {"key": key}}, self._touch()],
+                )
             except EtcdUnavailable:
                 break
             if gone:
@@ -247,12 +272,18 @@ class EtcdStore:
         revision, rows = self.etcd.range(self._prefix)
         self._quiet = True
         try:
-            present = {urllib.parse.unquote(key[len(self._services):]) for key, _, _ in rows
-                       if key.startswith(self._services)}
+            present = {
+                urllib.parse.unquote(key[len(self._services) :]) for key, _, _ in rows if key.startswith(self._services)
+            }
             for url in set(self.table.urls()) - present:  # deleted while we could not watch
                 self._apply_one({"type": "DELETE", "kv": {"key": self._key(url), "mod_revision": revision}})
-            self._apply([{"type": "PUT", "kv": {"key": key, "value": value, "mod_revision": mod_revision}}
-                         for key, value, mod_revision in rows], 0)
+            self._apply(
+                [
+                    {"type": "PUT", "kv": {"key": key, "value": value, "mod_revision": mod_revision}}
+                    for key, value, mod_revision in rows
+                ],
+                0,
+            )
         finally:
             self._quiet = False
         with self._applied_changed:
@@ -277,13 +308,11 @@ class EtcdStore:
         self._event_revision = int(kv.get("mod_revision") or 0)
         deleted = event.get("type") == "DELETE"
         if key.startswith(self._services):
-            url = urllib.parse.unquote(key[len(self._services):])
+            url = urllib.parse.unquote(key[len(self._services) :])
             if deleted:
                 self._mod_revision.pop(url, None)
-                try:
+                with contextlib.suppress(NotFound):
                     self.table.deregister(url)
-                except NotFound:
-                    pass
             else:
                 self._mod_revision[url] = self._event_revision
                 self._apply_registration(url, json.loads(value))
@@ -397,10 +426,8 @@ class EtcdStore:
 
     def _publish_checks(self) -> None:
         checks = self.table.checks()
-        try:
+        with contextlib.suppress(EtcdUnavailable):
             self.etcd.txn([], [{"request_put": {"key": encode(self._checks_key), "value": encode(json.dumps(checks))}}])
-        except EtcdUnavailable:
-            pass
 
     def stop(self) -> None:
         self._stopping.set()

@@ -22,10 +22,10 @@ import logging
 import resource
 import ssl
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
-from ..client import retry, envelope
+from ..client import envelope, retry
 from ..core.errors import RpcError
 from .heartbeat_client import HeartbeatClient
 from .table import RegistryTable
@@ -78,11 +78,21 @@ class HealthChecker:
     seconds from its start until its last check is recorded (the metrics).
     """
 
-    def __init__(self, table: RegistryTable, post: Callable[[str, bytes, float], object], *,
-                 interval: float = 3.0, timeout: float | None = None, workers: int = 64,
-                 backoff: retry.Backoff = retry.HEARTBEAT, token: str | None = None,
-                 max_in_flight: int = MAX_IN_FLIGHT, ssl_context: Callable[[], ssl.SSLContext] | None = None,
-                 on_check: Callable[[bool], None] | None = None, on_round: Callable[[float], None] | None = None):
+    def __init__(
+        self,
+        table: RegistryTable,
+        post: Callable[[str, bytes, float], object],
+        *,
+        interval: float = 3.0,
+        timeout: float | None = None,
+        workers: int = 64,
+        backoff: retry.Backoff = retry.HEARTBEAT,
+        token: str | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        ssl_context: Callable[[], ssl.SSLContext] | None = None,
+        on_check: Callable[[bool], None] | None = None,
+        on_round: Callable[[float], None] | None = None,
+    ):
         self.table = table
         self.interval = interval
         self.timeout = timeout if timeout is not None else default_timeout(interval)
@@ -105,8 +115,9 @@ class HealthChecker:
     def start(self) -> None:
         fds = raise_fd_limit()
         self.max_in_flight = max(1, min(self.max_in_flight, fds // 4))
-        self._client = HeartbeatClient(max_idle=max(0, fds - self.max_in_flight - RESERVED_FDS),
-                                       ssl_context=self._ssl_context)
+        self._client = HeartbeatClient(
+            max_idle=max(0, fds - self.max_in_flight - RESERVED_FDS), ssl_context=self._ssl_context
+        )
         self._thread = threading.Thread(target=self._run, name="registry-health-check", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -231,7 +242,8 @@ class HealthChecker:
                 answer = envelope.decode_answer(url, status, data)
             else:
                 answer = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, self._post, url, _HEARTBEAT, self.timeout)
+                    self._pool, self._post, url, _HEARTBEAT, self.timeout
+                )
         except RpcError as exc:
             log.debug("heartbeat of %s failed: %s", url, exc)
             return False
@@ -245,5 +257,4 @@ class HealthChecker:
         notices = self.table.record_success(url) if alive else self.table.record_failure(url)
         after = self.table.get(url)
         if after is not None and after.status != was:
-            log.warning("%s at %s is now %s (%d dependents told)", after.service_name, url, after.status,
-                        len(notices))
+            log.warning("%s at %s is now %s (%d dependents told)", after.service_name, url, after.status, len(notices))

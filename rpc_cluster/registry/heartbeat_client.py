@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import Callable
+from collections.abc import Callable
 
 from ..client import retry
+from ..client.transport import http_target
 from ..core.errors import CallTimeout, TransportError
 from ..net.tls import client_context
-from ..client.transport import http_target
 from ..net.urls import host_header
 
 #: Largest answer read, head or body: a heartbeat's is under 100 bytes.
@@ -57,8 +57,10 @@ class HeartbeatClient:
         secure, host, port, path = target
         context = self._ssl_context() if secure else None
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        request = (f"POST {path} HTTP/1.1\r\nHost: {host_header(host, port, secure)}\r\n{head}"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: {host_header(host, port, secure)}\r\n{head}"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode("latin-1") + body
         try:
             async with asyncio.timeout(timeout):
                 # An idle connection the server closed just as we reuse it fails before any
@@ -67,8 +69,9 @@ class HeartbeatClient:
                     conn = self._take_idle(url)
                     reused = conn is not None
                     if conn is None:
-                        conn = await asyncio.open_connection(host, port, limit=MAX_BODY, ssl=context,
-                                                             server_hostname=host if secure else None)
+                        conn = await asyncio.open_connection(
+                            host, port, limit=MAX_BODY, ssl=context, server_hostname=host if secure else None
+                        )
                     try:
                         conn[1].write(request)
                         status, data, keep = await _read_answer(conn[0])

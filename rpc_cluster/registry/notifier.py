@@ -14,8 +14,8 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable
 
 from ..client import retry
 from ..core.errors import RpcError
@@ -25,8 +25,7 @@ log = logging.getLogger("rpc_cluster.registry.notifier")
 
 
 class Notifier:
-    def __init__(self, post: Callable[[str, bytes, float], object], *, workers: int = 64,
-                 timeout: float = 2.0):
+    def __init__(self, post: Callable[[str, bytes, float], object], *, workers: int = 64, timeout: float = 2.0):
         self._post = post
         self._timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-notify")
@@ -63,8 +62,14 @@ class Notifier:
                 on_done()
 
     def _deliver(self, notice: Notice) -> bool:
-        body = json.dumps({"jsonrpc": "2.0", "method": "Service.update", "id": 1,
-                           "params": {"added": notice.added, "removed": notice.removed}}).encode()
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "method": "Service.update",
+                "id": 1,
+                "params": {"added": notice.added, "removed": notice.removed},
+            }
+        ).encode()
         failure: RpcError | None = None
         # Service.update is idempotent (adding a known URL changes nothing): safe to send again.
         for pause in retry.NOTIFY.pauses():

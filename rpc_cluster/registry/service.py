@@ -7,19 +7,17 @@ import collections
 import logging
 from typing import Any
 
-from ..net import urls
-from ..core.errors import InvalidParams
-from ..core.methods import MethodTable, rpc_method
-from ..runtime.service import Service
 from ..client.envelope import decode_answer, request_headers
-from ..core.errors import StartError
+from ..core.errors import InvalidParams, StartError
+from ..core.methods import MethodTable, rpc_method
+from ..net import urls
+from ..runtime import flags, runner
+from ..runtime.service import Service
 from .etcd import EtcdUnavailable, parse_url
 from .health_check import HealthChecker
 from .notifier import Notifier
 from .store import MemoryStore, open_store
 from .table import CRITICAL, PASSING
-from ..runtime import flags
-from ..runtime import runner
 
 log = logging.getLogger("rpc_cluster.registry")
 
@@ -48,8 +46,9 @@ def _check_url(field: str, value: Any) -> str:
     try:
         return urls.check(value)
     except urls.BadUrl as exc:
-        raise InvalidParams.field(field, f"must be an http(s)://host:port/path URL the registry can check: {exc}") \
-            from None
+        raise InvalidParams.field(
+            field, f"must be an http(s)://host:port/path URL the registry can check: {exc}"
+        ) from None
 
 
 def _check_required(value: Any) -> list[str]:
@@ -114,10 +113,18 @@ class RegistryService(Service):
     name = "Registry"
     registers = False
 
-    def __init__(self, *, heartbeat_interval: float = 3.0, heartbeat_timeout: float | None = None,
-                 deregister_after: float = 60.0, check_workers: int = 64,
-                 max_registrations: int | None = MAX_REGISTRATIONS, store: str = "memory", leader_ttl: int = 5,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        heartbeat_interval: float = 3.0,
+        heartbeat_timeout: float | None = None,
+        deregister_after: float = 60.0,
+        check_workers: int = 64,
+        max_registrations: int | None = MAX_REGISTRATIONS,
+        store: str = "memory",
+        leader_ttl: int = 5,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         #: ``--store``: "memory", or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] for several registries.
         self.store_url = store
@@ -135,23 +142,36 @@ class RegistryService(Service):
     def open(self) -> None:
         self.notifier = Notifier(self._post, workers=self.check_workers)
         try:
-            self.table = open_store(self.store_url, deregister_after=self.deregister_after,
-                                    max_registrations=self.max_registrations, notify=self.notifier.send,
-                                    leader_ttl=self.leader_ttl, summary_interval=self.heartbeat_interval)
+            self.table = open_store(
+                self.store_url,
+                deregister_after=self.deregister_after,
+                max_registrations=self.max_registrations,
+                notify=self.notifier.send,
+                leader_ttl=self.leader_ttl,
+                summary_interval=self.heartbeat_interval,
+            )
         except ValueError as exc:
             raise StartError(str(exc)) from None
         table = self.table
         self.metrics.gauge("registry_services", "Registrations by status", lambda: _by_status(table), ("status",))
-        heartbeats = self.metrics.counter("registry_heartbeats", "Health checks by outcome (passing: answered)",
-                                          ("outcome",))
+        heartbeats = self.metrics.counter(
+            "registry_heartbeats", "Health checks by outcome (passing: answered)", ("outcome",)
+        )
         passing, failing = heartbeats.labels("passing"), heartbeats.labels("failed")
-        rounds = self.metrics.histogram("registry_check_round_duration_seconds",
-                                        "Seconds from a round's start until its last check is recorded")
-        self.health_check = HealthChecker(self.table, self._post, interval=self.heartbeat_interval,
-                                          timeout=self.heartbeat_timeout, workers=self.check_workers,
-                                          token=self.token, ssl_context=self.transport.ssl_context,
-                                          on_check=lambda alive: (passing if alive else failing).inc(),
-                                          on_round=rounds.observe)
+        rounds = self.metrics.histogram(
+            "registry_check_round_duration_seconds", "Seconds from a round's start until its last check is recorded"
+        )
+        self.health_check = HealthChecker(
+            self.table,
+            self._post,
+            interval=self.heartbeat_interval,
+            timeout=self.heartbeat_timeout,
+            workers=self.check_workers,
+            token=self.token,
+            ssl_context=self.transport.ssl_context,
+            on_check=lambda alive: (passing if alive else failing).inc(),
+            on_round=rounds.observe,
+        )
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
         """One heartbeat or push: the decoded answer, or a typed error."""
@@ -196,33 +216,80 @@ def _store_url(text: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     flags.add_service_flags(parser, "RPC_CLUSTER_REGISTRY", 3000, registry=False)
-    flags.add_flag(parser, "--heartbeat-interval", "RPC_CLUSTER_HEARTBEAT_INTERVAL", 3.0,
-                    "seconds between health checks of each service", type=flags.positive_seconds)
-    flags.add_flag(parser, "--heartbeat-timeout", "RPC_CLUSTER_HEARTBEAT_TIMEOUT", None,
-                    "per-call health-check timeout in seconds (default: min(1, interval/3))",
-                    type=flags.positive_seconds)
-    flags.add_flag(parser, "--deregister-after", "RPC_CLUSTER_DEREGISTER_AFTER", 60.0,
-                    "drop a service critical for this many seconds", type=flags.positive_seconds)
-    flags.add_flag(parser, "--check-workers", "RPC_CLUSTER_CHECK_WORKERS", 64,
-                    "concurrent health checks and notifications", type=flags.positive_int)
-    flags.add_flag(parser, "--store", "RPC_CLUSTER_REGISTRY_STORE", "memory",
-                    "where registrations live: memory (this process), or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] "
-                    "to run several registries on one etcd cluster", type=_store_url)
-    flags.add_flag(parser, "--leader-ttl", "RPC_CLUSTER_LEADER_TTL", 5,
-                    "with etcd: seconds before another registry takes over checks from a dead one",
-                    type=flags.positive_int)
-    flags.add_flag(parser, "--max-registrations", "RPC_CLUSTER_MAX_REGISTRATIONS", MAX_REGISTRATIONS,
-                    "registrations held at most; a new URL beyond them is refused (503)", type=flags.positive_int)
+    flags.add_flag(
+        parser,
+        "--heartbeat-interval",
+        "RPC_CLUSTER_HEARTBEAT_INTERVAL",
+        3.0,
+        "seconds between health checks of each service",
+        type=flags.positive_seconds,
+    )
+    flags.add_flag(
+        parser,
+        "--heartbeat-timeout",
+        "RPC_CLUSTER_HEARTBEAT_TIMEOUT",
+        None,
+        "per-call health-check timeout in seconds (default: min(1, interval/3))",
+        type=flags.positive_seconds,
+    )
+    flags.add_flag(
+        parser,
+        "--deregister-after",
+        "RPC_CLUSTER_DEREGISTER_AFTER",
+        60.0,
+        "drop a service critical for this many seconds",
+        type=flags.positive_seconds,
+    )
+    flags.add_flag(
+        parser,
+        "--check-workers",
+        "RPC_CLUSTER_CHECK_WORKERS",
+        64,
+        "concurrent health checks and notifications",
+        type=flags.positive_int,
+    )
+    flags.add_flag(
+        parser,
+        "--store",
+        "RPC_CLUSTER_REGISTRY_STORE",
+        "memory",
+        "where registrations live: memory (this process), or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] "
+        "to run several registries on one etcd cluster",
+        type=_store_url,
+    )
+    flags.add_flag(
+        parser,
+        "--leader-ttl",
+        "RPC_CLUSTER_LEADER_TTL",
+        5,
+        "with etcd: seconds before another registry takes over checks from a dead one",
+        type=flags.positive_int,
+    )
+    flags.add_flag(
+        parser,
+        "--max-registrations",
+        "RPC_CLUSTER_MAX_REGISTRATIONS",
+        MAX_REGISTRATIONS,
+        "registrations held at most; a new URL beyond them is refused (503)",
+        type=flags.positive_int,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the registry in the foreground (``rpc-cluster registry``)."""
     return runner.service_main(
-        argv, prog="rpc-cluster registry", description="Run the service registry.", add_arguments=add_arguments,
+        argv,
+        prog="rpc-cluster registry",
+        description="Run the service registry.",
+        add_arguments=add_arguments,
         make=lambda args: RegistryService(
-            heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
-            deregister_after=args.deregister_after, check_workers=args.check_workers,
-            max_registrations=args.max_registrations, store=args.store, leader_ttl=args.leader_ttl,
-            **flags.service_kwargs(args)))
-
-
+            heartbeat_interval=args.heartbeat_interval,
+            heartbeat_timeout=args.heartbeat_timeout,
+            deregister_after=args.deregister_after,
+            check_workers=args.check_workers,
+            max_registrations=args.max_registrations,
+            store=args.store,
+            leader_ttl=args.leader_ttl,
+            **flags.service_kwargs(args),
+        ),
+    )

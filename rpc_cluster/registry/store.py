@@ -17,7 +17,7 @@ fed by etcd's watch, so several registries serve one cluster.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .table import Notice, RegistryTable
 
@@ -25,8 +25,13 @@ from .table import Notice, RegistryTable
 class MemoryStore(RegistryTable):
     """The registrations in this process's memory: this registry alone checks and pushes."""
 
-    def __init__(self, *, deregister_after: float = 60.0, max_registrations: int | None = None,
-                 notify: Callable[[list[Notice]], None] | None = None):
+    def __init__(
+        self,
+        *,
+        deregister_after: float = 60.0,
+        max_registrations: int | None = None,
+        notify: Callable[[list[Notice]], None] | None = None,
+    ):
         super().__init__(deregister_after=deregister_after, max_registrations=max_registrations, notify=notify)
         self.leader: str | None = None
         #: Called when this registry starts to lead: never here, it leads from the start.
@@ -42,14 +47,27 @@ class MemoryStore(RegistryTable):
         return [dict(row, checked_by=self.leader) for row in super().services()]
 
 
-def open_store(url: str, *, deregister_after: float, max_registrations: int | None,
-               notify: Callable[..., None], leader_ttl: int = 5, summary_interval: float = 3.0) -> MemoryStore:
+def open_store(
+    url: str,
+    *,
+    deregister_after: float,
+    max_registrations: int | None,
+    notify: Callable[..., None],
+    leader_ttl: int = 5,
+    summary_interval: float = 3.0,
+) -> MemoryStore:
     """The store ``--store`` names: ``memory``, or ``etcd://HOST:PORT[,HOST:PORT...][/PREFIX]``."""
     if url == "memory":
         return MemoryStore(deregister_after=deregister_after, max_registrations=max_registrations, notify=notify)
     if url.startswith("etcd://"):
         from .etcd_store import EtcdStore
 
-        return EtcdStore(url, deregister_after=deregister_after, max_registrations=max_registrations,
-                         notify=notify, leader_ttl=leader_ttl, summary_interval=summary_interval)
+        return EtcdStore(
+            url,
+            deregister_after=deregister_after,
+            max_registrations=max_registrations,
+            notify=notify,
+            leader_ttl=leader_ttl,
+            summary_interval=summary_interval,
+        )
     raise ValueError(f"{url!r} is not a registry store (memory, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX])")

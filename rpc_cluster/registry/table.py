@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime
 
 from ..core.errors import NotFound, ServiceUnavailable
 
@@ -62,15 +62,21 @@ class Notice:
 
 
 def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class RegistryTable:
     """Registrations by URL. Thread-safe: every public method takes the lock."""
 
-    def __init__(self, *, deregister_after: float = 60.0, max_registrations: int | None = None,
-                 notify: Callable[[list[Notice]], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        deregister_after: float = 60.0,
+        max_registrations: int | None = None,
+        notify: Callable[[list[Notice]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ):
         self.deregister_after = deregister_after
         #: New URLs are refused beyond this many registrations (None: no limit).
         self.max_registrations = max_registrations
@@ -86,8 +92,9 @@ class RegistryTable:
     def lookup(self, service_name: str) -> list[str]:
         """URLs of the passing instances of ``service_name``, oldest registration first."""
         with self._lock:
-            return [r.service_url for r in self._by_url.values()
-                    if r.service_name == service_name and r.status == PASSING]
+            return [
+                r.service_url for r in self._by_url.values() if r.service_name == service_name and r.status == PASSING
+            ]
 
     def providers_for(self, required: Iterable[str]) -> dict[str, list[str]]:
         return {name: self.lookup(name) for name in required}
@@ -103,8 +110,9 @@ class RegistryTable:
     def check_order(self) -> list[str]:
         """Every URL, passing ones first: a crowd of dead registrations cannot delay a live one."""
         with self._lock:
-            return ([url for url, r in self._by_url.items() if r.status == PASSING]
-                    + [url for url, r in self._by_url.items() if r.status != PASSING])
+            return [url for url, r in self._by_url.items() if r.status == PASSING] + [
+                url for url, r in self._by_url.items() if r.status != PASSING
+            ]
 
     def get(self, service_url: str) -> Registration | None:
         with self._lock:
@@ -116,19 +124,26 @@ class RegistryTable:
             self._check_room(service_url)
 
     def _check_room(self, service_url: str) -> None:
-        if service_url not in self._by_url and self.max_registrations is not None \
-                and len(self._by_url) >= self.max_registrations:
+        if (
+            service_url not in self._by_url
+            and self.max_registrations is not None
+            and len(self._by_url) >= self.max_registrations
+        ):
             raise ServiceUnavailable(
                 f"Registry full: it holds {len(self._by_url)} registrations, the most that "
                 f"--max-registrations ({self.max_registrations}) allows; deregister one or raise the limit",
-                {"max_registrations": self.max_registrations, "service_url": service_url})
+                {"max_registrations": self.max_registrations, "service_url": service_url},
+            )
 
     def expired(self) -> list[str]:
         """URLs critical for longer than ``deregister_after``."""
         now = self._clock()
         with self._lock:
-            return [url for url, reg in self._by_url.items()
-                    if reg.critical_since is not None and now - reg.critical_since > self.deregister_after]
+            return [
+                url
+                for url, reg in self._by_url.items()
+                if reg.critical_since is not None and now - reg.critical_since > self.deregister_after
+            ]
 
     def checks(self) -> dict[str, tuple[float | None, int]]:
         """Each URL's last check (wall clock) and consecutive failures."""
@@ -148,8 +163,9 @@ class RegistryTable:
 
     # -- changes ---------------------------------------------------------------------
 
-    def register(self, service_name: str, service_url: str, required_services: Iterable[str] = (), *,
-                 enforce_limit: bool = True) -> tuple[dict[str, list[str]], list[Notice]]:
+    def register(
+        self, service_name: str, service_url: str, required_services: Iterable[str] = (), *, enforce_limit: bool = True
+    ) -> tuple[dict[str, list[str]], list[Notice]]:
         """Add or replace the registration at ``service_url``.
 
         Returns the providers of its required services and the notices to send.
@@ -166,7 +182,9 @@ class RegistryTable:
                 notices += self._notices(old, removed=True)
             was_available = old is not None and old.status == PASSING and old.service_name == service_name
             self._by_url[service_url] = Registration(
-                service_name, service_url, required,
+                service_name,
+                service_url,
+                required,
                 registered_at=old.registered_at if old and was_available else self._wall(),
                 last_checked=old.last_checked if old else None,
             )
@@ -231,6 +249,7 @@ class RegistryTable:
         notices = []
         for reg in self._by_url.values():
             if changed.service_name in reg.required_services and reg.service_url != changed.service_url:
-                notices.append(Notice(reg.service_url, removed=[entry]) if removed
-                               else Notice(reg.service_url, added=[entry]))
+                notices.append(
+                    Notice(reg.service_url, removed=[entry]) if removed else Notice(reg.service_url, added=[entry])
+                )
         return notices

@@ -24,7 +24,21 @@ from .flags import (
 from .runner import serve, service_main, setup_logging
 
 __all__ = [
-    "ArgumentParser", "add_client_flags", "add_flag", "add_service_flags", "add_tls_ca_flag", "http_url",
-    "http_urls", "non_negative_int", "port_number", "positive_int", "positive_seconds", "rpc_url", "serve",
-    "service_kwargs", "service_main", "setup_logging", "with_rpc_path",
+    "ArgumentParser",
+    "add_client_flags",
+    "add_flag",
+    "add_service_flags",
+    "add_tls_ca_flag",
+    "http_url",
+    "http_urls",
+    "non_negative_int",
+    "port_number",
+    "positive_int",
+    "positive_seconds",
+    "rpc_url",
+    "serve",
+    "service_kwargs",
+    "service_main",
+    "setup_logging",
+    "with_rpc_path",
 ]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from ..net import tls, urls
 from ..serving.server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT
-from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -78,8 +79,15 @@ def http_urls(text: str) -> str:
     return ",".join(urls)
 
 
-def add_flag(parser: argparse.ArgumentParser, flag: str, env: str, default: Any, help: str,
-             type: Callable[[str], Any] = str, **kwargs: Any) -> None:
+def add_flag(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    env: str,
+    default: Any,
+    help: str,
+    type: Callable[[str], Any] = str,
+    **kwargs: Any,
+) -> None:
     """Add ``flag`` whose default comes from ``$env`` (checked like the flag itself)."""
     raw = os.environ.get(env)
     if raw is not None:
@@ -103,60 +111,141 @@ def rpc_url(text: str) -> str:
 
 def add_client_flags(parser: argparse.ArgumentParser) -> None:
     """--registry, --token, --timeout, --tls-ca: what a command needs to call the cluster."""
-    add_flag(parser, "--registry", "RPC_CLUSTER_REGISTRY", "http://127.0.0.1:3000/rpc",
-             "the registry's URL; several, comma-separated, to use any that answers", type=http_urls)
+    add_flag(
+        parser,
+        "--registry",
+        "RPC_CLUSTER_REGISTRY",
+        "http://127.0.0.1:3000/rpc",
+        "the registry's URL; several, comma-separated, to use any that answers",
+        type=http_urls,
+    )
     add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token to send")
-    add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer",
-             type=positive_seconds)
+    add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer", type=positive_seconds)
     add_tls_ca_flag(parser)
 
 
 def add_tls_ca_flag(parser: argparse.ArgumentParser) -> None:
-    add_flag(parser, "--tls-ca", tls.CA_ENV, None,
-             "CA certificate (PEM) that https:// services are verified against (default: the system's CAs)")
+    add_flag(
+        parser,
+        "--tls-ca",
+        tls.CA_ENV,
+        None,
+        "CA certificate (PEM) that https:// services are verified against (default: the system's CAs)",
+    )
 
 
-def add_service_flags(parser: argparse.ArgumentParser, prefix: str, default_port: int, *,
-                      registry: bool = True) -> None:
+def add_service_flags(
+    parser: argparse.ArgumentParser, prefix: str, default_port: int, *, registry: bool = True
+) -> None:
     """--host, --port, --advertise, --registry, --token, --threads, the limits, --log-level."""
     add_flag(parser, "--host", f"{prefix}_HOST", "127.0.0.1", "address to listen on")
-    add_flag(parser, "--port", f"{prefix}_PORT", default_port, "port to listen on; 0 picks a free one",
-             type=port_number)
-    add_flag(parser, "--advertise", f"{prefix}_ADVERTISE", None,
-             "URL others should use to reach this service, e.g. http://host:port/rpc", type=http_url)
+    add_flag(
+        parser, "--port", f"{prefix}_PORT", default_port, "port to listen on; 0 picks a free one", type=port_number
+    )
+    add_flag(
+        parser,
+        "--advertise",
+        f"{prefix}_ADVERTISE",
+        None,
+        "URL others should use to reach this service, e.g. http://host:port/rpc",
+        type=http_url,
+    )
     if registry:
-        add_flag(parser, "--registry", "RPC_CLUSTER_REGISTRY", "http://127.0.0.1:3000/rpc",
-                 "the registry's URL; several, comma-separated, to use any that answers", type=http_urls)
-    add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None,
-             "cluster token: required on every request, and sent on every call")
+        add_flag(
+            parser,
+            "--registry",
+            "RPC_CLUSTER_REGISTRY",
+            "http://127.0.0.1:3000/rpc",
+            "the registry's URL; several, comma-separated, to use any that answers",
+            type=http_urls,
+        )
+    add_flag(
+        parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token: required on every request, and sent on every call"
+    )
     add_tls_ca_flag(parser)
-    add_flag(parser, "--tls-cert", tls.CERT_ENV, None,
-             "certificate chain (PEM): serve HTTPS only, and register an https:// URL")
+    add_flag(
+        parser,
+        "--tls-cert",
+        tls.CERT_ENV,
+        None,
+        "certificate chain (PEM): serve HTTPS only, and register an https:// URL",
+    )
     add_flag(parser, "--tls-key", tls.KEY_ENV, None, "private key (PEM) of --tls-cert")
-    add_flag(parser, "--threads", f"{prefix}_THREADS", None,
-             "request-handling threads (default: the service's own, see README)", type=positive_int)
+    add_flag(
+        parser,
+        "--threads",
+        f"{prefix}_THREADS",
+        None,
+        "request-handling threads (default: the service's own, see README)",
+        type=positive_int,
+    )
     # The limits against hostile clients (README, "Limits"); one value for the whole cluster.
-    add_flag(parser, "--max-batch", "RPC_CLUSTER_MAX_BATCH", DEFAULT_MAX_BATCH,
-             "members a JSON-RPC batch may have", type=positive_int)
-    add_flag(parser, "--max-response-bytes", "RPC_CLUSTER_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES,
-             "bytes of response one RPC request may produce", type=positive_int)
-    add_flag(parser, "--body-timeout", "RPC_CLUSTER_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT,
-             "seconds a request body may take to arrive (then 408)", type=positive_seconds)
-    add_flag(parser, "--idle-timeout", "RPC_CLUSTER_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT,
-             "seconds a connection may stay silent before it is closed", type=positive_seconds)
-    add_flag(parser, "--body-waiters", "RPC_CLUSTER_BODY_WAITERS", DEFAULT_BODY_WAITERS,
-             "spare threads that wait for request bodies, so slow clients hold no request thread; "
-             "0 is fastest under many clients but lets one slow body hold a request thread (README, Limits)",
-             type=non_negative_int)
-    add_flag(parser, "--log-level", "RPC_CLUSTER_LOG_LEVEL", "INFO", "stderr log level",
-             choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_flag(
+        parser,
+        "--max-batch",
+        "RPC_CLUSTER_MAX_BATCH",
+        DEFAULT_MAX_BATCH,
+        "members a JSON-RPC batch may have",
+        type=positive_int,
+    )
+    add_flag(
+        parser,
+        "--max-response-bytes",
+        "RPC_CLUSTER_MAX_RESPONSE_BYTES",
+        DEFAULT_MAX_RESPONSE_BYTES,
+        "bytes of response one RPC request may produce",
+        type=positive_int,
+    )
+    add_flag(
+        parser,
+        "--body-timeout",
+        "RPC_CLUSTER_BODY_TIMEOUT",
+        DEFAULT_BODY_TIMEOUT,
+        "seconds a request body may take to arrive (then 408)",
+        type=positive_seconds,
+    )
+    add_flag(
+        parser,
+        "--idle-timeout",
+        "RPC_CLUSTER_IDLE_TIMEOUT",
+        DEFAULT_IDLE_TIMEOUT,
+        "seconds a connection may stay silent before it is closed",
+        type=positive_seconds,
+    )
+    add_flag(
+        parser,
+        "--body-waiters",
+        "RPC_CLUSTER_BODY_WAITERS",
+        DEFAULT_BODY_WAITERS,
+        "spare threads that wait for request bodies, so slow clients hold no request thread; "
+        "0 is fastest under many clients but lets one slow body hold a request thread (README, Limits)",
+        type=non_negative_int,
+    )
+    add_flag(
+        parser,
+        "--log-level",
+        "RPC_CLUSTER_LOG_LEVEL",
+        "INFO",
+        "stderr log level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
 
 
 def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The ``Service.__init__`` arguments from parsed common flags."""
-    return {"host": args.host, "port": args.port, "advertise": args.advertise,
-            "registry": getattr(args, "registry", None), "token": args.token, "threads": args.threads,
-            "max_batch": args.max_batch, "max_response_bytes": args.max_response_bytes,
-            "body_timeout": args.body_timeout, "idle_timeout": args.idle_timeout,
-            "body_waiters": args.body_waiters, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
-            "tls_ca": args.tls_ca}
+    return {
+        "host": args.host,
+        "port": args.port,
+        "advertise": args.advertise,
+        "registry": getattr(args, "registry", None),
+        "token": args.token,
+        "threads": args.threads,
+        "max_batch": args.max_batch,
+        "max_response_bytes": args.max_response_bytes,
+        "body_timeout": args.body_timeout,
+        "idle_timeout": args.idle_timeout,
+        "body_waiters": args.body_waiters,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "tls_ca": args.tls_ca,
+    }

@@ -21,13 +21,14 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ..core import errors
 from ..client import retry
-from ..observability.log_entries import CentralLogHandler, entry_from_record, now_iso
-from ..client.transport import Transport
 from ..client.envelope import decode_answer, request_headers
+from ..client.transport import Transport
+from ..core import errors
+from ..observability.log_entries import CentralLogHandler, entry_from_record, now_iso
 
 if TYPE_CHECKING:
     from .service import Service
@@ -42,9 +43,19 @@ MAX_BATCH_BYTES = 512 * 1024
 class LogShipper(CentralLogHandler):
     """Queues records and ships them in batches; see the module docstring."""
 
-    def __init__(self, service_name: str, resolve: Callable[[], list[str]], *, token: str | None = None,
-                 capacity: int = 50_000, batch_size: int = 1000, flush_interval: float = 0.2,
-                 timeout: float = 5.0, transport: Transport | None = None, level: int = logging.NOTSET):
+    def __init__(
+        self,
+        service_name: str,
+        resolve: Callable[[], list[str]],
+        *,
+        token: str | None = None,
+        capacity: int = 50_000,
+        batch_size: int = 1000,
+        flush_interval: float = 0.2,
+        timeout: float = 5.0,
+        transport: Transport | None = None,
+        level: int = logging.NOTSET,
+    ):
         super().__init__(service_name, level)
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         self.capacity = capacity
@@ -124,11 +135,20 @@ class LogShipper(CentralLogHandler):
         with self._queue_lock:
             dropped, self.dropped = self.dropped, 0
             if dropped:
-                message = (f"rpc_cluster.logs.shipping: dropped {dropped} log entries: the queue of "
-                           f"{self.capacity} was full while the log service was unreachable")
-                self._queue.append({"message": message, "service_name": self.service_name, "level": "WARNING",
-                                    "trace_id": None, "timestamp": now_iso(),
-                                    "entry_id": f"{self._origin}:{next(self._numbers)}"})
+                message = (
+                    f"rpc_cluster.logs.shipping: dropped {dropped} log entries: the queue of "
+                    f"{self.capacity} was full while the log service was unreachable"
+                )
+                self._queue.append(
+                    {
+                        "message": message,
+                        "service_name": self.service_name,
+                        "level": "WARNING",
+                        "trace_id": None,
+                        "timestamp": now_iso(),
+                        "entry_id": f"{self._origin}:{next(self._numbers)}",
+                    }
+                )
         if dropped:
             log.warning("dropped %d log entries while the log service was unreachable", dropped)
 
@@ -142,9 +162,20 @@ class LogShipper(CentralLogHandler):
                 if calls and (len(calls) >= self.batch_size or size + cost > MAX_BATCH_BYTES):
                     break
                 # Params by position (Log.write's order): binding them is cheaper on the server.
-                calls.append({"jsonrpc": "2.0", "method": "Log.write", "params": [
-                    entry["message"], entry["service_name"], entry["level"], entry["trace_id"],
-                    entry["timestamp"], entry["entry_id"]]})
+                calls.append(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "Log.write",
+                        "params": [
+                            entry["message"],
+                            entry["service_name"],
+                            entry["level"],
+                            entry["trace_id"],
+                            entry["timestamp"],
+                            entry["entry_id"],
+                        ],
+                    }
+                )
                 size += cost
         return len(calls), json.dumps(calls).encode()
 
@@ -168,8 +199,13 @@ class LogShipper(CentralLogHandler):
                 # A batch of notifications gets an answer only when it is refused whole
                 # (more members than the service's --max-batch): send smaller ones.
                 self.batch_size = max(1, count // 2)
-                log.warning("log service %s refused a batch of %d entries (%s); sending %d at a time",
-                            url, count, refusal, self.batch_size)
+                log.warning(
+                    "log service %s refused a batch of %d entries (%s); sending %d at a time",
+                    url,
+                    count,
+                    refusal,
+                    self.batch_size,
+                )
                 return False
             with self._queue_lock:
                 for _ in range(count):
@@ -201,8 +237,7 @@ class LogShipper(CentralLogHandler):
         self._thread.join(timeout + 1)
         if self._queue and self._resolve():
             # A log service was known but unreachable: say what the central log is missing.
-            print(f"rpc-cluster: {len(self._queue)} log entries could not be delivered before exit",
-                  file=sys.stderr)
+            print(f"rpc-cluster: {len(self._queue)} log entries could not be delivered before exit", file=sys.stderr)
         super().close()
 
 
@@ -226,17 +261,21 @@ class LogShipping:
         #: The running shipper (None before start and after stop).
         self.shipper: LogShipper | None = None
 
-    def start(self, service: "Service") -> None:
-        self.shipper = LogShipper(service.name, lambda: service.providers_of(LOG_SERVICE), token=service.token,
-                                  transport=service.transport, **self._options)
+    def start(self, service: Service) -> None:
+        self.shipper = LogShipper(
+            service.name,
+            lambda: service.providers_of(LOG_SERVICE),
+            token=service.token,
+            transport=service.transport,
+            **self._options,
+        )
         logging.getLogger().addHandler(self.shipper)
         shipper = self.shipper
-        service.metrics.gauge("log_shipper_queue_depth", "Log entries waiting to be shipped",
-                              shipper.pending)
-        service.metrics.counted("log_shipper_dropped", "Log entries dropped because the queue was full",
-                                lambda: shipper.dropped_total)
-        service.metrics.counted("log_shipper_delivered", "Log entries the log service took",
-                                lambda: shipper.delivered)
+        service.metrics.gauge("log_shipper_queue_depth", "Log entries waiting to be shipped", shipper.pending)
+        service.metrics.counted(
+            "log_shipper_dropped", "Log entries dropped because the queue was full", lambda: shipper.dropped_total
+        )
+        service.metrics.counted("log_shipper_delivered", "Log entries the log service took", lambda: shipper.delivered)
 
     def stop(self) -> None:
         """Deliver what is queued (a few seconds at most), then detach."""

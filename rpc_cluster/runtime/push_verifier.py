@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from ..core import errors
 from ..client import retry
 from ..client.client import Client
 from ..client.providers import ProviderTable
+from ..core import errors
 
 
 class PushVerifier:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..client import retry
 from ..client.client import Client
 from ..client.providers import ProviderTable
-from ..core.errors import RpcError, TransportError
 from ..client.retry import UNHEARD
+from ..core.errors import RpcError, TransportError
 
 log = logging.getLogger("rpc_cluster.runtime.registration")
 
@@ -33,9 +33,18 @@ LONGEST_GAP = 60.0
 class Registration:
     """One service's registration: see the module docstring."""
 
-    def __init__(self, registry: Client, service_name: str, service_url: str, required: Iterable[str],
-                 providers: ProviderTable, *, clock: Callable[[], float] = time.monotonic,
-                 backoff: retry.Backoff = retry.REGISTRATION, on_registered: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        registry: Client,
+        service_name: str,
+        service_url: str,
+        required: Iterable[str],
+        providers: ProviderTable,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: retry.Backoff = retry.REGISTRATION,
+        on_registered: Callable[[], None] | None = None,
+    ):
         self.registry = registry
         self.service_name = service_name
         self.service_url = service_url
@@ -97,19 +106,23 @@ class Registration:
                 self._unheard += 1
                 hold = UNHEARD.delay(self._unheard)
                 self._hold_until = self._clock() + hold
-                log.warning("%s: the registry has not checked %s since it registered; is --advertise "
-                            "reachable from the registry? registering again in %.0f s",
-                            self.service_name, self.service_url, hold)
+                log.warning(
+                    "%s: the registry has not checked %s since it registered; is --advertise "
+                    "reachable from the registry? registering again in %.0f s",
+                    self.service_name,
+                    self.service_url,
+                    hold,
+                )
                 return min(hold, self._idle())
-            answer = self.registry.call("Registry.register", self.service_name, self.service_url,
-                                        list(self.required))
+            answer = self.registry.call("Registry.register", self.service_name, self.service_url, list(self.required))
         except RpcError as exc:
             self._failures += 1
             delay = self._backoff.delay(self._failures)
             # Unreachable, or reachable and refusing (full: --max-registrations): say which.
             problem = "not reachable" if isinstance(exc, TransportError) else "refused the registration"
-            log.warning("%s: registry %s %s (%s); retrying in %.1f s",
-                        self.service_name, self.registry.url, problem, exc, delay)
+            log.warning(
+                "%s: registry %s %s (%s); retrying in %.1f s", self.service_name, self.registry.url, problem, exc, delay
+            )
             return delay
         self.providers.replace(answer.get("providers", {}))
         self._on_registered()
@@ -118,8 +131,13 @@ class Registration:
         self._failures = 0
         self._hold_until = float("-inf")
         self.registered = True
-        log.info("%s %s with %s as %s", self.service_name, "registered again" if again else "registered",
-                 self.registry.url, self.service_url)
+        log.info(
+            "%s %s with %s as %s",
+            self.service_name,
+            "registered again" if again else "registered",
+            self.registry.url,
+            self.service_url,
+        )
         return self._idle()
 
     def _idle(self) -> float:

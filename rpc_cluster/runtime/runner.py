@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable
+from collections.abc import Callable
 
-from ..net import tls
 from ..core.errors import StartError
+from ..net import tls
 from .flags import ArgumentParser
-from .service import Service
 from .log_shipping import LogShipping
+from .service import Service
 
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(
-        level=getattr(logging, level, logging.INFO), stream=sys.stderr,
+        level=getattr(logging, level, logging.INFO),
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -40,9 +41,15 @@ def serve(make_service: Callable[[], Service], *, prog: str = "rpc-cluster", shi
         return 1
 
 
-def service_main(argv: list[str] | None, *, prog: str, description: str,
-                 add_arguments: Callable[[argparse.ArgumentParser], None],
-                 make: Callable[[argparse.Namespace], Service], ship_logs: bool = True) -> int:
+def service_main(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    make: Callable[[argparse.Namespace], Service],
+    ship_logs: bool = True,
+) -> int:
     """What every service's ``main`` does: parse flags, set up logging, build and run it."""
     parser = ArgumentParser(prog=prog, description=description)
     add_arguments(parser)

@@ -32,26 +32,27 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Collection, Mapping
+from typing import Any
 
-from ..core import errors, tracing
-from ..net import tls, urls
 from ..client.client import DEFAULT_TIMEOUT
-from ..client.providers import ProviderTable
-from .push_verifier import PushVerifier
-from ..client.registry_client import RegistryClient, registry_url
 from ..client.connect import ServiceClient
+from ..client.providers import ProviderTable
+from ..client.registry_client import RegistryClient, registry_url
+from ..client.transport import Transport
+from ..core import errors, tracing
 from ..core.dispatch import Dispatcher
-from ..serving.server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, HttpServer
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from ..core.methods import MethodTable, rpc_method
-from ..observability.metrics import ServiceMetrics
 from ..core.openrpc import document
-from .registration import Registration
-from ..client.transport import Transport
-from ..version import __version__
+from ..net import tls, urls
+from ..observability.metrics import ServiceMetrics
 from ..serving.rpc_app import DEFAULT_MAX_BODY, RpcApp
+from ..serving.server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, HttpServer
+from ..version import __version__
+from .push_verifier import PushVerifier
+from .registration import Registration
 
 log = logging.getLogger("rpc_cluster.runtime.service")
 
@@ -65,7 +66,7 @@ class Part:
 
     requires: tuple[str, ...] = ()
 
-    def start(self, service: "Service") -> None:
+    def start(self, service: Service) -> None:
         """Called once the service serves, before it registers."""
 
     def stop(self) -> None:
@@ -75,7 +76,7 @@ class Part:
 class _ServiceMethods:
     """``Service.*``: what the registry calls on every service."""
 
-    def __init__(self, service: "Service"):
+    def __init__(self, service: Service):
         self._service = service
 
     @rpc_method
@@ -90,8 +91,8 @@ class _ServiceMethods:
         """Apply a change in the providers of the services this one requires."""
         for field, entries in (("added", added), ("removed", removed)):
             if not isinstance(entries, (list, tuple)) or not all(
-                isinstance(e, dict) and isinstance(e.get("service_name"), str)
-                and isinstance(e.get("service_url"), str) for e in entries
+                isinstance(e, dict) and isinstance(e.get("service_name"), str) and isinstance(e.get("service_url"), str)
+                for e in entries
             ):
                 raise errors.InvalidParams.field(field, "must be a list of {service_name, service_url} objects")
         if self._service.push_verifier is None:
@@ -119,13 +120,26 @@ class Service:
     #: Paths whose request bodies may be larger than ``max_body`` (the portal's /import).
     body_limits: Mapping[str, int] = MappingProxyType({})
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, advertise: str | None = None,
-                 registry: str | None = None, token: str | None = None, threads: int | None = None,
-                 max_body: int = DEFAULT_MAX_BODY, drain_timeout: float = 10.0,
-                 max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 body_timeout: float = DEFAULT_BODY_TIMEOUT, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 body_waiters: int = DEFAULT_BODY_WAITERS, tls_cert: str | None = None,
-                 tls_key: str | None = None, tls_ca: str | None = None):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        advertise: str | None = None,
+        registry: str | None = None,
+        token: str | None = None,
+        threads: int | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        drain_timeout: float = 10.0,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        body_waiters: int = DEFAULT_BODY_WAITERS,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        tls_ca: str | None = None,
+    ):
         self.host = host
         self.port = port
         self.advertise = advertise
@@ -196,7 +210,7 @@ class Service:
 
     # -- parts and peers ----------------------------------------------------------------
 
-    def add_part(self, part: Part) -> "Service":
+    def add_part(self, part: Part) -> Service:
         """Run ``part`` with this service; before ``start()``. Returns the service."""
         if self._http is not None:
             raise RuntimeError(f"rpc: add parts to {self.name} before it starts")
@@ -215,17 +229,24 @@ class Service:
         """URLs of the healthy instances of a required service, known now."""
         return self.providers.get(service_name)
 
-    def connect(self, service_name: str, *, timeout: float = DEFAULT_TIMEOUT,
-                read_only: Collection[str] = ()) -> ServiceClient:
+    def connect(
+        self, service_name: str, *, timeout: float = DEFAULT_TIMEOUT, read_only: Collection[str] = ()
+    ) -> ServiceClient:
         """A client for ``service_name`` with this service's registry, token and connections.
 
         For a service it requires, the client follows the registry's pushes
         to this service; for any other it asks the registry. ``read_only``:
         its methods that change nothing (``retry.is_repeatable``).
         """
-        return ServiceClient(service_name, registry=self.registry, timeout=timeout, token=self.token,
-                             providers=self.providers if service_name in self.requirements else None,
-                             transport=self.transport, read_only=read_only)
+        return ServiceClient(
+            service_name,
+            registry=self.registry,
+            timeout=timeout,
+            token=self.token,
+            providers=self.providers if service_name in self.requirements else None,
+            transport=self.transport,
+            read_only=read_only,
+        )
 
     # -- addresses ----------------------------------------------------------------------
 
@@ -253,13 +274,21 @@ class Service:
         self.expose(methods)
         self.methods = methods
         observe = self.metrics.observe_call if self.measure_calls else None
-        rpc_app = RpcApp(self.name, Dispatcher(methods, {"rpc.discover": self.openrpc}, observe=observe),
-                         self.openrpc, token=self.token, max_body=self.max_body, max_batch=self.max_batch,
-                         max_response_bytes=self.max_response_bytes, health=lambda: not self._draining,
-                         after_call=self.after_call, metrics=self.metrics)
+        rpc_app = RpcApp(
+            self.name,
+            Dispatcher(methods, {"rpc.discover": self.openrpc}, observe=observe),
+            self.openrpc,
+            token=self.token,
+            max_body=self.max_body,
+            max_batch=self.max_batch,
+            max_response_bytes=self.max_response_bytes,
+            health=lambda: not self._draining,
+            after_call=self.after_call,
+            metrics=self.metrics,
+        )
         return self.wsgi_app(rpc_app)
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         """Open, build the methods and the app, bind and serve; registration continues in the background."""
         try:
             tls_files = tls.check_server_files(self.tls_cert, self.tls_key)
@@ -280,12 +309,19 @@ class Service:
         self.open()
         started: list[Part] = []
         try:
-            self._http = HttpServer(self.make_wsgi_app(), self.host, self.port,
-                                    threads=self.request_threads(), drain_timeout=self.drain_timeout,
-                                    max_body=self.max_body, body_limits=self.body_limits,
-                                    body_timeout=self.body_timeout,
-                                    idle_timeout=self.idle_timeout, body_waiters=self.body_waiters,
-                                    tls_files=tls_files)
+            self._http = HttpServer(
+                self.make_wsgi_app(),
+                self.host,
+                self.port,
+                threads=self.request_threads(),
+                drain_timeout=self.drain_timeout,
+                max_body=self.max_body,
+                body_limits=self.body_limits,
+                body_timeout=self.body_timeout,
+                idle_timeout=self.idle_timeout,
+                body_waiters=self.body_waiters,
+                tls_files=tls_files,
+            )
             self._http.start()
             for part in self.parts:
                 part.start(self)
@@ -304,8 +340,14 @@ class Service:
         if self.registers:
             registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
             self.push_verifier = PushVerifier(self.providers, registry, self.requirements)
-            self.registration = Registration(registry, self.name, self.url, self.requirements, self.providers,
-                                             on_registered=self.push_verifier.recheck)
+            self.registration = Registration(
+                registry,
+                self.name,
+                self.url,
+                self.requirements,
+                self.providers,
+                on_registered=self.push_verifier.recheck,
+            )
             self._spawn(lambda: self.registration.run(self._stopping), "registration")
             self._spawn(lambda: self.push_verifier.run(self._stopping), "push-verifier")
         return self
@@ -356,7 +398,7 @@ class Service:
         self.stop()
         return 0
 
-    def __enter__(self) -> "Service":
+    def __enter__(self) -> Service:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -11,21 +11,31 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..core import trace_context, tracing
 from ..core.dispatch import Dispatcher
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
-from ..observability.metrics import CONTENT_TYPE, ServiceMetrics
 from ..core.xmlrpc import XmlRpcCodec
+from ..observability.metrics import CONTENT_TYPE, ServiceMetrics
 
 DEFAULT_MAX_BODY = 1 << 20
 
-_STATUS = MappingProxyType({
-    200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
-    405: "405 Method Not Allowed", 411: "411 Length Required", 413: "413 Payload Too Large",
-    503: "503 Service Unavailable"})
+_STATUS = MappingProxyType(
+    {
+        200: "200 OK",
+        204: "204 No Content",
+        400: "400 Bad Request",
+        401: "401 Unauthorized",
+        404: "404 Not Found",
+        405: "405 Method Not Allowed",
+        411: "411 Length Required",
+        413: "413 Payload Too Large",
+        503: "503 Service Unavailable",
+    }
+)
 
 
 # A client sends its whole body before reading the answer: read (and drop) up to
@@ -62,16 +72,24 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
 class RpcApp:
     """WSGI application serving one service's method table."""
 
-    def __init__(self, service_name: str, dispatcher: Dispatcher, openrpc: Callable[[], dict],
-                 *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
-                 max_batch: int = DEFAULT_MAX_BATCH, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 health: Callable[[], bool] | None = None, after_call: Callable[[], None] | None = None,
-                 metrics: ServiceMetrics | None = None):
+    def __init__(
+        self,
+        service_name: str,
+        dispatcher: Dispatcher,
+        openrpc: Callable[[], dict],
+        *,
+        token: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        health: Callable[[], bool] | None = None,
+        after_call: Callable[[], None] | None = None,
+        metrics: ServiceMetrics | None = None,
+    ):
         self.service_name = service_name
         self.dispatcher = dispatcher
         self.jsonrpc = JsonRpcCodec(dispatcher, max_batch=max_batch, max_response_bytes=max_response_bytes)
-        self.xmlrpc = XmlRpcCodec(dispatcher.methods, max_response_bytes=max_response_bytes,
-                                  observe=dispatcher.observe)
+        self.xmlrpc = XmlRpcCodec(dispatcher.methods, max_response_bytes=max_response_bytes, observe=dispatcher.observe)
         #: What GET /metrics shows (None: 404).
         self.metrics = metrics
         self._openrpc = openrpc
@@ -90,18 +108,26 @@ class RpcApp:
         return hmac.compare_digest(given, self._token)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        current = tracing.accept(environ.get(tracing.ENVIRON_KEY), environ.get(trace_context.ENVIRON_TRACEPARENT),
-                                 environ.get(trace_context.ENVIRON_TRACESTATE))
+        current = tracing.accept(
+            environ.get(tracing.ENVIRON_KEY),
+            environ.get(trace_context.ENVIRON_TRACEPARENT),
+            environ.get(trace_context.ENVIRON_TRACESTATE),
+        )
         with tracing.within(current), tracing.serving(self.service_name):
             status, content_type, body = self._route(environ)
-        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                   (tracing.HEADER, current.trace_id)]
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            (tracing.HEADER, current.trace_id),
+        ]
         if status == 401:
             headers.append(("WWW-Authenticate", 'Bearer realm="rpc-cluster"'))
         start_response(_STATUS.get(status, f"{status} Error"), headers)
         return [body]
 
-    def _call(self, environ: dict[str, Any], dispatch: Callable[[bytes], tuple[int, str, bytes]]) -> tuple[int, str, bytes]:
+    def _call(
+        self, environ: dict[str, Any], dispatch: Callable[[bytes], tuple[int, str, bytes]]
+    ) -> tuple[int, str, bytes]:
         """The checks every RPC request passes (token, body size), then its dispatch."""
         if not self._authorized(environ):
             return _unauthorized()

@@ -50,23 +50,23 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
+import granian.server.common as _granian_common
 from granian._futures import _new_cbscheduler
 from granian._granian import WSGIWorker
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.net import SocketHolder
-import granian.server.common as _granian_common
 from granian.server.common import WORKERS_METHODS, TaskImpl
 from granian.server.mt import MTServer, WorkerThread
 
 from .rpc_app import DEFAULT_MAX_BODY, DRAIN_LIMIT, discard
 
 log = logging.getLogger("rpc_cluster.http")
-
 
 
 @contextlib.contextmanager
@@ -81,6 +81,7 @@ def _logging_left_alone() -> Iterator[None]:
         yield
     finally:
         _granian_common.configure_logging = original
+
 
 #: Seconds a request body may take to arrive, from the end of its headers.
 DEFAULT_BODY_TIMEOUT = 10.0
@@ -116,7 +117,7 @@ def raise_open_file_limit() -> int:
 class _Waiting:
     """One request whose body is being read: its response object and deadline."""
 
-    __slots__ = ("proto", "deadline", "expired")
+    __slots__ = ("deadline", "expired", "proto")
 
     def __init__(self, proto: Any, deadline: float):
         self.proto = proto
@@ -179,8 +180,11 @@ class _BodyClock:
                 self._abort(waiting.proto)
 
     def _abort(self, proto: Any) -> None:
-        headers = [("content-type", "application/json"), ("content-length", str(len(self._answer) + 1)),
-                   ("connection", "close")]
+        headers = [
+            ("content-type", "application/json"),
+            ("content-length", str(len(self._answer) + 1)),
+            ("connection", "close"),
+        ]
         try:
             proto.response_iter(408, headers, iter([self._answer]))
         except Exception:  # the client may be gone already; nothing else to do
@@ -190,7 +194,7 @@ class _BodyClock:
 class _StartResponse:
     """The WSGI ``start_response`` of one request: keeps the status and headers."""
 
-    __slots__ = ("status", "headers")
+    __slots__ = ("headers", "status")
 
     def __init__(self) -> None:
         self.status = 500
@@ -231,18 +235,32 @@ class _Runner:
     without a thread needs Granian's async (RSGI) interface: the way out.
     """
 
-    def __init__(self, app: Callable, *, threads: int, max_body: int, clock: _BodyClock,
-                 body_limits: Mapping[str, int] = MappingProxyType({}), url_scheme: str = "http"):
+    def __init__(
+        self,
+        app: Callable,
+        *,
+        threads: int,
+        max_body: int,
+        clock: _BodyClock,
+        body_limits: Mapping[str, int] = MappingProxyType({}),
+        url_scheme: str = "http",
+    ):
         self.app = app
         self.max_body = max_body
         self.body_limits = body_limits
         self.clock = clock
         self._slots = threading.BoundedSemaphore(threads)
         self._base = {
-            "GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "SERVER_SOFTWARE": "Granian",
-            "wsgi.errors": sys.stderr, "wsgi.url_scheme": url_scheme,
-            "wsgi.input_terminated": True, "wsgi.multiprocess": False, "wsgi.multithread": True,
-            "wsgi.run_once": False, "wsgi.version": (1, 0),
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "SCRIPT_NAME": "",
+            "SERVER_SOFTWARE": "Granian",
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": url_scheme,
+            "wsgi.input_terminated": True,
+            "wsgi.multiprocess": False,
+            "wsgi.multithread": True,
+            "wsgi.run_once": False,
+            "wsgi.version": (1, 0),
         }
 
     def __call__(self, proto: Any, scope: dict[str, Any]) -> None:
@@ -254,8 +272,11 @@ class _Runner:
             return  # answered 408 by the clock, and the connection is closed
         if isinstance(body, int):
             answer = json.dumps({"error": "Payload Too Large", "limit_bytes": limit}).encode()
-            proto.response_bytes(body, [("content-type", "application/json"), ("content-length", str(len(answer))),
-                                        ("connection", "close")], answer)
+            proto.response_bytes(
+                body,
+                [("content-type", "application/json"), ("content-length", str(len(answer))), ("connection", "close")],
+                answer,
+            )
             return
         environ["wsgi.input"] = io.BytesIO(body)
         start_response = _StartResponse()
@@ -327,19 +348,49 @@ class _InProcessGranian(MTServer):
 
     @staticmethod
     @WorkerThread.wrap_target
-    def _spawn_wsgi_worker(worker_id: int, shutdown_event: Any, callback: Any, sock: Any, loop: Any,
-                           runtime_mode: Any, runtime_threads: int, runtime_blocking_threads: Any,
-                           blocking_threads: int, blocking_threads_idle_timeout: int, backpressure: int,
-                           task_impl: Any, http_mode: Any, http1_settings: Any, http2_settings: Any,
-                           websockets: bool, static_path: Any, log_access_fmt: Any, ssl_ctx: Any,
-                           scope_opts: Any, metrics: Any) -> None:
+    def _spawn_wsgi_worker(
+        worker_id: int,
+        shutdown_event: Any,
+        callback: Any,
+        sock: Any,
+        loop: Any,
+        runtime_mode: Any,
+        runtime_threads: int,
+        runtime_blocking_threads: Any,
+        blocking_threads: int,
+        blocking_threads_idle_timeout: int,
+        backpressure: int,
+        task_impl: Any,
+        http_mode: Any,
+        http1_settings: Any,
+        http2_settings: Any,
+        websockets: bool,
+        static_path: Any,
+        log_access_fmt: Any,
+        ssl_ctx: Any,
+        scope_opts: Any,
+        metrics: Any,
+    ) -> None:
         # Granian's own, with the callback (a _Runner) given Granian's response
         # object directly instead of through Granian's WSGI wrapper.
         stopped = threading.Event()
         shutdown_event.add_cb(stopped.set)
-        worker = WSGIWorker(worker_id, sock, None, runtime_threads, runtime_blocking_threads, blocking_threads,
-                            blocking_threads_idle_timeout, backpressure, http_mode, http1_settings, http2_settings,
-                            static_path, *ssl_ctx, metrics)
+        worker = WSGIWorker(
+            worker_id,
+            sock,
+            None,
+            runtime_threads,
+            runtime_blocking_threads,
+            blocking_threads,
+            blocking_threads_idle_timeout,
+            backpressure,
+            http_mode,
+            http1_settings,
+            http2_settings,
+            static_path,
+            *ssl_ctx,
+            metrics,
+        )
         serve = getattr(worker, WORKERS_METHODS[runtime_mode][(sock[0] or sock[1]).is_uds()])
         serve(_new_cbscheduler(loop, callback, impl_asyncio=task_impl == TaskImpl.asyncio), loop, shutdown_event)
         stopped.wait()
@@ -352,12 +403,23 @@ class HttpServer:
     are described in the module docstring and the README ("Limits").
     """
 
-    def __init__(self, app: Callable, host: str = "127.0.0.1", port: int = 0, *,
-                 threads: int = 8, backlog: int = 1024, drain_timeout: float = 10.0,
-                 max_body: int = DEFAULT_MAX_BODY, body_limits: Mapping[str, int] = MappingProxyType({}),
-                 body_timeout: float = DEFAULT_BODY_TIMEOUT, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS, body_waiters: int = DEFAULT_BODY_WAITERS,
-                 tls_files: tuple[Path, Path] | None = None):
+    def __init__(
+        self,
+        app: Callable,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        threads: int = 8,
+        backlog: int = 1024,
+        drain_timeout: float = 10.0,
+        max_body: int = DEFAULT_MAX_BODY,
+        body_limits: Mapping[str, int] = MappingProxyType({}),
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        body_waiters: int = DEFAULT_BODY_WAITERS,
+        tls_files: tuple[Path, Path] | None = None,
+    ):
         self.app = app
         self.host = host
         self.requested_port = port
@@ -389,22 +451,36 @@ class HttpServer:
             log.warning("http: serving at most %d connections at once (open-file limit %d)", cap, files)
         return cap
 
-    def start(self) -> "HttpServer":
+    def start(self) -> HttpServer:
         """Bind and start serving; raises OSError when the address is taken."""
         clock = _BodyClock(self.body_timeout)
-        runner = _Runner(self.app, threads=self.threads, max_body=self.max_body, clock=clock,
-                         body_limits=self.body_limits, url_scheme="https" if self.tls_files else "http")
+        runner = _Runner(
+            self.app,
+            threads=self.threads,
+            max_body=self.max_body,
+            clock=clock,
+            body_limits=self.body_limits,
+            url_scheme="https" if self.tls_files else "http",
+        )
         tls_files = {"ssl_cert": self.tls_files[0], "ssl_key": self.tls_files[1]} if self.tls_files else {}
         # It warns that its thread worker is "experimental" on free-threaded builds: not our case.
         logging.getLogger("_granian").setLevel(logging.ERROR)
         with _logging_left_alone():
             server = _InProcessGranian(
-                target="rpc_cluster", address=self.host, port=self.requested_port,
-                interface=Interfaces.WSGI, workers=1, blocking_threads=self.threads + self.body_waiters,
-                backlog=self.backlog, backpressure=self._connection_cap(), log_enabled=False, websockets=False,
+                target="rpc_cluster",
+                address=self.host,
+                port=self.requested_port,
+                interface=Interfaces.WSGI,
+                workers=1,
+                blocking_threads=self.threads + self.body_waiters,
+                backlog=self.backlog,
+                backpressure=self._connection_cap(),
+                log_enabled=False,
+                websockets=False,
                 http=HTTPModes.http1,
                 http1_settings=HTTP1Settings(header_read_timeout=max(1, int(self.idle_timeout * 1000))),
-                workers_kill_timeout=max(1, int(self.drain_timeout)), **tls_files,
+                workers_kill_timeout=max(1, int(self.drain_timeout)),
+                **tls_files,
             )
         server.serve(target_loader=lambda *_: runner, wrap_loader=False)
         clock.start()
@@ -423,7 +499,7 @@ class HttpServer:
         if clock is not None:
             clock.stop()
 
-    def __enter__(self) -> "HttpServer":
+    def __enter__(self) -> HttpServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -1,10 +1,10 @@
 """``rpc-cluster``: run a service, list the registry's services, call a method, read the log.
 
-    rpc-cluster up [--data DIR]                 the whole cluster, in the foreground
-    rpc-cluster registry|log|grading|portal ... run one service in the foreground
-    rpc-cluster services                        the registry's table
-    rpc-cluster call NAME_OR_URL METHOD [JSON]  call one method, print the result
-    rpc-cluster logs [-f] [--service S] ...      the central log's entries; -f follows new ones
+rpc-cluster up [--data DIR]                 the whole cluster, in the foreground
+rpc-cluster registry|log|grading|portal ... run one service in the foreground
+rpc-cluster services                        the registry's table
+rpc-cluster call NAME_OR_URL METHOD [JSON]  call one method, print the result
+rpc-cluster logs [-f] [--service S] ...      the central log's entries; -f follows new ones
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Callable, Mapping
 
 from ..client.client import Client
-from ..client.registry_client import RegistryClient
 from ..client.connect import connect
+from ..client.registry_client import RegistryClient
 from ..core.errors import RpcError, TransportError
 from ..runtime import flags
 
@@ -30,22 +30,26 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def services_main(argv: list[str] | None) -> int:
-    parser = flags.ArgumentParser(prog="rpc-cluster services",
-                                   description="Print the registry's services: name, URL, status, last check.")
+    parser = flags.ArgumentParser(
+        prog="rpc-cluster services", description="Print the registry's services: name, URL, status, last check."
+    )
     flags.add_client_flags(parser)
     parser.add_argument("--json", action="store_true", help="print the raw JSON list")
     args = parser.parse_args(argv)
     try:
-        rows = RegistryClient(args.registry, token=args.token, timeout=args.timeout,
-                              tls_ca=args.tls_ca).call("Registry.services")
+        rows = RegistryClient(args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca).call(
+            "Registry.services"
+        )
     except RpcError as exc:
         return _fail(f"registry {args.registry}: {exc}")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     table = [("NAME", "URL", "STATUS", "LAST CHECK", "FAILURES")]
-    table += [(r["service_name"], r["service_url"], r["status"], r["last_checked"] or "-", str(r["failures"]))
-              for r in sorted(rows, key=lambda r: (r["service_name"], r["service_url"]))]
+    table += [
+        (r["service_name"], r["service_url"], r["status"], r["last_checked"] or "-", str(r["failures"]))
+        for r in sorted(rows, key=lambda r: (r["service_name"], r["service_url"]))
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -61,12 +65,14 @@ def call_main(argv: list[str] | None) -> int:
     parser = flags.ArgumentParser(
         prog="rpc-cluster call",
         description="Call one method and print its result as JSON. NAME_OR_URL is a service name "
-                    "resolved through the registry (Registry means the registry itself) or an http(s):// URL.",
-        epilog='example: rpc-cluster call GradingService Grades.get_student \'{"student_id": 1}\'')
+        "resolved through the registry (Registry means the registry itself) or an http(s):// URL.",
+        epilog="example: rpc-cluster call GradingService Grades.get_student '{\"student_id\": 1}'",
+    )
     parser.add_argument("target", metavar="NAME_OR_URL")
     parser.add_argument("method", metavar="METHOD")
-    parser.add_argument("params", metavar="JSON", nargs="?",
-                        help="params: a JSON array (by position) or object (by name)")
+    parser.add_argument(
+        "params", metavar="JSON", nargs="?", help="params: a JSON array (by position) or object (by name)"
+    )
     flags.add_client_flags(parser)
     args = parser.parse_args(argv)
     args_list: list = []
@@ -106,20 +112,24 @@ def call_main(argv: list[str] | None) -> int:
 def _service(module: str) -> Callable[[list[str] | None], int]:
     def run(argv: list[str] | None) -> int:
         import importlib
+
         return importlib.import_module(module).main(argv)
+
     return run
 
 
-COMMANDS: Mapping[str, tuple[Callable[[list[str] | None], int], str]] = MappingProxyType({
-    "up": (_service("rpc_cluster.tools.up"), "start the whole cluster (registry, log, grading, portal)"),
-    "registry": (_service("rpc_cluster.registry.service"), "run the service registry"),
-    "log": (_service("rpc_cluster.logs.service"), "run the central log service"),
-    "grading": (_service("rpc_cluster.grading.service"), "run the grading service"),
-    "portal": (_service("portal.service"), "run the teacher portal"),
-    "services": (services_main, "print the registry's services and their health"),
-    "call": (call_main, "call one method of a service and print the result"),
-    "logs": (_service("rpc_cluster.logs.command"), "print the central log's entries; -f follows new ones"),
-})
+COMMANDS: Mapping[str, tuple[Callable[[list[str] | None], int], str]] = MappingProxyType(
+    {
+        "up": (_service("rpc_cluster.tools.up"), "start the whole cluster (registry, log, grading, portal)"),
+        "registry": (_service("rpc_cluster.registry.service"), "run the service registry"),
+        "log": (_service("rpc_cluster.logs.service"), "run the central log service"),
+        "grading": (_service("rpc_cluster.grading.service"), "run the grading service"),
+        "portal": (_service("portal.service"), "run the teacher portal"),
+        "services": (services_main, "print the registry's services and their health"),
+        "call": (call_main, "call one method of a service and print the result"),
+        "logs": (_service("rpc_cluster.logs.command"), "print the central log's entries; -f follows new ones"),
+    }
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     if argv[0] == "--version":
         from ..version import __version__
+
         print(f"rpc-cluster {__version__}")
         return 0
     command = COMMANDS.get(argv[0])

@@ -57,7 +57,7 @@ class EtcdCluster:
         """A --store URL with a key prefix of its own, so tests sharing the cluster never meet."""
         return f"{self.url}/{prefix or 'test-' + uuid.uuid4().hex[:10]}"
 
-    def start(self) -> "EtcdCluster":
+    def start(self) -> EtcdCluster:
         initial = ",".join(f"{name}=http://127.0.0.1:{port}" for name, port in zip(self.names, self.peer_ports))
         for index, name in enumerate(self.names):
             self._start_member(index, initial)
@@ -77,16 +77,48 @@ class EtcdCluster:
         client, peer = self.client_ports[index], self.peer_ports[index]
         log = open(self.folder / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
-            [self.binary, "--name", name, "--data-dir", str(data),
-             "--listen-client-urls", f"http://127.0.0.1:{client}", "--advertise-client-urls", f"http://127.0.0.1:{client}",
-             "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-             "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", self._token,
-             "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-level", "warn",
-             # Keep history bounded (the registry writes a little every round), and tell quiet
-             # watches they are alive well within the registry's watch read timeout.
-             "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "10m",
-             "--experimental-watch-progress-notify-interval", "2s"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
+            [
+                self.binary,
+                "--name",
+                name,
+                "--data-dir",
+                str(data),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{client}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{client}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{peer}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{peer}",
+                "--initial-cluster",
+                initial,
+                "--initial-cluster-state",
+                "new",
+                "--initial-cluster-token",
+                self._token,
+                "--heartbeat-interval",
+                "50",
+                "--election-timeout",
+                "500",
+                "--logger",
+                "zap",
+                "--log-level",
+                "warn",
+                # Keep history bounded (the registry writes a little every round), and tell quiet
+                # watches they are alive well within the registry's watch read timeout.
+                "--auto-compaction-mode",
+                "periodic",
+                "--auto-compaction-retention",
+                "10m",
+                "--experimental-watch-progress-notify-interval",
+                "2s",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
         log.close()
 
     @staticmethod

@@ -30,16 +30,16 @@ import sys
 import threading
 import time
 import urllib.request
-from types import MappingProxyType
 from pathlib import Path
+from types import MappingProxyType
 
-from ..net import tls, urls
-from .children import die_with_parent
 from ..client.client import Client
-from ..core.errors import RpcError
 from ..client.transport import Transport
-from .local_etcd import INSTALL_HINT, EtcdCluster
+from ..core.errors import RpcError
+from ..net import tls, urls
 from ..runtime import flags
+from .children import die_with_parent
+from .local_etcd import INSTALL_HINT, EtcdCluster
 
 # Each service's `rpc-cluster` command and default port, in start order.
 SERVICES = MappingProxyType({"registry": 3000, "log": 4000, "grading": 6000, "portal": 5005})
@@ -71,8 +71,14 @@ def _free_port(host: str) -> int:
 
 
 class Cluster:
-    def __init__(self, host: str, ports: dict[str, int], data: Path, store: str | None = None,
-                 tls_files: tuple[Path, Path, Path] | None = None):
+    def __init__(
+        self,
+        host: str,
+        ports: dict[str, int],
+        data: Path,
+        store: str | None = None,
+        tls_files: tuple[Path, Path, Path] | None = None,
+    ):
         self.host = host
         self.ports = ports
         self.data = data
@@ -99,7 +105,16 @@ class Cluster:
 
     def command(self, name: str) -> list[str]:
         command = "registry" if name in self.registries else name
-        args = [sys.executable, "-m", "rpc_cluster.tools.cli", command, "--host", self.host, "--port", str(self.ports[name])]
+        args = [
+            sys.executable,
+            "-m",
+            "rpc_cluster.tools.cli",
+            command,
+            "--host",
+            self.host,
+            "--port",
+            str(self.ports[name]),
+        ]
         if command == "registry":
             if self.store:
                 args += ["--store", self.store]
@@ -126,9 +141,15 @@ class Cluster:
 
     def start(self) -> None:
         for name in self.ports:
-            proc = subprocess.Popen(self.command(name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=self.env, start_new_session=True,
-                                    preexec_fn=die_with_parent)
+            proc = subprocess.Popen(
+                self.command(name),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
             self.children[name] = proc
             threading.Thread(target=self._stream, args=(name, proc), daemon=True).start()
 
@@ -154,7 +175,7 @@ class Cluster:
     def wait_healthy(self, timeout: float) -> str | None:
         """None once all are healthy and registered, else what went wrong."""
         deadline = time.monotonic() + timeout
-        waiting = list(self.ports) + ["registration"]
+        waiting = [*list(self.ports), "registration"]
         while waiting:
             for name in list(waiting):
                 if name == "registration":
@@ -192,21 +213,45 @@ class Cluster:
 def main(argv: list[str] | None = None) -> int:
     """Start the whole cluster in the foreground (``rpc-cluster up``)."""
     parser = flags.ArgumentParser(prog="rpc-cluster up", description=__doc__.splitlines()[0])
-    flags.add_flag(parser, "--data", "RPC_CLUSTER_DATA", "./data",
-                    "folder for the grades database and the log file")
-    flags.add_flag(parser, "--host", "RPC_CLUSTER_UP_HOST", "127.0.0.1", "address every service listens on",
-                    type=_listen_host)
+    flags.add_flag(parser, "--data", "RPC_CLUSTER_DATA", "./data", "folder for the grades database and the log file")
+    flags.add_flag(
+        parser, "--host", "RPC_CLUSTER_UP_HOST", "127.0.0.1", "address every service listens on", type=_listen_host
+    )
     for name, port in SERVICES.items():
-        flags.add_flag(parser, f"--{name}-port", f"RPC_CLUSTER_UP_{name.upper()}_PORT", port,
-                        f"{name} port; 0 picks a free one", type=flags.port_number)
-    flags.add_flag(parser, "--registry2-port", "RPC_CLUSTER_UP_REGISTRY2_PORT", HA_SERVICES["registry2"],
-                    "with --ha, the second registry's port; 0 picks a free one", type=flags.port_number)
-    flags.add_flag(parser, "--start-timeout", "RPC_CLUSTER_UP_START_TIMEOUT", 30.0,
-                    "seconds to wait for every service to be healthy", type=flags.positive_seconds)
-    parser.add_argument("--ha", action="store_true",
-                        help="no single registry: a 3-member local etcd (in --data/etcd) and two registries on it")
-    parser.add_argument("--tls", action="store_true",
-                        help="HTTPS only, with a local CA kept in --data/tls (trust its ca.pem in your browser)")
+        flags.add_flag(
+            parser,
+            f"--{name}-port",
+            f"RPC_CLUSTER_UP_{name.upper()}_PORT",
+            port,
+            f"{name} port; 0 picks a free one",
+            type=flags.port_number,
+        )
+    flags.add_flag(
+        parser,
+        "--registry2-port",
+        "RPC_CLUSTER_UP_REGISTRY2_PORT",
+        HA_SERVICES["registry2"],
+        "with --ha, the second registry's port; 0 picks a free one",
+        type=flags.port_number,
+    )
+    flags.add_flag(
+        parser,
+        "--start-timeout",
+        "RPC_CLUSTER_UP_START_TIMEOUT",
+        30.0,
+        "seconds to wait for every service to be healthy",
+        type=flags.positive_seconds,
+    )
+    parser.add_argument(
+        "--ha",
+        action="store_true",
+        help="no single registry: a 3-member local etcd (in --data/etcd) and two registries on it",
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="HTTPS only, with a local CA kept in --data/tls (trust its ca.pem in your browser)",
+    )
     args = parser.parse_args(argv)
     services = HA_SERVICES if args.ha else SERVICES
     ports = {name: getattr(args, f"{name}_port") or _free_port(args.host) for name in services}
@@ -218,8 +263,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     taken = [f"{name} ({port})" for name, port in ports.items() if _in_use(args.host, port)]
     if taken:
-        print(f"rpc-cluster up: error: ports already in use: {', '.join(taken)} "
-              "(is a cluster already running? pick others with --<service>-port)", file=sys.stderr)
+        print(
+            f"rpc-cluster up: error: ports already in use: {', '.join(taken)} "
+            "(is a cluster already running? pick others with --<service>-port)",
+            file=sys.stderr,
+        )
         return 1
     tls_files = None
     if args.tls:
@@ -238,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rpc-cluster up: error: etcd did not start: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 1
     try:
-        return _run(Cluster(args.host, ports, data.resolve(), etcd.url if etcd else None, tls_files),
-                    args.start_timeout, etcd)
+        return _run(
+            Cluster(args.host, ports, data.resolve(), etcd.url if etcd else None, tls_files), args.start_timeout, etcd
+        )
     finally:
         if etcd is not None:
             etcd.stop()
@@ -288,6 +337,7 @@ def _run(cluster: Cluster, start_timeout: float, etcd: EtcdCluster | None) -> in
 def _local_certificates(folder: Path, host: str) -> tuple[Path, Path, Path]:
     """(chain, key, CA) for every service on ``host``, from the CA kept in ``folder``."""
     from .local_ca import LocalCA
+
     ca = LocalCA(folder)
     chain, key = ca.issue("server", [host, "127.0.0.1", "localhost"])
     return chain.resolve(), key.resolve(), ca.ca_file.resolve()

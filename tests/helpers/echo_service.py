@@ -1,6 +1,6 @@
 """A small service for tests: ``Echo.*`` plus the usual lifecycle.
 
-    python tests/helpers/echo_service.py --name EchoService --requires Other --port 0
+python tests/helpers/echo_service.py --name EchoService --requires Other --port 0
 """
 
 from __future__ import annotations
@@ -10,15 +10,13 @@ import os
 import sys
 import time
 
-from rpc_cluster import Client, Service, current_trace_id, rpc_method
-from rpc_cluster import config
-
+from rpc_cluster import Client, Service, config, current_trace_id, rpc_method
 
 log = logging.getLogger("echo")
 
 
 class Echo:
-    def __init__(self, service: "EchoService"):
+    def __init__(self, service: EchoService):
         self._service = service
         self.pid = os.getpid()
 
@@ -49,7 +47,7 @@ class Echo:
         log.info("relay of %r at %s", text, self._service.name)
         if not path:
             return [self._service.name]
-        return [self._service.name] + self._service.connect(path[0]).Echo.relay(path[1:], text)
+        return [self._service.name, *self._service.connect(path[0]).Echo.relay(path[1:], text)]
 
     @rpc_method
     def call(self, target: str, method: str, params: dict) -> object:

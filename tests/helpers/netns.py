@@ -24,8 +24,10 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+import contextlib
 
 SUBNET = "192.0.2"
 PREFIX = "rpct"  # namespaces named rpct<pid>x<id>-<host>, so sweep() knows whose they are
@@ -63,7 +65,7 @@ def sweep() -> None:
     for name in listing:
         if not name.startswith(PREFIX):
             continue
-        pid = name[len(PREFIX):].split("x", 1)[0]
+        pid = name[len(PREFIX) :].split("x", 1)[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             _kill_all_in(name)
             _ip("netns", "del", name, check=False)
@@ -72,14 +74,12 @@ def sweep() -> None:
 def _kill_all_in(namespace: str) -> None:
     pids = _ip("netns", "pids", namespace, check=False).stdout.split()
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            pass
 
 
 class Host:
-    def __init__(self, network: "TestNetwork", name: str, index: int):
+    def __init__(self, network: TestNetwork, name: str, index: int):
         self.network = network
         self.name = name
         #: Its one address; nothing else can be reached from it but the other hosts.
@@ -105,15 +105,27 @@ class TestNetwork:
         self.procs: list[Any] = []
         self._made: list[str] = []
 
-    def build(self) -> "TestNetwork":
+    def build(self) -> TestNetwork:
         try:
             self._add_namespace(self.bridge)
             _ip("-n", self.bridge, "link", "add", "br0", "type", "bridge")
             _ip("-n", self.bridge, "link", "set", "br0", "up")
             for host in self.hosts.values():
                 self._add_namespace(host.namespace)
-                _ip("-n", self.bridge, "link", "add", host.port, "type", "veth", "peer", "name", "eth0",
-                    "netns", host.namespace)
+                _ip(
+                    "-n",
+                    self.bridge,
+                    "link",
+                    "add",
+                    host.port,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "eth0",
+                    "netns",
+                    host.namespace,
+                )
                 _ip("-n", self.bridge, "link", "set", host.port, "master", "br0", "up")
                 _ip("-n", host.namespace, "addr", "add", f"{host.address}/24", "dev", "eth0")
                 _ip("-n", host.namespace, "link", "set", "eth0", "up")
@@ -149,8 +161,7 @@ class TestNetwork:
         """``command`` run on ``host`` (``ip netns exec``), killed by ``close()``; a conftest ``Proc``."""
         from conftest import Proc
 
-        proc = Proc(["ip", "netns", "exec", self.hosts[host].namespace, *command],
-                    self.folder / f"{log_name}.log", env)
+        proc = Proc(["ip", "netns", "exec", self.hosts[host].namespace, *command], self.folder / f"{log_name}.log", env)
         self.procs.append(proc)
         return proc
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
+import contextlib
 
 # What a RawServer handler returns: (status, body) to answer, or None to close without a word.
 Answer = tuple[int, bytes] | None
@@ -50,10 +51,8 @@ class WireServer:
             self._current = conn
             with conn:
                 conn.settimeout(5)
-                try:
+                with contextlib.suppress(OSError):
                     self._serve_one(conn)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self._stop.set()
@@ -66,7 +65,7 @@ class WireServer:
         self._thread.join(5)
         self._sock.close()
 
-    def __enter__(self) -> "WireServer":
+    def __enter__(self) -> WireServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,8 +89,11 @@ class RawServer(WireServer):
         answer = self._handle(request[1])
         if answer is not None:
             status, body = answer
-            conn.sendall(f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
-                         f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            conn.sendall(
+                f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
 
 
 def read_request(conn: socket.socket, *, body: bool = True) -> tuple[bytes, bytes] | None:
@@ -108,8 +110,9 @@ def read_request(conn: socket.socket, *, body: bool = True) -> tuple[bytes, byte
     head, _, rest = data.partition(b"\r\n\r\n")
     if not body:
         return head, rest
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length")))
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
     while len(rest) < length:
         more = conn.recv(65536)
         if not more:

@@ -6,6 +6,7 @@ import signal
 import time
 
 from conftest import wait_until
+import itertools
 
 
 def service_row(registry, url: str) -> dict | None:
@@ -22,7 +23,7 @@ def check_gaps(registry, url: str, seconds: float) -> list[float]:
         if row and (not checks or row["last_checked"] != checks[-1][1]):
             checks.append((time.monotonic(), row["last_checked"]))
         time.sleep(0.05)
-    return [later[0] - earlier[0] for earlier, later in zip(checks, checks[1:])]
+    return [later[0] - earlier[0] for earlier, later in itertools.pairwise(checks)]
 
 
 def kill_detection_time(registry, proc, service_name: str) -> float:

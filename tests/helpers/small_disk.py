@@ -30,8 +30,12 @@ class SmallDisk:
 
     def mount(self) -> SmallDisk:
         self.path.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_bytes},mode=0700", "tmpfs",
-                        str(self.path)], check=True, capture_output=True, timeout=10)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.size_bytes},mode=0700", "tmpfs", str(self.path)],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
         return self
 
     def fill(self) -> None:

@@ -10,17 +10,18 @@ from __future__ import annotations
 import logging
 import select
 import time
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from ...client import retry
-from . import postgres_schema
 from .. import exactly_once
-from .sql_writes import SqlGradeStore
+from . import postgres_schema
 from .protocol import SEED, grade
+from .sql_writes import SqlGradeStore
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -31,6 +32,7 @@ _SEED_LOCK = 7_310_551
 _COLLIDED = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 
 T = TypeVar("T")
+
 
 def _check_alive(conn: psycopg.Connection) -> None:
     """The pool's check before handing out a connection: raise if the server has closed it.
@@ -94,26 +96,36 @@ class PostgresStore(SqlGradeStore):
     name_order = 'lower(s.last_name) COLLATE "C", lower(s.first_name) COLLATE "C", s.id'
     count_sql = "SELECT n FROM student_count"
     # PostgreSQL orders NULLs last itself, and answers ranges of averages from these indexes.
-    average_orders = MappingProxyType({"average": "t.average ASC NULLS LAST, t.student_id",
-                                       "-average": "t.average DESC NULLS LAST, t.student_id"})
+    average_orders = MappingProxyType(
+        {"average": "t.average ASC NULLS LAST, t.student_id", "-average": "t.average DESC NULLS LAST, t.student_id"}
+    )
     graded_sql = "average IS NOT NULL"
 
     def __init__(self, url: str, *, pool_size: int = 8):
         self.url = url
         # Fail at start with the server's own message when the database is unreachable.
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
-                postgres_schema.create(conn)
-                if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
-                    for first, last, grades in SEED:
-                        sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) "
-                                           "RETURNING id", (first, last)).fetchone()[0]
-                        for title, kind, score in grades:
-                            conn.execute("INSERT INTO grades (student_id, title, type, score) "
-                                         "VALUES (%s, %s, %s, %s)", (sid, title, kind, score))
-        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
-                                    open=True, name="grades", check=_check_alive)
+        with psycopg.connect(url, connect_timeout=5) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
+            postgres_schema.create(conn)
+            if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
+                for first, last, grades in SEED:
+                    sid = conn.execute(
+                        "INSERT INTO students (first_name, last_name) VALUES (%s, %s) RETURNING id", (first, last)
+                    ).fetchone()[0]
+                    for title, kind, score in grades:
+                        conn.execute(
+                            "INSERT INTO grades (student_id, title, type, score) VALUES (%s, %s, %s, %s)",
+                            (sid, title, kind, score),
+                        )
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True},
+            open=True,
+            name="grades",
+            check=_check_alive,
+        )
 
     def _read(self, sql: str, args: tuple) -> list[tuple]:
         """The rows of one read; once more on a fresh connection if the first one was dead.
@@ -131,21 +143,24 @@ class PostgresStore(SqlGradeStore):
                     raise
         raise AssertionError("unreachable")
 
-    def add_grade(self, student_id: int, title: str, type: str, score: float,
-                  request_id: str | None = None) -> dict[str, Any] | None:
+    def add_grade(
+        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
+    ) -> dict[str, Any] | None:
         def write(conn: psycopg.Connection) -> dict[str, Any] | None:
             row = conn.execute(
                 "INSERT INTO grades (student_id, title, type, score) SELECT %s, %s, %s, %s "
                 "WHERE EXISTS (SELECT 1 FROM students WHERE id = %s) RETURNING id, title, type, score",
-                (student_id, title, type, score, student_id)).fetchone()
+                (student_id, title, type, score, student_id),
+            ).fetchone()
             return grade(row) if row else None
 
         return self._write(request_id, "add_grade", (student_id, title, type, score), write)
 
     def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
         def write(conn: psycopg.Connection) -> dict[str, Any]:
-            sid = conn.execute("INSERT INTO students (first_name, last_name) VALUES (%s, %s) RETURNING id",
-                               (first_name, last_name)).fetchone()[0]
+            sid = conn.execute(
+                "INSERT INTO students (first_name, last_name) VALUES (%s, %s) RETURNING id", (first_name, last_name)
+            ).fetchone()[0]
             return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
 
         return self._write(request_id, "add_student", (first_name, last_name), write)

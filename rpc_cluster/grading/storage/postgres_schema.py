@@ -93,18 +93,40 @@ END $$;
 """
 # (table, trigger, what follows "CREATE TRIGGER name"): each created when missing.
 TRIGGERS = (
-    ("students", "totals_on_student_insert", "AFTER INSERT ON students REFERENCING NEW TABLE AS added "
-                                             "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_students()"),
-    ("students", "totals_on_student_delete", "AFTER DELETE ON students REFERENCING OLD TABLE AS removed "
-                                             "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_students()"),
-    ("students", "totals_on_student_truncate", "AFTER TRUNCATE ON students "
-                                               "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_students()"),
-    ("grades", "totals_on_grade_insert", "AFTER INSERT ON grades REFERENCING NEW TABLE AS added "
-                                         "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_grades()"),
-    ("grades", "totals_on_grade_delete", "AFTER DELETE ON grades REFERENCING OLD TABLE AS removed "
-                                         "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_grades()"),
-    ("grades", "totals_on_grade_update", "AFTER UPDATE ON grades REFERENCING OLD TABLE AS removed "
-                                         "NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION totals_on_grades()"),
+    (
+        "students",
+        "totals_on_student_insert",
+        "AFTER INSERT ON students REFERENCING NEW TABLE AS added "
+        "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_students()",
+    ),
+    (
+        "students",
+        "totals_on_student_delete",
+        "AFTER DELETE ON students REFERENCING OLD TABLE AS removed "
+        "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_students()",
+    ),
+    (
+        "students",
+        "totals_on_student_truncate",
+        "AFTER TRUNCATE ON students FOR EACH STATEMENT EXECUTE FUNCTION totals_on_students()",
+    ),
+    (
+        "grades",
+        "totals_on_grade_insert",
+        "AFTER INSERT ON grades REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION totals_on_grades()",
+    ),
+    (
+        "grades",
+        "totals_on_grade_delete",
+        "AFTER DELETE ON grades REFERENCING OLD TABLE AS removed "
+        "FOR EACH STATEMENT EXECUTE FUNCTION totals_on_grades()",
+    ),
+    (
+        "grades",
+        "totals_on_grade_update",
+        "AFTER UPDATE ON grades REFERENCING OLD TABLE AS removed "
+        "NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION totals_on_grades()",
+    ),
 )
 # Triggers, functions and indexes of earlier commits on the issue-13 branch, replaced by the ones above.
 LEGACY = """
@@ -126,8 +148,9 @@ def create(conn: psycopg.Connection) -> None:
     conn.execute(LEGACY)
     conn.execute(FUNCTIONS)
     for table, name, definition in TRIGGERS:
-        if not conn.execute("SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
-                            (table, name)).fetchall():
+        if not conn.execute(
+            "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s", (table, name)
+        ).fetchall():
             conn.execute(f"CREATE TRIGGER {name} {definition}")
     conn.execute(FILL_TOTALS)
     conn.execute("INSERT INTO student_count (n) SELECT COUNT(*) FROM students ON CONFLICT (only_row) DO NOTHING")
@@ -157,8 +180,10 @@ CREATE OR REPLACE FUNCTION grading_pattern(word text) RETURNS text
 """
 # Folded names: computed on write, so a search compares stored text (a regexp_replace
 # per name and search cost 70-120 ms at 10,000 students) through their trigram index.
-KEYS = tuple((column, f"ALTER TABLE students ADD COLUMN {column} TEXT GENERATED ALWAYS AS (grading_fold({name})) STORED")
-             for column, name in (("first_key", "first_name"), ("last_key", "last_name")))
+KEYS = tuple(
+    (column, f"ALTER TABLE students ADD COLUMN {column} TEXT GENERATED ALWAYS AS (grading_fold({name})) STORED")
+    for column, name in (("first_key", "first_name"), ("last_key", "last_name"))
+)
 # One word of a search: in the first or the last name, folded alike by grading_fold.
 _HAS = "(s.first_key LIKE grading_pattern(?) ESCAPE '\\' OR s.last_key LIKE grading_pattern(?) ESCAPE '\\')"
 
@@ -169,8 +194,10 @@ def hits(query: str) -> tuple[str, tuple]:
     Each word is folded in SQL, by the function that folded the names.
     """
     words = search.words(query)
-    return (f"SELECT s.id FROM students s WHERE {' AND '.join([_HAS] * len(words)) or 'TRUE'}",
-            tuple(word for word in words for _ in (1, 2)))
+    return (
+        f"SELECT s.id FROM students s WHERE {' AND '.join([_HAS] * len(words)) or 'TRUE'}",
+        tuple(word for word in words for _ in (1, 2)),
+    )
 
 
 def _index_names(conn: psycopg.Connection) -> None:
@@ -184,17 +211,23 @@ def _index_names(conn: psycopg.Connection) -> None:
     conn.execute(PATTERN)
     for column, add in KEYS:
         # Looked up first: ALTER TABLE would lock the table, waiting for every read of it.
-        if not conn.execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'students'::regclass AND attname = %s "
-                            "AND NOT attisdropped", (column,)).fetchall():
+        if not conn.execute(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = 'students'::regclass AND attname = %s AND NOT attisdropped",
+            (column,),
+        ).fetchall():
             conn.execute(add)
     conn.execute("DROP INDEX IF EXISTS students_name_trigrams")  # of the names as written, before folding
     try:
         with conn.transaction():  # a savepoint: a refusal leaves the rest of the start intact
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
-            schema = conn.execute("SELECT extnamespace::regnamespace::text FROM pg_extension "
-                                  "WHERE extname = 'pg_trgm'").fetchone()[0]
-            conn.execute(f"CREATE INDEX IF NOT EXISTS students_key_trigrams ON students "
-                         f"USING gin (first_key {schema}.gin_trgm_ops, last_key {schema}.gin_trgm_ops)")
+            schema = conn.execute(
+                "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+            ).fetchone()[0]
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS students_key_trigrams ON students "
+                f"USING gin (first_key {schema}.gin_trgm_ops, last_key {schema}.gin_trgm_ops)"
+            )
     except psycopg.Error as exc:
-        log.warning("grading: no trigram index of names (%s); searches scan every student",
-                    str(exc).strip().splitlines()[0])
+        log.warning(
+            "grading: no trigram index of names (%s); searches scan every student", str(exc).strip().splitlines()[0]
+        )

@@ -39,8 +39,13 @@ def students_from_rows(rows: list[tuple]) -> list[dict[str, Any]]:
     current: dict[str, Any] | None = None
     for sid, first, last, gid, title, kind, score, average in rows:
         if current is None or current["id"] != sid:
-            current = {"id": sid, "first_name": first, "last_name": last,
-                       "average": float(average) if average is not None else None, "grades": []}
+            current = {
+                "id": sid,
+                "first_name": first,
+                "last_name": last,
+                "average": float(average) if average is not None else None,
+                "grades": [],
+            }
             students.append(current)
         if gid is not None:
             current["grades"].append({"id": gid, "title": title, "type": kind, "score": float(score)})
@@ -74,8 +79,9 @@ class GradeStore(abc.ABC):
         """One student with its grades and average; None if unknown."""
 
     @abc.abstractmethod
-    def add_grade(self, student_id: int, title: str, type: str, score: float,
-                  request_id: str | None = None) -> dict[str, Any] | None:
+    def add_grade(
+        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
+    ) -> dict[str, Any] | None:
         """Store a grade durably and return it; None if the student is unknown.
 
         With a ``request_id``, a repeat stores nothing and returns the first result
@@ -87,8 +93,14 @@ class GradeStore(abc.ABC):
         """Store a new student durably and return it (once per ``request_id``, like add_grade)."""
 
     @abc.abstractmethod
-    def update_grade(self, grade_id: int, title: str | None, type: str | None, score: float | None,
-                     expected: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def update_grade(
+        self,
+        grade_id: int,
+        title: str | None,
+        type: str | None,
+        score: float | None,
+        expected: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
         """Change the given fields (None: keep) and return the stored grade; None if unknown.
 
         ``expected`` (any of title, type, score): the values the caller last saw. If
@@ -123,4 +135,3 @@ class GradeStore(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
-

@@ -16,8 +16,9 @@ SQL here uses ``?`` placeholders; the PostgreSQL store passes them as ``%s``.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ...core.errors import Conflict
 from ..csv_import import Row, unknown_student
@@ -75,8 +76,10 @@ def _statistics_sql(count_sql: str, graded_sql: str) -> str:
     last one takes 100 too.
     """
     graded = f"FROM student_totals WHERE {graded_sql}"
-    buckets = ", ".join(f"(SELECT COUNT(*) {graded} AND average >= {10 * i}"
-                        + (f" AND average < {10 * i + 10})" if i < 9 else ")") for i in range(10))
+    buckets = ", ".join(
+        f"(SELECT COUNT(*) {graded} AND average >= {10 * i}" + (f" AND average < {10 * i + 10})" if i < 9 else ")")
+        for i in range(10)
+    )
     return f"""WITH graded AS (SELECT COUNT(*) AS n {graded})
 SELECT ({count_sql}), (SELECT COALESCE(SUM(grade_count), 0) FROM student_totals), (SELECT AVG(average) {graded}),
     (SELECT AVG(average) FROM (SELECT average {graded} ORDER BY average
@@ -97,8 +100,7 @@ def _unchanged(expected: dict[str, Any] | None) -> tuple[str, tuple]:
     return "".join(f" AND {key} = ?" for key in keys), tuple(expected[key] for key in keys)
 
 
-def _compare_and_set(tx: Transaction, grade_id: int, expected: dict[str, Any] | None,
-                     write: Callable[[], list]) -> Any:
+def _compare_and_set(tx: Transaction, grade_id: int, expected: dict[str, Any] | None, write: Callable[[], list]) -> Any:
     """``write()``'s first row, the write guarded by ``_unchanged(expected)``; None for an unknown grade.
 
     A write that matched no row either met no grade (None) or a stale one: that
@@ -149,8 +151,12 @@ class SqlGradeStore(GradeStore):
     count_sql = "SELECT COUNT(*) FROM students"
     #: The ORDER BY of sort="average" and "-average" over ``student_totals t``: students
     #: without grades (a NULL average) last both ways, ties by id (stable pages); indexed.
-    average_orders = MappingProxyType({"average": "t.average IS NULL, t.average, t.student_id",
-                                       "-average": "t.average IS NULL, t.average DESC, t.student_id"})
+    average_orders = MappingProxyType(
+        {
+            "average": "t.average IS NULL, t.average, t.student_id",
+            "-average": "t.average IS NULL, t.average DESC, t.student_id",
+        }
+    )
     #: The condition on student_totals for students with grades, in the form its index answers.
     graded_sql = "(average IS NULL) = FALSE"
 
@@ -159,8 +165,9 @@ class SqlGradeStore(GradeStore):
         """The rows of one read-only statement."""
 
     @abc.abstractmethod
-    def _transaction(self, request_id: str | None, method: str, params: tuple,
-                     write: Callable[[Transaction], Any]) -> Any:
+    def _transaction(
+        self, request_id: str | None, method: str, params: tuple, write: Callable[[Transaction], Any]
+    ) -> Any:
         """``write(transaction)``'s result, committed before it returns; all or nothing.
 
         Done once per ``request_id`` (``requests.once``).
@@ -180,14 +187,24 @@ class SqlGradeStore(GradeStore):
         found = students_from_rows(self._read(_STUDENT, (student_id,)))
         return found[0] if found else None
 
-    def update_grade(self, grade_id: int, title: str | None, type: str | None, score: float | None,
-                     expected: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def update_grade(
+        self,
+        grade_id: int,
+        title: str | None,
+        type: str | None,
+        score: float | None,
+        expected: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
         unchanged, expected_args = _unchanged(expected)
         sql = _UPDATE.format(unchanged=unchanged)
 
         def write(tx: Transaction) -> dict[str, Any] | None:
-            return _compare_and_set(tx, grade_id, expected, lambda: [
-                grade(row) for row in tx.rows(sql, (title, type, score, grade_id, *expected_args))])
+            return _compare_and_set(
+                tx,
+                grade_id,
+                expected,
+                lambda: [grade(row) for row in tx.rows(sql, (title, type, score, grade_id, *expected_args))],
+            )
 
         return self._transaction(None, "update_grade", (), write)
 
@@ -208,16 +225,25 @@ class SqlGradeStore(GradeStore):
         else:
             hits, args = self._matching(query)
             sql = _SEARCH.format(hits=hits, order=order)
-        rows = self._read(sql, args + (limit, offset))
+        rows = self._read(sql, (*args, limit, offset))
         if not rows and offset:  # past the last page: the first one's row carries the count
-            rows_for_total = self._read(sql, args + (1, 0))
+            rows_for_total = self._read(sql, (*args, 1, 0))
         else:
             rows_for_total = rows
         total = rows_for_total[0][5] if rows_for_total else 0
-        return {"total": total, "students": [
-            {"id": sid, "first_name": first, "last_name": last,
-             "average": None if average is None else float(average), "grade_count": count}
-            for sid, first, last, average, count, _ in rows]}
+        return {
+            "total": total,
+            "students": [
+                {
+                    "id": sid,
+                    "first_name": first,
+                    "last_name": last,
+                    "average": None if average is None else float(average),
+                    "grade_count": count,
+                }
+                for sid, first, last, average, count, _ in rows
+            ],
+        }
 
     def import_grades(self, rows: list[Row], request_id: str | None = None) -> dict[str, Any]:
         grades = [row[1:] for row in rows]
@@ -226,9 +252,13 @@ class SqlGradeStore(GradeStore):
             wanted = sorted({row.student_id for row in rows})
             known: set[int] = set()
             for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start:start + _CHUNK]
-                known.update(sid for (sid,) in tx.rows(
-                    f"SELECT id FROM students WHERE id IN ({', '.join('?' * len(chunk))})", tuple(chunk)))
+                chunk = wanted[start : start + _CHUNK]
+                known.update(
+                    sid
+                    for (sid,) in tx.rows(
+                        f"SELECT id FROM students WHERE id IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+                    )
+                )
             error = unknown_student(rows, known)
             if error is not None:
                 raise error  # the transaction rolls back: nothing of the file is stored
@@ -240,6 +270,10 @@ class SqlGradeStore(GradeStore):
     def statistics(self) -> dict[str, Any]:
         sql = _statistics_sql(self.count_sql, self.graded_sql)
         students, grades, mean, median, *histogram = self._read(sql, ())[0]
-        return {"students": students, "grades": int(grades),
-                "mean": None if mean is None else float(mean), "median": None if median is None else float(median),
-                "histogram": list(histogram)}
+        return {
+            "students": students,
+            "grades": int(grades),
+            "mean": None if mean is None else float(mean),
+            "median": None if median is None else float(median),
+            "histogram": list(histogram),
+        }

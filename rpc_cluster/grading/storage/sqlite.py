@@ -14,9 +14,8 @@ from typing import Any
 
 from .. import exactly_once, search
 from . import sqlite_schema
-from .sql_writes import SqlGradeStore, like_pattern
 from .protocol import SEED, grade
-
+from .sql_writes import SqlGradeStore, like_pattern
 
 # A student with the folded names that searches compare (sqlite_schema.KEYS).
 _ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (?, ?, ?, ?)"
@@ -64,8 +63,10 @@ class SqliteStore(SqlGradeStore):
             if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
                 for first, last, grades in SEED:
                     sid = conn.execute(_ADD_STUDENT, _student(first, last)).lastrowid
-                    conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)",
-                                     [(sid, *g) for g in grades])
+                    conn.executemany(
+                        "INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)",
+                        [(sid, *g) for g in grades],
+                    )
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -81,13 +82,15 @@ class SqliteStore(SqlGradeStore):
                 self._all.append(conn)
         return conn
 
-    def add_grade(self, student_id: int, title: str, type: str, score: float,
-                  request_id: str | None = None) -> dict[str, Any] | None:
+    def add_grade(
+        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
+    ) -> dict[str, Any] | None:
         def write() -> dict[str, Any] | None:
             row = conn.execute(
                 "INSERT INTO grades (student_id, title, type, score) SELECT ?, ?, ?, ? "
                 "WHERE EXISTS (SELECT 1 FROM students WHERE id = ?) RETURNING id, title, type, score",
-                (student_id, title, type, score, student_id)).fetchall()
+                (student_id, title, type, score, student_id),
+            ).fetchall()
             return grade(row[0]) if row else None
 
         conn = self._conn()
@@ -101,8 +104,7 @@ class SqliteStore(SqlGradeStore):
         conn = self._conn()
         return self._write(conn, request_id, "add_student", (first_name, last_name), write)
 
-    def _write(self, conn: sqlite3.Connection, request_id: str | None, method: str, params: tuple,
-               write: Any) -> Any:
+    def _write(self, conn: sqlite3.Connection, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
         """One write, committed before it returns; done once per ``request_id``."""
         if request_id is not None:
             return self._transaction(request_id, method, params, lambda tx: write())
@@ -149,8 +151,11 @@ class SqliteStore(SqlGradeStore):
         # Students without keys (renamed by plain SQL since the start): few, through their index.
         unfolded = ["s.first_key IS NULL"] + [_UNFOLDED_HAS] * len(folded)
         args += [like_pattern(word) for word in folded for _ in (1, 2)]
-        return (f"SELECT s.id FROM students s WHERE {' AND '.join(found) or 's.first_key IS NOT NULL'} "
-                f"UNION ALL SELECT s.id FROM students s WHERE {' AND '.join(unfolded)}", tuple(args))
+        return (
+            f"SELECT s.id FROM students s WHERE {' AND '.join(found) or 's.first_key IS NOT NULL'} "
+            f"UNION ALL SELECT s.id FROM students s WHERE {' AND '.join(unfolded)}",
+            tuple(args),
+        )
 
     def change_token(self) -> Any:
         # PRAGMA data_version changes when another connection (another thread, or

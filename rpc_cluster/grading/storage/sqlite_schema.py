@@ -30,8 +30,7 @@ SCHEMA = (
 )""",
     "CREATE INDEX IF NOT EXISTS grades_by_student ON grades (student_id, id)",
     # NOCASE folds ASCII letters only; names in other scripts sort by code point.
-    "CREATE INDEX IF NOT EXISTS students_by_name ON students "
-    "(last_name COLLATE NOCASE, first_name COLLATE NOCASE, id)",
+    "CREATE INDEX IF NOT EXISTS students_by_name ON students (last_name COLLATE NOCASE, first_name COLLATE NOCASE, id)",
     """CREATE TABLE IF NOT EXISTS student_totals (
     student_id INTEGER PRIMARY KEY,
     grade_count INTEGER NOT NULL DEFAULT 0,
@@ -39,8 +38,7 @@ SCHEMA = (
     average REAL
 )""",
     "CREATE INDEX IF NOT EXISTS totals_by_average ON student_totals (average IS NULL, average, student_id)",
-    "CREATE INDEX IF NOT EXISTS totals_by_average_desc ON student_totals "
-    "(average IS NULL, average DESC, student_id)",
+    "CREATE INDEX IF NOT EXISTS totals_by_average_desc ON student_totals (average IS NULL, average DESC, student_id)",
     # Kept by triggers rather than a foreign key, which a connection may have switched off.
     "CREATE TRIGGER IF NOT EXISTS totals_on_student_insert AFTER INSERT ON students BEGIN "
     "INSERT OR REPLACE INTO student_totals (student_id) VALUES (NEW.id); END",
@@ -58,9 +56,19 @@ SCHEMA = (
     FILL_TOTALS,
 )
 # Triggers of earlier commits on the issue-13 branch, replaced by the ones above.
-LEGACY = tuple(f"DROP TRIGGER IF EXISTS {name}" for name in (
-    "grade_added", "grade_removed", "grade_changed", "student_totalled", "student_untotalled",
-    "student_added", "student_removed", "student_renamed"))
+LEGACY = tuple(
+    f"DROP TRIGGER IF EXISTS {name}"
+    for name in (
+        "grade_added",
+        "grade_removed",
+        "grade_changed",
+        "student_totalled",
+        "student_untotalled",
+        "student_added",
+        "student_removed",
+        "student_renamed",
+    )
+)
 # What searches compare: each name folded (search.fold: no case, no accents), written by
 # the store with the names. Folding needs Python, which a trigger cannot call for a writer
 # using plain SQL; a name changed that way loses its keys (a search then folds that
@@ -90,8 +98,12 @@ KEY_INDEX = (
     "INSERT INTO student_keys (student_keys) VALUES ('rebuild')",
 )
 # The trigram index of unfolded names that KEY_INDEX replaces, and its triggers.
-NAMES_LEGACY = ("DROP TRIGGER IF EXISTS names_on_student_insert", "DROP TRIGGER IF EXISTS names_on_student_delete",
-                "DROP TRIGGER IF EXISTS names_on_student_update", "DROP TABLE IF EXISTS student_names")
+NAMES_LEGACY = (
+    "DROP TRIGGER IF EXISTS names_on_student_insert",
+    "DROP TRIGGER IF EXISTS names_on_student_delete",
+    "DROP TRIGGER IF EXISTS names_on_student_update",
+    "DROP TABLE IF EXISTS student_names",
+)
 # A trigram index finds only strings of three characters or more; shorter queries scan.
 INDEXED_QUERY = 3
 
@@ -127,6 +139,8 @@ def create(conn: sqlite3.Connection) -> bool:
 def fold_names(conn: sqlite3.Connection) -> int:
     """Write the keys of every student that lacks them; how many there were."""
     rows = conn.execute("SELECT id, first_name, last_name FROM students WHERE first_key IS NULL").fetchall()
-    conn.executemany("UPDATE students SET first_key = ?, last_key = ? WHERE id = ?",
-                     [(search.fold(first), search.fold(last), sid) for sid, first, last in rows])
+    conn.executemany(
+        "UPDATE students SET first_key = ?, last_key = ? WHERE id = ?",
+        [(search.fold(first), search.fold(last), sid) for sid, first, last in rows],
+    )
     return len(rows)
