@@ -38,6 +38,7 @@ from rpc_cluster import (
     new_trace_id,
 )
 from rpc_cluster.core import tracing
+from rpc_cluster.core.ids import is_caller_id
 
 from .grades_csv import score_text
 
@@ -58,8 +59,6 @@ FLASH_CHARS = 300
 FLASH_BYTES = 3000
 _UNAVAILABLE = (TransportError, ServiceUnavailable)
 _CONTEXT_KEY = "portal.context"
-# What grading accepts as a request_id (CONTRACT.md: 1-64 of [A-Za-z0-9._:-]).
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # How an Unavailable names grading on the 503 page.
 GRADING = "the grading service"
 
@@ -183,7 +182,7 @@ def form_request_id() -> str | None:
     one grade. A form without one (an old page, a script) is still served.
     """
     value = bottle.request.forms.getunicode("request_id") or ""
-    return value if _REQUEST_ID.fullmatch(value) else None
+    return value if is_caller_id(value) else None
 
 
 def _trace_id() -> str:

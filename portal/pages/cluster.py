@@ -11,7 +11,6 @@ links to its whole path. The page is complete without JavaScript; with it,
 from __future__ import annotations
 
 import logging
-import re
 import urllib.parse
 from collections import defaultdict
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import bottle
 
 from rpc_cluster import Client, RegistryClient, RpcError
+from rpc_cluster.core.ids import is_caller_id
 from rpc_cluster.observability.log_entries import LEVELS
 
 from .. import web
@@ -27,7 +27,6 @@ from .. import web
 LOG_LINES = 50
 TRACE_LINES = 500
 MAX_SERVICE_NAME = 100
-_TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def _filters() -> tuple[dict[str, str], dict[str, str]]:
@@ -39,7 +38,7 @@ def _filters() -> tuple[dict[str, str], dict[str, str]]:
         problems["service"] = f"must be a service name of at most {MAX_SERVICE_NAME} characters"
     if filters["level"] and filters["level"] not in LEVELS:
         problems["level"] = f"must be one of {', '.join(LEVELS)}"
-    if filters["trace"] and not _TRACE_ID.fullmatch(filters["trace"]):
+    if filters["trace"] and not is_caller_id(filters["trace"]):
         problems["trace"] = "must be 1 to 64 letters, digits or . _ : -"
     return filters, problems
 

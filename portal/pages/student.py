@@ -14,10 +14,9 @@ import math
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams, NotFound
+from rpc_cluster.grading.storage.protocol import GRADE_TYPES
 
 from .. import web
-
-GRADE_TYPES = ("Quiz", "Test", "Exam", "Homework")
 
 
 @web.traced

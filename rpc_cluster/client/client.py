@@ -18,6 +18,7 @@ failures raise ``TransportError`` (a ``ConnectionError``), and ``CallTimeout``
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import json
@@ -32,7 +33,6 @@ from ..core import errors
 from . import retry
 from .envelope import TOKEN_ENV, decode_answer, request_headers
 from .transport import Transport
-import contextlib
 
 DEFAULT_TIMEOUT = 10.0
 

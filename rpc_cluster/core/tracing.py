@@ -20,12 +20,12 @@ different trace.
 from __future__ import annotations
 
 import contextvars
-import re
 import secrets
 from contextlib import contextmanager
 from typing import NamedTuple
 
 from . import trace_context
+from .ids import is_caller_id
 
 HEADER = "X-Trace-Id"
 # WSGI environ key for the header.
@@ -45,7 +45,6 @@ class Trace(NamedTuple):
 _current: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("rpc_cluster_trace", default=None)
 _service: contextvars.ContextVar[str | None] = contextvars.ContextVar("rpc_cluster_service", default=None)
 # Ids travel in headers and log lines: keep them short and printable.
-_VALID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def new_trace_id() -> str:
@@ -65,7 +64,7 @@ def accept(trace_id: str | None, traceparent: str | None = None, tracestate: str
     it names the same id; an invalid one is ignored (with its ``tracestate``),
     never an error. Neither: a fresh trace, sampled.
     """
-    own = trace_id if trace_id and _VALID.fullmatch(trace_id) else None
+    own = trace_id if is_caller_id(trace_id) else None
     parent = trace_context.parse_traceparent(traceparent)
     if parent is not None and own in (None, parent.trace_id):
         return Trace(parent.trace_id, parent.sampled, trace_context.valid_tracestate(tracestate))

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import Conflict, InvalidParams
+from ..core.ids import is_caller_id
 
 # What a request_id may be (CONTRACT.md): short, printable, safe in logs and SQL.
-VALID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -46,7 +45,7 @@ def check_request_id(value: Any) -> str | None:
     """The ``request_id`` param, validated: None, or 1-64 characters of [A-Za-z0-9._:-]."""
     if value is None:
         return None
-    if not isinstance(value, str) or not VALID.fullmatch(value):
+    if not is_caller_id(value):
         raise InvalidParams.field("request_id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
     return value
 

@@ -25,6 +25,7 @@ once a round, so every registry shows them).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -39,7 +40,6 @@ from ..core.errors import NotFound, ServiceUnavailable
 from .election import Election
 from .etcd import Compacted, Etcd, EtcdUnavailable, encode, parse_url
 from .table import CRITICAL, PASSING, Notice, RegistryTable
-import contextlib
 
 log = logging.getLogger("rpc_cluster.registry.etcd_store")
 

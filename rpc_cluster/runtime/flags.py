@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ..client.registry_client import DEFAULT_REGISTRY, REGISTRY_ENV
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from ..net import tls, urls
 from ..serving.server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT
@@ -114,8 +115,8 @@ def add_client_flags(parser: argparse.ArgumentParser) -> None:
     add_flag(
         parser,
         "--registry",
-        "RPC_CLUSTER_REGISTRY",
-        "http://127.0.0.1:3000/rpc",
+        REGISTRY_ENV,
+        DEFAULT_REGISTRY,
         "the registry's URL; several, comma-separated, to use any that answers",
         type=http_urls,
     )
@@ -154,8 +155,8 @@ def add_service_flags(
         add_flag(
             parser,
             "--registry",
-            "RPC_CLUSTER_REGISTRY",
-            "http://127.0.0.1:3000/rpc",
+            REGISTRY_ENV,
+            DEFAULT_REGISTRY,
             "the registry's URL; several, comma-separated, to use any that answers",
             type=http_urls,
         )
