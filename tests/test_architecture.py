@@ -1,9 +1,10 @@
-"""The shape of the tree: no import cycles, no arrows upward, no module-level
-mutable state, and each pinned library's internals used in one module only."""
+"""The shape of the tree: the layers and the arrows between them, no import cycles, no
+module-level mutable state, and each pinned library's internals used in one module only."""
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -79,8 +80,74 @@ def imports(name: str) -> list[tuple[str, str]]:
     return found
 
 
-def internal_graph() -> dict[str, set[str]]:
-    return {name: {target for target, _ in imports(name) if target in MODULES and target != name} for name in MODULES}
+@functools.cache
+def internal_graph() -> dict[str, frozenset[str]]:
+    return {
+        name: frozenset(target for target, _ in imports(name) if target in MODULES and target != name)
+        for name in MODULES
+    }
+
+
+# The layers, bottom up: a module imports its own layer and those below, never one above.
+LAYERS = (
+    ("rpc_cluster.version", "rpc_cluster.core"),  # the RPC core: no sockets
+    ("rpc_cluster.net",),  # addresses and TLS
+    ("rpc_cluster.observability",),  # metrics and log entries
+    ("rpc_cluster.client",),  # calling services
+    ("rpc_cluster.serving",),  # serving them over HTTP
+    ("rpc_cluster.runtime",),  # a service's life
+    SERVICE_PACKAGES,  # the services built on the framework
+    ("rpc_cluster.tools", "rpc_cluster.__main__"),  # commands around the cluster
+    ("rpc_cluster",),  # the public API (rpc_cluster/__init__.py)
+    ("portal",),  # the teacher portal, on the public API and the services' read rules
+)
+
+
+def layer(name: str) -> int:
+    """The index in LAYERS of the longest prefix that names ``name``'s family."""
+    best, index = "", -1
+    for position, members in enumerate(LAYERS):
+        for prefix in members:
+            if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > len(best):
+                best, index = prefix, position
+    return index
+
+
+def test_every_module_has_a_layer():
+    assert [name for name in MODULES if layer(name) < 0] == []
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = [
+        f"{name} (layer {layer(name)}) -> {target} (layer {layer(target)})"
+        for name in MODULES
+        for target in internal_graph()[name]
+        if layer(target) > layer(name)
+    ]
+    assert upward == []
+
+
+def test_no_service_imports_another():
+    def service(name: str) -> str | None:
+        return next((p for p in SERVICE_PACKAGES if name == p or name.startswith(p + ".")), None)
+
+    crossing = [
+        f"{name} -> {target}"
+        for name in MODULES
+        for target in internal_graph()[name]
+        if service(name) and service(target) and service(name) != service(target)
+    ]
+    assert crossing == []
+
+
+def test_no_level_holds_more_than_about_eight_modules():
+    # A reader finds a module by its package's name: past about eight, a level wants another package.
+    crowded = {}
+    for package in {name.rpartition(".")[0] for name in MODULES if not is_package(name)}:
+        modules = [n for n in MODULES if n.rpartition(".")[0] == package and not is_package(n)]
+        if len(modules) > 9:
+            crowded[package] = len(modules)
+    assert crowded == {}
 
 
 def test_the_tree_has_no_import_cycle():
