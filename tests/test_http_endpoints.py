@@ -196,6 +196,40 @@ def test_token_accepted_with_it(guarded):
     assert status == 200 and json.loads(body)["result"] == "x"
 
 
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
+def test_the_bearer_scheme_is_accepted_in_any_case(guarded, scheme):
+    # RFC 9110, section 11.1: the authentication scheme is case-insensitive.
+    auth = {"Authorization": f"{scheme} s3cret"}
+    status, _, body = post(guarded.url, b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1}', auth)
+    assert status == 200 and json.loads(body)["result"] == "x"
+    proxy = xmlrpc.client.ServerProxy(guarded.url.replace("/rpc", "/RPC2"), headers=list(auth.items()))
+    assert proxy.Echo.echo("x") == "x"
+    metrics = urllib.request.Request(guarded.url.replace("/rpc", "/metrics"), headers=auth)
+    with urllib.request.urlopen(metrics, timeout=10) as response:
+        assert response.status == 200
+    openrpc = urllib.request.Request(guarded.url, headers=auth)
+    with urllib.request.urlopen(openrpc, timeout=10) as response:
+        assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["bearer wrong", "bearer s3cretx", "bearer", "bearers3cret", "Basic s3cret", "s3cret", "bearer S3CRET"],
+)
+def test_only_the_scheme_is_case_insensitive_never_the_token(guarded, authorization):
+    body = b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["x"], "id": 1}'
+    assert post(guarded.url, body, {"Authorization": authorization})[0] == 401
+
+
+def test_bearer_token_reads_the_token_of_any_case_of_the_scheme():
+    from rpc_cluster.serving.rpc_app import bearer_token
+
+    assert bearer_token("Bearer abc") == bearer_token("bearer abc") == bearer_token("BEARER  abc") == "abc"
+    assert bearer_token("Basic abc") is None
+    assert bearer_token("Bearerabc") is None
+    assert bearer_token("") is None
+
+
 def test_client_sends_the_token_from_the_environment(guarded, monkeypatch):
     from rpc_cluster import Client, Unauthorized
 

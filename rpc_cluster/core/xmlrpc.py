@@ -6,12 +6,18 @@ codes match JSON-RPC: a bad document is -32700, an unknown method -32601,
 wrong arguments -32602, and an application error keeps its own code in the
 Fault. The introspection methods system.listMethods, system.methodHelp and
 system.methodSignature exist here only (JSON-RPC has ``rpc.discover``).
+
+XML 1.0 cannot carry every string JSON can: C0 controls other than tab, LF
+and CR, U+FFFE, U+FFFF and lone surrogates. Each such character in a result
+or a fault string is sent as U+FFFD, so every answer is a well-formed
+document; a result that cannot be marshalled at all is a -32603 Fault.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import xmlrpc.client
 from collections.abc import Callable
 
@@ -21,10 +27,28 @@ from .methods import MethodTable
 
 log = logging.getLogger("rpc_cluster.core.xmlrpc")
 
+# Characters outside XML 1.0's Char production. The stdlib marshaller writes them
+# as they are: a control character makes every reader's parser fail on the whole
+# answer, and a lone surrogate cannot even be encoded to UTF-8.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(document: str) -> str:
+    """``document`` with each character XML 1.0 cannot hold replaced by U+FFFD.
+
+    The marshaller's own markup is plain ASCII, so replacing over the whole
+    document touches only the strings (values and struct member names) in it.
+    """
+    return _NOT_XML.sub("\ufffd", document)
+
+
+def _encode(document: str) -> bytes:
+    return xml_safe(document).encode()
+
 
 def _fault(code: int, message: str) -> bytes:
     """The methodResponse document holding one Fault."""
-    return xmlrpc.client.dumps(xmlrpc.client.Fault(code, message), methodresponse=True, allow_none=True).encode()
+    return _encode(xmlrpc.client.dumps(xmlrpc.client.Fault(code, message), methodresponse=True, allow_none=True))
 
 
 class XmlRpcCodec:
@@ -88,11 +112,11 @@ class XmlRpcCodec:
             return _fault(errors.INVALID_PARAMS, f"Invalid params: {exc.data}")
         except errors.RpcError as exc:
             return _fault(exc.code, str(exc) if exc.data is not None else exc.message)
-        if isinstance(result, RawJSON):
-            result = json.loads(result)
         try:
-            answer = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
-        except (TypeError, OverflowError, RecursionError):
+            if isinstance(result, RawJSON):
+                result = json.loads(result)
+            answer = _encode(xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True))
+        except Exception:  # a result the marshaller refuses is the method's fault, never an HTTP 500
             log.exception("rpc: result of %s cannot be marshalled to XML-RPC", name)
             return _fault(errors.INTERNAL_ERROR, "Internal error: result cannot be sent as XML-RPC")
         if self.max_response_bytes is not None and len(answer) > self.max_response_bytes:

@@ -69,6 +69,17 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
     return 413 if len(body) > limit else body
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value, or None for any other scheme.
+
+    The scheme is matched in any case (RFC 9110, section 11.1); spaces after it are skipped.
+    """
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.lstrip(" ")
+
+
 class RpcApp:
     """WSGI application serving one service's method table."""
 
@@ -93,7 +104,7 @@ class RpcApp:
         #: What GET /metrics shows (None: 404).
         self.metrics = metrics
         self._openrpc = openrpc
-        self._token = f"Bearer {token}".encode() if token else None
+        self._token = token.encode() if token else None
         self.max_body = max_body
         # False while the service drains before exit: /health then says 503.
         self._healthy = health or (lambda: True)
@@ -104,8 +115,9 @@ class RpcApp:
     def _authorized(self, environ: dict[str, Any]) -> bool:
         if self._token is None:
             return True
-        given = environ.get("HTTP_AUTHORIZATION", "").encode("latin-1", "replace")
-        return hmac.compare_digest(given, self._token)
+        given = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        # The token is compared in constant time; the scheme is public and checked first.
+        return given is not None and hmac.compare_digest(given.encode("latin-1", "replace"), self._token)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         current = tracing.accept(
