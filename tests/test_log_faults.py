@@ -4,18 +4,24 @@ Each entry a shipper numbered must be in the log exactly once, and a shipper
 must be told "delivered" only for what is in the file.
 """
 
+import argparse
+import errno
 import json
 import logging
+import os
 import re
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from rpc_cluster import Client
-from rpc_cluster.logs.service import LogService
-from rpc_cluster.logs.store import LogStore
+from rpc_cluster import Client, InvalidParams
+from rpc_cluster.core.errors import StartError
+from rpc_cluster.logs.marks import KEEP_SECONDS, MAX_SHIPPERS, Marks
+from rpc_cluster.logs.service import LogService, add_arguments
+from rpc_cluster.logs.store import LogStore, WriteFailed
 from rpc_cluster.runtime.log_shipping import LogShipper
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -152,30 +158,221 @@ def numbered(origin: str, number: int, message: str, service: str = "flood") -> 
 
 def test_a_flood_of_made_up_shipper_ids_does_not_push_out_a_real_shippers_mark(tmp_path):
     store = LogStore(tmp_path / "d.log", max_bytes=0)
-    batch = [numbered("real-shipper", n, f"real {n}", "real") for n in range(1, 6)]
-    store.append(batch)
-    store.append([numbered(f"made-up-{n}", 1, "flood") for n in range(10_500)])  # more than the table holds
-    store.append(batch)  # its answer was lost: the real shipper sends the batch again
-    real = [e["message"] for e in store.tail(100, service_name="real")]
-    assert real == [f"real {n}" for n in range(1, 6)]
-    # The table stays bounded; a shipper new to a full table is still stored, only not remembered.
-    from rpc_cluster.logs.marks import MAX_SHIPPERS
+    try:
+        batch = [numbered("real-shipper", n, f"real {n}", "real") for n in range(1, 6)]
+        store.append(batch)
+        store.append(batch[:2])  # its next batch: an established shipper
+        for start in range(0, 10_500, 500):  # more than the table holds
+            store.append([numbered(f"made-up-{n}", 1, "flood") for n in range(start, start + 500)])
+        store.append(batch)  # its answer was lost: the real shipper sends the batch again
+        real = [e["message"] for e in store.tail(100, service_name="real")]
+        assert real == [f"real {n}" for n in range(1, 6)]
+        assert len(store.marks) <= MAX_SHIPPERS  # the table stays bounded
+        store.append([numbered("late-shipper", 1, "late", "late")])
+        assert [e["message"] for e in store.tail(5, service_name="late")] == ["late"]
+    finally:
+        store.close()
 
-    assert len(store.marks) <= MAX_SHIPPERS
-    store.append([numbered("late-shipper", 1, "late", "late")])
-    assert [e["message"] for e in store.tail(5, service_name="late")] == ["late"]
+
+def metric(url: str, name: str) -> float:
+    """One series of the log service's GET /metrics (0 if it has none)."""
+    with urllib.request.urlopen(url.replace("/rpc", "/metrics"), timeout=10) as response:
+        found = re.search(rf"^{re.escape(name)} (\S+)$", response.read().decode(), re.MULTILINE)
+    return float(found[1]) if found else 0.0
 
 
-def test_marks_older_than_any_resend_make_room_for_new_shippers():
-    from rpc_cluster.logs.marks import KEEP_SECONDS, Marks
+def test_a_new_shipper_arriving_after_a_flood_of_made_up_ids_is_still_stored_once(tmp_path):
+    """10 batches of 1,000 made-up shipper ids, then a service restarted meanwhile (a shipper id
+    new to the log) sends its batch, loses the answer and sends it again: stored once."""
+    log_file = tmp_path / "distributed.log"
+    with LogService(port=0, registry=NOWHERE, log_file=log_file) as service:
+        for flood in range(10):
+            with Client(service.url).batch() as batch:
+                for n in range(1000):
+                    batch.notify("Log.write", "flood", "Flood", "INFO", None, None, f"fake-{flood}-{n}:1")
+        send(service.url, "restarted-7f3a", range(1, 6), "fresh")
+        send(service.url, "restarted-7f3a", range(1, 6), "fresh")  # the same batch again
+        refused = metric(service.url, 'log_shippers_not_remembered_total{reason="refused"}')
+    fresh = [e["message"] for e in stored(log_file) if e["message"].startswith("fresh ")]
+    assert fresh == [f"fresh {n}" for n in range(1, 6)]
+    assert len([e for e in stored(log_file) if e["message"] == "flood"]) == 10_000  # stored, all of them
+    assert refused > 0  # the flood's ids past the first few of each batch were not remembered
 
+
+def test_new_shippers_cannot_crowd_out_established_ones_nor_each_other():
     now = [1000.0]
-    marks = Marks(limit=3, clock=lambda: now[0])
-    for origin in ("a", "b", "c"):
-        marks.advance(origin, 7)
-    marks.advance("flood", 1)  # all three moved just now: none is forgotten
-    assert (marks.stored_up_to("a"), marks.stored_up_to("flood"), marks.crowded) == (7, 0, 1)
+    marks = Marks(limit=6, probation=2, new_per_batch=2, clock=lambda: now[0])
+    for batch in range(2):  # a, b, c, d: each seen in two batches, established
+        for pair in (("a", "b"), ("c", "d")):
+            marks.new_batch()
+            for origin in pair:
+                marks.advance(origin, batch + 1)
+    for n in range(50):  # a flood of made-up ids, 3 in each batch: 2 kept (and pushed out by later ones), 1 refused
+        marks.new_batch()
+        for k in range(3):
+            marks.advance(f"flood-{n}-{k}", 1)
+    assert (marks.refused, len(marks)) == (50, 6)
+    marks.new_batch()
+    marks.advance("newcomer", 4)  # a shipper new to the table, during the flood
+    assert [marks.stored_up_to(o) for o in ("a", "b", "c", "d", "newcomer")] == [2, 2, 2, 2, 4]
+    # Made-up ids seen twice cannot take the newcomers' places: established ones fill at most limit - probation.
+    for n in range(10):
+        for _ in range(2):
+            marks.new_batch()
+            marks.advance(f"again-{n}", 1)
+    marks.new_batch()
+    marks.advance("late", 9)
+    assert (marks.stored_up_to("a"), marks.stored_up_to("late")) == (2, 9)
+    # Once an established mark has not moved for KEEP_SECONDS, no resend can still come: it makes room first.
     now[0] += KEEP_SECONDS + 1
-    marks.advance("b", 8)  # b moves again
-    marks.advance("new", 1)  # a is the least recently moved and old enough: forgotten
-    assert [marks.stored_up_to(o) for o in ("a", "b", "c", "new")] == [0, 8, 7, 1]
+    marks.new_batch()
+    marks.advance("b", 3)
+    marks.new_batch()
+    marks.advance("newest", 1)
+    assert [marks.stored_up_to(o) for o in ("a", "b", "late", "newest")] == [0, 3, 9, 1]
+
+
+def test_marks_saved_by_an_older_version_load_as_established():
+    marks = Marks(limit=4, probation=1)
+    marks.load([["old", 7, 1000.0], ["new", 3, 1000.0, False], ["est", 5, 1000.0, True], "junk"])
+    assert [marks.stored_up_to(o) for o in ("old", "new", "est")] == [7, 3, 5]
+    assert marks.to_json()[0] == ["new", 3, 1000.0, False]
+
+
+# -- the file's size, a failed rotation, a full disk that only a rotation can free ------------------
+
+
+def test_the_log_keeps_at_least_two_backups(tmp_path):
+    for backups in (0, 1, -1, True):
+        with pytest.raises(ValueError, match="backups"):
+            LogStore(tmp_path / "d.log", max_bytes=400, backups=backups)
+    with pytest.raises(StartError, match="backups"):
+        LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log", backups=0).start()
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args(["--backups", "2"]).backups == 2
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--backups", "1"])
+
+
+def fail_writes_to(monkeypatch, path: Path, allow: int) -> None:
+    """Writes to ``path`` take ``allow`` bytes, then fail with ENOSPC (a disk filling up)."""
+    real_write = os.write
+    left = [allow]
+
+    def write(fd, data):
+        if path.exists() and os.path.samestat(os.fstat(fd), os.stat(path)):
+            if not left[0]:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            data = bytes(data[: left[0]])
+            left[0] -= len(data)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+
+
+def test_a_write_that_fails_after_a_failed_rotation_cuts_no_stored_line(tmp_path, monkeypatch):
+    """The rotation renamed the file, then could not open a new one (a full disk): the store's count
+    of bytes is the old file's, the new file is empty. A failed write must not cut it back by that
+    count (padding it with NULs and making the next entry unreadable)."""
+    log_file = tmp_path / "d.log"
+    store = LogStore(log_file, max_bytes=1000, backups=3)
+    try:
+        store.append([numbered("s", n, f"kept {n}") for n in range(1, 5)])  # 580 bytes
+        with monkeypatch.context() as patch:
+
+            def cannot_open():
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            patch.setattr(store._file, "_open", cannot_open)
+            with pytest.raises(WriteFailed):
+                store.append([numbered("s", 6, "kept 6 " + "x" * 500)])  # does not fit: rotates
+        store.append([numbered("s", 7, "kept 7")])  # fits in the new file (also by the old count of 580)
+        with monkeypatch.context() as patch:
+            fail_writes_to(patch, log_file, 30)
+            with pytest.raises(WriteFailed):
+                store.append([numbered("s", 8, "lost 8")])  # torn after 30 bytes, cut back
+        store.append([numbered("s", 8, "kept 8")])
+    finally:
+        store.close()
+    entries = stored(log_file)
+    assert [e for e in entries if "torn" in e] == []
+    assert [e["message"] for e in entries] == [*(f"kept {n}" for n in range(1, 5)), "kept 7", "kept 8"]
+    assert b"\0" not in b"".join(path.read_bytes() for path in tmp_path.glob("d.log*"))
+
+
+def test_a_full_disk_is_freed_by_rotation_even_when_the_marks_cannot_be_saved(small_disk):
+    disk = small_disk(1 << 20)
+    log_file = disk.path / "distributed.log"
+    store = LogStore(log_file, max_bytes=128 * 1024, backups=2)
+    number = 0
+
+    def next_batch(size: int = 50) -> list[dict]:
+        nonlocal number
+        number += size
+        return [numbered("disk", n, f"line {n:06d} " + "x" * 200) for n in range(number - size + 1, number + 1)]
+
+    try:
+        while not Path(f"{log_file}.2").exists():
+            store.append(next_batch())
+        while log_file.stat().st_size + 1024 < 128 * 1024:
+            store.append(next_batch(1))
+        # The live file is full: the next batch rotates it. The disk is full too, and never freed:
+        # only the rotation, by deleting the oldest backup, makes room.
+        disk.fill()
+        last = next_batch(20)
+        store.append(last)
+    finally:
+        store.close()
+    # The marks were saved once the rotation made room: a restart knows the batch, and its resend stores nothing.
+    again = LogStore(log_file, max_bytes=128 * 1024, backups=2)
+    try:
+        again.append(last)
+    finally:
+        again.close()
+    messages = [e["message"] for e in stored(log_file)]
+    assert messages.count(last[0]["message"]) == 1
+
+
+# -- one entry-id pattern; the 503 of a batch the file refused -------------------------------------
+
+
+def test_an_entry_id_log_write_accepts_is_the_one_a_restart_reads_back(tmp_path):
+    from rpc_cluster.logs.marks import ENTRY_ID
+
+    log_file = tmp_path / "d.log"
+    candidates = ["a" * 40 + ":1", "a" * 41 + ":1", "x.y_z-9:" + "9" * 18, "x:" + "9" * 19, "x:", "é:1", "a:b:1"]
+    with LogService(port=0, registry=NOWHERE, log_file=log_file) as service:
+        accepted = []
+        for entry_id in candidates:
+            try:
+                Client(service.url).call("Log.write", "once", "Ids", "INFO", None, None, entry_id)
+                accepted.append(entry_id)
+            except InvalidParams:
+                pass
+    assert accepted == [c for c in candidates if ENTRY_ID.fullmatch(c)] == [candidates[0], candidates[2]]
+    (tmp_path / "d.log.marks").unlink()  # the restart reads the ids back from the log itself
+    store = LogStore(log_file)
+    try:
+        assert [store.marks.stored_up_to(c.rpartition(":")[0]) for c in accepted] == [1, 10**18 - 1]
+    finally:
+        store.close()
+
+
+def test_a_batch_the_file_refused_is_a_503_with_its_trace_id_and_counted(tmp_path, monkeypatch):
+    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log") as service:
+
+        def full_disk():
+            raise WriteFailed(errno.ENOSPC, "the log file could not be written: No space left on device")
+
+        monkeypatch.setattr(service.store, "flush", full_disk)
+        body = json.dumps([{"jsonrpc": "2.0", "method": "Log.write", "params": ["refused"]}]).encode()
+        request = urllib.request.Request(
+            service.url, body, {"Content-Type": "application/json", "X-Trace-Id": "trace-of-the-batch"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert (refused.value.code, refused.value.headers["X-Trace-Id"]) == (503, "trace-of-the-batch")
+        refused.value.close()
+        monkeypatch.undo()
+        assert metric(service.url, "log_batches_refused_total") == 1

@@ -5,23 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..core import tracing
 from ..core.errors import InvalidParams, StartError
 from ..core.methods import MethodTable, rpc_method
 from ..observability.log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
 from ..runtime import flags, runner
 from ..runtime.service import Service
 from .cursor import CursorError
-from .store import TAIL_BYTES, LogStore, WriteFailed
+from .marks import ENTRY_ID
+from .store import MIN_BACKUPS, TAIL_BYTES, LogStore, WriteFailed
 
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
-_ENTRY_ID = re.compile(r"[A-Za-z0-9._-]{1,40}:[0-9]{1,18}")
 _ALIASES = MappingProxyType({"WARN": "WARNING", "FATAL": "CRITICAL"})
 
 
@@ -70,7 +70,7 @@ class Log:
         ``entry_id`` ("SHIPPER:NUMBER", numbered in order by the shipper) makes a batch
         sent again after a lost answer store each entry once.
         """
-        if entry_id is not None and (not isinstance(entry_id, str) or not _ENTRY_ID.fullmatch(entry_id)):
+        if entry_id is not None and (not isinstance(entry_id, str) or not ENTRY_ID.fullmatch(entry_id)):
             raise InvalidParams.field("entry_id", "must be SHIPPER:NUMBER (1-40 of A-Z a-z 0-9 . _ -, then digits)")
         if not isinstance(message, str):
             raise InvalidParams.field("message", "must be a string")
@@ -166,6 +166,15 @@ class _StoreHandler(CentralLogHandler):
             self.handleError(record)
 
 
+class _Refused(Exception):
+    """A batch the log file could not take, and the trace it was served in (the 503 echoes it)."""
+
+    def __init__(self, failure: WriteFailed, trace_id: str | None):
+        super().__init__(failure.strerror)
+        self.failure = failure
+        self.trace_id = trace_id
+
+
 class LogService(Service):
     """The log process: serves ``Log.*`` over a ``LogStore``.
 
@@ -190,6 +199,8 @@ class LogService(Service):
         self.tail_bytes = tail_bytes
         #: The open log file, from ``start()`` to ``stop()``.
         self.store: LogStore | None = None
+        #: RPC requests answered 503 because the file could not take their entries.
+        self.refused_batches = 0
         self._own_records: _StoreHandler | None = None
 
     def open(self) -> None:
@@ -199,6 +210,8 @@ class LogService(Service):
             )
         except OSError as exc:
             raise StartError(f"cannot open the log file {str(self.log_file)!r}: {exc}") from exc
+        except ValueError as exc:
+            raise StartError(f"the log file {str(self.log_file)!r}: {exc}") from None
         self._own_records = _StoreHandler(self.store, self.name)
         store = self.store
         self.metrics.counted("log_entries_written", "Log entries written to the file", lambda: store.entries_written)
@@ -208,14 +221,29 @@ class LogService(Service):
         self.metrics.counted(
             "log_write_failures", "Writes to the log file that failed (a full disk)", lambda: store.failed_writes
         )
+        self.metrics.counted(
+            "log_batches_refused",
+            "RPC requests answered 503 because the log file could not take their entries (sent again)",
+            lambda: self.refused_batches,
+        )
+        self.metrics.counted(
+            "log_shippers_not_remembered",
+            "Shipper ids whose marks were not kept: refused (too many new ones in one batch) or evicted",
+            lambda: {("refused",): store.marks.refused, ("evicted",): store.marks.evicted},
+            ("reason",),
+        )
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Log", Log(self.store))
 
     def after_call(self) -> None:
         # Every entry of the batch reaches the file before the HTTP response goes out;
-        # WriteFailed when some did not (answered by wsgi_app).
-        self.store.flush()
+        # When some did not, wsgi_app answers 503, with the trace the request was served in.
+        try:
+            self.store.flush()
+        except WriteFailed as exc:
+            self.refused_batches += 1
+            raise _Refused(exc, tracing.current_trace_id()) from exc
 
     def wsgi_app(self, rpc_app: Any) -> Any:
         """The RPC app, but a batch the file could not take is a 503, never a 204 or a result.
@@ -227,18 +255,18 @@ class LogService(Service):
         def app(environ: dict[str, Any], start_response: Any) -> Any:
             try:
                 return rpc_app(environ, start_response)
-            except WriteFailed as exc:
+            except _Refused as refused:
                 body = json.dumps(
                     {
                         "error": "the log could not store the batch: send it again",
-                        "problem": exc.strerror,
+                        "problem": refused.failure.strerror,
                         "service": self.name,
                     }
                 ).encode()
-                start_response(
-                    "503 Service Unavailable",
-                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-                )
+                headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                if refused.trace_id:
+                    headers.append((tracing.HEADER, refused.trace_id))
+                start_response("503 Service Unavailable", headers)
                 return [body]
 
         return app
@@ -274,8 +302,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backups",
         "RPC_CLUSTER_LOG_BACKUPS",
         5,
-        "rotated files to keep (file.1 ... file.N)",
-        type=flags.positive_int,
+        f"rotated files to keep (file.1 ... file.N; at least {MIN_BACKUPS})",
+        type=_backups,
     )
     flags.add_flag(
         parser,
@@ -285,6 +313,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "how much of the newest log one Log.tail scans, in bytes",
         type=flags.positive_int,
     )
+
+
+def _backups(text: str) -> int:
+    """``--backups``: a whole number of at least ``MIN_BACKUPS``."""
+    value = flags.positive_int(text)
+    if value < MIN_BACKUPS:
+        raise argparse.ArgumentTypeError(f"{value} must be at least {MIN_BACKUPS}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

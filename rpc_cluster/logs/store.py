@@ -21,6 +21,7 @@ forwards from a cursor (``cursor.py``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging.handlers
 import os
@@ -40,8 +41,13 @@ from .matching import Query
 # rotation): the most a start reads to learn how far each shipper got.
 CHECKPOINT_BYTES = 4 << 20
 # An entry's shipper id, as ``_line`` writes it: last in its line, so a message cannot fake it.
-_ENTRY_ID = re.compile(rb'"entry_id": "([A-Za-z0-9._-]{1,40}):([0-9]{1,18})"}$', re.MULTILINE)
+_ENTRY_ID = re.compile(rb'"entry_id": "' + saved_marks.ENTRY_ID.pattern.encode() + rb'"}$', re.MULTILINE)
 
+
+# Rotated files the log keeps at least. With none, the stdlib's rollover reopens the same file and
+# the log grows without bound; with one, a rotation on a full disk (its marks not saved) would delete
+# the file the saved marks name (see ``_rotate``).
+MIN_BACKUPS = 2
 
 # How much of the log one Log.tail (or Log.follow) may scan. Measured on 2 cores, 16 MiB takes
 # 10 ms when a filter's text is in no block (skipped whole) and 150 ms in the worst case
@@ -173,6 +179,8 @@ class LogStore:
         tail_bytes: int = TAIL_BYTES,
         marks: Marks | None = None,
     ):
+        if isinstance(backups, bool) or not isinstance(backups, int) or backups < MIN_BACKUPS:
+            raise ValueError(f"backups must be a whole number of at least {MIN_BACKUPS}, not {backups!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = _PrivateRotatingFile(
@@ -210,6 +218,13 @@ class LogStore:
             self._file.stream = self._file._open()
         return self._file.stream.fileno()
 
+    def _live_size(self) -> int:
+        """Under the lock: the live file's size (0 while it cannot be opened: the next write tries again)."""
+        try:
+            return os.fstat(self._fd()).st_size
+        except OSError:
+            return 0
+
     def _end_torn_line(self) -> None:
         """End a last line a crash cut short, so the next entry does not join it (and go unread with it)."""
         if not self._size:
@@ -220,10 +235,8 @@ class LogStore:
                 return
         with self._lock:
             self._torn = True
-            try:
+            with contextlib.suppress(OSError):  # the first write tries again
                 self._end_torn()
-            except OSError:
-                pass  # the first write tries again
 
     def _end_torn(self) -> None:
         """Under the lock: a newline after a torn last line; OSError if it cannot be written."""
@@ -300,6 +313,7 @@ class LogStore:
         The lines written before a failure are stored and remembered; the others are neither.
         """
         with self._lock:
+            self.marks.new_batch()
             self._end_torn()
             chunk, ends = bytearray(), []
             # Marks of this chunk's lines, before they are written (a batch holds each shipper many times).
@@ -320,16 +334,19 @@ class LogStore:
                     ahead[line.origin] = line.number
             self._write_out(chunk, ends)
             if self._unsaved >= CHECKPOINT_BYTES:
-                try:
+                # On failure the marks saved before still name a file the log keeps: it is read from there.
+                with contextlib.suppress(OSError):
                     self._save_marks()
-                except OSError:
-                    pass  # the marks saved before still name a file the log keeps: it is read from there
 
     def _write_out(self, chunk: bytearray, ends: list[tuple[int, _Line]]) -> None:
         """Under the lock: append ``chunk`` (whole lines) to the live file, and remember what reached it."""
         if not chunk:
             return
-        fd, start, written = self._fd(), self._size, 0
+        fd, written = self._fd(), 0
+        # The file's own size, not the running count: a rotation that failed half-way (or anything
+        # else) may have left them apart, and cutting back by a wrong count would cut stored lines
+        # off the file, or pad it with NULs. The file is O_APPEND and only written under the lock.
+        start = os.fstat(fd).st_size
         view = memoryview(chunk)
         try:
             while written < len(chunk):
@@ -340,19 +357,22 @@ class LogStore:
         except OSError:
             self.failed_writes += 1
             whole = chunk.rfind(b"\n", 0, written) + 1
-            self._cut(start + whole, start + written)
+            self._size = self._cut(fd, start + whole, start + written)
             self._stored(ends, whole)
             raise
+        self._size = start + written
         self._stored(ends, written)
 
-    def _cut(self, keep: int, end: int) -> None:
-        """Under the lock: drop the part of a line a failed write left after byte ``keep``."""
+    def _cut(self, fd: int, keep: int, end: int) -> int:
+        """Under the lock: drop the part of a line a failed write left after byte ``keep``; the file's size."""
         if keep == end:
-            return
+            return end
         try:
-            os.ftruncate(self._fd(), keep)
+            os.ftruncate(fd, keep)
         except OSError:
-            self._size, self._torn = self._size + end - keep, True  # ended by a newline before the next write
+            self._torn = True  # ended by a newline before the next write
+            return end
+        return keep
 
     def _stored(self, ends: list[tuple[int, _Line]], upto: int) -> None:
         """Under the lock: the lines of a chunk that ended by byte ``upto`` are in the file."""
@@ -362,7 +382,6 @@ class LogStore:
             if line.origin is not None:
                 self.marks.advance(line.origin, line.number)
             self.entries_written += 1
-        self._size += upto
         self._unsaved += upto
         self.bytes_written += upto
 
@@ -381,13 +400,28 @@ class LogStore:
         self._unsaved = 0
 
     def _rotate(self) -> None:
-        """Under the lock: rotate, once the marks are saved (OSError, and no rotation, if they cannot be).
+        """Under the lock: save the marks, then rotate (OSError if the rotation fails).
 
         Saved first: a batch rotated into an old file, or out of the log, is still known after a restart.
         """
-        self._save_marks()
-        self._file.doRollover()
-        self._size = 0
+        try:
+            self._save_marks()
+            saved = True
+        except OSError:
+            # A full disk: rotate anyway, since deleting the oldest backup is what frees room.
+            # The marks saved last still name a file kept after this rotation: every rotation
+            # saves them (or tries again just after, below), so they name the live file (a
+            # save every CHECKPOINT_BYTES) or the one the last rotation made .1, which this one
+            # makes .1 or .2; the store keeps both (at least 2 backups). A restart reads on from there.
+            saved = False
+        try:
+            self._file.doRollover()
+        finally:
+            # What the file holds now (not 0): a rollover that failed half-way may have left the old file.
+            self._size = self._live_size()
+        if not saved:
+            with contextlib.suppress(OSError):
+                self._save_marks()  # the oldest backup is gone: most likely there is room now
 
     def files(self) -> list[Path]:
         """The log files, newest first: the live file, then .1, .2 ..."""
@@ -408,7 +442,7 @@ class LogStore:
         with self._lock:
             for path in self.files():
                 try:
-                    handle = open(path, "rb")
+                    handle = open(path, "rb")  # noqa: SIM115 (closed by the caller, with _close)
                 except FileNotFoundError:
                     continue
                 opened.append(LogFile.open(handle))
@@ -512,10 +546,9 @@ class LogStore:
 
     def close(self) -> None:
         with self._lock:
-            try:
+            # On failure the next start reads the log from the marks saved before.
+            with contextlib.suppress(OSError, ValueError):
                 self._save_marks()  # the next start then reads nothing of the log
-            except (OSError, ValueError):
-                pass  # it reads the log from the marks saved before
             self._file.close()
 
 
