@@ -137,7 +137,7 @@ class SqliteStore(SqlGradeStore):
         return self._conn().execute(sql, args).fetchall()
 
     def _matching(self, query: str) -> tuple[str, tuple]:
-        folded = [word for word in dict.fromkeys(search.fold(word) for word in search.words(query)) if word]
+        folded = search.folded_words(query)
         indexed = [word for word in folded if self._names_indexed and len(word) >= sqlite_schema.INDEXED_QUERY]
         found, args = [], []
         if indexed:
