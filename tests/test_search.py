@@ -205,6 +205,7 @@ def test_a_postgresql_store_of_the_previous_version_gets_folded_names_and_their_
 
     PostgresStore(postgres_url).close()
     with psycopg.connect(postgres_url) as conn:  # back to the previous version's schema, names in it
+        conn.execute("DROP TRIGGER keys_on_name_update ON students")
         conn.execute("ALTER TABLE students DROP COLUMN first_key, DROP COLUMN last_key")
         conn.execute("DROP INDEX IF EXISTS students_key_trigrams")
         conn.execute(

@@ -12,7 +12,7 @@ from ..runtime import flags, runner
 from ..runtime.service import Service
 from . import csv_import, search, validation
 from .exactly_once import check_request_id
-from .open_store import open_store
+from .open_store import check_db, open_store
 from .storage.measured import MeasuredStore
 from .storage.protocol import SORTS, GradeStore
 from .storage.sqlite_cache import StudentCache
@@ -229,7 +229,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "RPC_CLUSTER_GRADING_DB",
         "./data/grades.db",
         "SQLite file, or a postgresql:// URL shared by several instances",
+        type=_db_flag,
     )
+
+
+def _db_flag(text: str) -> str:
+    """--db as given, once open_store.check_db takes it (a bad one is a usage error, exit 2)."""
+    try:
+        return check_db(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """The PostgreSQL store's schema: tables, indexes, the triggers that keep the totals and
-the count of students, and the trigram index of names.
+the count of students, and the folded names that searches compare, with their trigram index.
 
 ``create(conn)`` makes what the database lacks, inside the caller's transaction
 (which holds the store's advisory lock), so it brings a database from any
@@ -13,7 +13,7 @@ import logging
 import psycopg
 
 from .. import exactly_once, search
-from .sql_writes import FILL_TOTALS, RECOMPUTE
+from .sql_writes import FILL_TOTALS, RECOMPUTE, like_pattern
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -21,7 +21,9 @@ TABLES = """
 CREATE TABLE IF NOT EXISTS students (
     id BIGSERIAL PRIMARY KEY,
     first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL
+    last_name TEXT NOT NULL,
+    first_key TEXT,
+    last_key TEXT
 );
 CREATE TABLE IF NOT EXISTS grades (
     id BIGSERIAL PRIMARY KEY,
@@ -90,6 +92,12 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+CREATE OR REPLACE FUNCTION keys_on_name_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.first_key := NULL;
+    NEW.last_key := NULL;
+    RETURN NEW;
+END $$;
 """
 # (table, trigger, what follows "CREATE TRIGGER name"): each created when missing.
 TRIGGERS = (
@@ -127,6 +135,15 @@ TRIGGERS = (
         "AFTER UPDATE ON grades REFERENCING OLD TABLE AS removed "
         "NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION totals_on_grades()",
     ),
+    # A name renamed by plain SQL, which cannot fold it, loses its keys instead of keeping
+    # the old name's; the store folds it before its next search (fold_names).
+    (
+        "students",
+        "keys_on_name_update",
+        "BEFORE UPDATE OF first_name, last_name ON students FOR EACH ROW "
+        "WHEN (NEW.first_key IS NOT DISTINCT FROM OLD.first_key AND NEW.last_key IS NOT DISTINCT FROM OLD.last_key) "
+        "EXECUTE FUNCTION keys_on_name_update()",
+    ),
 )
 # Triggers, functions and indexes of earlier commits on the issue-13 branch, replaced by the ones above.
 LEGACY = """
@@ -142,10 +159,11 @@ DROP INDEX IF EXISTS totals_by_average_desc;
 
 
 def create(conn: psycopg.Connection) -> None:
-    """Create what is missing, fill in missing totals, and index names where pg_trgm can be had."""
+    """Create what is missing, fill in missing totals and keys, and index keys where pg_trgm can be had."""
     conn.execute(TABLES)
     conn.execute(exactly_once.SCHEMA)
     conn.execute(LEGACY)
+    folded_in_sql = _key_columns(conn)  # before the triggers: one of them reads the keys
     conn.execute(FUNCTIONS)
     for table, name, definition in TRIGGERS:
         if not conn.execute(
@@ -154,68 +172,96 @@ def create(conn: psycopg.Connection) -> None:
             conn.execute(f"CREATE TRIGGER {name} {definition}")
     conn.execute(FILL_TOTALS)
     conn.execute("INSERT INTO student_count (n) SELECT COUNT(*) FROM students ON CONFLICT (only_row) DO NOTHING")
+    conn.execute(UNFOLDED_INDEX)
+    fold_names(conn, every=folded_in_sql)
     _index_names(conn)
 
 
-# search.fold in SQL: case folded by lower(), then decomposed (NFKD) and the combining
-# marks dropped (the Unicode blocks of them that Latin, Greek and Cyrillic use). Stored
-# columns hold it for each name, so a writer of plain SQL gets them too; they and their
-# index would need rewriting for a new body.
-FOLD = r"""
-CREATE OR REPLACE FUNCTION grading_fold(name text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$ SELECT regexp_replace(normalize(lower(name), NFKD),
-                                '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g') $$;
-"""
-# normalize() needs a UTF8 database; elsewhere case is all a search ignores.
-FOLD_CASE = """
-CREATE OR REPLACE FUNCTION grading_fold(name text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT lower(name) $$;
-"""
-# A LIKE pattern (ESCAPE '\') for folded text containing the folded word, its % and _ literal.
-PATTERN = r"""
-CREATE OR REPLACE FUNCTION grading_pattern(word text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$ SELECT '%' || replace(replace(replace(grading_fold(word), '\', '\\'), '%', '\%'), '_', '\_') || '%' $$;
-"""
-# Folded names: computed on write, so a search compares stored text (a regexp_replace
-# per name and search cost 70-120 ms at 10,000 students) through their trigram index.
-KEYS = tuple(
-    (column, f"ALTER TABLE students ADD COLUMN {column} TEXT GENERATED ALWAYS AS (grading_fold({name})) STORED")
-    for column, name in (("first_key", "first_name"), ("last_key", "last_name"))
+# What searches compare: each name folded by search.fold (no case, no accents), the one
+# fold both stores use, written by the store with the names and filled in at start. A fold
+# in SQL cannot match it: lower() depends on the database's LC_CTYPE (under C, "ZOË" stays
+# "zoË") and casefold's "ß" -> "ss" has no SQL equivalent.
+KEY_COLUMNS = ("first_key", "last_key")
+# The students whose keys fold_names must write: none but those written by plain SQL.
+UNFOLDED = "SELECT 1 FROM students WHERE first_key IS NULL OR last_key IS NULL LIMIT 1"
+UNFOLDED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS students_unfolded ON students (id) WHERE first_key IS NULL OR last_key IS NULL"
 )
-# One word of a search: in the first or the last name, folded alike by grading_fold.
-_HAS = "(s.first_key LIKE grading_pattern(?) ESCAPE '\\' OR s.last_key LIKE grading_pattern(?) ESCAPE '\\')"
+# An earlier version computed the keys in SQL (generated columns over these functions).
+FOLDED_IN_SQL = """
+DROP FUNCTION IF EXISTS grading_pattern(text);
+DROP FUNCTION IF EXISTS grading_fold(text);
+"""
+# One word of a search, already folded: in the first or the last name's key.
+_HAS = "(s.first_key LIKE ? ESCAPE '\\' OR s.last_key LIKE ? ESCAPE '\\')"
 
 
 def hits(query: str) -> tuple[str, tuple]:
     """The store's ``_matching``: a SELECT of the ids of the students ``query`` finds, and its args.
 
-    Each word is folded in SQL, by the function that folded the names.
+    The words are folded here, by the function that folded the names.
     """
-    words = search.words(query)
+    words = search.folded_words(query)
     return (
         f"SELECT s.id FROM students s WHERE {' AND '.join([_HAS] * len(words)) or 'TRUE'}",
-        tuple(word for word in words for _ in (1, 2)),
+        tuple(like_pattern(word) for word in words for _ in (1, 2)),
     )
 
 
+def fold_names(conn: psycopg.Connection, *, every: bool = False) -> int:
+    """Write the keys of the students that lack them (``every``: of all whose keys differ); how many.
+
+    The rows are locked in id order, so a rename by plain SQL waits instead of
+    slipping in between the read and the write, and two instances folding at
+    once queue instead of deadlocking.
+    """
+    where = "TRUE" if every else "first_key IS NULL OR last_key IS NULL"
+    rows = conn.execute(
+        f"SELECT id, first_name, last_name, first_key, last_key FROM students WHERE {where} ORDER BY id FOR UPDATE"
+    ).fetchall()
+    changed = []
+    for sid, first, last, first_key, last_key in rows:
+        keys = (search.fold(first), search.fold(last))
+        if keys != (first_key, last_key):
+            changed.append((*keys, sid))
+    if changed:
+        with conn.cursor() as cursor:
+            cursor.executemany("UPDATE students SET first_key = %s, last_key = %s WHERE id = %s", changed)
+    return len(changed)
+
+
+def _key_columns(conn: psycopg.Connection) -> bool:
+    """Make the keys plain columns: added where missing, no longer generated where they were.
+
+    True when they were generated (folded in SQL): they then hold that fold until
+    ``fold_names(every=True)`` writes search.fold's. Each column is looked up
+    first: ALTER TABLE would lock the table, waiting for every read of it.
+    """
+    found: dict[str, str] = dict(
+        conn.execute(
+            "SELECT attname, attgenerated FROM pg_attribute "
+            "WHERE attrelid = 'students'::regclass AND attname = ANY(%s) AND NOT attisdropped",
+            (list(KEY_COLUMNS),),
+        ).fetchall()
+    )
+    generated = False
+    for column in KEY_COLUMNS:
+        if column not in found:
+            conn.execute(f"ALTER TABLE students ADD COLUMN {column} TEXT")
+        elif found[column]:
+            # The values stay (no table rewrite); the functions they were computed by can go.
+            conn.execute(f"ALTER TABLE students ALTER COLUMN {column} DROP EXPRESSION")
+            generated = True
+    conn.execute(FOLDED_IN_SQL)
+    return generated
+
+
 def _index_names(conn: psycopg.Connection) -> None:
-    """Folded names for searches, and their trigram index (pg_trgm) where it can be had.
+    """The trigram index of the keys (pg_trgm), where it can be had.
 
     pg_trgm ships with PostgreSQL and is trusted: a database's owner may create
     it. Without it a search reads every student (about 5 ms at 10,000).
     """
-    utf8 = conn.execute("SHOW server_encoding").fetchone()[0].upper() in ("UTF8", "UTF-8")
-    conn.execute(FOLD if utf8 else FOLD_CASE)
-    conn.execute(PATTERN)
-    for column, add in KEYS:
-        # Looked up first: ALTER TABLE would lock the table, waiting for every read of it.
-        if not conn.execute(
-            "SELECT 1 FROM pg_attribute WHERE attrelid = 'students'::regclass AND attname = %s AND NOT attisdropped",
-            (column,),
-        ).fetchall():
-            conn.execute(add)
     conn.execute("DROP INDEX IF EXISTS students_name_trigrams")  # of the names as written, before folding
     try:
         with conn.transaction():  # a savepoint: a refusal leaves the rest of the start intact

@@ -59,7 +59,7 @@ _UPDATE = """UPDATE grades SET title = COALESCE(?, title), type = COALESCE(?, ty
 WHERE id = ?{unchanged} RETURNING id, title, type, score"""
 _DELETE = "DELETE FROM grades WHERE id = ?{unchanged} RETURNING id"
 _GRADE = "SELECT id, title, type, score FROM grades WHERE id = ?"
-# Compare-and-set rounds before a stale write gives up: see _stale.
+# Compare-and-set rounds before a stale write gives up: see _compare_and_set.
 _CAS_ROUNDS = 3
 
 

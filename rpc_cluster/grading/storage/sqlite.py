@@ -7,6 +7,8 @@ cut loses nothing either (a killed process loses nothing even without it).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -30,6 +32,18 @@ def _student(first_name: str, last_name: str) -> tuple[str, str, str, str]:
     return first_name, last_name, search.fold(first_name), search.fold(last_name)
 
 
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite takes an empty file as a new database).
+
+    Grades are as private as the log. Created so rather than chmod after SQLite made it
+    (a moment readable by all) or under a changed umask (process-wide: other threads'
+    files would get it too). SQLite gives the -wal and -shm files it creates the mode
+    of the database file. An existing file keeps the mode its owner chose.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class _Transaction:
     """A SQLite transaction as ``sql_store.Transaction``."""
 
@@ -50,6 +64,7 @@ class SqliteStore(SqlGradeStore):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         # Commits made through this store, counted after they commit (see change_token).
@@ -137,7 +152,7 @@ class SqliteStore(SqlGradeStore):
         return self._conn().execute(sql, args).fetchall()
 
     def _matching(self, query: str) -> tuple[str, tuple]:
-        folded = [word for word in dict.fromkeys(search.fold(word) for word in search.words(query)) if word]
+        folded = search.folded_words(query)
         indexed = [word for word in folded if self._names_indexed and len(word) >= sqlite_schema.INDEXED_QUERY]
         found, args = [], []
         if indexed:
