@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import httptools
 from prometheus_client.parser import text_string_to_metric_families
 
+from rpc_cluster.client import transport
 from rpc_cluster.core.errors import CallTimeout, RpcError, TransportError
 from rpc_cluster.net import tls, urls
 
@@ -75,7 +76,8 @@ def parse(text: str) -> Scrape:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             method = sample.labels.get("method")
-            if method in NOT_SHOWN:
+            # NaN or an infinity (1e999) says nothing about calls: the sample is dropped, never shown as "nan".
+            if method in NOT_SHOWN or not math.isfinite(sample.value):
                 continue
             if sample.name == "rpc_requests_total":
                 calls += sample.value
@@ -86,7 +88,9 @@ def parse(text: str) -> Scrape:
                 if sample.labels.get("status", "").startswith("5"):
                     errors += sample.value
             elif sample.name in ("rpc_request_duration_seconds_bucket", "portal_page_duration_seconds_bucket"):
-                buckets[float(sample.labels["le"])] += sample.value
+                bound = float(sample.labels["le"])
+                if not math.isnan(bound):
+                    buckets[bound] += sample.value
     return Scrape(time.monotonic(), calls, errors, tuple(sorted(buckets.items())))
 
 
@@ -340,51 +344,24 @@ def metrics_fetcher(
     return fetch
 
 
-class _Answer:
-    """httptools' callbacks for one answer: its status, ``Location``, body, and whether it is too large."""
+class _Answer(transport.Answer):
+    """The client's answer parser (status, body, framing, the size bound), and the ``Location`` a
+    redirect names, for the reason the page gives."""
+
+    __slots__ = ("location",)
 
     def __init__(self, limit: int):
-        self.limit = limit
-        self.parser = httptools.HttpResponseParser(self)
-        self.status = 0
         self.location = ""
-        self.parts: list[bytes] = []
-        self.size = 0
-        # Content-Length or Transfer-Encoding seen: else the body ends with the connection.
-        self.framed = False
-        self.headers_done = False
-        self.complete = False
-        self.too_large = False
+        super().__init__(limit)
 
     def on_message_begin(self) -> None:
-        self.parts, self.size, self.framed, self.headers_done, self.location = [], 0, False, False, ""  # after a 1xx
+        super().on_message_begin()
+        self.location = ""  # after a 1xx
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        name = name.lower()
-        if name == b"content-length":
-            self.framed = True
-            value = value.strip()
-            if value.isdigit() and int(value) > self.limit:
-                self.too_large = True  # refused before a byte of the body is read
-        elif name == b"transfer-encoding":
-            self.framed = True
-        elif name == b"location":
+        super().on_header(name, value)
+        if name.lower() == b"location":
             self.location = value.decode("latin-1")[:_MAX_REASON]
-
-    def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-        self.headers_done = True
-
-    def on_body(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.limit:
-            self.too_large = True
-        else:
-            self.parts.append(data)
-
-    def on_message_complete(self) -> None:
-        if self.status >= 200:  # not an interim answer (100 Continue): the real one follows those
-            self.complete = True
 
 
 def _get(url: str, headers: dict[str, str], timeout: float, limit: int, context: Callable[[], ssl.SSLContext]) -> str:

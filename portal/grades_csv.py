@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ IMPORT_COLUMNS = ("student_id", "title", "type", "score")
 NAME_COLUMNS = ("first_name", "last_name")
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+#: A score as text: ASCII digits, an optional sign, decimal point and exponent. The rule grading applies
+#: to an imported file's score cell (rpc_cluster/grading/csv_import.py keeps its copy private; a test
+#: checks the two are the same), so a form takes exactly what /import takes: float() alone would also
+#: take "5_0" (50), Arabic-Indic digits (10), "nan" and "infinity".
+SCORE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def escape_cell(text: str) -> str:
@@ -35,6 +41,16 @@ def escape_cell(text: str) -> str:
 def unescape_cell(text: str) -> str:
     """What ``escape_cell`` was given: one leading apostrophe off a cell it escaped."""
     return text[1:] if _ESCAPED.match(text) else text
+
+
+def parse_score(text: str) -> float | None:
+    """The score ``text`` gives (white space around it ignored, as import strips a cell), as a finite
+    number; None when it is not one by ``SCORE`` (or too large for a float)."""
+    text = text.strip()
+    if not SCORE.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def score_text(value: float) -> str:
@@ -62,7 +78,8 @@ def export_chunks(pages: Iterable[list[dict]]) -> Iterator[bytes]:
 
 
 class CsvProblem(ValueError):
-    """Why a file cannot be imported: the ``problem``, its ``line`` (1 is the header; None: the whole file) and ``field``."""
+    """Why a file cannot be imported: the ``problem``, its ``line`` (1 is the header; None: the whole file)
+    and ``field``."""
 
     def __init__(self, problem: str, line: int | None = None, field: str | None = None):
         super().__init__(problem)
@@ -125,7 +142,7 @@ def prepare_import(data: bytes) -> Prepared:
             if len(row) != len(header):
                 raise CsvProblem(f"has {len(row)} fields where the header has {len(header)}", line)
             values = [unescape_cell(row[positions[name]].strip()) for name in IMPORT_COLUMNS]
-            for name, value in zip(IMPORT_COLUMNS, values):
+            for name, value in zip(IMPORT_COLUMNS, values, strict=True):
                 if "\n" in value or "\r" in value:
                     raise CsvProblem("must not contain a line break", line, name)
             writer.writerow(values)

@@ -16,10 +16,10 @@ import hashlib
 import hmac
 import html
 import logging
+import math
 import re
 import secrets
 import time
-import unicodedata
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +39,7 @@ from rpc_cluster import (
 )
 from rpc_cluster.core import tracing
 from rpc_cluster.core.ids import is_caller_id
+from rpc_cluster.grading.search import unprintable
 
 from .grades_csv import score_text
 
@@ -49,7 +50,7 @@ VIEWS = (str(HERE / "views"),)
 CSRF_COOKIE = "portal_csrf"
 # The cookie's nonce: secrets.token_urlsafe(32).
 _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
-# Ids and page numbers: ASCII digits only. str.isdigit() and int() also take '²', '١' or ' 1'.
+# Ids and page numbers: ASCII digits only. str.isdigit() and int() also take '²', Arabic-Indic digits or ' 1'.
 _NUMBER = re.compile(r"[0-9]{1,18}")
 FLASH_COOKIE = "portal_flash"
 # The longest flash message shown, in characters (a longer one ends in "…"), and the most bytes its
@@ -57,6 +58,9 @@ FLASH_COOKIE = "portal_flash"
 # ValueError, raised after the change the message reports was stored.
 FLASH_CHARS = 300
 FLASH_BYTES = 3000
+# The flash cookie is "<signature>.<message>": the signature's 43 characters and the dot.
+_FLASH_SIGNATURE = 44
+_FLASH_PURPOSE = b"portal flash message"
 _UNAVAILABLE = (TransportError, ServiceUnavailable)
 _CONTEXT_KEY = "portal.context"
 # How an Unavailable names grading on the 503 page.
@@ -103,7 +107,14 @@ class Unavailable(Exception):
 
 
 def one_decimal(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+    return figure(value)
+
+
+def figure(value: float | None, digits: int = 1, unit: str = "") -> str:
+    """``value`` with ``digits`` decimals and `` unit``; "—" for None, NaN or an infinity (nothing known)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}f} {unit}" if unit else f"{value:.{digits}f}"
 
 
 def count(value: int) -> str:
@@ -117,13 +128,21 @@ def shorten(text: str, longest: int) -> str:
 
 
 def has_control_characters(text: str) -> bool:
-    """True if ``text`` holds a control character (NUL, C0/C1) or a lone surrogate: no name has one."""
-    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+    """True if ``text`` holds a control character (NUL, C0/C1) or a lone surrogate: no name has one.
+
+    Grading's own rule for a search (it refuses such a query), so the portal refuses exactly what it would.
+    """
+    return unprintable(text)
 
 
 def visible(text: str) -> str:
     """``text`` with each control character or lone surrogate replaced by U+FFFD, fit for a page."""
-    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+    return "".join("\ufffd" if unprintable(c) else c for c in text)
+
+
+def printable(text: str) -> str:
+    """``text`` without its control characters and lone surrogates."""
+    return "".join(c for c in text if not unprintable(c))
 
 
 _NEEDS_ESCAPING = re.compile(r"[&<>\"']")
@@ -167,6 +186,7 @@ def render(name: str, status: int = 200, **values: Any) -> str:
         request_id=secrets.token_urlsafe(16),
         flash=_take_flash(),
         one_decimal=one_decimal,
+        figure=figure,
         score_text=score_text,
         count=count,
         path=bottle.request.path,
@@ -181,7 +201,7 @@ def form_request_id() -> str | None:
     portal's client sending the call again after a lost connection, stores
     one grade. A form without one (an old page, a script) is still served.
     """
-    value = bottle.request.forms.getunicode("request_id") or ""
+    value = form_field("request_id")
     return value if is_caller_id(value) else None
 
 
@@ -253,8 +273,13 @@ def traced(handler: Callable | None = None, *, log_level: int = logging.INFO) ->
 # field that merely equals it proves nothing; a valid HMAC needs the portal's secret.
 
 
-def _sign(nonce: str) -> str:
-    digest = hmac.new(context().csrf_secret, b"portal csrf token\0" + nonce.encode(), hashlib.sha256).digest()
+# The flash cookie is signed the same way: another page of the same site could otherwise make the
+# portal show any message it likes ("Saved.", "Session expired: log in at ...").
+
+
+def _sign(nonce: str, purpose: bytes = b"portal csrf token") -> str:
+    """The HMAC of ``nonce`` for ``purpose`` with the portal's secret, URL-safe base64 (43 characters)."""
+    digest = hmac.new(context().csrf_secret, purpose + b"\0" + nonce.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -275,37 +300,44 @@ def _csrf_token() -> str:
 def check_csrf() -> None:
     """403 unless the form's token is the portal's signature of the browser's cookie."""
     nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
-    token = bottle.request.forms.getunicode("csrf_token") or ""
+    token = form_field("csrf_token")
     if not _NONCE.fullmatch(nonce) or not hmac.compare_digest(_sign(nonce).encode(), token.encode()):
         bottle.abort(403, "The form has expired or did not come from this portal. Reload the page and try again.")
 
 
 def _take_flash() -> str | None:
-    message = bottle.request.get_cookie(FLASH_COOKIE)
-    if message:
-        bottle.response.delete_cookie(FLASH_COOKIE, path="/")
-        return urllib.parse.unquote(message)[:FLASH_CHARS]
-    return None
+    """The flash message this portal set, once; None for none, or for one it did not sign (dropped)."""
+    value = bottle.request.get_cookie(FLASH_COOKIE)
+    if not value:
+        return None
+    bottle.response.delete_cookie(FLASH_COOKIE, path="/")
+    signature, _, quoted = value.partition(".")
+    if not hmac.compare_digest(_sign(quoted, _FLASH_PURPOSE).encode(), signature.encode("utf-8", "replace")):
+        return None
+    # Signed, so ours; still shown without control characters, whatever a message once held.
+    return printable(urllib.parse.unquote(quoted))[:FLASH_CHARS] or None
 
 
 def flash_cookie_value(message: str) -> str:
-    """``message`` as the flash cookie holds it: at most FLASH_CHARS characters and FLASH_BYTES bytes.
+    """``message`` as the flash cookie holds it after its signature: at most FLASH_CHARS characters, and
+    FLASH_BYTES bytes with the signature.
 
     The one place a flash message meets the cookie's size limit: callers pass text a user
     chose (a file name, a title), and a redirect after a stored change must never fail on it.
     """
     text = shorten(message, FLASH_CHARS)
     value = urllib.parse.quote(text)
-    while len(value) > FLASH_BYTES:  # a character takes 3 to 12 bytes once percent-encoded
+    while len(value) > FLASH_BYTES - _FLASH_SIGNATURE:  # a character takes 3 to 12 bytes once percent-encoded
         text = shorten(text, len(text) - 1)
         value = urllib.parse.quote(text)
     return value
 
 
 def redirect_with_flash(path: str, message: str) -> NoReturn:
+    value = flash_cookie_value(message)
     bottle.response.set_cookie(
         FLASH_COOKIE,
-        flash_cookie_value(message),
+        f"{_sign(value, _FLASH_PURPOSE)}.{value}",
         path="/",
         httponly=True,
         samesite="strict",
@@ -356,9 +388,62 @@ def grading(method: str, *args: Any, **kwargs: Any) -> Any:
     return call(context().grading, GRADING, method, *args, **kwargs)
 
 
+def posted() -> bottle.FormsDict:
+    """The posted form, its fields and files (read once); the 400 page when it cannot be read.
+
+    Every form is read through here, before its CSRF check. Bottle decodes a multipart part's
+    headers (its field and file names) and its text as UTF-8 and raises UnicodeDecodeError for
+    anything else (a file name in Latin-1 from an old browser or a script), MultipartError or
+    ValueError for a broken body: a 400 that stores nothing, never a 500 with a traceback.
+    """
+    try:
+        return bottle.request.POST
+    except UnicodeDecodeError:
+        bottle.abort(
+            400, "The form could not be read: a field, or a field or file name, is not UTF-8 text. Nothing was stored."
+        )
+    except (bottle.MultipartError, ValueError):
+        bottle.abort(400, "The form could not be read. Reload the page and try again. Nothing was stored.")
+    raise AssertionError("unreachable")  # abort() raises
+
+
+def form_field(name: str) -> str:
+    """The posted text field ``name`` ("" when it is missing); the 400 page naming it when it is not UTF-8.
+
+    Bottle's ``getunicode`` answers its default for bytes that are not UTF-8, which would make
+    ``first_name=%E9`` an empty name: what was sent is refused instead, by name.
+    """
+    posted()
+    forms = bottle.request.forms
+    if name not in forms:
+        return ""
+    value = forms.getunicode(name)
+    if value is None:
+        bottle.abort(400, f"The field {name} is not valid text (UTF-8). Nothing was stored.")
+    return str(value)
+
+
 def form_values(*names: str) -> dict[str, str]:
-    """The posted form's text fields ``names`` ("" for a missing one)."""
-    return {name: bottle.request.forms.getunicode(name) or "" for name in names}
+    """The posted form's text fields ``names`` ("" for a missing one); see ``form_field``."""
+    return {name: form_field(name) for name in names}
+
+
+def uploaded(name: str) -> bottle.FileUpload | None:
+    """The posted file ``name`` (None when the form has no such file); see ``posted``."""
+    posted()
+    return bottle.request.files.get(name)
+
+
+def query_text(name: str) -> str | None:
+    """The query parameter ``name`` as text ("" when it is missing); None when it is not UTF-8.
+
+    ``getunicode`` would answer "" for ``q=%FF%FE``, and a search for nothing lists everyone.
+    """
+    query = bottle.request.query
+    if name not in query:
+        return ""
+    value = query.getunicode(name)
+    return None if value is None else str(value)
 
 
 def link(path: str, **params: Any) -> str:

@@ -410,3 +410,26 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("measured")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# -- the portal in-process over a real grading service (the portal's route tests) ------------------
+
+
+@pytest.fixture
+def grading(tmp_path):
+    """A client for a real GradingService on port 0 (SQLite in ``tmp_path``, its registry unreachable)."""
+    from rpc_cluster import Client
+    from rpc_cluster.grading.service import GradingService
+
+    with GradingService(port=0, registry="http://127.0.0.1:9/rpc", db=str(tmp_path / "grades.db")) as service:
+        yield Client(service.url)
+
+
+@pytest.fixture
+def portal(grading):
+    """The portal's app over ``grading``, driven in-process by a ``WsgiClient`` with its own cookies."""
+    from wsgi_client import WsgiClient
+
+    from portal.app import make_app
+
+    return WsgiClient(make_app(grading))

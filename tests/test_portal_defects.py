@@ -11,26 +11,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from wsgi_client import WsgiClient
 
 from portal import web
-from portal.app import make_app
-from rpc_cluster import Client
-from rpc_cluster.grading.service import GradingService
 
-NOWHERE = "http://127.0.0.1:9/rpc"
 QUIZ = {"title": "Quiz", "type": "Quiz", "score": "50"}
-
-
-@pytest.fixture
-def grading(tmp_path):
-    with GradingService(port=0, registry=NOWHERE, db=str(tmp_path / "grades.db")) as service:
-        yield Client(service.url)
-
-
-@pytest.fixture
-def portal(grading):
-    return WsgiClient(make_app(grading))
 
 
 @pytest.fixture
@@ -221,11 +205,12 @@ def test_a_search_with_a_control_character_is_a_400_with_a_message(portal, query
     assert "Search must not contain control characters" in page.text
 
 
-def test_a_search_that_is_not_utf8_lists_everyone(portal, no_tracebacks):
-    # A lone surrogate cannot come through a URL: its UTF-8 form is invalid, and an invalid search is no search.
-    for query in ("%ED%A0%80", "%FF"):
-        page = portal.get(f"/students?q={query}")
-        assert page.status == 200 and "Carter, Nick" in page.text
+@pytest.mark.parametrize("query", ["%ED%A0%80", "%FF", "%FF%FE", "abc%E9"])
+def test_a_search_that_is_not_utf8_is_a_400_naming_the_search(portal, query, no_tracebacks):
+    # A lone surrogate's UTF-8 form (ED A0 80) is invalid too. Bottle reads such a query as "": no search at all.
+    page = portal.get(f"/students?q={query}")
+    assert page.status == 400, page.text[:300]
+    assert "Search is not valid text (UTF-8)" in page.text and "Carter, Nick" not in page.text
 
 
 @pytest.mark.parametrize(
@@ -393,3 +378,196 @@ def test_the_new_page_states_pass_the_nu_html_checker(portal, grading, tmp_path)
     assert "canary.html" in {name for name, _ in errors}
     ours = [f"{name}: {text}" for name, text in errors if name != "canary.html"]
     assert ours == [], "\n".join(ours)
+
+
+# -- what is not UTF-8, forged flash messages, loose scores, figures that are not numbers ----------
+
+
+def multipart(fields: list[tuple[bytes, bytes]], filename: bytes | None = None) -> tuple[bytes, str]:
+    """A multipart body of raw ``(name, value)`` parts (bytes, any encoding), the last one a file when
+    ``filename`` is given; and its content type."""
+    boundary = "----hostile0123456789"
+    parts = []
+    for index, (name, value) in enumerate(fields):
+        disposition = b'Content-Disposition: form-data; name="' + name + b'"'
+        if filename is not None and index == len(fields) - 1:
+            disposition += b'; filename="' + filename + b'"\r\nContent-Type: text/csv'
+        parts.append(b"--" + boundary.encode() + b"\r\n" + disposition + b"\r\n\r\n" + value + b"\r\n")
+    return b"".join(parts) + b"--" + boundary.encode() + b"--\r\n", f"multipart/form-data; boundary={boundary}"
+
+
+def stored(grading) -> tuple:
+    """Everything a form could change: the students, and student 1's grades."""
+    return (grading.Grades.list_students(limit=100)["total"], grading.Grades.get_student(1)["grades"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/students", "/students/1/grades", "/students/1/grades/{grade}", "/students/1/grades/{grade}/delete", "/import"],
+)
+def test_a_multipart_form_with_a_latin1_name_is_a_400_on_every_post_route(portal, grading, path, no_tracebacks):
+    grade = grading.Grades.get_student(1)["grades"][0]
+    page = portal.get(f"/students/1?edit={grade['id']}")
+    before = stored(grading)
+    fields = [
+        (b"csrf_token", page.csrf().encode()),
+        (b"request_id", page.request_ids()[0].encode()),
+        (b"first_name", b"Ada"),
+        (b"last_\xe9", b"Lovelace"),  # a field name in Latin-1
+        (b"last_name", b"Lovelace"),
+        *[(name.encode(), value.encode()) for name, value in QUIZ.items()],
+        (b"expected_title", grade["title"].encode()),
+        (b"expected_type", grade["type"].encode()),
+        (b"expected_score", web.score_text(grade["score"]).encode()),
+        (b"file", b"student_id,title,type,score\n1,Latin,Quiz,70\n"),
+    ]
+    body, content_type = multipart(fields, filename=b"M\xfcller.csv" if path == "/import" else None)
+    answer = portal.request("POST", path.format(grade=grade["id"]), raw_body=body, content_type=content_type)
+    assert answer.status == 400, answer.text[:500]
+    assert "The form could not be read" in answer.text and "not UTF-8 text" in answer.text
+    assert stored(grading) == before
+
+
+def test_an_import_whose_file_name_alone_is_latin1_is_a_400(portal, grading, no_tracebacks):
+    page = portal.get("/import")
+    fields = [(b"csrf_token", page.csrf().encode()), (b"file", b"student_id,title,type,score\n1,Latin,Quiz,70\n")]
+    body, content_type = multipart(fields, filename=b"M\xfcller.csv")
+    answer = portal.request("POST", "/import", raw_body=body, content_type=content_type)
+    assert answer.status == 400 and "not UTF-8 text" in answer.text
+    assert "Latin" not in titles(grading)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [(b"first_name=%E9&last_name=Lovelace", "first_name"), (b"first_name=Ada&last_name=L%FFovelace", "last_name")],
+)
+def test_a_name_that_is_not_utf8_is_a_400_naming_its_field(portal, grading, body, field, no_tracebacks):
+    token = portal.get("/students").csrf()
+    before = stored(grading)
+    answer = portal.request("POST", "/students", raw_body=body + b"&csrf_token=" + token.encode())
+    assert answer.status == 400, answer.text[:500]
+    assert f"The field {field} is not valid text (UTF-8)" in answer.text and "must not be empty" not in answer.text
+    assert stored(grading) == before
+
+
+def test_a_log_filter_that_is_not_utf8_is_a_400_naming_it(grading):
+    from wsgi_client import WsgiClient
+
+    from portal.app import make_app
+    from rpc_cluster import Client
+
+    nowhere = Client("http://127.0.0.1:9/rpc")
+    page = WsgiClient(make_app(grading, registry=nowhere, logs=nowhere)).get("/cluster?service=%FF%FE")
+    assert page.status == 400 and "Service is not valid text (UTF-8)" in page.text
+
+
+@pytest.mark.parametrize("forged", ["%00%01%1b[31m", "Saved.", "x.Saved%20for%20you."])
+def test_a_flash_cookie_the_portal_did_not_sign_is_dropped(portal, forged, no_tracebacks):
+    portal.cookies[web.FLASH_COOKIE] = forged
+    page = portal.get("/students")
+    assert page.status == 200
+    assert "\x00" not in page.text and "\x1b" not in page.text and "Saved" not in page.text
+    assert 'class="flash"' not in page.text and web.FLASH_COOKIE not in portal.cookies
+
+
+def test_a_tampered_flash_cookie_is_dropped_and_a_genuine_one_shown(portal, no_tracebacks):
+    page = portal.get("/students")
+    added = portal.post("/students", {"first_name": "Ada", "last_name": "Lovelace", "csrf_token": page.csrf()})
+    assert added.status == 303
+    genuine = portal.cookies[web.FLASH_COOKIE]
+    portal.cookies[web.FLASH_COOKIE] = genuine.replace("Ada", "Eve")
+    assert "Eve" not in portal.get("/students").text
+    portal.cookies[web.FLASH_COOKIE] = genuine
+    assert "Added Ada Lovelace." in portal.get("/students").text
+
+
+def test_a_signed_flash_message_is_shown_without_control_characters(grading, no_tracebacks):
+    import base64
+    import hashlib
+    import hmac
+
+    from wsgi_client import WsgiClient
+
+    from portal.app import make_app
+
+    secret = b"one secret for csrf and flash"
+    client = WsgiClient(make_app(grading, secret=secret))
+    quoted = urllib.parse.quote("Saved\x00 \x1b[31mQuiz\x7f.")
+    digest = hmac.new(secret, b"portal flash message\0" + quoted.encode(), hashlib.sha256).digest()
+    client.cookies[web.FLASH_COOKIE] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + "." + quoted
+    page = client.get("/students")
+    assert "Saved [31mQuiz." in page.text and not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", page.text)
+
+
+@pytest.mark.parametrize("score", ["5_0", "\u0661\u0660", " 1_0 ", "nan", "infinity", "\uff15\uff10", "0x10"])
+def test_a_grade_form_takes_only_the_scores_an_import_takes(portal, grading, score, no_tracebacks):
+    grade = grading.Grades.get_student(1)["grades"][0]
+    page = portal.get(f"/students/1?edit={grade['id']}")
+    before = stored(grading)
+    added = portal.post("/students/1/grades", dict(QUIZ, score=score, csrf_token=page.csrf()))
+    assert added.status == 400 and "Score must be a number from 0 to 100" in added.text
+    edited = portal.post(f"/students/1/grades/{grade['id']}", dict(edit_form(page), score=score))
+    assert edited.status == 400 and "Score must be a number from 0 to 100" in edited.text
+    assert stored(grading) == before
+
+
+def test_a_grade_form_takes_what_an_import_takes(portal, grading, no_tracebacks):
+    token = portal.get("/students/1").csrf()
+    for title, score in (("Sci", "5e1"), ("Signed", "+50"), ("Point", ".5"), ("Spaced", " 70 ")):
+        assert portal.post("/students/1/grades", dict(QUIZ, title=title, score=score, csrf_token=token)).status == 303
+    scores = {g["title"]: g["score"] for g in grading.Grades.get_student(1)["grades"]}
+    assert (scores["Sci"], scores["Signed"], scores["Point"], scores["Spaced"]) == (50.0, 50.0, 0.5, 70.0)
+
+
+def test_the_forms_and_the_import_share_one_score_rule():
+    from portal import grades_csv
+    from rpc_cluster.grading import csv_import
+
+    # Grading keeps its rule private: the portal's copy must stay the very same pattern.
+    assert grades_csv.SCORE.pattern == csv_import._DECIMAL.pattern
+
+
+def test_the_portal_uses_gradings_rule_for_unprintable_text():
+    from rpc_cluster.grading import search
+
+    assert web.unprintable is search.unprintable
+    for text in ("a\x00b", "\x7f", "a\x85", "\ud800", "Zoë", "ＡＢＣ"):
+        assert web.has_control_characters(text) == search.unprintable(text)
+        assert web.has_control_characters(web.visible(text)) is False
+
+
+class _Watch:
+    """A ClusterWatch whose every instance scraped NaN, or more calls than a float holds."""
+
+    def rates(self, url):
+        from portal.cluster_stats import Rates
+
+        return Rates(float("nan"), float("inf"), float("inf"), 60.0)
+
+    def status(self, url):
+        return None
+
+
+class _Registry:
+    def call(self, method, *args, **kwargs):
+        url = "http://127.0.0.1:6123/rpc"
+        return [
+            {
+                "service_name": "GradingService",
+                "service_url": url,
+                "status": "passing",
+                "failures": 0,
+                "last_checked": None,
+            }
+        ]
+
+
+def test_the_cluster_page_shows_a_dash_for_figures_that_are_not_numbers(grading, no_tracebacks):
+    from wsgi_client import WsgiClient
+
+    from portal.app import make_app
+
+    page = WsgiClient(make_app(grading, registry=_Registry(), logs=None, watch=_Watch())).get("/cluster")
+    assert page.status == 200 and "GradingService" in page.text
+    assert not re.search(r">\s*-?(nan|inf)", page.text) and "inf ms" not in page.text
+    assert web.figure(float("nan")) == web.figure(float("-inf"), 2, "ms") == "—"

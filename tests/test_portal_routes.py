@@ -12,20 +12,8 @@ from portal.app import make_app
 from portal.service import add_arguments
 from portal.web import CSRF_COOKIE
 from rpc_cluster import Client
-from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
-
-
-@pytest.fixture
-def grading(tmp_path):
-    with GradingService(port=0, registry=NOWHERE, db=str(tmp_path / "grades.db")) as service:
-        yield Client(service.url)
-
-
-@pytest.fixture
-def portal(grading):
-    return WsgiClient(make_app(grading))
 
 
 def trace_in_footer(response):

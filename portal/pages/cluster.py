@@ -31,10 +31,11 @@ MAX_SERVICE_NAME = 100
 
 def _filters() -> tuple[dict[str, str], dict[str, str]]:
     """The log filters from the query string, and the problem with each bad one."""
-    query = bottle.request.query
-    filters = {name: query.getunicode(name, default="").strip() for name in ("service", "level", "trace")}
-    problems = {}
-    if len(filters["service"]) > MAX_SERVICE_NAME or any(ord(c) < 32 for c in filters["service"]):
+    texts = {name: web.query_text(name) for name in ("service", "level", "trace")}
+    filters = {name: (text or "").strip() for name, text in texts.items()}
+    # Not UTF-8: Bottle would read it as no filter at all, and the page would show everything.
+    problems = {name: "is not valid text (UTF-8)" for name, text in texts.items() if text is None}
+    if len(filters["service"]) > MAX_SERVICE_NAME or web.has_control_characters(filters["service"]):
         problems["service"] = f"must be a service name of at most {MAX_SERVICE_NAME} characters"
     if filters["level"] and filters["level"] not in LEVELS:
         problems["level"] = f"must be one of {', '.join(LEVELS)}"
@@ -61,7 +62,7 @@ def _services(rows: list[dict[str, Any]], registries: list[str], watch: Any) -> 
         summaries.append(
             {
                 "name": name,
-                "instances": list(zip(members, figures, scrapes)),
+                "instances": list(zip(members, figures, scrapes, strict=True)),
                 "log_href": f"/cluster?{urllib.parse.urlencode({'service': name})}#log",
                 "passing": sum(row["status"] == "passing" for row in members),
                 "calls": sum(f.calls_per_second for f in known) if known else None,

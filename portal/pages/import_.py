@@ -41,10 +41,7 @@ def import_grades() -> str:
     length = bottle.request.content_length
     if length > MAX_UPLOAD:
         return _refuse(f"The file is larger than {MAX_UPLOAD >> 20} MiB.", 413)
-    try:
-        upload = bottle.request.files.get("file")
-    except bottle.MultipartError:
-        return _refuse("The upload could not be read. Choose the file and try again.")
+    upload = web.uploaded("file")
     web.check_csrf()
     if upload is None or not upload.raw_filename:
         return _refuse("Choose a CSV file to import.")

@@ -9,14 +9,12 @@ to render (0.2 ms before), more than the grading call it shows.
 
 from __future__ import annotations
 
-import math
-
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams, NotFound
 from rpc_cluster.grading.storage.protocol import GRADE_TYPES
 
-from .. import web
+from .. import grades_csv, web
 
 
 @web.traced
@@ -122,11 +120,8 @@ def read_expected() -> dict | None:
     if not any(posted.values()):
         return None
     expected: dict = {"title": posted["expected_title"], "type": posted["expected_type"]}
-    try:
-        score = float(posted["expected_score"])
-    except ValueError:
-        return expected
-    if math.isfinite(score):
+    score = grades_csv.parse_score(posted["expected_score"])
+    if score is not None:
         expected["score"] = score
     return expected
 
@@ -138,11 +133,8 @@ def read_grade_form() -> tuple[dict[str, str], float | None, dict[str, str]]:
     be a finite number to be sent at all.
     """
     values = web.form_values("title", "type", "score")
-    try:
-        score = float(values["score"])
-        if not math.isfinite(score):
-            raise ValueError
-    except ValueError:
+    score = grades_csv.parse_score(values["score"])
+    if score is None:
         return values, None, {"score": "must be a number from 0 to 100"}
     return values, score, {}
 

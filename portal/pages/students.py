@@ -66,8 +66,9 @@ def _already_added(student: dict) -> str:
 
 def _students_page(errors_by_field: dict | None = None, values: dict | None = None, status: int = 200) -> str:
     errors = dict(errors_by_field or {})
-    query = bottle.request.query.getunicode("q", "").strip()
-    query_problem = _query_problem(query)
+    text = web.query_text("q")
+    query = "" if text is None else text.strip()
+    query_problem = "is not valid text (UTF-8)" if text is None else _query_problem(query)
     sort = bottle.request.query.getunicode("sort", "")
     # An order we do not know (a stale or mistyped link) lists by name, as a bad page number shows page 1.
     sort = sort if sort in dict(SORTS) else SORTS[0][0]

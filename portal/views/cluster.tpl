@@ -18,9 +18,9 @@
     <tr class="service">
       <th scope="row"><a href="{{s['log_href']}}" title="This service's log lines">{{s['name']}}</a></th>
       <td><span class="status {{'passing' if s['passing'] == len(s['instances']) else 'critical'}}">{{s['passing']}} of {{len(s['instances'])}}</span></td>
-      <td class="num">{{'—' if s['calls'] is None else '%.1f' % s['calls']}}</td>
-      <td class="num">{{'—' if s['errors'] is None else '%.2f' % s['errors']}}</td>
-      <td class="num">{{'—' if s['p99_ms'] is None else '%.1f ms' % s['p99_ms']}}</td>
+      <td class="num">{{figure(s['calls'])}}</td>
+      <td class="num">{{figure(s['errors'], 2)}}</td>
+      <td class="num">{{figure(s['p99_ms'], unit='ms')}}</td>
     </tr>
     % for row, figures, scrape in s['instances']:
     <tr class="instance">
@@ -31,9 +31,9 @@
         <span class="summary scrape-error">Metrics not read: {{scrape.last_error}}</span>
       % end
       </td>
-      <td class="num">{{'—' if figures is None else '%.1f' % figures.calls_per_second}}</td>
-      <td class="num">{{'—' if figures is None else '%.2f' % figures.errors_per_second}}</td>
-      <td class="num">{{'—' if figures is None or figures.p99_seconds is None else '%.1f ms' % (1000 * figures.p99_seconds)}}</td>
+      <td class="num">{{figure(figures and figures.calls_per_second)}}</td>
+      <td class="num">{{figure(figures and figures.errors_per_second, 2)}}</td>
+      <td class="num">{{figure(figures and figures.p99_seconds and 1000 * figures.p99_seconds, unit='ms')}}</td>
     </tr>
     % end
   % end

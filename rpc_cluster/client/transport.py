@@ -134,6 +134,10 @@ class _Answer:
         return "before answering"
 
 
+#: The answer parser, also for answers read outside the pool (the portal's ``/metrics`` scraper).
+Answer = _Answer
+
+
 class _Connection:
     """One keep-alive socket (TLS-wrapped for https) and the parser of its answers. One thread at a time."""
 
