@@ -63,6 +63,12 @@ def test_call_with_a_url_it_cannot_use(tmp_path, target):
         (["log", "--port", "0", "--advertise", "http://€:1/rpc"], "--advertise"),
         (["registry", "--port", "0", "--advertise", "http://[::1"], "--advertise"),
         (["up", "--host", "€"], "--host"),
+        (["registry", "--port", "0", "--store", "etcd://€:1"], "--store"),
+        (["registry", "--port", "0", "--store", "etcd://a b:2379"], "--store"),
+        (["registry", "--port", "0", "--store", "etcd://127.0.0.1:2379,[::1:2379"], "--store"),
+        (["registry", "--port", "0", "--host", "€"], "--host"),
+        (["grading", "--port", "0", "--host", "a b"], "--host"),
+        (["log", "--port", "0", "--host", "[::1]"], "--host"),
     ],
 )
 def test_a_url_flag_it_cannot_use(tmp_path, args, flag):
@@ -72,3 +78,8 @@ def test_a_url_flag_it_cannot_use(tmp_path, args, flag):
 def test_a_registry_from_the_environment_it_cannot_use(tmp_path):
     result = run(tmp_path, "grading", "--port", "0", env={"RPC_CLUSTER_REGISTRY": "http://€:1/rpc"})
     assert_one_line_exit_2(result, "$RPC_CLUSTER_REGISTRY")
+
+
+def test_a_store_from_the_environment_it_cannot_use(tmp_path):
+    result = run(tmp_path, "registry", "--port", "0", env={"RPC_CLUSTER_REGISTRY_STORE": "etcd://€:1"})
+    assert_one_line_exit_2(result, "$RPC_CLUSTER_REGISTRY_STORE")

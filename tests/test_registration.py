@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
+import threading
+
 import pytest
 
 from rpc_cluster.client.providers import ProviderTable
 from rpc_cluster.client.retry import Backoff
-from rpc_cluster.core.errors import TransportError
+from rpc_cluster.core.errors import InvalidParams, TransportError
 from rpc_cluster.runtime.registration import ASSUMED_HEARTBEAT_INTERVAL, Registration
-import itertools
 
 URL = "http://127.0.0.1:7000/rpc"
 
@@ -186,3 +189,28 @@ def test_a_push_that_crossed_a_registration_is_not_overwritten_by_its_older_answ
     assert table.get("GradingService") == ["http://127.0.0.1:6001/rpc"]
     assert verifier.verify_pending()
     assert sorted(table.get("GradingService")) == ["http://127.0.0.1:6001/rpc", "http://127.0.0.1:6002/rpc"]
+
+
+def test_a_registration_refused_as_invalid_is_final_logged_once_and_not_retried(registry, clock, caplog):
+    # Asking again cannot change a -32602: retrying with backoff for ever only filled the log.
+    def refuse(method, *args):
+        registry.calls.append(method)
+        raise InvalidParams.field("service_name", "must be at most 200 printable characters")
+
+    registry.call = refuse
+    registration = make(registry, clock)
+    stopping = threading.Event()
+    runner = threading.Thread(target=registration.run, args=(stopping,), daemon=True)
+    with caplog.at_level(logging.INFO, logger="rpc_cluster.runtime.registration"):
+        runner.start()
+        runner.join(5)
+    stopping.set()
+    assert not runner.is_alive(), "the registration kept retrying"
+    assert registry.calls == ["Registry.register"]
+    assert registration.refused and not registration.registered
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert "not retrying" in record.getMessage() and "keeps serving" in record.getMessage()
+    assert "service_name" in record.getMessage()
+    registration.deregister()  # never registered: nothing to tell
+    assert registry.calls == ["Registry.register"]

@@ -139,7 +139,8 @@ def test_pushes_follow_the_order_of_the_table_when_a_provider_registers_during_i
             if request["method"] == "Service.heartbeat":
                 if url == PROVIDER and provider_down.is_set():
                     raise TransportError(f"rpc: connection to {url} refused", sent=False)
-                return {"jsonrpc": "2.0", "result": {"status": "ok"}, "id": 1}
+                name = "Provider" if url == PROVIDER else "Dependent"
+                return {"jsonrpc": "2.0", "result": {"status": "ok", "service": name}, "id": 1}
             assert url == DEPENDENT
             delivered.append(request["params"])
             return {"jsonrpc": "2.0", "result": True, "id": 1}

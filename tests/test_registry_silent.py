@@ -267,7 +267,7 @@ def test_a_refused_service_turns_critical_and_a_url_of_another_scheme_goes_throu
         posted.append(url)
         if "down" in url:
             raise TransportError(f"rpc: connection to {url} refused", sent=False)
-        return {"jsonrpc": "2.0", "result": {"status": "ok"}, "id": 1}
+        return {"jsonrpc": "2.0", "result": {"status": "ok", "service": "S"}, "id": 1}
 
     health = checker(0.2, 0.5, post=post)
     # The registry accepts only http:// and https:// URLs today; the table itself takes any.

@@ -43,6 +43,26 @@ def test_start_refuses_an_advertised_url_the_registry_could_not_check(advertise)
     service.stop()
 
 
+@pytest.mark.parametrize(
+    "registry",
+    [
+        "http://\u20ac:1/rpc",
+        "http://[::1",
+        "ftp://127.0.0.1:1/rpc",
+        "http://127.0.0.1:65536/rpc",
+        "http://127.0.0.1:3000/rpc,http://a b:1/rpc",
+        " , ",
+    ],
+)
+def test_start_refuses_a_registry_url_it_could_never_reach(registry):
+    # Started anyway, it would serve unregistered and retry "not reachable" for ever.
+    service = EchoService("Echo", port=0, registry=registry)
+    with pytest.raises(StartError, match="registry"):
+        service.start()
+    assert service.registration is None
+    service.stop()
+
+
 def test_a_subclass_sets_its_own_attributes_after_the_base_init():
     class Late(EchoService):
         def __init__(self, **kwargs):

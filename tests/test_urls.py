@@ -119,6 +119,32 @@ def test_the_host_header_is_ascii_with_ipv6_in_brackets(url, header):
     assert urls.parse(url).host_header == header
 
 
+@pytest.mark.parametrize(
+    "host, in_url, ok",
+    [
+        ("127.0.0.1", "127.0.0.1", True),
+        ("::1", "[::1]", True),
+        ("0.0.0.0", "0.0.0.0", True),
+        ("localhost", "localhost", True),
+        (IDN, IDN, True),
+        ("€", "€", False),
+        ("a b", "a b", False),
+        ("", "", False),
+        ("[::1]", "[[::1]]", False),
+    ],
+)
+def test_a_listening_host_goes_in_urls_by_the_one_bracket_rule(host, in_url, ok):
+    from rpc_cluster.tools import up
+
+    assert urls.url_host(host) == in_url
+    assert up.Cluster(host, {"registry": 3000}, data=None).url("registry") == f"http://{in_url}:3000"
+    if ok:
+        assert urls.check_host(host) == host
+    else:
+        with pytest.raises(urls.BadUrl):
+            urls.check_host(host)
+
+
 # -- the client ----------------------------------------------------------------------------------
 
 

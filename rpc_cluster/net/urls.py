@@ -69,10 +69,21 @@ class HttpUrl:
 
 def host_header(host: str, port: int, secure: bool) -> str:
     """The ``Host`` header for an ASCII ``host``: IPv6 in brackets, the port unless it is the scheme's own."""
-    authority = f"[{host}]" if ":" in host else host
+    authority = url_host(host)
     if port != DEFAULT_PORTS["https" if secure else "http"]:
         authority += f":{port}"
     return authority
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes in a URL's authority: an IPv6 address in brackets, anything else as it is."""
+    return f"[{host}]" if ":" in host else host
+
+
+def check_host(host: str) -> str:
+    """``host`` itself once a URL can carry it (an IP literal, an ASCII or IDNA name); raises BadUrl."""
+    parse(f"http://{url_host(host)}:1/")
+    return host
 
 
 def parse(url: object) -> HttpUrl:
@@ -143,10 +154,7 @@ def _name(name: str, shown: str) -> str:
     except ValueError:
         pass
     labels = name.lower().removesuffix(".").split(".")
-    if name.isascii():
-        ascii_labels = labels
-    else:
-        ascii_labels = [_idna_label(label, shown) for label in labels]
+    ascii_labels = labels if name.isascii() else [_idna_label(label, shown) for label in labels]
     for label in ascii_labels:
         if not label or len(label) > _MAX_LABEL or not set(label) <= _ASCII_NAME_CHARACTERS:
             raise BadUrl(

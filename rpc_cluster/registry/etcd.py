@@ -26,6 +26,7 @@ import requests
 from etcd3gw import exceptions as etcd_errors
 
 from ..client import retry
+from ..net import urls
 
 log = logging.getLogger("rpc_cluster.registry.etcd")
 
@@ -53,6 +54,11 @@ def parse_url(url: str) -> tuple[list[tuple[str, int]], str]:
         host, _, port = member.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{member!r} in {url!r} is not HOST:PORT")
+        try:
+            # Each member is reached over http://HOST:PORT: the URL rule says now, not at the first request.
+            urls.parse(f"http://{member}/")
+        except urls.BadUrl as exc:
+            raise ValueError(f"{member!r} in {url!r} is not HOST:PORT: {exc}") from None
         members.append((host.strip("[]"), int(port)))
     prefix = parts.path.strip("/") or "rpc-cluster"
     return members, f"/{prefix}/"

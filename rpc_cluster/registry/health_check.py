@@ -18,6 +18,8 @@ services one after another, 3 s apart: N services took N x 3 s.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import resource
 import ssl
@@ -106,6 +108,8 @@ class HealthChecker:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-check")
         # The fields below belong to the event loop's thread once it runs.
         self._in_flight: set[str] = set()
+        # URLs whose current streak of failed checks has been logged: one line a streak, not one a round.
+        self._told: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task | None = None
@@ -126,10 +130,8 @@ class HealthChecker:
         """Stop checking: attempts in flight are cancelled and every socket closed."""
         loop, main = self._loop, self._main
         if loop is not None and main is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(main.cancel)
-            except RuntimeError:
-                pass  # the loop already ended
         if self._thread:
             self._thread.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -183,6 +185,7 @@ class HealthChecker:
         loop = asyncio.get_running_loop()
         urls = self.table.check_order()
         self._client.forget_except(set(urls))
+        self._told &= set(urls)
         started = [url for url in urls if url not in self._in_flight]
         # The round ends when its last check is recorded (all on this loop's thread: no lock).
         left = [len(started)]
@@ -209,8 +212,9 @@ class HealthChecker:
         try:
             try:
                 alive = await self._attempts(url)
-            except Exception:
-                log.exception("health check of %s failed unexpectedly; counted as a failed check", url)
+            except Exception as exc:
+                self._tell(url, f"health check of {url} failed unexpectedly ({exc!r}); counted as a failed check")
+                log.debug("health check of %s failed unexpectedly", url, exc_info=True)
                 alive = False
             if alive is not None:
                 self._record(url, alive)
@@ -226,16 +230,22 @@ class HealthChecker:
         for attempt in range(1, attempts + 1):
             if attempt > 1:
                 await asyncio.sleep(self.backoff.delay(attempt - 1))
-            if self.table.get(url) is None:
+            registration = self.table.get(url)
+            if registration is None:
                 return None
             async with self._slots:
-                alive = await self._answers(url)
+                alive = await self._answers(url, registration.service_name)
             if alive:
                 break
         return alive
 
-    async def _answers(self, url: str) -> bool:
-        """One heartbeat: whether it was answered. A heartbeat changes nothing: always safe to send again."""
+    async def _answers(self, url: str, service_name: str) -> bool:
+        """One heartbeat: whether ``service_name`` answered it. A heartbeat changes nothing: always safe to send again.
+
+        Another service answering is a failed check: any name registered at any
+        live URL would otherwise stay passing, and its clients would call the
+        wrong service (a -32601 for each call, or log lines lost to a 204).
+        """
         try:
             if url.startswith(("http://", "https://")):
                 status, data = await self._client.post(url, _HEARTBEAT, self._headers, self.timeout)
@@ -247,10 +257,26 @@ class HealthChecker:
         except RpcError as exc:
             log.debug("heartbeat of %s failed: %s", url, exc)
             return False
-        return isinstance(answer, dict) and "result" in answer
+        if not isinstance(answer, dict) or "result" not in answer:
+            return False
+        result = answer["result"]
+        if isinstance(result, dict) and result.get("status") == "ok" and result.get("service") == service_name:
+            return True
+        answered = result.get("service") if isinstance(result, dict) else None
+        who = f"as {_shown(answered)}" if isinstance(answered, str) else f"with {_shown(json.dumps(result))}"
+        self._tell(url, f"{url} answered the heartbeat of {_shown(service_name)} {who}; counted as a failed check")
+        return False
+
+    def _tell(self, url: str, message: str) -> None:
+        """Log ``message`` once for the current streak of failed checks of ``url``."""
+        if url not in self._told:
+            self._told.add(url)
+            log.warning("%s", message)
 
     def _record(self, url: str, alive: bool) -> None:
         self._on_check(alive)
+        if alive:
+            self._told.discard(url)
         before = self.table.get(url)
         was = before.status if before else None
         # The table hands the notices to the notifier itself, in the order of its changes.
@@ -258,3 +284,8 @@ class HealthChecker:
         after = self.table.get(url)
         if after is not None and after.status != was:
             log.warning("%s at %s is now %s (%d dependents told)", after.service_name, url, after.status, len(notices))
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a one-line message: escaped, and cut short when long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")

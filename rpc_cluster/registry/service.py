@@ -36,7 +36,9 @@ MAX_REGISTRATIONS = 5000
 def _check_name(field: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidParams.field(field, "must be a non-empty string")
-    if len(value) > MAX_NAME or any(ord(c) < 32 for c in value):
+    # Printable as Log.write has it: no control or format character (U+009B, U+202E, U+200B),
+    # no unassigned one (U+FFFF) and no lone surrogate, which no UTF-8 page or terminal can carry.
+    if len(value) > MAX_NAME or not value.isprintable():
         raise InvalidParams.field(field, f"must be at most {MAX_NAME} printable characters")
     return value
 
@@ -91,7 +93,10 @@ class Registry:
     @rpc_method
     def deregister(self, service_url: str) -> bool:
         """Remove a registration; unknown URL is a 404 error."""
-        _check_url("service_url", service_url)
+        # Only its type and length: a registration an older release accepted under a looser
+        # URL rule (kept in etcd) must stay removable by its owner.
+        if not isinstance(service_url, str) or not 0 < len(service_url) <= urls.MAX_URL_LENGTH:
+            raise InvalidParams.field("service_url", f"must be a URL of 1 to {urls.MAX_URL_LENGTH:,} characters")
         self._table.deregister(service_url)
         log.info("deregistered %s", service_url)
         return True

@@ -70,6 +70,14 @@ def http_url(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def listen_host(text: str) -> str:
+    """A --host that the service's own URL can carry (it is registered and handed to others)."""
+    try:
+        return urls.check_host(text)
+    except urls.BadUrl as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be the host of a URL: {exc}") from None
+
+
 def http_urls(text: str) -> str:
     """One http(s):// URL, or several separated by commas (several registries)."""
     urls = [url.strip() for url in text.split(",")]
@@ -139,7 +147,7 @@ def add_service_flags(
     parser: argparse.ArgumentParser, prefix: str, default_port: int, *, registry: bool = True
 ) -> None:
     """--host, --port, --advertise, --registry, --token, --threads, the limits, --log-level."""
-    add_flag(parser, "--host", f"{prefix}_HOST", "127.0.0.1", "address to listen on")
+    add_flag(parser, "--host", f"{prefix}_HOST", "127.0.0.1", "address to listen on", type=listen_host)
     add_flag(
         parser, "--port", f"{prefix}_PORT", default_port, "port to listen on; 0 picks a free one", type=port_number
     )

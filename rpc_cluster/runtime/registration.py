@@ -18,7 +18,7 @@ from ..client import retry
 from ..client.client import Client
 from ..client.providers import ProviderTable
 from ..client.retry import UNHEARD
-from ..core.errors import RpcError, TransportError
+from ..core.errors import InvalidParams, RpcError, TransportError
 
 log = logging.getLogger("rpc_cluster.runtime.registration")
 
@@ -57,6 +57,8 @@ class Registration:
         self._backoff = backoff
         #: True once the registry has accepted the registration.
         self.registered = False
+        #: True once the registry refused the registration as invalid: asking again cannot change its answer.
+        self.refused = False
         # Registration attempts that failed in a row (for the backoff).
         self._failures = 0
         # Registrations in a row that no heartbeat followed, and when the next may be made.
@@ -88,7 +90,7 @@ class Registration:
 
     def step(self) -> float:
         """Register if that is due now; the seconds to wait before the next step."""
-        if self.registered and not self.forgotten():
+        if self.refused or (self.registered and not self.forgotten()):
             return self._idle()
         again = self.registered
         if again and self._clock() < self._hold_until:
@@ -115,6 +117,17 @@ class Registration:
                 )
                 return min(hold, self._idle())
             answer = self.registry.call("Registry.register", self.service_name, self.service_url, list(self.required))
+        except InvalidParams as exc:
+            self.refused = True
+            log.error(
+                "%s: registry %s refused the registration as invalid (%s); not retrying: the service keeps "
+                "serving at %s, unregistered, so no other service is told of it",
+                self.service_name,
+                self.registry.url,
+                exc,
+                self.service_url,
+            )
+            return self._idle()
         except RpcError as exc:
             self._failures += 1
             delay = self._backoff.delay(self._failures)
@@ -145,7 +158,7 @@ class Registration:
 
     def run(self, stopping: threading.Event) -> None:
         """Step until ``stopping`` is set."""
-        while not stopping.is_set():
+        while not stopping.is_set() and not self.refused:
             if stopping.wait(self.step()):
                 return
 

@@ -302,6 +302,8 @@ class Service:
             except urls.BadUrl as exc:
                 # The registry would refuse it, and registration would retry it for ever.
                 raise errors.StartError(f"advertise: {exc}") from None
+        if self.registers:
+            self._check_registry_urls()
         if tls_files and self.advertise and not self.advertise.startswith("https://"):
             raise errors.StartError(f"--advertise {self.advertise} must be an https:// URL: this service serves TLS")
         # Made anew for each start: the service and its parts register their series in open() and start().
@@ -351,6 +353,20 @@ class Service:
             self._spawn(lambda: self.registration.run(self._stopping), "registration")
             self._spawn(lambda: self.push_verifier.run(self._stopping), "push-verifier")
         return self
+
+    def _check_registry_urls(self) -> None:
+        """Raise StartError unless every registry URL passes ``urls.parse``.
+
+        Registration would otherwise call a registry it can never reach, "not reachable", for ever.
+        """
+        entries = [url.strip() for url in self.registry.split(",") if url.strip()]
+        if not entries:
+            raise errors.StartError(f"registry: {self.registry!r} names no URL")
+        for url in entries:
+            try:
+                urls.parse(url)
+            except urls.BadUrl as exc:
+                raise errors.StartError(f"registry: {exc}") from None
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         def run() -> None:

@@ -45,20 +45,34 @@ def services_main(argv: list[str] | None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    table = [("NAME", "URL", "STATUS", "LAST CHECK", "FAILURES")]
-    table += [
-        (r["service_name"], r["service_url"], r["status"], r["last_checked"] or "-", str(r["failures"]))
-        for r in sorted(rows, key=lambda r: (r["service_name"], r["service_url"]))
-    ]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return _fail(f"registry {args.registry} answered Registry.services with something other than a list of rows")
+    table: list[tuple[str, ...]] = [("NAME", "URL", "STATUS", "LAST CHECK", "FAILURES")]
+    table += sorted(
+        tuple(_cell(r.get(key)) for key in ("service_name", "service_url", "status", "last_checked", "failures"))
+        for r in rows
+    )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     if not rows:
         print("(no services registered)")
     if rows:
-        checking = {r.get("checked_by") for r in rows} - {None}
+        checking = {_cell(r.get("checked_by")) for r in rows if r.get("checked_by") is not None}
         print(f"checked by: {', '.join(sorted(checking)) if checking else 'no registry at the moment'}")
     return 0
+
+
+def _cell(value: object) -> str:
+    """``value`` as one printable cell: a dash when missing, control characters escaped as ``logs`` does.
+
+    Names come from whoever registered; a control character would reach the terminal, and a
+    lone surrogate cannot be printed at all.
+    """
+    text = "-" if value is None else str(value)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def call_main(argv: list[str] | None) -> int:

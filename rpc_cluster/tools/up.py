@@ -19,7 +19,6 @@ against it, and a browser trusts the portal once told to trust ``ca.pem``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -48,20 +47,6 @@ HA_SERVICES = MappingProxyType({"registry": 3000, "registry2": 3001, "log": 4000
 STOP_ORDER = ("portal", "grading", "log", "registry2", "registry")
 # What the services register as: `up` is ready once every registry lists them all as passing.
 REGISTERED = ("LogService", "GradingService", "PortalService")
-
-
-def _authority(host: str) -> str:
-    """``host`` as it goes in a URL: an IPv6 address in brackets."""
-    return f"[{host}]" if ":" in host else host
-
-
-def _listen_host(text: str) -> str:
-    """A --host that the services' URLs can carry (every child is given the registry's URL)."""
-    try:
-        urls.parse(f"http://{_authority(text)}:1/")
-    except urls.BadUrl as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} cannot be the host of a URL: {exc}") from None
-    return text
 
 
 def _free_port(host: str) -> int:
@@ -97,7 +82,7 @@ class Cluster:
         self.signals: list[int] = []
 
     def url(self, name: str) -> str:
-        return f"{'https' if self.tls_files else 'http'}://{_authority(self.host)}:{self.ports[name]}"
+        return f"{'https' if self.tls_files else 'http'}://{urls.url_host(self.host)}:{self.ports[name]}"
 
     @property
     def registries(self) -> list[str]:
@@ -215,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = flags.ArgumentParser(prog="rpc-cluster up", description=__doc__.splitlines()[0])
     flags.add_flag(parser, "--data", "RPC_CLUSTER_DATA", "./data", "folder for the grades database and the log file")
     flags.add_flag(
-        parser, "--host", "RPC_CLUSTER_UP_HOST", "127.0.0.1", "address every service listens on", type=_listen_host
+        parser, "--host", "RPC_CLUSTER_UP_HOST", "127.0.0.1", "address every service listens on", type=flags.listen_host
     )
     for name, port in SERVICES.items():
         flags.add_flag(
