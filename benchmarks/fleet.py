@@ -1,21 +1,25 @@
 """Many fake services in one process, for the registry benchmark.
 
 Each URL ``/svc/<n>/rpc`` behaves as one service: it answers
-``Service.heartbeat`` and records when each ``Service.update`` arrived.
+``Service.heartbeat`` and records when each ``Service.update`` arrived. The
+registry counts a heartbeat only when it names the service registered at that
+URL, so a URL registered under another name than ``FakeService`` says which
+in its query: ``/svc/<n>/rpc?as=Lat1``.
 ``GET /updates`` returns those records. Run: ``python -m benchmarks.fleet``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
 import time
+import urllib.parse
 
 from rpc_cluster.serving.server import HttpServer
-import contextlib
 
-_HEARTBEAT = b'{"jsonrpc": "2.0", "result": {"status": "ok", "service": "Fake"}, "id": 1}'
+_HEARTBEAT = '{{"jsonrpc": "2.0", "result": {{"status": "ok", "service": {name}}}, "id": 1}}'
 _TRUE = b'{"jsonrpc": "2.0", "result": true, "id": 1}'
 
 
@@ -35,7 +39,8 @@ class Fleet:
             if b"Service.heartbeat" in raw:
                 with self._lock:
                     self.heartbeats += 1
-                body = _HEARTBEAT
+                name = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("as", ["FakeService"])[0]
+                body = _HEARTBEAT.format(name=json.dumps(name)).encode()
             else:
                 params = json.loads(raw).get("params", {})
                 with self._lock:

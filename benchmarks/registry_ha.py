@@ -200,7 +200,7 @@ def latency(etcd: EtcdCluster, fleet_url: str, calls: int) -> dict:
             client.call("Registry.lookup", "Nobody")
 
         def register(client: Client, n: int) -> None:
-            client.call("Registry.register", f"Lat{n}", f"{fleet_url}/svc/lat-{n}/rpc", [])
+            client.call("Registry.register", f"Lat{n}", f"{fleet_url}/svc/lat-{n}/rpc?as=Lat{n}", [])
 
         phases = {
             "register (new URL)": register,
@@ -221,7 +221,7 @@ def latency(etcd: EtcdCluster, fleet_url: str, calls: int) -> dict:
             )
         waits, first = [], 0
         for n in range(VISIBILITY_TRIES):
-            url = f"{fleet_url}/svc/vis-{n}/rpc"
+            url = f"{fleet_url}/svc/vis-{n}/rpc?as=Vis{n}"
             clients["etcd"].call("Registry.register", f"Vis{n}", url, [])
             registered, lookups = time.perf_counter(), 1
             while url not in other.call("Registry.lookup", f"Vis{n}"):

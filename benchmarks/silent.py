@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-_BODY = b'{"jsonrpc": "2.0", "result": {"status": "ok", "service": "Silent"}, "id": 1}'
+_BODY = b'{"jsonrpc": "2.0", "result": {"status": "ok", "service": "SilentService"}, "id": 1}'
 _ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(_BODY), _BODY)
 
 
