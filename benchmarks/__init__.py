@@ -1,1 +1,1 @@
-"""Benchmarks: ``python -m benchmarks`` runs them all and rewrites the README table."""
+"""Benchmarks: ``python -m benchmarks`` runs them all and rewrites the results in docs/benchmarks.md."""

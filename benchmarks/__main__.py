@@ -1,9 +1,12 @@
-"""Run every benchmark and rewrite the README's results section.
+"""Run every benchmark and rewrite the results in docs/benchmarks.md.
 
     python -m benchmarks             all of them (several minutes)
     python -m benchmarks --quick     fewer and shorter repetitions
     python -m benchmarks --only registry_scale rpc_throughput
-    python -m benchmarks --no-readme print the tables only
+    python -m benchmarks --no-write  print the tables only
+
+The results replace what lies between the ``benchmarks:start`` and
+``benchmarks:end`` markers of docs/benchmarks.md; the text around them is kept.
 
 Every figure in one table is measured in the same run, side by side, and
 reported as a median: these machines are noisy.
@@ -20,7 +23,7 @@ import sys
 
 from .common import ROOT, machine
 
-# (module, title) in the order they appear in the README.
+# (module, title) in the order they appear in docs/benchmarks.md.
 BENCHMARKS = [
     ("rpc_roundtrip", "RPC round trip: Grades.get_student against the stdlib peer and the limit"),
     ("registry_scale", "Registry: failure detection and fan-out"),
@@ -36,13 +39,15 @@ BENCHMARKS = [
     ("load_faults", "Load with faults: 60 s, 16 clients, each of two grading instances killed, log service stopped"),
 ]
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+# Where the results live: the README is the front door, the figures are in docs/.
+RESULTS = ROOT / "docs" / "benchmarks.md"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
     parser.add_argument("--only", nargs="+", choices=[name for name, _ in BENCHMARKS], help="run only these")
-    parser.add_argument("--no-readme", action="store_true", help="print, do not rewrite README.md")
+    parser.add_argument("--no-write", action="store_true", help=f"print, do not rewrite {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("benchmarks: wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -61,19 +66,18 @@ def main(argv: list[str] | None = None) -> int:
             text = f"Not measured in this run: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         print(text, flush=True)
         sections.append(f"### {title}\n\n{text}")
-    if args.no_readme or args.only:
-        if args.only and not args.no_readme:
-            print("(README not rewritten: it holds the full run; drop --only to rewrite it)", file=sys.stderr)
+    if args.no_write or args.only:
+        if args.only and not args.no_write:
+            print(f"({RESULTS.name} not rewritten: it holds the full run; drop --only to rewrite it)", file=sys.stderr)
         return 0
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    text = RESULTS.read_text()
     block = f"{START}\n" + "\n\n".join(sections) + f"\n{END}"
     if START in text and END in text:
         text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
     else:
         text += "\n" + block + "\n"
-    readme.write_text(text)
-    print("README.md results rewritten", file=sys.stderr)
+    RESULTS.write_text(text)
+    print(f"{RESULTS.relative_to(ROOT)} rewritten", file=sys.stderr)
     return 0
 
 
