@@ -523,8 +523,8 @@ def test_the_forms_and_the_import_share_one_score_rule():
     from portal import grades_csv
     from rpc_cluster.grading import csv_import
 
-    # Grading keeps its rule private: the portal's copy must stay the very same pattern.
-    assert grades_csv.SCORE.pattern == csv_import._DECIMAL.pattern
+    # The portal keeps a copy of grading's public rule: it must stay the very same pattern.
+    assert grades_csv.SCORE.pattern == csv_import.SCORE_TEXT.pattern
 
 
 def test_the_portal_uses_gradings_rule_for_unprintable_text():

@@ -1,6 +1,6 @@
 """Reading ``Grades.import_grades``'s CSV: every row checked before anything is stored.
 
-The format (README, "Importing grades"):
+The format (docs/protocol.md, "Grades.*"):
 
 - the first line is the header ``student_id,title,type,score``: these four
   names in this order, each may have white space around it; a UTF-8 byte
@@ -29,8 +29,11 @@ COLUMNS = ("student_id", "title", "type", "score")
 MAX_ROWS = 50_000
 
 _WHOLE = re.compile(r"[0-9]+")
-# What a spreadsheet writes for a number: no "nan", "inf", "0x10" or "1_0" (all of which float() takes).
-_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+#: A score as text, the one rule for every score typed or imported (kept public and stable: the
+#: portal's forms take what an import takes). What a spreadsheet writes for a number: ASCII digits,
+#: an optional sign, decimal point and exponent; no "nan", "inf", "0x10", "1_0" or non-ASCII digits
+#: (all of which float() takes). Matched whole (``fullmatch``), after white space is stripped.
+SCORE_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 class Row(NamedTuple):
@@ -93,7 +96,7 @@ def _row(line: int, cells: list[str]) -> Row:
             validation.title(title),
             validation.grade_type(kind),
         )
-        if not _DECIMAL.fullmatch(score):
+        if not SCORE_TEXT.fullmatch(score):
             raise InvalidParams.field("score", "must be a number from 0 to 100")
         return Row(line, *checked, validation.score(float(score)))
     except InvalidParams as exc:

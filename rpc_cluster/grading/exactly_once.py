@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core.errors import Conflict, InvalidParams
 from ..core.ids import is_caller_id
 
-# What a request_id may be (CONTRACT.md): short, printable, safe in logs and SQL.
+#: What a write done once returns: its result is recorded as JSON, so it is a JSON object or None.
+Written = TypeVar("Written", bound="dict[str, Any] | None")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -41,22 +42,26 @@ _RECORD = "UPDATE requests SET result = ? WHERE request_id = ?"
 _RELEASE = "DELETE FROM requests WHERE request_id = ?"
 
 
-def check_request_id(value: Any) -> str | None:
-    """The ``request_id`` param, validated: None, or 1-64 characters of [A-Za-z0-9._:-]."""
+def check_request_id(value: object) -> str | None:
+    """The ``request_id`` param, validated: None, or 1-64 characters of [A-Za-z0-9._:-].
+
+    The rule of every caller id (``core.ids``; docs/protocol.md, "Exactly once"): short,
+    printable, safe in logs and SQL.
+    """
     if value is None:
         return None
-    if not is_caller_id(value):
+    if not isinstance(value, str) or not is_caller_id(value):
         raise InvalidParams.field("request_id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
     return value
 
 
 def once(
-    execute: Callable[[str, tuple], list],
+    execute: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]],
     request_id: str | None,
     method: str,
-    params: tuple,
-    write: Callable[[], dict[str, Any] | None],
-) -> dict[str, Any] | None:
+    params: tuple[Any, ...],
+    write: Callable[[], Written],
+) -> Written:
     """``write()``'s result, done at most once per ``request_id``; call inside a transaction.
 
     ``execute(sql, args)`` runs one statement in that transaction and returns
@@ -76,7 +81,9 @@ def once(
             execute(_RECORD, (json.dumps(result), request_id))
         return result
     first_method, first_fingerprint, first_result = execute(_FIRST, (request_id,))[0]
-    first = None if first_result is None else json.loads(first_result)
+    # The first call's result as it was recorded: the JSON of the same kind of value.
+    recorded: Any = None if first_result is None else json.loads(first_result)
+    first: Written = recorded
     if (first_method, first_fingerprint) != (method, fingerprint):
         raise Conflict(
             f"request_id {request_id!r} was used by another call",

@@ -4,7 +4,8 @@ A query is split into words at white space; a student matches when every
 word is found in the first or the last name (so "Nick Carter" and "carter
 nick" find Nick Carter). Both sides are folded first: case folded, then
 decomposed (NFKD) with the combining marks dropped, so "zoe" finds "Zoë",
-"Zoë" finds "Zoe" and "ＡＢＣ" finds "abc" ("strasse" finds "Straße", and Hebrew points are marks too).
+"Zoë" finds "Zoe" and fullwidth "ABC" (U+FF21 to U+FF23) finds "abc"
+("strasse" finds "Straße", and Hebrew points are marks too).
 
 Both stores fold here, in Python, and nowhere else: each stores ``fold`` of every
 name as it writes it and compares ``folded_words`` of the query. A fold in SQL

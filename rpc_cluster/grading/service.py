@@ -37,7 +37,7 @@ class Grades:
         self._students = StudentCache(store)
 
     @rpc_method
-    def get_students(self, offset: int = 0, limit: int | None = None) -> list:
+    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Students ordered by id, each with grades and average; page with offset and limit (1-1000)."""
         validation.whole("offset", offset, 0)
         if limit is not None:
@@ -52,15 +52,19 @@ class Grades:
         return self._store.count_students()
 
     @rpc_method
-    def get_student(self, student_id: int) -> dict:
+    def get_student(self, student_id: int) -> dict[str, Any]:
         """One student with its grades and average (null without grades); unknown is a 404."""
         student = self._students.get_student(validation.whole("student_id", student_id, 1))
         if student is None:
             raise NotFound(f"No student with id {student_id}", {"student_id": student_id})
-        return student
+        # The cached JSON text of that object, sent as it is; the signature says what a caller
+        # gets (rpc.discover's schema is read from it).
+        return student  # type: ignore[return-value]
 
     @rpc_method
-    def add_grade(self, student_id: int, title: str, type: str, score: float, request_id: str | None = None) -> dict:
+    def add_grade(
+        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
+    ) -> dict[str, Any]:
         """Store a grade: title 1-200 characters, type Quiz/Test/Exam/Homework, score 0-100.
 
         With a request_id (1-64 characters of A-Z a-z 0-9 . _ : -), a repeat stores
@@ -77,7 +81,7 @@ class Grades:
         return stored
 
     @rpc_method
-    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict:
+    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
         """Store a new student (names 1-100 characters); once per request_id, like add_grade."""
         student = self._store.add_student(
             validation.text("first_name", first_name, 100),
@@ -94,8 +98,8 @@ class Grades:
         title: str | None = None,
         type: str | None = None,
         score: float | None = None,
-        expected: dict | None = None,
-    ) -> dict:
+        expected: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Change a grade's given fields (null or absent: unchanged) and return the stored grade.
 
         The same rules as add_grade; an unknown grade_id is a 404. expected: the
@@ -118,7 +122,7 @@ class Grades:
         return stored
 
     @rpc_method
-    def delete_grade(self, grade_id: int, expected: dict | None = None) -> bool:
+    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
         """Delete a grade and return true; an unknown grade_id is a 404.
 
         expected: as in update_grade; a grade changed since is a 409 whose data is
@@ -131,7 +135,9 @@ class Grades:
         return True
 
     @rpc_method
-    def list_students(self, offset: int = 0, limit: int = 50, query: str | None = None, sort: str = "name") -> dict:
+    def list_students(
+        self, offset: int = 0, limit: int = 50, query: str | None = None, sort: str = "name"
+    ) -> dict[str, Any]:
         """One page of students without their grades: {"total", "students": [{"id", "first_name",
         "last_name", "average", "grade_count"}]}.
 
@@ -158,7 +164,7 @@ class Grades:
         return self._store.list_students(offset, limit, query, sort)
 
     @rpc_method
-    def import_grades(self, csv_text: str, request_id: str | None = None) -> dict:
+    def import_grades(self, csv_text: str, request_id: str | None = None) -> dict[str, Any]:
         """Store every grade of a CSV file, all or none, and return {"imported": N}.
 
         The header is student_id,title,type,score; each line follows add_grade's rules
@@ -172,7 +178,7 @@ class Grades:
         return result
 
     @rpc_method
-    def statistics(self) -> dict:
+    def statistics(self) -> dict[str, Any]:
         """The class at a glance: {"students", "grades", "mean", "median", "histogram"}.
 
         mean and median are over the students' averages (each student counts once;
@@ -213,6 +219,8 @@ class GradingService(Service):
         return self.threads or (8 if self.store is not None and self.store.waits_on_network else 1)
 
     def expose(self, methods: MethodTable) -> None:
+        if self.store is None:
+            raise RuntimeError("rpc: GradingService exposes its methods once open() has opened the store")
         methods.add_object("Grades", Grades(self.store))
 
     def on_stop(self) -> None:

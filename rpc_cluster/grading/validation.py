@@ -27,7 +27,7 @@ def whole(field: str, value: Any, minimum: int) -> int:
     return value
 
 
-def text(field: str, value: Any, longest: int) -> str:
+def text(field: str, value: object, longest: int) -> str:
     """Printable text of 1 to ``longest`` characters once surrounding white space is removed."""
     if not isinstance(value, str):
         raise InvalidParams.field(field, "must be text")
@@ -46,9 +46,9 @@ def title(value: Any) -> str:
     return text("title", value, 200)
 
 
-def grade_type(value: Any) -> str:
+def grade_type(value: object) -> str:
     """One of GRADE_TYPES, spelled exactly."""
-    if value not in GRADE_TYPES:
+    if not isinstance(value, str) or value not in GRADE_TYPES:
         raise InvalidParams.field("type", f"must be one of {', '.join(GRADE_TYPES)}")
     return value
 

@@ -154,12 +154,13 @@ class _LogSource:
             raise
 
     def _find(self) -> str:
-        if self._args.url:
-            return self._args.url
+        given: str | None = self._args.url
+        if given:
+            return given
         registry = RegistryClient(
             self._args.registry, token=self._args.token, timeout=self._args.timeout, transport=self._transport
         )
-        urls = registry.call("Registry.lookup", LOG_SERVICE)
+        urls: list[str] = registry.call("Registry.lookup", LOG_SERVICE)
         if not urls:
             raise ServiceUnavailable(f"the registry ({self._args.registry}) lists no passing {LOG_SERVICE}")
         return urls[0]

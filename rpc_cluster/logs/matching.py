@@ -98,9 +98,14 @@ class Query:
             return None
         if self.trace_id is not None and entry.get("trace_id") != self.trace_id:
             return None
-        if self.min_level is not None and LEVELS.get(entry.get("level"), 0) < self.min_level:
+        if self.min_level is not None and _level_number(entry.get("level")) < self.min_level:
             return None
         # Timestamps are written in one fixed format (UTC, microseconds): text order is time order.
         if self.since is not None and not str(entry.get("timestamp") or "") > self.since:
             return None
         return {field: entry.get(field) for field in FIELDS}
+
+
+def _level_number(level: object) -> int:
+    """A level name's number (``LEVELS``); 0 for anything else a line may hold (none, a number, a list)."""
+    return LEVELS.get(level, 0) if isinstance(level, str) else 0

@@ -95,7 +95,7 @@ class Log:
         level: str | None = None,
         trace_id: str | None = None,
         since: str | None = None,
-    ) -> list:
+    ) -> list[dict[str, Any]]:
         """The newest matching entries, oldest first. ``level`` means that level or above;
         ``since``: only entries newer than this timestamp.
 
@@ -112,7 +112,7 @@ class Log:
         level: str | None = None,
         trace_id: str | None = None,
         since: str | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """``{"entries", "cursor", "more"}``: the matching entries written after ``cursor``, oldest first.
 
         Without a cursor: the newest ones (as ``Log.tail``). Pass the returned
@@ -233,14 +233,20 @@ class LogService(Service):
             ("reason",),
         )
 
+    def _open_store(self) -> LogStore:
+        """The open log file; only from ``open()`` to ``stop()``."""
+        if self.store is None:
+            raise RuntimeError("rpc: LogService has an open log file only from open() to stop()")
+        return self.store
+
     def expose(self, methods: MethodTable) -> None:
-        methods.add_object("Log", Log(self.store))
+        methods.add_object("Log", Log(self._open_store()))
 
     def after_call(self) -> None:
         # Every entry of the batch reaches the file before the HTTP response goes out;
         # When some did not, wsgi_app answers 503, with the trace the request was served in.
         try:
-            self.store.flush()
+            self._open_store().flush()
         except WriteFailed as exc:
             self.refused_batches += 1
             raise _Refused(exc, tracing.current_trace_id()) from exc
@@ -272,11 +278,13 @@ class LogService(Service):
         return app
 
     def on_start(self) -> None:
-        logging.getLogger().addHandler(self._own_records)
+        if self._own_records is not None:
+            logging.getLogger().addHandler(self._own_records)
 
     def on_stop(self) -> None:
-        if self.store is not None:
+        if self._own_records is not None:
             logging.getLogger().removeHandler(self._own_records)
+        if self.store is not None:
             self.store.close()
 
 

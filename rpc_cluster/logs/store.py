@@ -22,6 +22,7 @@ forwards from a cursor (``cursor.py``).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging.handlers
 import os
@@ -60,7 +61,7 @@ TAIL_BYTES = 16 << 20
 class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     """The stdlib's rotating file, but every file it opens is created 0600."""
 
-    def _open(self):  # type: ignore[override]
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return open(fd, "a", encoding="utf-8", errors="backslashreplace")
 
@@ -172,7 +173,7 @@ class LogStore:
 
     def __init__(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike[str],
         *,
         max_bytes: int = 10 << 20,
         backups: int = 5,
@@ -315,7 +316,8 @@ class LogStore:
         with self._lock:
             self.marks.new_batch()
             self._end_torn()
-            chunk, ends = bytearray(), []
+            chunk = bytearray()
+            ends: list[tuple[int, _Line]] = []
             # Marks of this chunk's lines, before they are written (a batch holds each shipper many times).
             ahead: dict[str, int] = {}
             for line in lines:

@@ -18,10 +18,9 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ...client import retry
-from .. import exactly_once, search
 from . import postgres_schema
-from .protocol import SEED, grade
-from .sql_writes import SqlGradeStore
+from .protocol import SqlRow
+from .sql_writes import SqlGradeStore, Transaction, seed
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -30,15 +29,8 @@ _SEED_LOCK = 7_310_551
 # What PostgreSQL answers when it rolled a transaction back whole to let another one go on:
 # the same transaction may then simply run again.
 _COLLIDED = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
-# A student with the folded names that searches compare (postgres_schema.KEY_COLUMNS).
-_ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (%s, %s, %s, %s) RETURNING id"
 
 T = TypeVar("T")
-
-
-def _student(first_name: str, last_name: str) -> tuple[str, str, str, str]:
-    """_ADD_STUDENT's args."""
-    return first_name, last_name, search.fold(first_name), search.fold(last_name)
 
 
 def _check_alive(conn: psycopg.Connection) -> None:
@@ -57,7 +49,7 @@ def _check_alive(conn: psycopg.Connection) -> None:
         raise psycopg.OperationalError("the server closed this connection while it was idle")
 
 
-def _rows(cursor: psycopg.Cursor) -> list:
+def _rows(cursor: psycopg.Cursor[SqlRow]) -> list[SqlRow]:
     # psycopg refuses fetchall() on a statement that returns no rows (UPDATE, DELETE).
     return cursor.fetchall() if cursor.description is not None else []
 
@@ -84,12 +76,12 @@ def _again_if_collided(attempt: Callable[[], T]) -> T:
 
 
 class _Transaction:
-    """A PostgreSQL transaction as ``sql_store.Transaction``."""
+    """A PostgreSQL connection as ``sql_writes.Transaction``."""
 
-    def __init__(self, conn: psycopg.Connection):
+    def __init__(self, conn: psycopg.Connection[SqlRow]):
         self.conn = conn
 
-    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
         return _rows(self.conn.execute(sql.replace("?", "%s"), args))
 
     def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
@@ -114,14 +106,7 @@ class PostgresStore(SqlGradeStore):
         with psycopg.connect(url, connect_timeout=5) as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
             postgres_schema.create(conn)
-            if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
-                for first, last, grades in SEED:
-                    sid = conn.execute(_ADD_STUDENT, _student(first, last)).fetchone()[0]
-                    for title, kind, score in grades:
-                        conn.execute(
-                            "INSERT INTO grades (student_id, title, type, score) VALUES (%s, %s, %s, %s)",
-                            (sid, title, kind, score),
-                        )
+            seed(_Transaction(conn))
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -132,7 +117,7 @@ class PostgresStore(SqlGradeStore):
             check=_check_alive,
         )
 
-    def _read(self, sql: str, args: tuple) -> list[tuple]:
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[SqlRow]:
         """The rows of one read; once more on a fresh connection if the first one was dead.
 
         The pool's check catches connections the server closed while they sat idle;
@@ -148,47 +133,22 @@ class PostgresStore(SqlGradeStore):
                     raise
         raise AssertionError("unreachable")
 
-    def add_grade(
-        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
-    ) -> dict[str, Any] | None:
-        def write(conn: psycopg.Connection) -> dict[str, Any] | None:
-            row = conn.execute(
-                "INSERT INTO grades (student_id, title, type, score) SELECT %s, %s, %s, %s "
-                "WHERE EXISTS (SELECT 1 FROM students WHERE id = %s) RETURNING id, title, type, score",
-                (student_id, title, type, score, student_id),
-            ).fetchone()
-            return grade(row) if row else None
-
-        return self._write(request_id, "add_grade", (student_id, title, type, score), write)
-
-    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
-        def write(conn: psycopg.Connection) -> dict[str, Any]:
-            sid = conn.execute(_ADD_STUDENT, _student(first_name, last_name)).fetchone()[0]
-            return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
-
-        return self._write(request_id, "add_student", (first_name, last_name), write)
-
-    def _write(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
-        """One write, committed before it returns; done once per ``request_id``."""
-        if request_id is not None:
-            return self._transaction(request_id, method, params, lambda tx: write(tx.conn))
-
-        def autocommitted() -> Any:
+    def _autocommitted(self, write: Callable[[Transaction], T]) -> T:
+        def attempt() -> T:
             with self._pool.connection() as conn:
-                # Autocommit: the INSERT is committed (and durable) before it returns.
-                return write(conn)
-
-        return _again_if_collided(autocommitted)
-
-    def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
-        def attempt() -> Any:
-            with self._pool.connection() as conn, conn.transaction():
-                tx = _Transaction(conn)
-                return exactly_once.once(tx.rows, request_id, method, params, lambda: write(tx))
+                # Autocommit: each statement is committed (and durable) before it returns.
+                return write(_Transaction(conn))
 
         return _again_if_collided(attempt)
 
-    def _matching(self, query: str) -> tuple[str, tuple]:
+    def _transaction(self, write: Callable[[Transaction], T]) -> T:
+        def attempt() -> T:
+            with self._pool.connection() as conn, conn.transaction():
+                return write(_Transaction(conn))
+
+        return _again_if_collided(attempt)
+
+    def _matching(self, query: str) -> tuple[str, tuple[Any, ...]]:
         self._fold_unfolded()
         return postgres_schema.hits(query)
 

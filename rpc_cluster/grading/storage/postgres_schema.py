@@ -9,6 +9,7 @@ earlier version up to date.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 
@@ -145,7 +146,7 @@ TRIGGERS = (
         "EXECUTE FUNCTION keys_on_name_update()",
     ),
 )
-# Triggers, functions and indexes of earlier commits on the issue-13 branch, replaced by the ones above.
+# Triggers, functions and indexes of earlier versions of this schema, replaced by the ones above.
 LEGACY = """
 DROP TRIGGER IF EXISTS grade_added ON grades;
 DROP TRIGGER IF EXISTS grade_removed ON grades;
@@ -196,7 +197,7 @@ DROP FUNCTION IF EXISTS grading_fold(text);
 _HAS = "(s.first_key LIKE ? ESCAPE '\\' OR s.last_key LIKE ? ESCAPE '\\')"
 
 
-def hits(query: str) -> tuple[str, tuple]:
+def hits(query: str) -> tuple[str, tuple[Any, ...]]:
     """The store's ``_matching``: a SELECT of the ids of the students ``query`` finds, and its args.
 
     The words are folded here, by the function that folded the names.
@@ -268,7 +269,7 @@ def _index_names(conn: psycopg.Connection) -> None:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
             schema = conn.execute(
                 "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS students_key_trigrams ON students "
                 f"USING gin (first_key {schema}.gin_trgm_ops, last_key {schema}.gin_trgm_ops)"

@@ -1,15 +1,24 @@
-"""What every grade store does, and what both implementations share.
+"""What every grade store does (``GradeStore``), and the values and rows every store shares.
 
-A store holds students and grades. Both implementations compute averages
-and paging in SQL, create their schema at start, and seed the five students
-of the original Go sample only when the store is empty. They get values
+A store holds students and grades. The SQL stores compute averages and
+paging in SQL, create their schema at start, and seed the five students of
+the original Go sample only when the store is empty. Every store gets values
 already validated by the service.
+
+``GradeStore`` is a Protocol: a store satisfies it by having its methods, so
+one that misses a method, or takes other arguments, fails mypy where it is
+used as a ``GradeStore`` (``open_store``, the service), not in production.
 """
 
 from __future__ import annotations
 
-import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..csv_import import Row
+
+#: One row as a database driver returns it.
+SqlRow = tuple[Any, ...]
 
 GRADE_TYPES = ("Quiz", "Test", "Exam", "Homework")
 # Grades.list_students' orders: by last then first name, by average up, by average down.
@@ -25,12 +34,12 @@ SEED = (
 )
 
 
-def grade(row: tuple) -> dict[str, Any]:
+def grade(row: SqlRow) -> dict[str, Any]:
     """A grade dict from (id, title, type, score)."""
     return {"id": row[0], "title": row[1], "type": row[2], "score": float(row[3])}
 
 
-def students_from_rows(rows: list[tuple]) -> list[dict[str, Any]]:
+def students_from_rows(rows: list[SqlRow]) -> list[dict[str, Any]]:
     """Students from joined rows: (id, first, last, grade id, title, type, score, average).
 
     A student without grades comes as one row whose grade columns are NULL.
@@ -52,47 +61,41 @@ def students_from_rows(rows: list[tuple]) -> list[dict[str, Any]]:
     return students
 
 
-class GradeStore(abc.ABC):
+class GradeStore(Protocol):
     """Students and grades. Implementations are safe to call from many threads."""
 
-    #: True when each call waits on a database server (more request threads help).
-    waits_on_network = False
+    @property
+    def waits_on_network(self) -> bool:
+        """True when each call waits on a database server (more request threads help)."""
 
-    def change_token(self) -> Any:
+    def change_token(self) -> object:
         """A cheap value that changes whenever any student may have changed, or None.
 
         None means "cannot tell without reading": nothing may be cached (the
         PostgreSQL store, whose data other instances change).
         """
-        return None
 
-    @abc.abstractmethod
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Students ordered by id, each with its grades and average."""
 
-    @abc.abstractmethod
     def count_students(self) -> int:
         """How many students there are."""
 
-    @abc.abstractmethod
     def get_student(self, student_id: int) -> dict[str, Any] | None:
         """One student with its grades and average; None if unknown."""
 
-    @abc.abstractmethod
     def add_grade(
         self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
     ) -> dict[str, Any] | None:
         """Store a grade durably and return it; None if the student is unknown.
 
         With a ``request_id``, a repeat stores nothing and returns the first result
-        (``requests.once``).
+        (``exactly_once.once``).
         """
 
-    @abc.abstractmethod
     def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
         """Store a new student durably and return it (once per ``request_id``, like add_grade)."""
 
-    @abc.abstractmethod
     def update_grade(
         self,
         grade_id: int,
@@ -108,11 +111,9 @@ class GradeStore(abc.ABC):
         grade as it is; the check and the write are one transaction.
         """
 
-    @abc.abstractmethod
     def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
         """Delete a grade; False if there was none with that id. ``expected`` as in update_grade."""
 
-    @abc.abstractmethod
     def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
         """``{"total", "students"}``: one page of students matching ``query``, without grades.
 
@@ -120,18 +121,15 @@ class GradeStore(abc.ABC):
         "last_name", "average", "grade_count"}``.
         """
 
-    @abc.abstractmethod
-    def import_grades(self, rows: list, request_id: str | None = None) -> dict[str, Any]:
+    def import_grades(self, rows: list[Row], request_id: str | None = None) -> dict[str, Any]:
         """Store every ``csv_import.Row`` in one transaction and return ``{"imported": N}``.
 
         A row naming an unknown student stores nothing and raises InvalidParams
         naming its line. Once per ``request_id``, like add_grade.
         """
 
-    @abc.abstractmethod
     def statistics(self) -> dict[str, Any]:
         """``{"students", "grades", "mean", "median", "histogram"}`` over the students' averages."""
 
-    @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""

@@ -1,4 +1,4 @@
-"""What the SQLite and PostgreSQL stores share: per-student totals, and the queries.
+"""What the SQLite and PostgreSQL stores share: per-student totals, the queries and the writes.
 
 Each student has a row in ``student_totals`` (``grade_count``, ``score_sum``,
 ``average``), kept by triggers on ``grades`` inside the transaction that
@@ -10,7 +10,9 @@ every grade per call. The totals have a table of their own so that grade
 writes never touch ``students``: its name indexes (for sorting and
 searching) only change when a student is added.
 
-SQL here uses ``?`` placeholders; the PostgreSQL store passes them as ``%s``.
+SQL here uses ``?`` placeholders; the PostgreSQL store's ``Transaction.rows`` and
+``_read`` pass them as ``%s``. Every write goes through ``_write`` (one statement,
+or a transaction that claims its ``request_id`` first: ``exactly_once.once``).
 """
 
 from __future__ import annotations
@@ -18,18 +20,24 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ...core.errors import Conflict
+from .. import exactly_once, search
 from ..csv_import import Row, unknown_student
-from .protocol import GradeStore, grade, students_from_rows
+from .protocol import SEED, SqlRow, grade, students_from_rows
+
+T = TypeVar("T")
+#: What a write that may carry a ``request_id`` returns (``exactly_once.once`` records it).
+Written = TypeVar("Written", bound="dict[str, Any] | None")
 
 # Students' totals from their grades; a trigger adds "WHERE student_id ...".
 RECOMPUTE = """UPDATE student_totals SET
     grade_count = (SELECT COUNT(*) FROM grades WHERE student_id = student_totals.student_id),
     score_sum = (SELECT COALESCE(SUM(score), 0) FROM grades WHERE student_id = student_totals.student_id),
     average = (SELECT AVG(score) FROM grades WHERE student_id = student_totals.student_id)"""
-# Totals for the students that have none: all of them in a store made before issue 13, then none.
+# Totals for the students that have none: all of them in a store made before student_totals
+# existed, then none.
 FILL_TOTALS = """INSERT INTO student_totals (student_id, grade_count, score_sum, average)
 SELECT s.id, COUNT(g.id), COALESCE(SUM(g.score), 0), AVG(g.score)
 FROM students s LEFT JOIN grades g ON g.student_id = s.id
@@ -59,6 +67,11 @@ _UPDATE = """UPDATE grades SET title = COALESCE(?, title), type = COALESCE(?, ty
 WHERE id = ?{unchanged} RETURNING id, title, type, score"""
 _DELETE = "DELETE FROM grades WHERE id = ?{unchanged} RETURNING id"
 _GRADE = "SELECT id, title, type, score FROM grades WHERE id = ?"
+# A grade for a student that exists; no row when the student is unknown.
+_ADD_GRADE = """INSERT INTO grades (student_id, title, type, score) SELECT ?, ?, ?, ?
+WHERE EXISTS (SELECT 1 FROM students WHERE id = ?) RETURNING id, title, type, score"""
+# A student with the folded names that searches compare (each schema's first_key and last_key).
+_ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (?, ?, ?, ?) RETURNING id"
 # Compare-and-set rounds before a stale write gives up: see _compare_and_set.
 _CAS_ROUNDS = 3
 
@@ -91,16 +104,19 @@ SELECT ({count_sql}), (SELECT COALESCE(SUM(grade_count), 0) FROM student_totals)
 _CHUNK = 500
 
 
-def _unchanged(expected: dict[str, Any] | None) -> tuple[str, tuple]:
+def _unchanged(expected: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
     """The extra WHERE terms (and their args) under which a grade still holds ``expected``.
 
     Its keys are validated column names (title, type, score); a score compares as a number.
     """
-    keys = sorted(expected or {})
-    return "".join(f" AND {key} = ?" for key in keys), tuple(expected[key] for key in keys)
+    held = expected or {}
+    keys = sorted(held)
+    return "".join(f" AND {key} = ?" for key in keys), tuple(held[key] for key in keys)
 
 
-def _compare_and_set(tx: Transaction, grade_id: int, expected: dict[str, Any] | None, write: Callable[[], list]) -> Any:
+def _compare_and_set(
+    tx: Transaction, grade_id: int, expected: dict[str, Any] | None, write: Callable[[], list[T]]
+) -> T | None:
     """``write()``'s first row, the write guarded by ``_unchanged(expected)``; None for an unknown grade.
 
     A write that matched no row either met no grade (None) or a stale one: that
@@ -127,20 +143,38 @@ def like_pattern(query: str) -> str:
 
 
 class Transaction(Protocol):
-    """One open transaction of a store."""
+    """One connection of a store, inside a transaction or committing each statement on its own."""
 
-    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
-        """Run one statement; its rows (none for a statement without RETURNING)."""
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
+        """Run one statement (``?`` placeholders); its rows (none for a statement without RETURNING)."""
 
     def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
         """Insert (student_id, title, type, score) rows, the fastest way this database has."""
 
 
-class SqlGradeStore(GradeStore):
-    """A store's reads and the methods of issue 13, over ``_read``, ``_transaction`` and ``_matching``.
+def student_keys(first_name: str, last_name: str) -> tuple[str, str, str, str]:
+    """A new student's row: the names, then the folded keys a search compares (``search.fold``)."""
+    return first_name, last_name, search.fold(first_name), search.fold(last_name)
 
-    Each store provides those three and the class attributes below (its SQL dialect).
+
+def seed(tx: Transaction) -> None:
+    """Add the original sample's students (SEED) when the store has none; call in the schema's transaction."""
+    if tx.rows("SELECT COUNT(*) FROM students")[0][0] != 0:
+        return
+    for first, last, grades in SEED:
+        sid = tx.rows(_ADD_STUDENT, student_keys(first, last))[0][0]
+        tx.insert_grades([(sid, *row) for row in grades])
+
+
+class SqlGradeStore(abc.ABC):
+    """A ``GradeStore`` over SQL: its reads and writes over ``_read``, ``_autocommitted``,
+    ``_transaction`` and ``_matching``.
+
+    Each store provides those four and the class attributes below (its SQL dialect).
     """
+
+    #: True when each call waits on a database server (more request threads help).
+    waits_on_network = False
 
     #: The ORDER BY of sort="name" over ``students s``: last name, first name (ignoring
     #: case), then id; indexed.
@@ -161,31 +195,71 @@ class SqlGradeStore(GradeStore):
     graded_sql = "(average IS NULL) = FALSE"
 
     @abc.abstractmethod
-    def _read(self, sql: str, args: tuple) -> list[tuple]:
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[SqlRow]:
         """The rows of one read-only statement."""
 
     @abc.abstractmethod
-    def _transaction(
-        self, request_id: str | None, method: str, params: tuple, write: Callable[[Transaction], Any]
-    ) -> Any:
-        """``write(transaction)``'s result, committed before it returns; all or nothing.
-
-        Done once per ``request_id`` (``requests.once``).
-        """
+    def _autocommitted(self, write: Callable[[Transaction], T]) -> T:
+        """``write(connection)``'s result, where each statement commits on its own before it returns."""
 
     @abc.abstractmethod
-    def _matching(self, query: str) -> tuple[str, tuple]:
+    def _transaction(self, write: Callable[[Transaction], T]) -> T:
+        """``write(transaction)``'s result, committed before it returns; all or nothing."""
+
+    @abc.abstractmethod
+    def _matching(self, query: str) -> tuple[str, tuple[Any, ...]]:
         """A SELECT of the ids (each once) of the students ``query`` finds (``search``), and its args."""
+
+    def _once(
+        self, request_id: str | None, method: str, params: tuple[Any, ...], write: Callable[[Transaction], Written]
+    ) -> Written:
+        """``write(transaction)``'s result in one transaction, done once per ``request_id``.
+
+        The id is claimed in the write's own transaction (``exactly_once.once``), so the
+        claim and the write commit together or not at all.
+        """
+        return self._transaction(lambda tx: exactly_once.once(tx.rows, request_id, method, params, lambda: write(tx)))
+
+    def _write(
+        self, request_id: str | None, method: str, params: tuple[Any, ...], write: Callable[[Transaction], Written]
+    ) -> Written:
+        """A write of one statement, committed before it returns; done once per ``request_id``.
+
+        Without an id the statement needs no transaction around it: it commits on its own.
+        """
+        if request_id is None:
+            return self._autocommitted(write)
+        return self._once(request_id, method, params, write)
+
+    def change_token(self) -> object:
+        return None
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         return students_from_rows(self._read(_PAGE, (self.no_limit if limit is None else limit, offset)))
 
     def count_students(self) -> int:
-        return self._read(self.count_sql, ())[0][0]
+        count: int = self._read(self.count_sql, ())[0][0]
+        return count
 
     def get_student(self, student_id: int) -> dict[str, Any] | None:
         found = students_from_rows(self._read(_STUDENT, (student_id,)))
         return found[0] if found else None
+
+    def add_grade(
+        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
+    ) -> dict[str, Any] | None:
+        def write(tx: Transaction) -> dict[str, Any] | None:
+            added = tx.rows(_ADD_GRADE, (student_id, title, type, score, student_id))
+            return grade(added[0]) if added else None
+
+        return self._write(request_id, "add_grade", (student_id, title, type, score), write)
+
+    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
+        def write(tx: Transaction) -> dict[str, Any]:
+            sid = tx.rows(_ADD_STUDENT, student_keys(first_name, last_name))[0][0]
+            return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
+
+        return self._write(request_id, "add_student", (first_name, last_name), write)
 
     def update_grade(
         self,
@@ -206,7 +280,7 @@ class SqlGradeStore(GradeStore):
                 lambda: [grade(row) for row in tx.rows(sql, (title, type, score, grade_id, *expected_args))],
             )
 
-        return self._transaction(None, "update_grade", (), write)
+        return self._transaction(write)
 
     def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
         unchanged, expected_args = _unchanged(expected)
@@ -216,7 +290,7 @@ class SqlGradeStore(GradeStore):
             deleted = _compare_and_set(tx, grade_id, expected, lambda: tx.rows(sql, (grade_id, *expected_args)))
             return deleted is not None
 
-        return self._transaction(None, "delete_grade", (), write)
+        return self._transaction(write)
 
     def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
         order = self.name_order if sort == "name" else self.average_orders[sort]
@@ -226,10 +300,8 @@ class SqlGradeStore(GradeStore):
             hits, args = self._matching(query)
             sql = _SEARCH.format(hits=hits, order=order)
         rows = self._read(sql, (*args, limit, offset))
-        if not rows and offset:  # past the last page: the first one's row carries the count
-            rows_for_total = self._read(sql, (*args, 1, 0))
-        else:
-            rows_for_total = rows
+        # Past the last page, the first one's row carries the count.
+        rows_for_total = self._read(sql, (*args, 1, 0)) if not rows and offset else rows
         total = rows_for_total[0][5] if rows_for_total else 0
         return {
             "total": total,
@@ -265,7 +337,7 @@ class SqlGradeStore(GradeStore):
             tx.insert_grades(grades)
             return {"imported": len(grades)}
 
-        return self._transaction(request_id, "import_grades", (grades,), write)
+        return self._once(request_id, "import_grades", (grades,), write)
 
     def statistics(self) -> dict[str, Any]:
         sql = _statistics_sql(self.count_sql, self.graded_sql)

@@ -11,25 +11,21 @@ import contextlib
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from .. import exactly_once, search
+from .. import search
 from . import sqlite_schema
-from .protocol import SEED, grade
-from .sql_writes import SqlGradeStore, like_pattern
+from .protocol import SqlRow
+from .sql_writes import SqlGradeStore, Transaction, like_pattern, seed
 
-# A student with the folded names that searches compare (sqlite_schema.KEYS).
-_ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (?, ?, ?, ?)"
+T = TypeVar("T")
+
 # One word (LIKE: a word too short for the trigram index) in the folded first or last name;
 # then the same over names without keys, folded as they are read. "\\" escapes LIKE's wildcards.
 _FOLDED_HAS = "(s.first_key LIKE ? ESCAPE '\\' OR s.last_key LIKE ? ESCAPE '\\')"
 _UNFOLDED_HAS = "(grading_fold(s.first_name) LIKE ? ESCAPE '\\' OR grading_fold(s.last_name) LIKE ? ESCAPE '\\')"
-
-
-def _student(first_name: str, last_name: str) -> tuple[str, str, str, str]:
-    """_ADD_STUDENT's args."""
-    return first_name, last_name, search.fold(first_name), search.fold(last_name)
 
 
 def _create_private(path: Path) -> None:
@@ -45,12 +41,14 @@ def _create_private(path: Path) -> None:
 
 
 class _Transaction:
-    """A SQLite transaction as ``sql_store.Transaction``."""
+    """A SQLite connection as ``sql_writes.Transaction``."""
 
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
 
-    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
+        # fetchall(), not fetchone(): an autocommitted statement (and so its commit) ends
+        # only when its rows are exhausted, and a write must be committed before we answer.
         return self._conn.execute(sql, args).fetchall()
 
     def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
@@ -75,13 +73,7 @@ class SqliteStore(SqlGradeStore):
         with conn:
             conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
             self._names_indexed = sqlite_schema.create(conn)
-            if conn.execute("SELECT COUNT(*) FROM students").fetchone()[0] == 0:
-                for first, last, grades in SEED:
-                    sid = conn.execute(_ADD_STUDENT, _student(first, last)).lastrowid
-                    conn.executemany(
-                        "INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)",
-                        [(sid, *g) for g in grades],
-                    )
+            seed(_Transaction(conn))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -97,47 +89,19 @@ class SqliteStore(SqlGradeStore):
                 self._all.append(conn)
         return conn
 
-    def add_grade(
-        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
-    ) -> dict[str, Any] | None:
-        def write() -> dict[str, Any] | None:
-            row = conn.execute(
-                "INSERT INTO grades (student_id, title, type, score) SELECT ?, ?, ?, ? "
-                "WHERE EXISTS (SELECT 1 FROM students WHERE id = ?) RETURNING id, title, type, score",
-                (student_id, title, type, score, student_id),
-            ).fetchall()
-            return grade(row[0]) if row else None
-
-        conn = self._conn()
-        return self._write(conn, request_id, "add_grade", (student_id, title, type, score), write)
-
-    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
-        def write() -> dict[str, Any]:
-            sid = conn.execute(_ADD_STUDENT + " RETURNING id", _student(first_name, last_name)).fetchall()[0][0]
-            return {"id": sid, "first_name": first_name, "last_name": last_name, "average": None, "grades": []}
-
-        conn = self._conn()
-        return self._write(conn, request_id, "add_student", (first_name, last_name), write)
-
-    def _write(self, conn: sqlite3.Connection, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
-        """One write, committed before it returns; done once per ``request_id``."""
-        if request_id is not None:
-            return self._transaction(request_id, method, params, lambda tx: write())
+    def _autocommitted(self, write: Callable[[Transaction], T]) -> T:
         try:
-            # A single autocommitted statement. fetchall(), not fetchone(): the statement
-            # (and so its commit) ends only when its rows are exhausted, and the write
-            # must be committed before we answer.
-            return write()
+            return write(_Transaction(self._conn()))
         finally:
+            # Counted after the commit: the student cache must not keep what came before it.
             self._writes += 1
 
-    def _transaction(self, request_id: str | None, method: str, params: tuple, write: Any) -> Any:
+    def _transaction(self, write: Callable[[Transaction], T]) -> T:
         conn = self._conn()
-        tx = _Transaction(conn)
-        # IMMEDIATE takes the write lock at once: two instances with one id queue here.
+        # IMMEDIATE takes the write lock at once: two instances with one request_id queue here.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            result = exactly_once.once(tx.rows, request_id, method, params, lambda: write(tx))
+            result = write(_Transaction(conn))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -148,13 +112,14 @@ class SqliteStore(SqlGradeStore):
             self._writes += 1
         return result
 
-    def _read(self, sql: str, args: tuple) -> list[tuple]:
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[SqlRow]:
         return self._conn().execute(sql, args).fetchall()
 
-    def _matching(self, query: str) -> tuple[str, tuple]:
+    def _matching(self, query: str) -> tuple[str, tuple[Any, ...]]:
         folded = search.folded_words(query)
         indexed = [word for word in folded if self._names_indexed and len(word) >= sqlite_schema.INDEXED_QUERY]
-        found, args = [], []
+        found: list[str] = []
+        args: list[str] = []
         if indexed:
             # One FTS5 phrase a word: its trigrams in a row, within one column (a substring).
             found.append("s.id IN (SELECT rowid FROM student_keys WHERE student_keys MATCH ?)")
@@ -172,7 +137,7 @@ class SqliteStore(SqlGradeStore):
             tuple(args),
         )
 
-    def change_token(self) -> Any:
+    def change_token(self) -> object:
         # PRAGMA data_version changes when another connection (another thread, or
         # another process on this file) commits; our own connection's commits are
         # counted in _writes.

@@ -55,7 +55,7 @@ SCHEMA = (
     f"{RECOMPUTE} WHERE student_id IN (OLD.student_id, NEW.student_id); END",
     FILL_TOTALS,
 )
-# Triggers of earlier commits on the issue-13 branch, replaced by the ones above.
+# Triggers of earlier versions of this schema, replaced by the ones above.
 LEGACY = tuple(
     f"DROP TRIGGER IF EXISTS {name}"
     for name in (
