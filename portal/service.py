@@ -68,7 +68,7 @@ class PortalService(Service):
             logs=self.connect("LogService", timeout=2.0),
             secret=self._secret,
             # Over HTTPS the CSRF cookie is marked Secure: a browser never sends it in clear text.
-            secure_cookies=bool(self.tls_cert),
+            secure_cookies=bool(self.tls.cert),
             metrics=self.metrics,
             watch=self.watch,
         )

@@ -77,6 +77,7 @@ from .core.tracing import current_trace_id, new_trace_id, trace
 from .runtime import config
 from .runtime.log_shipping import LogShipping
 from .runtime.service import Part, Service
+from .serving.settings import Limits, TlsFiles
 from .version import __version__
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
+    "Limits",
     "LogShipping",
     "MethodNotFound",
     "MethodTable",
@@ -101,6 +103,7 @@ __all__ = [
     "ServiceUnavailable",
     "StartError",
     "StoreFull",
+    "TlsFiles",
     "TransportError",
     "Unauthorized",
     "__version__",

@@ -4,7 +4,7 @@ import pytest
 from conftest import wait_until
 
 from portal.cluster_stats import ClusterWatch, Scrape, metrics_fetcher, parse, quantile, rates
-from rpc_cluster import Client
+from rpc_cluster import Client, TlsFiles
 from rpc_cluster.grading.service import GradingService
 
 TEXT = """# TYPE rpc_requests_total counter
@@ -351,9 +351,7 @@ def test_an_https_instance_is_verified_against_the_ca(tmp_path, certificates):
         db=str(tmp_path / "g.db"),
         registry="http://127.0.0.1:9/rpc",
         token="t0ken",
-        tls_cert=certificates.cert,
-        tls_key=certificates.key,
-        tls_ca=certificates.ca,
+        tls=TlsFiles(cert=certificates.cert, key=certificates.key, ca=certificates.ca),
     ) as service:
         assert service.url.startswith("https://")
         text = metrics_fetcher("t0ken", lambda: tls.client_context(certificates.ca))(service.url)

@@ -45,19 +45,20 @@ def test_pushes_are_verified_off_the_request_thread(registry_service):
     """A push answers at once, even while the registry is slow to confirm it."""
     gate = threading.Event()
     with EchoService("Caller", ("Target",), port=0, registry=registry_service.url) as caller:
-        wait_until(lambda: caller.registration.registered, 10, message="registration")
-        original = caller.push_verifier.registry.call
+        verifier = caller.registered.push_verifier
+        wait_until(lambda: caller.registered.registration.registered, 10, message="registration")
+        original = verifier.registry.call
 
         def slow_call(method, *args):
             gate.wait(5)
             return original(method, *args)
 
-        caller.push_verifier.registry.call = slow_call
+        verifier.registry.call = slow_call
         try:
             answer = push(caller.url, added=[{"service_name": "Target", "service_url": "http://127.0.0.1:1/rpc"}])
             assert answer["result"] is True
             assert caller.providers.get("Target") == []
         finally:
             gate.set()
-        wait_until(lambda: caller.push_verifier._pending == set(), 5, message="the verification")
+        wait_until(lambda: verifier._pending == set(), 5, message="the verification")
         assert caller.providers.get("Target") == []  # the registry lists no such instance

@@ -1,8 +1,8 @@
-"""Hostile clients (CONTRACT.md, Security): slow bodies, idle connections, huge batches, not-quite-JSON.
+"""Hostile clients (docs/operations.md, "Limits"): slow bodies, idle connections, huge batches, not-quite-JSON.
 
 Each test attacks a real server on a loopback port with raw sockets, then
 checks that ``/health`` and ``Service.heartbeat`` still answer, and that the
-attack got the answer README "Limits" promises.
+attack got the answer docs/operations.md ("Limits") promises.
 """
 
 import contextlib
@@ -19,7 +19,7 @@ import xmlrpc.client
 import pytest
 from echo_service import EchoService
 
-from rpc_cluster import CallTimeout, Client
+from rpc_cluster import CallTimeout, Client, Limits
 from rpc_cluster.core.jsonrpc import dispatch
 from rpc_cluster.core.methods import MethodTable
 from rpc_cluster.grading.storage.sqlite import SqliteStore
@@ -83,10 +83,10 @@ def test_stalled_bodies_do_not_hold_the_only_request_thread():
     # One request thread (grading on SQLite); eight stalled POSTs froze the portal.
     body_timeout = 4.0
     with (
-        EchoService(port=0, registry=NOWHERE, threads=1, body_timeout=body_timeout) as service,
+        EchoService(port=0, registry=NOWHERE, threads=1, limits=Limits(body_timeout=body_timeout)) as service,
         open_sockets() as stalled,
     ):
-        port = service._http.port
+        port = service.server.port
         for _ in range(8):
             sock = socket.create_connection(("127.0.0.1", port), timeout=10)
             sock.sendall(
@@ -105,9 +105,9 @@ def test_stalled_bodies_do_not_hold_the_only_request_thread():
 
 
 def test_a_body_that_arrives_slowly_but_in_time_is_served():
-    with EchoService(port=0, registry=NOWHERE, threads=1, body_timeout=5.0) as service:
+    with EchoService(port=0, registry=NOWHERE, threads=1, limits=Limits(body_timeout=5.0)) as service:
         body = b'{"jsonrpc": "2.0", "method": "Echo.echo", "params": ["slow"], "id": 3}'
-        with socket.create_connection(("127.0.0.1", service._http.port), timeout=10) as sock:
+        with socket.create_connection(("127.0.0.1", service.server.port), timeout=10) as sock:
             sock.sendall(
                 b"POST /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
             )
@@ -127,8 +127,11 @@ def test_idle_connections_neither_lock_out_health_nor_stay_open():
     if raise_open_file_limit() < IDLE_CONNECTIONS * 2 + 200:  # client and server ends, in this one process
         pytest.skip("the open-file limit is too low for 1,100 loopback connections in one process")
     idle_timeout = 3.0
-    with EchoService(port=0, registry=NOWHERE, threads=1, idle_timeout=idle_timeout) as service, open_sockets() as idle:
-        port = service._http.port
+    with (
+        EchoService(port=0, registry=NOWHERE, threads=1, limits=Limits(idle_timeout=idle_timeout)) as service,
+        open_sockets() as idle,
+    ):
+        port = service.server.port
         for _ in range(IDLE_CONNECTIONS):
             idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
         # Some that made a request and keep the connection (keep-alive), then go silent.
@@ -199,8 +202,7 @@ def test_limits_come_from_flags_and_environment(monkeypatch):
     flags.add_service_flags(parser, "ECHO", 0)
     args = parser.parse_args(["--max-batch", "7", "--body-timeout", "2.5", "--idle-timeout", "9"])
     kwargs = flags.service_kwargs(args)
-    assert (kwargs["max_batch"], kwargs["max_response_bytes"]) == (7, 5000)
-    assert (kwargs["body_timeout"], kwargs["idle_timeout"]) == (2.5, 9.0)
+    assert kwargs["limits"] == Limits(max_batch=7, max_response_bytes=5000, body_timeout=2.5, idle_timeout=9.0)
     with EchoService(
         port=0, registry=NOWHERE, **{k: v for k, v in kwargs.items() if k not in ("host", "port", "registry")}
     ) as service:

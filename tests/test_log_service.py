@@ -10,7 +10,7 @@ import pytest
 from conftest import free_port, wait_until
 from raw_server import RawServer
 
-from rpc_cluster import Client, InvalidParams, connect, trace
+from rpc_cluster import Client, InvalidParams, Limits, connect, trace
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.logs.store import LogStore
 from rpc_cluster.runtime.log_shipping import LogShipper
@@ -546,7 +546,7 @@ def test_a_batch_sent_again_after_a_lost_answer_doubles_no_entry(tmp_path):
 
 
 def test_a_batch_larger_than_the_service_takes_is_sent_in_smaller_ones(tmp_path):
-    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log", max_batch=30) as service:
+    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log", limits=Limits(max_batch=30)) as service:
         shipper = LogShipper("ShipSmall", lambda: [service.url], flush_interval=0.05, batch_size=100)
         logger = shipping_logger("test.ship.small", shipper)
         try:

@@ -19,7 +19,7 @@ def test_init_only_stores_configuration_and_start_reports_a_store_it_cannot_open
     folder = tmp_path / "a-folder"
     folder.mkdir()
     service = GradingService(port=0, registry=NOWHERE, db=str(folder))  # a folder is no database
-    assert service.store is None and service.methods is None and service.registration is None
+    assert service.store is None and len(service.methods) == 0 and service.registered is None
     with pytest.raises(StartError, match="cannot open the store"):
         service.start()
     service.stop()  # nothing was started: nothing to stop, no error
@@ -59,7 +59,7 @@ def test_start_refuses_a_registry_url_it_could_never_reach(registry):
     service = EchoService("Echo", port=0, registry=registry)
     with pytest.raises(StartError, match="registry"):
         service.start()
-    assert service.registration is None
+    assert service.registered is None
     service.stop()
 
 
@@ -126,7 +126,7 @@ def test_a_port_that_is_taken_fails_start_and_leaves_nothing_running():
         service = EchoService(port=taken.getsockname()[1], registry=NOWHERE)
         with pytest.raises(OSError):
             service.start()
-        assert service.registration is None
+        assert service.registered is None
 
 
 def test_two_services_in_one_process_each_ship_their_own_records_once(tmp_path, caplog):

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from conftest import ROOT, wait_until
 
-from rpc_cluster import Client, RegistryClient, TransportError, connect
+from rpc_cluster import Client, RegistryClient, TlsFiles, TransportError, connect
 from rpc_cluster.grading.service import GradingService
 
 TOKEN = "tls-test-token"
@@ -39,8 +39,7 @@ def tls_grading(tmp_path, certificates, no_ca_in_env):
     """A grading service on HTTPS, in this process, with no registry to talk to."""
     service = GradingService(
         db=str(tmp_path / "grades.db"),
-        tls_cert=certificates.cert,
-        tls_key=certificates.key,
+        tls=TlsFiles(cert=certificates.cert, key=certificates.key),
         registry="http://127.0.0.1:9/rpc",
     )
     service.start()
@@ -82,7 +81,7 @@ def test_plain_http_to_a_tls_port_fails_cleanly_and_the_service_keeps_serving(tl
     with pytest.raises(TransportError) as failed:
         Client(plain, timeout=5).call("Grades.get_student", 1)
     assert "\n" not in str(failed.value)
-    host, port = "127.0.0.1", tls_grading._http.port
+    host, port = "127.0.0.1", tls_grading.server.port
     with socket.create_connection((host, port), timeout=5) as raw:
         raw.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         raw.settimeout(5)
@@ -95,11 +94,13 @@ def test_plain_http_to_a_tls_port_fails_cleanly_and_the_service_keeps_serving(tl
 
 
 def test_an_https_client_to_a_plain_port_fails_cleanly(tmp_path, certificates, no_ca_in_env):
-    with GradingService(db=str(tmp_path / "grades.db"), registry="http://127.0.0.1:9/rpc") as plain:
-        with pytest.raises(TransportError) as failed:
-            Client(plain.url.replace("http://", "https://"), tls_ca=certificates.ca, timeout=5).call(
-                "Grades.get_student", 1
-            )
+    with (
+        GradingService(db=str(tmp_path / "grades.db"), registry="http://127.0.0.1:9/rpc") as plain,
+        pytest.raises(TransportError) as failed,
+    ):
+        Client(plain.url.replace("http://", "https://"), tls_ca=certificates.ca, timeout=5).call(
+            "Grades.get_student", 1
+        )
     assert "TLS" in str(failed.value) and "\n" not in str(failed.value)
 
 
@@ -187,7 +188,7 @@ def test_a_whole_cluster_on_tls_with_a_token(processes, certificates, tmp_path):
 
 def test_silent_and_stalled_handshakes_do_not_stop_health_checks(tls_grading, certificates):
     """Hostile clients on a TLS port: connections that never start, or stop halfway through, their handshake."""
-    port = tls_grading._http.port
+    port = tls_grading.server.port
     silent = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(200)]
     stalled = socket.create_connection(("127.0.0.1", port), timeout=20)
     try:

@@ -18,7 +18,7 @@ import pytest
 from conftest import wait_until
 from raw_server import WireServer, read_request
 
-from rpc_cluster import CallTimeout, Client, TransportError
+from rpc_cluster import CallTimeout, Client, TlsFiles, TransportError
 from rpc_cluster.client import transport as transport_module
 from rpc_cluster.client.transport import Transport
 from rpc_cluster.grading.service import GradingService
@@ -290,8 +290,7 @@ def test_a_tls_handshake_that_times_out_was_not_sent(certificates):
 def test_https_calls_share_one_verified_pooled_connection(tmp_path, certificates):
     with GradingService(
         db=str(tmp_path / "grades.db"),
-        tls_cert=certificates.cert,
-        tls_key=certificates.key,
+        tls=TlsFiles(cert=certificates.cert, key=certificates.key),
         registry="http://127.0.0.1:9/rpc",
     ) as service:
         client = Client(service.url, timeout=5, tls_ca=certificates.ca)
@@ -303,9 +302,9 @@ def test_https_calls_share_one_verified_pooled_connection(tmp_path, certificates
 
 
 def test_https_after_the_server_restarts_uses_a_new_connection(tmp_path, certificates):
-    tls = {"tls_cert": certificates.cert, "tls_key": certificates.key, "registry": "http://127.0.0.1:9/rpc"}
+    tls = {"tls": TlsFiles(cert=certificates.cert, key=certificates.key), "registry": "http://127.0.0.1:9/rpc"}
     service = GradingService(db=str(tmp_path / "grades.db"), **tls).start()
-    port = service._http.port
+    port = service.server.port
     client = Client(service.url, timeout=5, tls_ca=certificates.ca)
     assert client.Grades.get_student(1)["first_name"] == "Nick"
     service.stop()
@@ -365,5 +364,5 @@ def test_the_pools_of_instances_that_are_gone_are_closed_when_a_new_one_appears(
         for conn in old_pool._idle:
             conn.idle_since -= 3600  # as if its instance went away an hour ago
         Client(second.url, transport=transport).Grades.count_students()
-        assert [key[2] for key in transport._pools] == [second._http.port]
+        assert [key[2] for key in transport._pools] == [second.server.port]
         assert old_pool._idle == []

@@ -196,9 +196,9 @@ class GradingService(Service):
     """The grading process: serves ``Grades.*`` over a SQLite or PostgreSQL store."""
 
     name = "GradingService"
+    max_body = MAX_BODY
 
     def __init__(self, *, db: str = "data/grades.db", **kwargs: Any):
-        kwargs.setdefault("max_body", MAX_BODY)
         super().__init__(**kwargs)
         #: ``--db``: a SQLite file, or a postgresql:// URL.
         self.db = db

@@ -2,7 +2,8 @@
 
 ``config.service_main(argv, prog=..., description=..., add_arguments=..., make=...)`` is a whole
 ``main``; ``config.add_service_flags`` and ``config.add_flag`` build the flags it parses
-(``flags.py``), and ``config.serve`` runs a service built by hand (``runner.py``).
+(``flags.py``; ``config.service_kwargs`` turns them into ``Service`` arguments, the limits and the TLS
+files as one ``Limits`` and one ``TlsFiles``), and ``config.serve`` runs a service built by hand (``runner.py``).
 """
 
 from .flags import (
@@ -13,12 +14,14 @@ from .flags import (
     add_tls_ca_flag,
     http_url,
     http_urls,
+    limits,
     non_negative_int,
     port_number,
     positive_int,
     positive_seconds,
     rpc_url,
     service_kwargs,
+    tls_files,
     with_rpc_path,
 )
 from .runner import serve, service_main, setup_logging
@@ -31,6 +34,7 @@ __all__ = [
     "add_tls_ca_flag",
     "http_url",
     "http_urls",
+    "limits",
     "non_negative_int",
     "port_number",
     "positive_int",
@@ -40,5 +44,6 @@ __all__ = [
     "service_kwargs",
     "service_main",
     "setup_logging",
+    "tls_files",
     "with_rpc_path",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 from ..client.registry_client import DEFAULT_REGISTRY, REGISTRY_ENV
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from ..net import tls, urls
-from ..serving.server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT
+from ..serving.settings import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, Limits, TlsFiles
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -185,10 +185,10 @@ def add_service_flags(
         "--threads",
         f"{prefix}_THREADS",
         None,
-        "request-handling threads (default: the service's own, see README)",
+        "request-handling threads (default: the service's own, see docs/operations.md)",
         type=positive_int,
     )
-    # The limits against hostile clients (README, "Limits"); one value for the whole cluster.
+    # The limits against hostile clients (docs/operations.md, "Limits"); one value for the whole cluster.
     add_flag(
         parser,
         "--max-batch",
@@ -227,7 +227,7 @@ def add_service_flags(
         "RPC_CLUSTER_BODY_WAITERS",
         DEFAULT_BODY_WAITERS,
         "spare threads that wait for request bodies, so slow clients hold no request thread; "
-        "0 is fastest under many clients but lets one slow body hold a request thread (README, Limits)",
+        "0 is fastest under many clients but lets one slow body hold a request thread (docs/operations.md)",
         type=non_negative_int,
     )
     add_flag(
@@ -240,8 +240,24 @@ def add_service_flags(
     )
 
 
+def limits(args: argparse.Namespace) -> Limits:
+    """The ``Limits`` that the flags of ``add_service_flags`` name (the rest keep their defaults)."""
+    return Limits(
+        max_batch=args.max_batch,
+        max_response_bytes=args.max_response_bytes,
+        body_timeout=args.body_timeout,
+        idle_timeout=args.idle_timeout,
+        body_waiters=args.body_waiters,
+    )
+
+
+def tls_files(args: argparse.Namespace) -> TlsFiles:
+    """The ``TlsFiles`` of --tls-cert, --tls-key and --tls-ca."""
+    return TlsFiles(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca)
+
+
 def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``Service.__init__`` arguments from parsed common flags."""
+    """The ``Service.__init__`` arguments from parsed common flags; the limits and TLS files as one value each."""
     return {
         "host": args.host,
         "port": args.port,
@@ -249,12 +265,6 @@ def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "registry": getattr(args, "registry", None),
         "token": args.token,
         "threads": args.threads,
-        "max_batch": args.max_batch,
-        "max_response_bytes": args.max_response_bytes,
-        "body_timeout": args.body_timeout,
-        "idle_timeout": args.idle_timeout,
-        "body_waiters": args.body_waiters,
-        "tls_cert": args.tls_cert,
-        "tls_key": args.tls_key,
-        "tls_ca": args.tls_ca,
+        "limits": limits(args),
+        "tls": tls_files(args),
     }

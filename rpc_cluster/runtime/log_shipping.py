@@ -154,7 +154,8 @@ class LogShipper(CentralLogHandler):
 
     def _batch(self) -> tuple[int, bytes]:
         """The oldest entries as one JSON-RPC batch of notifications (count, body)."""
-        calls, size = [], 2
+        calls: list[dict[str, Any]] = []
+        size = 2
         with self._queue_lock:
             for entry in self._queue:
                 # An upper bound of the encoded size: JSON may escape the message.
@@ -254,7 +255,7 @@ class LogShipping:
     service runs.
     """
 
-    requires = (LOG_SERVICE,)
+    requires: tuple[str, ...] = (LOG_SERVICE,)
 
     def __init__(self, **shipper_options: Any):
         self._options = shipper_options

@@ -1,4 +1,5 @@
-"""Applying the registry's ``Service.update`` pushes to a service's provider table, as far as the registry confirms them."""
+"""Applying the registry's ``Service.update`` pushes to a service's provider table, as far as the registry
+confirms them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..core import errors
 class PushVerifier:
     """Applies ``Service.update`` pushes only as far as the registry confirms them.
 
-    A push is a hint, not an order (CONTRACT.md): anyone who can reach a
+    A push is a hint, not an order (docs/protocol.md): anyone who can reach a
     service's /rpc could send one, and a forged "added" would redirect its
     traffic. So a removal is applied at once (it can only send less traffic
     to a URL), and every service a push names is then looked up in the

@@ -13,7 +13,8 @@ A service is assembled from parts, each with one job:
 
 - the method table and its HTTP app (``RpcApp``), built in ``start()``;
 - the HTTP server (``HttpServer``), bound in ``start()`` (port 0 works: the
-  real port is registered);
+  real port is registered), with the service's ``Limits`` and ``TlsFiles``
+  and its ``goes_first`` rule for the requests that skip the queue;
 - ``Registration``: registers with retry and backoff, follows the registry's
   pace, registers again when a restarted registry has forgotten it, and
   deregisters on stop;
@@ -22,8 +23,9 @@ A service is assembled from parts, each with one job:
 - any ``Part`` added by whoever starts it (``config.service_main`` adds log
   shipping).
 
-``__init__`` only stores configuration. ``run()`` serves until SIGINT/SIGTERM,
-then deregisters and drains in-flight requests.
+``__init__`` only stores configuration; what ``start()`` builds is one
+``Started`` value, so nothing is half there. ``run()`` serves until
+SIGINT/SIGTERM, then deregisters and drains in-flight requests.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from ..client.client import DEFAULT_TIMEOUT
 from ..client.connect import ServiceClient
@@ -43,28 +47,35 @@ from ..client.registry_client import RegistryClient, registry_url
 from ..client.transport import Transport
 from ..core import errors, tracing
 from ..core.dispatch import Dispatcher
-from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from ..core.methods import MethodTable, rpc_method
 from ..core.openrpc import document
 from ..net import tls, urls
 from ..observability.metrics import ServiceMetrics
-from ..serving.rpc_app import DEFAULT_MAX_BODY, RpcApp
-from ..serving.server import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, HttpServer
+from ..serving.rpc_app import DEFAULT_MAX_BODY, RpcApp, lone_call_method
+from ..serving.server import HttpServer
+from ..serving.settings import Limits, TlsFiles
 from ..version import __version__
 from .push_verifier import PushVerifier
 from .registration import Registration
 
 log = logging.getLogger("rpc_cluster.runtime.service")
 
+# Bodies larger than this are never a lone heartbeat: they wait their turn unparsed.
+_PRIORITY_BODY = 256
 
-class Part:
+
+class Part(Protocol):
     """Something a service runs beside its methods, started and stopped with it.
 
-    ``requires`` names services the part calls: they are added to the
-    service's registration, so the registry tells it where they are.
+    Any object with these three members is a part (``LogShipping`` is one); one that
+    misses a member is refused by the type checker where it is added
+    (``Service.add_part``). Subclassing ``Part`` is optional and gives ``requires = ()``.
     """
 
-    requires: tuple[str, ...] = ()
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """Services the part calls: added to the service's registration, so the registry tells it where they are."""
+        return ()
 
     def start(self, service: Service) -> None:
         """Called once the service serves, before it registers."""
@@ -73,32 +84,60 @@ class Part:
         """Called last, after the service has stopped serving."""
 
 
+@dataclass(frozen=True)
+class Registered:
+    """A registering service's two jobs in the background, made by ``start()``."""
+
+    #: Registers with retry and backoff, and again when the registry has forgotten it.
+    registration: Registration
+    #: Checks the registry's pushes with the registry before the provider table follows them.
+    push_verifier: PushVerifier
+
+
+@dataclass
+class Started:
+    """What ``start()`` built and ``stop()`` ends: a service that has not started has none of it."""
+
+    #: The bound HTTP server (its ``port`` is the real one, also for port 0).
+    http: HttpServer
+    #: The parts started so far; stopped in reverse.
+    parts: list[Part] = field(default_factory=list)
+    #: Its registration, from the end of ``start()``; stays None for a service that does not register.
+    registered: Registered | None = None
+    #: Its threads in the background, joined by ``stop()`` before it deregisters.
+    threads: list[threading.Thread] = field(default_factory=list)
+
+
 class _ServiceMethods:
     """``Service.*``: what the registry calls on every service."""
 
     def __init__(self, service: Service):
         self._service = service
 
+    # The annotations below stay bare: their text is on the wire (XML-RPC system.methodHelp shows the signature).
+
     @rpc_method
-    def heartbeat(self) -> dict:
+    def heartbeat(self) -> dict:  # type: ignore[type-arg]
         """Answer the registry's health check."""
-        if self._service.registration is not None:
-            self._service.registration.heard_heartbeat()
+        registered = self._service.registered
+        if registered is not None:
+            registered.registration.heard_heartbeat()
         return {"status": "ok", "service": self._service.name}
 
     @rpc_method
-    def update(self, added: list = (), removed: list = ()) -> bool:
+    def update(self, added: list = (), removed: list = ()) -> bool:  # type: ignore[type-arg, assignment]
         """Apply a change in the providers of the services this one requires."""
-        for field, entries in (("added", added), ("removed", removed)):
+        for name, entries in (("added", added), ("removed", removed)):
             if not isinstance(entries, (list, tuple)) or not all(
                 isinstance(e, dict) and isinstance(e.get("service_name"), str) and isinstance(e.get("service_url"), str)
                 for e in entries
             ):
-                raise errors.InvalidParams.field(field, "must be a list of {service_name, service_url} objects")
-        if self._service.push_verifier is None:
+                raise errors.InvalidParams.field(name, "must be a list of {service_name, service_url} objects")
+        registered = self._service.registered
+        if registered is None:
             raise errors.ServiceUnavailable("Not registered: pushes are verified against the registry")
         # A hint, not an order: the registry confirms it before any traffic goes there.
-        self._service.push_verifier.push(added, removed)
+        registered.push_verifier.push(added, removed)
         return True
 
 
@@ -117,8 +156,12 @@ class Service:
     #: share one GIL: 1 thread did 34k trivial calls/s here, 8 threads 10k); services
     #: whose methods wait on the network or a database raise it.
     default_threads = 2
+    #: Bytes a request body may have: what its methods take decides it (grading's imports are larger).
+    max_body = DEFAULT_MAX_BODY
     #: Paths whose request bodies may be larger than ``max_body`` (the portal's /import).
     body_limits: Mapping[str, int] = MappingProxyType({})
+    #: Methods whose lone call skips the queue for a request thread (see ``goes_first``).
+    priority_methods: frozenset[str] = frozenset({"Service.heartbeat"})
 
     def __init__(
         self,
@@ -129,16 +172,8 @@ class Service:
         registry: str | None = None,
         token: str | None = None,
         threads: int | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
-        drain_timeout: float = 10.0,
-        max_batch: int = DEFAULT_MAX_BATCH,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        body_timeout: float = DEFAULT_BODY_TIMEOUT,
-        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        body_waiters: int = DEFAULT_BODY_WAITERS,
-        tls_cert: str | None = None,
-        tls_key: str | None = None,
-        tls_ca: str | None = None,
+        limits: Limits | None = None,
+        tls: TlsFiles | None = None,
     ):
         self.host = host
         self.port = port
@@ -146,38 +181,25 @@ class Service:
         self.registry = registry_url(registry)
         self.token = token
         self.threads = threads
-        self.max_body = max_body
-        self.drain_timeout = drain_timeout
-        # Limits against hostile clients (README, "Limits").
-        self.max_batch = max_batch
-        self.max_response_bytes = max_response_bytes
-        self.body_timeout = body_timeout
-        self.idle_timeout = idle_timeout
-        self.body_waiters = body_waiters
-        #: ``--tls-cert``/``--tls-key``: serve HTTPS only (checked by ``start()``).
-        self.tls_cert = tls_cert
-        self.tls_key = tls_key
-        #: ``--tls-ca``: what the servers it calls are verified against (``tls.client_context``).
-        self.tls_ca = tls_ca
+        #: Bounds against hostile clients, and the drain time (docs/operations.md, "Limits").
+        self.limits = limits if limits is not None else Limits()
+        #: ``cert``/``key``: serve HTTPS only (checked by ``start()``); ``ca``: what the servers it calls
+        #: are verified against (``tls.client_context``).
+        self.tls = tls if tls is not None else TlsFiles()
         #: Healthy providers of the required services, kept current by the registry.
         self.providers = ProviderTable()
         #: Pooled connections shared by every call this service makes.
-        self.transport = Transport(tls_ca=tls_ca)
-        #: Its Prometheus series (GET /metrics), made by ``start()``; parts add theirs.
+        self.transport = Transport(tls_ca=self.tls.ca)
+        #: Its Prometheus series (GET /metrics), made anew by ``start()``; parts add theirs.
         self.metrics = ServiceMetrics(self.name or type(self).__name__)
         #: Parts started and stopped with the service (see ``add_part``).
         self.parts: list[Part] = []
-        #: The exposed methods, built by ``start()``.
-        self.methods: MethodTable | None = None
-        #: Kept registered by its own thread once started (None for the registry).
-        self.registration: Registration | None = None
-        #: Checks the registry's pushes with the registry before the table follows them.
-        self.push_verifier: PushVerifier | None = None
-        self._http: HttpServer | None = None
+        #: The exposed methods: empty until ``start()`` (or ``make_wsgi_app()``) builds them.
+        self.methods = MethodTable()
+        self._started: Started | None = None
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._draining = False
-        self._threads: list[threading.Thread] = []
 
     # -- what subclasses provide ------------------------------------------------------
 
@@ -212,7 +234,7 @@ class Service:
 
     def add_part(self, part: Part) -> Service:
         """Run ``part`` with this service; before ``start()``. Returns the service."""
-        if self._http is not None:
+        if self._started is not None:
             raise RuntimeError(f"rpc: add parts to {self.name} before it starts")
         self.parts.append(part)
         return self
@@ -248,19 +270,43 @@ class Service:
             read_only=read_only,
         )
 
-    # -- addresses ----------------------------------------------------------------------
+    # -- addresses and state --------------------------------------------------------------
+
+    @property
+    def server(self) -> HttpServer:
+        """The HTTP server, once ``start()`` has bound it (its ``port`` is the real one)."""
+        if self._started is None:
+            raise RuntimeError(f"rpc: {self.name} has no server until it starts")
+        return self._started.http
 
     @property
     def url(self) -> str:
         """The URL others use: ``--advertise``, else the bound address (once started)."""
         if self.advertise:
             return self.advertise
-        if self._http is None or self._http.port is None:
+        if self._started is None:
             raise RuntimeError(f"rpc: {self.name} has no address until it starts")
-        return f"{self._http.url}/rpc"
+        return f"{self._started.http.url}/rpc"
+
+    @property
+    def registered(self) -> Registered | None:
+        """Its registration and push verifier, from the end of ``start()``; always None when it does not register."""
+        return self._started.registered if self._started is not None else None
 
     def openrpc(self) -> dict[str, Any]:
-        return document(self.methods or MethodTable(), self.name or type(self).__name__, __version__)
+        return document(self.methods, self.name or type(self).__name__, __version__)
+
+    def goes_first(self, path: str, body: bytes) -> bool:
+        """Whether a request skips the queue for a request thread: ``/health``, or one call of a ``priority_methods``.
+
+        They cost microseconds, and a service whose threads are all held by big calls (a huge
+        batch, a slow database) must still tell the registry it is alive.
+        """
+        if path == "/health":
+            return True
+        if len(body) > _PRIORITY_BODY or not any(name.encode() in body for name in self.priority_methods):
+            return False  # most requests: decided without parsing the body
+        return lone_call_method(body) in self.priority_methods
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -280,8 +326,8 @@ class Service:
             self.openrpc,
             token=self.token,
             max_body=self.max_body,
-            max_batch=self.max_batch,
-            max_response_bytes=self.max_response_bytes,
+            max_batch=self.limits.max_batch,
+            max_response_bytes=self.limits.max_response_bytes,
             health=lambda: not self._draining,
             after_call=self.after_call,
             metrics=self.metrics,
@@ -290,9 +336,49 @@ class Service:
 
     def start(self) -> Service:
         """Open, build the methods and the app, bind and serve; registration continues in the background."""
+        tls_files = self._check_addresses()
+        # Made anew for each start: the service and its parts register their series in open() and start().
+        self.metrics = ServiceMetrics(self.name or type(self).__name__)
+        self.open()
+        http: HttpServer | None = None
         try:
-            tls_files = tls.check_server_files(self.tls_cert, self.tls_key)
-            if tls.ca_file(self.tls_ca):
+            http = HttpServer(
+                self.make_wsgi_app(),
+                self.host,
+                self.port,
+                threads=self.request_threads(),
+                limits=self.limits,
+                max_body=self.max_body,
+                body_limits=self.body_limits,
+                priority=self.goes_first,
+                tls_files=tls_files,
+            )
+            http.start()
+            self._started = started = Started(http)
+            for part in self.parts:
+                part.start(self)
+                started.parts.append(part)
+            log.info("%s serving at %s", self.name, self.url)
+            self.on_start()
+        except BaseException:
+            # Leave nothing running behind a failed start (and nothing for stop() to do).
+            if http is not None:
+                http.stop()
+            parts = self._started.parts if self._started is not None else []
+            self._started = None
+            self.on_stop()
+            for part in reversed(parts):
+                part.stop()
+            raise
+        if self.registers:
+            started.registered = self._register(started)
+        return self
+
+    def _check_addresses(self) -> tuple[Path, Path] | None:
+        """The TLS files to serve with, once they and every URL it will use can work; else StartError."""
+        try:
+            tls_files = self.tls.server_files()
+            if tls.ca_file(self.tls.ca):
                 self.transport.ssl_context()  # a CA file that cannot be read stops the start, not each call
         except (tls.TlsConfigError, errors.TransportError) as exc:
             raise errors.StartError(str(exc).removeprefix("rpc: ")) from None
@@ -306,53 +392,23 @@ class Service:
             self._check_registry_urls()
         if tls_files and self.advertise and not self.advertise.startswith("https://"):
             raise errors.StartError(f"--advertise {self.advertise} must be an https:// URL: this service serves TLS")
-        # Made anew for each start: the service and its parts register their series in open() and start().
-        self.metrics = ServiceMetrics(self.name or type(self).__name__)
-        self.open()
-        started: list[Part] = []
-        try:
-            self._http = HttpServer(
-                self.make_wsgi_app(),
-                self.host,
-                self.port,
-                threads=self.request_threads(),
-                drain_timeout=self.drain_timeout,
-                max_body=self.max_body,
-                body_limits=self.body_limits,
-                body_timeout=self.body_timeout,
-                idle_timeout=self.idle_timeout,
-                body_waiters=self.body_waiters,
-                tls_files=tls_files,
-            )
-            self._http.start()
-            for part in self.parts:
-                part.start(self)
-                started.append(part)
-            log.info("%s serving at %s", self.name, self.url)
-            self.on_start()
-        except BaseException:
-            # Leave nothing running behind a failed start (and nothing for stop() to do).
-            if self._http is not None:
-                self._http.stop()
-                self._http = None
-            self.on_stop()
-            for part in reversed(started):
-                part.stop()
-            raise
-        if self.registers:
-            registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
-            self.push_verifier = PushVerifier(self.providers, registry, self.requirements)
-            self.registration = Registration(
-                registry,
-                self.name,
-                self.url,
-                self.requirements,
-                self.providers,
-                on_registered=self.push_verifier.recheck,
-            )
-            self._spawn(lambda: self.registration.run(self._stopping), "registration")
-            self._spawn(lambda: self.push_verifier.run(self._stopping), "push-verifier")
-        return self
+        return tls_files
+
+    def _register(self, started: Started) -> Registered:
+        """Start registering, and verifying the registry's pushes, each on its own thread."""
+        registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
+        verifier = PushVerifier(self.providers, registry, self.requirements)
+        registration = Registration(
+            registry,
+            self.name,
+            self.url,
+            self.requirements,
+            self.providers,
+            on_registered=verifier.recheck,
+        )
+        self._spawn(started, lambda: registration.run(self._stopping), "registration")
+        self._spawn(started, lambda: verifier.run(self._stopping), "push-verifier")
+        return Registered(registration, verifier)
 
     def _check_registry_urls(self) -> None:
         """Raise StartError unless every registry URL passes ``urls.parse``.
@@ -368,34 +424,36 @@ class Service:
             except urls.BadUrl as exc:
                 raise errors.StartError(f"registry: {exc}") from None
 
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
+    def _spawn(self, started: Started, target: Callable[[], None], name: str) -> None:
         def run() -> None:
             with tracing.serving(self.name):
                 target()
 
         thread = threading.Thread(target=run, name=f"{self.name}-{name}", daemon=True)
         thread.start()
-        self._threads.append(thread)
+        started.threads.append(thread)
 
     def stop(self) -> None:
         """Deregister, then stop serving once in-flight requests finish. Idempotent."""
-        if self._stopped.is_set() or self._http is None:
+        started = self._started
+        if self._stopped.is_set() or started is None:
             return
         self._stopping.set()
-        if self.push_verifier is not None:
-            self.push_verifier.wake()
+        registered = started.registered
+        if registered is not None:
+            registered.push_verifier.wake()
         # Joined before deregistering: a registration still in flight could land after it.
-        for thread in self._threads:
+        for thread in started.threads:
             thread.join(timeout=5)
-        if self.registration is not None:
-            self.registration.deregister()
+        if registered is not None:
+            registered.registration.deregister()
         self._draining = True
-        self._http.stop()
+        started.http.stop()
         self.on_stop()
         self._stopped.set()
         log.info("%s stopped", self.name)
         # Last, so that the lines above are shipped too.
-        for part in reversed(self.parts):
+        for part in reversed(started.parts):
             part.stop()
 
     def run(self) -> int:

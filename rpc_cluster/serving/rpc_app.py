@@ -1,6 +1,6 @@
 """The HTTP face of a service: a WSGI app around the two dispatchers.
 
-Routes (CONTRACT.md): POST /rpc (JSON-RPC), POST /RPC2 (XML-RPC), GET /rpc
+Routes (docs/protocol.md): POST /rpc (JSON-RPC), POST /RPC2 (XML-RPC), GET /rpc
 (OpenRPC document), GET /health, GET /metrics (Prometheus text; with the
 token when one is set). Every request runs inside its trace (``X-Trace-Id``,
 or W3C ``traceparent``: see ``tracing``), whose id is echoed back in the
@@ -13,7 +13,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import Any
+from typing import IO, Any
 
 from ..core import trace_context, tracing
 from ..core.dispatch import Dispatcher
@@ -43,7 +43,7 @@ _STATUS = MappingProxyType(
 DRAIN_LIMIT = 16 << 20
 
 
-def discard(stream, length: int) -> None:
+def discard(stream: IO[bytes], length: int) -> None:
     """Read and drop up to ``length`` bytes of ``stream``."""
     while length > 0:
         chunk = stream.read(min(length, 64 << 10))
@@ -58,7 +58,7 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 400
-    stream = environ["wsgi.input"]
+    stream: IO[bytes] = environ["wsgi.input"]
     if length > limit:
         discard(stream, min(length, DRAIN_LIMIT))
         return 413
@@ -67,6 +67,16 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | int:
     # No Content-Length (chunked upload): read at most one byte past the limit.
     body = stream.read(limit + 1) if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" else b""
     return 413 if len(body) > limit else body
+
+
+def lone_call_method(body: bytes) -> str | None:
+    """The method a JSON-RPC body calls when it is one call (not a batch); else None."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    method = message.get("method") if isinstance(message, dict) else None
+    return method if isinstance(method, str) else None
 
 
 def bearer_token(authorization: str) -> str | None:
@@ -87,7 +97,7 @@ class RpcApp:
         self,
         service_name: str,
         dispatcher: Dispatcher,
-        openrpc: Callable[[], dict],
+        openrpc: Callable[[], dict[str, Any]],
         *,
         token: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
@@ -119,7 +129,7 @@ class RpcApp:
         # The token is compared in constant time; the scheme is public and checked first.
         return given is not None and hmac.compare_digest(given.encode("latin-1", "replace"), self._token)
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         current = tracing.accept(
             environ.get(tracing.ENVIRON_KEY),
             environ.get(trace_context.ENVIRON_TRACEPARENT),

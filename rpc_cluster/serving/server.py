@@ -1,14 +1,14 @@
 """Serving a WSGI app with Granian, inside this process.
 
-Granian (a Rust HTTP server) measured fastest here (README, "Choosing the
-HTTP server"). Its ordinary mode runs the app in worker *processes*, but a
+Granian (a Rust HTTP server) measured fastest here (docs/decisions.md,
+"Choosing the HTTP server"). Its ordinary mode runs the app in worker *processes*, but a
 service keeps state in memory (the registry's table, a provider table) and
 must know the port it got when asked for port 0. So we run Granian's
 thread worker in this process: the listening socket is bound here, its port
 is read back, and the WSGI app runs on Granian's blocking threads beside our
 own background threads.
 
-Hostile clients (README, "Limits"). Granian 2.8 calls the WSGI app as soon as
+Hostile clients (docs/operations.md, "Limits"; the values are a ``Limits``). Granian 2.8 calls the WSGI app as soon as
 the request's headers are in, and ``wsgi.input.read`` then blocks that thread
 on the socket with no timeout of any kind: one POST that sends one byte of a
 100-byte body held grading's only request thread for as long as the client
@@ -18,7 +18,8 @@ wrapper) and:
 
 - reads the whole body *before* the app runs, on one of ``body_waiters``
   extra threads, and only then takes one of ``threads`` app slots: a slow body
-  never holds an app slot, so ``/health`` and heartbeats go on;
+  never holds an app slot, and the requests the service's ``priority`` callback
+  names (``/health``, a heartbeat) skip the queue for one;
 - bounds the time a body may take (``body_timeout``): past it a watchdog
   answers 408 and ends the connection, which is the only thing that ends the
   blocked read (see ``_BodyClock``);
@@ -50,23 +51,28 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import IO, Any
 
 import granian.server.common as _granian_common
 from granian._futures import _new_cbscheduler
-from granian._granian import WSGIWorker
-from granian.constants import HTTPModes, Interfaces
+from granian._granian import SocketHolder, WSGIWorker
+from granian.constants import HTTPModes, Interfaces, TaskImpl
 from granian.http import HTTP1Settings
-from granian.net import SocketHolder
-from granian.server.common import WORKERS_METHODS, TaskImpl
+from granian.server.common import WORKERS_METHODS
 from granian.server.mt import MTServer, WorkerThread
 
 from .rpc_app import DEFAULT_MAX_BODY, DRAIN_LIMIT, discard
+from .settings import Limits
 
 log = logging.getLogger("rpc_cluster.http")
+
+# Granian's _granian.pyi lags its binary: SocketHolder is built from (fd, is_unix, backlog), and
+# WSGIWorker takes arguments the stub does not list. Both are called as the binary defines them.
+_SocketHolder: Any = SocketHolder
+_WSGIWorker: Any = WSGIWorker
 
 
 @contextlib.contextmanager
@@ -75,23 +81,20 @@ def _logging_left_alone() -> Iterator[None]:
     which flushes and closes every handler in the process (a service's log
     shipper, the log service's open file). Logging is the application's to configure.
     """
-    original = _granian_common.configure_logging
-    _granian_common.configure_logging = lambda *args, **kwargs: None
+    # The name as that module sees it (it imports configure_logging from granian.log).
+    names = vars(_granian_common)
+    original = names["configure_logging"]
+    names["configure_logging"] = lambda *args, **kwargs: None
     try:
         yield
     finally:
-        _granian_common.configure_logging = original
+        names["configure_logging"] = original
 
 
-#: Seconds a request body may take to arrive, from the end of its headers.
-DEFAULT_BODY_TIMEOUT = 10.0
-#: Seconds a connection may stay silent: before its first request, between
-#: requests (keep-alive) and while it sends headers.
-DEFAULT_IDLE_TIMEOUT = 30.0
-#: Connections served at once; more wait in the listen backlog.
-DEFAULT_MAX_CONNECTIONS = 10_000
-#: Threads that may wait for request bodies, beside the app's own threads.
-DEFAULT_BODY_WAITERS = 32
+#: Whether a request skips the queue for an app slot, from its path and its whole body.
+Priority = Callable[[str, bytes], bool]
+#: A WSGI application, as the server calls it.
+App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # File descriptors kept free for the service's own files and outgoing calls
 # when the connection cap is fitted under the process's file limit.
 _FD_RESERVE = 256
@@ -205,22 +208,9 @@ class _StartResponse:
         self.headers = headers
 
 
-def _health_check(environ: dict[str, Any], body: bytes) -> bool:
-    """Whether a request is ``GET /health`` or one ``Service.heartbeat`` call.
-
-    Those skip the queue for an app slot: they cost microseconds, and a service
-    whose slots are all held by big calls (a huge batch, a slow database) must
-    still tell the registry it is alive.
-    """
-    if environ.get("PATH_INFO") == "/health":
-        return True
-    if len(body) > 256 or b"Service.heartbeat" not in body:
-        return False
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("method") == "Service.heartbeat"
+def _no_priority(path: str, body: bytes) -> bool:
+    """Every request waits its turn (an ``HttpServer`` given no ``priority``)."""
+    return False
 
 
 class _Runner:
@@ -237,20 +227,22 @@ class _Runner:
 
     def __init__(
         self,
-        app: Callable,
+        app: App,
         *,
         threads: int,
         max_body: int,
         clock: _BodyClock,
         body_limits: Mapping[str, int] = MappingProxyType({}),
+        priority: Priority = _no_priority,
         url_scheme: str = "http",
     ):
         self.app = app
         self.max_body = max_body
         self.body_limits = body_limits
         self.clock = clock
+        self.priority = priority
         self._slots = threading.BoundedSemaphore(threads)
-        self._base = {
+        self._base: dict[str, Any] = {
             "GATEWAY_INTERFACE": "CGI/1.1",
             "SCRIPT_NAME": "",
             "SERVER_SOFTWARE": "Granian",
@@ -265,7 +257,8 @@ class _Runner:
 
     def __call__(self, proto: Any, scope: dict[str, Any]) -> None:
         environ = self._base | scope
-        limit = self.body_limits.get(environ.get("PATH_INFO", ""), self.max_body)
+        path: str = environ.get("PATH_INFO", "")
+        limit = self.body_limits.get(path, self.max_body)
         with self.clock.watch(proto) as waiting:
             body = self._read_body(environ, limit)
         if waiting.expired:
@@ -280,20 +273,22 @@ class _Runner:
             return
         environ["wsgi.input"] = io.BytesIO(body)
         start_response = _StartResponse()
-        with self._slots if not _health_check(environ, body) else contextlib.nullcontext():
+        # What the service's callback names (its /health, a lone heartbeat) skips the queue.
+        with contextlib.nullcontext() if self.priority(path, body) else self._slots:
             result = self.app(environ, start_response)
             try:
                 # Joined, never streamed: Granian's streaming blocks this thread on a
                 # client that reads slowly, and the thread holds an app slot.
                 data = b"".join(result)
             finally:
-                if hasattr(result, "close"):
-                    result.close()
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
         proto.response_bytes(start_response.status, start_response.headers, data)
 
     def _read_body(self, environ: dict[str, Any], limit: int) -> bytes | int:
         """The whole body, or 413 when it is larger than ``limit``."""
-        stream = environ["wsgi.input"]
+        stream: IO[bytes] = environ["wsgi.input"]
         text = environ.get("CONTENT_LENGTH")
         if text:
             length = int(text)  # hyper has refused a request whose Content-Length is not a number
@@ -334,20 +329,23 @@ class _InProcessGranian(MTServer):
             raise
         self.listening_socket = sock
         # Granian owns (and closes) the descriptor it is given: hand it a duplicate.
-        self._shd = SocketHolder(os.dup(sock.fileno()), False, self.backlog)
-        self._sfd = sock.fileno()
+        # Granian's __init__ sets these fields to None (so that is their inferred type); its own
+        # _init_shared_socket fills them the same way.
+        self._shd = _SocketHolder(os.dup(sock.fileno()), False, self.backlog)
+        self._sfd = sock.fileno()  # type: ignore[assignment]
         self._ssp = None
 
     def _serve(self, spawn_target: Any, target_loader: Any) -> None:
-        self.pid = os.getpid()
+        self.pid = os.getpid()  # type: ignore[assignment]  # None in Granian's __init__, as above
         self._init_shared_socket()
-        self._spawn_workers(spawn_target, target_loader())
+        self._spawn_workers(spawn_target, target_loader())  # type: ignore[no-untyped-call]  # Granian's, unannotated
 
     def bound_port(self) -> int:
-        return self.listening_socket.getsockname()[1]
+        port: int = self.listening_socket.getsockname()[1]
+        return port
 
     @staticmethod
-    @WorkerThread.wrap_target
+    @WorkerThread.wrap_target  # type: ignore[untyped-decorator]  # Granian's, unannotated
     def _spawn_wsgi_worker(
         worker_id: int,
         shutdown_event: Any,
@@ -375,7 +373,7 @@ class _InProcessGranian(MTServer):
         # object directly instead of through Granian's WSGI wrapper.
         stopped = threading.Event()
         shutdown_event.add_cb(stopped.set)
-        worker = WSGIWorker(
+        worker = _WSGIWorker(
             worker_id,
             sock,
             None,
@@ -392,32 +390,34 @@ class _InProcessGranian(MTServer):
             metrics,
         )
         serve = getattr(worker, WORKERS_METHODS[runtime_mode][(sock[0] or sock[1]).is_uds()])
-        serve(_new_cbscheduler(loop, callback, impl_asyncio=task_impl == TaskImpl.asyncio), loop, shutdown_event)
+        scheduler = _new_cbscheduler(  # type: ignore[no-untyped-call]  # Granian's, unannotated
+            loop, callback, impl_asyncio=task_impl == TaskImpl.asyncio
+        )
+        serve(scheduler, loop, shutdown_event)
         stopped.wait()
 
 
 class HttpServer:
     """A running HTTP server for ``app``; ``port`` is the real one (also for port 0).
 
-    Use as a context manager, or call ``start()`` and ``stop()``. The limits
-    are described in the module docstring and the README ("Limits").
+    Use as a context manager, or call ``start()`` and ``stop()``. ``limits``: the
+    bounds described in the module docstring and in docs/operations.md ("Limits").
+    ``priority(path, body)``: whether a request skips the queue for one of the
+    ``threads`` (a service names its /health and its heartbeats); by default none does.
     """
 
     def __init__(
         self,
-        app: Callable,
+        app: App,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
         threads: int = 8,
         backlog: int = 1024,
-        drain_timeout: float = 10.0,
+        limits: Limits | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         body_limits: Mapping[str, int] = MappingProxyType({}),
-        body_timeout: float = DEFAULT_BODY_TIMEOUT,
-        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        body_waiters: int = DEFAULT_BODY_WAITERS,
+        priority: Priority = _no_priority,
         tls_files: tuple[Path, Path] | None = None,
     ):
         self.app = app
@@ -425,14 +425,11 @@ class HttpServer:
         self.requested_port = port
         self.threads = threads
         self.backlog = backlog
-        self.drain_timeout = drain_timeout
+        self.limits = limits if limits is not None else Limits()
         self.max_body = max_body
         #: Paths whose bodies may be larger (or must be smaller) than ``max_body``: {"/import": 4 << 20}.
         self.body_limits = body_limits
-        self.body_timeout = body_timeout
-        self.idle_timeout = idle_timeout
-        self.max_connections = max_connections
-        self.body_waiters = body_waiters
+        self.priority = priority
         #: (certificate chain, private key): serve HTTPS only (``tls.check_server_files``).
         self.tls_files = tls_files
         self.port: int | None = None
@@ -446,23 +443,26 @@ class HttpServer:
 
     def _connection_cap(self) -> int:
         files = raise_open_file_limit()
-        cap = min(self.max_connections, max(64, files - _FD_RESERVE))
-        if cap < self.max_connections:
+        wanted = self.limits.max_connections
+        cap = min(wanted, max(64, files - _FD_RESERVE))
+        if cap < wanted:
             log.warning("http: serving at most %d connections at once (open-file limit %d)", cap, files)
         return cap
 
     def start(self) -> HttpServer:
         """Bind and start serving; raises OSError when the address is taken."""
-        clock = _BodyClock(self.body_timeout)
+        limits = self.limits
+        clock = _BodyClock(limits.body_timeout)
         runner = _Runner(
             self.app,
             threads=self.threads,
             max_body=self.max_body,
             clock=clock,
             body_limits=self.body_limits,
+            priority=self.priority,
             url_scheme="https" if self.tls_files else "http",
         )
-        tls_files = {"ssl_cert": self.tls_files[0], "ssl_key": self.tls_files[1]} if self.tls_files else {}
+        cert, key = self.tls_files or (None, None)
         # It warns that its thread worker is "experimental" on free-threaded builds: not our case.
         logging.getLogger("_granian").setLevel(logging.ERROR)
         with _logging_left_alone():
@@ -472,15 +472,16 @@ class HttpServer:
                 port=self.requested_port,
                 interface=Interfaces.WSGI,
                 workers=1,
-                blocking_threads=self.threads + self.body_waiters,
+                blocking_threads=self.threads + limits.body_waiters,
                 backlog=self.backlog,
                 backpressure=self._connection_cap(),
                 log_enabled=False,
                 websockets=False,
                 http=HTTPModes.http1,
-                http1_settings=HTTP1Settings(header_read_timeout=max(1, int(self.idle_timeout * 1000))),
-                workers_kill_timeout=max(1, int(self.drain_timeout)),
-                **tls_files,
+                http1_settings=HTTP1Settings(header_read_timeout=max(1, int(limits.idle_timeout * 1000))),
+                workers_kill_timeout=max(1, int(limits.drain_timeout)),
+                ssl_cert=cert,
+                ssl_key=key,
             )
         server.serve(target_loader=lambda *_: runner, wrap_loader=False)
         clock.start()
@@ -490,10 +491,10 @@ class HttpServer:
         return self
 
     def stop(self) -> None:
-        """Stop accepting, let in-flight requests finish (up to drain_timeout), close."""
+        """Stop accepting, let in-flight requests finish (up to ``limits.drain_timeout``), close."""
         server, self._server = self._server, None
         if server is not None:
-            server._stop_workers()
+            server._stop_workers()  # type: ignore[no-untyped-call]  # Granian's, unannotated
             server.listening_socket.close()
         clock, self._clock = self._clock, None
         if clock is not None:
