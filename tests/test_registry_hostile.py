@@ -1,4 +1,4 @@
-"""The registry against floods and races (issue 10, items 9 and 11)."""
+"""The registry against floods and races."""
 
 from __future__ import annotations
 
