@@ -1,4 +1,4 @@
-"""Issue 10, item 8: a forged Service.update must not redirect a service's traffic."""
+"""A forged Service.update must not redirect a service's traffic."""
 
 from __future__ import annotations
 

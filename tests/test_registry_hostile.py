@@ -1,4 +1,4 @@
-"""The registry against floods and races (issue 10, items 9 and 11)."""
+"""The registry against floods and races."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def refused_port() -> int:
         return s.getsockname()[1]
 
 
-# -- item 9 (a): a cap on registrations ------------------------------------------------------------
+# -- a cap on registrations ------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_max_registrations_flag_and_environment(monkeypatch):
     assert "RPC_CLUSTER_MAX_REGISTRATIONS" in parser.format_help()
 
 
-# -- item 9 (b): dead registrations cost the others nothing ----------------------------------------
+# -- dead registrations cost the others nothing ----------------------------------------------------
 
 
 def test_many_dead_registrations_do_not_delay_the_checks_of_a_live_service(processes):
@@ -102,7 +102,7 @@ def test_many_dead_registrations_do_not_delay_the_checks_of_a_live_service(proce
     assert detected <= 2.5 * interval, f"a dead service was noticed after {detected:.2f} s"
 
 
-# -- item 11: pushes for one provider in the order of the table's changes ------------------------------
+# -- pushes for one provider in the order of the table's changes ------------------------------
 
 
 class PausingNotifier(Notifier):

@@ -21,9 +21,11 @@ import xmlrpc.client
 import pytest
 from conftest import ROOT, wait_until
 from echo_service import EchoService
+from raw_server import RawServer
 
 from rpc_cluster import Client
 from rpc_cluster.registry.health_check import HealthChecker
+from rpc_cluster.registry.heartbeat_client import HeartbeatClient
 from rpc_cluster.registry.service import MAX_NAME, RegistryService
 from rpc_cluster.registry.table import CRITICAL, PASSING, RegistryTable
 
@@ -79,52 +81,60 @@ def test_a_name_registered_at_another_services_url_turns_critical_and_is_dropped
 
 def test_a_heartbeat_without_the_name_or_not_ok_is_a_failed_check():
     answers = {
-        "h2c://x/right": {"status": "ok", "service": "S"},
-        "h2c://x/no-name": {"status": "ok"},
-        "h2c://x/not-ok": {"status": "draining", "service": "S"},
-        "h2c://x/other": {"status": "ok", "service": "T"},
-        "h2c://x/not-a-dict": "ok",
+        "right": {"status": "ok", "service": "S"},
+        "no-name": {"status": "ok"},
+        "not-ok": {"status": "draining", "service": "S"},
+        "other": {"status": "ok", "service": "T"},
+        "not-a-dict": "ok",
     }
 
-    def post(url, body, timeout):  # the checker's seam for schemes its own client does not speak
-        return {"jsonrpc": "2.0", "result": answers[url], "id": 1}
+    def answering(result):
+        def answer(body: bytes) -> tuple[int, bytes]:
+            return 200, json.dumps({"jsonrpc": "2.0", "result": result, "id": json.loads(body)["id"]}).encode()
 
+        return answer
+
+    servers = {case: RawServer(answering(result)) for case, result in answers.items()}
     table = RegistryTable(deregister_after=600)
-    health = HealthChecker(table, post, interval=0.2, timeout=0.5)
+    health = HealthChecker(table, interval=0.2, timeout=0.5)
     health.start()
     try:
-        for url in answers:
-            table.register("S", url)
-        wait_until(lambda: all(table.get(url).last_checked for url in answers), 10, message="a check of each")
-        assert {url: table.get(url).status for url in answers} == {
-            "h2c://x/right": PASSING,
-            "h2c://x/no-name": CRITICAL,
-            "h2c://x/not-ok": CRITICAL,
-            "h2c://x/other": CRITICAL,
-            "h2c://x/not-a-dict": CRITICAL,
+        for server in servers.values():
+            table.register("S", server.url)
+        wait_until(lambda: all(table.get(s.url).last_checked for s in servers.values()), 10, message="a check of each")
+        assert {case: table.get(server.url).status for case, server in servers.items()} == {
+            "right": PASSING,
+            "no-name": CRITICAL,
+            "not-ok": CRITICAL,
+            "other": CRITICAL,
+            "not-a-dict": CRITICAL,
         }
     finally:
         health.stop()
+        for server in servers.values():
+            server.close()
 
 
 # -- an unexpected failure is one line a streak, not a traceback a round -----------------------------
 
 
-def test_a_check_that_keeps_failing_unexpectedly_is_logged_once_a_streak(caplog):
+def test_a_check_that_keeps_failing_unexpectedly_is_logged_once_a_streak(caplog, monkeypatch):
     caplog.set_level(logging.INFO, logger="rpc_cluster.registry.health_check")
     broken = {"on": True}
-    url = "h2c://127.0.0.1:1/older-release/rpc"
+    url = "http://127.0.0.1:1/older-release/rpc"
 
-    def post(_url, body, timeout):
+    async def post(self, _url, body, headers, timeout):  # a bug in the check itself, not a failed call
         if broken["on"]:
             raise RuntimeError("cannot check this URL")
-        return {"jsonrpc": "2.0", "result": {"status": "ok", "service": "S"}, "id": 1}
+        return 200, b'{"jsonrpc": "2.0", "result": {"status": "ok", "service": "S"}, "id": 1}'
+
+    monkeypatch.setattr(HeartbeatClient, "post", post)
 
     def told() -> list[logging.LogRecord]:
         return [r for r in caplog.records if "failed unexpectedly" in r.getMessage()]
 
     table = RegistryTable(deregister_after=600)
-    health = HealthChecker(table, post, interval=0.1, timeout=0.5)
+    health = HealthChecker(table, interval=0.1, timeout=0.5)
     health.start()
     try:
         table.register("S", url)

@@ -10,7 +10,7 @@ non-blocking sockets (``heartbeat_client.py``): a service that went silent
 and a timer, not a thread, so it never delays the checks of the others. On
 a pool of 64 threads, each silent service held a thread for 3 timeouts plus
 the pauses: with 500 of 2,000 services silent at a 3 s interval the last of
-them left ``passing`` after 28 s (9.35 intervals, issue 11). At most
+them left ``passing`` after 28 s (9.35 intervals). At most
 ``max_in_flight`` attempts hold a socket at once. (The Go sample checked
 services one after another, 3 s apart: N services took N x 3 s.)
 """
@@ -25,12 +25,12 @@ import resource
 import ssl
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
 from ..client import envelope, retry
 from ..core.errors import RpcError
 from .heartbeat_client import HeartbeatClient
-from .table import RegistryTable
+from .table import Notice, Registration
 
 log = logging.getLogger("rpc_cluster.registry.health_check")
 
@@ -66,28 +66,41 @@ def raise_fd_limit() -> int:
     return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
+class Checked(Protocol):
+    """What the health check needs of the registrations: a ``RegistryTable`` or a ``store.RegistryStore``."""
+
+    @property
+    def deregister_after(self) -> float:
+        """Seconds a service stays critical before ``drop_expired`` drops it."""
+
+    def get(self, service_url: str) -> Registration | None: ...
+
+    def check_order(self) -> list[str]: ...
+
+    def record_success(self, service_url: str) -> list[Notice]: ...
+
+    def record_failure(self, service_url: str) -> list[Notice]: ...
+
+    def drop_expired(self) -> list[str]: ...
+
+
 class HealthChecker:
     """Checks every registration of ``table`` every ``interval`` seconds, once started.
 
     ``token``: the cluster token each heartbeat carries. ``max_in_flight``:
-    attempts holding a socket at once. ``post`` (a blocking call, run on at
-    most ``workers`` threads) sends the heartbeats of URLs the event loop's
-    client does not speak, which is none while registrations must be
-    ``http://`` or ``https://``; it keeps the door open for schemes added
-    later. ``ssl_context``: called once for the context that verifies
-    ``https://`` services (default: ``tls.client_context``). ``on_check``
-    is told each check's outcome (True: answered), ``on_round`` each round's
-    seconds from its start until its last check is recorded (the metrics).
+    attempts holding a socket at once. ``ssl_context``: called once for the
+    context that verifies ``https://`` services (default:
+    ``tls.client_context``). ``on_check`` is told each check's outcome
+    (True: answered), ``on_round`` each round's seconds from its start until
+    its last check is recorded (the metrics).
     """
 
     def __init__(
         self,
-        table: RegistryTable,
-        post: Callable[[str, bytes, float], object],
+        table: Checked,
         *,
         interval: float = 3.0,
         timeout: float | None = None,
-        workers: int = 64,
         backoff: retry.Backoff = retry.HEARTBEAT,
         token: str | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
@@ -100,19 +113,17 @@ class HealthChecker:
         self.timeout = timeout if timeout is not None else default_timeout(interval)
         self.backoff = backoff
         self.max_in_flight = max_in_flight
-        self._post = post
         self._token = token
         self._ssl_context = ssl_context
         self._on_check = on_check or (lambda alive: None)
         self._on_round = on_round or (lambda seconds: None)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry-check")
         # The fields below belong to the event loop's thread once it runs.
         self._in_flight: set[str] = set()
         # URLs whose current streak of failed checks has been logged: one line a streak, not one a round.
         self._told: set[str] = set()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._main: asyncio.Task | None = None
+        self._main: asyncio.Task[Any] | None = None
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -134,7 +145,6 @@ class HealthChecker:
                 loop.call_soon_threadsafe(main.cancel)
         if self._thread:
             self._thread.join(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def check_round(self) -> None:
         """Start one check of every registered service that is not being checked (any thread)."""
@@ -191,7 +201,7 @@ class HealthChecker:
         left = [len(started)]
         began = loop.time()
 
-        def one_done(task: asyncio.Task) -> None:
+        def one_done(task: asyncio.Task[None]) -> None:
             self._tasks.discard(task)
             left[0] -= 1
             if left[0] == 0:
@@ -247,13 +257,8 @@ class HealthChecker:
         wrong service (a -32601 for each call, or log lines lost to a 204).
         """
         try:
-            if url.startswith(("http://", "https://")):
-                status, data = await self._client.post(url, _HEARTBEAT, self._headers, self.timeout)
-                answer = envelope.decode_answer(url, status, data)
-            else:
-                answer = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, self._post, url, _HEARTBEAT, self.timeout
-                )
+            status, data = await self._client.post(url, _HEARTBEAT, self._headers, self.timeout)
+            answer = envelope.decode_answer(url, status, data)
         except RpcError as exc:
             log.debug("heartbeat of %s failed: %s", url, exc)
             return False

@@ -3,7 +3,13 @@
 One keep-alive connection per service URL, at most. A request that waits for
 a silent peer costs a socket and a timer on the event loop, never a thread:
 with 500 of 2,000 services silent, the threaded checker kept its 64 threads
-blocked on them and took 28 s to notice the last one (issue 11).
+blocked on them and took 28 s to notice the last one.
+
+Why not the project's transport (``client/transport.py``): that one blocks
+the calling thread for each call, and the registry checks thousands of
+services at once from one asyncio loop, each check a coroutine waiting on its
+own socket. This client shares the transport's URL rule (``http_target``) and
+error types, and adds only the non-blocking I/O.
 
 It speaks only what a heartbeat needs: a POST with a body, and an answer
 framed by ``Content-Length``, chunked, or the end of the connection, of at

@@ -13,10 +13,10 @@ from ..core.methods import MethodTable, rpc_method
 from ..net import urls
 from ..runtime import flags, runner
 from ..runtime.service import Service
-from .etcd import EtcdUnavailable, parse_url
+from .etcd.gateway import EtcdUnavailable, parse_url
 from .health_check import HealthChecker
 from .notifier import Notifier
-from .store import MemoryStore, open_store
+from .store import RegistryStore, open_store
 from .table import CRITICAL, PASSING
 
 log = logging.getLogger("rpc_cluster.registry")
@@ -61,24 +61,28 @@ def _check_required(value: Any) -> list[str]:
     return [_check_name("required_services", name) for name in value]
 
 
-def _by_status(table: MemoryStore) -> dict[tuple[str], int]:
+def _by_status(store: RegistryStore) -> dict[tuple[str, ...], float]:
     """{(status,): registrations}, every status present (a zero is a fact too).
 
     From the registry's own table: a scrape never waits on etcd.
     """
-    local = getattr(table, "table", table)  # an EtcdStore's table is the watch-fed copy
-    counts = collections.Counter(row["status"] for row in local.services())
+    counts = collections.Counter(row["status"] for row in store.table.services())
     return {(status,): counts.get(status, 0) for status in sorted({PASSING, CRITICAL} | set(counts))}
 
 
 class Registry:
-    """The ``Registry`` namespace, over either store (``store.py``)."""
+    """The ``Registry`` namespace, over either store (``store.py``).
 
-    def __init__(self, table: MemoryStore):
+    The annotations of the RPC methods are on the wire as written: the OpenRPC
+    schema (``rpc.discover``) and ``system.methodHelp`` print them, so they keep
+    their bare ``list`` and ``dict`` (hence the ignores) and answers stay byte for byte.
+    """
+
+    def __init__(self, table: RegistryStore):
         self._table = table
 
     @rpc_method
-    def register(self, service_name: str, service_url: str, required_services: list = ()) -> dict:
+    def register(self, service_name: str, service_url: str, required_services: list = ()) -> dict:  # type: ignore[type-arg, assignment]
         """Register (or replace) a service; returns the healthy providers of its requirements.
 
         A new URL beyond ``--max-registrations`` is refused with a 503 error.
@@ -102,12 +106,12 @@ class Registry:
         return True
 
     @rpc_method
-    def lookup(self, service_name: str) -> list:
+    def lookup(self, service_name: str) -> list:  # type: ignore[type-arg]
         """URLs of the healthy (passing) instances of a service; may be empty."""
         return self._table.lookup(_check_name("service_name", service_name))
 
     @rpc_method
-    def services(self) -> list:
+    def services(self) -> list:  # type: ignore[type-arg]
         """Every registration with its status, last check, failure count and the registry checking it."""
         return self._table.services()
 
@@ -141,7 +145,7 @@ class RegistryService(Service):
         self.max_registrations = max_registrations
         self.notifier: Notifier | None = None
         #: The registrations, from ``start()``: a MemoryStore or an EtcdStore.
-        self.table: MemoryStore | None = None
+        self.table: RegistryStore | None = None
         self.health_check: HealthChecker | None = None
 
     def open(self) -> None:
@@ -168,10 +172,8 @@ class RegistryService(Service):
         )
         self.health_check = HealthChecker(
             self.table,
-            self._post,
             interval=self.heartbeat_interval,
             timeout=self.heartbeat_timeout,
-            workers=self.check_workers,
             token=self.token,
             ssl_context=self.transport.ssl_context,
             on_check=lambda alive: (passing if alive else failing).inc(),
@@ -183,20 +185,27 @@ class RegistryService(Service):
         status, data = self.transport.post(url, body, request_headers(self.token), timeout)
         return decode_answer(url, status, data)
 
+    def _opened(self) -> tuple[RegistryStore, HealthChecker]:
+        """The store and the health check that ``open()`` made."""
+        if self.table is None or self.health_check is None:
+            raise RuntimeError("the registry is not open: call open() first")
+        return self.table, self.health_check
+
     def expose(self, methods: MethodTable) -> None:
-        methods.add_object("Registry", Registry(self.table))
+        methods.add_object("Registry", Registry(self._opened()[0]))
 
     def providers_of(self, service_name: str) -> list[str]:
         # The registry is told nothing: it knows.
-        return self.table.lookup(service_name)
+        return self._opened()[0].lookup(service_name)
 
     def on_start(self) -> None:
         # Checks first (they check nothing while another registry leads), then the store:
         # a registry that takes over checks at once, not at its next round.
-        self.health_check.start()
-        self.table.on_leading = self.health_check.check_round
+        table, health_check = self._opened()
+        health_check.start()
+        table.on_leading = health_check.check_round
         try:
-            self.table.start(self.url)
+            table.start(self.url)
         except EtcdUnavailable as exc:
             raise StartError(f"cannot reach the store {self.store_url!r}: {exc}") from None
 

@@ -1,28 +1,64 @@
 """Where the registry keeps its registrations: ``--store memory`` or ``--store etcd://...``.
 
-Both stores answer the same small interface, which ``Registry.*`` and the
-health check use:
-
-- ``register``, ``deregister``, ``lookup``, ``services``: the RPC methods;
-- ``check_order``, ``get``, ``record_success``, ``record_failure``,
-  ``drop_expired``: the health check's (they do nothing on a registry that
-  is not the one checking);
-- ``leader``: the URL of the registry that checks and pushes;
-- ``start(registry_url)`` and ``stop()``.
-
-``MemoryStore`` is one process's table (the default: no setup). The etcd
-store (``etcd_store.py``) keeps the same table in every registry process,
-fed by etcd's watch, so several registries serve one cluster.
+Both stores hold a ``RegistryTable`` and answer the ``RegistryStore``
+interface, which ``Registry.*`` and the health check use. ``MemoryStore`` is
+one process's table (the default: no setup). The etcd store
+(``etcd/store.py``) keeps the same table in every registry process, fed by
+etcd's watch, so several registries serve one cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
-from .table import Notice, RegistryTable
+from .table import Notice, Registration, RegistryTable
 
 
-class MemoryStore(RegistryTable):
+class RegistryStore(Protocol):
+    """What ``Registry.*`` and the health check need of a store."""
+
+    #: This registry's table of registrations (the etcd store's is its watch-fed copy).
+    table: RegistryTable
+    #: Called each time this registry starts to lead (it checks at once).
+    on_leading: Callable[[], None]
+
+    @property
+    def leader(self) -> str | None:
+        """The URL of the registry that checks and pushes (None while there is none)."""
+
+    @property
+    def deregister_after(self) -> float:
+        """Seconds a service stays critical before it is dropped."""
+
+    # The RPC methods.
+    def register(
+        self, service_name: str, service_url: str, required_services: Iterable[str] = ()
+    ) -> tuple[dict[str, list[str]], list[Notice]]: ...
+
+    def deregister(self, service_url: str) -> list[Notice]: ...
+
+    def lookup(self, service_name: str) -> list[str]: ...
+
+    def services(self) -> list[dict[str, Any]]: ...
+
+    # The health check's: they do nothing on a registry that is not the one checking.
+    def get(self, service_url: str) -> Registration | None: ...
+
+    def check_order(self) -> list[str]: ...
+
+    def record_success(self, service_url: str) -> list[Notice]: ...
+
+    def record_failure(self, service_url: str) -> list[Notice]: ...
+
+    def drop_expired(self) -> list[str]: ...
+
+    def start(self, registry_url: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class MemoryStore:
     """The registrations in this process's memory: this registry alone checks and pushes."""
 
     def __init__(
@@ -32,10 +68,16 @@ class MemoryStore(RegistryTable):
         max_registrations: int | None = None,
         notify: Callable[[list[Notice]], None] | None = None,
     ):
-        super().__init__(deregister_after=deregister_after, max_registrations=max_registrations, notify=notify)
+        self.table = RegistryTable(
+            deregister_after=deregister_after, max_registrations=max_registrations, notify=notify
+        )
         self.leader: str | None = None
         #: Called when this registry starts to lead: never here, it leads from the start.
         self.on_leading: Callable[[], None] = lambda: None
+
+    @property
+    def deregister_after(self) -> float:
+        return self.table.deregister_after
 
     def start(self, registry_url: str) -> None:
         self.leader = registry_url
@@ -43,8 +85,34 @@ class MemoryStore(RegistryTable):
     def stop(self) -> None:
         """Nothing to release: the table goes with the process."""
 
-    def services(self) -> list[dict]:
-        return [dict(row, checked_by=self.leader) for row in super().services()]
+    def register(
+        self, service_name: str, service_url: str, required_services: Iterable[str] = ()
+    ) -> tuple[dict[str, list[str]], list[Notice]]:
+        return self.table.register(service_name, service_url, required_services)
+
+    def deregister(self, service_url: str) -> list[Notice]:
+        return self.table.deregister(service_url)
+
+    def lookup(self, service_name: str) -> list[str]:
+        return self.table.lookup(service_name)
+
+    def services(self) -> list[dict[str, Any]]:
+        return [dict(row, checked_by=self.leader) for row in self.table.services()]
+
+    def get(self, service_url: str) -> Registration | None:
+        return self.table.get(service_url)
+
+    def check_order(self) -> list[str]:
+        return self.table.check_order()
+
+    def record_success(self, service_url: str) -> list[Notice]:
+        return self.table.record_success(service_url)
+
+    def record_failure(self, service_url: str) -> list[Notice]:
+        return self.table.record_failure(service_url)
+
+    def drop_expired(self) -> list[str]:
+        return self.table.drop_expired()
 
 
 def open_store(
@@ -55,12 +123,12 @@ def open_store(
     notify: Callable[..., None],
     leader_ttl: int = 5,
     summary_interval: float = 3.0,
-) -> MemoryStore:
+) -> RegistryStore:
     """The store ``--store`` names: ``memory``, or ``etcd://HOST:PORT[,HOST:PORT...][/PREFIX]``."""
     if url == "memory":
         return MemoryStore(deregister_after=deregister_after, max_registrations=max_registrations, notify=notify)
     if url.startswith("etcd://"):
-        from .etcd_store import EtcdStore
+        from .etcd.store import EtcdStore
 
         return EtcdStore(
             url,

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from ..core.errors import NotFound, ServiceUnavailable
 
@@ -40,7 +41,7 @@ class Registration:
     #: Clock time it turned critical (None while passing), for --deregister-after.
     critical_since: float | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "service_name": self.service_name,
             "service_url": self.service_url,
@@ -57,8 +58,8 @@ class Notice:
     """One ``Service.update`` to send to ``recipient``."""
 
     recipient: str
-    added: list[dict] = field(default_factory=list)
-    removed: list[dict] = field(default_factory=list)
+    added: list[dict[str, str]] = field(default_factory=list)
+    removed: list[dict[str, str]] = field(default_factory=list)
 
 
 def _iso(timestamp: float) -> str:
@@ -99,7 +100,7 @@ class RegistryTable:
     def providers_for(self, required: Iterable[str]) -> dict[str, list[str]]:
         return {name: self.lookup(name) for name in required}
 
-    def services(self) -> list[dict]:
+    def services(self) -> list[dict[str, Any]]:
         with self._lock:
             return [r.to_dict() for r in self._by_url.values()]
 
@@ -158,6 +159,27 @@ class RegistryTable:
                 if reg is not None:
                     reg.last_checked, reg.failures = last_checked, failures
 
+    def registered_at(self, service_name: str, service_url: str) -> float:
+        """The registration time that registering ``service_name`` at ``service_url`` now gives.
+
+        Kept while the same service registers again and stays passing (a restart
+        that nobody noticed), else now (wall clock).
+        """
+        with self._lock:
+            return self._registered_at(self._by_url.get(service_url), service_name)
+
+    def _registered_at(self, old: Registration | None, service_name: str) -> float:
+        if old is not None and old.status == PASSING and old.service_name == service_name:
+            return old.registered_at
+        return self._wall()
+
+    def note_registered_at(self, service_url: str, registered_at: float) -> None:
+        """Take the registration time another registry gave ``service_url`` (the etcd store)."""
+        with self._lock:
+            reg = self._by_url.get(service_url)
+            if reg is not None:
+                reg.registered_at = registered_at
+
     def __len__(self) -> int:
         return len(self._by_url)
 
@@ -185,7 +207,7 @@ class RegistryTable:
                 service_name,
                 service_url,
                 required,
-                registered_at=old.registered_at if old and was_available else self._wall(),
+                registered_at=self._registered_at(old, service_name),
                 last_checked=old.last_checked if old else None,
             )
             if not was_available:

@@ -25,10 +25,13 @@ import etcd3gw
 import requests
 from etcd3gw import exceptions as etcd_errors
 
-from ..client import retry
-from ..net import urls
+from ...client import retry
+from ...net import urls
 
-log = logging.getLogger("rpc_cluster.registry.etcd")
+log = logging.getLogger("rpc_cluster.registry.etcd.gateway")
+
+#: One request or answer of the gateway, as JSON: etcd's own shapes, read field by field.
+Json = dict[str, Any]
 
 # An answer from a live member takes milliseconds; one that takes this long is a dead or cut-off member.
 REQUEST_TIMEOUT = 2.0
@@ -92,7 +95,7 @@ class Etcd:
         self._current = 0
         self._lock = threading.Lock()
 
-    def request(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def request(self, path: str, payload: Json) -> Json:
         """POST one gateway request (``/kv/range``, ``/kv/txn``, ``/lease/grant`` ...) to any live member."""
         problems = []
         for _ in range(len(self._clients)):
@@ -100,7 +103,8 @@ class Etcd:
                 index = self._current
             client = self._clients[index]
             try:
-                return client.post(client.get_url(path), json=payload)
+                answer: Json = client.post(client.get_url(path), json=payload)
+                return answer
             except (
                 etcd_errors.ConnectionFailedError,
                 etcd_errors.ConnectionTimeoutError,
@@ -114,14 +118,15 @@ class Etcd:
                 raise EtcdUnavailable(f"etcd: {path}: {exc}") from None
         raise EtcdUnavailable(f"etcd: no member answered {path} ({'; '.join(problems)})")
 
-    def quick_request(self, path: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def quick_request(self, path: str, payload: Json, timeout: float) -> Json:
         """One try, on the current member, within ``timeout``: for reads that have a fallback."""
         with self._lock:
             client = self._clients[self._current]
         try:
             response = client.session.post(client.get_url(path), json=payload, timeout=timeout)
             response.raise_for_status()
-            return response.json()
+            answer: Json = response.json()
+            return answer
         except (requests.RequestException, ValueError) as exc:
             raise EtcdUnavailable(f"etcd: {path}: {type(exc).__name__}") from None
 
@@ -133,12 +138,12 @@ class Etcd:
         rows = [(decode(kv["key"]), decode(kv.get("value")), int(kv["mod_revision"])) for kv in answer.get("kvs", [])]
         return int(answer["header"]["revision"]), rows
 
-    def txn(self, compare: list[dict], success: list[dict], failure: list[dict] | None = None) -> tuple[bool, int]:
+    def txn(self, compare: list[Json], success: list[Json], failure: list[Json] | None = None) -> tuple[bool, int]:
         """One transaction: (whether ``compare`` held, the revision after it)."""
         answer = self.txn_answer(compare, success, failure)
         return bool(answer.get("succeeded", False)), int(answer["header"]["revision"])
 
-    def txn_answer(self, compare: list[dict], success: list[dict], failure: list[dict] | None = None) -> dict:
+    def txn_answer(self, compare: list[Json], success: list[Json], failure: list[Json] | None = None) -> Json:
         """One transaction's whole answer (for a failure branch's reads).
 
         Mind that ``request`` sends it again to the next member when one fails
@@ -162,7 +167,7 @@ class Etcd:
     # -- watch ---------------------------------------------------------------------------------
 
     def watch(
-        self, prefix: str, start_revision: int, deliver: Callable[[list[dict], int], None], stopping: threading.Event
+        self, prefix: str, start_revision: int, deliver: Callable[[list[Json], int], None], stopping: threading.Event
     ) -> None:
         """Deliver every change under ``prefix`` from ``start_revision`` on, until ``stopping``.
 
@@ -201,7 +206,7 @@ class Etcd:
         client: Any,
         prefix: str,
         position: list[int],
-        deliver: Callable[[list[dict], int], None],
+        deliver: Callable[[list[Json], int], None],
         stopping: threading.Event,
     ) -> None:
         start = position[0]

@@ -15,9 +15,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from .etcd import Etcd, EtcdUnavailable, encode
+from .gateway import Etcd, EtcdUnavailable, encode
 
-log = logging.getLogger("rpc_cluster.registry.election")
+log = logging.getLogger("rpc_cluster.registry.etcd.election")
 
 
 class Election:
@@ -66,7 +66,7 @@ class Election:
         """Create the key under our lease if nobody holds it; True too if our lease already holds it.
 
         The second case is real: a transaction whose answer was lost is sent again
-        to another member (etcd.py), and the repeat finds the key its first run made.
+        to another member (gateway.py), and the repeat finds the key its first run made.
         """
         key = encode(self.key)
         answer = self.etcd.txn_answer(
