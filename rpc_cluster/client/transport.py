@@ -5,8 +5,8 @@ A POST is written with one ``sendall`` on a socket kept alive per
 ``HttpResponseParser`` (llhttp, the C parser behind uvicorn and Node.js).
 ``http.client`` on the same connections spent most of a call's CPU in its
 header parser (the ``email`` package) and wrote each request in two sends;
-see README, "Choosing the client transport", for what this one measured
-against it and against Pyro5.
+see docs/decisions.md, "Choosing the client transport", for what this one
+measured against it and against Pyro5.
 
 Every transport failure is turned into the cluster's own error types here, in
 ``_translate``; whether a failed request may have reached the server is
@@ -175,7 +175,7 @@ class _Connection:
         answer = self.answer
         parser = answer.parser
         recv = self.sock.recv
-        while not answer.complete:
+        while True:  # expect() has made the answer incomplete
             data = recv(_READ_BYTES)
             if not data:
                 if answer.headers_done and not answer.framed:
@@ -189,13 +189,15 @@ class _Connection:
                 answer.extra = True  # llhttp refuses bytes after an answer that said Connection: close
             if answer.too_large:
                 raise _TooLarge(f"the answer is larger than {answer.limit:,} bytes (max_response_bytes)")
+            if answer.complete:
+                break
         parts = answer.parts
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         return answer.status, body, answer.keep and not answer.extra
 
     def close(self) -> None:
         self.sock.close()
-        self.answer.parser = None  # the parser refers to its answer: break the cycle
+        del self.answer.parser  # the parser refers to its answer: break the cycle (a connection is closed once)
 
 
 class _Pool:
