@@ -405,7 +405,8 @@ class Transport:
     def _exchange(self, pool: _Pool, url: str, request: bytes, timeout: float, repeatable: bool) -> tuple[int, bytes]:
         """(status, body) of the answer to ``request``, sent on a connection of ``pool``."""
         attempts = retry.TRANSPORT.attempts or 1
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             conn = pool.take()
             connected = conn is not None
             receiving = False
@@ -428,6 +429,7 @@ class Transport:
                     and not isinstance(error, CallTimeout)
                     and retry.may_send_again(error, repeatable=repeatable)
                 ):
+                    attempt += 1
                     continue
                 raise error from None
             if keep:
@@ -435,7 +437,6 @@ class Transport:
             else:
                 conn.close()
             return status, data
-        raise AssertionError("unreachable")
 
 
 def _translate(url: str, exc: BaseException, timeout: float, sent: bool) -> TransportError:
