@@ -372,9 +372,7 @@ class Transport:
         """
         pool, line = self._route(url)
         try:
-            request = b"".join(
-                (b"POST", line, _header_lines(headers), b"Content-Length: %d\r\n\r\n" % len(body), body)
-            )
+            request = b"".join((b"POST", line, _header_lines(headers), b"Content-Length: %d\r\n\r\n" % len(body), body))
         except ValueError as exc:
             raise _translate(url, exc, timeout, sent=False) from None
         return self._exchange(pool, url, request, timeout, repeatable)
