@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("rpc_cluster", "portal")
 # Services built on the framework: the framework's own modules must not import them.
 SERVICE_PACKAGES = ("rpc_cluster.registry", "rpc_cluster.logs", "rpc_cluster.grading")
+# Commands around the cluster: on top of everything, as they run the services and the portal.
+COMMAND_MODULES = ("rpc_cluster.tools", "rpc_cluster.__main__")
 # Calls whose result never changes, fine to keep at module level.
 IMMUTABLE_CALLS = {
     "getLogger",
@@ -97,9 +99,9 @@ LAYERS = (
     ("rpc_cluster.serving",),  # serving them over HTTP
     ("rpc_cluster.runtime",),  # a service's life
     SERVICE_PACKAGES,  # the services built on the framework
-    ("rpc_cluster.tools", "rpc_cluster.__main__"),  # commands around the cluster
     ("rpc_cluster",),  # the public API (rpc_cluster/__init__.py)
     ("portal",),  # the teacher portal, on the public API and the services' read rules
+    COMMAND_MODULES,  # commands around the cluster, which run the services and the portal
 )
 
 
@@ -181,7 +183,11 @@ def test_no_module_imports_a_package_it_belongs_to():
 
 
 def test_the_framework_does_not_import_the_services_built_on_it():
-    framework = [name for name in MODULES if name.startswith("rpc_cluster") and not name.startswith(SERVICE_PACKAGES)]
+    framework = [
+        name
+        for name in MODULES
+        if name.startswith("rpc_cluster") and not name.startswith((*SERVICE_PACKAGES, *COMMAND_MODULES))
+    ]
     wrong = [
         f"{name}: {text}" for name in framework for target, text in imports(name) if target.startswith(SERVICE_PACKAGES)
     ]

@@ -1,5 +1,6 @@
 """The command line: help, one-line errors with exit code 2, services and call."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -19,11 +20,34 @@ def run(*args, env=None, timeout=30):
     )
 
 
-@pytest.mark.parametrize("command", ["registry", "services", "call", "logs"])
+@pytest.mark.parametrize("command", ["up", "registry", "log", "grading", "portal", "services", "call", "logs"])
 def test_every_command_has_help(command):
     result = run(command, "--help")
     assert result.returncode == 0
     assert "usage: rpc-cluster" in result.stdout
+
+
+def test_the_cli_imports_what_each_command_runs():
+    # Real imports (not importlib strings), so tests/test_architecture.py sees every arrow.
+    tree = ast.parse((ROOT / "rpc_cluster" / "tools" / "cli.py").read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            anchor = ["rpc_cluster", "tools"][: 3 - node.level] if node.level else []
+            base = ".".join([*anchor, *([node.module] if node.module else [])])
+            imported |= {f"{base}.{alias.name}" for alias in node.names}
+    runs = {
+        "rpc_cluster.tools.up",
+        "rpc_cluster.registry.service",
+        "rpc_cluster.logs.service",
+        "rpc_cluster.grading.service",
+        "portal.service",
+        "rpc_cluster.logs.command",
+    }
+    assert runs - imported == set()
+    assert not any(name.startswith("importlib") for name in imported)
 
 
 def test_help_names_the_environment_variables():

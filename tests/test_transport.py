@@ -7,6 +7,7 @@ connection was reused, and whether a failed call was sent again.
 
 from __future__ import annotations
 
+import ast
 import json
 import socket
 import ssl
@@ -15,7 +16,7 @@ import threading
 import time
 
 import pytest
-from conftest import wait_until
+from conftest import ROOT, wait_until
 from raw_server import WireServer, read_request
 
 from rpc_cluster import CallTimeout, Client, TlsFiles, TransportError
@@ -329,7 +330,7 @@ def test_https_after_the_server_restarts_uses_a_new_connection(tmp_path, certifi
 )
 def test_the_request_line_and_host_header(url, line):
     secure, host, port, path = transport_module.http_target(url)
-    assert transport_module._request_line(host, port, secure, path) == line
+    assert b"POST" + transport_module._request_line(host, port, secure, path) == line
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:6000/r pc", "http://127.0.0.1:6000/rpc\r\nX: 1", "http://h/é"])
@@ -366,3 +367,59 @@ def test_the_pools_of_instances_that_are_gone_are_closed_when_a_new_one_appears(
         Client(second.url, transport=transport).Grades.count_students()
         assert [key[2] for key in transport._pools] == [second.server.port]
         assert old_pool._idle == []
+
+
+# -- GET, for the project's own small reads ------------------------------------------------------------
+
+
+def test_a_get_returns_any_status_and_its_body_on_a_pooled_connection():
+    heads = []
+
+    def serve(conn):
+        answers = iter([b"503 Service Unavailable", b"200 OK"])
+        while (request := read_request(conn, body=False)) is not None:
+            heads.append(request[0])
+            body = b'{"health": "%s"}' % (b"false" if len(heads) == 1 else b"true")
+            conn.sendall(b"HTTP/1.1 %s\r\nContent-Length: %d\r\n\r\n%s" % (next(answers), len(body), body))
+
+    with WireServer(serve) as server:
+        transport = Transport()
+        url = f"http://127.0.0.1:{server.port}/health"
+        assert transport.get(url, {"X-Probe": "up"}, timeout=5) == (503, b'{"health": "false"}')
+        assert transport.get(url, timeout=5) == (200, b'{"health": "true"}')
+        assert server.connections == 1
+        assert heads[0] == b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Probe: up" % server.port
+        assert b"content-length" not in heads[1].lower()
+        transport.close()
+        assert transport._pools == {}
+
+
+def test_a_get_to_a_port_nobody_listens_on_is_a_transport_error_that_was_not_sent():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(TransportError, match="refused") as info:
+        Transport().get(f"http://127.0.0.1:{port}/health", timeout=5)
+    assert info.value.sent is False
+
+
+def test_the_project_makes_its_own_http_calls_through_the_transport():
+    # One HTTP client for the project's calls. etcd3gw brings its own requests (registry/etcd.py);
+    # the registry's heartbeats (asyncio) and the portal's scraper (one deadline a scrape) use
+    # sockets with the transport's parser or rules, not another HTTP library.
+    allowed = {("rpc_cluster/registry/etcd.py", "requests")}
+    libraries = ("urllib.request", "http.client", "requests", "urllib3", "httpx", "aiohttp")
+    found = set()
+    for package in ("rpc_cluster", "portal"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [f"{node.module}.{alias.name}" for alias in node.names]
+                else:
+                    continue
+                found |= {
+                    (str(path.relative_to(ROOT)), name.split(".")[0]) for name in names if name.startswith(libraries)
+                }
+    assert found - allowed == set()

@@ -9,6 +9,7 @@ URLs and moves on when one refuses the connection.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
@@ -39,7 +40,7 @@ class _Instances:
     def __init__(
         self,
         service_name: str,
-        registry: str,
+        registry: str | None,
         token: str | None,
         refresh: float,
         providers: ProviderTable | None,
@@ -89,11 +90,9 @@ class _Instances:
         if force or now - self._polled_at > refresh:
             with self._lock:
                 if force or now - self._polled_at > refresh:
-                    try:
+                    # Registry unreachable: keep using what we knew.
+                    with contextlib.suppress(errors.TransportError):
                         self._polled = list(self._registry.call("Registry.lookup", self.service_name))
-                    except errors.TransportError:
-                        # Registry unreachable: keep using what we knew.
-                        pass
                     self._polled_at = time.monotonic()
         return self._polled
 

@@ -89,9 +89,8 @@ def was_sent(exc: BaseException, *, connected: bool, receiving: bool) -> bool:
         return False
     if not receiving and isinstance(exc, (BrokenPipeError, ConnectionResetError)):
         return False
-    if not receiving and isinstance(exc, ssl.SSLError):
-        return False  # the handshake failed: no request was written
-    return True
+    # An SSLError before the request was written is a failed handshake: not sent.
+    return receiving or not isinstance(exc, ssl.SSLError)
 
 
 def may_send_again(error: TransportError, *, repeatable: bool = False) -> bool:

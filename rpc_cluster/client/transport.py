@@ -1,12 +1,20 @@
 """HTTP transport for the client: pooled keep-alive sockets, answers read by llhttp.
 
-A POST is written with one ``sendall`` on a socket kept alive per
+It carries the project's own HTTP calls: every JSON-RPC call (``post``) and
+the small reads around the cluster (``get``: ``rpc-cluster up``'s health
+checks, a local etcd's ``/health``). Three other HTTP clients remain, each
+for a reason given where it lives: the registry's heartbeats run on an
+asyncio loop (``registry/heartbeat_client.py``), etcd3gw brings its own
+``requests`` (``registry/etcd.py``), and the portal's ``/metrics`` scraper
+needs one deadline for a whole scrape (``portal/cluster_stats.py``).
+
+A request is written with one ``sendall`` on a socket kept alive per
 (tls, host, port), and its answer is parsed by httptools'
 ``HttpResponseParser`` (llhttp, the C parser behind uvicorn and Node.js).
 ``http.client`` on the same connections spent most of a call's CPU in its
 header parser (the ``email`` package) and wrote each request in two sends;
-see README, "Choosing the client transport", for what this one measured
-against it and against Pyro5.
+see docs/decisions.md, "Choosing the client transport", for what this one
+measured against it and against Pyro5.
 
 Every transport failure is turned into the cluster's own error types here, in
 ``_translate``; whether a failed request may have reached the server is
@@ -175,7 +183,7 @@ class _Connection:
         answer = self.answer
         parser = answer.parser
         recv = self.sock.recv
-        while not answer.complete:
+        while True:  # expect() has made the answer incomplete
             data = recv(_READ_BYTES)
             if not data:
                 if answer.headers_done and not answer.framed:
@@ -189,13 +197,15 @@ class _Connection:
                 answer.extra = True  # llhttp refuses bytes after an answer that said Connection: close
             if answer.too_large:
                 raise _TooLarge(f"the answer is larger than {answer.limit:,} bytes (max_response_bytes)")
+            if answer.complete:
+                break
         parts = answer.parts
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         return answer.status, body, answer.keep and not answer.extra
 
     def close(self) -> None:
         self.sock.close()
-        self.answer.parser = None  # the parser refers to its answer: break the cycle
+        del self.answer.parser  # the parser refers to its answer: break the cycle (a connection is closed once)
 
 
 class _Pool:
@@ -265,8 +275,11 @@ def http_target(url: str) -> tuple[bool, str, int, str]:
 
 
 def _request_line(host: str, port: int, secure: bool, path: str) -> bytes:
-    """``POST path HTTP/1.1`` and the Host header, as bytes, for a target ``http_target`` returned."""
-    return f"POST {path} HTTP/1.1\r\nHost: {urls.host_header(host, port, secure)}\r\n".encode("ascii")
+    """`` path HTTP/1.1`` and the Host header, as bytes, for a target ``http_target`` returned.
+
+    The method goes in front (``b"POST" + line``): one route serves a URL's POSTs and GETs.
+    """
+    return f" {path} HTTP/1.1\r\nHost: {urls.host_header(host, port, secure)}\r\n".encode("ascii")
 
 
 def _header_lines(headers: dict[str, str]) -> bytes:
@@ -278,8 +291,8 @@ def _header_lines(headers: dict[str, str]) -> bytes:
 
 
 class Transport:
-    """Sends HTTP POSTs over pooled connections. Thread-safe: a process, or a
-    service, shares one so that its clients share connections.
+    """Sends HTTP POSTs and GETs over pooled connections. Thread-safe: a process,
+    or a service, shares one so that its clients share connections.
 
     ``tls_ca``: the CA file that ``https://`` servers are verified against
     (default ``$RPC_CLUSTER_TLS_CA``, else the system's CAs; ``tls.client_context``).
@@ -357,13 +370,41 @@ class Transport:
         or it is ``repeatable`` (the server recognises a repeat). A timeout
         is never sent again here.
         """
-        pool, head = self._route(url)
+        pool, line = self._route(url)
         try:
-            request = b"".join((head, _header_lines(headers), b"Content-Length: %d\r\n\r\n" % len(body), body))
+            request = b"".join((b"POST", line, _header_lines(headers), b"Content-Length: %d\r\n\r\n" % len(body), body))
         except ValueError as exc:
             raise _translate(url, exc, timeout, sent=False) from None
+        return self._exchange(pool, url, request, timeout, repeatable)
+
+    def get(self, url: str, headers: dict[str, str] | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
+        """GET ``url``; returns (status, response body), whatever the status. Raises TransportError/CallTimeout.
+
+        On the same pooled connections, limits and error types as ``post``;
+        ``timeout`` bounds each step. Sent once more only when the first
+        request never reached the server.
+        """
+        pool, line = self._route(url)
+        try:
+            request = b"".join((b"GET", line, _header_lines(headers or {}), b"\r\n"))
+        except ValueError as exc:
+            raise _translate(url, exc, timeout, sent=False) from None
+        return self._exchange(pool, url, request, timeout, repeatable=False)
+
+    def close(self) -> None:
+        """Close every idle connection; the transport stays usable (it connects anew)."""
+        with self._lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+            self._routes.clear()
+        for pool in pools:
+            pool.close_stale(float("inf"))
+
+    def _exchange(self, pool: _Pool, url: str, request: bytes, timeout: float, repeatable: bool) -> tuple[int, bytes]:
+        """(status, body) of the answer to ``request``, sent on a connection of ``pool``."""
         attempts = retry.TRANSPORT.attempts or 1
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             conn = pool.take()
             connected = conn is not None
             receiving = False
@@ -386,6 +427,7 @@ class Transport:
                     and not isinstance(error, CallTimeout)
                     and retry.may_send_again(error, repeatable=repeatable)
                 ):
+                    attempt += 1
                     continue
                 raise error from None
             if keep:
@@ -393,7 +435,6 @@ class Transport:
             else:
                 conn.close()
             return status, data
-        raise AssertionError("unreachable")
 
 
 def _translate(url: str, exc: BaseException, timeout: float, sent: bool) -> TransportError:

@@ -2,7 +2,7 @@
 
 This is the one place that looks a method up by name, binds its params (a
 positional list or a named dict), runs it, and maps what it raises to the
-error codes of CONTRACT.md. It knows no encoding: like Go's net/rpc, each wire
+error codes of docs/protocol.md. It knows no encoding: like Go's net/rpc, each wire
 format is a codec around one core (``jsonrpc.py`` for JSON-RPC 2.0 at /rpc,
 ``xmlrpc.py`` for XML-RPC at /RPC2), so a method behaves the same over both::
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -36,6 +36,9 @@ log = logging.getLogger("rpc_cluster.core.dispatch")
 UNKNOWN_METHOD = "(unknown)"
 #: ... and a request refused before it named a method (-32700, -32600).
 NO_METHOD = "(none)"
+
+#: A call's params: positional (a list or tuple) or named (a dict).
+Params = list[Any] | tuple[Any, ...] | dict[str, Any]
 
 
 class RawJSON(str):
@@ -60,10 +63,15 @@ class _QuickSignature(inspect.Signature):
     precomputed check made one twice as fast (measured when it was added).
     With the core calling the method itself right after the check, a trivial
     JSON-RPC call in-process (``JsonRpcCodec.handle``, timeit) takes about 7 us
-    against 24 us through jsonrpcserver's pipeline before (issue 9).
+    against 24 us through jsonrpcserver's pipeline before (docs/decisions.md,
+    "Private internals we rely on").
     """
 
     __slots__ = ("_names", "_required", "_simple")
+
+    _names: tuple[str, ...]
+    _required: int
+    _simple: bool
 
     @classmethod
     def of(cls, signature: inspect.Signature) -> _QuickSignature:
@@ -77,7 +85,7 @@ class _QuickSignature(inspect.Signature):
         quick._simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
         return quick
 
-    def binds(self, args: tuple | list, kwargs: Mapping[str, Any]) -> bool:
+    def binds(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
         """True when the call surely binds; False means "ask bind()".
 
         For parameters that are all positional-or-keyword (most RPC methods), a
@@ -96,7 +104,7 @@ class _QuickSignature(inspect.Signature):
     def bind(self, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
         # An override only so the TypeError text stays what callers got before the
         # core existed: params naming "self" read "_QuickSignature.bind() got
-        # multiple values for argument 'self'" (issue 9 changes no wire text).
+        # multiple values for argument 'self'", and the wire's answers never change.
         return super().bind(*args, **kwargs)
 
 
@@ -118,7 +126,7 @@ class Dispatcher:
         self.methods = methods
         #: Told of every call: (method, "result" or the error code, seconds); metrics.py.
         self.observe = observe
-        entries = {name: (methods.get(name), _QuickSignature.of(methods.signature(name))) for name in methods.names()}
+        entries = {name: (func, _QuickSignature.of(methods.signature(name))) for name, func in methods.items()}
         for name, func in (extra or {}).items():
             if name in entries:
                 raise ValueError(f"rpc: extra method {name!r} is already in the method table")
@@ -126,7 +134,7 @@ class Dispatcher:
         # name -> (callable, its signature); never changes after construction.
         self._entries = MappingProxyType(entries)
 
-    def call(self, name: str, params: list | dict | tuple = ()) -> Any:
+    def call(self, name: str, params: Params = ()) -> Any:
         """The method's result; raises RpcError subclasses with the exact wire codes.
 
         ``params`` is positional (list or tuple) or named (dict). Raises
@@ -152,15 +160,17 @@ class Dispatcher:
         if self.observe is not None:
             self.observe(NO_METHOD, str(code), 0.0)
 
-    def _call(self, name: str, params: list | dict | tuple) -> Any:
+    def _call(self, name: str, params: Params) -> Any:
         entry = self._entries.get(name)
         if entry is None:
             raise UnknownMethod("Method not found", name)
         func, signature = entry
+        args: Sequence[Any] = ()
+        kwargs: Mapping[str, Any] = {}
         if isinstance(params, dict):
-            args, kwargs = (), params
+            kwargs = params
         else:
-            args, kwargs = params, {}
+            args = params
         if not signature.binds(args, kwargs):
             try:
                 signature.bind(*args, **kwargs)

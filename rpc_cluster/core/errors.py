@@ -17,7 +17,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
-# The cluster's application codes (CONTRACT.md), chosen to read like HTTP.
+# The cluster's application codes (docs/protocol.md, "Error codes and their data"), chosen to read like HTTP.
 UNAUTHORIZED = 401
 NOT_FOUND = 404
 CONFLICT = 409
@@ -123,7 +123,9 @@ class TransportError(RpcError, ConnectionError):
 
     code, default_message = TRANSPORT_ERROR, "Transport error"
 
-    def __init__(self, message=None, data=None, *, code=None, sent: bool = True):
+    def __init__(
+        self, message: str | None = None, data: Any = None, *, code: int | None = None, sent: bool = True
+    ) -> None:
         super().__init__(message, data, code=code)
         # False when the request never left this process: safe to retry elsewhere.
         self.sent = sent

@@ -1,6 +1,6 @@
 """JSON-RPC 2.0 codec: request text in, response text out, around the dispatch core.
 
-No sockets here (the HTTP layer is ``wsgi.py``), so every rule of the
+No sockets here (the HTTP layer is ``serving/rpc_app.py``), so every rule of the
 specification can be tested with plain strings (``dispatch(methods, text)``).
 The core (``dispatch.py``) finds, binds and runs the method; this module
 parses, checks requests, applies the batch and notification rules and writes
@@ -103,7 +103,7 @@ class JsonRpcCodec:
     ``max_batch`` caps the members of a batch (more is one -32600 error, and
     nothing runs); ``max_response_bytes`` caps the response text: a call whose
     response would pass it is answered with a -32603 error instead, and the
-    calls of a batch that come after that are not run (README, "Limits").
+    calls of a batch that come after that are not run (docs/operations.md, "Limits").
     """
 
     def __init__(
@@ -139,7 +139,7 @@ class JsonRpcCodec:
             return self._too_large(request["id"], ran=True)
         return text
 
-    def _handle_batch(self, batch: list) -> str:
+    def _handle_batch(self, batch: list[Any]) -> str:
         if not batch:
             return self._refuse(errors.INVALID_REQUEST, "Invalid Request", None, "empty batch")
         if len(batch) > self.max_batch:

@@ -17,15 +17,24 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 _MARK = "_rpc_method_name"
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def rpc_method(func: Callable | None = None, *, name: str | None = None):
-    """Mark a method to be exposed over RPC (optionally under another name)."""
 
-    def mark(f: Callable) -> Callable:
+@overload
+def rpc_method(func: F, *, name: str | None = None) -> F: ...
+@overload
+def rpc_method(func: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+def rpc_method(func: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+    """Mark a method to be exposed over RPC (optionally under another name).
+
+    Returns ``func`` itself, marked; called with only ``name``, the decorator that marks.
+    """
+
+    def mark(f: F) -> F:
         setattr(f, _MARK, name or f.__name__)
         return f
 
@@ -66,6 +75,10 @@ class MethodTable:
 
     def get(self, name: str) -> Callable[..., Any] | None:
         return self._methods.get(name)
+
+    def items(self) -> list[tuple[str, Callable[..., Any]]]:
+        """(name, callable) of every method, sorted by name."""
+        return sorted(self._methods.items())
 
     def signature(self, name: str) -> inspect.Signature:
         return self._signatures[name]

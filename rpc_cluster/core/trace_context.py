@@ -71,7 +71,7 @@ def parse_traceparent(value: str | None) -> Parent | None:
 
 def is_trace_id(value: str | None) -> bool:
     """Whether ``value`` can be a W3C trace id (32 lowercase hex digits, not all zero)."""
-    return bool(value) and _TRACE_ID.fullmatch(value) is not None and value != _ZERO_TRACE
+    return value is not None and _TRACE_ID.fullmatch(value) is not None and value != _ZERO_TRACE
 
 
 def new_parent_id() -> str:

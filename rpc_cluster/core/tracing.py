@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import contextvars
 import secrets
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import NamedTuple
 
 from . import trace_context
@@ -71,13 +72,15 @@ def accept(trace_id: str | None, traceparent: str | None = None, tracestate: str
     return Trace(own or new_trace_id())
 
 
-def trace(trace_id: str | None = None, *, sampled: bool = True, state: str | None = None):
+def trace(
+    trace_id: str | None = None, *, sampled: bool = True, state: str | None = None
+) -> AbstractContextManager[str]:
     """Run a block inside one trace: ``with trace(): client.call(...)``; yields its id."""
     return within(Trace(trace_id or new_trace_id(), sampled, state))
 
 
 @contextmanager
-def within(current: Trace):
+def within(current: Trace) -> Iterator[str]:
     """Run a block inside ``current`` (a request's trace, from ``accept``); yields its id."""
     token = _current.set(current)
     try:
@@ -110,7 +113,7 @@ def current_service() -> str | None:
 
 
 @contextmanager
-def serving(service_name: str):
+def serving(service_name: str) -> Iterator[str]:
     """Run a block on behalf of one service (its calls, its background threads)."""
     token = _service.set(service_name)
     try:

@@ -20,6 +20,7 @@ import logging
 import re
 import xmlrpc.client
 from collections.abc import Callable
+from typing import Any
 
 from . import errors
 from .dispatch import BadParams, Dispatcher, RawJSON, UnknownMethod
@@ -65,7 +66,7 @@ class XmlRpcCodec:
         self.methods = methods
         #: Bytes a methodResponse may have; a larger one is a -32603 Fault (None: no limit).
         self.max_response_bytes = max_response_bytes
-        system = {
+        system: dict[str, Callable[..., Any]] = {
             "system.listMethods": self._list_methods,
             "system.methodHelp": self._method_help,
             "system.methodSignature": self._method_signature,

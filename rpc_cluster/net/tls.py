@@ -22,13 +22,13 @@ class TlsConfigError(ValueError):
     """A TLS file that cannot be used; the message is one line for the operator."""
 
 
-def ca_file(ca: str | os.PathLike | None = None) -> str | None:
+def ca_file(ca: str | os.PathLike[str] | None = None) -> str | None:
     """The CA file callers verify servers against: ``ca``, else ``$RPC_CLUSTER_TLS_CA``; None for the system's."""
     ca = ca or os.environ.get(CA_ENV) or None
     return os.fspath(ca) if ca else None
 
 
-def client_context(ca: str | os.PathLike | None = None) -> ssl.SSLContext:
+def client_context(ca: str | os.PathLike[str] | None = None) -> ssl.SSLContext:
     """The context that verifies servers: against ``ca`` (else ``$RPC_CLUSTER_TLS_CA``), else the system's CAs.
 
     With a CA file, only that CA is trusted: a cluster's own CA is not mixed
@@ -41,7 +41,9 @@ def client_context(ca: str | os.PathLike | None = None) -> ssl.SSLContext:
         raise TlsConfigError(f"cannot use the TLS CA file {ca}: {_reason(exc)}") from None
 
 
-def check_server_files(cert: str | os.PathLike | None, key: str | os.PathLike | None) -> tuple[Path, Path] | None:
+def check_server_files(
+    cert: str | os.PathLike[str] | None, key: str | os.PathLike[str] | None
+) -> tuple[Path, Path] | None:
     """(cert, key) as paths once both load as a pair; None when neither is given.
 
     Raises TlsConfigError naming the file when one is missing, unreadable, or

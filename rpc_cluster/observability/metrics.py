@@ -46,7 +46,7 @@ class _ReadWhenScraped:
 
     def collect(self) -> Iterable[Any]:
         value = self.read()
-        if not self.labels:
+        if not isinstance(value, Mapping):
             yield self.family(self.name, self.documentation, value=float(value))
             return
         family = self.family(self.name, self.documentation, labels=self.labels)
@@ -100,9 +100,10 @@ class _Calls:
             "rpc_request_duration_seconds", "Seconds to run one call, by method", labels=("method",)
         )
         for method, values in sorted(times.items()):
-            cumulative, running = [], 0
-            for bound, count in zip((*map(str, self.buckets), "+Inf"), values[:-1]):
-                running += count
+            cumulative: list[tuple[str, float]] = []
+            running: float = 0
+            for bound, in_bucket in zip((*map(str, self.buckets), "+Inf"), values[:-1], strict=True):
+                running += in_bucket
                 cumulative.append((bound, running))
             latency.add_metric([method], cumulative, values[-1])
         yield latency

@@ -21,7 +21,7 @@ CA_KEY_FILE = "ca-key.pem"
 class LocalCA:
     """The CA in ``folder``: made on first use, read back afterwards."""
 
-    def __init__(self, folder: str | os.PathLike):
+    def __init__(self, folder: str | os.PathLike[str]):
         self.folder = Path(folder)
         self._ca = self._load_or_make()
 

@@ -14,10 +14,12 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 import uuid
 from pathlib import Path
+from typing import IO
 
+from ..client.transport import Transport
+from ..core.errors import TransportError
 from .children import die_with_parent
 
 
@@ -45,8 +47,10 @@ class EtcdCluster:
         ports = free_ports(2 * members)
         self.client_ports, self.peer_ports = ports[:members], ports[members:]
         self.names = [f"m{n}" for n in range(members)]
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._token = uuid.uuid4().hex[:12]
+        # Carries the health checks (the registries talk to etcd through etcd3gw, not this).
+        self._transport = Transport()
 
     @property
     def url(self) -> str:
@@ -58,8 +62,10 @@ class EtcdCluster:
         return f"{self.url}/{prefix or 'test-' + uuid.uuid4().hex[:10]}"
 
     def start(self) -> EtcdCluster:
-        initial = ",".join(f"{name}=http://127.0.0.1:{port}" for name, port in zip(self.names, self.peer_ports))
-        for index, name in enumerate(self.names):
+        initial = ",".join(
+            f"{name}=http://127.0.0.1:{port}" for name, port in zip(self.names, self.peer_ports, strict=True)
+        )
+        for index in range(len(self.names)):
             self._start_member(index, initial)
         deadline = time.monotonic() + 30
         for port in self.client_ports:
@@ -75,8 +81,13 @@ class EtcdCluster:
         data = self.folder / name
         data.mkdir(parents=True, exist_ok=True)
         client, peer = self.client_ports[index], self.peer_ports[index]
-        log = open(self.folder / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(
+        with open(self.folder / f"{name}.log", "ab") as log:
+            self.procs[name] = self._popen(name, data, client, peer, initial, log)
+
+    def _popen(
+        self, name: str, data: Path, client: int, peer: int, initial: str, log: IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 self.binary,
                 "--name",
@@ -119,15 +130,14 @@ class EtcdCluster:
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
-        log.close()
 
-    @staticmethod
-    def _healthy(port: int) -> bool:
+    def _healthy(self, port: int) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-                return json.loads(response.read()).get("health") == "true"
-        except (OSError, ValueError):
+            status, body = self._transport.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            answer = json.loads(body)
+        except (TransportError, ValueError):
             return False
+        return status == 200 and isinstance(answer, dict) and answer.get("health") == "true"
 
     def kill(self, index: int) -> None:
         """kill -9 one member."""
@@ -146,5 +156,6 @@ class EtcdCluster:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         self.procs.clear()
+        self._transport.close()
         if self.remove_data:
             shutil.rmtree(self.folder, ignore_errors=True)

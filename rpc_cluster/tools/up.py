@@ -23,19 +23,18 @@ import os
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from types import MappingProxyType
+from typing import IO
 
 from ..client.client import Client
 from ..client.transport import Transport
-from ..core.errors import RpcError
-from ..net import tls, urls
+from ..core.errors import RpcError, TransportError
+from ..net import urls
 from ..runtime import flags
 from .children import die_with_parent
 from .local_etcd import INSTALL_HINT, EtcdCluster
@@ -52,7 +51,8 @@ REGISTERED = ("LogService", "GradingService", "PortalService")
 def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class Cluster:
@@ -71,10 +71,10 @@ class Cluster:
         self.store = store
         #: With --tls: (certificate chain, key, CA) every service serves and verifies with.
         self.tls_files = tls_files
-        self._context: ssl.SSLContext | None = tls.client_context(tls_files[2]) if tls_files else None
+        #: Carries the health checks and the registry calls, on connections kept alive between rounds.
         self._transport = Transport(tls_ca=str(tls_files[2]) if tls_files else None)
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.children: dict[str, subprocess.Popen] = {}
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._print_lock = threading.Lock()
         #: The signals received (SIGINT, SIGTERM). A list, not an Event: the handler runs on the main
         #: thread between bytecodes and must take no lock (an Event's set() could wait for the very
@@ -119,9 +119,9 @@ class Cluster:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
 
-    def _stream(self, name: str, proc: subprocess.Popen) -> None:
+    def _stream(self, name: str, output: IO[bytes]) -> None:
         width = max(map(len, self.ports))
-        for raw in iter(proc.stdout.readline, b""):
+        for raw in iter(output.readline, b""):
             self.say(f"{name:<{width}} | {raw.decode(errors='replace').rstrip()}")
 
     def start(self) -> None:
@@ -136,15 +136,15 @@ class Cluster:
                 preexec_fn=die_with_parent,
             )
             self.children[name] = proc
-            threading.Thread(target=self._stream, args=(name, proc), daemon=True).start()
+            assert proc.stdout is not None  # stdout=PIPE
+            threading.Thread(target=self._stream, args=(name, proc.stdout), daemon=True).start()
 
     def healthy(self, name: str) -> bool:
         try:
-            url = f"{self.url(name)}/health"
-            with urllib.request.urlopen(url, timeout=1, context=self._context) as response:
-                return response.status == 200
-        except OSError:
+            status, _ = self._transport.get(f"{self.url(name)}/health", timeout=1)
+        except TransportError:
             return False
+        return status == 200
 
     def registered(self) -> bool:
         """Whether every registry lists every other service as passing (so the portal finds grading)."""
