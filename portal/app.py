@@ -2,28 +2,27 @@
 
 Grading is reached only through the client given to ``make_app`` (resolved
 through the registry by ``portal.service``); the pages find it, and the other
-clients, on the app's ``portal.web.Portal``.
+clients, on the app's ``portal.context.Portal``.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import bottle
 
 from rpc_cluster.observability.metrics import ServiceMetrics
 
-from . import web
 from .cluster_stats import ClusterWatch
+from .context import Caller, Portal
+from .frame.errors import error_page
 from .page_metrics import PageMetrics
-from .pages import cluster, grade, import_, statistics, student, students, students_csv
+from .pages import cluster, grade, import_, static, statistics, student, students, students_csv
 
 
 def make_app(
-    grading: Any,
+    grading: Caller,
     *,
-    registry: Any = None,
-    logs: Any = None,
+    registry: Caller | None = None,
+    logs: Caller | None = None,
     secure_cookies: bool = False,
     secret: bytes | None = None,
     metrics: ServiceMetrics | None = None,
@@ -41,7 +40,7 @@ def make_app(
     app = bottle.Bottle()
     app.catchall = True
     signing = {} if secret is None else {"csrf_secret": secret}
-    web.Portal(
+    Portal(
         grading,
         registry=registry,
         logs=logs,
@@ -64,7 +63,7 @@ def make_app(
     app.route("/import", "POST", import_.import_grades)
     app.route("/statistics", "GET", statistics.statistics)
     app.route("/cluster", "GET", cluster.cluster)
-    app.route("/static/<name:path>", "GET", web.static)
+    app.route("/static/<name:path>", "GET", static.static)
 
     for code, title in (
         (400, "Bad request"),
@@ -74,5 +73,5 @@ def make_app(
         (413, "Too large"),
         (500, "Something went wrong"),
     ):
-        app.error(code)(web.error_page(title))
+        app.error(code)(error_page(title))
     return app

@@ -222,7 +222,7 @@ class ClusterWatch:
         """One scrape of every listed instance that has none running (as threads allow), waited for."""
         concurrent.futures.wait(self._start_scrapes())
 
-    def _start_scrapes(self) -> list[concurrent.futures.Future]:
+    def _start_scrapes(self) -> list[concurrent.futures.Future[None]]:
         """Hand the listed instances with no scrape running to free threads; the futures of those handed.
 
         Also forgets the instances no longer listed.
@@ -328,7 +328,7 @@ def metrics_fetcher(
     """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     # A line break would forge headers; each scrape fails with this, as every call with the token does.
-    bad_token = bool(token) and (not token.isascii() or any(c in token for c in "\r\n\0"))
+    bad_token = bool(token and (not token.isascii() or any(c in token for c in "\r\n\0")))
     contexts: list[ssl.SSLContext] = []
 
     def context() -> ssl.SSLContext:
@@ -364,6 +364,7 @@ class _Answer(transport.Answer):
             self.location = value.decode("latin-1")[:_MAX_REASON]
 
 
+# Not the project's Transport: it only POSTs and bounds each read, where a scrape needs one deadline for all of it.
 def _get(url: str, headers: dict[str, str], timeout: float, limit: int, context: Callable[[], ssl.SSLContext]) -> str:
     """The body of a 200 answer to ``GET url``, all of it within ``timeout`` seconds, as text."""
     try:

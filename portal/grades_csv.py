@@ -1,7 +1,7 @@
 """The grades CSV the portal exports (``/students.csv``) and imports (``/import``).
 
 Columns: ``student_id,title,type,score,first_name,last_name``: the import's
-four (CONTRACT.md, ``Grades.import_grades``) and the names, so a teacher can
+four (``Grades.import_grades`` in docs/protocol.md) and the names, so a teacher can
 read the file. Import takes the four, in any order, and ignores the names.
 
 Spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a
@@ -20,6 +20,8 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from .answers import Student
 
 EXPORT_COLUMNS = ("student_id", "title", "type", "score", "first_name", "last_name")
 IMPORT_COLUMNS = ("student_id", "title", "type", "score")
@@ -58,7 +60,7 @@ def score_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def export_chunks(pages: Iterable[list[dict]]) -> Iterator[bytes]:
+def export_chunks(pages: Iterable[list[Student]]) -> Iterator[bytes]:
     """The CSV, header first, one UTF-8 chunk for each page of students (each with its ``grades``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -8,11 +8,14 @@ on the same production server as the RPC services.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from rpc_cluster import RegistryClient, Service, config
 from rpc_cluster.grading import reads as grading_reads
+from rpc_cluster.serving.rpc_app import RpcApp
 
 from .app import make_app
 from .cluster_stats import SCRAPE_INTERVAL, ClusterWatch, metrics_fetcher
@@ -48,20 +51,21 @@ class PortalService(Service):
         self.watch: ClusterWatch | None = None
 
     def on_start(self) -> None:
-        self.watch.start()
+        if self.watch is not None:  # made by wsgi_app(), which start() calls before this
+            self.watch.start()
 
     def on_stop(self) -> None:
         if self.watch is not None:
             self.watch.stop()
 
-    def wsgi_app(self, rpc_app: Any) -> Any:
+    def wsgi_app(self, rpc_app: RpcApp) -> WSGIApplication:
         registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
         self.watch = ClusterWatch(
             lambda: _passing_instances(registry),
             metrics_fetcher(self.token, self.transport.ssl_context),
             interval=self.metrics_interval,
         )
-        pages = make_app(
+        pages: WSGIApplication = make_app(  # a bottle.Bottle: bottle ships no types
             # Reads go to the other instance when one times out (a partition): pages keep serving.
             self.connect("GradingService", timeout=self.grading_timeout, read_only=grading_reads.READ_ONLY),
             registry=registry,
@@ -73,7 +77,7 @@ class PortalService(Service):
             watch=self.watch,
         )
 
-        def route(environ: dict, start_response: Any) -> Any:
+        def route(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
             if environ.get("PATH_INFO") in RPC_PATHS:
                 return rpc_app(environ, start_response)
             return pages(environ, start_response)

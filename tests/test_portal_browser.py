@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Cluster, Processes, wait_until
 
-from portal.web import CSRF_COOKIE
+from portal.frame.csrf import CSRF_COOKIE
 from rpc_cluster import Client
 
 CHROMIUM = os.environ.get("RPC_CLUSTER_CHROMIUM", "/usr/bin/chromium")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import web
+from portal import grades_csv
+from portal.frame import flash, text
 
 QUIZ = {"title": "Quiz", "type": "Quiz", "score": "50"}
 
@@ -240,8 +241,8 @@ def test_an_import_with_a_4211_character_file_name_is_stored_once_and_answered(p
         {"file": (name, b"student_id,title,type,score\n1,Long name,Quiz,70\n")},
     )
     assert done.status == 303, done.text[:300]
-    cookie = portal.cookies[web.FLASH_COOKIE]
-    assert len(cookie) <= web.FLASH_BYTES
+    cookie = portal.cookies[flash.FLASH_COOKIE]
+    assert len(cookie) <= flash.FLASH_BYTES
     shown = portal.get("/import").text
     assert "Imported 1 grade for 1 student from éééé" in shown and "é" * 100 not in shown
     assert titles(grading).count("Long name") == 1
@@ -249,14 +250,14 @@ def test_an_import_with_a_4211_character_file_name_is_stored_once_and_answered(p
 
 @pytest.mark.parametrize("message", ["x" * 10_000, "😀" * 5_000, "é" * 299 + "😀" * 3, "%" * 1_000])
 def test_a_flash_message_always_fits_its_cookie(message):
-    value = web.flash_cookie_value(message)
-    assert len(value) <= web.FLASH_BYTES
+    value = flash.cookie_value(message)
+    assert len(value) <= flash.FLASH_BYTES
     shown = urllib.parse.unquote(value)
     assert message.startswith(shown.removesuffix("…")) and len(shown) > 200
 
 
 def test_a_short_flash_message_is_kept_whole():
-    assert urllib.parse.unquote(web.flash_cookie_value("Added Quiz 3 (Quiz, 91.5).")) == "Added Quiz 3 (Quiz, 91.5)."
+    assert urllib.parse.unquote(flash.cookie_value("Added Quiz 3 (Quiz, 91.5).")) == "Added Quiz 3 (Quiz, 91.5)."
 
 
 # -- the add-student form, names, numbers, skip link ----------------------------------------------
@@ -418,7 +419,7 @@ def test_a_multipart_form_with_a_latin1_name_is_a_400_on_every_post_route(portal
         *[(name.encode(), value.encode()) for name, value in QUIZ.items()],
         (b"expected_title", grade["title"].encode()),
         (b"expected_type", grade["type"].encode()),
-        (b"expected_score", web.score_text(grade["score"]).encode()),
+        (b"expected_score", grades_csv.score_text(grade["score"]).encode()),
         (b"file", b"student_id,title,type,score\n1,Latin,Quiz,70\n"),
     ]
     body, content_type = multipart(fields, filename=b"M\xfcller.csv" if path == "/import" else None)
@@ -463,21 +464,21 @@ def test_a_log_filter_that_is_not_utf8_is_a_400_naming_it(grading):
 
 @pytest.mark.parametrize("forged", ["%00%01%1b[31m", "Saved.", "x.Saved%20for%20you."])
 def test_a_flash_cookie_the_portal_did_not_sign_is_dropped(portal, forged, no_tracebacks):
-    portal.cookies[web.FLASH_COOKIE] = forged
+    portal.cookies[flash.FLASH_COOKIE] = forged
     page = portal.get("/students")
     assert page.status == 200
     assert "\x00" not in page.text and "\x1b" not in page.text and "Saved" not in page.text
-    assert 'class="flash"' not in page.text and web.FLASH_COOKIE not in portal.cookies
+    assert 'class="flash"' not in page.text and flash.FLASH_COOKIE not in portal.cookies
 
 
 def test_a_tampered_flash_cookie_is_dropped_and_a_genuine_one_shown(portal, no_tracebacks):
     page = portal.get("/students")
     added = portal.post("/students", {"first_name": "Ada", "last_name": "Lovelace", "csrf_token": page.csrf()})
     assert added.status == 303
-    genuine = portal.cookies[web.FLASH_COOKIE]
-    portal.cookies[web.FLASH_COOKIE] = genuine.replace("Ada", "Eve")
+    genuine = portal.cookies[flash.FLASH_COOKIE]
+    portal.cookies[flash.FLASH_COOKIE] = genuine.replace("Ada", "Eve")
     assert "Eve" not in portal.get("/students").text
-    portal.cookies[web.FLASH_COOKIE] = genuine
+    portal.cookies[flash.FLASH_COOKIE] = genuine
     assert "Added Ada Lovelace." in portal.get("/students").text
 
 
@@ -494,7 +495,7 @@ def test_a_signed_flash_message_is_shown_without_control_characters(grading, no_
     client = WsgiClient(make_app(grading, secret=secret))
     quoted = urllib.parse.quote("Saved\x00 \x1b[31mQuiz\x7f.")
     digest = hmac.new(secret, b"portal flash message\0" + quoted.encode(), hashlib.sha256).digest()
-    client.cookies[web.FLASH_COOKIE] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + "." + quoted
+    client.cookies[flash.FLASH_COOKIE] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + "." + quoted
     page = client.get("/students")
     assert "Saved [31mQuiz." in page.text and not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", page.text)
 
@@ -520,7 +521,6 @@ def test_a_grade_form_takes_what_an_import_takes(portal, grading, no_tracebacks)
 
 
 def test_the_forms_and_the_import_share_one_score_rule():
-    from portal import grades_csv
     from rpc_cluster.grading import csv_import
 
     # The portal keeps a copy of grading's public rule: it must stay the very same pattern.
@@ -530,10 +530,10 @@ def test_the_forms_and_the_import_share_one_score_rule():
 def test_the_portal_uses_gradings_rule_for_unprintable_text():
     from rpc_cluster.grading import search
 
-    assert web.unprintable is search.unprintable
-    for text in ("a\x00b", "\x7f", "a\x85", "\ud800", "Zoë", "ＡＢＣ"):
-        assert web.has_control_characters(text) == search.unprintable(text)
-        assert web.has_control_characters(web.visible(text)) is False
+    assert text.unprintable is search.unprintable
+    for sample in ("a\x00b", "\x7f", "a\x85", "\ud800", "Zoë", "ＡＢＣ"):
+        assert text.has_control_characters(sample) == search.unprintable(sample)
+        assert text.has_control_characters(text.visible(sample)) is False
 
 
 class _Watch:
@@ -570,4 +570,4 @@ def test_the_cluster_page_shows_a_dash_for_figures_that_are_not_numbers(grading,
     page = WsgiClient(make_app(grading, registry=_Registry(), logs=None, watch=_Watch())).get("/cluster")
     assert page.status == 200 and "GradingService" in page.text
     assert not re.search(r">\s*-?(nan|inf)", page.text) and "inf ms" not in page.text
-    assert web.figure(float("nan")) == web.figure(float("-inf"), 2, "ms") == "—"
+    assert text.figure(float("nan")) == text.figure(float("-inf"), 2, "ms") == "—"

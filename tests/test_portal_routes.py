@@ -9,8 +9,8 @@ from grade_forms import INVALID_GRADE_FORMS
 from wsgi_client import WsgiClient
 
 from portal.app import make_app
+from portal.frame.csrf import CSRF_COOKIE
 from portal.service import add_arguments
-from portal.web import CSRF_COOKIE
 from rpc_cluster import Client
 
 NOWHERE = "http://127.0.0.1:9/rpc"

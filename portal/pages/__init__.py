@@ -10,7 +10,10 @@
 - ``GET`` and ``POST /import`` (``import_form``, ``import_grades``): ``portal.pages.import_``
 - ``GET /statistics`` (``statistics``): ``portal.pages.statistics``
 - ``GET /cluster`` (``cluster``): ``portal.pages.cluster``
+- ``GET /static/<name>`` (``static``): ``portal.pages.static``
 
-What they share (rendering, traces, CSRF, flash messages, error pages) is in ``portal.web``;
-the CSV format of export and import is in ``portal.grades_csv``.
+What every page runs in (its trace, rendering, forms, CSRF, flash messages and redirects, calls to
+grading, error pages) is in ``portal.frame``, a module for each; the app's clients and settings in
+``portal.context``; what grading answers in ``portal.answers``; the CSV format of export and import
+in ``portal.grades_csv``.
 """

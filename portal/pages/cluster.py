@@ -21,7 +21,11 @@ from rpc_cluster import Client, RegistryClient, RpcError
 from rpc_cluster.core.ids import is_caller_id
 from rpc_cluster.observability.log_entries import LEVELS
 
-from .. import web
+from ..cluster_stats import ClusterWatch
+from ..context import Caller, context
+from ..frame import forms, text
+from ..frame.render import render
+from ..frame.traced import traced
 
 #: Log entries shown: the newest, or a whole trace's path.
 LOG_LINES = 50
@@ -31,11 +35,11 @@ MAX_SERVICE_NAME = 100
 
 def _filters() -> tuple[dict[str, str], dict[str, str]]:
     """The log filters from the query string, and the problem with each bad one."""
-    texts = {name: web.query_text(name) for name in ("service", "level", "trace")}
-    filters = {name: (text or "").strip() for name, text in texts.items()}
+    typed = {name: forms.query_text(name) for name in ("service", "level", "trace")}
+    filters = {name: (value or "").strip() for name, value in typed.items()}
     # Not UTF-8: Bottle would read it as no filter at all, and the page would show everything.
-    problems = {name: "is not valid text (UTF-8)" for name, text in texts.items() if text is None}
-    if len(filters["service"]) > MAX_SERVICE_NAME or web.has_control_characters(filters["service"]):
+    problems = {name: "is not valid text (UTF-8)" for name, value in typed.items() if value is None}
+    if len(filters["service"]) > MAX_SERVICE_NAME or text.has_control_characters(filters["service"]):
         problems["service"] = f"must be a service name of at most {MAX_SERVICE_NAME} characters"
     if filters["level"] and filters["level"] not in LEVELS:
         problems["level"] = f"must be one of {', '.join(LEVELS)}"
@@ -44,7 +48,7 @@ def _filters() -> tuple[dict[str, str], dict[str, str]]:
     return filters, problems
 
 
-def _services(rows: list[dict[str, Any]], registries: list[str], watch: Any) -> list[dict[str, Any]]:
+def _services(rows: list[dict[str, Any]], registries: list[str], watch: ClusterWatch | None) -> list[dict[str, Any]]:
     """One summary per service (the registries first), each with its instances and their last minute."""
     instances: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for url in registries:
@@ -74,36 +78,47 @@ def _services(rows: list[dict[str, Any]], registries: list[str], watch: Any) -> 
     return summaries
 
 
-def _registry_urls(registry: Any) -> list[str]:
+def _registry_urls(registry: Caller | None) -> list[str]:
     """The registries the portal asks: a RegistryClient's list, a Client's one URL, or none."""
     if isinstance(registry, RegistryClient):
         return list(registry.urls)
     return [registry.url] if isinstance(registry, Client) else []
 
 
-@web.traced(log_level=logging.DEBUG)  # refreshed every 5 s: its own lines would fill the log panel
+def _ask(client: Caller | None, method: str, **params: Any) -> Any:
+    """What ``client`` answers (JSON); None when it is not answering, or the portal was made without it."""
+    if client is None:
+        return None
+    try:
+        return client.call(method, **params)
+    except RpcError:
+        return None
+
+
+@traced(log_level=logging.DEBUG)  # refreshed every 5 s: its own lines would fill the log panel
 def cluster() -> str:
     """``GET /cluster``: what the registry, the instances' metrics and the log service say."""
-    portal = web.context()
+    portal = context()
     filters, problems = _filters()
     unavailable: list[str] = []
-    rows: list[dict[str, Any]] = []
-    try:
-        rows = portal.registry.call("Registry.services")
-    except (RpcError, AttributeError):
+    rows: list[dict[str, Any]] | None = _ask(portal.registry, "Registry.services")
+    if rows is None:
         unavailable.append("The registry is not answering.")
+        rows = []
     lines: list[dict[str, Any]] = []
     if not problems:
-        try:
-            lines = portal.logs.call(
-                "Log.tail",
-                limit=TRACE_LINES if filters["trace"] else LOG_LINES,
-                service_name=filters["service"] or None,
-                level=filters["level"] or None,
-                trace_id=filters["trace"] or None,
-            )
-        except (RpcError, AttributeError):
+        tail = _ask(
+            portal.logs,
+            "Log.tail",
+            limit=TRACE_LINES if filters["trace"] else LOG_LINES,
+            service_name=filters["service"] or None,
+            level=filters["level"] or None,
+            trace_id=filters["trace"] or None,
+        )
+        if tail is None:
             unavailable.append("The log service is not answering.")
+        else:
+            lines = tail
     # A trace's path reads oldest first; the newest lines, newest first.
     lines = lines if filters["trace"] else list(reversed(lines))
     for line in lines:
@@ -112,7 +127,7 @@ def cluster() -> str:
     registries = _registry_urls(portal.registry)
     services = _services(rows, registries, portal.watch)
     names = sorted({row["service_name"] for row in rows} | {line.get("service_name") or "" for line in lines} - {""})
-    return web.render(
+    return render(
         "cluster.tpl",
         400 if problems else 200,
         services=services,
@@ -122,6 +137,6 @@ def cluster() -> str:
         problems=problems,
         names=names,
         levels=list(LEVELS),
-        checked_by=sorted({r.get("checked_by") for r in rows} - {None}),
+        checked_by=sorted({checker for row in rows if (checker := row.get("checked_by")) is not None}),
         query=bottle.request.query_string,
     )

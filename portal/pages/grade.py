@@ -18,24 +18,25 @@ next to what was typed, with a form whose ``expected`` is the current grade.
 
 from __future__ import annotations
 
-import bottle
-
 from rpc_cluster import Conflict, InvalidParams, NotFound
 
-from .. import web
+from ..answers import Grade, Student
+from ..frame import calls, csrf, errors, flash, forms
+from ..frame.render import render
+from ..frame.traced import traced
 from .student import describe, id_or_404, page, read_expected, read_grade_form, shown, student_or_404
 
 
-@web.traced
+@traced
 def edit_grade(student_id: str, grade_id: str) -> str:
     """``POST /students/<id>/grades/<grade_id>``: change its title, type and score."""
-    web.check_csrf()
+    csrf.check()
     found, grade = _grade_or_404(student_id, grade_id)
     values, score, problems = read_grade_form()
     expected = read_expected()
     if not problems:
         try:
-            stored = web.grading(
+            stored = calls.grading(
                 "Grades.update_grade",
                 grade_id=grade["id"],
                 title=values["title"],
@@ -44,9 +45,9 @@ def edit_grade(student_id: str, grade_id: str) -> str:
                 **_checked(expected),
             )
         except InvalidParams as exc:
-            problems = web.field_error(exc)
+            problems = calls.field_error(exc)
         except NotFound:  # deleted since the page was read
-            bottle.abort(404, f"There is no grade with id {grade['id']} any more.")
+            errors.not_found(f"There is no grade with id {grade['id']} any more.")
         except Conflict as exc:
             current = _changed_grade(exc)
             # The student again: the list shows the grade as it is now, above the form.
@@ -59,9 +60,9 @@ def edit_grade(student_id: str, grade_id: str) -> str:
                 edit_conflict=current,
             )
         else:
-            web.redirect_with_flash(f"/students/{found['id']}", f"Saved {describe(stored)}.")
+            flash.redirect(f"/students/{found['id']}", f"Saved {describe(stored)}.")
     # The form again as posted: still checked against the values it was first opened with.
-    opened = web.form_values("expected_title", "expected_type", "expected_score") if expected else shown(grade)
+    opened = forms.values("expected_title", "expected_type", "expected_score") if expected else shown(grade)
     return page(
         found,
         400,
@@ -72,14 +73,14 @@ def edit_grade(student_id: str, grade_id: str) -> str:
     )
 
 
-@web.traced
+@traced
 def confirm_delete(student_id: str, grade_id: str) -> str:
     """``GET /students/<id>/grades/<grade_id>/delete``: what will be deleted, and the button that does it."""
     found, grade = _grade_or_404(student_id, grade_id)
-    return web.render("delete_grade.tpl", student=found, grade=grade, expected=shown(grade), seen=None)
+    return render("delete_grade.tpl", student=found, grade=grade, expected=shown(grade), seen=None)
 
 
-@web.traced
+@traced
 def delete_grade(student_id: str, grade_id: str) -> str:
     """``POST /students/<id>/grades/<grade_id>/delete``: delete it, then back to the student.
 
@@ -87,45 +88,45 @@ def delete_grade(student_id: str, grade_id: str) -> str:
     gone, and the page says so. A grade changed since the confirmation was shown
     is not deleted: a 409 page shows it as it is now and asks again.
     """
-    web.check_csrf()
+    csrf.check()
     number = id_or_404(grade_id, "grade")
     found = student_or_404(student_id)
     grade = next((g for g in found["grades"] if g["id"] == number), None)
     expected = read_expected()
     if grade is not None:
         try:
-            web.grading("Grades.delete_grade", grade_id=number, **_checked(expected))
+            calls.grading("Grades.delete_grade", grade_id=number, **_checked(expected))
         except NotFound:
             grade = None
         except Conflict as exc:
             current = _changed_grade(exc)
             seen = {
                 key.removeprefix("expected_"): value
-                for key, value in web.form_values("expected_title", "expected_type", "expected_score").items()
+                for key, value in forms.values("expected_title", "expected_type", "expected_score").items()
             }
-            return web.render("delete_grade.tpl", 409, student=found, grade=current, expected=shown(current), seen=seen)
+            return render("delete_grade.tpl", 409, student=found, grade=current, expected=shown(current), seen=seen)
     message = f"Deleted {describe(grade)}." if grade else "That grade was already deleted."
-    web.redirect_with_flash(f"/students/{found['id']}", message)
+    flash.redirect(f"/students/{found['id']}", message)
 
 
-def _checked(expected: dict | None) -> dict:
+def _checked(expected: dict[str, str | float] | None) -> dict[str, dict[str, str | float]]:
     """The ``expected`` argument for grading, when the form sent the values it was opened with."""
     return {} if expected is None else {"expected": expected}
 
 
-def _changed_grade(exc: Conflict) -> dict:
+def _changed_grade(exc: Conflict) -> Grade:
     """The grade as stored now, from grading's 409 for a stale ``expected``; re-raises any other conflict."""
     data = exc.data if isinstance(exc.data, dict) else {}
     if not {"id", "title", "type", "score"} <= data.keys():
         raise exc
-    return data
+    return Grade(id=data["id"], title=data["title"], type=data["type"], score=data["score"])
 
 
-def _grade_or_404(student_id: str, grade_id: str) -> tuple[dict, dict]:
+def _grade_or_404(student_id: str, grade_id: str) -> tuple[Student, Grade]:
     """The student and their grade ``grade_id``, or the 404 page."""
     number = id_or_404(grade_id, "grade")
     found = student_or_404(student_id)
     for grade in found["grades"]:
         if grade["id"] == number:
             return found, grade
-    bottle.abort(404, f"{found['first_name']} {found['last_name']} has no grade with id {number}.")
+    errors.not_found(f"{found['first_name']} {found['last_name']} has no grade with id {number}.")

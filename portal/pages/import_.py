@@ -10,11 +10,16 @@ after a lost connection) imports once. Afterwards, a summary.
 
 from __future__ import annotations
 
+from typing import Any
+
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams, RpcError
 
-from .. import grades_csv, web
+from .. import grades_csv
+from ..frame import calls, csrf, flash, forms, text
+from ..frame.render import render
+from ..frame.traced import traced
 
 # The largest upload (the server lets /import's bodies grow this far: PortalService.body_limits), as
 # large as grading's own limit for import_grades. An exported row is 50 to 60 bytes with ordinary
@@ -29,34 +34,34 @@ TOO_LARGE = 413
 SHOWN_NAME = 80
 
 
-@web.traced
+@traced
 def import_form() -> str:
     """``GET /import``."""
-    return web.render("import.tpl", max_mib=MAX_UPLOAD >> 20)
+    return render("import.tpl", max_mib=MAX_UPLOAD >> 20)
 
 
-@web.traced
+@traced
 def import_grades() -> str:
     """``POST /import`` (multipart, field ``file``): import, then a summary; or the form with what is wrong."""
     length = bottle.request.content_length
     if length > MAX_UPLOAD:
         return _refuse(f"The file is larger than {MAX_UPLOAD >> 20} MiB.", 413)
-    upload = web.uploaded("file")
-    web.check_csrf()
+    upload = forms.uploaded("file")
+    csrf.check()
     if upload is None or not upload.raw_filename:
         return _refuse("Choose a CSV file to import.")
     data = upload.file.read(MAX_UPLOAD + 1)
-    name = web.visible(web.shorten(upload.raw_filename, SHOWN_NAME))
+    name = text.visible(text.shorten(upload.raw_filename, SHOWN_NAME))
     try:
         prepared = grades_csv.prepare_import(data)
     except grades_csv.CsvProblem as problem:
         return _refuse(f"{problem} Nothing was imported.", filename=name)
     try:
-        result = web.grading("Grades.import_grades", csv_text=prepared.text, request_id=web.form_request_id())
+        result = calls.grading("Grades.import_grades", csv_text=prepared.text, request_id=forms.request_id())
     except InvalidParams as exc:
         return _refuse(_grading_problem(exc, prepared), filename=name)
     except Conflict as exc:
-        used = web.first_use(exc)
+        used = calls.first_use(exc)
         if used is None:
             raise
         return _refuse(_already_imported(used), 409, filename=name)
@@ -64,25 +69,25 @@ def import_grades() -> str:
         if exc.code != TOO_LARGE:
             raise
         return _refuse(
-            f"The grading service takes fewer grades in one import than the {web.count(prepared.grades)} "
+            f"The grading service takes fewer grades in one import than the {text.count(prepared.grades)} "
             "in this file. Split it into smaller files.",
             413,
             filename=name,
         )
     # Stored: from here on nothing may fail the answer (the teacher would import again, twice).
     imported = result["imported"]
-    web.redirect_with_flash(
+    flash.redirect(
         "/import",
-        f"Imported {web.count(imported)} grade{'' if imported == 1 else 's'} for "
-        f"{web.count(prepared.students)} student{'' if prepared.students == 1 else 's'} "
+        f"Imported {text.count(imported)} grade{'' if imported == 1 else 's'} for "
+        f"{text.count(prepared.students)} student{'' if prepared.students == 1 else 's'} "
         f"from {name}.",
     )
 
 
-def _already_imported(result: dict) -> str:
+def _already_imported(result: dict[str, Any]) -> str:
     """What the 409 page says when the import form is sent again with another file."""
     imported = result.get("imported")
-    what = f"{web.count(imported)} grade{'' if imported == 1 else 's'}" if isinstance(imported, int) else "a file"
+    what = f"{text.count(imported)} grade{'' if imported == 1 else 's'}" if isinstance(imported, int) else "a file"
     return (
         f"This form was already used: it imported {what}. Nothing was imported now. To import this "
         "file as well, choose it again below and press Import."
@@ -99,4 +104,4 @@ def _grading_problem(exc: InvalidParams, prepared: grades_csv.Prepared) -> str:
 
 
 def _refuse(message: str, status: int = 400, filename: str | None = None) -> str:
-    return web.render("import.tpl", status, problem=message, filename=filename, max_mib=MAX_UPLOAD >> 20)
+    return render("import.tpl", status, problem=message, filename=filename, max_mib=MAX_UPLOAD >> 20)

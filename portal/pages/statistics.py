@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import web
+from ..frame import calls
+from ..frame.render import render
+from ..frame.traced import traced
 
 # The chart's coordinate system (the SVG's viewBox); CSS scales it to the page's width. Bars run
 # sideways, one row a band of averages, so on a phone the band names keep their room; its text is
@@ -12,6 +14,8 @@ from .. import web
 WIDTH, ROW, BAR, TOP = 360, 30, 20, 6
 # Band names end at LABELS_END; bars run from BARS_START to at most BARS_END, their counts after them.
 LABELS_END, BARS_START, BARS_END = 60, 68, 300
+# Between a band's bounds, as typeset ranges are written.
+DASH = "\N{EN DASH}"
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,9 @@ class Bar:
 
 
 def bands(count: int) -> list[str]:
-    """``0–9``, ``10–19``, ..., ``90–100``: the histogram's bands as the contract defines them."""
-    return [f"{10 * i}–{10 * i + 9}" if i < count - 1 else f"{10 * i}–100" for i in range(count)]
+    """``0-9``, ``10-19``, ..., ``90-100`` with en dashes: the histogram's bands as docs/protocol.md
+    defines them (``Grades.statistics``)."""
+    return [f"{10 * i}{DASH}{10 * i + 9}" if i < count - 1 else f"{10 * i}{DASH}100" for i in range(count)]
 
 
 def bars(histogram: list[int]) -> list[Bar]:
@@ -38,17 +43,17 @@ def bars(histogram: list[int]) -> list[Bar]:
     largest = max(histogram, default=0) or 1
     return [
         Bar(label, count, TOP + i * ROW, (BARS_END - BARS_START) * count / largest)
-        for i, (label, count) in enumerate(zip(bands(len(histogram)), histogram))
+        for i, (label, count) in enumerate(zip(bands(len(histogram)), histogram, strict=True))
     ]
 
 
-@web.traced
+@traced
 def statistics() -> str:
     """``GET /statistics``: one ``Grades.statistics`` call."""
-    numbers = web.grading("Grades.statistics")
+    numbers = calls.grading("Grades.statistics")
     histogram = list(numbers["histogram"])
     drawn = bars(histogram)
-    return web.render(
+    return render(
         "statistics.tpl",
         numbers=numbers,
         bars=drawn,

@@ -9,51 +9,57 @@ to render (0.2 ms before), more than the grading call it shows.
 
 from __future__ import annotations
 
+from typing import Any
+
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams, NotFound
 from rpc_cluster.grading.storage.protocol import GRADE_TYPES
 
-from .. import grades_csv, web
+from .. import grades_csv
+from ..answers import Grade, Student
+from ..frame import calls, csrf, errors, flash, forms
+from ..frame.render import render
+from ..frame.traced import traced
 
 
-@web.traced
+@traced
 def student(student_id: str) -> str:
     """``GET /students/<id>?edit=<grade_id>``: ``edit`` opens that grade's form (a grade not shown opens none)."""
     found = student_or_404(student_id)
-    wanted = web.number(bottle.request.query.get("edit", ""))
+    wanted = forms.number(bottle.request.query.get("edit", ""))
     grade = next((g for g in found["grades"] if g["id"] == wanted), None)
     if grade is None:
         return page(found)
     return page(found, editing=grade["id"], edit_values=shown(grade), expected=shown(grade))
 
 
-@web.traced
+@traced
 def add_grade(student_id: str) -> str:
     """``POST /students/<id>/grades``: add one, then show the student's page again.
 
     One grading call when it works: ``add_grade`` itself answers 404 for an
     unknown student, so the student is read only to show the form again.
     """
-    web.check_csrf()
+    csrf.check()
     number = id_or_404(student_id, "student")
     values, score, problems = read_grade_form()
     if not problems:
         try:
-            stored = web.grading(
+            stored = calls.grading(
                 "Grades.add_grade",
                 student_id=number,
                 title=values["title"],
                 type=values["type"],
                 score=score,
-                request_id=web.form_request_id(),
+                request_id=forms.request_id(),
             )
         except InvalidParams as exc:
-            problems = web.field_error(exc)
+            problems = calls.field_error(exc)
         except NotFound:
-            bottle.abort(404, f"There is no student with id {number}.")
+            errors.not_found(f"There is no student with id {number}.")
         except Conflict as exc:
-            used = web.first_use(exc)
+            used = calls.first_use(exc)
             if used is None:
                 raise
             # The form came back (Back, then Add) with other values: the first grade stays, once; the
@@ -62,11 +68,11 @@ def add_grade(student_id: str) -> str:
         else:
             # To the add form's Title field: the browser focuses a focusable fragment target, so the
             # next grade is typed at once, without tabbing through every grade's links.
-            web.redirect_with_flash(f"/students/{number}#title", f"Added {describe(stored)}.")
+            flash.redirect(f"/students/{number}#title", f"Added {describe(stored)}.")
     return page(student_or_404(student_id), 400, errors=problems, values=values)
 
 
-def _already_added(grade: dict) -> str:
+def _already_added(grade: dict[str, Any]) -> str:
     """What the 409 page says when the add form is sent again with other values."""
     what = describe(grade) if {"title", "type", "score"} <= grade.keys() else "a grade"
     return (
@@ -76,21 +82,21 @@ def _already_added(grade: dict) -> str:
 
 
 def page(
-    found: dict,
+    found: Student,
     status: int = 200,
     *,
-    errors: dict | None = None,
-    values: dict | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
     editing: int | None = None,
-    edit_errors: dict | None = None,
-    edit_values: dict | None = None,
-    expected: dict | None = None,
-    edit_conflict: dict | None = None,
+    edit_errors: dict[str, str] | None = None,
+    edit_values: dict[str, str] | None = None,
+    expected: dict[str, str] | None = None,
+    edit_conflict: Grade | None = None,
 ) -> str:
     """The student's page: the add form with ``errors`` and ``values``, and grade ``editing``'s form with its
     own, carrying ``expected`` (the values it was opened with; ``edit_conflict``: the grade as now stored,
     when someone changed it meanwhile)."""
-    return web.render(
+    return render(
         "student.tpl",
         status,
         student=found,
@@ -105,21 +111,21 @@ def page(
     )
 
 
-def shown(grade: dict) -> dict[str, str]:
+def shown(grade: Grade) -> dict[str, str]:
     """A grade's title, type and score as its forms hold them: the score exactly as stored."""
-    return {"title": grade["title"], "type": grade["type"], "score": web.score_text(grade["score"])}
+    return {"title": grade["title"], "type": grade["type"], "score": grades_csv.score_text(grade["score"])}
 
 
-def read_expected() -> dict | None:
+def read_expected() -> dict[str, str | float] | None:
     """The values the posted edit or delete form was opened with, as grading's ``expected``.
 
     None for a form without them (a page from before they were sent): grading then stores
     what was typed, as before. A score that is not a number is left out.
     """
-    posted = web.form_values("expected_title", "expected_type", "expected_score")
+    posted = forms.values("expected_title", "expected_type", "expected_score")
     if not any(posted.values()):
         return None
-    expected: dict = {"title": posted["expected_title"], "type": posted["expected_type"]}
+    expected: dict[str, str | float] = {"title": posted["expected_title"], "type": posted["expected_type"]}
     score = grades_csv.parse_score(posted["expected_score"])
     if score is not None:
         expected["score"] = score
@@ -132,29 +138,31 @@ def read_grade_form() -> tuple[dict[str, str], float | None, dict[str, str]]:
     Grading checks the title and the type and names the field; the score must
     be a finite number to be sent at all.
     """
-    values = web.form_values("title", "type", "score")
+    values = forms.values("title", "type", "score")
     score = grades_csv.parse_score(values["score"])
     if score is None:
         return values, None, {"score": "must be a number from 0 to 100"}
     return values, score, {}
 
 
-def describe(grade: dict) -> str:
+def describe(grade: Grade | dict[str, Any]) -> str:
     """``Quiz 3 (Quiz, 91.5)``: how a flash message names a grade."""
     return f"{grade['title']} ({grade['type']}, {grade['score']:g})"
 
 
 def id_or_404(text: str, what: str) -> int:
     """The id in a URL, or the 404 page: an id is 1 to 18 ASCII digits, not 0."""
-    number = web.number(text)
+    number = forms.number(text)
     if number is None:
-        bottle.abort(404, f"There is no {what} {text!r}.")
+        errors.not_found(f"There is no {what} {text!r}.")
     return number
 
 
-def student_or_404(student_id: str) -> dict:
+def student_or_404(student_id: str) -> Student:
+    """The student whose id is in the URL, with every grade; or the 404 page."""
     number = id_or_404(student_id, "student")
     try:
-        return web.grading("Grades.get_student", number)
+        found: Student = calls.grading("Grades.get_student", number)
+        return found
     except NotFound:
-        bottle.abort(404, f"There is no student with id {number}.")
+        errors.not_found(f"There is no student with id {number}.")

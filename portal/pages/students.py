@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+import urllib.parse
+from typing import Any
 
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams
 
-from .. import web
+from ..answers import Listing
+from ..frame import calls, csrf, flash, forms, text
+from ..frame.render import render
+from ..frame.traced import traced
 
 PAGE_SIZE = 50
 # The orders Grades.list_students knows, as the sort links name them; the first is the default.
@@ -25,37 +30,37 @@ LAST_PAGE = (2**63 - 1) // PAGE_SIZE
 
 def home() -> None:
     """``GET /``: the student list is the portal's home."""
-    web.redirect("/students")
+    flash.redirect("/students")
 
 
-@web.traced
+@traced
 def students() -> str:
     """``GET /students?q=TEXT&sort=name|average|-average&page=N``."""
     return _students_page()
 
 
-@web.traced
+@traced
 def add_student() -> str:
     """``POST /students``: add one, then show the new student's page."""
-    web.check_csrf()
-    values = web.form_values("first_name", "last_name")
+    csrf.check()
+    values = forms.values("first_name", "last_name")
     # Both blank names are flagged at once; grading itself names only the first field it refuses.
     blank = {name: "must not be empty" for name, _ in NAME_FIELDS if not values[name].strip()}
     if blank:
         return _students_page(blank, values, 400)
     try:
-        student = web.grading("Grades.add_student", **values, request_id=web.form_request_id())
+        student = calls.grading("Grades.add_student", **values, request_id=forms.request_id())
     except InvalidParams as exc:
-        return _students_page(web.field_error(exc), values, 400)
+        return _students_page(calls.field_error(exc), values, 400)
     except Conflict as exc:
-        used = web.first_use(exc)
+        used = calls.first_use(exc)
         if used is None:
             raise
         return _students_page({"form": _already_added(used)}, values, 409)
-    web.redirect_with_flash(f"/students/{student['id']}", f"Added {student['first_name']} {student['last_name']}.")
+    flash.redirect(f"/students/{student['id']}", f"Added {student['first_name']} {student['last_name']}.")
 
 
-def _already_added(student: dict) -> str:
+def _already_added(student: dict[str, Any]) -> str:
     """What a 409 page says when the add form is sent again with other names."""
     who = f" {student['first_name']} {student['last_name']}" if "first_name" in student else " a student"
     return (
@@ -64,33 +69,36 @@ def _already_added(student: dict) -> str:
     )
 
 
-def _students_page(errors_by_field: dict | None = None, values: dict | None = None, status: int = 200) -> str:
+def _students_page(
+    errors_by_field: dict[str, str] | None = None, values: dict[str, str] | None = None, status: int = 200
+) -> str:
+    """The list, with the add form's ``errors_by_field`` and ``values`` (as typed)."""
     errors = dict(errors_by_field or {})
-    text = web.query_text("q")
-    query = "" if text is None else text.strip()
-    query_problem = "is not valid text (UTF-8)" if text is None else _query_problem(query)
+    typed = forms.query_text("q")
+    query = "" if typed is None else typed.strip()
+    query_problem = "is not valid text (UTF-8)" if typed is None else _query_problem(query)
     sort = bottle.request.query.getunicode("sort", "")
     # An order we do not know (a stale or mistyped link) lists by name, as a bad page number shows page 1.
     sort = sort if sort in dict(SORTS) else SORTS[0][0]
     # A page number that is not one of the pages shows the first.
-    page_number = web.number(bottle.request.query.get("page", "1")) or 1
+    page_number = forms.number(bottle.request.query.get("page", "1")) or 1
     if page_number > LAST_PAGE:
         page_number = 1
-    listing = {"total": 0, "students": []}
+    listing = Listing(total=0, students=[])
     if query_problem:
         errors["q"], status = query_problem, 400
-        query = web.visible(query)  # shown in the box and the links, where a NUL is not valid HTML
+        query = text.visible(query)  # shown in the box and the links, where a NUL is not valid HTML
     else:
         try:
             listing = _list(query, sort, page_number)
         except InvalidParams as exc:  # a search grading refuses (its own limits)
-            problem = web.field_error(exc)
+            problem = calls.field_error(exc)
             errors["q"], status = next(iter(problem.values())), 400
     total = listing["total"]
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if page_number > pages:
         page_number = 1
-    return web.render(
+    return render(
         "students.tpl",
         status,
         students=listing["students"],
@@ -103,26 +111,32 @@ def _students_page(errors_by_field: dict | None = None, values: dict | None = No
         sort_param=None if sort == SORTS[0][0] else sort,
         errors=errors,
         values=values or {},
-        link=web.link,
+        link=_link,
         name_fields=NAME_FIELDS,
         max_name=MAX_NAME,
     )
+
+
+def _link(path: str, **params: str | int | None) -> str:
+    """``path`` with the query ``params`` that are not None or "" (``_link("/students", q="ada", page=2)``)."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return f"{path}?{query}" if query else path
 
 
 def _query_problem(query: str) -> str | None:
     """Why grading is not asked for this search (a 400 page), or None."""
     if len(query) > MAX_QUERY:
         return f"must be at most {MAX_QUERY} characters"
-    if web.has_control_characters(query):  # a NUL was an internal error in SQLite's full-text search
+    if text.has_control_characters(query):  # a NUL was an internal error in SQLite's full-text search
         return "must not contain control characters"
     return None
 
 
-def _list(query: str, sort: str, page_number: int) -> dict:
+def _list(query: str, sort: str, page_number: int) -> Listing:
     """One ``Grades.list_students`` call; a second only for a page past the last (a stale link)."""
-    listing = web.grading(
+    listing: Listing = calls.grading(
         "Grades.list_students", offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE, query=query or None, sort=sort
     )
     if not listing["students"] and page_number > 1 and listing["total"]:
-        listing = web.grading("Grades.list_students", offset=0, limit=PAGE_SIZE, query=query or None, sort=sort)
+        listing = calls.grading("Grades.list_students", offset=0, limit=PAGE_SIZE, query=query or None, sort=sort)
     return listing

@@ -6,13 +6,16 @@ from collections.abc import Iterator
 
 import bottle
 
-from .. import grades_csv, web
+from .. import grades_csv
+from ..answers import Student
+from ..frame import calls
+from ..frame.traced import traced
 
 # Grading's largest page (Grades.get_students): 10,000 students take 10 calls.
 BATCH = 1000
 
 
-@web.traced
+@traced
 def students_csv() -> Iterator[bytes]:
     """``GET /students.csv``: a page of students at a time, each page's rows encoded before the next is read.
 
@@ -26,10 +29,11 @@ def students_csv() -> Iterator[bytes]:
     return iter(chunks)  # a list Bottle would join into a second copy; the server joins it once
 
 
-def _pages() -> Iterator[list[dict]]:
+def _pages() -> Iterator[list[Student]]:
+    """Every student with their grades, a page of ``BATCH`` at a time."""
     offset = 0
     while True:
-        students = web.grading("Grades.get_students", offset=offset, limit=BATCH)
+        students: list[Student] = calls.grading("Grades.get_students", offset=offset, limit=BATCH)
         if students:
             yield students
         if len(students) < BATCH:
