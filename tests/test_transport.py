@@ -404,10 +404,10 @@ def test_a_get_to_a_port_nobody_listens_on_is_a_transport_error_that_was_not_sen
 
 
 def test_the_project_makes_its_own_http_calls_through_the_transport():
-    # One HTTP client for the project's calls. etcd3gw brings its own requests (registry/etcd.py);
+    # One HTTP client for the project's calls. etcd3gw brings its own requests (registry/etcd/gateway.py);
     # the registry's heartbeats (asyncio) and the portal's scraper (one deadline a scrape) use
     # sockets with the transport's parser or rules, not another HTTP library.
-    allowed = {("rpc_cluster/registry/etcd.py", "requests")}
+    allowed = {("rpc_cluster/registry/etcd/gateway.py", "requests")}
     libraries = ("urllib.request", "http.client", "requests", "urllib3", "httpx", "aiohttp")
     found = set()
     for package in ("rpc_cluster", "portal"):

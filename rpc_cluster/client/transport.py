@@ -5,7 +5,7 @@ the small reads around the cluster (``get``: ``rpc-cluster up``'s health
 checks, a local etcd's ``/health``). Three other HTTP clients remain, each
 for a reason given where it lives: the registry's heartbeats run on an
 asyncio loop (``registry/heartbeat_client.py``), etcd3gw brings its own
-``requests`` (``registry/etcd.py``), and the portal's ``/metrics`` scraper
+``requests`` (``registry/etcd/gateway.py``), and the portal's ``/metrics`` scraper
 needs one deadline for a whole scrape (``portal/cluster_stats.py``).
 
 A request is written with one ``sendall`` on a socket kept alive per
