@@ -11,6 +11,7 @@ started is stopped at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -21,11 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from rpc_cluster import NotFound, connect, trace
-import contextlib
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CHROMIUM = os.environ.get("RPC_CLUSTER_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -58,29 +57,29 @@ def load(registry: str, seconds: float, stop: threading.Event) -> None:
 
 def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="cluster-shot-"))
-    log = open(data / "up.log", "wb")
-    up = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rpc_cluster.tools.cli",
-            "up",
-            "--data",
-            str(data),
-            "--registry-port",
-            "0",
-            "--log-port",
-            "0",
-            "--grading-port",
-            "0",
-            "--portal-port",
-            "0",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    with open(data / "up.log", "wb") as log:  # the child writes to its own copy of the descriptor
+        up = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rpc_cluster",
+                "up",
+                "--data",
+                str(data),
+                "--registry-port",
+                "0",
+                "--log-port",
+                "0",
+                "--grading-port",
+                "0",
+                "--portal-port",
+                "0",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     second = None
     try:
         deadline = time.monotonic() + 60
@@ -96,7 +95,7 @@ def main() -> int:
             [
                 sys.executable,
                 "-m",
-                "rpc_cluster.tools.cli",
+                "rpc_cluster",
                 "grading",
                 "--port",
                 "0",
@@ -139,7 +138,6 @@ def main() -> int:
                     proc.wait(20)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 if __name__ == "__main__":
