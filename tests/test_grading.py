@@ -4,7 +4,7 @@ import signal
 import threading
 
 import pytest
-from conftest import wait_until
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client, InvalidParams, NotFound, RpcError, connect
 from rpc_cluster.grading.service import GradingService

@@ -1,12 +1,13 @@
 """The live /cluster page: each service's instances, calls/s and p99 from /metrics, and a filtered log."""
 
+import contextlib
 import re
 import subprocess
 import time
 
 import pytest
-from conftest import wait_until
-from wsgi_client import WsgiClient
+from helpers.waiting import wait_until
+from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
 from portal.cluster_stats import ClusterWatch, metrics_fetcher
@@ -14,7 +15,6 @@ from rpc_cluster import Client, RegistryClient
 from rpc_cluster.grading.service import GradingService
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.registry.service import RegistryService
-import contextlib
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 

@@ -451,7 +451,7 @@ def test_a_name_that_is_not_utf8_is_a_400_naming_its_field(portal, grading, body
 
 
 def test_a_log_filter_that_is_not_utf8_is_a_400_naming_it(grading):
-    from wsgi_client import WsgiClient
+    from helpers.wsgi_client import WsgiClient
 
     from portal.app import make_app
     from rpc_cluster import Client
@@ -486,7 +486,7 @@ def test_a_signed_flash_message_is_shown_without_control_characters(grading, no_
     import hashlib
     import hmac
 
-    from wsgi_client import WsgiClient
+    from helpers.wsgi_client import WsgiClient
 
     from portal.app import make_app
 
@@ -563,7 +563,7 @@ class _Registry:
 
 
 def test_the_cluster_page_shows_a_dash_for_figures_that_are_not_numbers(grading, no_tracebacks):
-    from wsgi_client import WsgiClient
+    from helpers.wsgi_client import WsgiClient
 
     from portal.app import make_app
 

@@ -11,7 +11,8 @@ import threading
 import time
 
 import pytest
-from conftest import free_port, wait_until
+from helpers.ports import free_port
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client, RegistryClient
 from rpc_cluster.serving.server import HttpServer

@@ -15,8 +15,8 @@ import threading
 import time
 
 import pytest
-from conftest import wait_until
-from raw_server import WireServer, read_request
+from helpers.raw_server import WireServer, read_request
+from helpers.waiting import wait_until
 
 from rpc_cluster import CallTimeout, Client, TransportError
 from rpc_cluster.client import transport as transport_module

@@ -1,5 +1,6 @@
 """`rpc-cluster up`: starts everything, serves the portal, stops cleanly on SIGTERM."""
 
+import contextlib
 import os
 import re
 import signal
@@ -11,10 +12,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import ROOT, wait_until
+from helpers.processes import ROOT
+from helpers.waiting import wait_until
 
 from rpc_cluster import RegistryClient
-import contextlib
 
 
 def children_of(pid: int) -> set[int]:
@@ -128,9 +129,9 @@ def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
 
 
 def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
-    from conftest import _etcd_or_skip
+    from helpers.required import etcd_or_skip
 
-    _etcd_or_skip()
+    etcd_or_skip()
     from rpc_cluster import RegistryClient
 
     log = open(tmp_path / "up.log", "wb")

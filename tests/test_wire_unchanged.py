@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Processes
+from helpers.processes import Processes
 
 from rpc_cluster import __version__
 

@@ -11,10 +11,10 @@ holds each request's headers (lowercase names), to see what a caller sent.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable
-import contextlib
 
 # What a RawServer handler returns: (status, body) to answer, or None to close without a word.
 Answer = tuple[int, bytes] | None
