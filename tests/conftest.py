@@ -6,8 +6,21 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers.areas import AREAS, Areas
 from helpers.processes import Cluster, Processes
 from helpers.required import etcd_or_skip, skip_unless_required
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its areas (``helpers/areas.py`` reads them from what it uses), else ``unit``.
+
+    A test or module can also say it with ``pytestmark``: its own area markers are kept.
+    """
+    areas = Areas()
+    for item in items:
+        found = areas.of(item) | {mark.name for mark in item.iter_markers() if mark.name in AREAS}
+        for area in sorted(found) or ["unit"]:
+            item.add_marker(area)
 
 
 @pytest.fixture
