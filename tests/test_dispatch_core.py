@@ -115,9 +115,11 @@ def test_internal_error_hides_the_detail_and_logs_it(caplog):
         raise RuntimeError("secret internal detail")
 
     table.add("broken", broken)
-    with caplog.at_level(logging.ERROR, logger="rpc_cluster.core.dispatch"):
-        with pytest.raises(errors.InternalError) as info:
-            Dispatcher(table).call("broken")
+    with (
+        caplog.at_level(logging.ERROR, logger="rpc_cluster.core.dispatch"),
+        pytest.raises(errors.InternalError) as info,
+    ):
+        Dispatcher(table).call("broken")
     assert (info.value.code, info.value.message, info.value.data) == (-32603, "Internal error", None)
     assert "secret" not in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__

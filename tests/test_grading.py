@@ -298,6 +298,6 @@ def test_dead_postgresql_connections_are_replaced_not_served(postgres_url):
                 5,
                 message="the backends to exit",
             )
-        for n in range(8):
+        for _ in range(8):
             assert client.Grades.get_student(1)["first_name"] == "Nick"
         assert client.Grades.add_grade(student_id=1, title="After", type="Quiz", score=50)["title"] == "After"

@@ -8,7 +8,7 @@ import pytest
 from helpers.waiting import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
-from rpc_cluster import Client, NotFound
+from rpc_cluster import Client, MethodNotFound, NotFound
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -68,7 +68,7 @@ def test_strangers_cannot_grow_the_series(cluster):
     base = base_of(url)
     before = scrape(base)
     for name in ("Nope.one", "Nope.two", "Nope.three"):
-        with pytest.raises(Exception):
+        with pytest.raises(MethodNotFound):
             Client(url).call(name)
     urllib.request.urlopen(urllib.request.Request(url, data=b"{not json", method="POST"), timeout=5).read()
     after = scrape(base)

@@ -173,9 +173,9 @@ def test_a_rolling_restart_of_both_registries_keeps_every_service_listed_and_pas
             "--store", store, "--leader-ttl", str(TTL), port=ports[index], interval=INTERVAL
         )
         procs[index].url()
-        wait_until(lambda: all_passing(urls[index]), 15, message=f"registry {index} back with everyone")
+        wait_until(lambda url=urls[index]: all_passing(url), 15, message=f"registry {index} back with everyone")
     for url in urls:
-        wait_until(lambda: all_passing(url), TTL + 10 * INTERVAL, message="everyone passing after the restarts")
+        wait_until(lambda url=url: all_passing(url), TTL + 10 * INTERVAL, message="everyone passing after the restarts")
 
 
 def test_a_slow_dependent_does_not_hold_back_pushes_to_the_others(processes, etcd, recorder):

@@ -96,11 +96,13 @@ def test_plain_http_to_a_tls_port_fails_cleanly_and_the_service_keeps_serving(tl
 
 
 def test_an_https_client_to_a_plain_port_fails_cleanly(tmp_path, certificates, no_ca_in_env):
-    with GradingService(db=str(tmp_path / "grades.db"), registry="http://127.0.0.1:9/rpc") as plain:
-        with pytest.raises(TransportError) as failed:
-            Client(plain.url.replace("http://", "https://"), tls_ca=certificates.ca, timeout=5).call(
-                "Grades.get_student", 1
-            )
+    with (
+        GradingService(db=str(tmp_path / "grades.db"), registry="http://127.0.0.1:9/rpc") as plain,
+        pytest.raises(TransportError) as failed,
+    ):
+        Client(plain.url.replace("http://", "https://"), tls_ca=certificates.ca, timeout=5).call(
+            "Grades.get_student", 1
+        )
     assert "TLS" in str(failed.value) and "\n" not in str(failed.value)
 
 

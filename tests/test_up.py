@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from helpers.processes import ROOT
@@ -40,7 +41,7 @@ def alive(pid: int) -> bool:
         return False
 
 
-def kill_up(proc: subprocess.Popen, log) -> None:
+def kill_up(proc: subprocess.Popen) -> None:
     """Whatever happened, leave no `up` and none of its children behind."""
     kids = children_of(proc.pid)  # before `up` dies: then they belong to init, and cannot be found this way
     if proc.poll() is None:
@@ -49,33 +50,33 @@ def kill_up(proc: subprocess.Popen, log) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     proc.wait()
-    log.close()
 
 
 def test_up_starts_serves_and_stops_cleanly(tmp_path):
-    log = open(tmp_path / "up.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rpc_cluster.tools.cli",
-            "up",
-            "--data",
-            str(tmp_path / "data"),
-            "--registry-port",
-            "0",
-            "--log-port",
-            "0",
-            "--grading-port",
-            "0",
-            "--portal-port",
-            "0",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    # The child holds its own copy of the descriptor: ours is closed at once.
+    with open(tmp_path / "up.log", "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rpc_cluster.tools.cli",
+                "up",
+                "--data",
+                str(tmp_path / "data"),
+                "--registry-port",
+                "0",
+                "--log-port",
+                "0",
+                "--grading-port",
+                "0",
+                "--portal-port",
+                "0",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         match = wait_until(lambda: re.search(r"portal\s+(http://\S+/)", output()), 30, message="the URLs")
@@ -94,7 +95,7 @@ def test_up_starts_serves_and_stops_cleanly(tmp_path):
         assert "up: stopped" in output() and "Traceback" not in output()
         assert (tmp_path / "data" / "grades.db").exists() and (tmp_path / "data" / "distributed.log").exists()
     finally:
-        kill_up(proc, log)
+        kill_up(proc)
 
 
 def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
@@ -134,32 +135,33 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
     etcd_or_skip()
     from rpc_cluster import RegistryClient
 
-    log = open(tmp_path / "up.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rpc_cluster.tools.cli",
-            "up",
-            "--ha",
-            "--data",
-            str(tmp_path / "data"),
-            "--registry-port",
-            "0",
-            "--registry2-port",
-            "0",
-            "--log-port",
-            "0",
-            "--grading-port",
-            "0",
-            "--portal-port",
-            "0",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    # The child holds its own copy of the descriptor: ours is closed at once.
+    with open(tmp_path / "up.log", "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rpc_cluster.tools.cli",
+                "up",
+                "--ha",
+                "--data",
+                str(tmp_path / "data"),
+                "--registry-port",
+                "0",
+                "--registry2-port",
+                "0",
+                "--log-port",
+                "0",
+                "--grading-port",
+                "0",
+                "--portal-port",
+                "0",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         wait_until(lambda: "Ctrl-C stops them all" in output(), 60, message="the cluster")
@@ -176,7 +178,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
             20,
             message="every service registered",
         )
-        commands = {pid: open(f"/proc/{pid}/cmdline").read().split("\0") for pid in children_of(proc.pid)}
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_text().split("\0") for pid in children_of(proc.pid)}
         etcd_members = [pid for pid, argv in commands.items() if argv[0].endswith("etcd")]
         assert len(etcd_members) == 3
         # Lose the first registry: the other answers, and the portal keeps serving.
@@ -192,7 +194,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
         assert [pid for pid in etcd_members if alive(pid)] == []
         assert "Traceback" not in output()
     finally:
-        kill_up(proc, log)
+        kill_up(proc)
 
 
 def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
@@ -231,31 +233,32 @@ def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
 
 
 def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
-    log = open(tmp_path / "up.log", "wb")
     data = tmp_path / "data"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rpc_cluster.tools.cli",
-            "up",
-            "--tls",
-            "--data",
-            str(data),
-            "--registry-port",
-            "0",
-            "--log-port",
-            "0",
-            "--grading-port",
-            "0",
-            "--portal-port",
-            "0",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    # The child holds its own copy of the descriptor: ours is closed at once.
+    with open(tmp_path / "up.log", "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rpc_cluster.tools.cli",
+                "up",
+                "--tls",
+                "--data",
+                str(data),
+                "--registry-port",
+                "0",
+                "--log-port",
+                "0",
+                "--grading-port",
+                "0",
+                "--portal-port",
+                "0",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         portal = wait_until(lambda: re.search(r"portal\s+(https://\S+/)", output()), 40, message="the URLs").group(1)
@@ -273,7 +276,7 @@ def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
         assert proc.wait(30) == 0
         assert "Traceback" not in output()
     finally:
-        kill_up(proc, log)
+        kill_up(proc)
     # A second start keeps the CA, so a browser told to trust it once goes on trusting the portal.
     from rpc_cluster.tools.local_ca import LocalCA
 

@@ -58,10 +58,8 @@ class WireServer:
         self._stop.set()
         current = self._current
         if current is not None:
-            try:
+            with contextlib.suppress(OSError):
                 current.shutdown(socket.SHUT_RDWR)  # a keep-alive connection the client still holds
-            except OSError:
-                pass
         self._thread.join(5)
         self._sock.close()
 
