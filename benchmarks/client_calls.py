@@ -133,7 +133,7 @@ def run(quick: bool = False) -> list[dict]:
         pyro.stop()
     rows = []
     for name in contenders:
-        per_rep = zip(rates[name], rates[PYRO], rates[HTTP_CLIENT])
+        per_rep = zip(rates[name], rates[PYRO], rates[HTTP_CLIENT], strict=True)
         ratios = [(ours / pyro_rate, ours / old) for ours, pyro_rate, old in per_rep]
         rows.append(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -11,7 +12,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-import contextlib
 
 ROOT = Path(__file__).resolve().parent.parent
 _SERVING = re.compile(r"serving at (\S+)")
@@ -21,19 +21,21 @@ class Proc:
     """A child process with its output in a temporary file; killed by ``stop()``."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None):
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
         full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-        self.popen = subprocess.Popen(
-            [sys.executable, *args],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            env=full_env,
-            start_new_session=True,
-        )
+        # The child holds its own copy of the descriptor: ours is closed at once.
+        with tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False) as log:
+            self.log_path = Path(log.name)
+            self.popen = subprocess.Popen(
+                [sys.executable, *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=full_env,
+                start_new_session=True,
+            )
 
     def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match:
         regex = re.compile(pattern)
@@ -58,7 +60,7 @@ class Proc:
         self.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(10)
-        os.unlink(self.log.name)
+        self.log_path.unlink()
 
 
 def wrk(
@@ -76,12 +78,11 @@ def wrk(
     threads = min(threads, connections)
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     if body is not None or lua is not None:
-        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
         if lua is None:
             lua_body = body.decode().replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             lua = f'wrk.method = "POST"\nwrk.body = "{lua_body}"\nwrk.headers["Content-Type"] = "{content_type}"\n'
-        script.write(lua)
-        script.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(lua)
         args += ["-s", script.name]
     try:
         out = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 30).stdout

@@ -110,9 +110,9 @@ class LoadedPostgres:
 
 def _lua(method: str) -> str:
     params = (
-        '"[" .. math.random(1, %d) .. "]"' % STUDENTS
+        f'"[" .. math.random(1, {STUDENTS}) .. "]"'
         if method == "get_student"
-        else '"{\\"offset\\": " .. math.random(0, %d) .. ", \\"limit\\": 50}"' % (STUDENTS - 50)
+        else f'"{{\\"offset\\": " .. math.random(0, {STUDENTS - 50}) .. ", \\"limit\\": 50}}"'
     )
     return (
         f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
@@ -184,7 +184,8 @@ def run(quick: bool = False) -> list[dict]:
 def table(rows: list[dict]) -> str:
     limit = next(r["rps"] for r in rows if r["method"] == "constant" and r["clients"] == 16)
     lines = [
-        f"| store | call ({STUDENTS:,} students x {GRADES_EACH} grades) | clients | calls/s | p50 | p99 | vs constant |",
+        f"| store | call ({STUDENTS:,} students x {GRADES_EACH} grades) "
+        "| clients | calls/s | p50 | p99 | vs constant |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -254,7 +254,8 @@ def table(result: dict) -> str:
         [
             "| measure | result |",
             "|---|---|",
-            f"| requests (16 clients, {r['duration']:.0f} s) | {r['requests']:,}: {r['pages']:,} pages, {r['grade_posts']:,} grade posts |",
+            f"| requests (16 clients, {r['duration']:.0f} s) "
+            f"| {r['requests']:,}: {r['pages']:,} pages, {r['grade_posts']:,} grade posts |",
             f"| acknowledged grades (303), counted in the database | {r['acknowledged']:,} of {r['stored']:,} stored; "
             f"lost: **{r['lost_grades']}**, stored twice: **{r['doubled']}** |",
             f"| portal log lines (one a request) | {r['log_lines_expected']:,}; lost: **{r['log_lines_lost']}** |",

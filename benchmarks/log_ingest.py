@@ -169,11 +169,13 @@ def table(rows: list[dict]) -> str:
         "| log shipping (one client process, one log service) | entries/s (median) |",
         "|---|---|",
         f"| batched: LogShipper, JSON-RPC batches of notifications (ingestion) | {fmt(r['batched'])} |",
-        f"| batched, end to end: the same process also making the records with logger.info() | {fmt(r['end_to_end'])} |",
+        "| batched, end to end: the same process also making the records with logger.info() "
+        f"| {fmt(r['end_to_end'])} |",
         f"| one HTTP POST per line, 1 thread (the Go sample's way) | {fmt(r['post1'])} |",
         f"| one HTTP POST per line, 16 threads | {fmt(r['post16'])} |",
         "",
-        f"`logger.info()` with the shipper attached: **{r['cost']:.1f} µs** a call (median; no network on the calling thread).",
+        f"`logger.info()` with the shipper attached: **{r['cost']:.1f} µs** a call "
+        "(median; no network on the calling thread).",
         "",
         f"Goals: ≥ 50,000 entries/s ({'met' if r['batched'] >= 50_000 else 'NOT met'}), "
         f"≥ 5x one POST per line: {ratio:.1f}x ({'met' if ratio >= 5 else 'NOT met'}), "

@@ -49,11 +49,11 @@ def _list_body(query: str | None) -> bytes:
 
 def _student_lua(portal: bool) -> str:
     if portal:
-        return 'request = function()\n  return wrk.format("GET", "/students/" .. math.random(1, %d))\nend\n' % STUDENTS
+        return f'request = function()\n  return wrk.format("GET", "/students/" .. math.random(1, {STUDENTS}))\nend\n'
     return (
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         'request = function()\n  return wrk.format(nil, nil, nil, \'{"jsonrpc": "2.0", '
-        '"method": "Grades.get_student", "id": 1, "params": [\' .. math.random(1, %d) .. "]}")\nend\n' % STUDENTS
+        f'"method": "Grades.get_student", "id": 1, "params": [\' .. math.random(1, {STUDENTS}) .. "]}}")\nend\n'
     )
 
 
@@ -266,7 +266,7 @@ def table(rows: list[dict]) -> str:
         "",
         "16 clients: wrk (it does not decode the JSON). 1 client: a Python loop, pages over keep-alive HTTP "
         "and grading calls through our `Client`, so both sides pay for decoding. Portal overhead = "
-        "1 − (grading call's p50 ÷ page p50) with one client, where nothing queues.",
+        "1 − (grading call's p50 ÷ page p50) with one client, where nothing queues.",  # noqa: RUF001 (a printed minus)
         f"Goal: p50 at most {GOAL_MS} ms with one client. Measured: " + "; ".join(verdicts) + ".",
         "Goal: the portal's overhead under 50% of a page's time. Measured: " + "; ".join(overhead) + ".",
     ]

@@ -135,7 +135,7 @@ def failover(etcd: EtcdCluster, fleet_url: str, interval: float, ttl: int, reps:
             if victim_url in victims:
                 raise RuntimeError(f"{victim_url} came back on a later victim: its records would mix")
             victims.append(victim_url)
-            if not _wait(lambda: _told_all(fleet_url, tag, victim_url, "added"), 30, 0.2):
+            if not _wait(lambda url=victim_url: _told_all(fleet_url, tag, url, "added"), 30, 0.2):
                 raise RuntimeError("the dependents were not told about the victim")
             time.sleep(interval + random.uniform(0, interval))  # a random moment of the checks' cycle
             leader = _wait(lambda: _checker(urls), 30, 0.1)
@@ -151,7 +151,7 @@ def failover(etcd: EtcdCluster, fleet_url: str, interval: float, ttl: int, reps:
             leads.append(took_over)
             critical.append(marked)
             removed = _wait(
-                lambda: _told_all(fleet_url, tag, victim_url, "removed"),
+                lambda url=victim_url: _told_all(fleet_url, tag, url, "removed"),
                 max(1.0, killed_at + limit - time.time()),
                 0.05,
             )

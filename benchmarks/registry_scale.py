@@ -112,17 +112,21 @@ def scenario(services: int, interval: float, reps: int, tree: Path = ROOT) -> di
             victim = Proc("-m", "benchmarks.victim", "--registry", registry_url, "--port", "0")
             victims.append(victim)
             victim_url = victim.url()
-            ok = _wait(lambda: len(_told(fleet_url, victim_url, "added")) >= services - 1, 30, 0.2)
+            ok = _wait(lambda url=victim_url: len(_told(fleet_url, url, "added")) >= services - 1, 30, 0.2)
             if not ok:
                 raise RuntimeError("the fleet was not told about the victim")
             time.sleep(2 * interval + random.uniform(0, interval))  # steady state, random phase
             killed_at = time.time()
             victim.kill()
-            if not _wait(lambda: victim_url not in client.call("Registry.lookup", "VictimService"), 20 * interval):
+            if not _wait(
+                lambda url=victim_url: url not in client.call("Registry.lookup", "VictimService"), 20 * interval
+            ):
                 raise RuntimeError("the registry never noticed the kill")
             detected_at = time.time()
             told = _wait(
-                lambda: (lambda t: t if len(t) >= services - 1 else None)(_told(fleet_url, victim_url, "removed")),
+                lambda url=victim_url: (lambda t: t if len(t) >= services - 1 else None)(
+                    _told(fleet_url, url, "removed")
+                ),
                 30,
                 0.05,
             )
@@ -249,8 +253,8 @@ def table(rows: list[dict]) -> str:
         for r in refused:
             met = r["detection_max"] <= r["detection_goal"] and r["fanout_max"] <= r["fanout_goal"]
             lines.append(
-                (f"| {r['tree']} " if label else "")
-                + f"| {r['services']:,} | {r['interval']:g} s | {fmt(r['detection'], 2)} s ({fmt(r['detection_max'], 2)} s) "
+                (f"| {r['tree']} " if label else "") + f"| {r['services']:,} | {r['interval']:g} s "
+                f"| {fmt(r['detection'], 2)} s ({fmt(r['detection_max'], 2)} s) "
                 f"| {r['detection'] / r['interval']:.2f} | ≤ {r['detection_goal'] / r['interval']:g} intervals "
                 f"| {fmt(r['fanout'], 2)} s ({fmt(r['fanout_max'], 2)} s) | ≤ {r['fanout_goal']:g} s "
                 f"| {'yes' if met else 'NO'} |"

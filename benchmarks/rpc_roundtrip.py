@@ -19,13 +19,13 @@ def _lua(xml: bool) -> str:
     if xml:
         body = (
             '\'<?xml version="1.0"?><methodCall><methodName>Grades.get_student</methodName><params><param>'
-            "<value><int>' .. math.random(1, %d) .. '</int></value></param></params></methodCall>'" % STUDENTS
+            f"<value><int>' .. math.random(1, {STUDENTS}) .. '</int></value></param></params></methodCall>'"
         )
         kind = "text/xml"
     else:
         body = (
             '\'{"jsonrpc": "2.0", "method": "Grades.get_student", "id": 1, "params": [\' '
-            ".. math.random(1, %d) .. ']}'" % STUDENTS
+            f".. math.random(1, {STUDENTS}) .. ']}}'"
         )
         kind = "application/json"
     return (

@@ -3,128 +3,24 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import contextlib
-
-ROOT = Path(__file__).resolve().parent.parent
-HELPERS = Path(__file__).resolve().parent / "helpers"
-sys.path.insert(0, str(HELPERS))
-
-_SERVING = re.compile(r"serving at (https?://\S+)")
+from helpers.areas import AREAS, Areas
+from helpers.processes import Cluster, Processes
+from helpers.required import etcd_or_skip, skip_unless_required
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def pytest_collection_modifyitems(items):
+    """Mark each test with its areas (``helpers/areas.py`` reads them from what it uses), else ``unit``.
 
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value; that value, or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
-
-
-class Proc:
-    """A service subprocess whose stderr goes to a file we can search."""
-
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str]):
-        self.args = args
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.popen = subprocess.Popen(
-            args, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=ROOT
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match:
-        regex = re.compile(pattern)
-
-        def found():
-            if self.popen.poll() is not None and not regex.search(self.output()):
-                pytest.fail(f"{self.args} exited with {self.popen.returncode}:\n{self.output()}")
-            return regex.search(self.output())
-
-        return wait_until(found, timeout, message=f"{pattern!r} in the output of {self.args}")
-
-    def url(self, timeout: float = 15.0) -> str:
-        """The URL the service printed when it started serving."""
-        return self.wait_for(_SERVING.pattern, timeout).group(1)
-
-    def signal(self, signum: int) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signum)
-
-    def wait(self, timeout: float = 15.0) -> int:
-        return self.popen.wait(timeout)
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(10)
-        self._log.close()
-
-
-class Processes:
-    """Starts processes and kills every one of them at teardown."""
-
-    def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.started: list[Proc] = []
-        self._count = 0
-
-    def start(self, *args: str, env: dict[str, str] | None = None) -> Proc:
-        full_env = dict(os.environ, PYTHONUNBUFFERED="1")
-        full_env.pop("RPC_CLUSTER_TOKEN", None)
-        full_env.update(env or {})
-        self._count += 1
-        log_path = self.tmp_path / f"proc-{self._count}.log"
-        proc = Proc([sys.executable, *args], log_path, full_env)
-        self.started.append(proc)
-        return proc
-
-    def registry(self, *extra: str, port: int = 0, interval: float = 0.5, timeout: float = 0.5, env=None) -> Proc:
-        # A fast interval keeps the tests short; a timeout of its own keeps a loaded CI
-        # machine from failing heartbeats that were merely slow.
-        return self.start(
-            "cmd/registryservice/main.py",
-            "--port",
-            str(port),
-            "--heartbeat-interval",
-            str(interval),
-            "--heartbeat-timeout",
-            str(timeout),
-            *extra,
-            env=env,
-        )
-
-    def echo(self, registry_url: str, *extra: str, env=None) -> Proc:
-        return self.start(str(HELPERS / "echo_service.py"), "--port", "0", "--registry", registry_url, *extra, env=env)
-
-    def cleanup(self) -> None:
-        for proc in self.started:
-            proc.kill()
+    A test or module can also say it with ``pytestmark``: its own area markers are kept.
+    """
+    areas = Areas()
+    for item in items:
+        found = areas.of(item) | {mark.name for mark in item.iter_markers() if mark.name in AREAS}
+        for area in sorted(found) or ["unit"]:
+            item.add_marker(area)
 
 
 @pytest.fixture
@@ -134,62 +30,6 @@ def processes(tmp_path):
         yield manager
     finally:
         manager.cleanup()
-
-
-class Cluster:
-    """Registry, log, grading and portal as real processes, on free ports."""
-
-    def __init__(self, processes: Processes, data: Path, interval: float = 0.5):
-        self.processes = processes
-        self.data = data
-        self.interval = interval
-        self.registry_proc = processes.registry(interval=interval)
-        self.registry = self.registry_proc.url()
-        self.registry_port = int(self.registry.rsplit(":", 1)[1].split("/")[0])
-        self.log_proc = self.start_log()
-        self.grading_proc = self.start_grading()
-        self.portal_proc = processes.start(
-            "cmd/teacherportal/main.py", "--port", "0", "--registry", self.registry, "--grading-timeout", "2"
-        )
-        self.portal = self.portal_proc.url().rsplit("/rpc", 1)[0]
-        from rpc_cluster import Client
-
-        registry = Client(self.registry)
-        wait_until(
-            lambda: all(registry.Registry.lookup(name) for name in ("LogService", "GradingService", "PortalService")),
-            20,
-            message="the cluster",
-        )
-
-    def start_grading(self, port: int = 0) -> Proc:
-        return self.processes.start(
-            "cmd/gradingservice/main.py",
-            "--port",
-            str(port),
-            "--registry",
-            self.registry,
-            "--db",
-            str(self.data / "grades.db"),
-        )
-
-    def start_log(self, port: int = 0) -> Proc:
-        return self.processes.start(
-            "cmd/logservice/main.py",
-            "--port",
-            str(port),
-            "--registry",
-            self.registry,
-            "--log-file",
-            str(self.data / "distributed.log"),
-        )
-
-    def restart_registry(self) -> Proc:
-        self.registry_proc = self.processes.registry(port=self.registry_port, interval=self.interval)
-        self.registry_proc.url()
-        return self.registry_proc
-
-    def outputs(self) -> str:
-        return "\n".join(proc.output() for proc in self.processes.started)
 
 
 @pytest.fixture(scope="module")
@@ -236,9 +76,7 @@ def postgres_url():
         admin = psycopg.connect(POSTGRES_URL, connect_timeout=3, autocommit=True)
     except psycopg.Error as exc:
         reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {str(exc).strip().splitlines()[0]}"
-        if os.environ.get("RPC_CLUSTER_REQUIRE_POSTGRES"):
-            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_POSTGRES is set)")
-        pytest.skip(reason)
+        skip_unless_required(reason, "RPC_CLUSTER_REQUIRE_POSTGRES")
     schema = f"rpc_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in POSTGRES_URL else "?"
@@ -260,26 +98,12 @@ def store_url(request, tmp_path):
 # -- etcd ------------------------------------------------------------------------------------------
 
 
-def _etcd_or_skip() -> str:
-    import shutil
-
-    binary = shutil.which("etcd")
-    if binary is None:
-        from rpc_cluster.tools.local_etcd import INSTALL_HINT
-
-        reason = INSTALL_HINT
-        if os.environ.get("RPC_CLUSTER_REQUIRE_ETCD"):
-            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_ETCD is set)")
-        pytest.skip(reason)
-    return binary
-
-
 @pytest.fixture(scope="session")
 def etcd(tmp_path_factory):
     """A 3-member etcd cluster shared by the session's tests (each uses a key prefix of its own)."""
     from rpc_cluster.tools.local_etcd import EtcdCluster
 
-    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), 3, _etcd_or_skip()).start()
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), 3, etcd_or_skip()).start()
     try:
         yield cluster
     finally:
@@ -291,7 +115,7 @@ def own_etcd(tmp_path):
     """A 3-member etcd cluster for one test that kills members."""
     from rpc_cluster.tools.local_etcd import EtcdCluster
 
-    cluster = EtcdCluster(tmp_path / "etcd", 3, _etcd_or_skip()).start()
+    cluster = EtcdCluster(tmp_path / "etcd", 3, etcd_or_skip()).start()
     try:
         yield cluster
     finally:
@@ -333,13 +157,11 @@ def test_network(tmp_path):
     Skipped with the reason where namespaces cannot be made (not root, no
     ``ip``), unless RPC_CLUSTER_REQUIRE_NETNS is set (CI sets it): then it fails.
     """
-    import netns
+    from helpers import netns
 
     reason = netns.why_unavailable()
     if reason:
-        if os.environ.get("RPC_CLUSTER_REQUIRE_NETNS"):
-            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_NETNS is set)")
-        pytest.skip(reason)
+        skip_unless_required(reason, "RPC_CLUSTER_REQUIRE_NETNS")
     netns.sweep()
     built: list = []
 
@@ -362,13 +184,11 @@ def small_disk(tmp_path):
     Skipped with the reason where it cannot be mounted (not root), unless
     RPC_CLUSTER_REQUIRE_TMPFS is set (CI sets it): then it fails.
     """
-    import small_disk as disks
+    from helpers import small_disk as disks
 
     reason = disks.why_unavailable()
     if reason:
-        if os.environ.get("RPC_CLUSTER_REQUIRE_TMPFS"):
-            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_TMPFS is set)")
-        pytest.skip(reason)
+        skip_unless_required(reason, "RPC_CLUSTER_REQUIRE_TMPFS")
     mounted: list = []
 
     def make(size_bytes: int, name: str = "disk"):
@@ -376,9 +196,7 @@ def small_disk(tmp_path):
         try:
             disk.mount()
         except Exception as exc:
-            if os.environ.get("RPC_CLUSTER_REQUIRE_TMPFS"):
-                pytest.fail(f"cannot mount a tmpfs: {exc} (RPC_CLUSTER_REQUIRE_TMPFS is set)")
-            pytest.skip(f"cannot mount a tmpfs: {exc}")
+            skip_unless_required(f"cannot mount a tmpfs: {exc}", "RPC_CLUSTER_REQUIRE_TMPFS")
         mounted.append(disk)
         return disk
 
@@ -428,7 +246,7 @@ def grading(tmp_path):
 @pytest.fixture
 def portal(grading):
     """The portal's app over ``grading``, driven in-process by a ``WsgiClient`` with its own cookies."""
-    from wsgi_client import WsgiClient
+    from helpers.wsgi_client import WsgiClient
 
     from portal.app import make_app
 

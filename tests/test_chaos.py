@@ -7,7 +7,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import Cluster, Processes, wait_until
+from helpers.processes import Cluster, Processes
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 

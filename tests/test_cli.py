@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, wait_until
+from helpers.processes import ROOT
+from helpers.waiting import wait_until
 
 
 def run(*args, env=None, timeout=30):

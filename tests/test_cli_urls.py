@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers.processes import ROOT
 
 
 def run(tmp_path, *args, env=None):

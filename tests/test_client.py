@@ -8,8 +8,8 @@ import threading
 import time
 
 import pytest
-from conftest import wait_until
-from echo_service import EchoService
+from helpers.echo_service import EchoService
+from helpers.waiting import wait_until
 
 from rpc_cluster import (
     CallTimeout,

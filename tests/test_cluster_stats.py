@@ -1,7 +1,7 @@
 """The /cluster page's figures: rates and p99 from two scrapes of /metrics (pure functions, then a real service)."""
 
 import pytest
-from conftest import wait_until
+from helpers.waiting import wait_until
 
 from portal.cluster_stats import ClusterWatch, Scrape, metrics_fetcher, parse, quantile, rates
 from rpc_cluster import Client, TlsFiles

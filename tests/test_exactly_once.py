@@ -7,9 +7,9 @@ import socket
 import threading
 
 import pytest
-from conftest import wait_until
-from echo_service import EchoService
-from raw_server import RawServer
+from helpers.echo_service import EchoService
+from helpers.raw_server import RawServer
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client, InvalidParams, TransportError
 
@@ -122,7 +122,7 @@ def test_a_read_that_timed_out_goes_to_another_instance_and_a_write_does_not():
     """A partition hides an instance behind timeouts: reads named read_only fail over, other calls do not."""
     import time
 
-    from echo_service import EchoService
+    from helpers.echo_service import EchoService
 
     from rpc_cluster import CallTimeout
     from rpc_cluster.client.connect import ServiceClient

@@ -6,8 +6,8 @@ import json
 import threading
 import urllib.request
 
-from conftest import wait_until
-from echo_service import EchoService
+from helpers.echo_service import EchoService
+from helpers.waiting import wait_until
 
 
 def push(url: str, added=(), removed=()) -> dict:

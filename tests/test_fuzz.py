@@ -10,9 +10,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from helpers.wsgi_client import WsgiClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wsgi_client import WsgiClient
 
 from portal.app import make_app
 from rpc_cluster import Client

@@ -4,9 +4,9 @@ import signal
 import threading
 
 import pytest
-from conftest import wait_until
+from helpers.waiting import wait_until
 
-from rpc_cluster import Client, InvalidParams, NotFound, RpcError, connect
+from rpc_cluster import Client, NotFound, RpcError, connect
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
@@ -65,39 +65,6 @@ def test_paging_in_order(grading):
     assert grading.Grades.get_students(offset=100, limit=10) == []
     first = grading.Grades.get_students(limit=2)
     assert [len(s["grades"]) for s in first] == [3, 3] and first[0]["average"] == pytest.approx(87.0)
-
-
-@pytest.mark.parametrize(
-    "method, kwargs, field",
-    [
-        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": 150}, "score"),
-        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": -1}, "score"),
-        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": "90"}, "score"),
-        ("add_grade", {"student_id": 1, "title": "Q", "type": "Quiz", "score": True}, "score"),
-        ("add_grade", {"student_id": 1, "title": "", "type": "Quiz", "score": 90}, "title"),
-        ("add_grade", {"student_id": 1, "title": "   ", "type": "Quiz", "score": 90}, "title"),
-        ("add_grade", {"student_id": 1, "title": "x" * 201, "type": "Quiz", "score": 90}, "title"),
-        ("add_grade", {"student_id": 1, "title": "a\nb", "type": "Quiz", "score": 90}, "title"),
-        ("add_grade", {"student_id": 1, "title": "Q", "type": "quiz", "score": 90}, "type"),
-        ("add_grade", {"student_id": 1, "title": "Q", "type": "Essay", "score": 90}, "type"),
-        ("add_grade", {"student_id": "1", "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
-        ("add_grade", {"student_id": 0, "title": "Q", "type": "Quiz", "score": 90}, "student_id"),
-        ("get_student", {"student_id": 1.5}, "student_id"),
-        ("get_student", {"student_id": 2**70}, "student_id"),
-        ("get_students", {"offset": -1}, "offset"),
-        ("get_students", {"limit": 0}, "limit"),
-        ("get_students", {"limit": 1001}, "limit"),
-        ("add_student", {"first_name": "", "last_name": "X"}, "first_name"),
-        ("add_student", {"first_name": "A", "last_name": 5}, "last_name"),
-    ],
-)
-def test_validation_errors_name_the_field_and_store_nothing(grading, method, kwargs, field):
-    before = grading.Grades.get_students()
-    with pytest.raises(InvalidParams) as info:
-        grading.call(f"Grades.{method}", **kwargs)
-    assert info.value.code == -32602
-    assert info.value.data["field"] == field and info.value.data["problem"]
-    assert grading.Grades.get_students() == before
 
 
 def test_two_instances_share_one_postgresql_store(postgres_url):
@@ -227,19 +194,6 @@ def test_an_unknown_student_does_not_use_up_its_request_id(grading):
         grading.Grades.add_grade(student_id=99, title="Q", type="Quiz", score=1, request_id="early")
 
 
-@pytest.mark.parametrize("bad", ["", "x" * 65, "has space", "ü", 12, ["a"]])
-def test_a_malformed_request_id_is_invalid_params(grading, bad):
-    with pytest.raises(InvalidParams) as info:
-        grading.Grades.add_grade(student_id=1, title="Q", type="Quiz", score=1, request_id=bad)
-    assert info.value.data["field"] == "request_id"
-
-
-def test_a_huge_integer_score_is_invalid_params_not_an_overflow(grading):
-    with pytest.raises(InvalidParams) as info:
-        grading.Grades.add_grade(student_id=1, title="Q", type="Quiz", score=10**400)
-    assert info.value.data["field"] == "score"
-
-
 def test_one_request_id_racing_on_two_instances_is_stored_once(postgres_url):
     with (
         GradingService(port=0, registry=NOWHERE, db=postgres_url) as first,
@@ -298,6 +252,6 @@ def test_dead_postgresql_connections_are_replaced_not_served(postgres_url):
                 5,
                 message="the backends to exit",
             )
-        for n in range(8):
+        for _ in range(8):
             assert client.Grades.get_student(1)["first_name"] == "Nick"
         assert client.Grades.add_grade(student_id=1, title="After", type="Quiz", score=50)["title"] == "After"

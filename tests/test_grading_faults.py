@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 import pytest
-from wsgi_client import WsgiClient
+from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
 from rpc_cluster import Client, RpcError
@@ -109,7 +109,7 @@ def test_a_transaction_chosen_as_a_deadlock_victim_runs_again(postgres_url, capl
     import uuid
 
     import psycopg
-    from conftest import wait_until
+    from helpers.waiting import wait_until
 
     name = f"grading-victim-{uuid.uuid4().hex[:10]}"
     with (

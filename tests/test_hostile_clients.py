@@ -17,7 +17,7 @@ import urllib.request
 import xmlrpc.client
 
 import pytest
-from echo_service import EchoService
+from helpers.echo_service import EchoService
 
 from rpc_cluster import CallTimeout, Client, Limits
 from rpc_cluster.core.jsonrpc import dispatch

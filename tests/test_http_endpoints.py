@@ -6,7 +6,7 @@ import urllib.request
 import xmlrpc.client
 
 import pytest
-from echo_service import EchoService
+from helpers.echo_service import EchoService
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Log queries that follow: Log.tail(since=...), and Log.follow's cursor across writes, rotations and restarts."""
 
+import itertools
 import json
 import random
 
@@ -9,7 +10,6 @@ from rpc_cluster import Client, InvalidParams
 from rpc_cluster.logs.cursor import CursorError
 from rpc_cluster.logs.service import LogService
 from rpc_cluster.logs.store import LogStore
-import itertools
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 

@@ -7,8 +7,9 @@ import stat
 import urllib.request
 
 import pytest
-from conftest import free_port, wait_until
-from raw_server import RawServer
+from helpers.ports import free_port
+from helpers.raw_server import RawServer
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client, InvalidParams, Limits, connect, trace
 from rpc_cluster.logs.service import LogService

@@ -7,7 +7,9 @@ import sys
 import threading
 
 import pytest
-from conftest import ROOT, free_port, wait_until
+from helpers.ports import free_port
+from helpers.processes import ROOT
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 from rpc_cluster.logs.command import format_entry

@@ -5,7 +5,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import wait_until
+from helpers.waiting import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 from rpc_cluster import Client, MethodNotFound, NotFound

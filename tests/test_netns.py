@@ -22,8 +22,8 @@ import urllib.request
 import uuid
 
 import pytest
-from conftest import wait_until
-from http_browser import HttpBrowser
+from helpers.http_browser import HttpBrowser
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client, RegistryClient, connect
 from rpc_cluster.grading.reads import READ_ONLY

@@ -86,9 +86,11 @@ def test_granian_thread_worker_internals_used_by_http_server_py():
         return [b"ok"]
 
     try:
-        with HttpServer(app, "127.0.0.1", 0, threads=1) as server:
-            with urllib.request.urlopen(f"{server.url}/", timeout=5) as response:
-                body = response.read()
+        with (
+            HttpServer(app, "127.0.0.1", 0, threads=1) as server,
+            urllib.request.urlopen(f"{server.url}/", timeout=5) as response,
+        ):
+            body = response.read()
     except Exception as exc:
         pytest.fail(f"{why}: serving failed: {type(exc).__name__}: {exc}")
     assert body == b"ok"

@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Cluster, Processes, wait_until
+from helpers.processes import ROOT, Cluster, Processes
+from helpers.waiting import wait_until
 
 from portal.frame.csrf import CSRF_COOKIE
 from rpc_cluster import Client

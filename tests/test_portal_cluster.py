@@ -6,8 +6,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import wait_until
-from wsgi_client import WsgiClient
+from helpers.waiting import wait_until
+from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
 from portal.cluster_stats import ClusterWatch, metrics_fetcher

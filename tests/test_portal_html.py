@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from wsgi_client import WsgiClient
+from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
 from rpc_cluster import Client

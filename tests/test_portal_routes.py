@@ -5,8 +5,8 @@ import html
 import re
 
 import pytest
-from grade_forms import INVALID_GRADE_FORMS
-from wsgi_client import WsgiClient
+from helpers.grade_forms import INVALID_GRADE_FORMS
+from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
 from portal.frame.csrf import CSRF_COOKIE

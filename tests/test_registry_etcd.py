@@ -11,7 +11,8 @@ import threading
 import time
 
 import pytest
-from conftest import free_port, wait_until
+from helpers.ports import free_port
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client, RegistryClient
 from rpc_cluster.serving.server import HttpServer
@@ -172,7 +173,7 @@ def test_a_rolling_restart_of_both_registries_keeps_every_service_listed_and_pas
             "--store", store, "--leader-ttl", str(TTL), port=ports[index], interval=INTERVAL
         )
         procs[index].url()
-        wait_until(lambda index=index: all_passing(urls[index]), 15, message=f"registry {index} back with everyone")
+        wait_until(lambda url=urls[index]: all_passing(url), 15, message=f"registry {index} back with everyone")
     for url in urls:
         wait_until(lambda url=url: all_passing(url), TTL + 10 * INTERVAL, message="everyone passing after the restarts")
 

@@ -5,7 +5,8 @@ import threading
 import time
 
 import pytest
-from conftest import free_port, wait_until
+from helpers.ports import free_port
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 

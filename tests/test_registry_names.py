@@ -19,9 +19,10 @@ import urllib.request
 import xmlrpc.client
 
 import pytest
-from conftest import ROOT, wait_until
-from echo_service import EchoService
-from raw_server import RawServer
+from helpers.echo_service import EchoService
+from helpers.processes import ROOT
+from helpers.raw_server import RawServer
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 from rpc_cluster.registry.health_check import HealthChecker

@@ -13,8 +13,8 @@ import threading
 import time
 
 import pytest
-from conftest import wait_until
-from registry_watch import check_gaps, kill_detection_time, service_row
+from helpers.registry_watch import check_gaps, kill_detection_time, service_row
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 from rpc_cluster.registry.health_check import HealthChecker

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from conftest import ROOT, wait_until
+from helpers.processes import ROOT
+from helpers.waiting import wait_until
 
 from rpc_cluster.registry.etcd.gateway import EtcdUnavailable, decode, encode
 from rpc_cluster.registry.etcd.push_ledger import PushLedger

@@ -14,8 +14,8 @@ import json
 import urllib.request
 
 import pytest
-from conftest import wait_until
-from raw_server import RawServer
+from helpers.raw_server import RawServer
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 from rpc_cluster.registry.health_check import HealthChecker

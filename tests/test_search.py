@@ -112,7 +112,7 @@ def test_bad_queries_over_raw_json_rpc(service):
     # JSON escapes reach the service as they are: a NUL, a lone surrogate.
     for escaped in ('"\\u0000abc"', '"\\udc80"', '"x\\ud83d"', '"\\u001f"'):
         body = (
-            '{"jsonrpc": "2.0", "method": "Grades.list_students", "params": {"query": %s}, "id": 7}' % escaped
+            '{"jsonrpc": "2.0", "method": "Grades.list_students", "params": {"query": ' + escaped + '}, "id": 7}'
         ).encode()
         request = urllib.request.Request(service.url, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:

@@ -6,8 +6,8 @@ import logging
 import socket
 
 import pytest
-from conftest import wait_until
-from echo_service import EchoService
+from helpers.echo_service import EchoService
+from helpers.waiting import wait_until
 
 from rpc_cluster import NoHealthyProvider, Part, StartError, connect
 from rpc_cluster.grading.service import GradingService

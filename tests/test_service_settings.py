@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from echo_service import EchoService
+from helpers.echo_service import EchoService
 
 from rpc_cluster import Limits, Service, TlsFiles
 from rpc_cluster.runtime import flags

@@ -10,7 +10,8 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, wait_until
+from helpers.processes import ROOT
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client, RegistryClient, TlsFiles, TransportError, connect
 from rpc_cluster.grading.service import GradingService

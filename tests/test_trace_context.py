@@ -5,9 +5,9 @@ import re
 import urllib.request
 
 import pytest
-from conftest import wait_until
-from echo_service import EchoService
-from raw_server import RawServer
+from helpers.echo_service import EchoService
+from helpers.raw_server import RawServer
+from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 from rpc_cluster.core import trace_context, tracing

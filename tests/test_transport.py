@@ -16,8 +16,9 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT, wait_until
-from raw_server import WireServer, read_request
+from helpers.processes import ROOT
+from helpers.raw_server import WireServer, read_request
+from helpers.waiting import wait_until
 
 from rpc_cluster import CallTimeout, Client, TlsFiles, TransportError
 from rpc_cluster.client import transport as transport_module

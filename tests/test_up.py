@@ -13,7 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, wait_until
+from helpers.processes import ROOT
+from helpers.waiting import wait_until
 
 from rpc_cluster import RegistryClient
 
@@ -52,7 +53,8 @@ def kill_up(proc: subprocess.Popen) -> None:
 
 
 def test_up_starts_serves_and_stops_cleanly(tmp_path):
-    with open(tmp_path / "up.log", "wb") as log:  # the child writes to its own copy
+    # The child holds its own copy of the descriptor: ours is closed at once.
+    with open(tmp_path / "up.log", "wb") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -128,12 +130,13 @@ def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
 
 
 def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
-    from conftest import _etcd_or_skip
+    from helpers.required import etcd_or_skip
 
-    _etcd_or_skip()
+    etcd_or_skip()
     from rpc_cluster import RegistryClient
 
-    with open(tmp_path / "up.log", "wb") as log:  # the child writes to its own copy
+    # The child holds its own copy of the descriptor: ours is closed at once.
+    with open(tmp_path / "up.log", "wb") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -231,7 +234,8 @@ def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
 
 def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
     data = tmp_path / "data"
-    with open(tmp_path / "up.log", "wb") as log:  # the child writes to its own copy
+    # The child holds its own copy of the descriptor: ours is closed at once.
+    with open(tmp_path / "up.log", "wb") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,

@@ -11,7 +11,7 @@ import json
 import socket
 
 import pytest
-from raw_server import RawServer
+from helpers.raw_server import RawServer
 
 from rpc_cluster import Client, TransportError, connect
 from rpc_cluster.net import urls

@@ -13,6 +13,7 @@ Record again, after a change to the wire that is meant::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Processes
+from helpers.processes import Processes
 
 from rpc_cluster import __version__
 
@@ -86,10 +87,9 @@ def exchange(
     lines.extend(f"{name}: {value}" for name, value in headers)
     host, port = address.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        try:
+        # A server may answer (413) and close before reading all of a body it refuses.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # a server may answer (413) and close before reading all of a body it refuses
         received = b""
         while chunk := sock.recv(65536):
             received += chunk

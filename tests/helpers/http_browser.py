@@ -11,7 +11,7 @@ import ssl
 import urllib.parse
 from http.cookies import SimpleCookie
 
-from wsgi_client import Response
+from helpers.wsgi_client import Response
 
 
 class HttpBrowser:

@@ -16,6 +16,7 @@ left by a test run that was killed before it could.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -27,7 +28,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-import contextlib
 
 SUBNET = "192.0.2"
 PREFIX = "rpct"  # namespaces named rpct<pid>x<id>-<host>, so sweep() knows whose they are
@@ -159,7 +159,7 @@ class TestNetwork:
 
     def start(self, host: str, command: list[str], env: dict[str, str], log_name: str) -> Any:
         """``command`` run on ``host`` (``ip netns exec``), killed by ``close()``; a conftest ``Proc``."""
-        from conftest import Proc
+        from helpers.processes import Proc
 
         proc = Proc(["ip", "netns", "exec", self.hosts[host].namespace, *command], self.folder / f"{log_name}.log", env)
         self.procs.append(proc)

@@ -11,10 +11,10 @@ holds each request's headers (lowercase names), to see what a caller sent.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable
-import contextlib
 
 # What a RawServer handler returns: (status, body) to answer, or None to close without a word.
 Answer = tuple[int, bytes] | None
@@ -58,10 +58,8 @@ class WireServer:
         self._stop.set()
         current = self._current
         if current is not None:
-            try:
+            with contextlib.suppress(OSError):
                 current.shutdown(socket.SHUT_RDWR)  # a keep-alive connection the client still holds
-            except OSError:
-                pass
         self._thread.join(5)
         self._sock.close()
 

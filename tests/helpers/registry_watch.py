@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 
-from conftest import wait_until
-import itertools
+from helpers.waiting import wait_until
 
 
 def service_row(registry, url: str) -> dict | None:
