@@ -31,7 +31,7 @@ PYRO = "Pyro5 proxy"
 
 
 class HttpClientTransport:
-    """The transport before issue 14, for comparison: one pooled ``http.client`` connection,
+    """The transport before the pooled httptools one, for comparison: one pooled ``http.client`` connection,
     polled before reuse as ``rpc_cluster.client.transport`` does. No error translation: a benchmark."""
 
     def __init__(self) -> None:

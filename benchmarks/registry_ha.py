@@ -14,7 +14,7 @@ fleet's own clock). The killed registry is started again before the next
 repetition, so each one kills the registry that took over last time. At the
 end every dependent must have been told each victim's addition and removal
 exactly once, across all the failovers.
-Goal (issue 11): another registry checks and pushes within one lease TTL
+Goal: another registry checks and pushes within one lease TTL
 plus one interval.
 
 Latency: one registry on ``--store memory`` and two on the etcd cluster;

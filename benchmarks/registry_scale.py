@@ -11,7 +11,7 @@ killed with SIGKILL at a random moment of the heartbeat cycle. We measure:
 Goals: 300 services at a 1 s interval: detection <= 2.5 s, fan-out <= 1 s;
 2,000 at 3 s: detection <= 2.5 intervals, fan-out <= 3 s.
 
-Silent partition (issue 11): of the N services, S are real silent sockets on
+Silent partition: of the N services, S are real silent sockets on
 127.0.0.1 (``silent.py``) that answer until they are cut off all at once;
 then nothing answers and nothing refuses. The victim is killed at the same
 moment (it refuses at once). We measure the time until the LAST silent one

@@ -87,7 +87,7 @@ def failover_only_with_a_request_id(dies_once: DiesAfterReading) -> None:
 
 
 def test_a_pool_of_connections_to_a_restarted_server_is_not_used(tmp_path):
-    """Issue 10, item 6: after a restart every pooled connection is stale; none may fail a call."""
+    """After a restart every pooled connection is stale; none may fail a call."""
     first = EchoService(port=0, registry=NOWHERE).start()
     port = int(first.url.rsplit(":", 1)[1].split("/")[0])
     client = Client(first.url, timeout=5)

@@ -1,4 +1,4 @@
-"""Editing grades, listing students and the class's statistics (issue 13), on both stores."""
+"""Editing grades, listing students and the class's statistics, on both stores."""
 
 import json
 import math
@@ -368,7 +368,7 @@ def test_totals_follow_grades_written_with_plain_sql(tmp_path):
 
 def test_a_store_made_before_the_totals_gets_them(tmp_path):
     db = tmp_path / "old.db"
-    with sqlite3.connect(db) as conn:  # the schema as it was before issue 13, with grades in it
+    with sqlite3.connect(db) as conn:  # the schema as it was before editing and search, with grades in it
         conn.executescript("""
             CREATE TABLE students (id INTEGER PRIMARY KEY AUTOINCREMENT, first_name TEXT NOT NULL,
                                    last_name TEXT NOT NULL);

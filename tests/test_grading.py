@@ -220,7 +220,7 @@ def test_one_request_id_racing_on_two_instances_is_stored_once(postgres_url):
 
 
 def test_dead_postgresql_connections_are_replaced_not_served(postgres_url):
-    """Issue 10, item 7: after pg_terminate_backend, no call may fail."""
+    """After pg_terminate_backend, no call may fail."""
     import uuid
 
     import psycopg

@@ -225,7 +225,7 @@ def peak_rss_bytes(pid: int) -> int:
 
 
 def test_a_batch_of_big_pages_keeps_grading_under_400_mb(processes, tmp_path):
-    # The attack of issue 10: 400 members of Grades.get_students(limit=1000), a 35 KiB
+    # The attack that once took 4.2 GB: 400 members of Grades.get_students(limit=1000), a 35 KiB
     # request, against 10,000 students with 20 grades each (a 150 MiB answer, a 1.25 GB peak).
     db = tmp_path / "grades.db"
     SqliteStore(db).close()  # the schema and the seed, as grading makes them

@@ -327,7 +327,7 @@ def test_a_record_is_stamped_to_the_microsecond():
     assert stamps == ["2026-09-21T14:13:20.000250Z", "2026-09-21T14:13:20.000750Z"]
 
 
-# -- hostile input over RPC (issue 10, item 14) ----------------------------------------------------
+# -- hostile input over RPC ------------------------------------------------------------------------
 
 
 def raw_post(url, payload):
@@ -395,7 +395,7 @@ def test_a_lone_surrogate_in_a_notification_is_stored_not_lost(log_service):
     assert [e["message"] for e in found] == [STORED, "next"]
 
 
-# -- tail never starves write (issue 10, item 10) --------------------------------------------------
+# -- tail never starves write ----------------------------------------------------------------------
 
 
 def big_log(path, lines, service_name="filler"):

@@ -212,7 +212,7 @@ def test_grading_killed_then_restarted(tmp_path, browser, axe):
         processes.cleanup()
 
 
-# -- issue 13: search, sort, edit, delete, export and import, statistics; axe on every page ----------
+# -- the gradebook: search, sort, edit, delete, export and import, statistics; axe on every page ----
 
 PHONE = {"width": 375, "height": 740}
 

@@ -1,4 +1,4 @@
-"""Issue 13's portal pages, in-process against a real grading service: search, sort and paging;
+"""The gradebook's portal pages, in-process against a real grading service: search, sort and paging;
 editing and deleting a grade; CSV export and import; statistics; and how many grading calls a page makes."""
 
 import csv
