@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from rpc_cluster.grading.csv_import import SCORE_TEXT
+
 from .answers import Student
 
 EXPORT_COLUMNS = ("student_id", "title", "type", "score", "first_name", "last_name")
@@ -28,11 +30,9 @@ IMPORT_COLUMNS = ("student_id", "title", "type", "score")
 NAME_COLUMNS = ("first_name", "last_name")
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"'+[=+\-@\t\r]")
-#: A score as text: ASCII digits, an optional sign, decimal point and exponent. The rule grading applies
-#: to an imported file's score cell (rpc_cluster/grading/csv_import.py keeps its copy private; a test
-#: checks the two are the same), so a form takes exactly what /import takes: float() alone would also
-#: take "5_0" (50), Arabic-Indic digits (10), "nan" and "infinity".
-SCORE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+#: A score as text: grading's rule for an imported file's score cell, so a form takes exactly what
+#: /import takes (float() alone would also take "5_0", Arabic-Indic digits, "nan" and "infinity").
+SCORE = SCORE_TEXT
 
 
 def escape_cell(text: str) -> str:
