@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .answers import Student
+from rpc_cluster.grading.storage.protocol import Student
 
 EXPORT_COLUMNS = ("student_id", "title", "type", "score", "first_name", "last_name")
 IMPORT_COLUMNS = ("student_id", "title", "type", "score")
