@@ -22,8 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from rpc_cluster.grading.csv_import import SCORE_TEXT
-
-from .answers import Student
+from rpc_cluster.grading.storage.protocol import Student
 
 EXPORT_COLUMNS = ("student_id", "title", "type", "score", "first_name", "last_name")
 IMPORT_COLUMNS = ("student_id", "title", "type", "score")

@@ -251,3 +251,56 @@ def portal(grading):
     from portal.app import make_app
 
     return WsgiClient(make_app(grading))
+
+
+# -- the portal in a real headless Chromium (helpers in helpers/browser.py) -----------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright; skipped without either, unless RPC_CLUSTER_REQUIRE_BROWSER is set."""
+    from helpers.browser import ARGS, CHROMIUM
+
+    reason = None
+    if not Path(CHROMIUM).exists():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            reason = "playwright is not installed (pip install -e '.[test]')"
+    if reason:
+        if os.environ.get("RPC_CLUSTER_REQUIRE_BROWSER"):
+            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_BROWSER is set)")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context's page, 1024x800."""
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def axe(browser):
+    """axe-core (bundled by axe-playwright-python), run inside the page."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        reason = "axe-playwright-python is not installed (pip install -e '.[test]')"
+        if os.environ.get("RPC_CLUSTER_REQUIRE_BROWSER"):
+            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_BROWSER is set)")
+        pytest.skip(reason)
+    return Axe()

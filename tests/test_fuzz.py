@@ -7,6 +7,7 @@ stored nothing.
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -208,6 +209,3 @@ def test_portal_forms_answer_only_303_or_4xx(services):
 
     students()
     assert portal.get("/students").status == 200
-
-
-import urllib.parse  # noqa: E402  (used inside the sweeps above)

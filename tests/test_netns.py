@@ -27,6 +27,7 @@ from helpers.waiting import wait_until
 
 from rpc_cluster import Client, RegistryClient, connect
 from rpc_cluster.grading.reads import READ_ONLY
+from rpc_cluster.tools.local_etcd import member_arguments
 
 TOKEN = "netns-cluster-token"
 INTERVAL = 1.0  # the registry's heartbeat interval in these tests
@@ -363,35 +364,7 @@ def test_two_registries_on_two_hosts_one_cut_off_the_other_takes_over(test_netwo
     client_url, peer_url = f"http://{address}:2379", f"http://{address}:2380"
     network.start(
         "etcd",
-        [
-            etcd,
-            "--name",
-            "m0",
-            "--data-dir",
-            str(tmp_path / "etcd"),
-            "--listen-client-urls",
-            client_url,
-            "--advertise-client-urls",
-            client_url,
-            "--listen-peer-urls",
-            peer_url,
-            "--initial-advertise-peer-urls",
-            peer_url,
-            "--initial-cluster",
-            f"m0={peer_url}",
-            "--initial-cluster-state",
-            "new",
-            "--heartbeat-interval",
-            "50",
-            "--election-timeout",
-            "500",
-            "--logger",
-            "zap",
-            "--log-level",
-            "warn",
-            "--experimental-watch-progress-notify-interval",
-            "2s",
-        ],
+        [etcd, *member_arguments("m0", tmp_path / "etcd", client_url, peer_url, f"m0={peer_url}", "netns")],
         dict(os.environ),
         "etcd",
     )

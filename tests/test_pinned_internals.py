@@ -45,7 +45,7 @@ def test_jsonrpcserver_response_layer_used_by_jsonrpc_py():
             pytest.fail(f"{why}: serialized {json.dumps(got)}, expected {want}")
 
 
-def test_granian_thread_worker_internals_used_by_http_server_py():
+def test_granian_thread_worker_internals_used_by_serving_server_py():
     why = (
         "granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/serving/server.py runs Granian's "
         "thread worker inside the service's process through its internals (granian.server.mt.MTServer "
@@ -55,7 +55,7 @@ def test_granian_thread_worker_internals_used_by_http_server_py():
         "granian.server.mt.WorkerThread.wrap_target, the response object's response_bytes/response_iter, "
         "and hyper aborting a response shorter than its Content-Length, tests/test_hostile_clients.py). "
         "Check those in the new release, then adapt "
-        "http_server.py or keep the pin"
+        "rpc_cluster/serving/server.py or keep the pin"
     )
     try:
         import granian.server.common as common

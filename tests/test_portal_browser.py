@@ -3,68 +3,15 @@
 import contextlib
 import html
 import http.server
-import os
 import signal
 import threading
-from pathlib import Path
 
-import pytest
-from helpers.processes import ROOT, Cluster, Processes
+from helpers.browser import PHONE, grading_client, names_shown, new_student, serious_violations, shot
+from helpers.processes import Cluster, Processes
 from helpers.waiting import wait_until
 
 from portal.frame.csrf import CSRF_COOKIE
 from rpc_cluster import Client
-
-CHROMIUM = os.environ.get("RPC_CLUSTER_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = ROOT / "tests" / "screenshots"
-# Without these, Chromium keeps trying to reach Google's hosts, which this network refuses.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = None
-    if not Path(CHROMIUM).exists():
-        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            from playwright.sync_api import sync_playwright
-        except ImportError:
-            reason = "playwright is not installed (pip install -e '.[test]')"
-    if reason:
-        if os.environ.get("RPC_CLUSTER_REQUIRE_BROWSER"):
-            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_BROWSER is set)")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1024, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_list_click_a_student_add_a_grade_and_see_it(cluster, page):
@@ -213,48 +160,6 @@ def test_grading_killed_then_restarted(tmp_path, browser, axe):
 
 
 # -- the gradebook: search, sort, edit, delete, export and import, statistics; axe on every page ----
-
-PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def axe(browser):
-    """axe-core (bundled by axe-playwright-python), run inside the page."""
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        reason = "axe-playwright-python is not installed (pip install -e '.[test]')"
-        if os.environ.get("RPC_CLUSTER_REQUIRE_BROWSER"):
-            pytest.fail(reason + " (RPC_CLUSTER_REQUIRE_BROWSER is set)")
-        pytest.skip(reason)
-    return Axe()
-
-
-def serious_violations(axe, page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now, one line each."""
-    results = axe.run(page)
-    return [
-        f"{page.url}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def grading_client(cluster):
-    return Client(cluster.grading_proc.url())
-
-
-def new_student(cluster, first, last, grades):
-    """A student of this test's own, so tests sharing the cluster do not see each other's changes."""
-    grading = grading_client(cluster)
-    student = grading.Grades.add_student(first, last)
-    for title, kind, score in grades:
-        grading.Grades.add_grade(student["id"], title, kind, score)
-    return grading.Grades.get_student(student["id"])
-
-
-def names_shown(page) -> list[str]:
-    return page.locator("#students tbody td:first-child a[href^='/students/']").all_inner_texts()
 
 
 def test_search_then_sort(cluster, page):

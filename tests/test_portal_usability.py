@@ -3,20 +3,7 @@ names cut silently, words wider than a phone, focus lost after adding a grade, m
 409 pages of a form sent again or a stale edit, as a browser shows them (axe-core on each)."""
 
 import pytest
-from test_portal_browser import PHONE, axe, browser, grading_client, names_shown, new_student, serious_violations, shot
-
-__all__ = ["axe", "browser"]  # fixtures, imported to be found by pytest
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1024, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
-        yield page
-    finally:
-        context.close()
+from helpers.browser import PHONE, grading_client, names_shown, new_student, serious_violations, shot
 
 
 @pytest.fixture(scope="module")

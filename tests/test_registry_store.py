@@ -100,7 +100,10 @@ def test_a_store_that_misses_a_method_fails_mypy(tmp_path):
 
 
             use(MemoryStore())
-            use(EtcdStore("etcd://127.0.0.1:1", notify=print))
+            def send(notices: Iterable[Notice], on_done: Callable[[], None] | None = None) -> None: ...
+
+
+            use(EtcdStore("etcd://127.0.0.1:1", notify=send))
             use(HalfStore())
             """
         )
@@ -252,3 +255,29 @@ def test_a_record_etcd_refused_is_written_once_it_is_back(ledger):
     wait_until(lambda: "/t/pushed" in ledger.etcd.refused, 5, message="a refused record")
     ledger.etcd.down = False
     wait_until(lambda: ledger.pushed() == [4], 5, message="the record, tried again")
+
+
+def test_a_notify_that_takes_no_on_done_fails_mypy(tmp_path):
+    # The etcd store's pusher calls notify(notices, on_done=...): a function without on_done
+    # would fail at the first push, so mypy refuses it where the store is opened.
+    api = pytest.importorskip("mypy.api")
+    source = tmp_path / "bad_notify.py"
+    source.write_text(
+        textwrap.dedent(
+            """
+            from rpc_cluster.registry.store import open_store
+            from rpc_cluster.registry.table import Notice
+
+
+            def send(notices: list[Notice]) -> None: ...
+
+
+            open_store("memory", deregister_after=60, max_registrations=None, notify=send)
+            """
+        )
+    )
+    config = str(ROOT / "pyproject.toml")
+    out, _, status = api.run(["--no-incremental", "--follow-imports=silent", "--config-file", config, str(source)])
+    errors = [line for line in out.splitlines() if "error:" in line]
+    assert status == 1 and len(errors) == 1, out
+    assert '"notify"' in errors[0] and '"Send"' in errors[0], out

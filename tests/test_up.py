@@ -52,15 +52,17 @@ def kill_up(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def test_up_starts_serves_and_stops_cleanly(tmp_path):
+def start_up(tmp_path: Path, *flags: str) -> subprocess.Popen:
+    """`up` on port 0 everywhere with its data in tmp_path/data and its output in tmp_path/up.log, plus ``flags``."""
     # The child holds its own copy of the descriptor: ours is closed at once.
     with open(tmp_path / "up.log", "wb") as log:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "rpc_cluster.tools.cli",
                 "up",
+                *flags,
                 "--data",
                 str(tmp_path / "data"),
                 "--registry-port",
@@ -77,6 +79,10 @@ def test_up_starts_serves_and_stops_cleanly(tmp_path):
             cwd=ROOT,
             start_new_session=True,
         )
+
+
+def test_up_starts_serves_and_stops_cleanly(tmp_path):
+    proc = start_up(tmp_path)
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         match = wait_until(lambda: re.search(r"portal\s+(http://\S+/)", output()), 30, message="the URLs")
@@ -135,33 +141,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
     etcd_or_skip()
     from rpc_cluster import RegistryClient
 
-    # The child holds its own copy of the descriptor: ours is closed at once.
-    with open(tmp_path / "up.log", "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rpc_cluster.tools.cli",
-                "up",
-                "--ha",
-                "--data",
-                str(tmp_path / "data"),
-                "--registry-port",
-                "0",
-                "--registry2-port",
-                "0",
-                "--log-port",
-                "0",
-                "--grading-port",
-                "0",
-                "--portal-port",
-                "0",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            start_new_session=True,
-        )
+    proc = start_up(tmp_path, "--ha", "--registry2-port", "0")
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         wait_until(lambda: "Ctrl-C stops them all" in output(), 60, message="the cluster")
@@ -234,31 +214,7 @@ def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
 
 def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
     data = tmp_path / "data"
-    # The child holds its own copy of the descriptor: ours is closed at once.
-    with open(tmp_path / "up.log", "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rpc_cluster.tools.cli",
-                "up",
-                "--tls",
-                "--data",
-                str(data),
-                "--registry-port",
-                "0",
-                "--log-port",
-                "0",
-                "--grading-port",
-                "0",
-                "--portal-port",
-                "0",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            start_new_session=True,
-        )
+    proc = start_up(tmp_path, "--tls")
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         portal = wait_until(lambda: re.search(r"portal\s+(https://\S+/)", output()), 40, message="the URLs").group(1)

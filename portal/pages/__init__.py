@@ -14,6 +14,6 @@
 
 What every page runs in (its trace, rendering, forms, CSRF, flash messages and redirects, calls to
 grading, error pages) is in ``portal.frame``, a module for each; the app's clients and settings in
-``portal.context``; what grading answers in ``portal.answers``; the CSV format of export and import
-in ``portal.grades_csv``.
+``portal.context``; what grading answers in ``rpc_cluster.grading.storage.protocol``; the CSV
+format of export and import in ``portal.grades_csv``.
 """

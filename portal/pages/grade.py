@@ -19,8 +19,8 @@ next to what was typed, with a form whose ``expected`` is the current grade.
 from __future__ import annotations
 
 from rpc_cluster import Conflict, InvalidParams, NotFound
+from rpc_cluster.grading.storage.protocol import Grade, Student
 
-from ..answers import Grade, Student
 from ..frame import calls, csrf, errors, flash, forms
 from ..frame.render import render
 from ..frame.traced import traced

@@ -15,6 +15,7 @@ from typing import Any
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams, RpcError
+from rpc_cluster.grading.storage.protocol import GRADE_TYPES
 
 from .. import grades_csv
 from ..frame import calls, csrf, flash, forms, text
@@ -37,7 +38,7 @@ SHOWN_NAME = 80
 @traced
 def import_form() -> str:
     """``GET /import``."""
-    return render("import.tpl", max_mib=MAX_UPLOAD >> 20)
+    return render("import.tpl", max_mib=MAX_UPLOAD >> 20, types=GRADE_TYPES)
 
 
 @traced
@@ -104,4 +105,4 @@ def _grading_problem(exc: InvalidParams, prepared: grades_csv.Prepared) -> str:
 
 
 def _refuse(message: str, status: int = 400, filename: str | None = None) -> str:
-    return render("import.tpl", status, problem=message, filename=filename, max_mib=MAX_UPLOAD >> 20)
+    return render("import.tpl", status, problem=message, filename=filename, max_mib=MAX_UPLOAD >> 20, types=GRADE_TYPES)

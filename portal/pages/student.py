@@ -14,10 +14,9 @@ from typing import Any
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams, NotFound
-from rpc_cluster.grading.storage.protocol import GRADE_TYPES
+from rpc_cluster.grading.storage.protocol import GRADE_TYPES, Grade, Student
 
 from .. import grades_csv
-from ..answers import Grade, Student
 from ..frame import calls, csrf, errors, flash, forms
 from ..frame.render import render
 from ..frame.traced import traced

@@ -9,8 +9,8 @@ from typing import Any
 import bottle
 
 from rpc_cluster import Conflict, InvalidParams
+from rpc_cluster.grading.storage.protocol import Listing
 
-from ..answers import Listing
 from ..frame import calls, csrf, flash, forms, text
 from ..frame.render import render
 from ..frame.traced import traced

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import bottle
 
+from rpc_cluster.grading.storage.protocol import Student
+
 from .. import grades_csv
-from ..answers import Student
 from ..frame import calls
 from ..frame.traced import traced
 

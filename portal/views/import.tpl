@@ -21,7 +21,7 @@
 </form>
 <h2>The format</h2>
 <ul class="format">
-  <li><code>type</code> is one of Quiz, Test, Exam, Homework; <code>score</code> a number from 0 to 100;
+  <li><code>type</code> is one of {{", ".join(types)}}; <code>score</code> a number from 0 to 100;
       <code>title</code> 1 to 200 characters; <code>student_id</code> a student's number.</li>
   <li>The file is UTF-8 text (a spreadsheet's "CSV UTF-8"); the first line is the header.</li>
   <li>A text that starts with <code>=</code>, <code>+</code>, <code>-</code> or <code>@</code> is exported with an

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import resource
 import ssl
 import threading
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 
 from ..client import envelope, retry
 from ..core.errors import RpcError
+from ..serving.server import raise_open_file_limit
 from .heartbeat_client import HeartbeatClient
 from .table import Notice, Registration
 
@@ -46,24 +46,8 @@ RESERVED_FDS = 1024
 
 
 def default_timeout(interval: float) -> float:
-    """The contract's default per-call timeout: the smaller of 1 s and interval/3."""
+    """The default per-call timeout (docs/operations.md, --heartbeat-timeout): the smaller of 1 s and interval/3."""
     return min(1.0, interval / 3)
-
-
-def raise_fd_limit() -> int:
-    """Raise this process's soft limit of open files to the hard limit; the soft limit now.
-
-    Each registration keeps an idle keep-alive connection, and each attempt in
-    flight a socket: 2,000 services need more than the common default of 1,024.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft != resource.RLIM_INFINITY and soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError) as exc:
-            log.warning("could not raise the open-files limit from %d to %d: %s", soft, hard, exc)
-    return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
 class Checked(Protocol):
@@ -128,7 +112,7 @@ class HealthChecker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        fds = raise_fd_limit()
+        fds = raise_open_file_limit()
         self.max_in_flight = max(1, min(self.max_in_flight, fds // 4))
         self._client = HeartbeatClient(
             max_idle=max(0, fds - self.max_in_flight - RESERVED_FDS), ssl_context=self._ssl_context

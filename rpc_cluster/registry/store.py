@@ -12,11 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from .health_check import Checked
 from .table import Notice, Registration, RegistryTable
 
 
-class RegistryStore(Protocol):
-    """What ``Registry.*`` and the health check need of a store."""
+class Send(Protocol):
+    """How a store hands notices to the notifier (``Notifier.send``)."""
+
+    def __call__(self, notices: Iterable[Notice], on_done: Callable[[], None] | None = None) -> None:
+        """Queue ``notices`` for delivery; ``on_done()`` once for each one delivered or given up on."""
+
+
+class RegistryStore(Checked, Protocol):
+    """What ``Registry.*`` and the health check need of a store.
+
+    The health check's part is ``Checked``: its methods do nothing on a
+    registry that is not the one checking.
+    """
 
     #: This registry's table of registrations (the etcd store's is its watch-fed copy).
     table: RegistryTable
@@ -26,10 +38,6 @@ class RegistryStore(Protocol):
     @property
     def leader(self) -> str | None:
         """The URL of the registry that checks and pushes (None while there is none)."""
-
-    @property
-    def deregister_after(self) -> float:
-        """Seconds a service stays critical before it is dropped."""
 
     # The RPC methods.
     def register(
@@ -41,17 +49,6 @@ class RegistryStore(Protocol):
     def lookup(self, service_name: str) -> list[str]: ...
 
     def services(self) -> list[dict[str, Any]]: ...
-
-    # The health check's: they do nothing on a registry that is not the one checking.
-    def get(self, service_url: str) -> Registration | None: ...
-
-    def check_order(self) -> list[str]: ...
-
-    def record_success(self, service_url: str) -> list[Notice]: ...
-
-    def record_failure(self, service_url: str) -> list[Notice]: ...
-
-    def drop_expired(self) -> list[str]: ...
 
     def start(self, registry_url: str) -> None: ...
 
@@ -120,7 +117,7 @@ def open_store(
     *,
     deregister_after: float,
     max_registrations: int | None,
-    notify: Callable[..., None],
+    notify: Send,
     leader_ttl: int = 5,
     summary_interval: float = 3.0,
 ) -> RegistryStore:

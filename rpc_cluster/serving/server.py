@@ -100,20 +100,28 @@ App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _FD_RESERVE = 256
 
 
+# The open files counted for an unlimited soft limit: callers size pools and caps from the count.
+UNLIMITED_FILES = 1 << 20
+
+
 def raise_open_file_limit() -> int:
-    """Raise this process's soft limit on open files to its hard limit; the soft limit now.
+    """Raise this process's soft limit on open files to its hard limit; the files it may open now.
 
     Every connection is a file descriptor: at the common soft limit of 1,024 a
-    thousand idle connections would exhaust the process.
+    thousand idle connections would exhaust the process. An unlimited soft
+    limit counts as ``UNLIMITED_FILES``; under an unlimited hard limit the soft
+    one is raised to at least 65,536.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return UNLIMITED_FILES
     target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
-    if soft != resource.RLIM_INFINITY and soft < target:
+    if soft < target:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
             soft = target
         except (ValueError, OSError) as exc:
-            log.warning("http: cannot raise the open-file limit from %d to %d: %s", soft, target, exc)
+            log.warning("cannot raise the open-file limit from %d to %d: %s", soft, target, exc)
     return soft
 
 

@@ -37,6 +37,50 @@ def free_ports(count: int) -> list[int]:
 INSTALL_HINT = "etcd is not installed: apt-get install etcd-server (Debian, Ubuntu), or see etcd.io"
 
 
+def member_arguments(name: str, data: Path, client_url: str, peer_url: str, initial: str, token: str) -> list[str]:
+    """The command-line arguments (after the binary) of one member of a new cluster.
+
+    ``client_url``/``peer_url``: where it listens and what it advertises;
+    ``initial``: every member as ``NAME=PEER_URL,...``; ``token``: the cluster's own.
+    """
+    return [
+        "--name",
+        name,
+        "--data-dir",
+        str(data),
+        "--listen-client-urls",
+        client_url,
+        "--advertise-client-urls",
+        client_url,
+        "--listen-peer-urls",
+        peer_url,
+        "--initial-advertise-peer-urls",
+        peer_url,
+        "--initial-cluster",
+        initial,
+        "--initial-cluster-state",
+        "new",
+        "--initial-cluster-token",
+        token,
+        "--heartbeat-interval",
+        "50",
+        "--election-timeout",
+        "500",
+        "--logger",
+        "zap",
+        "--log-level",
+        "warn",
+        # Keep history bounded (the registry writes a little every round), and tell quiet
+        # watches they are alive well within the registry's watch read timeout.
+        "--auto-compaction-mode",
+        "periodic",
+        "--auto-compaction-retention",
+        "10m",
+        "--experimental-watch-progress-notify-interval",
+        "2s",
+    ]
+
+
 class EtcdCluster:
     """``members`` etcd processes forming one cluster, started by ``start()``."""
 
@@ -90,40 +134,9 @@ class EtcdCluster:
         return subprocess.Popen(
             [
                 self.binary,
-                "--name",
-                name,
-                "--data-dir",
-                str(data),
-                "--listen-client-urls",
-                f"http://127.0.0.1:{client}",
-                "--advertise-client-urls",
-                f"http://127.0.0.1:{client}",
-                "--listen-peer-urls",
-                f"http://127.0.0.1:{peer}",
-                "--initial-advertise-peer-urls",
-                f"http://127.0.0.1:{peer}",
-                "--initial-cluster",
-                initial,
-                "--initial-cluster-state",
-                "new",
-                "--initial-cluster-token",
-                self._token,
-                "--heartbeat-interval",
-                "50",
-                "--election-timeout",
-                "500",
-                "--logger",
-                "zap",
-                "--log-level",
-                "warn",
-                # Keep history bounded (the registry writes a little every round), and tell quiet
-                # watches they are alive well within the registry's watch read timeout.
-                "--auto-compaction-mode",
-                "periodic",
-                "--auto-compaction-retention",
-                "10m",
-                "--experimental-watch-progress-notify-interval",
-                "2s",
+                *member_arguments(
+                    name, data, f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}", initial, self._token
+                ),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

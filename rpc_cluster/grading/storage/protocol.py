@@ -5,6 +5,12 @@ paging in SQL, create their schema at start, and seed the five students of
 the original Go sample only when the store is empty. Every store gets values
 already validated by the service.
 
+``Grade``, ``Student`` and ``Listing`` are the shapes of grading's answers
+(docs/protocol.md lists their keys); the portal reads its answers through them.
+The store methods below answer plain dicts of those shapes: the service's
+``Grades.*`` methods pass them on as they are, and their annotations are on the
+wire (OpenRPC, ``system.methodHelp``).
+
 ``GradeStore`` is a Protocol: a store satisfies it by having its methods, so
 one that misses a method, or takes other arguments, fails mypy where it is
 used as a ``GradeStore`` (``open_store``, the service), not in production.
@@ -12,10 +18,38 @@ used as a ``GradeStore`` (``open_store``, the service), not in production.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from ..csv_import import Row
+
+
+class Grade(TypedDict):
+    """One grade as grading answers it (``Grades.add_grade``, and in a ``Student``)."""
+
+    id: int
+    title: str
+    type: str
+    score: float
+
+
+class Student(TypedDict):
+    """One student as ``Grades.get_student`` answers, with every grade."""
+
+    id: int
+    first_name: str
+    last_name: str
+    #: The mean of the scores; None without grades.
+    average: float | None
+    grades: list[Grade]
+
+
+class Listing(TypedDict):
+    """A page of ``Grades.list_students``: how many students match, and this page's summaries."""
+
+    total: int
+    students: list[dict[str, Any]]
+
 
 #: One row as a database driver returns it.
 SqlRow = tuple[Any, ...]

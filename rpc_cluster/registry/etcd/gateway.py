@@ -256,6 +256,10 @@ class Etcd:
     @staticmethod
     def _close_when_stopping(response: requests.Response, stopping: threading.Event) -> None:
         # iter_lines blocks on the socket: closing the response is how a stop gets through.
+        # This thread must also end with its stream (a broken one is replaced by a new stream
+        # and a new thread), and nothing can wait on two Events at once: ``stopping`` is the
+        # caller's, shared by every stream. So it polls: a stop closes the stream within
+        # 0.2 s, and an ended stream's thread is gone within 0.2 s.
         while not stopping.wait(0.2):
             if response.raw is None or response.raw.closed:
                 return

@@ -24,9 +24,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..table import Notice
 from .gateway import Etcd, EtcdUnavailable, encode
+
+if TYPE_CHECKING:
+    # Only a type here: the store module opens this package's store, so importing it at run time is a cycle.
+    from ..store import Send
 
 log = logging.getLogger("rpc_cluster.registry.etcd.push_ledger")
 
@@ -35,9 +40,6 @@ log = logging.getLogger("rpc_cluster.registry.etcd.push_ledger")
 MIN_SUMMARY_INTERVAL = 10.0
 # Seconds before the pusher tries again to record a revision etcd did not take.
 RECORD_RETRY = 0.5
-
-#: The notifier's ``send(notices, on_done)``: ``on_done()`` once for each notice delivered or given up on.
-Send = Callable[..., None]
 
 
 class PushLedger:

@@ -28,14 +28,18 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...core.errors import NotFound, ServiceUnavailable
 from ..table import CRITICAL, PASSING, Notice, Registration, RegistryTable
 from .election import Election
 from .gateway import Etcd, EtcdUnavailable, encode, parse_url
 from .mirror import Keys, Mirror
-from .push_ledger import PushLedger, Send
+from .push_ledger import PushLedger
+
+if TYPE_CHECKING:
+    # Only a type here: the store module opens this package's store, so importing it at run time is a cycle.
+    from ..store import Send
 
 log = logging.getLogger("rpc_cluster.registry.etcd.store")
 
