@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 from types import MappingProxyType
-from typing import Any
+from typing import Unpack
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from rpc_cluster import RegistryClient, Service, config
 from rpc_cluster.grading import reads as grading_reads
+from rpc_cluster.runtime.service import ServiceOptions
 from rpc_cluster.serving.rpc_app import RpcApp
 
 from .app import make_app
@@ -38,29 +39,34 @@ class PortalService(Service):
         grading_timeout: float = 5.0,
         secret: bytes | None = None,
         metrics_interval: float = SCRAPE_INTERVAL,
-        **kwargs: Any,
+        **options: Unpack[ServiceOptions],
     ):
-        super().__init__(**kwargs)
+        super().__init__(**options)
         #: Seconds between scrapes of every instance's /metrics (the /cluster page's figures).
         self.metrics_interval = metrics_interval
         #: Seconds a page waits for the grading service.
         self.grading_timeout = grading_timeout
         #: The key that signs the forms' CSRF tokens; None: a random one for this process.
         self._secret = secret
-        #: Scrapes every instance's /metrics for /cluster, from start to stop.
-        self.watch: ClusterWatch | None = None
+        self._watch: ClusterWatch | None = None
+
+    @property
+    def watch(self) -> ClusterWatch:
+        """Scrapes every instance's /metrics for /cluster; made with the app (``start()``)."""
+        if self._watch is None:
+            raise RuntimeError("rpc: PortalService watches the cluster only once start() has built its app")
+        return self._watch
 
     def on_start(self) -> None:
-        if self.watch is not None:  # made by wsgi_app(), which start() calls before this
-            self.watch.start()
+        self.watch.start()  # made by wsgi_app(), which start() calls before this
 
     def on_stop(self) -> None:
-        if self.watch is not None:
-            self.watch.stop()
+        if self._watch is not None:
+            self._watch.stop()
 
     def wsgi_app(self, rpc_app: RpcApp) -> WSGIApplication:
         registry = RegistryClient(self.registry, token=self.token, transport=self.transport)
-        self.watch = ClusterWatch(
+        self._watch = watch = ClusterWatch(
             lambda: _passing_instances(registry),
             metrics_fetcher(self.token, self.transport.ssl_context),
             interval=self.metrics_interval,
@@ -74,7 +80,7 @@ class PortalService(Service):
             # Over HTTPS the CSRF cookie is marked Secure: a browser never sends it in clear text.
             secure_cookies=bool(self.tls.cert),
             metrics=self.metrics,
-            watch=self.watch,
+            watch=watch,
         )
 
         def route(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

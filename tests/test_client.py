@@ -137,7 +137,7 @@ def test_dir_and_help_list_remote_methods(client):
 
 def test_connect_resolves_through_the_registry(registry_service):
     with EchoService(port=0, registry=registry_service.url) as echo:
-        wait_until(lambda: registry_service.table.lookup("EchoService"), 5, message="registration")
+        wait_until(lambda: registry_service.store.lookup("EchoService"), 5, message="registration")
         client = connect("EchoService", registry_service.url)
         assert client.Echo.whoami()["url"] == echo.url
 
@@ -153,7 +153,7 @@ def test_calls_spread_and_fail_over_between_two_instances(processes, registry_se
     first = processes.echo(registry_service.url)
     second = processes.echo(registry_service.url)
     urls = {first.url(), second.url()}
-    wait_until(lambda: set(registry_service.table.lookup("EchoService")) == urls, 10, message="both registered")
+    wait_until(lambda: set(registry_service.store.lookup("EchoService")) == urls, 10, message="both registered")
     client = connect("EchoService", registry_service.url)
     seen = {client.Echo.whoami()["url"] for _ in range(10)}
     assert seen == urls  # round-robin over both
@@ -163,7 +163,7 @@ def test_calls_spread_and_fail_over_between_two_instances(processes, registry_se
     answers = [client.Echo.whoami()["url"] for _ in range(20)]
     assert set(answers) == {second.url()}
     wait_until(
-        lambda: registry_service.table.lookup("EchoService") == [second.url()],
+        lambda: registry_service.store.lookup("EchoService") == [second.url()],
         5,
         message="the registry to drop the killed instance",
     )
@@ -173,9 +173,9 @@ def test_connect_inside_a_service_asks_the_registry_when_its_table_is_still_empt
     # The portal registers before grading; a call made before the registry's push
     # arrives must still find grading.
     with EchoService("PortalLike", ("LateService",), port=0, registry=registry_service.url) as portal:
-        wait_until(lambda: registry_service.table.lookup("PortalLike"), 5, message="registration")
+        wait_until(lambda: registry_service.store.lookup("PortalLike"), 5, message="registration")
         with EchoService("LateService", port=0, registry=registry_service.url) as late:
-            wait_until(lambda: registry_service.table.lookup("LateService"), 5, message="registration")
+            wait_until(lambda: registry_service.store.lookup("LateService"), 5, message="registration")
             portal.providers.replace({"LateService": []})  # as if the push had not arrived yet
             assert portal.connect("LateService").Echo.whoami()["url"] == late.url
 

@@ -85,7 +85,7 @@ def test_concurrent_grades_across_two_instances_are_each_stored_exactly_once(pos
         GradingService(port=0, registry=registry_service.url, db=postgres_url) as first,
         GradingService(port=0, registry=registry_service.url, db=postgres_url) as second,
     ):
-        wait_until(lambda: len(registry_service.table.lookup("GradingService")) == 2, 10, message="both registered")
+        wait_until(lambda: len(registry_service.store.lookup("GradingService")) == 2, 10, message="both registered")
         client = connect("GradingService", registry_service.url)
         acknowledged: list[dict] = []
         lock = threading.Lock()

@@ -173,7 +173,7 @@ def test_logs_prints_the_newest_matching_entries_oldest_first(log_service):
 def test_logs_finds_the_log_service_through_the_registry(registry_service, tmp_path):
     with LogService(port=0, registry=registry_service.url, log_file=tmp_path / "d.log") as service:
         wait_until(
-            lambda: registry_service.table.lookup("LogService") == [service.url],
+            lambda: registry_service.store.lookup("LogService") == [service.url],
             10,
             message="the log service registered",
         )

@@ -192,9 +192,9 @@ def test_printable_names_of_1_to_200_characters_are_taken(registry):
 
 @pytest.mark.parametrize("url", ["http://€:1/rpc", "http://127.0.0.1:1/r pc", "ftp://127.0.0.1:1/rpc"])
 def test_a_registration_an_older_release_took_can_be_removed_by_its_owner(registry, url):
-    registry.table.register("OldService", url)  # as an etcd store written by an older release holds it
+    registry.store.register("OldService", url)  # as an etcd store written by an older release holds it
     assert rpc(registry.url, "Registry.deregister", [url])["result"] is True
-    assert registry.table.get(url) is None
+    assert registry.store.get(url) is None
     assert rpc(registry.url, "Registry.deregister", [url])["error"]["code"] == 404  # unknown: as before
 
 
@@ -209,7 +209,7 @@ def test_deregister_still_refuses_what_is_not_a_url_string_of_a_bounded_length(r
 def test_services_prints_names_with_control_characters_escaped(registry):
     odd = {"Bad\ud800Name": "http://127.0.0.1:1/s1/rpc", "Red\x1b[31mName\x9b": "http://127.0.0.1:1/s2/rpc"}
     for name, url in odd.items():
-        registry.table.register(name, url)  # forced in: an older release took such names
+        registry.store.register(name, url)  # forced in: an older release took such names
     try:
         result = subprocess.run(
             [sys.executable, "-m", "rpc_cluster.tools.cli", "services", "--registry", registry.url],
@@ -220,7 +220,7 @@ def test_services_prints_names_with_control_characters_escaped(registry):
         )
     finally:
         for url in odd.values():
-            registry.table.deregister(url)
+            registry.store.deregister(url)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "Bad\\ud800Name" in result.stdout and "Red\\x1b[31mName\\x9b" in result.stdout
     assert "\x1b" not in result.stdout and "\x9b" not in result.stdout

@@ -109,11 +109,11 @@ def test_a_url_no_check_can_use_turns_critical_and_is_dropped():
     # Forced into the table, as an older registry (or another store) may hold one.
     with RegistryService(port=0, heartbeat_interval=0.2, heartbeat_timeout=0.2, deregister_after=600) as service:
         bad = "http://€:1/rpc"
-        service.table.register("GradingService", bad)
-        wait_until(lambda: failures(service.table, bad) >= 2, 10, message="two failed checks")
-        assert service.table.get(bad).status == CRITICAL and service.table.get(bad).last_checked is not None
-        service.table.table.deregister_after = 0.5  # as --deregister-after 0.5 would have it
-        wait_until(lambda: service.table.get(bad) is None, 10, message="the entry dropped")
+        service.store.register("GradingService", bad)
+        wait_until(lambda: failures(service.store, bad) >= 2, 10, message="two failed checks")
+        assert service.store.get(bad).status == CRITICAL and service.store.get(bad).last_checked is not None
+        service.store.table.deregister_after = 0.5  # as --deregister-after 0.5 would have it
+        wait_until(lambda: service.store.get(bad) is None, 10, message="the entry dropped")
 
 
 def test_an_unexpected_error_checking_one_service_is_a_failed_check_for_it_only(monkeypatch):

@@ -19,7 +19,9 @@ def test_init_only_stores_configuration_and_start_reports_a_store_it_cannot_open
     folder = tmp_path / "a-folder"
     folder.mkdir()
     service = GradingService(port=0, registry=NOWHERE, db=str(folder))  # a folder is no database
-    assert service.store is None and len(service.methods) == 0 and service.registered is None
+    assert len(service.methods) == 0 and service.registered is None
+    with pytest.raises(RuntimeError, match="open store only"):
+        service.store  # noqa: B018 (the property is the test)
     with pytest.raises(StartError, match="cannot open the store"):
         service.start()
     service.stop()  # nothing was started: nothing to stop, no error
@@ -97,7 +99,7 @@ def test_a_part_runs_with_the_service_and_its_needs_are_registered(registry_serv
     with service:
         assert part.events == [f"start {service.url}"]
         registered = wait_until(
-            lambda: [r for r in registry_service.table.services() if r["service_name"] == "WithPart"],
+            lambda: [r for r in registry_service.store.services() if r["service_name"] == "WithPart"],
             5,
             message="registration",
         )

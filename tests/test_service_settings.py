@@ -127,3 +127,97 @@ def test_a_part_that_misses_a_method_fails_the_type_check(tmp_path):
     assert status == 1, out + err
     assert len(errors) == 1 and errors[0].startswith(f"{snippet}:13:"), out
     assert '"NoStop" is missing following "Part" protocol member' in out and "stop" in out
+
+
+def test_a_misspelled_setting_fails_the_type_check(tmp_path):
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "settings.py"
+    lines = [
+        "import argparse",
+        "",
+        "from portal.service import PortalService",
+        "from rpc_cluster.grading.service import GradingService",
+        "from rpc_cluster.logs.service import LogService",
+        "from rpc_cluster.registry.service import RegistryService",
+        "from rpc_cluster.runtime import flags",
+        "",
+        "args = argparse.Namespace()",
+        "GradingService(db='g.db', **flags.service_kwargs(args))",
+        "RegistryService(push_workers=4, port=0, limits=None)",
+        "GradingService(prot=0)",
+        "RegistryService(limts=None)",
+        "LogService(tls_file=None)",
+        "PortalService(hots='127.0.0.1')",
+        "",
+    ]
+    snippet.write_text("\n".join(lines))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        options = ["--strict", "--follow-imports=silent", "--no-error-summary", "--cache-dir", str(tmp_path / "cache")]
+        out, err, status = api.run([*options, str(snippet)])
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert status == 1, out + err
+    # One error on each misspelled line, naming the keyword; none on the two right ones.
+    wrong = {12: "prot", 13: "limts", 14: "tls_file", 15: "hots"}
+    assert sorted({int(line.split(":")[1]) for line in errors}) == sorted(wrong), out
+    for number, keyword in wrong.items():
+        assert any(line.startswith(f"{snippet}:{number}:") and f'"{keyword}"' in line for line in errors), out
+
+
+def test_what_open_builds_is_there_only_once_opened(tmp_path):
+    from portal.service import PortalService
+    from rpc_cluster import LogShipping
+    from rpc_cluster.grading.service import GradingService
+    from rpc_cluster.logs.service import LogService
+    from rpc_cluster.registry.service import RegistryService
+
+    unopened = {
+        RegistryService(port=0): ("store", "notifier", "health_check"),
+        GradingService(port=0, registry=NOWHERE): ("store",),
+        LogService(port=0, registry=NOWHERE, log_file=tmp_path / "x.log"): ("store",),
+        PortalService(port=0, registry=NOWHERE): ("watch",),
+        LogShipping(): ("shipper",),
+        HttpServer(lambda environ, start_response: []): ("port",),
+    }
+    for owner, names in unopened.items():
+        for name in names:
+            with pytest.raises(RuntimeError):
+                getattr(owner, name)
+    with RegistryService(port=0, heartbeat_interval=60) as registry:
+        assert registry.store.lookup("Nobody") == []
+        assert registry.health_check is not None and registry.notifier is not None
+    with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "y.log") as logs:
+        assert logs.store.path == tmp_path / "y.log"
+    assert logs.store.path == tmp_path / "y.log"  # still readable once stopped, as before
+    assert logs.server.port > 0  # the port stays known after stop
+
+
+def test_the_registry_flag_is_declared_once_for_clients_and_services():
+    client, service = flags.ArgumentParser(), flags.ArgumentParser()
+    flags.add_registry_flag(client)
+    flags.add_service_flags(service, "ECHO", 0)
+
+    def registry_help(parser):
+        return next(action.help for action in parser._actions if "--registry" in action.option_strings)
+
+    assert registry_help(client) == registry_help(service)
+
+
+def test_the_registry_port_is_one_constant():
+    from rpc_cluster.client.registry_client import DEFAULT_REGISTRY, DEFAULT_REGISTRY_PORT
+    from rpc_cluster.registry import service as registry
+    from rpc_cluster.tools import up
+
+    parser = flags.ArgumentParser()
+    registry.add_arguments(parser)
+    assert parser.parse_args([]).port == DEFAULT_REGISTRY_PORT
+    assert up.SERVICES["registry"] == DEFAULT_REGISTRY_PORT
+    assert up.HA_SERVICES["registry2"] == DEFAULT_REGISTRY_PORT + 1
+    assert f"http://127.0.0.1:{DEFAULT_REGISTRY_PORT}/rpc" == DEFAULT_REGISTRY
+
+
+def test_check_workers_sizes_the_push_notifier():
+    from rpc_cluster.registry.service import RegistryService
+
+    with RegistryService(port=0, heartbeat_interval=60, push_workers=3) as registry:
+        assert registry.notifier._pool._max_workers == 3

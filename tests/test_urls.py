@@ -193,7 +193,7 @@ def test_connect_fails_over_from_an_instance_whose_url_it_cannot_use():
     # during the test (60 s interval), so the bad one stays listed.
     with RawServer(echo) as good, RegistryService(port=0, heartbeat_interval=60) as registry:
         Client(registry.url, timeout=5).call("Registry.register", "GradingService", good.url)
-        registry.table.register("GradingService", "http://€:1/rpc")
+        registry.store.register("GradingService", "http://€:1/rpc")
         assert len(Client(registry.url, timeout=5).call("Registry.lookup", "GradingService")) == 2
         client = connect("GradingService", registry.url, timeout=5)
         for n in range(10):

@@ -9,7 +9,9 @@ from ..core import errors
 from .client import Client, _RemoteDoc
 from .transport import Transport
 
-DEFAULT_REGISTRY = "http://127.0.0.1:3000/rpc"
+#: The port a registry listens on by default (``rpc-cluster registry``, ``rpc-cluster up``).
+DEFAULT_REGISTRY_PORT = 3000
+DEFAULT_REGISTRY = f"http://127.0.0.1:{DEFAULT_REGISTRY_PORT}/rpc"
 REGISTRY_ENV = "RPC_CLUSTER_REGISTRY"
 
 

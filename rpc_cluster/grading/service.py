@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import Any, Unpack
 
 from ..core.errors import InvalidParams, NotFound, StartError
 from ..core.methods import MethodTable, rpc_method
 from ..runtime import flags, runner
-from ..runtime.service import Service
+from ..runtime.service import Service, ServiceOptions
 from . import csv_import, search, validation
 from .exactly_once import check_request_id
 from .open_store import check_db, open_store
@@ -198,16 +198,22 @@ class GradingService(Service):
     name = "GradingService"
     max_body = MAX_BODY
 
-    def __init__(self, *, db: str = "data/grades.db", **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(self, *, db: str = "data/grades.db", **options: Unpack[ServiceOptions]):
+        super().__init__(**options)
         #: ``--db``: a SQLite file, or a postgresql:// URL.
         self.db = db
-        #: The open store, from ``start()`` to ``stop()``.
-        self.store: GradeStore | None = None
+        self._store: GradeStore | None = None
+
+    @property
+    def store(self) -> GradeStore:
+        """The open store, from ``open()`` to ``stop()``; RuntimeError outside them."""
+        if self._store is None:
+            raise RuntimeError("rpc: GradingService has an open store only from open() (start()) to stop()")
+        return self._store
 
     def open(self) -> None:
         try:
-            self.store = MeasuredStore(open_store(self.db), self.metrics)
+            self._store = MeasuredStore(open_store(self.db), self.metrics)
         except Exception as exc:  # sqlite3 and psycopg errors: say which store, in one line
             first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StartError(f"cannot open the store {self.db!r}: {first_line}") from exc
@@ -216,17 +222,15 @@ class GradingService(Service):
         # SQLite answers from memory, so its calls compete for the GIL: one thread
         # measured 9.4k get_student/s here, two 5.0k. PostgreSQL calls wait on the
         # network with the GIL released: there more threads overlap the waits.
-        return self.threads or (8 if self.store is not None and self.store.waits_on_network else 1)
+        return self.threads or (8 if self._store is not None and self._store.waits_on_network else 1)
 
     def expose(self, methods: MethodTable) -> None:
-        if self.store is None:
-            raise RuntimeError("rpc: GradingService exposes its methods once open() has opened the store")
         methods.add_object("Grades", Grades(self.store))
 
     def on_stop(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

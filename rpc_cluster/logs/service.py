@@ -6,16 +6,17 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Unpack
 
 from ..core import tracing
 from ..core.errors import InvalidParams, StartError
 from ..core.methods import MethodTable, rpc_method
 from ..observability.log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
 from ..runtime import flags, runner
-from ..runtime.service import Service
+from ..runtime.service import Service, ServiceOptions
 from .cursor import CursorError
 from .marks import ENTRY_ID
 from .store import MIN_BACKUPS, TAIL_BYTES, LogStore, WriteFailed
@@ -175,6 +176,15 @@ class _Refused(Exception):
         self.trace_id = trace_id
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """What the log service's ``open()`` makes: the file stays readable after ``stop()`` closes it."""
+
+    store: LogStore
+    #: Puts the service's own log records into its file, from ``on_start()`` to ``on_stop()``.
+    own_records: _StoreHandler
+
+
 class LogService(Service):
     """The log process: serves ``Log.*`` over a ``LogStore``.
 
@@ -190,30 +200,25 @@ class LogService(Service):
         max_bytes: int = 10 << 20,
         backups: int = 5,
         tail_bytes: int = TAIL_BYTES,
-        **kwargs: Any,
+        **options: Unpack[ServiceOptions],
     ):
-        super().__init__(**kwargs)
+        super().__init__(**options)
         self.log_file = log_file
         self.max_bytes = max_bytes
         self.backups = backups
         self.tail_bytes = tail_bytes
-        #: The open log file, from ``start()`` to ``stop()``.
-        self.store: LogStore | None = None
         #: RPC requests answered 503 because the file could not take their entries.
         self.refused_batches = 0
-        self._own_records: _StoreHandler | None = None
+        self._opened: _Opened | None = None
 
     def open(self) -> None:
         try:
-            self.store = LogStore(
-                self.log_file, max_bytes=self.max_bytes, backups=self.backups, tail_bytes=self.tail_bytes
-            )
+            store = LogStore(self.log_file, max_bytes=self.max_bytes, backups=self.backups, tail_bytes=self.tail_bytes)
         except OSError as exc:
             raise StartError(f"cannot open the log file {str(self.log_file)!r}: {exc}") from exc
         except ValueError as exc:
             raise StartError(f"the log file {str(self.log_file)!r}: {exc}") from None
-        self._own_records = _StoreHandler(self.store, self.name)
-        store = self.store
+        self._opened = _Opened(store, _StoreHandler(store, self.name))
         self.metrics.counted("log_entries_written", "Log entries written to the file", lambda: store.entries_written)
         self.metrics.counted(
             "log_bytes_written", "Bytes of log entries written to the file", lambda: store.bytes_written
@@ -233,20 +238,21 @@ class LogService(Service):
             ("reason",),
         )
 
-    def _open_store(self) -> LogStore:
-        """The open log file; only from ``open()`` to ``stop()``."""
-        if self.store is None:
-            raise RuntimeError("rpc: LogService has an open log file only from open() to stop()")
-        return self.store
+    @property
+    def store(self) -> LogStore:
+        """The log file, from ``open()`` on; RuntimeError before it."""
+        if self._opened is None:
+            raise RuntimeError("rpc: LogService has a log file only once open() (start()) has opened it")
+        return self._opened.store
 
     def expose(self, methods: MethodTable) -> None:
-        methods.add_object("Log", Log(self._open_store()))
+        methods.add_object("Log", Log(self.store))
 
     def after_call(self) -> None:
         # Every entry of the batch reaches the file before the HTTP response goes out;
         # When some did not, wsgi_app answers 503, with the trace the request was served in.
         try:
-            self._open_store().flush()
+            self.store.flush()
         except WriteFailed as exc:
             self.refused_batches += 1
             raise _Refused(exc, tracing.current_trace_id()) from exc
@@ -278,14 +284,13 @@ class LogService(Service):
         return app
 
     def on_start(self) -> None:
-        if self._own_records is not None:
-            logging.getLogger().addHandler(self._own_records)
+        if self._opened is not None:
+            logging.getLogger().addHandler(self._opened.own_records)
 
     def on_stop(self) -> None:
-        if self._own_records is not None:
-            logging.getLogger().removeHandler(self._own_records)
-        if self.store is not None:
-            self.store.close()
+        if self._opened is not None:
+            logging.getLogger().removeHandler(self._opened.own_records)
+            self._opened.store.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

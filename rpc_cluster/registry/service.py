@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Unpack
 
 from ..client.envelope import decode_answer, request_headers
+from ..client.registry_client import DEFAULT_REGISTRY_PORT
 from ..core.errors import InvalidParams, StartError
 from ..core.methods import MethodTable, rpc_method
 from ..net import urls
 from ..runtime import flags, runner
-from ..runtime.service import Service
+from ..runtime.service import Service, ServiceOptions
 from .etcd.gateway import EtcdUnavailable, parse_url
 from .health_check import HealthChecker
 from .notifier import Notifier
@@ -116,6 +118,15 @@ class Registry:
         return self._table.services()
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """What the registry's ``open()`` makes and ``on_stop()`` ends."""
+
+    notifier: Notifier
+    store: RegistryStore
+    health_check: HealthChecker
+
+
 class RegistryService(Service):
     """The registry process: serves ``Registry.*`` and runs the health checks."""
 
@@ -128,41 +139,39 @@ class RegistryService(Service):
         heartbeat_interval: float = 3.0,
         heartbeat_timeout: float | None = None,
         deregister_after: float = 60.0,
-        check_workers: int = 64,
+        push_workers: int = 64,
         max_registrations: int | None = MAX_REGISTRATIONS,
         store: str = "memory",
         leader_ttl: int = 5,
-        **kwargs: Any,
+        **options: Unpack[ServiceOptions],
     ):
-        super().__init__(**kwargs)
+        super().__init__(**options)
         #: ``--store``: "memory", or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] for several registries.
         self.store_url = store
         self.leader_ttl = leader_ttl
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_timeout = heartbeat_timeout
         self.deregister_after = deregister_after
-        self.check_workers = check_workers
+        #: Threads that push changes to the services that require them (``--check-workers``).
+        self.push_workers = push_workers
         self.max_registrations = max_registrations
-        self.notifier: Notifier | None = None
-        #: The registrations, from ``start()``: a MemoryStore or an EtcdStore.
-        self.table: RegistryStore | None = None
-        self.health_check: HealthChecker | None = None
+        self._opened: _Opened | None = None
 
     def open(self) -> None:
-        self.notifier = Notifier(self._post, workers=self.check_workers)
+        notifier = Notifier(self._post, workers=self.push_workers)
         try:
-            self.table = open_store(
+            store = open_store(
                 self.store_url,
                 deregister_after=self.deregister_after,
                 max_registrations=self.max_registrations,
-                notify=self.notifier.send,
+                notify=notifier.send,
                 leader_ttl=self.leader_ttl,
                 summary_interval=self.heartbeat_interval,
             )
         except ValueError as exc:
+            notifier.close()
             raise StartError(str(exc)) from None
-        table = self.table
-        self.metrics.gauge("registry_services", "Registrations by status", lambda: _by_status(table), ("status",))
+        self.metrics.gauge("registry_services", "Registrations by status", lambda: _by_status(store), ("status",))
         heartbeats = self.metrics.counter(
             "registry_heartbeats", "Health checks by outcome (passing: answered)", ("outcome",)
         )
@@ -170,8 +179,8 @@ class RegistryService(Service):
         rounds = self.metrics.histogram(
             "registry_check_round_duration_seconds", "Seconds from a round's start until its last check is recorded"
         )
-        self.health_check = HealthChecker(
-            self.table,
+        health_check = HealthChecker(
+            store,
             interval=self.heartbeat_interval,
             timeout=self.heartbeat_timeout,
             token=self.token,
@@ -179,43 +188,58 @@ class RegistryService(Service):
             on_check=lambda alive: (passing if alive else failing).inc(),
             on_round=rounds.observe,
         )
+        self._opened = _Opened(notifier, store, health_check)
+
+    def _open(self) -> _Opened:
+        """What ``open()`` made; RuntimeError before it."""
+        if self._opened is None:
+            raise RuntimeError("rpc: the registry has a store only once open() (start()) has opened it")
+        return self._opened
+
+    @property
+    def store(self) -> RegistryStore:
+        """The registrations (a MemoryStore or an EtcdStore), from ``open()``."""
+        return self._open().store
+
+    @property
+    def notifier(self) -> Notifier:
+        """Pushes changes to the services that require them, from ``open()``."""
+        return self._open().notifier
+
+    @property
+    def health_check(self) -> HealthChecker:
+        """Checks every registration in rounds, from ``open()``."""
+        return self._open().health_check
 
     def _post(self, url: str, body: bytes, timeout: float) -> Any:
         """One heartbeat or push: the decoded answer, or a typed error."""
         status, data = self.transport.post(url, body, request_headers(self.token), timeout)
         return decode_answer(url, status, data)
 
-    def _opened(self) -> tuple[RegistryStore, HealthChecker]:
-        """The store and the health check that ``open()`` made."""
-        if self.table is None or self.health_check is None:
-            raise RuntimeError("the registry is not open: call open() first")
-        return self.table, self.health_check
-
     def expose(self, methods: MethodTable) -> None:
-        methods.add_object("Registry", Registry(self._opened()[0]))
+        methods.add_object("Registry", Registry(self.store))
 
     def providers_of(self, service_name: str) -> list[str]:
         # The registry is told nothing: it knows.
-        return self._opened()[0].lookup(service_name)
+        return self.store.lookup(service_name)
 
     def on_start(self) -> None:
         # Checks first (they check nothing while another registry leads), then the store:
         # a registry that takes over checks at once, not at its next round.
-        table, health_check = self._opened()
-        health_check.start()
-        table.on_leading = health_check.check_round
+        opened = self._open()
+        opened.health_check.start()
+        opened.store.on_leading = opened.health_check.check_round
         try:
-            table.start(self.url)
+            opened.store.start(self.url)
         except EtcdUnavailable as exc:
             raise StartError(f"cannot reach the store {self.store_url!r}: {exc}") from None
 
     def on_stop(self) -> None:
-        if self.health_check is not None:
-            self.health_check.stop()
-        if self.table is not None:
-            self.table.stop()
-        if self.notifier is not None:
-            self.notifier.close()
+        opened = self._opened
+        if opened is not None:
+            opened.health_check.stop()
+            opened.store.stop()
+            opened.notifier.close()
 
 
 def _store_url(text: str) -> str:
@@ -229,7 +253,7 @@ def _store_url(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    flags.add_service_flags(parser, "RPC_CLUSTER_REGISTRY", 3000, registry=False)
+    flags.add_service_flags(parser, "RPC_CLUSTER_REGISTRY", DEFAULT_REGISTRY_PORT, registry=False)
     flags.add_flag(
         parser,
         "--heartbeat-interval",
@@ -259,7 +283,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check-workers",
         "RPC_CLUSTER_CHECK_WORKERS",
         64,
-        "concurrent health checks and notifications",
+        "threads that push registration changes to the services that require them",
         type=flags.positive_int,
     )
     flags.add_flag(
@@ -300,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             heartbeat_interval=args.heartbeat_interval,
             heartbeat_timeout=args.heartbeat_timeout,
             deregister_after=args.deregister_after,
-            check_workers=args.check_workers,
+            push_workers=args.check_workers,
             max_registrations=args.max_registrations,
             store=args.store,
             leader_ttl=args.leader_ttl,

@@ -15,6 +15,7 @@ from ..client.registry_client import DEFAULT_REGISTRY, REGISTRY_ENV
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from ..net import tls, urls
 from ..serving.settings import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, Limits, TlsFiles
+from .service import ServiceOptions
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -120,6 +121,13 @@ def rpc_url(text: str) -> str:
 
 def add_client_flags(parser: argparse.ArgumentParser) -> None:
     """--registry, --token, --timeout, --tls-ca: what a command needs to call the cluster."""
+    add_registry_flag(parser)
+    add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token to send")
+    add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer", type=positive_seconds)
+    add_tls_ca_flag(parser)
+
+
+def add_registry_flag(parser: argparse.ArgumentParser) -> None:
     add_flag(
         parser,
         "--registry",
@@ -128,9 +136,6 @@ def add_client_flags(parser: argparse.ArgumentParser) -> None:
         "the registry's URL; several, comma-separated, to use any that answers",
         type=http_urls,
     )
-    add_flag(parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token to send")
-    add_flag(parser, "--timeout", "RPC_CLUSTER_TIMEOUT", 10.0, "seconds to wait for an answer", type=positive_seconds)
-    add_tls_ca_flag(parser)
 
 
 def add_tls_ca_flag(parser: argparse.ArgumentParser) -> None:
@@ -160,14 +165,7 @@ def add_service_flags(
         type=http_url,
     )
     if registry:
-        add_flag(
-            parser,
-            "--registry",
-            REGISTRY_ENV,
-            DEFAULT_REGISTRY,
-            "the registry's URL; several, comma-separated, to use any that answers",
-            type=http_urls,
-        )
+        add_registry_flag(parser)
     add_flag(
         parser, "--token", "RPC_CLUSTER_TOKEN", None, "cluster token: required on every request, and sent on every call"
     )
@@ -256,15 +254,15 @@ def tls_files(args: argparse.Namespace) -> TlsFiles:
     return TlsFiles(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca)
 
 
-def service_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def service_kwargs(args: argparse.Namespace) -> ServiceOptions:
     """The ``Service.__init__`` arguments from parsed common flags; the limits and TLS files as one value each."""
-    return {
-        "host": args.host,
-        "port": args.port,
-        "advertise": args.advertise,
-        "registry": getattr(args, "registry", None),
-        "token": args.token,
-        "threads": args.threads,
-        "limits": limits(args),
-        "tls": tls_files(args),
-    }
+    return ServiceOptions(
+        host=args.host,
+        port=args.port,
+        advertise=args.advertise,
+        registry=getattr(args, "registry", None),
+        token=args.token,
+        threads=args.threads,
+        limits=limits(args),
+        tls=tls_files(args),
+    )

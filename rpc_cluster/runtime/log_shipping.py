@@ -259,19 +259,24 @@ class LogShipping:
 
     def __init__(self, **shipper_options: Any):
         self._options = shipper_options
-        #: The running shipper (None before start and after stop).
-        self.shipper: LogShipper | None = None
+        self._shipper: LogShipper | None = None
+
+    @property
+    def shipper(self) -> LogShipper:
+        """The running shipper, from ``start()`` to ``stop()``; RuntimeError outside them."""
+        if self._shipper is None:
+            raise RuntimeError("rpc: LogShipping has a shipper only from start() to stop()")
+        return self._shipper
 
     def start(self, service: Service) -> None:
-        self.shipper = LogShipper(
+        self._shipper = shipper = LogShipper(
             service.name,
             lambda: service.providers_of(LOG_SERVICE),
             token=service.token,
             transport=service.transport,
             **self._options,
         )
-        logging.getLogger().addHandler(self.shipper)
-        shipper = self.shipper
+        logging.getLogger().addHandler(shipper)
         service.metrics.gauge("log_shipper_queue_depth", "Log entries waiting to be shipped", shipper.pending)
         service.metrics.counted(
             "log_shipper_dropped", "Log entries dropped because the queue was full", lambda: shipper.dropped_total
@@ -280,7 +285,7 @@ class LogShipping:
 
     def stop(self) -> None:
         """Deliver what is queued (a few seconds at most), then detach."""
-        shipper, self.shipper = self.shipper, None
+        shipper, self._shipper = self._shipper, None
         if shipper is not None:
             logging.getLogger().removeHandler(shipper)
             shipper.close()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from ..core.errors import StartError
 from ..net import tls
-from .flags import ArgumentParser
+from .flags import ArgumentParser, tls_files
 from .log_shipping import LogShipping
 from .service import Service
 
@@ -54,10 +54,11 @@ def service_main(
     parser = ArgumentParser(prog=prog, description=description)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    files = tls_files(args)
     try:
-        tls.check_server_files(args.tls_cert, args.tls_key)
-        if args.tls_ca:
-            tls.client_context(args.tls_ca)
+        files.server_files()
+        if files.ca:
+            tls.client_context(files.ca)
     except tls.TlsConfigError as exc:
         parser.error(str(exc))
     setup_logging(args.log_level)

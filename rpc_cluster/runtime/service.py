@@ -24,7 +24,11 @@ A service is assembled from parts, each with one job:
   shipping).
 
 ``__init__`` only stores configuration; what ``start()`` builds is one
-``Started`` value, so nothing is half there. ``run()`` serves until
+``Started`` value, so nothing is half there. Two things ``start()`` renews
+stay outside it: ``metrics``, made anew before ``open()`` (the service and its
+parts register their series there, before any server exists), and
+``methods``, built by ``make_wsgi_app()``, which also serves without
+``start()`` (the benchmarks do). Both have a usable value from ``__init__``. ``run()`` serves until
 SIGINT/SIGTERM, then deregisters and drains in-flight requests.
 """
 
@@ -38,7 +42,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from ..client.client import DEFAULT_TIMEOUT
 from ..client.connect import ServiceClient
@@ -106,6 +110,22 @@ class Started:
     registered: Registered | None = None
     #: Its threads in the background, joined by ``stop()`` before it deregisters.
     threads: list[threading.Thread] = field(default_factory=list)
+
+
+class ServiceOptions(TypedDict, total=False):
+    """The settings every service takes (``Service.__init__``'s keywords), as ``flags.service_kwargs`` builds them.
+
+    A subclass takes them as ``**options: Unpack[ServiceOptions]``, so a misspelled one is a type error.
+    """
+
+    host: str
+    port: int
+    advertise: str | None
+    registry: str | None
+    token: str | None
+    threads: int | None
+    limits: Limits | None
+    tls: TlsFiles | None
 
 
 class _ServiceMethods:
@@ -304,8 +324,12 @@ class Service:
         """
         if path == "/health":
             return True
+        # The byte search only saves time: measured with timeit, it turns away a 91-byte call of
+        # another method in 0.5 us, where parsing takes 2.1 us, 5% of a trivial call (29 us at
+        # 34k calls/s). What it lets through is parsed; a heartbeat it misses (its name written
+        # with JSON escapes) only waits its turn.
         if len(body) > _PRIORITY_BODY or not any(name.encode() in body for name in self.priority_methods):
-            return False  # most requests: decided without parsing the body
+            return False
         return lone_call_method(body) in self.priority_methods
 
     # -- lifecycle ----------------------------------------------------------------------

@@ -52,6 +52,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
@@ -405,6 +406,16 @@ class _InProcessGranian(MTServer):
         stopped.wait()
 
 
+@dataclass
+class _Running:
+    """What ``HttpServer.start()`` made: the port stays known after ``stop()``."""
+
+    server: _InProcessGranian
+    clock: _BodyClock
+    port: int
+    stopped: bool = False
+
+
 class HttpServer:
     """A running HTTP server for ``app``; ``port`` is the real one (also for port 0).
 
@@ -440,9 +451,14 @@ class HttpServer:
         self.priority = priority
         #: (certificate chain, private key): serve HTTPS only (``tls.check_server_files``).
         self.tls_files = tls_files
-        self.port: int | None = None
-        self._server: _InProcessGranian | None = None
-        self._clock: _BodyClock | None = None
+        self._running: _Running | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one for port 0), from ``start()`` on; kept after ``stop()``."""
+        if self._running is None:
+            raise RuntimeError("http: the server has no port until start() binds it")
+        return self._running.port
 
     @property
     def url(self) -> str:
@@ -493,20 +509,19 @@ class HttpServer:
             )
         server.serve(target_loader=lambda *_: runner, wrap_loader=False)
         clock.start()
-        self._server, self._clock = server, clock
-        self.port = server.bound_port()
+        self._running = _Running(server, clock, server.bound_port())
         log.debug("http: serving on %s", self.url)
         return self
 
     def stop(self) -> None:
         """Stop accepting, let in-flight requests finish (up to ``limits.drain_timeout``), close."""
-        server, self._server = self._server, None
-        if server is not None:
-            server._stop_workers()  # type: ignore[no-untyped-call]  # Granian's, unannotated
-            server.listening_socket.close()
-        clock, self._clock = self._clock, None
-        if clock is not None:
-            clock.stop()
+        running = self._running
+        if running is None or running.stopped:
+            return
+        running.stopped = True
+        running.server._stop_workers()  # type: ignore[no-untyped-call]  # Granian's, unannotated
+        running.server.listening_socket.close()
+        running.clock.stop()
 
     def __enter__(self) -> HttpServer:
         return self.start()

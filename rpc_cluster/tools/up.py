@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import IO
 
 from ..client.client import Client
+from ..client.registry_client import DEFAULT_REGISTRY_PORT
 from ..client.transport import Transport
 from ..core.errors import RpcError, TransportError
 from ..net import urls
@@ -40,9 +41,17 @@ from .children import die_with_parent
 from .local_etcd import INSTALL_HINT, EtcdCluster
 
 # Each service's `rpc-cluster` command and default port, in start order.
-SERVICES = MappingProxyType({"registry": 3000, "log": 4000, "grading": 6000, "portal": 5005})
+SERVICES = MappingProxyType({"registry": DEFAULT_REGISTRY_PORT, "log": 4000, "grading": 6000, "portal": 5005})
 # With --ha, a second registry beside the first.
-HA_SERVICES = MappingProxyType({"registry": 3000, "registry2": 3001, "log": 4000, "grading": 6000, "portal": 5005})
+HA_SERVICES = MappingProxyType(
+    {
+        "registry": DEFAULT_REGISTRY_PORT,
+        "registry2": DEFAULT_REGISTRY_PORT + 1,
+        "log": 4000,
+        "grading": 6000,
+        "portal": 5005,
+    }
+)
 STOP_ORDER = ("portal", "grading", "log", "registry2", "registry")
 # What the services register as: `up` is ready once every registry lists them all as passing.
 REGISTERED = ("LogService", "GradingService", "PortalService")
