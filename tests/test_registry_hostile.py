@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import statistics
 import threading
 import time
 
@@ -94,8 +95,13 @@ def test_many_dead_registrations_do_not_delay_the_checks_of_a_live_service(proce
         lambda: (service_row(registry, url) or {}).get("last_checked"), 10, message="the live service to be checked"
     )
     wait_until(lambda: registry.Registry.lookup("Dead") == [], 10, message="the dead ones to turn critical")
-    gaps = check_gaps(registry, url, 4 * interval)
-    assert len(gaps) >= 2 and max(gaps) <= 2 * interval, f"checks of the live service {gaps} s apart"
+    # The median, and a looser bound on the longest: a loaded machine may delay one round (2.2 s was
+    # seen once in a full suite), while the old checker's 2.5 s rounds delayed every one.
+    gaps = check_gaps(registry, url, 6 * interval)
+    assert len(gaps) >= 3, f"checks of the live service {gaps} s apart"
+    assert statistics.median(gaps) <= 1.5 * interval and max(gaps) <= 3 * interval, (
+        f"checks of the live service {gaps} s apart"
+    )
     assert service_row(registry, url)["status"] == "passing"
 
     detected = kill_detection_time(registry, echo, "Live")

@@ -7,6 +7,7 @@ implementations, and each implementation imports the interface.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ..net import urls
 from .storage.protocol import GradeStore
@@ -37,6 +38,11 @@ def check_db(text: str) -> str:
         except urls.BadUrl as exc:
             raise ValueError(f"bad PostgreSQL URL: {str(exc).replace(f'URL {as_url!r}', f'host {host!r}')}") from None
     return text
+
+
+def store_folder(url: str) -> Path | None:
+    """The folder of a SQLite store's file; None for PostgreSQL."""
+    return None if url.startswith(POSTGRES_SCHEMES) else Path(url).resolve().parent
 
 
 def open_store(url: str) -> GradeStore:

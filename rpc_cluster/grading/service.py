@@ -12,7 +12,7 @@ from ..runtime import flags, runner
 from ..runtime.service import Service, ServiceOptions
 from . import csv_import, search, validation
 from .exactly_once import check_request_id
-from .open_store import check_db, open_store
+from .open_store import check_db, open_store, store_folder
 from .storage.measured import MeasuredStore
 from .storage.protocol import SORTS, GradeStore
 from .storage.sqlite_cache import StudentCache
@@ -213,7 +213,7 @@ class GradingService(Service):
 
     def open(self) -> None:
         try:
-            self._store = MeasuredStore(open_store(self.db), self.metrics)
+            self._store = MeasuredStore(open_store(self.db), self.metrics, store_folder(self.db))
         except Exception as exc:  # sqlite3 and psycopg errors: say which store, in one line
             first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise StartError(f"cannot open the store {self.db!r}: {first_line}") from exc

@@ -44,7 +44,9 @@ OPERATIONS = (
 class MeasuredStore:
     """``store`` with its operations timed: a ``GradeStore`` itself."""
 
-    def __init__(self, store: GradeStore, metrics: ServiceMetrics):
+    def __init__(self, store: GradeStore, metrics: ServiceMetrics, folder: Path | None = None):
+        """``folder``: where a SQLite store keeps its file (``open_store.store_folder``), where a disk
+        I/O error may mean a full disk; None for PostgreSQL, which says so itself."""
         #: The store doing the work.
         self.store = store
         latency = metrics.histogram(
@@ -55,9 +57,7 @@ class MeasuredStore:
         self._series: dict[str, tuple[Histogram, Counter]] = {
             name: (latency.labels(name), failures.labels(name)) for name in OPERATIONS
         }
-        # A SQLite store's folder, where a disk I/O error may mean a full disk.
-        path = getattr(store, "path", None)
-        self._folder = Path(path).parent if path is not None else None
+        self._folder = folder
 
     def _timed(self, name: str, operation: Callable[[], T]) -> T:
         """``operation()`` timed under ``name``, its failures counted, a full disk raised as StoreFull."""
