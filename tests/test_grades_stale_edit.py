@@ -1,10 +1,8 @@
 """Stale edits: update_grade and delete_grade with the values their form was opened with, and a
 request_id reused with other params, on both stores and over raw JSON-RPC."""
 
-import json
-import urllib.request
-
 import pytest
+from helpers.raw_rpc import rpc as raw_call
 
 from rpc_cluster import Client, InvalidParams, NotFound
 from rpc_cluster.core.errors import Conflict
@@ -29,14 +27,6 @@ def grading(service):
 def form(grade: dict) -> dict:
     """What an edit form opened on ``grade`` sends as ``expected``."""
     return {key: grade[key] for key in ("title", "type", "score")}
-
-
-def raw_call(url: str, method: str, params: dict) -> dict:
-    """One JSON-RPC call as bytes on the wire; the whole response object."""
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def test_a_stale_rename_does_not_undo_another_editors_score(grading):

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 
 import pytest
+from helpers.raw_rpc import rpc
 from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
@@ -153,17 +154,6 @@ def test_a_transaction_chosen_as_a_deadlock_victim_runs_again(postgres_url, capl
 DISK_BYTES = 1 << 20
 
 
-def _rpc(url: str, method: str, **params) -> dict:
-    """The raw JSON-RPC answer to one call, as the wire carries it."""
-    import json
-    import urllib.request
-
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
-
-
 def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(small_disk, caplog):
     from rpc_cluster import StoreFull
 
@@ -176,7 +166,9 @@ def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(s
         client.Grades.add_grade(1, "Before", "Quiz", 60)
         disk.fill()
         try:
-            answer = _rpc(service.url, "Grades.add_grade", student_id=1, title="Refused", type="Quiz", score=70)
+            answer = rpc(
+                service.url, "Grades.add_grade", {"student_id": 1, "title": "Refused", "type": "Quiz", "score": 70}
+            )
             assert answer["error"] == {
                 "code": 503,
                 "message": "the store is out of space",

@@ -15,12 +15,12 @@ import logging
 import os
 import subprocess
 import sys
-import urllib.request
 import xmlrpc.client
 
 import pytest
 from helpers.echo_service import EchoService
 from helpers.processes import ROOT
+from helpers.raw_rpc import refused_field, rpc
 from helpers.raw_server import RawServer
 from helpers.waiting import wait_until
 
@@ -29,21 +29,6 @@ from rpc_cluster.registry.health_check import HealthChecker
 from rpc_cluster.registry.heartbeat_client import HeartbeatClient
 from rpc_cluster.registry.service import MAX_NAME, RegistryService
 from rpc_cluster.registry.table import CRITICAL, PASSING, RegistryTable
-
-
-def rpc(url: str, method: str, params: list | dict) -> dict:
-    """The raw JSON-RPC answer object to one call, over plain HTTP."""
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def refused_field(answer: dict) -> str:
-    assert "result" not in answer, answer
-    assert answer["error"]["code"] == -32602, answer
-    return answer["error"]["data"]["field"]
-
 
 # -- a heartbeat must be answered by the registered service ----------------------------------------
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
 
 import pytest
+from helpers.raw_rpc import refused_field, rpc
 from helpers.raw_server import RawServer
 from helpers.waiting import wait_until
 
@@ -31,20 +31,6 @@ def registry():
     """A registry that checks nothing during a test (60 s interval): only what it accepts is under test."""
     with RegistryService(port=0, heartbeat_interval=60) as service:
         yield service
-
-
-def rpc(url: str, method: str, params: list | dict) -> dict:
-    """The raw JSON-RPC answer object to one call, over plain HTTP."""
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def refused_field(answer: dict) -> str:
-    assert "result" not in answer, answer
-    assert answer["error"]["code"] == -32602, answer
-    return answer["error"]["data"]["field"]
 
 
 BAD_URLS = [

@@ -7,6 +7,7 @@ import sqlite3
 import urllib.request
 
 import pytest
+from helpers.raw_rpc import rpc as raw_call
 
 from rpc_cluster import Client, InvalidParams
 from rpc_cluster.grading.service import GradingService
@@ -42,13 +43,6 @@ def names(grading, query: str, **params) -> list[str]:
     found = grading.Grades.list_students(query=query, limit=500, **params)
     assert found["total"] == len(found["students"])
     return [f"{s['first_name']} {s['last_name']}" for s in found["students"]]
-
-
-def raw_call(url: str, method: str, params: dict) -> dict:
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def test_every_word_is_found_in_the_first_or_the_last_name(grading):
