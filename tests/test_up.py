@@ -52,28 +52,29 @@ def kill_up(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def up_argv(data: Path, *flags: str) -> list[str]:
+    """`rpc-cluster up` with its data in ``data``, on port 0 everywhere, plus ``flags``."""
+    ports = [f"--{name}-port" for name in ("registry", "log", "grading", "portal")]
+    if "--ha" in flags:
+        ports.append("--registry2-port")
+    return [
+        sys.executable,
+        "-m",
+        "rpc_cluster",
+        "up",
+        *flags,
+        "--data",
+        str(data),
+        *(arg for port in ports for arg in (port, "0")),
+    ]
+
+
 def start_up(tmp_path: Path, *flags: str) -> subprocess.Popen:
     """`up` on port 0 everywhere with its data in tmp_path/data and its output in tmp_path/up.log, plus ``flags``."""
     # The child holds its own copy of the descriptor: ours is closed at once.
     with open(tmp_path / "up.log", "wb") as log:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rpc_cluster.tools.cli",
-                "up",
-                *flags,
-                "--data",
-                str(tmp_path / "data"),
-                "--registry-port",
-                "0",
-                "--log-port",
-                "0",
-                "--grading-port",
-                "0",
-                "--portal-port",
-                "0",
-            ],
+            up_argv(tmp_path / "data", *flags),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -108,22 +109,7 @@ def test_up_exits_non_zero_when_a_service_dies_while_starting(tmp_path):
     data = tmp_path / "data"
     (data / "grades.db").mkdir(parents=True)  # grading cannot open a folder as its database
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rpc_cluster.tools.cli",
-            "up",
-            "--data",
-            str(data),
-            "--registry-port",
-            "0",
-            "--log-port",
-            "0",
-            "--grading-port",
-            "0",
-            "--portal-port",
-            "0",
-        ],
+        up_argv(data),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -141,7 +127,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
     etcd_or_skip()
     from rpc_cluster import RegistryClient
 
-    proc = start_up(tmp_path, "--ha", "--registry2-port", "0")
+    proc = start_up(tmp_path, "--ha")
     try:
         output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
         wait_until(lambda: "Ctrl-C stops them all" in output(), 60, message="the cluster")
@@ -180,25 +166,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
 def test_up_ha_without_etcd_says_how_to_install_it(tmp_path):
     env = dict(os.environ, PATH="/nonexistent")
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rpc_cluster.tools.cli",
-            "up",
-            "--ha",
-            "--data",
-            str(tmp_path / "d"),
-            "--registry-port",
-            "0",
-            "--registry2-port",
-            "0",
-            "--log-port",
-            "0",
-            "--grading-port",
-            "0",
-            "--portal-port",
-            "0",
-        ],
+        up_argv(tmp_path / "d", "--ha"),
         capture_output=True,
         text=True,
         cwd=ROOT,
