@@ -15,7 +15,8 @@ from .cluster_stats import ClusterWatch
 from .context import Caller, Portal
 from .frame.errors import error_page
 from .page_metrics import PageMetrics
-from .pages import cluster, grade, import_, static, statistics, student, students, students_csv
+from .pages import class_, classes, cluster, history, login, roster, static, users
+from .pages.gradebook import grade, import_, statistics, student, students, students_csv
 
 
 def make_app(
@@ -27,15 +28,23 @@ def make_app(
     secret: bytes | None = None,
     metrics: ServiceMetrics | None = None,
     watch: ClusterWatch | None = None,
+    session_idle: float = 3600.0,
+    session_max: float = 43200.0,
 ) -> bottle.Bottle:
     """The portal's Bottle app.
 
-    ``grading``: a client for GradingService (``grading.Grades.get_student(1)``);
+    ``grading``: a client for GradingService (``grading.Grades.get_student(1)``),
+    which also keeps the users and their sessions;
     ``registry`` and ``logs``: clients for the /cluster page (optional);
-    ``secret``: the key that signs the forms' CSRF tokens, the same for every
-    portal behind one balancer (default: a random one for this app);
-    ``metrics``: where pages are counted by route and status; ``watch``: the
-    instances' calls per second and p99 for /cluster (both optional).
+    ``secret``: the key that signs the sign-in form's CSRF token and the flash
+    messages, the same for every portal behind one balancer (default: a random
+    one for this app); ``metrics``: where pages are counted by route and
+    status; ``watch``: the instances' calls per second and p99 for /cluster
+    (both optional); ``session_idle`` and ``session_max``: the seconds a
+    session made by signing in here lasts unused, and at most.
+
+    Every page but ``/login`` and ``/static/...`` needs a signed-in user
+    (``portal.frame.session``).
     """
     app = bottle.Bottle()
     app.catchall = True
@@ -47,9 +56,14 @@ def make_app(
         secure_cookies=secure_cookies,
         watch=watch,
         pages=PageMetrics(metrics) if metrics is not None else None,
+        session_idle=session_idle,
+        session_max=session_max,
         **signing,
     ).attach(app)
 
+    app.route("/login", "GET", login.login_form)
+    app.route("/login", "POST", login.login)
+    app.route("/logout", "POST", login.logout)
     app.route("/", "GET", students.home)
     app.route("/students", "GET", students.students)
     app.route("/students", "POST", students.add_student)
@@ -62,8 +76,25 @@ def make_app(
     app.route("/import", "GET", import_.import_form)
     app.route("/import", "POST", import_.import_grades)
     app.route("/statistics", "GET", statistics.statistics)
+    app.route("/grades/<grade_id>/history", "GET", history.grade_history)
+    app.route("/classes", "GET", classes.classes)
+    app.route("/classes", "POST", classes.add_class)
+    app.route("/classes/<class_id>", "GET", class_.class_page)
+    app.route("/classes/<class_id>/students", "POST", class_.add_student)
+    app.route("/classes/<class_id>/enrolments", "POST", class_.enroll)
+    app.route("/classes/<class_id>/students/<student_id>/name", "POST", roster.rename)
+    app.route("/classes/<class_id>/students/<student_id>/archive", "POST", roster.archive)
+    app.route("/classes/<class_id>/students/<student_id>/unenroll", "GET", roster.confirm_unenroll)
+    app.route("/classes/<class_id>/students/<student_id>/unenroll", "POST", roster.unenroll)
+    app.route("/users", "GET", users.users)
+    app.route("/users", "POST", users.add_user)
+    app.route("/users/<username>/password", "GET", users.password_form)
+    app.route("/users/<username>/password", "POST", users.set_password)
+    app.route("/users/<username>/disabled", "POST", users.disable)
     app.route("/cluster", "GET", cluster.cluster)
     app.route("/static/<name:path>", "GET", static.static)
+    # Any other page: the sign-in page first for a visitor who is not signed in, then a 404.
+    app.route("/<path:path>", ["GET", "POST"], static.nowhere)
 
     for code, title in (
         (400, "Bad request"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,8 +30,10 @@ class Portal:
 
     ``grading``: a client for GradingService (``grading.Grades.get_student(1)``);
     ``registry`` and ``logs``: clients for the /cluster page (optional);
-    ``csrf_secret``: the key that signs CSRF tokens; random for each app unless
-    given (portals behind one balancer must share it).
+    ``csrf_secret``: the key that signs the sign-in form's CSRF token and the
+    flash messages; random for each app unless given (portals behind one
+    balancer must share it); ``session_idle`` and ``session_max``: the seconds
+    a session made here lasts unused, and at most.
     """
 
     grading: Caller
@@ -40,6 +45,13 @@ class Portal:
     #: Where each page is counted and timed, if anywhere.
     pages: PageMetrics | None = None
     csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    session_idle: float = 3600.0
+    session_max: float = 43200.0
+
+    def sign(self, text: str, purpose: bytes) -> str:
+        """The HMAC of ``text`` for ``purpose`` with ``csrf_secret``, URL-safe base64 (43 characters)."""
+        digest = hmac.new(self.csrf_secret, purpose + b"\0" + text.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def attach(self, app: bottle.Bottle) -> None:
         app.config[_CONTEXT_KEY] = self

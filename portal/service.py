@@ -20,9 +20,12 @@ from rpc_cluster.serving.rpc_app import RpcApp
 
 from .app import make_app
 from .cluster_stats import SCRAPE_INTERVAL, ClusterWatch, metrics_fetcher
-from .pages.import_ import MAX_UPLOAD
+from .pages.gradebook.import_ import MAX_UPLOAD
 
 RPC_PATHS = ("/rpc", "/RPC2", "/health", "/metrics")
+# A session ends after an hour unused, and after twelve hours whatever happens: a working day.
+SESSION_IDLE = 3600.0
+SESSION_MAX = 43200.0
 
 
 class PortalService(Service):
@@ -39,14 +42,19 @@ class PortalService(Service):
         grading_timeout: float = 5.0,
         secret: bytes | None = None,
         metrics_interval: float = SCRAPE_INTERVAL,
+        session_idle: float = SESSION_IDLE,
+        session_max: float = SESSION_MAX,
         **options: Unpack[ServiceOptions],
     ):
         super().__init__(**options)
+        #: Seconds a session made by signing in here lasts unused, and at most (grading enforces both).
+        self.session_idle = session_idle
+        self.session_max = session_max
         #: Seconds between scrapes of every instance's /metrics (the /cluster page's figures).
         self.metrics_interval = metrics_interval
         #: Seconds a page waits for the grading service.
         self.grading_timeout = grading_timeout
-        #: The key that signs the forms' CSRF tokens; None: a random one for this process.
+        #: The key that signs the sign-in form's CSRF token and flash messages; None: random for this process.
         self._secret = secret
         self._watch: ClusterWatch | None = None
 
@@ -81,6 +89,8 @@ class PortalService(Service):
             secure_cookies=bool(self.tls.cert),
             metrics=self.metrics,
             watch=watch,
+            session_idle=self.session_idle,
+            session_max=self.session_max,
         )
 
         def route(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -130,9 +140,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--secret",
         "RPC_CLUSTER_PORTAL_SECRET",
         None,
-        "key that signs the forms' CSRF tokens; give every portal behind one balancer the same one "
+        "key that signs the sign-in form's CSRF token and the flash messages; give every portal behind one "
+        "balancer the same one "
         "(prefer the environment: a flag shows in ps); unset, a random key per process",
         type=Secret,
+    )
+    config.add_flag(
+        parser,
+        "--session-idle",
+        "RPC_CLUSTER_PORTAL_SESSION_IDLE",
+        SESSION_IDLE,
+        "seconds a signed-in session lasts without a page being opened",
+        type=config.positive_seconds,
+    )
+    config.add_flag(
+        parser,
+        "--session-max",
+        "RPC_CLUSTER_PORTAL_SESSION_MAX",
+        SESSION_MAX,
+        "seconds a signed-in session lasts at most, used or not",
+        type=config.positive_seconds,
     )
     config.add_flag(
         parser,
@@ -154,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         make=lambda args: PortalService(
             grading_timeout=args.grading_timeout,
             metrics_interval=args.metrics_interval,
+            session_idle=args.session_idle,
+            session_max=args.session_max,
             secret=args.secret.value if args.secret else None,
             **config.service_kwargs(args),
         ),

@@ -1,14 +1,17 @@
 """The CSRF token every form carries, and its check.
 
-The cookie holds a random nonce and the form the HMAC of it. Any page of the same site (127.0.0.1
-on another port: cookies ignore ports, and SameSite sees one site) can set the cookie, so a form
-field that merely equals it proves nothing; a valid HMAC needs the portal's secret.
+A signed-in user's forms carry their session's token (grading made it with the session and
+``Sessions.check`` gives it to every page), compared in constant time: bound to the session, it
+works on every portal and ends with the session.
+
+The sign-in form has no session yet: its token is the HMAC of a random nonce in a cookie. Any page
+of the same site (127.0.0.1 on another port: cookies ignore ports, and SameSite sees one site) can
+set that cookie, so a form field that merely equals it proves nothing; a valid HMAC needs the
+portal's secret.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 import secrets
@@ -16,21 +19,21 @@ import secrets
 import bottle
 
 from ..context import context
-from . import forms
+from . import forms, session
 
 CSRF_COOKIE = "portal_csrf"
 # The cookie's nonce: secrets.token_urlsafe(32).
 _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-def sign(nonce: str, purpose: bytes = b"portal csrf token") -> str:
-    """The HMAC of ``nonce`` for ``purpose`` with the portal's secret, URL-safe base64 (43 characters)."""
-    digest = hmac.new(context().csrf_secret, purpose + b"\0" + nonce.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+_PURPOSE = b"portal csrf token"
+REFUSED = "The form has expired or did not come from this portal. Reload the page and try again."
 
 
 def token() -> str:
-    """The form field for this browser, setting its nonce cookie when it has none."""
+    """The form field for this page: the session's token, or (signed out) the signed nonce, setting the
+    nonce cookie when the browser has none."""
+    user = session.current()
+    if user is not None:
+        return user.csrf
     made: str | None = bottle.request.environ.get("portal.csrf")
     if made is None:
         nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
@@ -39,13 +42,19 @@ def token() -> str:
             bottle.response.set_cookie(
                 CSRF_COOKIE, nonce, path="/", httponly=True, samesite="strict", secure=context().secure_cookies
             )
-        made = bottle.request.environ["portal.csrf"] = sign(nonce)
+        made = bottle.request.environ["portal.csrf"] = context().sign(nonce, _PURPOSE)
     return made
 
 
 def check() -> None:
-    """403 unless the form's token is the portal's signature of the browser's cookie."""
-    nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
+    """403 unless the form's token is the session's (signed in), or the portal's signature of the
+    browser's nonce cookie (the sign-in form)."""
     sent = forms.field("csrf_token")
-    if not _NONCE.fullmatch(nonce) or not hmac.compare_digest(sign(nonce).encode(), sent.encode()):
-        bottle.abort(403, "The form has expired or did not come from this portal. Reload the page and try again.")
+    user = session.current()
+    if user is not None:
+        if not hmac.compare_digest(user.csrf.encode(), sent.encode()):
+            bottle.abort(403, REFUSED)
+        return
+    nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
+    if not _NONCE.fullmatch(nonce) or not hmac.compare_digest(context().sign(nonce, _PURPOSE).encode(), sent.encode()):
+        bottle.abort(403, REFUSED)

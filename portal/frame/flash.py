@@ -1,6 +1,6 @@
 """Redirects, and the one-time message a redirect after a change carries to the next page.
 
-The flash cookie is signed like the CSRF token: another page of the same site could otherwise make
+The flash cookie is signed like the sign-in form's CSRF token: another page of the same site could otherwise make
 the portal show any message it likes ("Saved.", "Session expired: log in at ...").
 """
 
@@ -13,7 +13,6 @@ from typing import NoReturn
 import bottle
 
 from ..context import context
-from .csrf import sign
 from .text import printable, shorten
 
 FLASH_COOKIE = "portal_flash"
@@ -34,7 +33,7 @@ def take() -> str | None:
         return None
     bottle.response.delete_cookie(FLASH_COOKIE, path="/")
     signature, _, quoted = value.partition(".")
-    if not hmac.compare_digest(sign(quoted, _FLASH_PURPOSE).encode(), signature.encode("utf-8", "replace")):
+    if not hmac.compare_digest(context().sign(quoted, _FLASH_PURPOSE).encode(), signature.encode("utf-8", "replace")):
         return None
     # Signed, so ours; still shown without control characters, whatever a message once held.
     return printable(urllib.parse.unquote(quoted))[:FLASH_CHARS] or None
@@ -66,7 +65,7 @@ def redirect(path: str, message: str | None = None, code: int = 303) -> NoReturn
         value = cookie_value(message)
         bottle.response.set_cookie(
             FLASH_COOKIE,
-            f"{sign(value, _FLASH_PURPOSE)}.{value}",
+            f"{context().sign(value, _FLASH_PURPOSE)}.{value}",
             path="/",
             httponly=True,
             samesite="strict",

@@ -14,7 +14,7 @@ import bottle
 from rpc_cluster import current_trace_id, new_trace_id
 
 from ..grades_csv import score_text
-from . import csrf, flash
+from . import csrf, flash, session
 from .text import count, figure, one_decimal
 
 VIEWS = (str(Path(__file__).resolve().parent.parent / "views"),)
@@ -39,6 +39,8 @@ class Common(TypedDict):
     count: Callable[[int], str]
     #: The page's path, for its navigation links.
     path: str
+    #: Who is signed in (their menu, their name, the sign-out button); None on the sign-in page.
+    user: session.User | None
 
 
 def _escape(value: object) -> str:
@@ -87,6 +89,7 @@ def render(name: str, status: int = 200, **values: object) -> str:
         score_text=score_text,
         count=count,
         path=bottle.request.path,
+        user=session.current(),
     )
     page: str = bottle.template(name, template_adapter=_Template, template_lookup=VIEWS, **common, **values)
     return page

@@ -1,5 +1,6 @@
-"""``@traced``: every page runs in its own trace, is logged and counted, and shows the 503 page when a
-service it needs cannot answer and the 500 page when it fails."""
+"""``@traced``: every page runs in its own trace, passes the sign-in gate, is logged and counted, and
+shows the 403 page when grading refuses the user, the 503 page when a service it needs cannot answer
+and the 500 page when it fails."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import TypeVar, overload
 
 import bottle
 
+from rpc_cluster import Forbidden
 from rpc_cluster.core import tracing
 
 from ..context import context
+from . import session
 from .calls import Unavailable
 from .render import render
 
@@ -23,26 +26,31 @@ R = TypeVar("R")
 
 
 @overload
-def traced(handler: Callable[..., R], *, log_level: int = ...) -> Callable[..., R | str]: ...
+def traced(handler: Callable[..., R], *, log_level: int = ..., public: bool = ...) -> Callable[..., R | str]: ...
 @overload
-def traced(handler: None = None, *, log_level: int = ...) -> Callable[[Callable[..., R]], Callable[..., R | str]]: ...
 def traced(
-    handler: Callable[..., R] | None = None, *, log_level: int = logging.INFO
+    handler: None = None, *, log_level: int = ..., public: bool = ...
+) -> Callable[[Callable[..., R]], Callable[..., R | str]]: ...
+def traced(
+    handler: Callable[..., R] | None = None, *, log_level: int = logging.INFO, public: bool = False
 ) -> Callable[..., R | str] | Callable[[Callable[..., R]], Callable[..., R | str]]:
-    """Run ``handler`` in its own trace, log the request, show 503 or 500 pages for its failures.
+    """Run ``handler`` in its own trace for the signed-in user, log the request, show 403, 503 or 500
+    pages for its failures.
 
     A new trace for each page, unless the request carries a valid W3C
     ``traceparent`` (a caller instrumented with OpenTelemetry): then the page
-    joins that trace. ``@traced(log_level=logging.DEBUG)`` logs the request
-    line at that level (a page that refreshes itself). Returns the page: what
-    ``handler`` returns, or the text of an error page.
+    joins that trace. The session is checked in that trace (``session.gate``),
+    and the handler's grading calls are made for its user; ``public=True``
+    (the sign-in page) skips the gate. ``@traced(log_level=logging.DEBUG)``
+    logs the request line at that level (a page that refreshes itself).
+    Returns the page: what ``handler`` returns, or the text of an error page.
     """
     if handler is None:
-        return functools.partial(traced, log_level=log_level)
-    return _traced(handler, log_level)
+        return functools.partial(traced, log_level=log_level, public=public)
+    return _traced(handler, log_level, public)
 
 
-def _traced(handler: Callable[..., R], log_level: int) -> Callable[..., R | str]:
+def _traced(handler: Callable[..., R], log_level: int, public: bool) -> Callable[..., R | str]:
     @functools.wraps(handler)
     def page(*args: str, **kwargs: str) -> R | str:
         environ = bottle.request.environ
@@ -53,7 +61,17 @@ def _traced(handler: Callable[..., R], log_level: int) -> Callable[..., R | str]
             bottle.response.set_header("X-Trace-Id", trace_id)
             raised: bottle.HTTPResponse | None = None
             try:
-                return handler(*args, **kwargs)
+                with session.gate(public):
+                    return handler(*args, **kwargs)
+            except Forbidden as exc:
+                # Grading refused the acting user (a class, student or grade not theirs): say so, never what.
+                log.info("%s %s: refused by grading: %s", bottle.request.method, bottle.request.path, exc.data)
+                return render(
+                    "error.tpl",
+                    403,
+                    title="Forbidden",
+                    message="You do not have access to this page, or what it names is not yours to see or change.",
+                )
             except Unavailable as exc:
                 log.warning(
                     "%s %s: %s unavailable%s",

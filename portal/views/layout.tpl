@@ -10,11 +10,21 @@
 <a class="skip-link" href="#main">Skip to main content</a>
 <header class="top">
   <a class="brand" href="/students">Teacher portal</a>
+  % if user:
+  %   links = [('/classes', 'Classes'), ('/students', 'Students'), ('/import', 'Import'), ('/statistics', 'Statistics')]
+  %   links += [('/users', 'Users'), ('/cluster', 'Cluster')] if user.is_admin else []
   <nav aria-label="Main">
-  % for href, label in (('/students', 'Students'), ('/statistics', 'Statistics'), ('/import', 'Import'), ('/cluster', 'Cluster')):
+  % for href, label in links:
     <a href="{{href}}"{{!' aria-current="page"' if path == href else ''}}>{{label}}</a>
   % end
   </nav>
+  <form method="post" action="/logout" class="account">
+    <span class="who">{{user.display_name}}<span class="visually-hidden"> is signed in</span>
+      <span class="role">({{user.role}})</span></span>
+    <input type="hidden" name="csrf_token" value="{{csrf}}">
+    <button type="submit">Sign out</button>
+  </form>
+  % end
 </header>
 <main id="main" tabindex="-1">
 % if flash:

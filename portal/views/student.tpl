@@ -2,14 +2,14 @@
 %# A grade's title, type and score, with each field's error: the add form (prefix '') and a grade's edit form.
 %# ``focus``: the first field with a problem takes the focus (the add form, far down a long page).
 % def grade_fields(prefix, values, errors, focus=False):
-%   first = next((f for f in ('title', 'type', 'score') if f in errors), 'title' if errors else None) if focus else None
+%   first = next((f for f in ('title', 'type', 'score') if f in errors), None if 'class_id' in errors else 'title' if errors else None) if focus else None
 %   def attributes(field):
 %     described = ['%s%s-error' % (prefix, field)] if field in errors else []
-%     described += ['%sform-error' % prefix] if field == 'title' and [f for f in errors if f not in ('title', 'type', 'score')] else []
+%     described += ['%sform-error' % prefix] if field == 'title' and [f for f in errors if f not in ('title', 'type', 'score', 'class_id')] else []
 %     return ('aria-invalid="true" ' if field in errors else '') + ('aria-describedby="%s" ' % ' '.join(described) if described else '') + ('autofocus' if first == field else '')
 %   end
 % for field in errors:
-%   if field not in ('title', 'type', 'score'):
+%   if field not in ('title', 'type', 'score', 'class_id'):
 <p class="error" id="{{prefix}}form-error" role="alert">{{errors[field]}}</p>
 %   end
 % end
@@ -78,6 +78,7 @@
       <div class="actions">
         <a href="/students/{{student['id']}}?edit={{g['id']}}#grade-{{g['id']}}">Edit<span class="visually-hidden"> {{g['title']}}</span></a>
         <a class="button-link" href="{{url}}/delete">Delete<span class="visually-hidden"> {{g['title']}}</span></a>
+        <a href="/grades/{{g['id']}}/history">History<span class="visually-hidden"> of {{g['title']}}</span></a>
       </div>
     % end
     </td></tr>
@@ -94,5 +95,17 @@
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="request_id" value="{{request_id}}">
   % grade_fields('', values, errors, focus=True)
+  % if classes:
+  %# Shown when grading asked which class (the student is in several): the grade goes to the one chosen.
+  <label for="class_id">Class</label>
+  <select id="class_id" name="class_id"{{!' aria-invalid="true" aria-describedby="class_id-error" autofocus' if 'class_id' in errors else ''}}>
+  % for c in classes:
+    <option value="{{c['id']}}"{{!' selected' if values.get('class_id') == str(c['id']) else ''}}>{{c['name']}}</option>
+  % end
+  </select>
+  % if 'class_id' in errors:
+  <p class="error" id="class_id-error">Class {{errors['class_id']}}</p>
+  % end
+  % end
   <button type="submit">Add grade</button>
 </form>

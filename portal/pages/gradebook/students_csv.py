@@ -8,9 +8,9 @@ import bottle
 
 from rpc_cluster.grading.storage.protocol import Student
 
-from .. import grades_csv
-from ..frame import calls
-from ..frame.traced import traced
+from ... import grades_csv
+from ...frame import calls
+from ...frame.traced import traced
 
 # Grading's largest page (Grades.get_students): 10,000 students take 10 calls.
 BATCH = 1000

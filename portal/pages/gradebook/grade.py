@@ -1,7 +1,7 @@
 """Changing one grade: ``/students/<id>/grades/<grade_id>`` (edit) and ``.../delete`` (confirm, delete).
 
 Each grade's Edit link on the student's page shows its form in its row
-(``portal.pages.student``); its Delete link leads to a confirmation page,
+(``portal.pages.gradebook.student``); its Delete link leads to a confirmation page,
 whose form deletes. Both forms answer 303 back to the student's page with a
 one-time message. A grade is found through its student (one get_student
 before the change): a grade id under another student's URL is a 404, so a
@@ -21,9 +21,9 @@ from __future__ import annotations
 from rpc_cluster import Conflict, InvalidParams, NotFound
 from rpc_cluster.grading.storage.protocol import Grade, Student
 
-from ..frame import calls, csrf, errors, flash, forms
-from ..frame.render import render
-from ..frame.traced import traced
+from ...frame import calls, csrf, errors, flash, forms
+from ...frame.render import render
+from ...frame.traced import traced
 from .student import describe, id_or_404, page, read_expected, read_grade_form, shown, student_or_404
 
 

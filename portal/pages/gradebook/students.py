@@ -11,9 +11,9 @@ import bottle
 from rpc_cluster import Conflict, InvalidParams
 from rpc_cluster.grading.storage.protocol import Listing
 
-from ..frame import calls, csrf, flash, forms, text
-from ..frame.render import render
-from ..frame.traced import traced
+from ...frame import calls, csrf, flash, forms, text
+from ...frame.render import render
+from ...frame.traced import traced
 
 PAGE_SIZE = 50
 # The orders Grades.list_students knows, as the sort links name them; the first is the default.
@@ -28,8 +28,9 @@ NAME_FIELDS = (("first_name", "First name"), ("last_name", "Last name"))
 LAST_PAGE = (2**63 - 1) // PAGE_SIZE
 
 
+@traced
 def home() -> None:
-    """``GET /``: the student list is the portal's home."""
+    """``GET /``: the student list is the portal's home (signed in: else the sign-in page first)."""
     flash.redirect("/students")
 
 

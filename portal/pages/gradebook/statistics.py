@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..frame import calls
-from ..frame.render import render
-from ..frame.traced import traced
+from ...frame import calls
+from ...frame.render import render
+from ...frame.traced import traced
 
 # The chart's coordinate system (the SVG's viewBox); CSS scales it to the page's width. Bars run
 # sideways, one row a band of averages, so on a phone the band names keep their room; its text is

@@ -17,10 +17,10 @@ import bottle
 from rpc_cluster import Conflict, InvalidParams, RpcError
 from rpc_cluster.grading.storage.protocol import GRADE_TYPES
 
-from .. import grades_csv
-from ..frame import calls, csrf, flash, forms, text
-from ..frame.render import render
-from ..frame.traced import traced
+from ... import grades_csv
+from ...frame import calls, csrf, flash, forms, text
+from ...frame.render import render
+from ...frame.traced import traced
 
 # The largest upload (the server lets /import's bodies grow this far: PortalService.body_limits), as
 # large as grading's own limit for import_grades. An exported row is 50 to 60 bytes with ordinary

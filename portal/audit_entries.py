@@ -1,0 +1,100 @@
+"""Audit entries (``Grades.history``, ``Grades.changes``) as pages show them: when, who, what, and each
+field's old and new value."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass
+from typing import Any
+
+ACTIONS = {"create": "Created", "update": "Changed", "delete": "Deleted"}
+# How a field is named on a page; any other field by its own name, "_" read as a space.
+FIELDS = {
+    "student_id": "student",
+    "class_id": "class",
+    "first_name": "first name",
+    "last_name": "last name",
+    "display_name": "name",
+}
+# Shown as an entry's headline, not as one of its changes.
+_HIDDEN = frozenset({"id"})
+# Flags a store may keep as 0 and 1.
+_YES_NO = frozenset({"archived", "disabled"})
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of an entry: its value before and after (None: it had none, as in a create or a delete)."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry, ready for a page."""
+
+    #: ISO 8601 as grading wrote it (the ``datetime`` of a ``<time>``).
+    at: str
+    #: The same moment for people: ``2025-03-04 13:05:09 UTC``.
+    when: str
+    user: str
+    action: str
+    #: What was changed: ``grade 9``, ``student 3``.
+    what: str
+    changes: tuple[Change, ...]
+
+
+def shown(entry: dict[str, Any]) -> Entry:
+    """``entry`` as a page shows it: every field that changed (a create: every field it set; a delete:
+    every field it had)."""
+    before = entry.get("before") if isinstance(entry.get("before"), dict) else None
+    after = entry.get("after") if isinstance(entry.get("after"), dict) else None
+    names = [*(before or {}), *(name for name in after or {} if name not in (before or {}))]
+    changes = []
+    for name in names:
+        if name in _HIDDEN:
+            continue
+        old = _value(before, name)
+        new = _value(after, name)
+        if before is not None and after is not None and old == new:
+            continue
+        changes.append(Change(FIELDS.get(name, name.replace("_", " ")), old, new))
+    at = str(entry.get("at") or "")
+    return Entry(
+        at=at,
+        when=when(at),
+        user=str(entry.get("user") or ""),
+        action=ACTIONS.get(str(entry.get("action")), str(entry.get("action") or "")),
+        what=f"{entry.get('entity') or ''} {entry.get('id') if entry.get('id') is not None else ''}".strip(),
+        changes=tuple(changes),
+    )
+
+
+def when(at: str) -> str:
+    """``2025-03-04T13:05:09.123456Z`` as ``2025-03-04 13:05:09 UTC``; text that is not a time, as it is."""
+    try:
+        moment = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return at
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _value(values: dict[str, Any] | None, name: str) -> str | None:
+    """A field's value as text; None when ``values`` has no such field."""
+    if values is None or name not in values:
+        return None
+    value = values[name]
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or (name in _YES_NO and value in (0, 1)):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (int, str)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

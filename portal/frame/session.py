@@ -1,0 +1,172 @@
+"""Who is signed in: the session cookie, its one check per page, and the gate every page passes.
+
+A session lives in grading (``Sessions.*``), so every portal behind one balancer honours it and
+signing out on one ends it on all. The browser holds only its id, in the ``portal_session``
+cookie (HttpOnly, SameSite=Lax, Secure under HTTPS). Each page asks grading once
+(``Sessions.check``) who that is, then makes every grading call of the page inside
+``acting_as(username)``: grading checks each read and write against that user, so the portal
+never decides alone what a teacher may see.
+
+Without a valid session a GET is sent to ``/login?next=<this page>``, and anything else is the
+403 page: a form posted after the session ended stores nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import bottle
+
+from rpc_cluster import Forbidden
+from rpc_cluster.client.acting import acting_as
+
+from ..context import context
+from . import calls, flash
+
+COOKIE = "portal_session"
+# What Sessions.sign_in hands out (secrets.token_urlsafe(32): 43 characters); anything else in the
+# cookie is not a session and is not sent to grading at all.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32,128}")
+# A ``next`` longer than this is not a page of ours anyone typed or followed: the home page instead.
+MAX_NEXT = 2000
+_USER_KEY = "portal.user"
+# Paths a sign-in never goes back to: the form itself, and signing out.
+_NOT_NEXT = ("/login", "/logout")
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in user of one request, as grading's ``Sessions.check`` answered."""
+
+    username: str
+    display_name: str
+    #: "admin" or "teacher".
+    role: str
+    #: The session's CSRF token: every form of the page carries it, every post is checked against it.
+    csrf: str = field(repr=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def current() -> User | None:
+    """The signed-in user of this request, once the gate has checked the session; None on public pages."""
+    user: User | None = bottle.request.environ.get(_USER_KEY)
+    return user
+
+
+def session_id() -> str | None:
+    """The session id the browser sent, if it has the shape of one."""
+    value = bottle.request.get_cookie(COOKIE) or ""
+    return value if _SESSION_ID.fullmatch(value) else None
+
+
+@contextmanager
+def gate(public: bool = False) -> Iterator[User | None]:
+    """The block runs for the signed-in user, inside ``acting_as`` (``public``: for anyone, as the service).
+
+    Without a valid session: a GET (or HEAD) is a 303 to ``/login?next=<path and query>``; any
+    other method is the 403 page.
+    """
+    if public:
+        yield None
+        return
+    user = check()
+    if user is None:
+        refuse()
+    with acting_as(user.username):
+        yield user
+
+
+def check() -> User | None:
+    """The user whose session the browser sent (one ``Sessions.check``), or None when there is none."""
+    sent = session_id()
+    if sent is None:
+        return None
+    try:
+        answer = service_call("Sessions.check", session=sent)
+    except Forbidden:
+        return None
+    user = _user(answer)
+    bottle.request.environ[_USER_KEY] = user
+    return user
+
+
+def _user(answer: Any) -> User:
+    who = answer["user"]
+    return User(
+        username=who["username"],
+        display_name=who.get("display_name") or who["username"],
+        role=who["role"],
+        csrf=answer["csrf"],
+    )
+
+
+def refuse() -> NoReturn:
+    """What a page without a valid session answers: the sign-in page for a GET, else 403."""
+    stale = bool(bottle.request.get_cookie(COOKIE))
+    if stale:
+        forget()
+    if bottle.request.method in ("GET", "HEAD"):
+        here = urllib.parse.quote(bottle.request.path, safe="/")
+        query = bottle.request.query_string
+        target = here + ("?" + query if query else "")
+        message = "Your session has ended. Sign in again." if stale else None
+        flash.redirect("/login?next=" + urllib.parse.quote(target, safe="/"), message)
+    bottle.abort(
+        403,
+        "You are not signed in, or your session has ended: nothing was saved. Sign in again, then send the form again.",
+    )
+    raise AssertionError("unreachable")  # abort() raises
+
+
+def start(session: str) -> None:
+    """Give the browser the new session's id (a session cookie: gone when the browser closes)."""
+    bottle.response.set_cookie(COOKIE, session, path="/", httponly=True, samesite="lax", secure=_secure())
+
+
+def forget() -> None:
+    """Delete the browser's session cookie."""
+    bottle.response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure())
+
+
+def _secure() -> bool:
+    return context().secure_cookies or bottle.request.urlparts.scheme == "https"
+
+
+def service_call(method: str, **params: Any) -> Any:
+    """A call to grading with the service's own authority (``Sessions.*`` refuse an acting user)."""
+    with acting_as(None):
+        return calls.grading(method, **params)
+
+
+def require_admin() -> User:
+    """The signed-in user if an admin, else the 403 page."""
+    user = current()
+    if user is None or not user.is_admin:
+        bottle.abort(403, "This page is for administrators.")
+        raise AssertionError("unreachable")
+    return user
+
+
+def safe_next(text: str | None) -> str:
+    """``text`` when it is a path on this portal to go to after signing in, else ``/``.
+
+    A path starts with one ``/`` (``//host`` and ``/\\host`` are other sites to a browser), holds
+    no scheme or host, and only printable ASCII (what we put there is percent-encoded): anything
+    else could send a teacher who just typed their password to another site.
+    """
+    if not text or len(text) > MAX_NEXT or not text.startswith("/") or text[1:2] in ("/", "\\"):
+        return "/"
+    if any(not "!" <= c <= "~" for c in text):
+        return "/"
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme or parts.netloc or parts.path in _NOT_NEXT:
+        return "/"
+    return text
