@@ -33,7 +33,7 @@ from rpc_cluster import Client
 
 from .common import Proc, bench_main, fmt, median, wrk
 from .grading import STUDENTS, LoadedSqlite
-from .load_faults import Browser
+from .load_faults import Browser, make_admin
 
 # Matches First123 and First1230-First1239: 11 of the 10,000 students.
 SEARCH = "First123"
@@ -47,9 +47,16 @@ def _list_body(query: str | None) -> bytes:
     ).encode()
 
 
-def _student_lua(portal: bool) -> str:
+def _session_lua(cookie: str) -> str:
+    """wrk's script for GETs of a signed-in teacher: the session cookie on every request."""
+    return f'wrk.headers["Cookie"] = "{cookie}"\n'
+
+
+def _student_lua(portal: bool, cookie: str = "") -> str:
     if portal:
-        return f'request = function()\n  return wrk.format("GET", "/students/" .. math.random(1, {STUDENTS}))\nend\n'
+        return _session_lua(cookie) + (
+            f'request = function()\n  return wrk.format("GET", "/students/" .. math.random(1, {STUDENTS}))\nend\n'
+        )
     return (
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         'request = function()\n  return wrk.format(nil, nil, nil, \'{"jsonrpc": "2.0", '
@@ -77,8 +84,8 @@ def _latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str,
     }
 
 
-def _in_process(app: Any) -> Callable[[str], None]:
-    """GET a path from the WSGI ``app`` in this process, as a server would call it."""
+def _in_process(app: Any, cookie: str) -> Callable[[str], None]:
+    """GET a path from the WSGI ``app`` in this process, as a server would call it, with the session ``cookie``."""
 
     def get(path: str) -> None:
         path, _, query = path.partition("?")
@@ -92,6 +99,7 @@ def _in_process(app: Any) -> Callable[[str], None]:
             "wsgi.url_scheme": "http",
             "wsgi.input": io.BytesIO(),
             "wsgi.errors": sys.stderr,
+            "HTTP_COOKIE": cookie,
         }
         status = []
         body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
@@ -100,21 +108,23 @@ def _in_process(app: Any) -> Callable[[str], None]:
     return get
 
 
-def _one_client(portal_url: str, grading_url: str, count: int, seconds: float) -> dict[tuple, dict]:
-    """One client, sequential: pages over keep-alive HTTP, in this process, and grading calls with our Client."""
+def _one_client(portal_url: str, grading_url: str, count: int, seconds: float, browser: Browser) -> dict[tuple, dict]:
+    """One client, sequential: pages over keep-alive HTTP, in this process, and grading calls with our Client;
+    signed in with ``browser``'s session (the in-process app checks it with the same grading)."""
     from portal.app import make_app
 
     parts = urllib.parse.urlsplit(portal_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port)
+    cookie = _cookie(browser)
 
     def get(path):
-        conn.request("GET", path)
+        conn.request("GET", path, headers={"Cookie": cookie})
         response = conn.getresponse()
         response.read()
         assert response.status == 200, response.status
 
     grading = Client(grading_url)
-    local = _in_process(make_app(grading))
+    local = _in_process(make_app(grading), cookie)
     student = lambda: random.randint(1, STUDENTS)  # noqa: E731
     search = f"/students?q={SEARCH}"
     results = {
@@ -130,13 +140,17 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float) -
         ("in-process", "/students/<id>"): _latencies(lambda: local(f"/students/{student()}"), count * 4, seconds),
         ("direct", "get_student(id)"): _latencies(lambda: grading.Grades.get_student(student()), count * 4, seconds),
     }
-    results.update(_add_grade(portal_url, grading, count // 2, seconds))
+    results.update(_add_grade(browser, grading, count // 2, seconds))
     return results
 
 
-def _add_grade(portal_url: str, grading: Client, count: int, seconds: float) -> dict[tuple, dict]:
+def _cookie(browser: Browser) -> str:
+    """The ``Cookie`` header of a signed-in ``browser``: its session."""
+    return f"portal_session={browser.cookies['portal_session']}"
+
+
+def _add_grade(browser: Browser, grading: Client, count: int, seconds: float) -> dict[tuple, dict]:
     """The add-grade form: POST, then the page its 303 leads to; against add_grade + get_student directly."""
-    browser = Browser(portal_url)
     _status, _, page = browser.request("GET", "/students/1")
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     numbers = iter(range(10**9))
@@ -179,19 +193,22 @@ def run(quick: bool = False) -> list[dict]:
         grading_url = grading.url()
         portal_url = portal.url().rsplit("/rpc", 1)[0]
         portal.wait_for("PortalService registered")
+        browser = Browser(portal_url)
+        browser.sign_in(*make_admin(grading_url))
+        signed_in = _session_lua(_cookie(browser))
         cases = {
-            ("portal", "/students (first page)"): {"url": portal_url + "/students"},
+            ("portal", "/students (first page)"): {"url": portal_url + "/students", "lua": signed_in},
             ("direct", "list_students(limit=50)"): {"url": grading_url, "body": _list_body(None)},
-            ("portal", f"/students?q={SEARCH}"): {"url": f"{portal_url}/students?q={SEARCH}"},
+            ("portal", f"/students?q={SEARCH}"): {"url": f"{portal_url}/students?q={SEARCH}", "lua": signed_in},
             ("direct", f"list_students(query={SEARCH!r})"): {"url": grading_url, "body": _list_body(SEARCH)},
-            ("portal", "/students/<id>"): {"url": portal_url, "lua": _student_lua(True)},
+            ("portal", "/students/<id>"): {"url": portal_url, "lua": _student_lua(True, _cookie(browser))},
             ("direct", "get_student(id)"): {"url": grading_url, "lua": _student_lua(False)},
         }
         samples: dict[tuple, list] = {}
         for _ in range(reps):
             for key, spec in cases.items():
                 samples.setdefault((*key, 16), []).append(wrk(seconds=seconds, **spec))
-            for key, result in _one_client(portal_url, grading_url, count, budget).items():
+            for key, result in _one_client(portal_url, grading_url, count, budget, browser).items():
                 samples.setdefault((*key, 1), []).append(result)
     finally:
         for proc in reversed(procs):

@@ -36,7 +36,7 @@ class Change:
 class Entry:
     """One audit entry, ready for a page."""
 
-    #: ISO 8601 as grading wrote it (the ``datetime`` of a ``<time>``).
+    #: ISO 8601 in UTC to the millisecond, as HTML's ``<time datetime>`` takes it ("" when unknown).
     at: str
     #: The same moment for people: ``2025-03-04 13:05:09 UTC``.
     when: str
@@ -63,9 +63,10 @@ def shown(entry: dict[str, Any]) -> Entry:
             continue
         changes.append(Change(FIELDS.get(name, name.replace("_", " ")), old, new))
     at = str(entry.get("at") or "")
+    moment = _moment(at)
     return Entry(
-        at=at,
-        when=when(at),
+        at=moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else "",
+        when=moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else at,
         user=str(entry.get("user") or ""),
         action=ACTIONS.get(str(entry.get("action")), str(entry.get("action") or "")),
         what=f"{entry.get('entity') or ''} {entry.get('id') if entry.get('id') is not None else ''}".strip(),
@@ -73,15 +74,13 @@ def shown(entry: dict[str, Any]) -> Entry:
     )
 
 
-def when(at: str) -> str:
-    """``2025-03-04T13:05:09.123456Z`` as ``2025-03-04 13:05:09 UTC``; text that is not a time, as it is."""
+def _moment(at: str) -> datetime.datetime | None:
+    """``2025-03-04T13:05:09.123456Z`` as a time in UTC; None for text that is not one with its zone."""
     try:
-        moment = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        moment = datetime.datetime.fromisoformat(at)
     except ValueError:
-        return at
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return None
+    return moment.astimezone(datetime.UTC) if moment.tzinfo is not None else None
 
 
 def _value(values: dict[str, Any] | None, name: str) -> str | None:

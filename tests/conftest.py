@@ -245,12 +245,13 @@ def grading(tmp_path):
 
 @pytest.fixture
 def portal(grading):
-    """The portal's app over ``grading``, driven in-process by a ``WsgiClient`` with its own cookies."""
-    from helpers.wsgi_client import WsgiClient
+    """The portal's app over ``grading``, driven in-process by a ``WsgiClient`` with its own cookies,
+    signed in as an administrator made through grading."""
+    from helpers.signed_in import make_user, portal_client
 
     from portal.app import make_app
 
-    return WsgiClient(make_app(grading))
+    return portal_client(make_app(grading), make_user(grading, "admin"))
 
 
 # -- the portal in a real headless Chromium (helpers in helpers/browser.py) -----------------------

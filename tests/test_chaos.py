@@ -3,22 +3,26 @@
 import json
 import signal
 import time
-import urllib.error
-import urllib.request
 
 import pytest
+from helpers.http_browser import HttpBrowser
 from helpers.processes import Cluster, Processes
+from helpers.signed_in import sign_in
 from helpers.waiting import wait_until
 
 from rpc_cluster import Client
 
 
-def get(url: str) -> tuple[int, str, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers.get("X-Trace-Id"), response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("X-Trace-Id"), exc.read().decode()
+def teacher(cluster: Cluster) -> HttpBrowser:
+    """A browser of the cluster's portal, signed in as its administrator."""
+    browser = HttpBrowser(cluster.portal)
+    sign_in(browser, cluster.admin, wait=15)
+    return browser
+
+
+def get(browser: HttpBrowser, path: str) -> tuple[int, str, str]:
+    page = browser.get(path)
+    return page.status, page.header("X-Trace-Id"), page.text
 
 
 def port_of(url: str) -> int:
@@ -35,14 +39,15 @@ def cluster(tmp_path):
 
 
 def test_kill_each_service_in_turn_and_the_others_carry_on(cluster):
+    browser = teacher(cluster)
     grading = Client(cluster.grading_proc.url())
     logs_url = cluster.log_proc.url()
-    assert get(cluster.portal + "/students/1")[0] == 200
+    assert get(browser, "/students/1")[0] == 200
 
     # The registry: pages keep working from the providers each service already knows.
     cluster.registry_proc.signal(signal.SIGKILL)
     for _ in range(5):
-        assert get(cluster.portal + "/students/1")[0] == 200
+        assert get(browser, "/students/1")[0] == 200
     assert grading.Grades.count_students() == 5
     cluster.restart_registry()
     registry = Client(cluster.registry)
@@ -50,17 +55,17 @@ def test_kill_each_service_in_turn_and_the_others_carry_on(cluster):
 
     # The log service: services keep serving; their records wait in their queues.
     cluster.log_proc.signal(signal.SIGKILL)
-    assert get(cluster.portal + "/students/2")[0] == 200
+    assert get(browser, "/students/2")[0] == 200
     assert grading.Grades.add_grade(2, "While the log was down", "Quiz", 70)["score"] == 70.0
     cluster.log_proc = cluster.start_log(port_of(logs_url))
 
     # Grading: the portal says 503 (no other instance), then recovers by itself.
     grading_url = cluster.grading_proc.url()
     cluster.grading_proc.signal(signal.SIGKILL)
-    status, _, body = get(cluster.portal + "/students/1")
+    status, _, body = get(browser, "/students/1")
     assert status == 503 and "not answering" in body
     cluster.grading_proc = cluster.start_grading(port_of(grading_url))
-    wait_until(lambda: get(cluster.portal + "/students/1")[0] == 200, 15, interval=0.2, message="grading back")
+    wait_until(lambda: get(browser, "/students/1")[0] == 200, 15, interval=0.2, message="grading back")
 
     # The portal: grading and the rest do not care.
     cluster.portal_proc.signal(signal.SIGKILL)
@@ -83,6 +88,7 @@ def test_restarted_registry_is_repopulated_within_two_intervals(cluster):
         10,
         message="the cluster registered",
     )
+    browser = teacher(cluster)
     time.sleep(3 * cluster.interval)  # long enough for the services to learn the registry's pace
     cluster.registry_proc.signal(signal.SIGKILL)
     cluster.registry_proc.wait()
@@ -97,17 +103,18 @@ def test_restarted_registry_is_repopulated_within_two_intervals(cluster):
     elapsed = time.monotonic() - back
     assert elapsed <= 2 * cluster.interval, f"re-registration took {elapsed:.2f} s"
     # And the portal still finds grading through the new registry's pushes.
-    assert get(cluster.portal + "/students/1")[0] == 200
+    assert get(browser, "/students/1")[0] == 200
 
 
 def test_stopped_log_service_loses_no_entries(cluster):
     logs_url = cluster.log_proc.url()
-    wait_until(lambda: get(cluster.portal + "/students/1")[0] == 200, 10, message="the portal")
+    browser = teacher(cluster)
+    wait_until(lambda: get(browser, "/students/1")[0] == 200, 10, message="the portal")
     cluster.log_proc.signal(signal.SIGTERM)
     assert cluster.log_proc.wait(10) == 0
     traces = []
     for n in range(30):
-        status, trace_id, _ = get(cluster.portal + f"/students/{1 + n % 5}")
+        status, trace_id, _ = get(browser, f"/students/{1 + n % 5}")
         assert status == 200
         traces.append(trace_id)
     time.sleep(1.0)  # the shippers retry with backoff meanwhile

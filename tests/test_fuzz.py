@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from helpers.wsgi_client import WsgiClient
+from helpers.signed_in import make_user, portal_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,7 +172,7 @@ form_text = st.one_of(
 
 def test_portal_forms_answer_only_303_or_4xx(services):
     grading = Client(services["grading"].url)
-    portal = WsgiClient(make_app(grading))
+    portal = portal_client(make_app(grading), make_user(grading))
 
     @SETTINGS
     @given(

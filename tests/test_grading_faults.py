@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from helpers.raw_rpc import rpc
-from helpers.wsgi_client import WsgiClient
+from helpers.signed_in import make_user, portal_client
 
 from portal.app import make_app
 from rpc_cluster import Client, RpcError
@@ -164,6 +164,8 @@ def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(s
     ):
         client = Client(service.url, timeout=30)
         client.Grades.add_grade(1, "Before", "Quiz", 60)
+        # Signed in while there is room: a session is a row too.
+        portal = portal_client(make_app(client), make_user(client))
         disk.fill()
         try:
             answer = rpc(
@@ -184,7 +186,6 @@ def test_a_full_disk_is_a_503_that_stores_nothing_and_writes_resume_once_freed(s
                 client.Grades.add_student("Refused", "Student")
             assert client.Grades.get_student(1)["first_name"] == "Nick"  # reads go on
             # The portal shows its 503 page for it, and stores nothing either.
-            portal = WsgiClient(make_app(client))
             token = portal.get("/students/1").csrf()
             page = portal.post(
                 "/students/1/grades",

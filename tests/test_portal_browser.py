@@ -6,12 +6,21 @@ import http.server
 import signal
 import threading
 
+import pytest
 from helpers.browser import PHONE, grading_client, names_shown, new_student, serious_violations, shot
 from helpers.processes import Cluster, Processes
+from helpers.signed_in import sign_in_context
 from helpers.waiting import wait_until
 
 from portal.frame.csrf import CSRF_COOKIE
 from rpc_cluster import Client
+
+
+@pytest.fixture
+def page(page, cluster):
+    """A fresh browser page, signed in to the module's cluster as its administrator."""
+    sign_in_context(page.context, cluster.portal, cluster.admin)
+    return page
 
 
 def test_list_click_a_student_add_a_grade_and_see_it(cluster, page):
@@ -52,6 +61,7 @@ def test_an_invalid_score_is_refused_with_a_message(cluster, page):
 
 def test_add_a_student_on_a_phone(cluster, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, java_script_enabled=False)
+    sign_in_context(context, cluster.portal, cluster.admin)
     page = context.new_page()
     try:
         page.goto(cluster.portal + "/students")
@@ -137,6 +147,7 @@ def test_grading_killed_then_restarted(tmp_path, browser, axe):
     try:
         cluster = Cluster(processes, tmp_path)
         page = browser.new_page()
+        sign_in_context(page.context, cluster.portal, cluster.admin)
         page.goto(cluster.portal + "/students/2")
         assert page.inner_text("h1") == "Roberto Baggio"
         port = cluster.grading_proc.url().rsplit(":", 1)[1].split("/")[0]
@@ -250,6 +261,7 @@ def test_export_then_import_round_trip(tmp_path, browser):
             s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]] for s in grading.Grades.get_students()
         }
         context = browser.new_context(accept_downloads=True, viewport={"width": 1024, "height": 800})
+        sign_in_context(context, cluster.portal, cluster.admin)
         page = context.new_page()
         page.set_default_timeout(10_000)
         page.goto(cluster.portal + "/students")
@@ -288,6 +300,7 @@ def test_export_then_import_round_trip(tmp_path, browser):
 def test_statistics_page_shows_its_chart(cluster, browser):
     for name, viewport in (("statistics", {"width": 1024, "height": 800}), ("statistics-phone", PHONE)):
         context = browser.new_context(viewport=viewport, java_script_enabled=False)
+        sign_in_context(context, cluster.portal, cluster.admin)
         page = context.new_page()
         try:
             page.goto(cluster.portal + "/students")
@@ -319,6 +332,7 @@ def test_new_pages_fit_a_phone_without_javascript(cluster, browser):
     student = new_student(cluster, "Phoebe", "Phone", [("A rather long title for a small screen", "Homework", 77)])
     grade = student["grades"][0]
     context = browser.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=False)
+    sign_in_context(context, cluster.portal, cluster.admin)
     page = context.new_page()
     try:
         for path, name in (
@@ -344,6 +358,7 @@ def test_every_page_has_no_serious_accessibility_violation(cluster, browser, axe
     problems = []
     for viewport in ({"width": 1024, "height": 800}, PHONE):
         context = browser.new_context(viewport=viewport)
+        sign_in_context(context, cluster.portal, cluster.admin)
         page = context.new_page()
         page.set_default_timeout(10_000)
         try:
@@ -378,7 +393,8 @@ def test_every_page_has_no_serious_accessibility_violation(cluster, browser, axe
             page.click("button:has-text('Add grade')")
             assert page.locator(".flash").count() == 1
             problems += serious_violations(axe, page)
-            context.clear_cookies()  # the form's token no longer matches: 403
+            # A token the session did not issue (a forged form): 403.
+            page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(i => i.value = 'forged')")
             page.fill("#title", "Refused")
             page.fill("#score", "50")
             page.click("button:has-text('Add grade')")

@@ -6,8 +6,8 @@ import subprocess
 import time
 
 import pytest
+from helpers.signed_in import make_user, portal_client
 from helpers.waiting import wait_until
-from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
 from portal.cluster_stats import ClusterWatch, metrics_fetcher
@@ -33,7 +33,7 @@ def live(tmp_path):
             lambda: [row["service_url"] for row in lookup.Registry.services()] + [registry.url], metrics_fetcher(None)
         )
         app = make_app(Client(grading.url), registry=lookup, logs=Client(logs.url), watch=watch)
-        yield WsgiClient(app), watch, Client(grading.url), Client(logs.url)
+        yield portal_client(app, make_user(Client(grading.url))), watch, Client(grading.url), Client(logs.url)
 
 
 def test_each_service_shows_its_instances_and_its_last_minute(live):
@@ -119,12 +119,14 @@ def test_pages_are_counted_by_route_and_status_on_the_portals_metrics(tmp_path):
             import urllib.error
             import urllib.request
 
+            # Not signed in: each page sends the browser to /login (a page too), which it follows.
             for path in ("/students/abc", "/students/abc", "/cluster"):
                 with contextlib.suppress(urllib.error.HTTPError):
                     urllib.request.urlopen(base + path, timeout=10).read()
             samples = scrape(base)
-    assert value(samples, "portal_pages_total", route="/students/<student_id>", status="404") == 2
-    assert value(samples, "portal_pages_total", route="/cluster", status="200") == 1
+    assert value(samples, "portal_pages_total", route="/students/<student_id>", status="303") == 2
+    assert value(samples, "portal_pages_total", route="/cluster", status="303") == 1
+    assert value(samples, "portal_pages_total", route="/login", status="200") == 3
     assert value(samples, "portal_page_duration_seconds_count", route="/cluster") == 1
     del grading
 
@@ -157,7 +159,7 @@ def test_an_instance_whose_scrape_failed_says_why_and_the_others_keep_their_figu
             for name, url in (("GradingService", grading.url), ("SlowService", slow.url))
         ]
         watch = ClusterWatch(lambda: [row["service_url"] for row in rows], metrics_fetcher(None, timeout=1.0))
-        portal = WsgiClient(make_app(grading, registry=Registry(rows), logs=logs, watch=watch))
+        portal = portal_client(make_app(grading, registry=Registry(rows), logs=logs, watch=watch), make_user(grading))
         try:
             watch.scrape_all()
             grading.Grades.get_student(1)
@@ -196,7 +198,7 @@ def test_a_trace_is_shown_in_the_order_the_log_service_gives_it(live):
             asked.append((method, params))
             return [dict(entry) for entry in entries]
 
-    portal = WsgiClient(make_app(grading, logs=Logs()))
+    portal = portal_client(make_app(grading, logs=Logs()), make_user(grading))
     page = portal.get(f"/cluster?trace={TRACE}")
     assert page.status == 200
     assert asked == [("Log.tail", {"limit": 500, "service_name": None, "level": None, "trace_id": TRACE})]

@@ -452,13 +452,14 @@ def test_a_name_that_is_not_utf8_is_a_400_naming_its_field(portal, grading, body
 
 
 def test_a_log_filter_that_is_not_utf8_is_a_400_naming_it(grading):
-    from helpers.wsgi_client import WsgiClient
+    from helpers.signed_in import make_user, portal_client
 
     from portal.app import make_app
     from rpc_cluster import Client
 
     nowhere = Client("http://127.0.0.1:9/rpc")
-    page = WsgiClient(make_app(grading, registry=nowhere, logs=nowhere)).get("/cluster?service=%FF%FE")
+    portal = portal_client(make_app(grading, registry=nowhere, logs=nowhere), make_user(grading))
+    page = portal.get("/cluster?service=%FF%FE")
     assert page.status == 400 and "Service is not valid text (UTF-8)" in page.text
 
 
@@ -487,12 +488,12 @@ def test_a_signed_flash_message_is_shown_without_control_characters(grading, no_
     import hashlib
     import hmac
 
-    from helpers.wsgi_client import WsgiClient
+    from helpers.signed_in import make_user, portal_client
 
     from portal.app import make_app
 
     secret = b"one secret for csrf and flash"
-    client = WsgiClient(make_app(grading, secret=secret))
+    client = portal_client(make_app(grading, secret=secret), make_user(grading))
     quoted = urllib.parse.quote("Saved\x00 \x1b[31mQuiz\x7f.")
     digest = hmac.new(secret, b"portal flash message\0" + quoted.encode(), hashlib.sha256).digest()
     client.cookies[flash.FLASH_COOKIE] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + "." + quoted
@@ -551,11 +552,12 @@ class _Registry:
 
 
 def test_the_cluster_page_shows_a_dash_for_figures_that_are_not_numbers(grading, no_tracebacks):
-    from helpers.wsgi_client import WsgiClient
+    from helpers.signed_in import make_user, portal_client
 
     from portal.app import make_app
 
-    page = WsgiClient(make_app(grading, registry=_Registry(), logs=None, watch=_Watch())).get("/cluster")
+    portal = portal_client(make_app(grading, registry=_Registry(), logs=None, watch=_Watch()), make_user(grading))
+    page = portal.get("/cluster")
     assert page.status == 200 and "GradingService" in page.text
     assert not re.search(r">\s*-?(nan|inf)", page.text) and "inf ms" not in page.text
     assert text.figure(float("nan")) == text.figure(float("-inf"), 2, "ms") == "—"

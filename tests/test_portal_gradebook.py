@@ -8,6 +8,7 @@ import re
 
 import pytest
 from helpers.grade_forms import INVALID_GRADE_FORMS
+from helpers.signed_in import make_user, portal_client, with_a_session
 from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
@@ -25,7 +26,7 @@ def grading(tmp_path):
 
 
 class Counting:
-    """A grading client that records the methods a page calls."""
+    """A grading client that records the methods a page calls (each page's first is its ``Sessions.check``)."""
 
     def __init__(self, client):
         self.client = client
@@ -42,8 +43,10 @@ def counting(grading):
 
 
 @pytest.fixture
-def portal(counting):
-    return WsgiClient(make_app(counting))
+def portal(counting, grading):
+    client = portal_client(make_app(counting), make_user(grading))
+    counting.calls.clear()
+    return client
 
 
 def names_in_order(page):
@@ -86,7 +89,7 @@ def test_a_search_longer_than_any_name_is_400_with_a_message(portal, counting):
     page = portal.get("/students?q=" + "x" * 101)
     assert page.status == 400
     assert "Search must be at most 100 characters" in page.text
-    assert counting.calls == []
+    assert counting.calls == ["Sessions.check"]
 
 
 def test_sort_by_average_both_ways_and_by_name(portal):
@@ -122,7 +125,7 @@ def test_paging_keeps_the_search_and_the_sort(portal, grading):
 
 def test_the_student_list_is_one_grading_call(portal, counting):
     assert portal.get("/students?q=a&sort=average").status == 200
-    assert counting.calls == ["Grades.list_students"]
+    assert counting.calls == ["Sessions.check", "Grades.list_students"]
 
 
 # -- adding a grade: one call --------------------------------------------------------------------
@@ -132,11 +135,11 @@ def test_adding_a_grade_is_one_grading_call_and_an_unknown_student_still_404(por
     token = portal.get("/students/1").csrf()
     counting.calls.clear()
     added = portal.post("/students/1/grades", {"csrf_token": token, "title": "Quiz 9", "type": "Quiz", "score": "70"})
-    assert added.status == 303 and counting.calls == ["Grades.add_grade"]
+    assert added.status == 303 and counting.calls == ["Sessions.check", "Grades.add_grade"]
     counting.calls.clear()
     missing = portal.post("/students/999/grades", {"csrf_token": token, "title": "Q", "type": "Quiz", "score": "5"})
     assert missing.status == 404 and "There is no student with id 999." in missing.text
-    assert counting.calls == ["Grades.add_grade"]
+    assert counting.calls == ["Sessions.check", "Grades.add_grade"]
 
 
 # -- editing a grade -----------------------------------------------------------------------------
@@ -306,7 +309,7 @@ def test_export_reads_students_a_page_at_a_time(portal, grading, counting):
     grading.Grades.import_grades("student_id,title,type,score\n" + "1,Extra,Quiz,50\n" * 3)
     counting.calls.clear()
     assert portal.get("/students.csv").status == 200
-    assert counting.calls == ["Grades.get_students"]  # 5 students: one page, shorter than a full one
+    assert counting.calls == ["Sessions.check", "Grades.get_students"]  # 5 students: one page, shorter than a full one
 
 
 # -- import --------------------------------------------------------------------------------------
@@ -420,7 +423,7 @@ def test_ten_thousand_rows_fit_and_a_larger_file_is_refused(portal, grading):
 
 def test_statistics_page_numbers_chart_and_table(portal, counting):
     page = portal.get("/statistics")
-    assert page.status == 200 and counting.calls == ["Grades.statistics"]
+    assert page.status == 200 and counting.calls == ["Sessions.check", "Grades.statistics"]
     text = html.unescape(page.text)
     assert re.search(r'id="students-count">5<', text) and re.search(r'id="grades-count">15<', text)
     assert 'id="mean">57.4<' in text and 'id="median">47.3<' in text
@@ -444,7 +447,7 @@ def test_statistics_of_a_class_without_grades(tmp_path):
         for student in grading.Grades.get_students():
             for grade in student["grades"]:
                 grading.Grades.delete_grade(grade["id"])
-        page = WsgiClient(make_app(grading)).get("/statistics")
+        page = portal_client(make_app(grading), make_user(grading)).get("/statistics")
     assert page.status == 200
     assert 'id="mean">—<' in page.text and 'id="median">—<' in page.text
     assert "0 of 5 students have an average" in page.text
@@ -471,14 +474,12 @@ def test_the_header_links_every_page(portal):
     ],
 )
 def test_new_pages_show_their_trace_and_say_503_when_grading_is_down(grading, method, path):
-    dead = WsgiClient(make_app(Client(NOWHERE)))
+    dead = with_a_session(WsgiClient(make_app(Client(NOWHERE))))
     page = dead.request(method, path)
-    if path == "/import":  # the form itself needs no grading call
-        assert page.status == 200
-    else:
-        assert page.status == 503 and "not answering" in page.text
+    # Every page asks grading whose session the browser holds: even /import's form needs it up.
+    assert page.status == 503 and "not answering" in page.text
     footer_trace(page)
-    alive = WsgiClient(make_app(grading)).request(method, path)
+    alive = portal_client(make_app(grading), make_user(grading)).request(method, path)
     assert alive.status == 200
     if path != "/students.csv":
         footer_trace(alive)

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers.signed_in import PASSWORD, make_user, portal_client, with_a_session
 from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
@@ -53,11 +54,22 @@ class Broken:
 
 def every_page(grading) -> dict[str, str]:
     """Name -> HTML of each page the portal can show, in each of its states."""
-    portal = WsgiClient(make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE)))
+    app = make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE))
+    admin = make_user(grading, "admin", display_name="Ada <Admin>")
+    teacher = make_user(grading, "teacher", display_name='Tom "Teacher" & co')
+    portal = portal_client(app, admin)
     student = grading.Grades.get_student(1)
     grade_id = student["grades"][0]["id"]
     grading.Grades.add_grade(1, '<b>bold</b> & "quoted" =1+1', "Homework", 12.5)
+    klass = grading.Grades.add_class("Year <7> & maths", teacher.username)
+    for number in (1, 2, 3):
+        grading.Grades.enroll(klass["id"], number)
+    grading.Grades.archive(klass["id"], 3)
+    grading.Grades.update_grade(grade_id, score=55)
     token = portal.get("/students").csrf()
+    anonymous = WsgiClient(app)
+    login_token = anonymous.get("/login").csrf()
+    class_url = f"/classes/{klass['id']}"
     pages = {
         "students": portal.get("/students"),
         "students-search": portal.get("/students?q=a&sort=-average"),
@@ -73,18 +85,58 @@ def every_page(grading) -> dict[str, str]:
             f"/students/1/grades/{grade_id}", {"csrf_token": token, "title": "", "type": "Essay", "score": "1e999"}
         ),
         "delete-confirm": portal.get(f"/students/1/grades/{grade_id}/delete"),
+        "grade-history": portal.get(f"/grades/{grade_id}/history"),
         "statistics": portal.get("/statistics"),
         "import": portal.get("/import"),
         "import-invalid": portal.upload(
             "/import", {"csrf_token": token}, {"file": ("bad.csv", b"student_id,title,type,score\n1,Q,Quiz,500\n")}
         ),
+        "classes": portal.get("/classes"),
+        "classes-add-invalid": portal.post("/classes", {"csrf_token": token, "name": " ", "teacher": ""}),
+        "class": portal.get(class_url),
+        "class-renaming": portal.get(f"{class_url}?rename=2"),
+        "class-rename-invalid": portal.post(
+            f"{class_url}/students/2/name", {"csrf_token": token, "first_name": "", "last_name": "x" * 101}
+        ),
+        "class-add-invalid": portal.post(
+            f"{class_url}/students", {"csrf_token": token, "first_name": "Ada", "last_name": ""}
+        ),
+        "class-same-name": portal.post(
+            f"{class_url}/students", {"csrf_token": token, "first_name": "nick", "last_name": " Carter"}
+        ),
+        "class-enrol-invalid": portal.post(f"{class_url}/enrolments", {"csrf_token": token, "student_id": "x"}),
+        "unenroll-confirm": portal.get(f"{class_url}/students/2/unenroll"),
+        "users": portal.get("/users"),
+        "users-add-invalid": portal.post(
+            "/users",
+            {"csrf_token": token, "username": "", "role": "teacher", "password": PASSWORD, "password_again": "x"},
+        ),
+        "password": portal.get(f"/users/{teacher.username}/password"),
+        "password-invalid": portal.post(
+            f"/users/{teacher.username}/password", {"csrf_token": token, "password": "a", "password_again": "b"}
+        ),
         "cluster-down": portal.get("/cluster"),
         "not-found": portal.get("/students/abc"),
         "forbidden": portal.post("/students", {"first_name": "A", "last_name": "B"}),
         "method-not-allowed": portal.request("DELETE", "/students/1"),
-        "unavailable": WsgiClient(make_app(Client(NOWHERE))).get("/students"),
-        "error": WsgiClient(make_app(Broken())).get("/statistics"),
+        "login": anonymous.get("/login?next=/classes"),
+        "login-blank": anonymous.post("/login", {"csrf_token": login_token, "username": "", "password": ""}),
+        "login-wrong": anonymous.post(
+            "/login", {"csrf_token": login_token, "username": admin.username, "password": "not the password"}
+        ),
+        "signed-out-post": anonymous.post("/students", {"first_name": "A", "last_name": "B"}),
+        "unavailable": with_a_session(WsgiClient(make_app(Client(NOWHERE)))).get("/students"),
+        "error": with_a_session(WsgiClient(make_app(Broken()))).get("/statistics"),
     }
+    as_teacher = portal_client(app, teacher)
+    pages["teacher-classes"] = as_teacher.get("/classes")
+    pages["teacher-class"] = as_teacher.get(class_url)
+    pages["teacher-forbidden"] = as_teacher.get("/users")
+    for _ in range(5):
+        anonymous.post("/login", {"csrf_token": login_token, "username": "locked-out", "password": "wrong password"})
+    pages["login-locked"] = anonymous.post(
+        "/login", {"csrf_token": login_token, "username": "locked-out", "password": "wrong password"}
+    )
     assert (
         portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz", "score": "5"}).status
         == 303
@@ -96,9 +148,20 @@ def every_page(grading) -> dict[str, str]:
         "student-add-invalid": 400,
         "student-edit-invalid": 400,
         "import-invalid": 400,
+        "classes-add-invalid": 400,
+        "class-rename-invalid": 400,
+        "class-add-invalid": 400,
+        "class-enrol-invalid": 400,
+        "users-add-invalid": 400,
+        "password-invalid": 400,
         "not-found": 404,
         "forbidden": 403,
         "method-not-allowed": 405,
+        "login-blank": 400,
+        "login-wrong": 403,
+        "login-locked": 429,
+        "signed-out-post": 403,
+        "teacher-forbidden": 403,
         "unavailable": 503,
         "error": 500,
     }

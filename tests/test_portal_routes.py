@@ -6,6 +6,7 @@ import re
 
 import pytest
 from helpers.grade_forms import INVALID_GRADE_FORMS
+from helpers.signed_in import SESSION_COOKIE, make_user, portal_client, signed_in_over, with_a_session
 from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
@@ -142,35 +143,42 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(portal, grading):
 GRADE = {"title": "Forged", "type": "Quiz", "score": "5"}
 
 
-def test_a_cookie_and_field_pair_the_server_did_not_issue_is_403(portal, grading):
+def test_a_token_is_good_only_for_its_own_session(portal, grading):
     before = grading.Grades.get_student(1)["grades"]
-    # Another page of the same site (127.0.0.1 on another port) can set the cookie and post the field.
-    forger = WsgiClient(portal.app)
-    forger.cookies[CSRF_COOKIE] = "a" * 43
-    forged = forger.post("/students/1/grades", dict(GRADE, csrf_token="a" * 43))
-    assert forged.status == 403 and "expired" in forged.text
-    # The cookie the portal issued is a nonce, not the token: posting it back as the field is refused.
     token = portal.get("/students/1").csrf()
-    nonce = portal.cookies[CSRF_COOKIE]
-    assert token != nonce
-    assert portal.post("/students/1/grades", dict(GRADE, csrf_token=nonce)).status == 403
-    # A real token is bound to its own cookie.
-    forger.cookies[CSRF_COOKIE] = "b" * 43
-    assert forger.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 403
+    assert token != portal.cookies[SESSION_COOKIE]  # the token is not the session id
+    # Another page of the same site (127.0.0.1 on another port) can set the sign-in form's nonce cookie and
+    # post the field: a signed-in form does not look at that cookie at all.
+    forged = dict(portal.cookies, **{CSRF_COOKIE: "a" * 43})
+    forger = WsgiClient(portal.app)
+    forger.cookies = forged
+    assert forger.post("/students/1/grades", dict(GRADE, csrf_token="a" * 43)).status == 403
+    # Another user's session has its own token: neither is good for the other.
+    other = portal_client(portal.app, make_user(grading, "admin"))
+    assert other.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 403
+    assert portal.post("/students/1/grades", dict(GRADE, csrf_token=other.get("/students/1").csrf())).status == 403
     assert grading.Grades.get_student(1)["grades"] == before
     assert portal.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 303
 
 
-def test_a_token_is_good_only_where_its_secret_is(grading):
+def test_the_sign_in_forms_token_is_good_only_where_its_secret_is(grading):
+    account = make_user(grading, "admin")
+
+    def posted(form_from, post_to):
+        token = form_from.get("/login").csrf()
+        post_to.cookies = dict(form_from.cookies)
+        fields = {"csrf_token": token, "username": account.username, "password": account.password}
+        return post_to.post("/login", fields).status
+
     one, other = WsgiClient(make_app(grading)), WsgiClient(make_app(grading))
-    token = one.get("/students/1").csrf()
-    other.cookies = dict(one.cookies)
-    assert other.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 403  # its own random secret
+    assert posted(one, other) == 403  # each portal has its own random secret
     # Portals behind one balancer share a configured secret, so either accepts the other's form.
     first, second = (WsgiClient(make_app(grading, secret=b"one class, two portals")) for _ in range(2))
-    token = first.get("/students/1").csrf()
-    second.cookies = dict(first.cookies)
-    assert second.post("/students/1/grades", dict(GRADE, csrf_token=token)).status == 303
+    assert posted(first, second) == 303
+    # The session it made is good on either: it lives in grading.
+    assert second.get("/students/1").status == 200
+    first.cookies = dict(second.cookies)
+    assert first.get("/students/1").status == 200
 
 
 def test_the_secret_comes_from_the_flag_or_the_environment_and_help_never_shows_it(monkeypatch, capsys):
@@ -274,7 +282,7 @@ def test_everything_is_escaped(portal, grading):
 
 def test_grading_unavailable_is_a_503_page(tmp_path):
     dead = Client("http://127.0.0.1:9/rpc")
-    portal = WsgiClient(make_app(dead))
+    portal = with_a_session(WsgiClient(make_app(dead)))
     for path in ("/students", "/students/1"):
         page = portal.get(path)
         assert page.status == 503
@@ -287,7 +295,7 @@ def test_unexpected_failure_is_a_500_page_without_traceback(portal):
         def call(self, *args, **kwargs):
             raise KeyError("secret detail")
 
-    page = WsgiClient(make_app(Broken())).get("/students")
+    page = with_a_session(WsgiClient(make_app(Broken()))).get("/students")
     assert page.status == 500 and "secret" not in page.text and "Traceback" not in page.text
 
 
@@ -297,12 +305,15 @@ def test_cluster_page(grading, registry_service, tmp_path):
     with LogService(port=0, registry=NOWHERE, log_file=tmp_path / "d.log") as logs:
         Client(logs.url).Log.write("a <b>line</b> from the log", service_name="Tester")
         Client(registry_service.url).Registry.register("GradingService", "http://127.0.0.1:6123/rpc")
-        portal = WsgiClient(make_app(grading, registry=Client(registry_service.url), logs=Client(logs.url)))
+        portal = portal_client(
+            make_app(grading, registry=Client(registry_service.url), logs=Client(logs.url)), make_user(grading)
+        )
         page = portal.get("/cluster")
     assert page.status == 200
     assert "GradingService" in page.text and "http://127.0.0.1:6123/rpc" in page.text
     assert "a &lt;b&gt;line&lt;/b&gt; from the log" in page.text
-    down = WsgiClient(make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE))).get("/cluster")
+    down = portal_client(make_app(grading, registry=Client(NOWHERE), logs=Client(NOWHERE)), make_user(grading))
+    down = down.get("/cluster")
     assert down.status == 200 and "The registry is not answering." in down.text
 
 
@@ -342,10 +353,10 @@ class FakeLogs:
         return []
 
 
-def test_cluster_page_work_grows_linearly_with_the_services():
+def test_cluster_page_work_grows_linearly_with_the_services(grading):
     for count in (1000, 4000):
         registry = FakeRegistry(count)
-        page = WsgiClient(make_app(None, registry=registry, logs=FakeLogs())).get("/cluster")
+        page = signed_in_over(grading, None, registry=registry, logs=FakeLogs()).get("/cluster")
         assert page.status == 200
         assert page.text.count('<tr class="instance">') == count
         per_name = count // 40

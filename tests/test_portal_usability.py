@@ -4,6 +4,14 @@ names cut silently, words wider than a phone, focus lost after adding a grade, m
 
 import pytest
 from helpers.browser import PHONE, grading_client, names_shown, new_student, serious_violations, shot
+from helpers.signed_in import sign_in_context
+
+
+@pytest.fixture
+def page(page, cluster):
+    """A fresh browser page, signed in to the module's cluster as its administrator."""
+    sign_in_context(page.context, cluster.portal, cluster.admin)
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +98,7 @@ def test_sorting_by_name_shows_last_name_first(cluster, page):
 def test_a_long_word_wraps_in_the_heading_and_the_banners_on_a_phone(cluster, browser):
     word = "Wolfeschlegelsteinhausenbergerdorff" * 2 + "x" * 30  # 100 characters, no space
     context = browser.new_context(viewport=PHONE, is_mobile=True)
+    sign_in_context(context, cluster.portal, cluster.admin)
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:

@@ -10,7 +10,9 @@ import time
 import urllib.request
 
 import pytest
+from helpers.http_browser import HttpBrowser
 from helpers.processes import ROOT
+from helpers.signed_in import make_user, sign_in
 from helpers.waiting import wait_until
 
 from rpc_cluster import Client, RegistryClient, TlsFiles, TransportError, connect
@@ -175,10 +177,12 @@ def test_a_whole_cluster_on_tls_with_a_token(processes, certificates, tmp_path):
         connect("GradingService", registry, token=None, tls_ca=certificates.ca).Grades.get_student(1)
 
     portal = next(r["service_url"] for r in rows if r["service_name"] == "PortalService").rsplit("/rpc", 1)[0]
-    context = ssl.create_default_context(cafile=certificates.ca)
-    with urllib.request.urlopen(f"{portal}/students", context=context, timeout=10) as page:
-        assert page.status == 200 and b"Carter, Nick" in page.read()
-        assert "Secure" in page.headers.get("Set-Cookie", "")
+    browser = HttpBrowser(portal, ca=certificates.ca)
+    signed = sign_in(browser, make_user(grading, "admin"), wait=15)
+    cookies = [value for name, value in signed.headers if name.lower() == "set-cookie"]
+    assert any(c.startswith("portal_session=") and "; Secure" in c and "HttpOnly" in c for c in cookies), cookies
+    page = browser.get("/students")
+    assert page.status == 200 and "Carter, Nick" in page.text
 
     result = cli(
         "services", "--registry", registry, "--tls-ca", certificates.ca, env=dict(os.environ, RPC_CLUSTER_TOKEN=TOKEN)

@@ -13,7 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers.http_browser import HttpBrowser
 from helpers.processes import ROOT
+from helpers.signed_in import Account, sign_in
 from helpers.waiting import wait_until
 
 from rpc_cluster import RegistryClient
@@ -69,6 +71,14 @@ def up_argv(data: Path, *flags: str) -> list[str]:
     ]
 
 
+def signed_in(portal: str, data: Path, ca: str | None = None) -> HttpBrowser:
+    """A browser of ``portal`` signed in as the admin that `up` made, with the password it kept in ``data``."""
+    password = (data / "admin-password").read_text().strip()
+    browser = HttpBrowser(portal.rstrip("/"), ca=ca)
+    sign_in(browser, Account("admin", password, "admin"))
+    return browser
+
+
 def start_up(tmp_path: Path, *flags: str) -> subprocess.Popen:
     """`up` on port 0 everywhere with its data in tmp_path/data and its output in tmp_path/up.log, plus ``flags``."""
     # The child holds its own copy of the descriptor: ours is closed at once.
@@ -90,8 +100,8 @@ def test_up_starts_serves_and_stops_cleanly(tmp_path):
         text = output()
         listing = text[text.index("  portal") :]
         assert listing.index("portal") < listing.index("registry") < listing.index("grading")
-        with urllib.request.urlopen(match.group(1) + "students", timeout=5) as response:
-            assert response.status == 200 and b"Carter, Nick" in response.read()
+        page = signed_in(match.group(1), tmp_path / "data").get("/students")
+        assert page.status == 200 and "Carter, Nick" in page.text
         assert re.search(r"^grading +\| .*GradingService registered", text, re.M)  # prefixed output
         kids = children_of(proc.pid)
         assert len(kids) == 4
@@ -152,8 +162,7 @@ def test_up_ha_runs_etcd_and_two_registries_and_survives_losing_one(tmp_path):
         first = next(pid for pid, argv in commands.items() if "registry" in argv and first_port in argv)
         os.kill(first, signal.SIGKILL)
         assert {r["service_name"] for r in both.Registry.services()} >= {"GradingService", "PortalService"}
-        with urllib.request.urlopen(portal + "students", timeout=5) as response:
-            assert b"Carter, Nick" in response.read()
+        assert "Carter, Nick" in signed_in(portal, tmp_path / "data").get("/students").text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
         time.sleep(0.2)
@@ -189,9 +198,8 @@ def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
         registry = re.search(r"registry\s+(https://\S+/rpc)", output()).group(1)
         ca = data / "tls" / "ca.pem"
         assert oct((data / "tls" / "ca-key.pem").stat().st_mode & 0o777) == "0o600"
-        context = ssl.create_default_context(cafile=str(ca))
-        with urllib.request.urlopen(portal + "students", timeout=5, context=context) as response:
-            assert response.status == 200 and b"Carter, Nick" in response.read()
+        page = signed_in(portal, data, ca=str(ca)).get("/students")
+        assert page.status == 200 and "Carter, Nick" in page.text
         with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
             urllib.request.urlopen(portal + "students", timeout=5, context=ssl.create_default_context())
         rows = RegistryClient(registry, tls_ca=str(ca)).call("Registry.services")

@@ -25,7 +25,7 @@ class Unavailable(Exception):
         self.reason = reason
 
 
-def call(client: Caller, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+def call(client: Caller, service: str, method: str, /, *args: Any, **kwargs: Any) -> Any:
     """``client.call(method, ...)`` (whatever JSON it answers), raising ``Unavailable(service)`` when it
     cannot be reached."""
     try:
@@ -36,7 +36,7 @@ def call(client: Caller, service: str, method: str, *args: Any, **kwargs: Any) -
         raise Unavailable(service) from None
 
 
-def grading(method: str, *args: Any, **kwargs: Any) -> Any:
+def grading(method: str, /, *args: Any, **kwargs: Any) -> Any:
     """One call to the grading service (``grading("Grades.get_student", 3)``); 503 page when it is down."""
     return call(context().grading, GRADING, method, *args, **kwargs)
 

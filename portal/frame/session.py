@@ -127,20 +127,28 @@ def refuse() -> NoReturn:
 
 
 def start(session: str) -> None:
-    """Give the browser the new session's id (a session cookie: gone when the browser closes)."""
-    bottle.response.set_cookie(COOKIE, session, path="/", httponly=True, samesite="lax", secure=_secure())
+    """Give the browser the new session's id: a session cookie (gone when the browser closes)."""
+    _set_cookie(f"{COOKIE}={session}")
 
 
 def forget() -> None:
     """Delete the browser's session cookie."""
-    bottle.response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure())
+    _set_cookie(f"{COOKIE}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
 
 
-def _secure() -> bool:
-    return context().secure_cookies or bottle.request.urlparts.scheme == "https"
+def _set_cookie(value: str) -> None:
+    """``Set-Cookie`` with the session cookie's flags, written out: Bottle would write ``SameSite=lax``.
+
+    Lax, not Strict: a teacher following a link to the portal from mail arrives signed in. Lax still
+    keeps the cookie off another site's POST, and every form checks the session's CSRF token anyway.
+    """
+    secure = context().secure_cookies or bottle.request.urlparts.scheme == "https"
+    bottle.response.add_header(
+        "Set-Cookie", f"{value}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+    )
 
 
-def service_call(method: str, **params: Any) -> Any:
+def service_call(method: str, /, **params: Any) -> Any:
     """A call to grading with the service's own authority (``Sessions.*`` refuse an acting user)."""
     with acting_as(None):
         return calls.grading(method, **params)

@@ -25,8 +25,8 @@ from ..frame.render import render
 from ..frame.traced import traced
 from .gradebook.student import id_or_404
 
-# Grading's largest page of students: a class is far smaller.
-ROSTER = 1000
+# Grading's largest page of Grades.list_students: a class is far smaller.
+ROSTER = 500
 # The class's changes shown on its page.
 CHANGES = 20
 MAX_NAME = 100

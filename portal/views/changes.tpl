@@ -11,7 +11,13 @@
   <tbody>
   % for e in entries:
     <tr>
-      <td><time datetime="{{e.at}}">{{e.when}}</time></td>
+      <td>
+      % if e.at:
+        <time datetime="{{e.at}}">{{e.when}}</time>
+      % else:
+        {{e.when}}
+      % end
+      </td>
       <td>{{e.user}}</td>
       <td>{{e.action}}</td>
       % if show_what:

@@ -48,7 +48,10 @@ class HttpBrowser:
             conn.close()
         for value in answer.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(value).items():
-                self.cookies[name] = morsel.value
+                if (morsel["expires"] and "1970" in morsel["expires"]) or morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)  # deleted, as a browser would
+                else:
+                    self.cookies[name] = morsel.value
         return Response(f"{answer.status} {answer.reason}", list(answer.headers.items()), data)
 
     def get(self, path: str) -> Response:

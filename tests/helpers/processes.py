@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -140,6 +141,14 @@ class Cluster:
             20,
             message="the cluster",
         )
+
+    @functools.cached_property
+    def admin(self):
+        """An administrator of the portal (made through grading on first use): ``signed_in.sign_in`` takes it."""
+        from helpers.signed_in import make_user
+        from rpc_cluster import Client
+
+        return make_user(Client(self.grading_proc.url()), "admin")
 
     def start_grading(self, port: int = 0) -> Proc:
         return self.processes.start(
