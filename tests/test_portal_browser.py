@@ -436,3 +436,177 @@ def test_the_live_cluster_page_refreshes_itself_and_follows_a_trace(cluster, pag
     page.click("#live-log a >> nth=0")
     assert trace_id in page.url
     assert serious_violations(axe, page) == []
+
+
+# -- signing in, classes, users: the pages a school's administrator and teachers use ------------------
+
+
+def test_sign_in_through_the_form_then_sign_out(cluster, browser):
+    from helpers.signed_in import make_user
+
+    account = make_user(grading_client(cluster), "teacher", display_name="Tara Teacher")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(cluster.portal + "/classes")
+        assert "/login?next=/classes" in page.url and page.inner_text("h1") == "Sign in"
+        page.fill("#username", account.username)
+        page.fill("#password", "not the password")
+        with page.expect_navigation() as answered:
+            page.click("button:has-text('Sign in')")
+        assert answered.value.status == 403
+        assert page.inner_text("#sign-in-error") == "Wrong username or password."
+        assert page.input_value("#username") == account.username and page.input_value("#password") == ""
+        shot(page, "sign-in-wrong")
+        page.fill("#password", account.password)
+        with page.expect_navigation():
+            page.click("button:has-text('Sign in')")
+        assert page.url == cluster.portal + "/classes" and page.inner_text("h1").startswith("My classes")
+        assert "Tara Teacher" in page.inner_text("header")
+        assert page.locator("nav >> text=Users").count() == 0 and page.locator("nav >> text=Cluster").count() == 0
+        cookie = next(c for c in context.cookies() if c["name"] == "portal_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        shot(page, "classes-teacher")
+        with page.expect_navigation():
+            page.click("header button:has-text('Sign out')")
+        assert page.url.endswith("/login") and "You have signed out." in page.inner_text("main")
+        page.goto(cluster.portal + "/classes")
+        assert "/login?next=/classes" in page.url
+    finally:
+        context.close()
+
+
+def test_an_admin_makes_a_teacher_and_a_class_and_enrols_students(cluster, browser):
+    from helpers.signed_in import PASSWORD, Account, sign_in_page
+
+    grading = grading_client(cluster)
+    username = f"teach-{len(grading.Users.list())}"
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in_page(page, cluster.portal, cluster.admin, "/users")
+        assert page.url == cluster.portal + "/users"
+        page.fill("#username", username)
+        page.fill("#display_name", "Paula Peters")
+        page.select_option("#role", "teacher")
+        page.fill("#password", PASSWORD)
+        page.fill("#password_again", PASSWORD)
+        with page.expect_navigation():
+            page.click("button:has-text('Add user')")
+        assert page.inner_text(".flash") == f"Added Paula Peters ({username}) as teacher."
+        assert username in page.inner_text("#users")
+        page.click("nav >> text=Classes")
+        page.fill("#name", "Paula's chemistry")
+        page.select_option("#teacher", username)
+        with page.expect_navigation():
+            page.click("button:has-text('Add class')")
+        assert page.inner_text("h1") == "Paula's chemistry" and "Teacher: " + username in page.inner_text("main")
+        for student in ("1", "2"):
+            page.fill("#student_id", student)
+            with page.expect_navigation():
+                page.click("button:has-text('Enrol')")
+        assert page.inner_text(".flash") == "Enrolled Roberto Baggio."
+        page.fill("#first_name", "Marie")
+        page.fill("#last_name", "Curie")
+        with page.expect_navigation():
+            page.click("button:has-text('Add student')")
+        roster = page.locator("#roster-table a[href^='/students/']").all_inner_texts()
+        assert roster == ["Baggio, Roberto", "Carter, Nick", "Curie, Marie"]
+        shot(page, "class-admin")
+        with page.expect_navigation():
+            page.click("header button:has-text('Sign out')")
+        # The teacher signs in and finds the class and its students, and nothing else.
+        sign_in_page(page, cluster.portal, Account(username, PASSWORD, "teacher"), "/classes")
+        assert page.locator("#classes a").all_inner_texts() == ["Paula's chemistry"]
+        page.click("text=Paula's chemistry")
+        assert page.locator("#roster-table a[href^='/students/']").count() == 3
+        page.click("nav >> text=Students")
+        assert sorted(names_shown(page)) == ["Baggio, Roberto", "Carter, Nick", "Curie, Marie"]
+    finally:
+        context.close()
+
+
+def page_problems(axe, page, width: int, label: str) -> list[str]:
+    """axe's serious violations on the page, a page wider than the screen, a footer without its trace;
+    and a screenshot."""
+    problems = serious_violations(axe, page)
+    scrolled = page.evaluate("document.documentElement.scrollWidth")
+    if scrolled > width:
+        problems.append(f"{label}: {scrolled} px wide at {width}")
+    if not page.inner_text("footer").startswith("trace: "):
+        problems.append(f"{label}: no trace in the footer")
+    shot(page, f"{label.strip('/').replace('/', '-').replace('?', '-')}-{width}")
+    return problems
+
+
+def test_every_new_page_is_accessible_at_1280_and_375_without_javascript(cluster, browser, axe):
+    from helpers.signed_in import make_user
+
+    grading = grading_client(cluster)
+    teacher = make_user(grading, "teacher", display_name="Una Usable")
+    klass = grading.Grades.add_class("Accessible <class> with a rather long name for a phone", teacher.username)
+    student = grading.Grades.add_student("Axel", "Audit", class_id=klass["id"])
+    other = grading.Grades.add_student("Olga", "Other", class_id=klass["id"])
+    grade = grading.Grades.add_grade(student["id"], "Checked", "Quiz", 64)
+    grading.Grades.update_grade(grade["id"], score=66)
+    grading.Grades.archive(klass["id"], other["id"])
+    url = f"/classes/{klass['id']}"
+    pages = [
+        "/classes",
+        url,
+        f"{url}?rename={student['id']}",
+        f"{url}/students/{student['id']}/unenroll",
+        f"/grades/{grade['id']}/history",
+        f"/students/{student['id']}",
+        "/users",
+        f"/users/{teacher.username}/password",
+    ]
+    problems = []
+    for viewport in ({"width": 1280, "height": 800}, PHONE):
+        context = browser.new_context(viewport=viewport, java_script_enabled=False)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+
+        def check(label, page=page, width=viewport["width"]):
+            problems.extend(page_problems(axe, page, width, label))
+
+        try:
+            page.goto(cluster.portal + "/login")
+            check("/login")
+            page.fill("#username", "nobody-here")
+            page.fill("#password", "wrong password")
+            page.click("button:has-text('Sign in')")
+            check("/login-wrong")
+            sign_in_context(context, cluster.portal, cluster.admin)
+            for path in pages:
+                page.goto(cluster.portal + path)
+                check(path)
+            # The forms' answers: a same-name confirmation, an invalid user, an invalid class.
+            page.goto(cluster.portal + url)
+            page.fill("#first_name", "Axel")
+            page.fill("#last_name", "Audit")
+            page.click("button:has-text('Add student')")
+            assert page.locator("#same-name").count() == 1
+            check("/class-same-name")
+            page.goto(cluster.portal + "/users")
+            page.fill("#password", "one")
+            page.fill("#password_again", "two")
+            page.click("button:has-text('Add user')")
+            assert page.locator(".error").count() >= 1
+            check("/users-invalid")
+            page.goto(cluster.portal + "/classes")
+            page.click("button:has-text('Add class')")
+            check("/classes-invalid")
+            # A teacher's view, and the 403 of an administrator's page.
+            context.clear_cookies()
+            sign_in_context(context, cluster.portal, teacher)
+            page.goto(cluster.portal + "/classes")
+            check("/classes-as-teacher")
+            page.goto(cluster.portal + "/users")
+            assert page.inner_text("h1") == "Forbidden"
+            check("/users-forbidden")
+        finally:
+            context.close()
+    assert problems == [], "\n".join(problems)
