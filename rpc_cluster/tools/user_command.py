@@ -117,9 +117,7 @@ def _list(client: Client, args: argparse.Namespace) -> str:
     if args.json:
         return json.dumps(users, indent=2)
     table = [("USERNAME", "ROLE", "STATUS", "NAME")]
-    table += [
-        (u["username"], u["role"], "disabled" if u["disabled"] else "enabled", u["display_name"]) for u in users
-    ]
+    table += [(u["username"], u["role"], "disabled" if u["disabled"] else "enabled", u["display_name"]) for u in users]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
     return "\n".join(lines if users else [*lines, "(no users)"])
