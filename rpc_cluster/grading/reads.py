@@ -13,6 +13,9 @@ READ_ONLY = frozenset(
         "Grades.get_student",
         "Grades.list_students",
         "Grades.statistics",
+        "Users.list",
+        # It may write the session's last use, which a repeat writes again to the same effect.
+        "Sessions.check",
         "Service.heartbeat",
         "rpc.discover",
     }

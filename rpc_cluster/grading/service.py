@@ -11,6 +11,9 @@ from ..core.methods import MethodTable, rpc_method
 from ..runtime import flags, runner
 from ..runtime.service import Service, ServiceOptions
 from . import csv_import, search, validation
+from .accounts.passwords import Passwords
+from .accounts.sessions import Sessions
+from .accounts.users import Users
 from .exactly_once import check_request_id
 from .open_store import check_db, open_store, store_folder
 from .storage.measured import MeasuredStore
@@ -226,6 +229,9 @@ class GradingService(Service):
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Grades", Grades(self.store))
+        passwords = Passwords()
+        methods.add_object("Users", Users(self.store, passwords))
+        methods.add_object("Sessions", Sessions(self.store, passwords))
 
     def on_stop(self) -> None:
         store, self._store = self._store, None

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 if TYPE_CHECKING:
+    from ..accounts.store import AccountStore
     from ..csv_import import Row
 
 
@@ -111,6 +112,10 @@ class GradeStore(Protocol):
 
     def user_row(self, username: str) -> tuple[int, str, bool] | None:
         """``(id, role, disabled)`` of the user named ``username``; None if there is none."""
+
+    @property
+    def accounts(self) -> AccountStore:
+        """Users, sessions and failed sign-ins, in this store's database (``accounts/store.py``)."""
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Students ordered by id, each with its grades and average."""
