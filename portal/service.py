@@ -15,6 +15,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from rpc_cluster import RegistryClient, Service, config
 from rpc_cluster.grading import reads as grading_reads
+from rpc_cluster.grading.accounts.rules import LONGEST_SESSION
 from rpc_cluster.runtime.service import ServiceOptions
 from rpc_cluster.serving.rpc_app import RpcApp
 
@@ -125,6 +126,14 @@ class Secret:
     __str__ = __repr__
 
 
+def session_seconds(text: str) -> float:
+    """A ``--session-idle`` or ``--session-max``: seconds above 0, at most a year (grading's own limit)."""
+    value = config.positive_seconds(text)
+    if value > LONGEST_SESSION:
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than a year ({LONGEST_SESSION:.0f} seconds)")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     config.add_service_flags(parser, "RPC_CLUSTER_PORTAL", 5005)
     config.add_flag(
@@ -151,7 +160,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "RPC_CLUSTER_PORTAL_SESSION_IDLE",
         SESSION_IDLE,
         "seconds a signed-in session lasts without a page being opened",
-        type=config.positive_seconds,
+        type=session_seconds,
     )
     config.add_flag(
         parser,
@@ -159,7 +168,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "RPC_CLUSTER_PORTAL_SESSION_MAX",
         SESSION_MAX,
         "seconds a signed-in session lasts at most, used or not",
-        type=config.positive_seconds,
+        type=session_seconds,
     )
     config.add_flag(
         parser,

@@ -12,7 +12,7 @@ from helpers.signed_in import make_user, portal_client, with_a_session
 from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
-from portal.pages.import_ import MAX_UPLOAD
+from portal.pages.gradebook.import_ import MAX_UPLOAD
 from rpc_cluster import Client
 from rpc_cluster.grading.service import GradingService
 

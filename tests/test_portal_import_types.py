@@ -1,6 +1,6 @@
 """The import page names the grade types grading takes (``GRADE_TYPES``), on the form and on a refusal."""
 
-import portal.pages.import_ as import_page
+import portal.pages.gradebook.import_ as import_page
 
 
 def test_the_import_page_lists_the_grade_types_grading_takes(portal, monkeypatch):

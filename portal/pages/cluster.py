@@ -23,7 +23,7 @@ from rpc_cluster.observability.log_entries import LEVELS
 
 from ..cluster_stats import ClusterWatch
 from ..context import Caller, context
-from ..frame import forms, text
+from ..frame import forms, session, text
 from ..frame.render import render
 from ..frame.traced import traced
 
@@ -97,7 +97,8 @@ def _ask(client: Caller | None, method: str, **params: Any) -> Any:
 
 @traced(log_level=logging.DEBUG)  # refreshed every 5 s: its own lines would fill the log panel
 def cluster() -> str:
-    """``GET /cluster``: what the registry, the instances' metrics and the log service say."""
+    """``GET /cluster`` (administrators): what the registry, the instances' metrics and the log service say."""
+    session.require_admin()
     portal = context()
     filters, problems = _filters()
     unavailable: list[str] = []
