@@ -6,17 +6,20 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-ACTIONS = {"create": "Created", "update": "Changed", "delete": "Deleted"}
+ACTIONS = MappingProxyType({"create": "Created", "update": "Changed", "delete": "Deleted"})
 # How a field is named on a page; any other field by its own name, "_" read as a space.
-FIELDS = {
-    "student_id": "student",
-    "class_id": "class",
-    "first_name": "first name",
-    "last_name": "last name",
-    "display_name": "name",
-}
+FIELDS = MappingProxyType(
+    {
+        "student_id": "student",
+        "class_id": "class",
+        "first_name": "first name",
+        "last_name": "last name",
+        "display_name": "name",
+    }
+)
 # Shown as an entry's headline, not as one of its changes.
 _HIDDEN = frozenset({"id"})
 # Flags a store may keep as 0 and 1.

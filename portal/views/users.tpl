@@ -14,7 +14,7 @@
       <td>{{u['display_name']}}</td>
       <td>{{dict(roles).get(u['role'], u['role'])}}</td>
       <td>{{'Disabled' if u['disabled'] else 'Active'}}</td>
-      <td class="actions">
+      <td><div class="actions">
         <a href="/users/{{u['username']}}/password">Set password<span class="visually-hidden"> of {{u['username']}}</span></a>
         % if u['username'] != user.username:
         <form method="post" action="/users/{{u['username']}}/disabled" class="inline-form">
@@ -23,7 +23,7 @@
           <button type="submit" class="link-button">{{'Enable' if u['disabled'] else 'Disable'}}<span class="visually-hidden"> {{u['username']}}</span></button>
         </form>
         % end
-      </td>
+      </div></td>
     </tr>
   % end
   </tbody>
