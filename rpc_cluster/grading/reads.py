@@ -13,6 +13,9 @@ READ_ONLY = frozenset(
         "Grades.get_student",
         "Grades.list_students",
         "Grades.statistics",
+        "Grades.list_classes",
+        "Grades.history",
+        "Grades.changes",
         "Service.heartbeat",
         "rpc.discover",
     }

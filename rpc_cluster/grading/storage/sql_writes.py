@@ -327,7 +327,10 @@ class SqlGradeStore(abc.ABC):
 
     def history(self, entity: str, entity_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         rules.require_history(self._read, actor, entity, entity_id)
-        return audit.history(self._read, cast("audit.Entity", entity), entity_id)
+        entries = audit.history(self._read, cast("audit.Entity", entity), entity_id)
+        if not entries:
+            rules.require_record(self._read, actor, entity, entity_id)
+        return entries
 
     def changes(self, class_id: int, limit: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         rules.require_class(self._read, actor, class_id)

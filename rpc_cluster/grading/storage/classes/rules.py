@@ -232,6 +232,17 @@ def place_rows(read: Read, actor: Actor, rows: list[Row], class_id: int | None) 
 
 #: The field a refusal of each audited entity's id names.
 ENTITY_FIELDS = MappingProxyType({noun: field for field, noun in _NOUNS.items()})
+# Each audited entity's table.
+_TABLES = MappingProxyType(
+    {"grade": "grades", "student": "students", "enrolment": "enrolments", "class": "classes", "user": "users"}
+)
+
+
+def require_record(read: Read, actor: Actor, entity: str, entity_id: int) -> None:
+    """Raise ``refused`` unless the record exists now (a history without entries names nothing, or
+    a record older than the audit)."""
+    if not read(f"SELECT 1 FROM {_TABLES[entity]} WHERE id = ?", (entity_id,)):
+        raise refused(actor, ENTITY_FIELDS[entity], entity_id)
 
 
 def require_history(read: Read, actor: Actor, entity: str, entity_id: int) -> None:
@@ -249,8 +260,7 @@ def require_history(read: Read, actor: Actor, entity: str, entity_id: int) -> No
     elif entity == "student":
         allowed = sees_student(read, actor, entity_id)
     elif entity in ("grade", "enrolment"):
-        table = "grades" if entity == "grade" else "enrolments"
-        current = read(f"SELECT student_id, class_id FROM {table} WHERE id = ?", (entity_id,))
+        current = read(f"SELECT student_id, class_id FROM {_TABLES[entity]} WHERE id = ?", (entity_id,))
         allowed = bool(current) and sees_grade(read, actor, int(current[0][0]), current[0][1])
         if not allowed:
             named = read(
