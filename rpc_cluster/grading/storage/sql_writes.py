@@ -384,7 +384,7 @@ class SqlGradeStore(abc.ABC):
     ) -> dict[str, Any] | None:
         def write(tx: Transaction) -> dict[str, Any] | None:
             found = tx.rows("SELECT first_name, last_name FROM students WHERE id = ?" + tx.locking, (student_id,))
-            if not found or not rules.sees_student(tx.rows, actor, student_id):
+            if not found or (not actor.sees_all and not rules.sees_student(tx.rows, actor, student_id)):
                 return None
             first, last = str(found[0][0]), str(found[0][1])
             before = {"id": student_id, "first_name": first, "last_name": last}
