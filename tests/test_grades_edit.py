@@ -33,11 +33,11 @@ def listed(grading, **params) -> list[tuple]:
 
 def test_update_grade_changes_only_the_given_fields(grading):
     first = grading.Grades.get_student(1)["grades"][0]
-    assert first == {"id": 1, "title": "Quiz 1", "type": "Quiz", "score": 85.0}
+    assert first == {"id": 1, "title": "Quiz 1", "type": "Quiz", "score": 85.0, "class_id": 1}
     stored = grading.Grades.update_grade(1, score=100)
-    assert stored == {"id": 1, "title": "Quiz 1", "type": "Quiz", "score": 100.0}
+    assert stored == {"id": 1, "title": "Quiz 1", "type": "Quiz", "score": 100.0, "class_id": 1}
     stored = grading.Grades.update_grade(grade_id=1, title="  Retake  ", type="Test")
-    assert stored == {"id": 1, "title": "Retake", "type": "Test", "score": 100.0}
+    assert stored == {"id": 1, "title": "Retake", "type": "Test", "score": 100.0, "class_id": 1}
     assert grading.Grades.update_grade(1) == stored  # nothing given: nothing changes
     nick = grading.Grades.get_student(1)
     assert nick["grades"][0] == stored

@@ -9,8 +9,8 @@ from rpc_cluster.core.errors import Conflict
 from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
-# The seeded sample's first grade: Nick Carter's Quiz 1.
-QUIZ_1 = {"id": 1, "title": "Quiz 1", "type": "Quiz", "score": 85.0}
+# The seeded sample's first grade: Nick Carter's Quiz 1, in the sample's class.
+QUIZ_1 = {"id": 1, "title": "Quiz 1", "type": "Quiz", "score": 85.0, "class_id": 1}
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_a_stale_rename_does_not_undo_another_editors_score(grading):
     stored = grading.Grades.update_grade(
         1, title="Quiz 1 (retake)", expected={"title": current["title"], "score": current["score"]}
     )
-    assert stored == {"id": 1, "title": "Quiz 1 (retake)", "type": "Quiz", "score": 95.0}
+    assert stored == dict(QUIZ_1, title="Quiz 1 (retake)", score=95.0)
 
 
 def test_every_expected_field_is_compared_and_a_title_as_stored(grading):

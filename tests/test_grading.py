@@ -32,7 +32,8 @@ def test_seeded_with_the_five_students_of_the_sample(grading):
 
 def test_add_grade_returns_it_and_updates_the_average(grading):
     stored = grading.Grades.add_grade(student_id=3, title="  Quiz 3 ", type="Homework", score=99.5)
-    assert stored == {"id": stored["id"], "title": "Quiz 3", "type": "Homework", "score": 99.5}
+    # Emma Stone is in the sample's one class, so the grade is too.
+    assert stored == {"id": stored["id"], "title": "Quiz 3", "type": "Homework", "score": 99.5, "class_id": 1}
     emma = grading.Grades.get_student(3)
     assert emma["grades"][-1] == stored
     assert emma["average"] == pytest.approx((67 + 0 + 75 + 99.5) / 4)

@@ -13,6 +13,7 @@ import pytest
 
 import rpc_cluster.grading
 import rpc_cluster.logs
+from rpc_cluster import NotFound
 from rpc_cluster.grading import csv_import
 from rpc_cluster.grading.storage import postgres, protocol, sql_writes, sqlite
 from rpc_cluster.grading.storage.measured import OPERATIONS, MeasuredStore
@@ -125,9 +126,11 @@ def test_the_shared_writes_keep_search_keys_the_cache_token_and_exactly_once(sto
         grade = store.add_grade(first["id"], "Lab", "Quiz", 70, "seam-grade")
         assert store.add_grade(first["id"], "Lab", "Quiz", 70, "seam-grade") == grade
         assert store.add_grade(first["id"], "Lab", "Quiz", 71) != grade
-        assert store.add_grade(999_999, "Lab", "Quiz", 70, "seam-nobody") is None
-        # The totals triggers counted both grades, once each.
-        assert store.get_student(first["id"])["average"] == pytest.approx(70.5)
+        with pytest.raises(NotFound):  # and the refusal does not use up the id
+            store.add_grade(999_999, "Lab", "Quiz", 70, "seam-nobody")
+        assert store.add_grade(first["id"], "Lab", "Quiz", 72, "seam-nobody")["score"] == 72.0
+        # The totals triggers counted the three grades, once each.
+        assert store.get_student(first["id"])["average"] == pytest.approx(71)
         assert store.get_student(first["id"])["grades"][0]["id"] == grade["id"]
         # SQLite's cache token moved with the writes (PostgreSQL's store caches nothing).
         assert (token is None) == (store_url.startswith("postgresql://"))

@@ -1,6 +1,11 @@
-"""The grading service: students and their grades, kept durably.
+"""The grading service: students, their grades and classes, kept durably.
 
-- ``service.py``: ``Grades.*`` over RPC, and ``main()``.
+- ``service.py``: the service, ``main()``, and ``Grades``, the namespace its parts make.
+- ``grades/``: ``Grades.*``, one module per job, each method acting for the
+  acting user: ``base.py`` (the store and the acting user), ``students.py``
+  (reading, adding, renaming and listing students, statistics), ``marks.py``
+  (adding, editing, deleting and importing grades), ``classes.py`` (classes
+  and their rosters), ``history.py`` (the audit, read).
 - ``access.py``: who a call acts for (``Actor``, from ``X-Acting-User``).
 - ``validation.py``: the rules of every value (title, type, score, ids).
 - ``csv_import.py``: reading and checking ``Grades.import_grades``' CSV, and
@@ -23,6 +28,9 @@
   - ``sqlite.py``: the default store, one SQLite file in WAL mode;
   - ``postgres.py``: PostgreSQL, shared by several grading instances;
   - ``audit.py``: the record of every change, written in the change's transaction;
+  - ``classes/``: who may see and change what (``rules.py``), the reads of a
+    teacher's classes or one class (``views.py``), and classes and enrolments
+    (``rosters.py``);
   - ``sqlite_cache.py``: serialized students for ``get_student`` on SQLite;
   - ``measured.py``: a store whose operations are timed on ``/metrics``;
   - ``out_of_space.py``: a database's "disk full" as ``StoreFull``.

@@ -101,11 +101,3 @@ def _row(line: int, cells: list[str]) -> Row:
         return Row(line, *checked, validation.score(float(score)))
     except InvalidParams as exc:
         raise InvalidParams.field(exc.data["field"], exc.data["problem"], line=line) from None
-
-
-def unknown_student(rows: list[Row], known: set[int]) -> InvalidParams | None:
-    """The error for the first row whose student is not in ``known``; None when all are."""
-    for row in rows:
-        if row.student_id not in known:
-            return InvalidParams.field("student_id", f"names no student ({row.student_id})", line=row.line)
-    return None

@@ -8,6 +8,11 @@ on every instance sharing the store a repeat stores nothing and returns the
 first call's result. The id is claimed first (an insert that does nothing on
 conflict), so two instances racing with one id wait on each other in the
 database instead of both writing.
+
+Each acting user has ids of their own (``owner``): the same id sent by
+another user is another request, so no user is ever answered with what
+someone else's call stored. Calls with the service's own authority use the
+id as it is, as they did before there were users.
 """
 
 from __future__ import annotations
@@ -61,26 +66,30 @@ def once(
     method: str,
     params: tuple[Any, ...],
     write: Callable[[], Written],
+    owner: str | None = None,
 ) -> Written:
-    """``write()``'s result, done at most once per ``request_id``; call inside a transaction.
+    """``write()``'s result, done at most once per ``request_id`` of ``owner``; call inside a transaction.
 
     ``execute(sql, args)`` runs one statement in that transaction and returns
     its rows. A repeat returns the first result (None too: an unknown student
     stays unknown, and a None result does not keep its id). The same id with
     another method or other params is 409 Conflict whose data carries the first
     call's ``result``: a form submitted again after Back shows what was stored.
+    ``owner``: the acting user's name, or None for the service's own authority.
     """
     if request_id is None:
         return write()
+    # "/" is in neither a request id nor a user name: an owner's key never equals another's.
+    key = request_id if owner is None else f"{owner}/{request_id}"
     fingerprint = hashlib.sha256(json.dumps([method, *params], default=str).encode()).hexdigest()
-    if execute(_CLAIM, (request_id, method, fingerprint)):
+    if execute(_CLAIM, (key, method, fingerprint)):
         result = write()
         if result is None:
-            execute(_RELEASE, (request_id,))
+            execute(_RELEASE, (key,))
         else:
-            execute(_RECORD, (json.dumps(result), request_id))
+            execute(_RECORD, (json.dumps(result), key))
         return result
-    first_method, first_fingerprint, first_result = execute(_FIRST, (request_id,))[0]
+    first_method, first_fingerprint, first_result = execute(_FIRST, (key,))[0]
     # The first call's result as it was recorded: the JSON of the same kind of value.
     recorded: Any = None if first_result is None else json.loads(first_result)
     first: Written = recorded

@@ -13,6 +13,9 @@ READ_ONLY = frozenset(
         "Grades.get_student",
         "Grades.list_students",
         "Grades.statistics",
+        "Grades.list_classes",
+        "Grades.history",
+        "Grades.changes",
         "Users.list",
         # It may write the session's last use, which a repeat writes again to the same effect.
         "Sessions.check",

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..core.errors import InvalidParams
+from .access import USERNAME
 from .storage.protocol import GRADE_TYPES
 
 # The largest id a store can hold (a signed 64-bit integer in both databases).
@@ -84,3 +85,15 @@ def expected(value: Any) -> dict[str, Any] | None:
         except InvalidParams as exc:
             raise InvalidParams.field("expected", f"{key}: {exc.data['problem']}") from None
     return checked
+
+
+def optional_id(field: str, value: Any) -> int | None:
+    """None, or an id (``whole`` from 1)."""
+    return None if value is None else whole(field, value, 1)
+
+
+def username(field: str, value: Any) -> str:
+    """A user's name as written: 1-64 characters of a-z 0-9 . _ - (``access.USERNAME``)."""
+    if not isinstance(value, str) or not USERNAME.fullmatch(value):
+        raise InvalidParams.field(field, "must be a user name: 1-64 characters of a-z 0-9 . _ -")
+    return value

@@ -11,10 +11,17 @@ import urllib.request
 from typing import Any
 
 
-def rpc(url: str, method: str, params: list[Any] | dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-    """The answer object to one call (``{"jsonrpc", "result" | "error", "id"}``)."""
+def rpc(
+    url: str,
+    method: str,
+    params: list[Any] | dict[str, Any],
+    timeout: float = 30,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The answer object to one call (``{"jsonrpc", "result" | "error", "id"}``), sent with ``headers``
+    besides the content type (``X-Acting-User``, ``Authorization``)."""
     body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         answer: dict[str, Any] = json.loads(response.read())
         return answer

@@ -14,10 +14,13 @@ import datetime
 import json
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .protocol import SqlRow
-from .sql_writes import Transaction
+
+if TYPE_CHECKING:
+    # For annotations only: sql_writes records entries through this module.
+    from .sql_writes import Transaction
 
 Action = Literal["create", "update", "delete"]
 Entity = Literal["grade", "student", "enrolment", "class", "user"]
@@ -29,9 +32,6 @@ _INSERT = (
     "INSERT INTO audit (at, username, action, entity, entity_id, class_id, before, after) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_MANY = "INSERT INTO audit (at, username, action, entity, entity_id, class_id, before, after) VALUES "
-# Entries a statement: 8 parameters each, well under every database's limit.
-_CHUNK = 500
 _COLUMNS = "at, username, action, entity, entity_id, before, after"
 _HISTORY = f"SELECT {_COLUMNS} FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id"
 _CHANGES = f"SELECT {_COLUMNS} FROM audit WHERE class_id = ? ORDER BY id DESC LIMIT ?"
@@ -61,17 +61,14 @@ def record_many(
 ) -> None:
     """Write one entry per ``(entity_id, class_id, before, after)`` in ``tx`` (an import's grades).
 
-    Many rows a statement: one statement per entry cost PostgreSQL a round trip each.
+    All in one ``insert_rows`` (PostgreSQL: COPY): one statement per entry cost PostgreSQL a round trip each.
     """
     at = time.time()
-    for start in range(0, len(entries), _CHUNK):
-        chunk = entries[start : start + _CHUNK]
-        args = [
-            value
-            for entity_id, class_id, before, after in chunk
-            for value in (at, user, action, entity, entity_id, class_id, _json(before), _json(after))
-        ]
-        tx.rows(_INSERT_MANY + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)), tuple(args))
+    tx.insert_rows(
+        "audit",
+        ("at", "username", "action", "entity", "entity_id", "class_id", "before", "after"),
+        [(at, user, action, entity, eid, cid, _json(before), _json(after)) for eid, cid, before, after in entries],
+    )
 
 
 def history(read: Read, entity: Entity, entity_id: int) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...observability.metrics import ServiceMetrics
+from ..access import SERVICE, Actor
 from ..accounts import store as accounts_store
 from . import out_of_space
 from .protocol import GradeStore
@@ -34,12 +35,21 @@ OPERATIONS = (
     "get_student",
     "add_grade",
     "add_student",
+    "update_student",
     "update_grade",
     "delete_grade",
     "list_students",
     "import_grades",
     "statistics",
     "user_row",
+    "add_class",
+    "update_class",
+    "list_classes",
+    "enroll",
+    "unenroll",
+    "archive",
+    "history",
+    "changes",
 )
 
 
@@ -98,22 +108,52 @@ class MeasuredStore:
     def user_row(self, username: str) -> tuple[int, str, bool] | None:
         return self._timed("user_row", lambda: self.store.user_row(username))
 
-    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        return self._timed("get_students", lambda: self.store.get_students(offset, limit))
+    def get_students(
+        self, offset: int = 0, limit: int | None = None, *, actor: Actor = SERVICE
+    ) -> list[dict[str, Any]]:
+        return self._timed("get_students", lambda: self.store.get_students(offset, limit, actor=actor))
 
-    def count_students(self) -> int:
-        return self._timed("count_students", self.store.count_students)
+    def count_students(self, *, actor: Actor = SERVICE) -> int:
+        return self._timed("count_students", lambda: self.store.count_students(actor=actor))
 
-    def get_student(self, student_id: int) -> dict[str, Any] | None:
-        return self._timed("get_student", lambda: self.store.get_student(student_id))
+    def get_student(self, student_id: int, *, actor: Actor = SERVICE) -> dict[str, Any] | None:
+        return self._timed("get_student", lambda: self.store.get_student(student_id, actor=actor))
 
     def add_grade(
-        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
-    ) -> dict[str, Any] | None:
-        return self._timed("add_grade", lambda: self.store.add_grade(student_id, title, type, score, request_id))
+        self,
+        student_id: int,
+        title: str,
+        type: str,
+        score: float,
+        request_id: str | None = None,
+        class_id: int | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        return self._timed(
+            "add_grade",
+            lambda: self.store.add_grade(student_id, title, type, score, request_id, class_id, actor=actor),
+        )
 
-    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
-        return self._timed("add_student", lambda: self.store.add_student(first_name, last_name, request_id))
+    def add_student(
+        self,
+        first_name: str,
+        last_name: str,
+        request_id: str | None = None,
+        class_id: int | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        return self._timed(
+            "add_student", lambda: self.store.add_student(first_name, last_name, request_id, class_id, actor=actor)
+        )
+
+    def update_student(
+        self, student_id: int, first_name: str | None, last_name: str | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any] | None:
+        return self._timed(
+            "update_student", lambda: self.store.update_student(student_id, first_name, last_name, actor=actor)
+        )
 
     def update_grade(
         self,
@@ -122,17 +162,60 @@ class MeasuredStore:
         type: str | None,
         score: float | None,
         expected: dict[str, Any] | None = None,
+        *,
+        actor: Actor = SERVICE,
     ) -> dict[str, Any] | None:
-        return self._timed("update_grade", lambda: self.store.update_grade(grade_id, title, type, score, expected))
+        return self._timed(
+            "update_grade", lambda: self.store.update_grade(grade_id, title, type, score, expected, actor=actor)
+        )
 
-    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
-        return self._timed("delete_grade", lambda: self.store.delete_grade(grade_id, expected))
+    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None, *, actor: Actor = SERVICE) -> bool:
+        return self._timed("delete_grade", lambda: self.store.delete_grade(grade_id, expected, actor=actor))
 
-    def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
-        return self._timed("list_students", lambda: self.store.list_students(offset, limit, query, sort))
+    def list_students(
+        self,
+        offset: int,
+        limit: int,
+        query: str | None,
+        sort: str,
+        class_id: int | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        return self._timed(
+            "list_students", lambda: self.store.list_students(offset, limit, query, sort, class_id, actor=actor)
+        )
 
-    def import_grades(self, rows: list[Row], request_id: str | None = None) -> dict[str, Any]:
-        return self._timed("import_grades", lambda: self.store.import_grades(rows, request_id))
+    def import_grades(
+        self, rows: list[Row], request_id: str | None = None, class_id: int | None = None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
+        return self._timed("import_grades", lambda: self.store.import_grades(rows, request_id, class_id, actor=actor))
 
-    def statistics(self) -> dict[str, Any]:
-        return self._timed("statistics", self.store.statistics)
+    def statistics(self, class_id: int | None = None, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        return self._timed("statistics", lambda: self.store.statistics(class_id, actor=actor))
+
+    def add_class(self, name: str, teacher: str | None, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        return self._timed("add_class", lambda: self.store.add_class(name, teacher, actor=actor))
+
+    def update_class(
+        self, class_id: int, name: str | None, teacher: str | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any] | None:
+        return self._timed("update_class", lambda: self.store.update_class(class_id, name, teacher, actor=actor))
+
+    def list_classes(self, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        return self._timed("list_classes", lambda: self.store.list_classes(actor=actor))
+
+    def enroll(self, class_id: int, student_id: int, *, actor: Actor = SERVICE) -> bool:
+        return self._timed("enroll", lambda: self.store.enroll(class_id, student_id, actor=actor))
+
+    def unenroll(self, class_id: int, student_id: int, *, actor: Actor = SERVICE) -> bool:
+        return self._timed("unenroll", lambda: self.store.unenroll(class_id, student_id, actor=actor))
+
+    def archive(self, class_id: int, student_id: int, archived: bool, *, actor: Actor = SERVICE) -> bool:
+        return self._timed("archive", lambda: self.store.archive(class_id, student_id, archived, actor=actor))
+
+    def history(self, entity: str, entity_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        return self._timed("history", lambda: self.store.history(entity, entity_id, actor=actor))
+
+    def changes(self, class_id: int, limit: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        return self._timed("changes", lambda: self.store.changes(class_id, limit, actor=actor))

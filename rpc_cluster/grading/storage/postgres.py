@@ -79,15 +79,37 @@ def _again_if_collided(attempt: Callable[[], T]) -> T:
 class _Transaction:
     """A PostgreSQL connection as ``sql_writes.Transaction``."""
 
+    # Other transactions write at the same time (READ COMMITTED): a row read to be changed is locked.
+    locking = " FOR UPDATE"
+
     def __init__(self, conn: psycopg.Connection[SqlRow]):
         self.conn = conn
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
         return _rows(self.conn.execute(sql.replace("?", "%s"), args))
 
-    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
-        with self.conn.cursor().copy("COPY grades (student_id, title, type, score) FROM STDIN") as copy:
-            for row in grades:
+    def insert_grades(self, grades: list[tuple[int, int | None, str, str, float]]) -> list[int]:
+        # The ids are taken from the sequence first, so COPY (one statement, and the totals
+        # triggers once) can write them; sorted, so the file's order is the order of its ids.
+        # The sequence looked up once: per row, the lookup took ten times as long as the nextval.
+        sequence = self.conn.execute("SELECT pg_get_serial_sequence('grades', 'id')").fetchall()[0][0]
+        ids = sorted(
+            gid
+            for (gid,) in self.conn.execute(
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (sequence, len(grades))
+            ).fetchall()
+        )
+        self.insert_rows(
+            "grades",
+            ("id", "student_id", "class_id", "title", "type", "score"),
+            [(gid, *row) for gid, row in zip(ids, grades, strict=True)],
+        )
+        return ids
+
+    def insert_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        # COPY: 50,000 audit entries took 0.9 s here, where INSERTs of 500 rows each took 4.7 s.
+        with self.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
                 copy.write_row(row)
 
 

@@ -1,9 +1,17 @@
 """What every grade store does (``GradeStore``), and the values and rows every store shares.
 
-A store holds students and grades. The SQL stores compute averages and
-paging in SQL, create their schema at start, and seed the five students of
-the original Go sample only when the store is empty. Every store gets values
-already validated by the service.
+A store holds students, their grades, classes and enrolments. The SQL stores
+compute averages and paging in SQL, create their schema at start, and seed
+the five students of the original Go sample only when the store is empty.
+Every store gets values already validated by the service.
+
+Each method takes the ``actor`` a call acts for (``access.Actor``; the
+service's own authority when not given) and answers what that actor may
+see: everything for the service and admins, a teacher's classes, their
+students and those students' grades in them otherwise
+(``storage/classes/rules.py``). What an actor may not see answers as
+unknown (None, or False); every write records an audit entry in its own
+transaction (``storage/audit.py``).
 
 ``Grade``, ``Student`` and ``Listing`` are the shapes of grading's answers
 (docs/protocol.md lists their keys); the portal reads its answers through them.
@@ -18,7 +26,9 @@ used as a ``GradeStore`` (``open_store``, the service), not in production.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict
+
+from ..access import SERVICE, Actor
 
 if TYPE_CHECKING:
     from ..accounts.store import AccountStore
@@ -32,6 +42,9 @@ class Grade(TypedDict):
     title: str
     type: str
     score: float
+    #: The grade's class; None for a grade in no class. Grading always sends it; a grade
+    #: built from an older answer (or a form) may lack it.
+    class_id: NotRequired[int | None]
 
 
 class Student(TypedDict):
@@ -52,6 +65,15 @@ class Listing(TypedDict):
     students: list[dict[str, Any]]
 
 
+class SchoolClass(TypedDict):
+    """One class as ``Grades.add_class`` and ``Grades.update_class`` answer it."""
+
+    id: int
+    name: str
+    #: The teacher's username; None for a class without a teacher (admins only).
+    teacher: str | None
+
+
 #: One row as a database driver returns it.
 SqlRow = tuple[Any, ...]
 
@@ -70,18 +92,18 @@ SEED = (
 
 
 def grade(row: SqlRow) -> dict[str, Any]:
-    """A grade dict from (id, title, type, score)."""
-    return {"id": row[0], "title": row[1], "type": row[2], "score": float(row[3])}
+    """A grade as answered, from (id, title, type, score, class_id)."""
+    return {"id": row[0], "title": row[1], "type": row[2], "score": float(row[3]), "class_id": row[4]}
 
 
 def students_from_rows(rows: list[SqlRow]) -> list[dict[str, Any]]:
-    """Students from joined rows: (id, first, last, grade id, title, type, score, average).
+    """Students from joined rows: (id, first, last, grade id, title, type, score, class_id, average).
 
     A student without grades comes as one row whose grade columns are NULL.
     """
     students: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
-    for sid, first, last, gid, title, kind, score, average in rows:
+    for sid, first, last, gid, title, kind, score, class_id, average in rows:
         if current is None or current["id"] != sid:
             current = {
                 "id": sid,
@@ -92,12 +114,15 @@ def students_from_rows(rows: list[SqlRow]) -> list[dict[str, Any]]:
             }
             students.append(current)
         if gid is not None:
-            current["grades"].append({"id": gid, "title": title, "type": kind, "score": float(score)})
+            current["grades"].append(grade((gid, title, kind, score, class_id)))
     return students
 
 
 class GradeStore(Protocol):
-    """Students and grades. Implementations are safe to call from many threads."""
+    """Students, grades, classes and enrolments. Implementations are safe to call from many threads.
+
+    ``actor``: who the call acts for (the service's own authority when not given).
+    """
 
     @property
     def waits_on_network(self) -> bool:
@@ -117,26 +142,55 @@ class GradeStore(Protocol):
     def accounts(self) -> AccountStore:
         """Users, sessions and failed sign-ins, in this store's database (``accounts/store.py``)."""
 
-    def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        """Students ordered by id, each with its grades and average."""
+    def get_students(
+        self, offset: int = 0, limit: int | None = None, *, actor: Actor = SERVICE
+    ) -> list[dict[str, Any]]:
+        """The students the actor sees, ordered by id, each with the grades they see and their average."""
 
-    def count_students(self) -> int:
-        """How many students there are."""
+    def count_students(self, *, actor: Actor = SERVICE) -> int:
+        """How many students the actor sees."""
 
-    def get_student(self, student_id: int) -> dict[str, Any] | None:
-        """One student with its grades and average; None if unknown."""
+    def get_student(self, student_id: int, *, actor: Actor = SERVICE) -> dict[str, Any] | None:
+        """One student with the grades the actor sees and their average; None if unknown or not theirs."""
 
     def add_grade(
-        self, student_id: int, title: str, type: str, score: float, request_id: str | None = None
-    ) -> dict[str, Any] | None:
-        """Store a grade durably and return it; None if the student is unknown.
+        self,
+        student_id: int,
+        title: str,
+        type: str,
+        score: float,
+        request_id: str | None = None,
+        class_id: int | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        """Store a grade durably and return it.
 
-        With a ``request_id``, a repeat stores nothing and returns the first result
-        (``exactly_once.once``).
+        The grade goes to ``class_id``, or by ``rules.place`` to the student's one
+        class the actor may use; an unknown student, or one the actor may not
+        grade there, raises (``rules.refused``). With a ``request_id``, a repeat
+        by the same actor stores nothing and returns the first result (``exactly_once.once``).
         """
 
-    def add_student(self, first_name: str, last_name: str, request_id: str | None = None) -> dict[str, Any]:
-        """Store a new student durably and return it (once per ``request_id``, like add_grade)."""
+    def add_student(
+        self,
+        first_name: str,
+        last_name: str,
+        request_id: str | None = None,
+        class_id: int | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        """Store a new student durably, enrolled in ``class_id`` if given, and return it.
+
+        A teacher must name a class they teach, or teach exactly one. Once per
+        ``request_id``, like add_grade.
+        """
+
+    def update_student(
+        self, student_id: int, first_name: str | None, last_name: str | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any] | None:
+        """Rename a student (None: keep) and return it as get_student does; None if unknown or not theirs."""
 
     def update_grade(
         self,
@@ -145,33 +199,75 @@ class GradeStore(Protocol):
         type: str | None,
         score: float | None,
         expected: dict[str, Any] | None = None,
+        *,
+        actor: Actor = SERVICE,
     ) -> dict[str, Any] | None:
-        """Change the given fields (None: keep) and return the stored grade; None if unknown.
+        """Change the given fields (None: keep) and return the stored grade; None if unknown or not theirs.
 
         ``expected`` (any of title, type, score): the values the caller last saw. If
         the grade holds others now, nothing changes and ``Conflict`` carries the
         grade as it is; the check and the write are one transaction.
         """
 
-    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None) -> bool:
-        """Delete a grade; False if there was none with that id. ``expected`` as in update_grade."""
+    def delete_grade(self, grade_id: int, expected: dict[str, Any] | None = None, *, actor: Actor = SERVICE) -> bool:
+        """Delete a grade; False if there was none the actor may change. ``expected`` as in update_grade."""
 
-    def list_students(self, offset: int, limit: int, query: str | None, sort: str) -> dict[str, Any]:
-        """``{"total", "students"}``: one page of students matching ``query``, without grades.
+    def list_students(
+        self,
+        offset: int,
+        limit: int,
+        query: str | None,
+        sort: str,
+        class_id: int | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        """``{"total", "students"}``: one page of the students matching ``query``, without grades.
 
         ``sort`` is one of SORTS; each student is ``{"id", "first_name",
-        "last_name", "average", "grade_count"}``.
+        "last_name", "average", "grade_count"}``, over the grades the actor sees.
+        With ``class_id``: that class's active roster, over that class's grades.
         """
 
-    def import_grades(self, rows: list[Row], request_id: str | None = None) -> dict[str, Any]:
+    def import_grades(
+        self, rows: list[Row], request_id: str | None = None, class_id: int | None = None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
         """Store every ``csv_import.Row`` in one transaction and return ``{"imported": N}``.
 
-        A row naming an unknown student stores nothing and raises InvalidParams
+        Each row's grade goes to a class as add_grade's would. A row naming a
+        student the actor may not grade stores nothing and raises InvalidParams
         naming its line. Once per ``request_id``, like add_grade.
         """
 
-    def statistics(self) -> dict[str, Any]:
-        """``{"students", "grades", "mean", "median", "histogram"}`` over the students' averages."""
+    def statistics(self, class_id: int | None = None, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        """``{"students", "grades", "mean", "median", "histogram"}`` over the averages of the students
+        the actor sees (of ``class_id``'s active roster, if given)."""
+
+    def add_class(self, name: str, teacher: str | None, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        """Store a new class taught by the user named ``teacher`` (None: no teacher) and return it."""
+
+    def update_class(
+        self, class_id: int, name: str | None, teacher: str | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any] | None:
+        """Rename a class or give it another teacher (None: keep; "": none); None if unknown."""
+
+    def list_classes(self, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        """The classes the actor may see, each ``{"id", "name", "teacher", "students"}`` (active enrolments)."""
+
+    def enroll(self, class_id: int, student_id: int, *, actor: Actor = SERVICE) -> bool:
+        """Enrol a student in a class, or restore their archived enrolment; True."""
+
+    def unenroll(self, class_id: int, student_id: int, *, actor: Actor = SERVICE) -> bool:
+        """Take a student out of a class (their grades stay in the store); True."""
+
+    def archive(self, class_id: int, student_id: int, archived: bool, *, actor: Actor = SERVICE) -> bool:
+        """Move an enrolment off (or back onto) the class's active roster; True."""
+
+    def history(self, entity: str, entity_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        """The audit entries of one record, oldest first."""
+
+    def changes(self, class_id: int, limit: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        """A class's newest audit entries, newest first."""
 
     def close(self) -> None:
         """Release connections."""

@@ -44,6 +44,9 @@ def _create_private(path: Path) -> None:
 class _Transaction:
     """A SQLite connection as ``sql_writes.Transaction``."""
 
+    # A write transaction (BEGIN IMMEDIATE) holds the whole file: nothing to lock row by row.
+    locking = ""
+
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
 
@@ -52,8 +55,16 @@ class _Transaction:
         # only when its rows are exhausted, and a write must be committed before we answer.
         return self._conn.execute(sql, args).fetchall()
 
-    def insert_grades(self, grades: list[tuple[int, str, str, float]]) -> None:
-        self._conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)", grades)
+    def insert_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        marks = ", ".join("?" * len(columns))
+        self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def insert_grades(self, grades: list[tuple[int, int | None, str, str, float]]) -> list[int]:
+        # The write transaction holds the file and AUTOINCREMENT only counts up: the rows
+        # past the largest id before are these, in order.
+        before = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM grades").fetchone()[0]
+        self.insert_rows("grades", ("student_id", "class_id", "title", "type", "score"), list(grades))
+        return [gid for (gid,) in self._conn.execute("SELECT id FROM grades WHERE id > ? ORDER BY id", (before,))]
 
 
 class SqliteStore(SqlGradeStore):
