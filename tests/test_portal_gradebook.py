@@ -191,7 +191,7 @@ def test_edit_a_grade_is_post_redirect_get_with_a_flash(portal, grading):
         {"csrf_token": token, "title": "Quiz 1 (retaken)", "type": "Test", "score": "91.25"},
     )
     assert response.status == 303 and response.header("Location") == "/students/1"
-    assert first_grade(grading) == {"id": grade["id"], "title": "Quiz 1 (retaken)", "type": "Test", "score": 91.25}
+    assert first_grade(grading) == dict(grade, title="Quiz 1 (retaken)", type="Test", score=91.25)
     page = portal.get("/students/1")
     assert "Saved Quiz 1 (retaken) (Test, 91.25)." in page.text
     assert "Saved Quiz 1" not in portal.get("/students/1").text  # once

@@ -137,16 +137,18 @@ def every_page(grading) -> dict[str, str]:
     pages["login-locked"] = anonymous.post(
         "/login", {"csrf_token": login_token, "username": "locked-out", "password": "wrong password"}
     )
-    assert (
-        portal.post("/students/1/grades", {"csrf_token": token, "title": "Q", "type": "Quiz", "score": "5"}).status
-        == 303
-    )
+    # Student 1 is in two classes now: grading asks which, and the form offers them.
+    grade = {"csrf_token": token, "title": "Q", "type": "Quiz", "score": "5"}
+    pages["student-add-which-class"] = portal.post("/students/1/grades", grade)
+    assert 'id="class_id"' in pages["student-add-which-class"].text
+    assert portal.post("/students/1/grades", dict(grade, class_id=str(klass["id"]))).status == 303
     pages["student-with-flash"] = portal.get("/students/1")
     expected = {
         "students-search-too-long": 400,
         "students-add-invalid": 400,
         "student-add-invalid": 400,
         "student-edit-invalid": 400,
+        "student-add-which-class": 400,
         "import-invalid": 400,
         "classes-add-invalid": 400,
         "class-rename-invalid": 400,

@@ -17,6 +17,16 @@
   <label for="file">CSV file (at most {{max_mib}} MiB)</label>
   <input id="file" name="file" type="file" accept=".csv,text/csv" required
          {{!'aria-invalid="true"' if get('problem') else ''}}>
+  % if classes:
+  <label for="class_id">Class</label>
+  <select id="class_id" name="class_id" aria-describedby="class-hint">
+    <option value="">Each student's own class</option>
+  % for c in classes:
+    <option value="{{c['id']}}"{{!' selected' if get('chosen') == c['id'] else ''}}>{{c['name']}}</option>
+  % end
+  </select>
+  <p class="hint" id="class-hint">A student in several of your classes needs one chosen here.</p>
+  % end
   <button type="submit">Import</button>
 </form>
 <h2>The format</h2>

@@ -59,7 +59,7 @@
 %# The list above can be a screen long or more: the first field with a problem takes the focus, which
 %# also scrolls the form into view. No maxlength: a pasted longer name gets a message, never a silent cut.
 %# A problem with no field of its own (the form already used, a bad request_id) is said above the fields.
-% general = [errors[f] for f in errors if f not in ('q',) + tuple(f for f, _ in name_fields)]
+% general = [errors[f] for f in errors if f not in ('q', 'class_id') + tuple(f for f, _ in name_fields)]
 % invalid = [field for field, _ in name_fields if field in errors] or (['first_name'] if general else [])
 <form method="post" action="/students" class="card" novalidate aria-labelledby="add-student">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
@@ -74,6 +74,17 @@
          {{!'aria-invalid="true"' if field in errors else ''}}{{!' aria-describedby="%s"' % described if described else ''}}{{!' autofocus' if invalid and invalid[0] == field else ''}}>
   % if field in errors:
   <p class="error" id="{{field}}-error">{{label}} {{errors[field]}}</p>
+  % end
+  % end
+  % if classes:
+  <label for="class_id">Class</label>
+  <select id="class_id" name="class_id"{{!' aria-invalid="true" aria-describedby="class_id-error"' if 'class_id' in errors else ''}}{{!' autofocus' if 'class_id' in errors and not invalid else ''}}>
+  % for c in classes:
+    <option value="{{c['id']}}"{{!' selected' if values.get('class_id') == str(c['id']) else ''}}>{{c['name']}}</option>
+  % end
+  </select>
+  % if 'class_id' in errors:
+  <p class="error" id="class_id-error">Class {{errors['class_id']}}</p>
   % end
   % end
   <button type="submit">Add student</button>

@@ -37,8 +37,8 @@ SHOWN_NAME = 80
 
 @traced
 def import_form() -> str:
-    """``GET /import``."""
-    return render("import.tpl", max_mib=MAX_UPLOAD >> 20, types=GRADE_TYPES)
+    """``GET /import``: the form, with the user's classes to choose from (one ``Grades.list_classes``)."""
+    return _form()
 
 
 @traced
@@ -51,21 +51,23 @@ def import_grades() -> str:
     csrf.check()
     if upload is None or not upload.raw_filename:
         return _refuse("Choose a CSV file to import.")
+    chosen = forms.number(forms.field("class_id"))
+    into = {} if chosen is None else {"class_id": chosen}
     data = upload.file.read(MAX_UPLOAD + 1)
     name = text.visible(text.shorten(upload.raw_filename, SHOWN_NAME))
     try:
         prepared = grades_csv.prepare_import(data)
     except grades_csv.CsvProblem as problem:
-        return _refuse(f"{problem} Nothing was imported.", filename=name)
+        return _refuse(f"{problem} Nothing was imported.", filename=name, chosen=chosen)
     try:
-        result = calls.grading("Grades.import_grades", csv_text=prepared.text, request_id=forms.request_id())
+        result = calls.grading("Grades.import_grades", csv_text=prepared.text, request_id=forms.request_id(), **into)
     except InvalidParams as exc:
-        return _refuse(_grading_problem(exc, prepared), filename=name)
+        return _refuse(_grading_problem(exc, prepared), filename=name, chosen=chosen)
     except Conflict as exc:
         used = calls.first_use(exc)
         if used is None:
             raise
-        return _refuse(_already_imported(used), 409, filename=name)
+        return _refuse(_already_imported(used), 409, filename=name, chosen=chosen)
     except RpcError as exc:
         if exc.code != TOO_LARGE:
             raise
@@ -74,6 +76,7 @@ def import_grades() -> str:
             "in this file. Split it into smaller files.",
             413,
             filename=name,
+            chosen=chosen,
         )
     # Stored: from here on nothing may fail the answer (the teacher would import again, twice).
     imported = result["imported"]
@@ -104,5 +107,14 @@ def _grading_problem(exc: InvalidParams, prepared: grades_csv.Prepared) -> str:
     return f"{problem} Nothing was imported."
 
 
-def _refuse(message: str, status: int = 400, filename: str | None = None) -> str:
-    return render("import.tpl", status, problem=message, filename=filename, max_mib=MAX_UPLOAD >> 20, types=GRADE_TYPES)
+def _refuse(message: str, status: int = 400, filename: str | None = None, chosen: int | None = None) -> str:
+    return _form(status, chosen, problem=message, filename=filename)
+
+
+def _form(status: int = 200, chosen: int | None = None, **shown: str | None) -> str:
+    """The import form (``shown``: its ``problem`` and the ``filename`` it was about), with the classes the
+    grades may go to, ``chosen`` selected."""
+    classes: list[dict[str, Any]] = calls.grading("Grades.list_classes")
+    return render(
+        "import.tpl", status, max_mib=MAX_UPLOAD >> 20, types=GRADE_TYPES, classes=classes, chosen=chosen, **shown
+    )

@@ -49,10 +49,15 @@ def add_student() -> str:
     blank = {name: "must not be empty" for name, _ in NAME_FIELDS if not values[name].strip()}
     if blank:
         return _students_page(blank, values, 400)
+    chosen = forms.number(forms.field("class_id"))
+    into = {} if chosen is None else {"class_id": chosen}
     try:
-        student = calls.grading("Grades.add_student", **values, request_id=forms.request_id())
+        student = calls.grading("Grades.add_student", **values, request_id=forms.request_id(), **into)
     except InvalidParams as exc:
-        return _students_page(calls.field_error(exc), values, 400)
+        problem = calls.field_error(exc)
+        # A teacher of several classes names the one the student joins (the form shows them now).
+        classes = calls.grading("Grades.list_classes") if "class_id" in problem or chosen is not None else None
+        return _students_page(problem, dict(values, class_id=str(chosen or "")), 400, classes)
     except Conflict as exc:
         used = calls.first_use(exc)
         if used is None:
@@ -71,9 +76,13 @@ def _already_added(student: dict[str, Any]) -> str:
 
 
 def _students_page(
-    errors_by_field: dict[str, str] | None = None, values: dict[str, str] | None = None, status: int = 200
+    errors_by_field: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+    classes: list[dict[str, Any]] | None = None,
 ) -> str:
-    """The list, with the add form's ``errors_by_field`` and ``values`` (as typed)."""
+    """The list, with the add form's ``errors_by_field`` and ``values`` (as typed); ``classes``: a class
+    select in the add form."""
     errors = dict(errors_by_field or {})
     typed = forms.query_text("q")
     query = "" if typed is None else typed.strip()
@@ -115,6 +124,7 @@ def _students_page(
         link=_link,
         name_fields=NAME_FIELDS,
         max_name=MAX_NAME,
+        classes=classes,
     )
 
 
