@@ -56,8 +56,11 @@ class View:
     """The enrolments ``e`` a read goes through (a teacher's classes, or one class's roster), as the
     SQL that picks them: ``FROM enrolments e{join} WHERE {where}`` with ``args``."""
 
+    #: Joined to ``enrolments e``: "" or a join of ``classes c``.
     join: str
+    #: The condition on ``e`` (and ``c``).
     where: str
+    #: The join's args, then the condition's: every query writes the join before its WHERE.
     args: tuple[Any, ...]
 
 
