@@ -59,6 +59,7 @@ from .client.registry_client import RegistryClient
 from .core.errors import (
     CallTimeout,
     Conflict,
+    Forbidden,
     InternalError,
     InvalidParams,
     InvalidRequest,
@@ -69,6 +70,7 @@ from .core.errors import (
     ServiceUnavailable,
     StartError,
     StoreFull,
+    TooManyRequests,
     TransportError,
     Unauthorized,
 )
@@ -85,6 +87,7 @@ __all__ = [
     "CallTimeout",
     "Client",
     "Conflict",
+    "Forbidden",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -104,6 +107,7 @@ __all__ = [
     "StartError",
     "StoreFull",
     "TlsFiles",
+    "TooManyRequests",
     "TransportError",
     "Unauthorized",
     "__version__",

@@ -444,6 +444,6 @@ def test_the_postgresql_count_of_students_follows_plain_sql(postgres_url):
         assert grading.Grades.count_students() == grading.Grades.list_students()["total"] == 43
         assert listed(grading, query="pupil39") == [(44, None, 0)]  # ids 6-45 for Pupil1-40
         with psycopg.connect(postgres_url) as conn:
-            conn.execute("TRUNCATE grades, student_totals, students")
+            conn.execute("TRUNCATE grades, student_totals, enrolments, students")
         assert grading.Grades.list_students() == {"total": 0, "students": []}
         assert grading.Grades.count_students() == 0

@@ -11,17 +11,19 @@ import json
 from typing import Any
 
 from ..core import errors, tracing
+from . import acting
 
 TOKEN_ENV = "RPC_CLUSTER_TOKEN"
 
 
 def request_headers(token: str | None) -> dict[str, str]:
-    """Content type, ``Authorization: Bearer`` when a token is set, and the current trace's headers.
+    """Content type, ``Authorization: Bearer`` when a token is set, the current trace's headers, and
+    ``X-Acting-User`` inside ``acting.acting_as``.
 
     Built for each call sent: each carries a ``traceparent`` with a parent id of its own (a
     transport-level resend of the same request keeps it: it is the same call).
     """
-    headers = {"Content-Type": "application/json", **tracing.outgoing_headers()}
+    headers = {"Content-Type": "application/json", **tracing.outgoing_headers(), **acting.outgoing_headers()}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return headers

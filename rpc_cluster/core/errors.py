@@ -19,8 +19,10 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 # The cluster's application codes (docs/protocol.md, "Error codes and their data"), chosen to read like HTTP.
 UNAUTHORIZED = 401
+FORBIDDEN = 403
 NOT_FOUND = 404
 CONFLICT = 409
+TOO_MANY_REQUESTS = 429
 SERVICE_UNAVAILABLE = 503
 # Client-side only: the call never got a JSON-RPC answer.
 TRANSPORT_ERROR = -32000
@@ -90,12 +92,28 @@ class Unauthorized(RpcError):
     code, default_message = UNAUTHORIZED, "Unauthorized: missing or wrong cluster token"
 
 
+class Forbidden(RpcError):
+    """The acting user may not do this, or a sign-in was refused (code 403).
+
+    ``data`` names what was refused: ``{"class_id": 7}``, ``{"user": "bob"}``,
+    ``{"method": "Users.add"}``, ``{"reason": "sign_in"}``.
+    """
+
+    code, default_message = FORBIDDEN, "Forbidden"
+
+
 class NotFound(RpcError):
     code, default_message = NOT_FOUND, "Not found"
 
 
 class Conflict(RpcError):
     code, default_message = CONFLICT, "Conflict"
+
+
+class TooManyRequests(RpcError):
+    """Refused for now, after too many attempts (code 429); ``data["retry_after"]`` is in seconds."""
+
+    code, default_message = TOO_MANY_REQUESTS, "Too many requests"
 
 
 class ServiceUnavailable(RpcError):
@@ -151,8 +169,10 @@ _BY_CODE = MappingProxyType(
             InvalidParams,
             InternalError,
             Unauthorized,
+            Forbidden,
             NotFound,
             Conflict,
+            TooManyRequests,
             ServiceUnavailable,
         )
     }

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from types import MappingProxyType
 from typing import IO, Any
 
+from ..client import acting
 from ..core import trace_context, tracing
 from ..core.dispatch import Dispatcher
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
@@ -135,7 +136,9 @@ class RpcApp:
             environ.get(trace_context.ENVIRON_TRACEPARENT),
             environ.get(trace_context.ENVIRON_TRACESTATE),
         )
-        with tracing.within(current), tracing.serving(self.service_name):
+        # The header as sent, checked by the service that acts on it (grading); absent: the service's authority.
+        acting_user = environ.get(acting.ENVIRON_KEY)
+        with tracing.within(current), tracing.serving(self.service_name), acting.acting_as(acting_user):
             status, content_type, body = self._route(environ)
         headers = [
             ("Content-Type", content_type),

@@ -38,6 +38,7 @@ OPERATIONS = (
     "list_students",
     "import_grades",
     "statistics",
+    "user_row",
 )
 
 
@@ -86,6 +87,9 @@ class MeasuredStore:
         self.store.close()
 
     # -- timed ----------------------------------------------------------------------------------
+
+    def user_row(self, username: str) -> tuple[int, str, bool] | None:
+        return self._timed("user_row", lambda: self.store.user_row(username))
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         return self._timed("get_students", lambda: self.store.get_students(offset, limit))

@@ -18,7 +18,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ...client import retry
-from . import postgres_schema
+from ..schema import postgres as postgres_schema
 from .protocol import SqlRow
 from .sql_writes import SqlGradeStore, Transaction, seed
 
@@ -105,7 +105,7 @@ class PostgresStore(SqlGradeStore):
         # Fail at start with the server's own message when the database is unreachable.
         with psycopg.connect(url, connect_timeout=5) as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SEED_LOCK,))
-            postgres_schema.create(conn)
+            postgres_schema.open_schema(conn)
             seed(_Transaction(conn))
         self._pool = ConnectionPool(
             url,

@@ -109,6 +109,9 @@ class GradeStore(Protocol):
         PostgreSQL store, whose data other instances change).
         """
 
+    def user_row(self, username: str) -> tuple[int, str, bool] | None:
+        """``(id, role, disabled)`` of the user named ``username``; None if there is none."""
+
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Students ordered by id, each with its grades and average."""
 

@@ -4,7 +4,7 @@ Each student has a row in ``student_totals`` (``grade_count``, ``score_sum``,
 ``average``), kept by triggers on ``grades`` inside the transaction that
 changes a grade, so the totals hold whoever writes (this service or plain
 SQL). An insert adds to them; an update or delete recomputes that student's
-from its grades (``RECOMPUTE``), so rounding never piles up. Paging, search
+from its grades (``schema.totals.RECOMPUTE``), so rounding never piles up. Paging, search
 and both orders of averages then read indexed rows instead of aggregating
 every grade per call. The totals have a table of their own so that grade
 writes never touch ``students``: its name indexes (for sorting and
@@ -25,24 +25,12 @@ from typing import Any, Protocol, TypeVar
 from ...core.errors import Conflict
 from .. import exactly_once, search
 from ..csv_import import Row, unknown_student
+from ..schema import classes
 from .protocol import SEED, SqlRow, grade, students_from_rows
 
 T = TypeVar("T")
 #: What a write that may carry a ``request_id`` returns (``exactly_once.once`` records it).
 Written = TypeVar("Written", bound="dict[str, Any] | None")
-
-# Students' totals from their grades; a trigger adds "WHERE student_id ...".
-RECOMPUTE = """UPDATE student_totals SET
-    grade_count = (SELECT COUNT(*) FROM grades WHERE student_id = student_totals.student_id),
-    score_sum = (SELECT COALESCE(SUM(score), 0) FROM grades WHERE student_id = student_totals.student_id),
-    average = (SELECT AVG(score) FROM grades WHERE student_id = student_totals.student_id)"""
-# Totals for the students that have none: all of them in a store made before student_totals
-# existed, then none.
-FILL_TOTALS = """INSERT INTO student_totals (student_id, grade_count, score_sum, average)
-SELECT s.id, COUNT(g.id), COALESCE(SUM(g.score), 0), AVG(g.score)
-FROM students s LEFT JOIN grades g ON g.student_id = s.id
-WHERE NOT EXISTS (SELECT 1 FROM student_totals t WHERE t.student_id = s.id)
-GROUP BY s.id"""
 
 _STUDENT = """SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score, t.average
 FROM students s LEFT JOIN student_totals t ON t.student_id = s.id LEFT JOIN grades g ON g.student_id = s.id
@@ -158,12 +146,17 @@ def student_keys(first_name: str, last_name: str) -> tuple[str, str, str, str]:
 
 
 def seed(tx: Transaction) -> None:
-    """Add the original sample's students (SEED) when the store has none; call in the schema's transaction."""
+    """Add the original sample's students (SEED), in a class of their own, when the store has none; call in
+    the schema's transaction."""
     if tx.rows("SELECT COUNT(*) FROM students")[0][0] != 0:
         return
     for first, last, grades in SEED:
         sid = tx.rows(_ADD_STUDENT, student_keys(first, last))[0][0]
         tx.insert_grades([(sid, *row) for row in grades])
+    classes.gather(tx.rows, classes.SAMPLE_CLASS)
+
+
+_USER_ROW = "SELECT id, role, disabled FROM users WHERE username = ?"
 
 
 class SqlGradeStore(abc.ABC):
@@ -233,6 +226,10 @@ class SqlGradeStore(abc.ABC):
 
     def change_token(self) -> object:
         return None
+
+    def user_row(self, username: str) -> tuple[int, str, bool] | None:
+        found = self._read(_USER_ROW, (username,))
+        return (int(found[0][0]), str(found[0][1]), bool(found[0][2])) if found else None
 
     def get_students(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         return students_from_rows(self._read(_PAGE, (self.no_limit if limit is None else limit, offset)))

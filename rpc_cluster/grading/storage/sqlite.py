@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import search
-from . import sqlite_schema
+from ..schema import sqlite as sqlite_schema
 from .protocol import SqlRow
 from .sql_writes import SqlGradeStore, Transaction, like_pattern, seed
 
@@ -72,7 +72,7 @@ class SqliteStore(SqlGradeStore):
         conn.execute("PRAGMA journal_mode=WAL")
         with conn:
             conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
-            self._names_indexed = sqlite_schema.create(conn)
+            self._names_indexed = sqlite_schema.open_schema(conn)
             seed(_Transaction(conn))
 
     def _conn(self) -> sqlite3.Connection:

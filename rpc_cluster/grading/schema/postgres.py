@@ -1,9 +1,11 @@
 """The PostgreSQL store's schema: tables, indexes, the triggers that keep the totals and
 the count of students, and the folded names that searches compare, with their trigram index.
 
-``create(conn)`` makes what the database lacks, inside the caller's transaction
-(which holds the store's advisory lock), so it brings a database from any
-earlier version up to date.
+Its numbered migrations are ``MIGRATIONS``: version 1, ``create(conn)``, makes
+what the database lacks, so it brings a database of any release before
+versions up to date; version 2 adds users, sessions, classes, enrolments and
+the audit. ``open_schema`` runs them inside the caller's transaction, which
+holds the store's advisory lock.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 import psycopg
 
 from .. import exactly_once, search
-from .sql_writes import FILL_TOTALS, RECOMPUTE, like_pattern
+from ..storage.sql_writes import like_pattern
+from . import classes, migrations
+from .totals import FILL_TOTALS, RECOMPUTE
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -278,3 +282,107 @@ def _index_names(conn: psycopg.Connection) -> None:
         log.warning(
             "grading: no trigram index of names (%s); searches scan every student", str(exc).strip().splitlines()[0]
         )
+
+
+# Users, their sessions and failed sign-ins; classes, whose students are enrolled; every grade in a
+# class; and the audit of every change. Times are seconds since the epoch (UTC).
+VERSION_2 = """
+CREATE TABLE users (
+    id BIGSERIAL PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'teacher')),
+    disabled BOOLEAN NOT NULL DEFAULT FALSE,
+    password_hash TEXT,
+    created_at DOUBLE PRECISION NOT NULL
+);
+-- The id of a session is never stored, only its SHA-256: a copy of the database opens no session.
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    csrf TEXT NOT NULL,
+    client TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    seen_at DOUBLE PRECISION NOT NULL,
+    idle_seconds DOUBLE PRECISION NOT NULL,
+    absolute_seconds DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE TABLE sign_in_failures (
+    id BIGSERIAL PRIMARY KEY,
+    username TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX failures_by_username ON sign_in_failures (username, at);
+CREATE INDEX failures_by_client ON sign_in_failures (client, at);
+CREATE TABLE classes (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    teacher_id BIGINT REFERENCES users(id)
+);
+CREATE INDEX classes_by_teacher ON classes (teacher_id, id);
+CREATE TABLE enrolments (
+    id BIGSERIAL PRIMARY KEY,
+    class_id BIGINT NOT NULL REFERENCES classes(id),
+    student_id BIGINT NOT NULL REFERENCES students(id),
+    archived BOOLEAN NOT NULL DEFAULT FALSE,
+    UNIQUE (class_id, student_id)
+);
+CREATE INDEX enrolments_by_student ON enrolments (student_id, class_id);
+ALTER TABLE grades ADD COLUMN class_id BIGINT REFERENCES classes(id);
+CREATE INDEX grades_by_class ON grades (class_id, student_id);
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY,
+    at DOUBLE PRECISION NOT NULL,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id BIGINT NOT NULL,
+    class_id BIGINT,
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX audit_by_entity ON audit (entity, entity_id, id);
+CREATE INDEX audit_by_class ON audit (class_id, id);
+-- The record stays as written, whoever writes SQL to this database as the store's role.
+CREATE FUNCTION audit_unchangeable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit entries cannot be changed or deleted';
+END $$;
+CREATE TRIGGER audit_unchangeable BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_unchangeable();
+CREATE TRIGGER audit_untruncatable BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_unchangeable();
+"""
+
+
+def execute_in(conn: psycopg.Connection) -> migrations.Execute:
+    """One statement with "?" placeholders on ``conn``, and its rows (none for a statement without any)."""
+
+    def execute(sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        cursor = conn.execute(sql.replace("?", "%s"), args)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    return execute
+
+
+def version_2(conn: psycopg.Connection) -> None:
+    """Users, sessions, classes, enrolments, the audit; the students of an older store in one class."""
+    conn.execute(VERSION_2)
+    classes.gather(execute_in(conn), classes.FIRST_CLASS)
+
+
+MIGRATIONS: tuple[migrations.Migration[psycopg.Connection], ...] = (
+    migrations.Migration(1, "students, grades, their totals and the index of names", create),
+    migrations.Migration(2, "users, sessions, classes, enrolments and the audit", version_2),
+)
+
+
+def open_schema(conn: psycopg.Connection) -> None:
+    """Bring the database's schema to the newest version, inside the caller's transaction (and lock).
+
+    A student renamed by plain SQL since the last start loses its search keys; they are written again here.
+    """
+    migrations.migrate(conn, execute_in(conn), MIGRATIONS)
+    fold_names(conn)

@@ -1,7 +1,10 @@
-"""The SQLite store's schema: tables, indexes, and the triggers that keep the totals and the name index.
+"""The SQLite store's schema: its numbered migrations (``MIGRATIONS``), the tables, indexes, and the
+triggers that keep the totals and the name index.
 
-``create(conn)`` makes what a file lacks, inside the caller's transaction,
-so it brings a file from any earlier version up to date.
+Version 1, ``create(conn)``, makes what a file lacks, so it brings a file of
+any release before versions up to date; version 2 adds users, sessions,
+classes, enrolments and the audit. ``open_schema`` runs them in the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import logging
 import sqlite3
 
 from .. import exactly_once, search
-from .sql_writes import FILL_TOTALS, RECOMPUTE
+from . import classes, migrations
+from .totals import FILL_TOTALS, RECOMPUTE
 
 log = logging.getLogger("rpc_cluster.grading")
 
@@ -144,3 +148,96 @@ def fold_names(conn: sqlite3.Connection) -> int:
         [(search.fold(first), search.fold(last), sid) for sid, first, last in rows],
     )
     return len(rows)
+
+
+# Users, their sessions and failed sign-ins; classes, whose students are enrolled; every grade in a
+# class; and the audit of every change. Times are seconds since the epoch (UTC).
+VERSION_2 = (
+    """CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'teacher')),
+    disabled INTEGER NOT NULL DEFAULT 0,
+    password_hash TEXT,
+    created_at REAL NOT NULL
+)""",
+    # The id of a session is never stored, only its SHA-256: a copy of the database opens no session.
+    """CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf TEXT NOT NULL,
+    client TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    seen_at REAL NOT NULL,
+    idle_seconds REAL NOT NULL,
+    absolute_seconds REAL NOT NULL
+)""",
+    "CREATE INDEX sessions_by_user ON sessions (user_id)",
+    """CREATE TABLE sign_in_failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at REAL NOT NULL
+)""",
+    "CREATE INDEX failures_by_username ON sign_in_failures (username, at)",
+    "CREATE INDEX failures_by_client ON sign_in_failures (client, at)",
+    """CREATE TABLE classes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    teacher_id INTEGER REFERENCES users(id)
+)""",
+    "CREATE INDEX classes_by_teacher ON classes (teacher_id, id)",
+    """CREATE TABLE enrolments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    class_id INTEGER NOT NULL REFERENCES classes(id),
+    student_id INTEGER NOT NULL REFERENCES students(id),
+    archived INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (class_id, student_id)
+)""",
+    "CREATE INDEX enrolments_by_student ON enrolments (student_id, class_id)",
+    "ALTER TABLE grades ADD COLUMN class_id INTEGER REFERENCES classes(id)",
+    "CREATE INDEX grades_by_class ON grades (class_id, student_id)",
+    """CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id INTEGER NOT NULL,
+    class_id INTEGER,
+    before TEXT,
+    after TEXT
+)""",
+    "CREATE INDEX audit_by_entity ON audit (entity, entity_id, id)",
+    "CREATE INDEX audit_by_class ON audit (class_id, id)",
+    # The record stays as written, whoever writes SQL to this file through the store's connection.
+    "CREATE TRIGGER audit_unchangeable BEFORE UPDATE ON audit BEGIN "
+    "SELECT RAISE(ABORT, 'audit entries cannot be changed'); END",
+    "CREATE TRIGGER audit_undeletable BEFORE DELETE ON audit BEGIN "
+    "SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END",
+)
+
+
+def version_2(conn: sqlite3.Connection) -> None:
+    """Users, sessions, classes, enrolments, the audit; the students of an older store in one class."""
+    for statement in VERSION_2:
+        conn.execute(statement)
+    classes.gather(lambda sql, args: conn.execute(sql, args).fetchall(), classes.FIRST_CLASS)
+
+
+MIGRATIONS: tuple[migrations.Migration[sqlite3.Connection], ...] = (
+    migrations.Migration(1, "students, grades, their totals and the index of names", create),
+    migrations.Migration(2, "users, sessions, classes, enrolments and the audit", version_2),
+)
+
+
+def open_schema(conn: sqlite3.Connection) -> bool:
+    """Bring the file's schema to the newest version, in the caller's transaction; True when names have
+    their trigram index (SQLite has FTS5).
+
+    A student renamed by plain SQL since the last start loses its search keys; they are written again here.
+    """
+    migrations.migrate(conn, lambda sql, args: conn.execute(sql, args).fetchall(), MIGRATIONS)
+    fold_names(conn)
+    return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'keys_on_student_insert'").fetchall())

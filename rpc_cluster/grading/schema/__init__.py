@@ -1,0 +1,1 @@
+"""Each database's schema: tables, triggers, indexes, and the numbered migrations that bring an older one up to date."""
