@@ -41,9 +41,8 @@ def load_sqlite(path: Path, names: Callable[[int], tuple[str, str]] | None = Non
     SqliteStore(path).close()  # schema and the 5 seed students
     students, grades = _rows(random.Random(1), names)
     with sqlite3.connect(path) as conn:
-        conn.execute("DELETE FROM grades")
-        conn.execute("DELETE FROM students")
-        conn.execute("DELETE FROM sqlite_sequence")
+        for table in ("grades", "enrolments", "classes", "students", "sqlite_sequence"):
+            conn.execute(f"DELETE FROM {table}")
         conn.executemany("INSERT INTO students (first_name, last_name) VALUES (?, ?)", students)
         conn.executemany("INSERT INTO grades (student_id, title, type, score) VALUES (?, ?, ?, ?)", grades)
 
@@ -71,7 +70,7 @@ def load_postgres(url: str, names: Callable[[int], tuple[str, str]] | None = Non
     PostgresStore(url).close()
     students, grades = _rows(random.Random(1), names)
     with psycopg.connect(url) as conn:
-        conn.execute("TRUNCATE grades, student_totals, students RESTART IDENTITY")
+        conn.execute("TRUNCATE grades, student_totals, enrolments, classes, students RESTART IDENTITY")
         with conn.cursor().copy("COPY students (first_name, last_name) FROM STDIN") as copy:
             for row in students:
                 copy.write_row(row)

@@ -193,15 +193,14 @@ def test_a_sqlite_search_goes_through_the_trigram_index(tmp_path):
 
 def test_a_postgresql_store_of_the_previous_version_gets_folded_names_and_their_index(postgres_url):
     import psycopg
+    from helpers import old_schema
 
     from rpc_cluster.grading.schema import postgres as postgres_schema
     from rpc_cluster.grading.storage.postgres import PostgresStore
 
     PostgresStore(postgres_url).close()
     with psycopg.connect(postgres_url) as conn:  # back to the previous version's schema, names in it
-        conn.execute("ALTER TABLE grades DROP COLUMN class_id")
-        conn.execute("DROP TABLE schema_version, audit, enrolments, classes, sign_in_failures, sessions, users")
-        conn.execute("DROP FUNCTION audit_unchangeable()")
+        old_schema.before_versions(conn)
         conn.execute("DROP TRIGGER keys_on_name_update ON students")
         conn.execute("ALTER TABLE students DROP COLUMN first_key, DROP COLUMN last_key")
         conn.execute("DROP INDEX IF EXISTS students_key_trigrams")

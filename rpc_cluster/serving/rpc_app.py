@@ -30,6 +30,7 @@ _STATUS = MappingProxyType(
         204: "204 No Content",
         400: "400 Bad Request",
         401: "401 Unauthorized",
+        403: "403 Forbidden",
         404: "404 Not Found",
         405: "405 Method Not Allowed",
         411: "411 Length Required",
@@ -42,6 +43,13 @@ _STATUS = MappingProxyType(
 # A client sends its whole body before reading the answer: read (and drop) up to
 # this much of an oversized one, so it gets its 413 instead of a broken pipe.
 DRAIN_LIMIT = 16 << 20
+
+
+# A browser says where a request comes from in Sec-Fetch-Site, which no page can set or remove. A page
+# of any other site (another port of 127.0.0.1 is the same site) may still send a form or a text/plain
+# fetch to /rpc without a preflight; without a cluster token such a call would act with the service's
+# own authority, so it is refused. Programs send no such header, and neither does a person typing the URL.
+_FROM_OTHER_SITES = frozenset({"cross-site", "same-site"})
 
 
 def discard(stream: IO[bytes], length: int) -> None:
@@ -156,6 +164,8 @@ class RpcApp:
         """The checks every RPC request passes (token, body size), then its dispatch."""
         if not self._authorized(environ):
             return _unauthorized()
+        if environ.get("HTTP_SEC_FETCH_SITE") in _FROM_OTHER_SITES:
+            return _json(403, {"error": "forbidden", "message": "calls sent by a web page of another site are refused"})
         body = read_body(environ, self.max_body)
         if isinstance(body, int):
             return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
