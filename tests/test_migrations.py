@@ -336,3 +336,16 @@ def test_a_database_newer_than_the_code_refuses_to_open_in_one_line(old, process
         f"made by a newer release than this one (which knows up to {NEWEST}); run that release or a newer one"
     )
     assert old.snapshot() == before
+
+
+def test_a_call_the_release_stored_once_is_still_stored_once_when_repeated_after_the_upgrade(old):
+    """A client that repeats a call across the upgrade (it could not know the first one arrived)."""
+    before = release_data(old)
+    with GradingService(port=0, registry=NOWHERE, db=old.db) as service:
+        grading = Client(service.url).Grades
+        assert grading.add_student("Zoë", "Ångström", request_id="fixture-student-1")["id"] == 6
+        repeated = grading.add_grade(6, "Essay: Über die Zeit", "Homework", 91.5, request_id="fixture-grade-1")
+        assert repeated == {"id": 16, "title": "Essay: Über die Zeit", "type": "Homework", "score": 91.5}
+        lines = "student_id,title,type,score\n7,Домашнее задание,Homework,72\n8,Quiz 2,Quiz,80.75\n"
+        assert grading.import_grades(lines, request_id="fixture-import-1") == {"imported": 2}
+    assert release_data(old) == before
