@@ -21,9 +21,11 @@ def run(*args, env=None, timeout=30):
     )
 
 
-@pytest.mark.parametrize("command", ["up", "registry", "log", "grading", "portal", "services", "call", "logs"])
+@pytest.mark.parametrize(
+    "command", ["up", "registry", "log", "grading", "portal", "services", "call", "logs", "user", "user add"]
+)
 def test_every_command_has_help(command):
-    result = run(command, "--help")
+    result = run(*command.split(), "--help")
     assert result.returncode == 0
     assert "usage: rpc-cluster" in result.stdout
 
@@ -46,6 +48,7 @@ def test_the_cli_imports_what_each_command_runs():
         "rpc_cluster.grading.service",
         "portal.service",
         "rpc_cluster.logs.command",
+        "rpc_cluster.tools.user_command",
     }
     assert runs - imported == set()
     assert not any(name.startswith("importlib") for name in imported)

@@ -207,3 +207,106 @@ def test_up_tls_serves_everything_on_https_with_a_local_ca(tmp_path):
     before = ca.read_bytes()
     LocalCA(data / "tls")
     assert ca.read_bytes() == before
+
+
+def test_up_adds_admin_on_a_fresh_data_and_later_says_where_the_password_is(tmp_path):
+    from rpc_cluster import Client
+
+    kept = tmp_path / "data" / "admin-password"
+    proc = start_up(tmp_path)
+    try:
+        output = lambda: (tmp_path / "up.log").read_text()  # noqa: E731
+        wait_until(lambda: "Ctrl-C stops them all" in output(), 30, message="the URLs")
+        text = output()
+        match = re.search(r"^  Sign in at (http://\S+/) as admin with password: (\S+)   \(kept in (\S+)\)$", text, re.M)
+        assert match, text
+        portal, password = match.group(1), match.group(2)
+        assert re.search(rf"^  portal +{re.escape(portal)} ", text, re.M)  # beside the portal's URL
+        assert Path(match.group(3)) == kept.resolve() and kept.read_text() == password + "\n"
+        assert oct(kept.stat().st_mode & 0o777) == "0o600"
+        assert text.count(password) == 1  # printed once, nowhere else
+        grading = re.search(r"^  grading +(http://\S+/rpc)", text, re.M).group(1)
+        signed_in = Client(grading).Sessions.sign_in("admin", password, "up-test", 60, 60)
+        assert signed_in["user"] == {
+            "username": "admin",
+            "display_name": "Administrator",
+            "role": "admin",
+            "disabled": False,
+        }
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        kill_up(proc)
+    again = start_up(tmp_path)
+    try:
+        wait_until(lambda: "Ctrl-C stops them all" in output(), 30, message="the URLs, again")
+        text = output()
+        assert re.search(
+            rf"^  Sign in at http://\S+/ as admin with the password kept in {re.escape(str(kept.resolve()))}$",
+            text,
+            re.M,
+        ), text
+        assert password not in text and kept.read_text() == password + "\n"
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(30) == 0
+    finally:
+        kill_up(again)
+
+
+class FakeGrading:
+    """Answers Users.add as grading would, or with the error it is given."""
+
+    def __init__(self, error=None):
+        self.error = error
+        self.calls = []
+
+    def call(self, method, **params):
+        self.calls.append((method, params))
+        if self.error is not None:
+            raise self.error
+        return {"username": params["username"], "display_name": params["display_name"], "role": "admin"}
+
+
+def test_the_admin_password_file_is_made_private_as_it_is_created_even_under_umask_0(tmp_path, monkeypatch):
+    from rpc_cluster.tools import first_admin
+
+    def no_chmod(*args, **kwargs):
+        raise AssertionError("the file must be created with its mode, not changed after")
+
+    monkeypatch.setattr(os, "chmod", no_chmod)
+    monkeypatch.setattr(Path, "chmod", no_chmod)
+    previous = os.umask(0)
+    try:
+        grading = FakeGrading()
+        line = first_admin.sign_in_line(grading, tmp_path, "http://portal.example/")
+    finally:
+        os.umask(previous)
+    password = grading.calls[0][1]["password"]
+    assert grading.calls == [
+        ("Users.add", {"username": "admin", "role": "admin", "password": password, "display_name": "Administrator"})
+    ]
+    assert len(password) == 24
+    assert (
+        line
+        == f"Sign in at http://portal.example/ as admin with password: {password}   (kept in {tmp_path}/admin-password)"
+    )
+    assert oct((tmp_path / "admin-password").stat().st_mode & 0o777) == "0o600"
+    # Kept: a later start neither asks grading nor shows the password.
+    again = FakeGrading()
+    assert first_admin.sign_in_line(again, tmp_path, "http://portal.example/") == (
+        f"Sign in at http://portal.example/ as admin with the password kept in {tmp_path}/admin-password"
+    )
+    assert again.calls == []
+
+
+def test_without_the_file_an_existing_admin_is_not_given_a_new_password(tmp_path):
+    from rpc_cluster import Conflict, TransportError
+    from rpc_cluster.tools import first_admin
+
+    line = first_admin.sign_in_line(FakeGrading(Conflict("a user named admin exists")), tmp_path, "http://p/")
+    gone = f"({tmp_path}/admin-password is gone; `rpc-cluster user passwd admin` sets a new password)"
+    assert line == f"Sign in at http://p/ as admin {gone}"
+    assert not (tmp_path / "admin-password").exists()
+    line = first_admin.sign_in_line(FakeGrading(TransportError("connection refused")), tmp_path, "http://p/")
+    assert line == "up: could not add the user admin: [-32000] connection refused"
+    assert not (tmp_path / "admin-password").exists()

@@ -14,6 +14,10 @@
 - ``search.py``: how ``Grades.list_students`` matches a query (words, folded).
 - ``reads.py``: the ``Grades.*`` methods that change nothing.
 - ``open_store.py``: the store that ``--db`` names.
+- ``accounts/``: users, sessions and sign-in: ``users.py`` (``Users.*``),
+  ``sessions.py`` (``Sessions.*``), ``passwords.py`` (argon2id hashes),
+  ``rules.py`` (the rules of their values), ``lockout.py`` (when failures lock
+  a username or a client out) and ``store.py`` (their SQL, over a store's connections).
 - ``schema/``: each database's tables, triggers and indexes, and their numbered
   migrations (``migrations.py``; ``sqlite.py``, ``postgres.py``; ``totals.py``,
   the SQL of students' totals; ``classes.py``, the first class of an older store).

@@ -16,6 +16,9 @@ READ_ONLY = frozenset(
         "Grades.list_classes",
         "Grades.history",
         "Grades.changes",
+        "Users.list",
+        # It may write the session's last use, which a repeat writes again to the same effect.
+        "Sessions.check",
         "Service.heartbeat",
         "rpc.discover",
     }

@@ -10,6 +10,9 @@ from ..core.errors import StartError
 from ..core.methods import MethodTable
 from ..runtime import flags, runner
 from ..runtime.service import Service, ServiceOptions
+from .accounts.passwords import Passwords
+from .accounts.sessions import Sessions
+from .accounts.users import Users
 from .grades.classes import ClassMethods
 from .grades.history import HistoryMethods
 from .grades.marks import GradeMethods
@@ -67,6 +70,9 @@ class GradingService(Service):
 
     def expose(self, methods: MethodTable) -> None:
         methods.add_object("Grades", Grades(self.store))
+        passwords = Passwords()
+        methods.add_object("Users", Users(self.store, passwords))
+        methods.add_object("Sessions", Sessions(self.store, passwords))
 
     def on_stop(self) -> None:
         store, self._store = self._store, None

@@ -5,6 +5,7 @@ rpc-cluster registry|log|grading|portal ... run one service in the foreground
 rpc-cluster services                        the registry's table
 rpc-cluster call NAME_OR_URL METHOD [JSON]  call one method, print the result
 rpc-cluster logs [-f] [--service S] ...      the central log's entries; -f follows new ones
+rpc-cluster user add|passwd|disable|list ... grading's users (passwords never in the arguments)
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..client.client import Client
-from ..client.connect import connect
 from ..client.registry_client import RegistryClient
 from ..core.errors import RpcError, TransportError
 from ..runtime import flags
-
-REGISTRY_NAMES = ("Registry", "registry")
+from . import targets
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -103,16 +101,10 @@ def call_main(argv: list[str] | None) -> int:
             kwargs = params
         else:
             parser.error("JSON params must be an array (by position) or an object (by name)")
-    if "://" in args.target:
-        try:
-            url = flags.rpc_url(args.target)
-        except argparse.ArgumentTypeError as exc:
-            parser.error(f"argument NAME_OR_URL: {exc}")
-        client: Client = Client(url, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
-    elif args.target in REGISTRY_NAMES:
-        client = RegistryClient(args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
-    else:
-        client = connect(args.target, args.registry, token=args.token, timeout=args.timeout, tls_ca=args.tls_ca)
+    try:
+        client = targets.client_for(args.target, args)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"argument NAME_OR_URL: {exc}")
     try:
         result = client.call(args.method, *args_list, **kwargs)
     except TransportError as exc:
@@ -165,6 +157,12 @@ def _logs(argv: list[str] | None) -> int:
     return command.main(argv)
 
 
+def _user(argv: list[str] | None) -> int:
+    from . import user_command
+
+    return user_command.main(argv)
+
+
 COMMANDS: Mapping[str, tuple[Callable[[list[str] | None], int], str]] = MappingProxyType(
     {
         "up": (_up, "start the whole cluster (registry, log, grading, portal)"),
@@ -175,6 +173,7 @@ COMMANDS: Mapping[str, tuple[Callable[[list[str] | None], int], str]] = MappingP
         "services": (services_main, "print the registry's services and their health"),
         "call": (call_main, "call one method of a service and print the result"),
         "logs": (_logs, "print the central log's entries; -f follows new ones"),
+        "user": (_user, "add users, set their passwords, disable or list them"),
     }
 )
 

@@ -5,7 +5,9 @@ child processes (each tolerates any start order), waits until all four are
 healthy, prints their URLs (the portal's first), streams their output with
 each line prefixed by its service's name, and on Ctrl-C or SIGTERM stops
 them all (portal first, registry last). Exits non-zero if one dies while
-starting.
+starting. On a fresh ``--data`` it adds the user ``admin`` with a random
+password, printed once beside the portal's URL and kept in
+``--data``/admin-password (``first_admin.py``).
 
 ``rpc-cluster up --ha`` runs the same with no single point of failure in the
 registry: a 3-member etcd cluster (Debian's ``etcd`` binary, on free ports,
@@ -37,6 +39,7 @@ from ..client.transport import Transport
 from ..core.errors import RpcError, TransportError
 from ..net import urls
 from ..runtime import flags
+from . import first_admin
 from .children import die_with_parent
 from .local_etcd import INSTALL_HINT, EtcdCluster
 
@@ -81,7 +84,7 @@ class Cluster:
         #: With --tls: (certificate chain, key, CA) every service serves and verifies with.
         self.tls_files = tls_files
         #: Carries the health checks and the registry calls, on connections kept alive between rounds.
-        self._transport = Transport(tls_ca=str(tls_files[2]) if tls_files else None)
+        self.transport = Transport(tls_ca=str(tls_files[2]) if tls_files else None)
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._print_lock = threading.Lock()
@@ -150,7 +153,7 @@ class Cluster:
 
     def healthy(self, name: str) -> bool:
         try:
-            status, _ = self._transport.get(f"{self.url(name)}/health", timeout=1)
+            status, _ = self.transport.get(f"{self.url(name)}/health", timeout=1)
         except TransportError:
             return False
         return status == 200
@@ -159,7 +162,7 @@ class Cluster:
         """Whether every registry lists every other service as passing (so the portal finds grading)."""
         for name in self.registries:
             try:
-                rows = Client(f"{self.url(name)}/rpc", timeout=1, transport=self._transport).call("Registry.services")
+                rows = Client(f"{self.url(name)}/rpc", timeout=1, transport=self.transport).call("Registry.services")
             except RpcError:
                 return False
             if {r["service_name"] for r in rows if r["status"] == "passing"} != set(REGISTERED):
@@ -302,8 +305,11 @@ def _run(cluster: Cluster, start_timeout: float, etcd: EtcdCluster | None) -> in
         cluster.say(f"up: {problem}; stopping the others")
         cluster.stop()
         return 0 if problem == "interrupted while starting" else 1
+    grading = Client(f"{cluster.url('grading')}/rpc", transport=cluster.transport)
+    sign_in = first_admin.sign_in_line(grading, data, f"{cluster.url('portal')}/")
     cluster.say("")
     cluster.say(f"  portal     {cluster.url('portal')}/        <- open this in a browser")
+    cluster.say(f"  {sign_in}")
     for name in cluster.registries:
         cluster.say(f"  {name:<10} {cluster.url(name)}/rpc")
     if etcd is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...observability.metrics import ServiceMetrics
 from ..access import SERVICE, Actor
+from ..accounts import store as accounts_store
 from . import out_of_space
 from .protocol import GradeStore
 
@@ -66,9 +67,10 @@ class MeasuredStore:
         failures = metrics.counter("grading_store_errors", "Store operations that raised, by operation", ("operation",))
         # Every operation's series from the start, so a scrape shows each one before its first call.
         self._series: dict[str, tuple[Histogram, Counter]] = {
-            name: (latency.labels(name), failures.labels(name)) for name in OPERATIONS
+            name: (latency.labels(name), failures.labels(name)) for name in (*OPERATIONS, *accounts_store.OPERATIONS)
         }
         self._folder = folder
+        self._accounts = store.accounts.timed_by(self._timed)
 
     def _timed(self, name: str, operation: Callable[[], T]) -> T:
         """``operation()`` timed under ``name``, its failures counted, a full disk raised as StoreFull."""
@@ -95,6 +97,11 @@ class MeasuredStore:
 
     def close(self) -> None:
         self.store.close()
+
+    @property
+    def accounts(self) -> accounts_store.AccountStore:
+        """The store's accounts, each operation timed here under its own name (``accounts_store.OPERATIONS``)."""
+        return self._accounts
 
     # -- timed ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ...client import retry
+from ..accounts.store import AccountStore
 from ..schema import postgres as postgres_schema
 from .protocol import SqlRow
 from .sql_writes import SqlGradeStore, Transaction, seed
@@ -138,6 +139,8 @@ class PostgresStore(SqlGradeStore):
             name="grades",
             check=_check_alive,
         )
+        #: Users, sessions and failed sign-ins over this store's connections.
+        self.accounts = AccountStore(self._transaction, self._read)
 
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[SqlRow]:
         """The rows of one read; once more on a fresh connection if the first one was dead.

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict
 from ..access import SERVICE, Actor
 
 if TYPE_CHECKING:
+    from ..accounts.store import AccountStore
     from ..csv_import import Row
 
 
@@ -136,6 +137,10 @@ class GradeStore(Protocol):
 
     def user_row(self, username: str) -> tuple[int, str, bool] | None:
         """``(id, role, disabled)`` of the user named ``username``; None if there is none."""
+
+    @property
+    def accounts(self) -> AccountStore:
+        """Users, sessions and failed sign-ins, in this store's database (``accounts/store.py``)."""
 
     def get_students(
         self, offset: int = 0, limit: int | None = None, *, actor: Actor = SERVICE

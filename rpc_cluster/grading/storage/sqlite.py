@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import search
+from ..accounts.store import AccountStore
 from ..schema import sqlite as sqlite_schema
 from .protocol import SqlRow
 from .sql_writes import SqlGradeStore, Transaction, like_pattern, seed
@@ -79,6 +80,8 @@ class SqliteStore(SqlGradeStore):
         # Commits made through this store, counted after they commit (see change_token).
         self._writes = 0
         self._all_lock = threading.Lock()
+        #: Users, sessions and failed sign-ins over this store's connections.
+        self.accounts = AccountStore(self._transaction, self._read)
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
         with conn:
