@@ -51,8 +51,8 @@ class _Transaction:
         self._conn = conn
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
-        # fetchall(), not fetchone(): an autocommitted statement (and so its commit) ends
-        # only when its rows are exhausted, and a write must be committed before we answer.
+        # fetchall(), not fetchone(): a statement ends only when its rows are exhausted, and
+        # one left running would keep the transaction's COMMIT waiting.
         return self._conn.execute(sql, args).fetchall()
 
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -102,13 +102,6 @@ class SqliteStore(SqlGradeStore):
             with self._all_lock:
                 self._all.append(conn)
         return conn
-
-    def _autocommitted(self, write: Callable[[Transaction], T]) -> T:
-        try:
-            return write(_Transaction(self._conn()))
-        finally:
-            # Counted after the commit: the student cache must not keep what came before it.
-            self._writes += 1
 
     def _transaction(self, write: Callable[[Transaction], T]) -> T:
         conn = self._conn()
