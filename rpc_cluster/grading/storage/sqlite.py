@@ -51,8 +51,8 @@ class _Transaction:
         self._conn = conn
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
-        # fetchall(), not fetchone(): a statement ends only when its rows are exhausted, and
-        # one left running would keep the transaction's COMMIT waiting.
+        # fetchall(), not fetchone(): a statement ends only when its rows are exhausted, so
+        # each one here is finished (a write's RETURNING too) before the next one runs.
         return self._conn.execute(sql, args).fetchall()
 
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
