@@ -268,10 +268,11 @@ class SqlGradeStore(abc.ABC):
         sort: str,
         class_id: int | None = None,
         *,
+        archived: bool = False,
         actor: Actor = SERVICE,
     ) -> dict[str, Any]:
         order = self.name_order if sort == "name" else self.average_orders[sort]
-        view = rules.view(self._read, actor, class_id)
+        view = rules.view(self._read, actor, class_id, archived=archived)
         if view is not None:
             matching = None if query is None else self._matching(query)
             total, rows = views.list_students(self._read, view, offset, limit, order, matching)
