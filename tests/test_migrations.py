@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import sqlite3
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import psycopg
 import pytest
+from helpers.grading_store import execute
 
-from rpc_cluster import Client
+from rpc_cluster import Client, Forbidden
+from rpc_cluster.client.acting import acting_as
 from rpc_cluster.grading.open_store import open_store
 from rpc_cluster.grading.schema import classes, migrations
 from rpc_cluster.grading.schema import postgres as postgres_schema
@@ -102,9 +103,8 @@ class SqliteCopy:
         self.db = str(self.path)
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """The rows of one statement, committed, on a connection of its own."""
-        with contextlib.closing(sqlite3.connect(self.path)) as conn, conn:
-            return conn.execute(sql, args).fetchall()
+        """The rows of one statement ("?" placeholders), committed, on a connection of its own."""
+        return execute(self.db, sql, args)
 
     def snapshot(self) -> dict[str, list[Any]]:
         """Every object of the schema and every row of every table."""
@@ -132,9 +132,7 @@ class PostgresCopy:
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """The rows of one statement ("?" placeholders), committed, on a connection of its own."""
-        with psycopg.connect(self.db) as conn:
-            cursor = conn.execute(sql.replace("?", "%s"), args)
-            return cursor.fetchall() if cursor.description is not None else []
+        return execute(self.db, sql, args)
 
     def snapshot(self) -> dict[str, list[Any]]:
         """Every column, index, constraint, trigger, function and sequence of the schema, and every row."""
@@ -267,6 +265,31 @@ def test_the_service_shows_every_student_and_grade_as_it_was(old):
         # New rows go after the release's: no id is used twice, not even a deleted grade's.
         assert grading.add_student("Grace", "Hopper")["id"] == 11
         assert grading.add_grade(10, "Notes on the engine", "Homework", 100)["id"] == 23
+
+
+def test_an_admin_sees_every_student_and_grade_in_the_one_class_and_a_teacher_none_of_them(old):
+    with GradingService(port=0, registry=NOWHERE, db=old.db) as service:
+        client = Client(service.url)
+        client.Users.add("principal", "admin", "a password of the admin")
+        client.Users.add("tia", "teacher", "a password of a teacher")
+        grading = client.Grades
+        for who in (None, "principal"):  # the service's own authority, and an admin's
+            with acting_as(who):
+                (only,) = grading.list_classes()
+                assert only == {"id": only["id"], "name": classes.FIRST_CLASS, "teacher": None, "students": 10}
+                roster = grading.list_students(class_id=only["id"], limit=50)
+                assert sorted(student["id"] for student in roster["students"]) == [sid for sid, _, _ in STUDENTS]
+                for sid, _, _ in STUDENTS:
+                    shown = grading.get_student(sid)["grades"]
+                    assert [(g["id"], sid, g["title"], g["type"], g["score"]) for g in shown] == [
+                        grade for grade in GRADES if grade[1] == sid
+                    ]
+                    assert {grade["class_id"] for grade in shown} <= {only["id"]}
+        with acting_as("tia"):  # the class has no teacher: only admins see it
+            assert grading.list_classes() == []
+            assert grading.count_students() == 0
+            with pytest.raises(Forbidden):
+                grading.get_student(6)
 
 
 def test_search_finds_the_names_with_accents_and_in_other_scripts(old):
