@@ -372,3 +372,14 @@ def test_a_call_the_release_stored_once_is_still_stored_once_when_repeated_after
         lines = "student_id,title,type,score\n7,Домашнее задание,Homework,72\n8,Quiz 2,Quiz,80.75\n"
         assert grading.import_grades(lines, request_id="fixture-import-1") == {"imported": 2}
     assert release_data(old) == before
+
+
+def test_a_sqlite_store_that_fails_to_open_keeps_no_connection(tmp_path, monkeypatch):
+    from rpc_cluster.grading.schema import sqlite as sqlite_schema
+
+    failing = migrations.Migration(NEWEST + 1, "a step that fails", change_then_fail)
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", (*sqlite_schema.MIGRATIONS, failing))
+    with pytest.raises(HalfWay):
+        open_store(str(tmp_path / "grades.db"))
+    # The last connection to close removes the write-ahead log: none was left open.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["grades.db"]

@@ -83,11 +83,16 @@ class SqliteStore(SqlGradeStore):
         #: Users, sessions and failed sign-ins over this store's connections.
         self.accounts = AccountStore(self._transaction, self._read)
         conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
-            self._names_indexed = sqlite_schema.open_schema(conn)
-            seed(_Transaction(conn))
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
+                self._names_indexed = sqlite_schema.open_schema(conn)
+                seed(_Transaction(conn))
+        except BaseException:
+            # A store that failed to open (a migration refused, a newer file) holds no connection.
+            self.close()
+            raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
