@@ -36,6 +36,8 @@ BENCHMARKS = [
     ("grading", "Grading at 10,000 students"),
     ("grading_bulk", "Grading: a CSV import against add_grade, and list_students, at 10,000 students"),
     ("portal_pages", "Portal pages and the portal's own overhead"),
+    ("sign_in", "Signing in: Sessions.sign_in and Sessions.check latency"),
+    ("portal_classes", "Signed-in pages at 10,000 students in 300 classes, and what the session check adds"),
     ("load_faults", "Load with faults: 60 s, 16 clients, each of two grading instances killed, log service stopped"),
 ]
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"

@@ -203,3 +203,19 @@ def test_with_a_cluster_token_the_header_does_not_replace_it(tmp_path):
             headers={"X-Acting-User": "ann", "Authorization": "Bearer s3cret"},
         )
         assert answer["result"] == 5
+
+
+def test_every_grades_method_refuses_an_unknown_acting_user_before_it_reads_its_params(school):
+    # Each required param gets a value of the wrong kind: the user is refused before any check of it.
+    methods = rpc(school.url, "rpc.discover", [])["result"]["methods"]
+    grades = [m for m in methods if m["name"].startswith("Grades.")]
+    assert len(grades) == 19
+    before = snapshot(school.store_url, TABLES)
+    wrong = []
+    for method in grades:
+        params = {p["name"]: [] for p in method["params"] if p["required"]}
+        answer = rpc(school.url, method["name"], params, headers={"X-Acting-User": "nobody"})
+        if answer.get("error", {}).get("data") != {"user": "nobody"} or answer["error"]["code"] != 403:
+            wrong.append((method["name"], answer))
+    assert wrong == []
+    assert snapshot(school.store_url, TABLES) == before

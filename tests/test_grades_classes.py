@@ -170,6 +170,26 @@ def test_enrolling_is_idempotent_restores_an_archive_and_unenrolling_keeps_the_g
         assert grading.get_student(3)["grades"] == [stored]  # shown again
 
 
+def test_a_class_lists_its_archived_students_apart_from_its_roster(grading):
+    tias = grading.add_class("Tia's", "tia")["id"]
+    for sid in (1, 2, 3):
+        grading.enroll(tias, sid)
+    grading.archive(tias, 2)
+
+    def listed(**kwargs):
+        return [s["id"] for s in grading.list_students(class_id=tias, **kwargs)["students"]]
+
+    with acting_as("tia"):
+        assert listed() == [1, 3]
+        assert listed(archived=True) == [2]
+        grading.archive(tias, 2, False)
+        assert listed(archived=True) == [] and sorted(listed()) == [1, 2, 3]
+    with acting_as("tom"):
+        assert refusal(grading.list_students, class_id=tias, archived=True) == (403, {"class_id": tias})
+    assert refusal(grading.list_students, archived=True)[1]["field"] == "archived"  # archived in which class?
+    assert refusal(grading.list_students, class_id=tias, archived="yes")[1]["field"] == "archived"
+
+
 def test_a_teacher_enrols_only_their_own_students_in_their_classes(grading):
     tias, other = grading.add_class("Tia's", "tia")["id"], grading.add_class("Tia's too", "tia")["id"]
     ada = grading.add_student("Ada", "A", class_id=tias)["id"]

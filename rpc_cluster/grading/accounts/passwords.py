@@ -1,7 +1,7 @@
 """Password hashes: argon2id through argon2-cffi, with the same work whether a user exists or not.
 
 The parameters are chosen by measurement (docs/decisions.md, "Passwords"): one
-verify costs about 23 ms of CPU here, under the 50 ms a sign-in may spend on
+verify costs about 25 ms of CPU here, under the 50 ms a sign-in may spend on
 it. A stored hash made with other parameters still verifies; ``needs_rehash``
 says to replace it at the next successful sign-in.
 """

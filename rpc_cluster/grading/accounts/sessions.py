@@ -78,7 +78,7 @@ class Sessions:
         most a year). A wrong username or password is 403 {"reason": "sign_in"},
         the same for every cause. After 5 failures for one username, or 30 from one
         client, within 15 minutes, that username or client is refused for 15 minutes
-        from the last of them: 429 {"retry_after": seconds}, even with the right password.
+        from the one that reached the bound: 429 {"retry_after": seconds}, even with the right password.
         """
         _service_only("sign_in")
         username = rules.sign_in_name(username)

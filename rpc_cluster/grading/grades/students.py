@@ -111,6 +111,7 @@ class StudentMethods(GradesPart):
         query: str | None = None,
         sort: str = "name",
         class_id: int | None = None,
+        archived: bool = False,
     ) -> dict[str, Any]:
         """One page of students without their grades: {"total", "students": [{"id", "first_name",
         "last_name", "average", "grade_count"}]}.
@@ -120,7 +121,8 @@ class StudentMethods(GradesPart):
         control characters; empty matches everyone. sort: "name" (last name, first name), "average" or
         "-average" (students without grades last either way); ties go by id.
         limit: 1-500. total counts every matching student, for paging.
-        class_id: only that class's active roster, each average over that class's grades.
+        class_id: only that class's active roster, each average over that class's grades;
+        with archived true, the students archived in that class instead (archived needs class_id).
         A teacher lists the students of their classes (averages over those classes' grades),
         and only classes they teach.
         """
@@ -140,7 +142,11 @@ class StudentMethods(GradesPart):
         if sort not in SORTS:
             raise InvalidParams.field("sort", f"must be one of {', '.join(SORTS)}")
         class_id = validation.optional_id("class_id", class_id)
-        return self._store.list_students(offset, limit, query, sort, class_id, actor=actor)
+        if not isinstance(archived, bool):
+            raise InvalidParams.field("archived", "must be true or false")
+        if archived and class_id is None:
+            raise InvalidParams.field("archived", "needs class_id: students are archived in a class")
+        return self._store.list_students(offset, limit, query, sort, class_id, archived=archived, actor=actor)
 
     @rpc_method
     def statistics(self, class_id: int | None = None) -> dict[str, Any]:

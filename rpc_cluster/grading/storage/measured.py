@@ -180,10 +180,12 @@ class MeasuredStore:
         sort: str,
         class_id: int | None = None,
         *,
+        archived: bool = False,
         actor: Actor = SERVICE,
     ) -> dict[str, Any]:
         return self._timed(
-            "list_students", lambda: self.store.list_students(offset, limit, query, sort, class_id, actor=actor)
+            "list_students",
+            lambda: self.store.list_students(offset, limit, query, sort, class_id, archived=archived, actor=actor),
         )
 
     def import_grades(

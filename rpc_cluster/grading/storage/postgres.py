@@ -158,14 +158,6 @@ class PostgresStore(SqlGradeStore):
                     raise
         raise AssertionError("unreachable")
 
-    def _autocommitted(self, write: Callable[[Transaction], T]) -> T:
-        def attempt() -> T:
-            with self._pool.connection() as conn:
-                # Autocommit: each statement is committed (and durable) before it returns.
-                return write(_Transaction(conn))
-
-        return _again_if_collided(attempt)
-
     def _transaction(self, write: Callable[[Transaction], T]) -> T:
         def attempt() -> T:
             with self._pool.connection() as conn, conn.transaction():

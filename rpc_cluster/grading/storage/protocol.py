@@ -220,13 +220,15 @@ class GradeStore(Protocol):
         sort: str,
         class_id: int | None = None,
         *,
+        archived: bool = False,
         actor: Actor = SERVICE,
     ) -> dict[str, Any]:
         """``{"total", "students"}``: one page of the students matching ``query``, without grades.
 
         ``sort`` is one of SORTS; each student is ``{"id", "first_name",
         "last_name", "average", "grade_count"}``, over the grades the actor sees.
-        With ``class_id``: that class's active roster, over that class's grades.
+        With ``class_id``: that class's active roster (``archived``: the students archived in it), over
+        that class's grades.
         """
 
     def import_grades(

@@ -171,10 +171,9 @@ _USER_ROW = "SELECT id, role, disabled FROM users WHERE username = ?"
 
 
 class SqlGradeStore(abc.ABC):
-    """A ``GradeStore`` over SQL: its reads and writes over ``_read``, ``_autocommitted``,
-    ``_transaction`` and ``_matching``.
+    """A ``GradeStore`` over SQL: its reads and writes over ``_read``, ``_transaction`` and ``_matching``.
 
-    Each store provides those four and the class attributes below (its SQL dialect).
+    Each store provides those three and the class attributes below (its SQL dialect).
     """
 
     #: True when each call waits on a database server (more request threads help).
@@ -201,14 +200,6 @@ class SqlGradeStore(abc.ABC):
     @abc.abstractmethod
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[SqlRow]:
         """The rows of one read-only statement."""
-
-    @abc.abstractmethod
-    def _autocommitted(self, write: Callable[[Transaction], T]) -> T:
-        """``write(connection)``'s result, where each statement commits on its own before it returns.
-
-        For writes that record nothing in the audit; every ``Grades.*`` change does, in a
-        ``_transaction``.
-        """
 
     @abc.abstractmethod
     def _transaction(self, write: Callable[[Transaction], T]) -> T:
@@ -277,10 +268,11 @@ class SqlGradeStore(abc.ABC):
         sort: str,
         class_id: int | None = None,
         *,
+        archived: bool = False,
         actor: Actor = SERVICE,
     ) -> dict[str, Any]:
         order = self.name_order if sort == "name" else self.average_orders[sort]
-        view = rules.view(self._read, actor, class_id)
+        view = rules.view(self._read, actor, class_id, archived=archived)
         if view is not None:
             matching = None if query is None else self._matching(query)
             total, rows = views.list_students(self._read, view, offset, limit, order, matching)

@@ -51,8 +51,8 @@ class _Transaction:
         self._conn = conn
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
-        # fetchall(), not fetchone(): an autocommitted statement (and so its commit) ends
-        # only when its rows are exhausted, and a write must be committed before we answer.
+        # fetchall(), not fetchone(): a statement ends only when its rows are exhausted, so
+        # each one here is finished (a write's RETURNING too) before the next one runs.
         return self._conn.execute(sql, args).fetchall()
 
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -83,11 +83,16 @@ class SqliteStore(SqlGradeStore):
         #: Users, sessions and failed sign-ins over this store's connections.
         self.accounts = AccountStore(self._transaction, self._read)
         conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
-            self._names_indexed = sqlite_schema.open_schema(conn)
-            seed(_Transaction(conn))
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")  # one process seeds, even if two start at once
+                self._names_indexed = sqlite_schema.open_schema(conn)
+                seed(_Transaction(conn))
+        except BaseException:
+            # A store that failed to open (a migration refused, a newer file) holds no connection.
+            self.close()
+            raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -102,13 +107,6 @@ class SqliteStore(SqlGradeStore):
             with self._all_lock:
                 self._all.append(conn)
         return conn
-
-    def _autocommitted(self, write: Callable[[Transaction], T]) -> T:
-        try:
-            return write(_Transaction(self._conn()))
-        finally:
-            # Counted after the commit: the student cache must not keep what came before it.
-            self._writes += 1
 
     def _transaction(self, write: Callable[[Transaction], T]) -> T:
         conn = self._conn()

@@ -56,8 +56,11 @@ class View:
     """The enrolments ``e`` a read goes through (a teacher's classes, or one class's roster), as the
     SQL that picks them: ``FROM enrolments e{join} WHERE {where}`` with ``args``."""
 
+    #: Joined to ``enrolments e``: "" or a join of ``classes c``.
     join: str
+    #: The condition on ``e`` (and ``c``).
     where: str
+    #: The join's args, then the condition's: every query writes the join before its WHERE.
     args: tuple[Any, ...]
 
 
@@ -66,17 +69,18 @@ def teacher_view(actor: Actor) -> View:
     return View(_TAUGHT, "TRUE", (actor.user_id,))
 
 
-def roster_view(class_id: int) -> View:
-    """One class's active roster."""
-    return View("", "e.class_id = ? AND NOT e.archived", (class_id,))
+def roster_view(class_id: int, *, archived: bool = False) -> View:
+    """One class's active roster (``archived``: the students archived in it)."""
+    return View("", f"e.class_id = ? AND {'' if archived else 'NOT '}e.archived", (class_id,))
 
 
-def view(read: Read, actor: Actor, class_id: int | None) -> View | None:
-    """The view of a read over many students: ``class_id``'s roster (checked: ``require_class``), the
-    teacher's classes, or None for everything (the service and admins, no class named)."""
+def view(read: Read, actor: Actor, class_id: int | None, *, archived: bool = False) -> View | None:
+    """The view of a read over many students: ``class_id``'s roster (checked: ``require_class``; ``archived``:
+    its archived students), the teacher's classes, or None for everything (the service and admins, no class
+    named)."""
     if class_id is not None:
         require_class(read, actor, class_id)
-        return roster_view(class_id)
+        return roster_view(class_id, archived=archived)
     return None if actor.sees_all else teacher_view(actor)
 
 
