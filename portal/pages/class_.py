@@ -17,7 +17,7 @@ from typing import Any
 
 import bottle
 
-from rpc_cluster import Conflict, Forbidden, InvalidParams, NotFound
+from rpc_cluster import Conflict, InvalidParams, NotFound
 
 from .. import audit_entries
 from ..frame import calls, csrf, errors, flash, forms, session
@@ -27,9 +27,8 @@ from .gradebook.student import id_or_404
 
 # Grading's largest page of Grades.list_students: a class is far smaller.
 ROSTER = 500
-# The class's changes shown on its page, and how many are read to find its archived students.
+# The class's changes shown on its page.
 CHANGES = 20
-AUDITED = 500
 MAX_NAME = 100
 NAME_FIELDS = (("first_name", "First name"), ("last_name", "Last name"))
 
@@ -56,7 +55,7 @@ def add_student(class_id: str) -> str:
     if blank:
         return page(number, 400, add_errors=blank, add_values=values)
     if forms.field("confirm") != "yes":
-        active, archived, _ = roster(number)
+        active, archived = roster(number)
         same = [s for s in active + archived if _same_name(s, values)]
         if same:
             return page(number, add_values=values, same_name=same)
@@ -112,8 +111,9 @@ def page(
     enrol_value: str = "",
 ) -> str:
     """The class's page, with the state of whichever of its forms was just posted."""
-    active, archived, changes = roster(number)
+    active, archived = roster(number)
     found = class_or_404(number)
+    changes: list[dict[str, Any]] = calls.grading("Grades.changes", class_id=number, limit=CHANGES)
     renamed = next((s for s in active + archived if s["id"] == renaming), None)
     return render(
         "class.tpl",
@@ -129,59 +129,24 @@ def page(
         same_name=same_name or [],
         enrol_error=enrol_error,
         enrol_value=enrol_value,
-        changes=[audit_entries.shown(entry) for entry in changes[:CHANGES]],
+        changes=[audit_entries.shown(entry) for entry in changes],
         name_fields=NAME_FIELDS,
         max_name=MAX_NAME,
     )
 
 
-def roster(number: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def roster(number: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The class's active and archived students, each ``{"id", "first_name", "last_name", "average",
-    "grade_count"}`` (the average over the class's grades), and its newest changes; the 404 page, or
-    403, for a class the user may not see."""
+    "grade_count"}`` (the average over the class's grades); the 404 page, or 403, for a class the user
+    may not see."""
     try:
-        listing = calls.grading("Grades.list_students", class_id=number, limit=ROSTER, sort="name")
+        active = calls.grading("Grades.list_students", class_id=number, limit=ROSTER, sort="name")
+        archived = calls.grading("Grades.list_students", class_id=number, limit=ROSTER, sort="name", archived=True)
     except NotFound:
         errors.not_found(f"There is no class with id {number}.")
-    active: list[dict[str, Any]] = listing["students"]
-    changes: list[dict[str, Any]] = calls.grading("Grades.changes", class_id=number, limit=AUDITED)
-    return active, archived_students(number, changes, {s["id"] for s in active}), changes
-
-
-def archived_students(number: int, changes: list[dict[str, Any]], active: set[int]) -> list[dict[str, Any]]:
-    """The class's archived students, found in its ``changes`` (newest first), by name.
-
-    Grading lists a class's active roster only, but records every enrolment, archive and restore:
-    the newest entry of a student's enrolment says whether it is archived now. Each one found is
-    read with ``Grades.get_student`` (a teacher sees the students of their classes, archived or
-    not), their average taken over this class's grades. A student archived before the class's last
-    ``AUDITED`` changes is not found; enrolling them again (an administrator, by number) restores them.
-    """
-    latest: dict[int, bool] = {}
-    for entry in changes:
-        if entry.get("entity") != "enrolment":
-            continue
-        values = entry.get("after") or entry.get("before") or {}
-        student_id = values.get("student_id")
-        if isinstance(student_id, int) and student_id not in latest:
-            latest[student_id] = entry.get("action") != "delete" and bool((entry.get("after") or {}).get("archived"))
-    found = []
-    for student_id in sorted(i for i, archived in latest.items() if archived and i not in active):
-        try:
-            student = calls.grading("Grades.get_student", student_id)
-        except (NotFound, Forbidden):
-            continue
-        scores = [g["score"] for g in student["grades"] if g.get("class_id") == number]
-        found.append(
-            {
-                "id": student["id"],
-                "first_name": student["first_name"],
-                "last_name": student["last_name"],
-                "average": sum(scores) / len(scores) if scores else None,
-                "grade_count": len(scores),
-            }
-        )
-    return sorted(found, key=lambda s: (s["last_name"].casefold(), s["first_name"].casefold(), s["id"]))
+    students: list[dict[str, Any]] = active["students"]
+    gone: list[dict[str, Any]] = archived["students"]
+    return students, gone
 
 
 def class_or_404(number: int) -> dict[str, Any]:

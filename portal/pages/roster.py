@@ -69,7 +69,7 @@ def unenroll(class_id: str, student_id: str) -> str:
     csrf.check()
     number = id_or_404(class_id, "class")
     student = id_or_404(student_id, "student")
-    active, archived, _ = roster(number)
+    active, archived = roster(number)
     found = next((s for s in active + archived if s["id"] == student), None)
     if found is None:  # removed already (a second click): nothing to do, and the page says so
         flash.redirect(f"/classes/{number}", "That student was already removed from the class.")
@@ -81,7 +81,7 @@ def _enrolled_or_404(class_id: str, student_id: str) -> tuple[int, dict[str, Any
     """The class's id, the student of its roster named in the URL, and whether they are archived; or 404."""
     number = id_or_404(class_id, "class")
     wanted = id_or_404(student_id, "student")
-    active, archived, _ = roster(number)
+    active, archived = roster(number)
     for found in active:
         if found["id"] == wanted:
             return number, found, False
