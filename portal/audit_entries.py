@@ -1,11 +1,17 @@
 """Audit entries (``Grades.history``, ``Grades.changes``) as pages show them: when, who, what, and each
-field's old and new value."""
+field's old and new value.
+
+``shown`` reads any entry field by field; ``in_class`` reads a class's entries as a teacher would say
+them ("Archived Ann Lee", "Changed grade Quiz 1 of Ann Lee"): the store's enrolment rows and student
+ids mean nothing to someone looking at their class.
+"""
 
 from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -48,6 +54,8 @@ class Entry:
     #: What was changed: ``grade 9``, ``student 3``.
     what: str
     changes: tuple[Change, ...]
+    #: Where ``what`` is shown in full (a student's page, a grade's history); "" for nowhere.
+    href: str = ""
 
 
 def shown(entry: dict[str, Any]) -> Entry:
@@ -100,3 +108,48 @@ def _value(values: dict[str, Any] | None, name: str) -> str | None:
     if isinstance(value, (int, str)):
         return str(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# A class's entries name its students and grades; these fields say again what the headline says.
+_NAMED_IN_CLASS = frozenset({"class", "student"})
+_GRADE_ACTIONS = MappingProxyType({"create": "Added grade", "update": "Changed grade", "delete": "Deleted grade"})
+
+
+def in_class(entry: dict[str, Any], students: Mapping[int, str]) -> Entry:
+    """A ``Grades.changes`` entry as the class's page shows it, its students named from ``students``
+    (id -> "First Last"; one missing from it, whom the user may no longer read, by number)."""
+    plain = shown(entry)
+    values = entry.get("after") if isinstance(entry.get("after"), dict) else entry.get("before")
+    values = values if isinstance(values, dict) else {}
+    student_id = values.get("student_id")
+    name = students.get(student_id, "") if isinstance(student_id, int) else ""
+    # A student the user may no longer read keeps their number, and links nowhere.
+    unnamed = f"student {student_id}, no longer in the class"
+    entity, action = entry.get("entity"), str(entry.get("action"))
+    if entity == "class":
+        return replace(plain, what="the class")
+    if entity == "grade" and isinstance(student_id, int):
+        name = name or unnamed
+        title = values.get("title")
+        changes = tuple(c for c in plain.changes if c.field not in _NAMED_IN_CLASS)
+        return replace(
+            plain,
+            action=_GRADE_ACTIONS.get(action, plain.action),
+            what=f"“{title}” of {name}" if title else f"{entry.get('id')} of {name}",
+            changes=changes,
+            href=f"/grades/{entry.get('id')}/history",
+        )
+    if entity == "enrolment" and isinstance(student_id, int):
+        href = f"/students/{student_id}" if name else ""
+        name = name or unnamed
+        if action == "create":
+            return replace(plain, action="Enrolled", what=name, changes=(), href=href)
+        if action == "delete":
+            removed = name if href else f"student {student_id}"  # "no longer in the class" is what it says
+            return replace(plain, action="Removed from the class:", what=removed, changes=(), href=href)
+        archived = [c for c in plain.changes if c.field == "archived"]
+        if archived and len(plain.changes) == 1:
+            verb = "Archived" if archived[0].after == "yes" else "Restored"
+            return replace(plain, action=verb, what=name, changes=(), href=href)
+        return replace(plain, what=f"the enrolment of {name}", href=href)
+    return plain

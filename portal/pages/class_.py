@@ -17,7 +17,7 @@ from typing import Any
 
 import bottle
 
-from rpc_cluster import Conflict, InvalidParams, NotFound
+from rpc_cluster import Conflict, Forbidden, InvalidParams, NotFound
 
 from .. import audit_entries
 from ..frame import calls, csrf, errors, flash, forms, session
@@ -115,6 +115,7 @@ def page(
     found = class_or_404(number)
     changes: list[dict[str, Any]] = calls.grading("Grades.changes", class_id=number, limit=CHANGES)
     renamed = next((s for s in active + archived if s["id"] == renaming), None)
+    names = _student_names(active + archived, changes)
     return render(
         "class.tpl",
         status,
@@ -129,7 +130,8 @@ def page(
         same_name=same_name or [],
         enrol_error=enrol_error,
         enrol_value=enrol_value,
-        changes=[audit_entries.shown(entry) for entry in changes],
+        changes=[audit_entries.in_class(entry, names) for entry in changes],
+        all_changes=len(changes) < CHANGES,
         name_fields=NAME_FIELDS,
         max_name=MAX_NAME,
     )
@@ -156,6 +158,24 @@ def class_or_404(number: int) -> dict[str, Any]:
             klass: dict[str, Any] = found
             return klass
     errors.not_found(f"There is no class with id {number}.")
+
+
+def _student_names(roster: list[dict[str, Any]], changes: list[dict[str, Any]]) -> dict[int, str]:
+    """Id -> "First Last" of the students the class's changes name: the roster's, and those since removed
+    from the class that the user may still read (one call each; the others stay unnamed)."""
+    names = {s["id"]: f"{s['first_name']} {s['last_name']}" for s in roster}
+    tried = set(names)
+    for entry in changes:
+        values = entry.get("after") or entry.get("before") or {}
+        student_id = values.get("student_id") if isinstance(values, dict) else None
+        if isinstance(student_id, int) and student_id not in tried:
+            tried.add(student_id)
+            try:
+                found = calls.grading("Grades.get_student", student_id)
+            except (Forbidden, NotFound):  # grading decides: left unnamed, "student 7, no longer in the class"
+                continue
+            names[student_id] = f"{found['first_name']} {found['last_name']}"
+    return names
 
 
 def _same_name(student: dict[str, Any], values: dict[str, str]) -> bool:

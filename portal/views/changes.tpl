@@ -10,7 +10,14 @@
     % else:
       {{e.when}}
     % end
-      · <span class="who">{{e.user}}</span> · <strong>{{e.action}}</strong>{{(' ' + e.what) if show_what else ''}}</p>
+      · <span class="who">{{e.user}}</span> · <strong>{{e.action}}</strong>
+    % if show_what and e.href:
+      <a href="{{e.href}}">{{e.what}}</a></p>
+    % elif show_what:
+      {{e.what}}</p>
+    % else:
+    </p>
+    % end
     % if e.changes:
     <ul class="diff">
     % for c in e.changes:

@@ -116,5 +116,7 @@
 % end
 
 <h2 id="changes">Recent changes</h2>
-<p class="summary">The newest {{len(changes)}} change{{'' if len(changes) == 1 else 's'}} in this class, newest first.</p>
+% if changes:
+<p class="summary">{{'Every change' if all_changes else 'The %d newest changes' % len(changes)}} in this class, newest first.</p>
+% end
 % include('changes.tpl', entries=changes, caption='Recent changes in this class', show_what=True)

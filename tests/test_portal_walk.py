@@ -1,0 +1,89 @@
+"""What an administrator and a teacher met in their first week with the portal, each now a test: a class's
+changes in people's words, the page that says where you are, forms that answer where they are and say
+what to do next. In-process against a real grading service, and in a real Chromium where focus and
+scrolling are the point."""
+
+import html
+import re
+from types import SimpleNamespace
+
+import pytest
+from helpers.signed_in import make_user, portal_client
+
+from portal.app import make_app
+
+
+@pytest.fixture
+def app(grading):
+    return make_app(grading)
+
+
+@pytest.fixture
+def school(grading):
+    """A teacher with a class of one student, another teacher with a class, and an administrator."""
+    ada = make_user(grading, "teacher", display_name="Ada Lovelace")
+    bob = make_user(grading, "teacher", display_name="Bob Brown")
+    maths = grading.Grades.add_class("Maths 3B", ada.username)
+    history = grading.Grades.add_class("History 4A", bob.username)
+    return SimpleNamespace(
+        admin=make_user(grading, "admin"),
+        ada=ada,
+        bob=bob,
+        maths=maths,
+        history=history,
+        grace=grading.Grades.add_student("Grace", "Hopper", class_id=maths["id"]),
+    )
+
+
+def text_of(page) -> str:
+    """The page's visible text, roughly: tags out, entities decoded, spaces folded."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
+
+
+def recent_changes(page) -> str:
+    """The text of the class page's "Recent changes" section."""
+    return text_of(SimpleNamespace(text=page.text[page.text.index('id="changes"') :]))
+
+
+def test_a_class_changes_name_its_students_and_grades_not_store_rows(app, grading, school):
+    ada = portal_client(app, school.ada)
+    url = f"/classes/{school.maths['id']}"
+    token = ada.get(url).csrf()
+    added = ada.post(
+        url + "/students", {"csrf_token": token, "first_name": "Alan", "last_name": "Turing", "request_id": "r-alan"}
+    )
+    assert added.status == 303
+    alan = next(
+        s for s in grading.Grades.list_students(class_id=school.maths["id"])["students"] if s["last_name"] == "Turing"
+    )
+    grace = school.grace["id"]
+    for archived in ("1", "0"):
+        assert ada.post(f"{url}/students/{grace}/archive", {"csrf_token": token, "archived": archived}).status == 303
+    page = ada.get(f"/students/{grace}")
+    fields = {"csrf_token": page.csrf(), "title": "Quiz 1", "type": "Quiz", "score": "85", "request_id": "r-q1"}
+    assert ada.post(f"/students/{grace}/grades", fields).status == 303
+    grade = grading.Grades.get_student(grace)["grades"][0]
+    grading.Grades.update_grade(grade["id"], score=88)
+    assert ada.post(f"{url}/students/{alan['id']}/unenroll", {"csrf_token": token}).status == 303
+
+    # Alan left the class: his teacher may no longer read him, so his number stands for his name.
+    assert f"{school.ada.username} · Removed from the class: student {alan['id']} " in recent_changes(ada.get(url))
+    assert f"Enrolled student {alan['id']}, no longer in the class" in recent_changes(ada.get(url))
+    admin = portal_client(app, school.admin)
+    page = admin.get(url)
+    changes = recent_changes(page)
+    for said in (
+        f"{school.ada.username} · Removed from the class: Alan Turing",
+        "(service) · Changed grade “Quiz 1” of Grace Hopper score: 85 → changed to 88",
+        f"{school.ada.username} · Added grade “Quiz 1” of Grace Hopper score: 85 title: Quiz 1 type: Quiz",
+        f"{school.ada.username} · Restored Grace Hopper",
+        f"{school.ada.username} · Archived Grace Hopper",
+        f"{school.ada.username} · Enrolled Alan Turing",
+        "Created the class name: Maths 3B",
+    ):
+        assert said in changes, (said, changes[:3000])
+    # The store's words and ids are not a teacher's: no "enrolment 7", "class: 2", "student: 6".
+    assert "enrolment" not in changes and not re.search(r"(student|class): \d", changes)
+    assert f'<a href="/grades/{grade["id"]}/history">“Quiz 1” of Grace Hopper</a>' in page.text
+    assert f'<a href="/students/{grace}">Grace Hopper</a>' in page.text
+    assert "Every change in this class, newest first." in text_of(page)
