@@ -502,7 +502,8 @@ def test_an_admin_makes_a_teacher_and_a_class_and_enrols_students(cluster, brows
         page.select_option("#teacher", username)
         with page.expect_navigation():
             page.click("button:has-text('Add class')")
-        assert page.inner_text("h1") == "Paula's chemistry" and "Teacher: " + username in page.inner_text("main")
+        assert page.inner_text("h1") == "Paula's chemistry"
+        assert f"Teacher: Paula Peters ({username})" in page.inner_text("main")
         for student in ("1", "2"):
             page.fill("#student_id", student)
             with page.expect_navigation():

@@ -87,3 +87,9 @@ def test_a_class_changes_name_its_students_and_grades_not_store_rows(app, gradin
     assert f'<a href="/grades/{grade["id"]}/history">“Quiz 1” of Grace Hopper</a>' in page.text
     assert f'<a href="/students/{grace}">Grace Hopper</a>' in page.text
     assert "Every change in this class, newest first." in text_of(page)
+
+
+def test_a_class_page_names_its_teacher_as_the_list_of_classes_does(app, school):
+    named = f"Teacher: Ada Lovelace ({school.ada.username})"
+    for account in (school.admin, school.ada):
+        assert named in text_of(portal_client(app, account).get(f"/classes/{school.maths['id']}")), account.role

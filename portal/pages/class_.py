@@ -23,6 +23,7 @@ from .. import audit_entries
 from ..frame import calls, csrf, errors, flash, forms, session
 from ..frame.render import render
 from ..frame.traced import traced
+from .classes import teacher_choices
 from .gradebook.student import id_or_404
 
 # Grading's largest page of Grades.list_students: a class is far smaller.
@@ -120,6 +121,7 @@ def page(
         "class.tpl",
         status,
         klass=found,
+        teacher=_teacher_name(found["teacher"]),
         active=active,
         archived=archived,
         renaming=renamed["id"] if renamed else None,
@@ -185,3 +187,16 @@ def _same_name(student: dict[str, Any], values: dict[str, str]) -> bool:
         return " ".join(text.split()).casefold()
 
     return all(folded(student[field]) == folded(values[field]) for field, _ in NAME_FIELDS)
+
+
+def _teacher_name(username: str | None) -> str | None:
+    """How the class's teacher is named on its page: "Ada Lovelace (ada)" as on the list of classes; the
+    username alone when the user may not list users and is not that teacher."""
+    user = session.current()
+    if username is None or user is None:
+        return username
+    if username == user.username:
+        return user.display_name if user.display_name == username else f"{user.display_name} ({username})"
+    if user.is_admin:
+        return dict(teacher_choices()).get(username, username)
+    return username

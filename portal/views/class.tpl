@@ -44,7 +44,7 @@
 % end
 <p class="back"><a href="/classes">← Classes</a></p>
 <h1>{{klass['name']}}</h1>
-<p class="summary">{{'Teacher: ' + klass['teacher'] if klass['teacher'] else 'No teacher: administrators only'}}
+<p class="summary">{{'Teacher: ' + teacher if teacher else 'No teacher: administrators only'}}
   · {{count(len(active))}} student{{'' if len(active) == 1 else 's'}}{{(' · %s archived' % count(len(archived))) if archived else ''}}</p>
 
 <h2 id="roster">Students</h2>
