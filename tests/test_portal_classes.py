@@ -203,7 +203,7 @@ def test_an_administrator_makes_a_class_for_a_teacher_and_enrols_students(app, g
         answer = admin.post(f"{url}/enrolments", {"csrf_token": token, "student_id": str(student)})
         assert answer.status == 303, text_of(answer)[-300:]
     bad = admin.post(f"{url}/enrolments", {"csrf_token": token, "student_id": "abc"})
-    assert bad.status == 400 and "must be a student's number" in text_of(bad)
+    assert bad.status == 400 and "must be a whole number, such as 12" in text_of(bad)
     missing = admin.post(f"{url}/enrolments", {"csrf_token": token, "student_id": "999999"})
     assert missing.status == 400 and "there is none with id 999999" in text_of(missing)
     assert grading.Grades.list_students(class_id=class_id)["total"] == 3

@@ -93,3 +93,19 @@ def test_a_class_page_names_its_teacher_as_the_list_of_classes_does(app, school)
     named = f"Teacher: Ada Lovelace ({school.ada.username})"
     for account in (school.admin, school.ada):
         assert named in text_of(portal_client(app, account).get(f"/classes/{school.maths['id']}")), account.role
+
+
+def test_enrolling_a_student_already_in_the_class_says_so(app, grading, school):
+    admin = portal_client(app, school.admin)
+    url = f"/classes/{school.maths['id']}"
+    token = admin.get(url).csrf()
+    grace = school.grace["id"]
+    again = admin.post(url + "/enrolments", {"csrf_token": token, "student_id": str(grace)})
+    assert again.status == 303 and again.header("Location").endswith(f"{url}#student-{grace}")
+    assert "Grace Hopper is already in the class." in text_of(admin.get(url))
+    grading.Grades.archive(school.maths["id"], grace)
+    admin.post(url + "/enrolments", {"csrf_token": token, "student_id": str(grace)})
+    assert "Grace Hopper is already in the class, archived." in text_of(admin.get(url))
+    assert grading.Grades.list_students(class_id=school.maths["id"], archived=True)["total"] == 1
+    typo = admin.post(url + "/enrolments", {"csrf_token": token, "student_id": "l2"})
+    assert typo.status == 400 and "Student's number must be a whole number, such as 12" in text_of(typo)

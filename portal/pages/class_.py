@@ -32,6 +32,7 @@ ROSTER = 500
 CHANGES = 20
 MAX_NAME = 100
 NAME_FIELDS = (("first_name", "First name"), ("last_name", "Last name"))
+NOT_A_NUMBER = "must be a whole number, such as 12"
 
 
 @traced
@@ -85,7 +86,14 @@ def enroll(class_id: str) -> str:
     typed = forms.field("student_id").strip()
     student_id = forms.number(typed)
     if student_id is None:
-        return page(number, 400, enrol_error="must be a student's number", enrol_value=typed)
+        return page(number, 400, enrol_error=NOT_A_NUMBER, enrol_value=typed)
+    active, archived = roster(number)
+    for already, where in ((active, "already in the class"), (archived, "already in the class, archived")):
+        found = next((s for s in already if s["id"] == student_id), None)
+        if found is not None:  # enrolling again changes nothing: say so rather than "Enrolled"
+            flash.redirect(
+                f"/classes/{number}#student-{student_id}", f"{found['first_name']} {found['last_name']} is {where}."
+            )
     try:
         student = calls.grading("Grades.get_student", student_id)
         calls.grading("Grades.enroll", class_id=number, student_id=student_id)

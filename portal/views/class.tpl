@@ -105,7 +105,7 @@
 <h2 id="enrol">Enrol an existing student</h2>
 <form method="post" action="/classes/{{klass['id']}}/enrolments" class="card" novalidate aria-labelledby="enrol">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
-  <label for="student_id">Student's number <span class="hint">(the id in their page's address)</span></label>
+  <label for="student_id">Student's number <span class="hint">(the number that ends their page's address, as 12 in /students/12)</span></label>
   <input id="student_id" name="student_id" value="{{enrol_value}}" inputmode="numeric" autocomplete="off" required
          {{!'aria-invalid="true" aria-describedby="student_id-error" autofocus' if enrol_error else ''}}>
   % if enrol_error:
