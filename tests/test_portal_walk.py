@@ -109,3 +109,12 @@ def test_enrolling_a_student_already_in_the_class_says_so(app, grading, school):
     assert grading.Grades.list_students(class_id=school.maths["id"], archived=True)["total"] == 1
     typo = admin.post(url + "/enrolments", {"csrf_token": token, "student_id": "l2"})
     assert typo.status == 400 and "Student's number must be a whole number, such as 12" in text_of(typo)
+
+
+def test_a_refused_page_says_what_to_do_next(app, school):
+    ada = portal_client(app, school.ada)
+    refused = ada.get(f"/classes/{school.history['id']}")
+    assert refused.status == 403
+    said = text_of(refused)
+    assert "If you need it, ask an administrator of the portal." in said
+    assert '<a href="/classes">your classes</a>' in refused.text

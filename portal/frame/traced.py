@@ -70,7 +70,10 @@ def _traced(handler: Callable[..., R], log_level: int, public: bool) -> Callable
                     "error.tpl",
                     403,
                     title="Forbidden",
-                    message="You do not have access to this page, or what it names is not yours to see or change.",
+                    message=(
+                        "You do not have access to this page, or what it names is not yours to see or change."
+                        " If you need it, ask an administrator of the portal."
+                    ),
                 )
             except Unavailable as exc:
                 log.warning(
