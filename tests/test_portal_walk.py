@@ -118,3 +118,23 @@ def test_a_refused_page_says_what_to_do_next(app, school):
     said = text_of(refused)
     assert "If you need it, ask an administrator of the portal." in said
     assert '<a href="/classes">your classes</a>' in refused.text
+
+
+def test_every_page_says_where_it_is_in_the_menu(app, grading, school):
+    ada = portal_client(app, school.ada)
+    grade = grading.Grades.add_grade(school.grace["id"], "Quiz 1", "Quiz", 80)
+    for path, section in (
+        (f"/classes/{school.maths['id']}", "/classes"),
+        (f"/classes/{school.maths['id']}/students/{school.grace['id']}/unenroll", "/classes"),
+        (f"/students/{school.grace['id']}", "/students"),
+        (f"/grades/{grade['id']}/history", "/students"),
+    ):
+        page = ada.get(path)
+        assert page.status == 200, path
+        nav = re.search(r'<nav aria-label="Main">.*?</nav>', page.text, re.S).group(0)
+        assert re.findall(r'href="([^"]+)" aria-current="location"', nav) == [section], (path, nav)
+    listed = ada.get("/classes")
+    assert '<a href="/classes" aria-current="page">Classes</a>' in listed.text
+    # A teacher's list is "My classes", in the tab's title too.
+    assert "<title>My classes · Teacher portal</title>" in listed.text
+    assert "<title>Classes · Teacher portal</title>" in portal_client(app, school.admin).get("/classes").text

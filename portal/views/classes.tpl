@@ -1,4 +1,4 @@
-% rebase('layout.tpl', title='Classes')
+% rebase('layout.tpl', title='Classes' if user.is_admin else 'My classes')
 <h1>{{'Classes' if user.is_admin else 'My classes'}} <span class="count">{{count(len(classes))}}</span></h1>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Classes">
 <table id="classes">

@@ -13,9 +13,19 @@
   % if user:
   %   links = [('/classes', 'Classes'), ('/students', 'Students'), ('/import', 'Import'), ('/statistics', 'Statistics')]
   %   links += [('/users', 'Users'), ('/cluster', 'Cluster')] if user.is_admin else []
+  %# The section the page is in is marked too: a class's page is under Classes, a grade's history under Students.
+  %   sections = {'/grades': '/students'}
+  %   section = '/' + path.split('/')[1]
+  %   section = sections.get(section, section)
   <nav aria-label="Main">
   % for href, label in links:
-    <a href="{{href}}"{{!' aria-current="page"' if path == href else ''}}>{{label}}</a>
+  %   if path == href:
+    <a href="{{href}}" aria-current="page">{{label}}</a>
+  %   elif section == href:
+    <a href="{{href}}" aria-current="location">{{label}}</a>
+  %   else:
+    <a href="{{href}}">{{label}}</a>
+  %   end
   % end
   </nav>
   <form method="post" action="/logout" class="account">
