@@ -8,7 +8,9 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from helpers.browser import PHONE, grading_client
 from helpers.signed_in import make_user, portal_client
+from helpers.waiting import wait_until
 
 from portal.app import make_app
 
@@ -138,3 +140,69 @@ def test_every_page_says_where_it_is_in_the_menu(app, grading, school):
     # A teacher's list is "My classes", in the tab's title too.
     assert "<title>My classes · Teacher portal</title>" in listed.text
     assert "<title>Classes · Teacher portal</title>" in portal_client(app, school.admin).get("/classes").text
+
+
+def in_view(page, selector: str) -> bool:
+    """True if the element's whole box is inside the window (nothing to scroll to see it)."""
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
+                  return r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth; }""",
+        selector,
+    )
+
+
+def test_a_teacher_works_a_class_from_the_keyboard_on_a_phone(cluster, browser):
+    grading = grading_client(cluster)
+    teacher = make_user(grading, "teacher", display_name="Kay Board")
+    klass = grading.Grades.add_class("Keyboard class", teacher.username)
+    for first, last in (("Alan", "Turing"), ("Grace", "Hopper"), ("Edsger", "Dijkstra"), ("Barbara", "Liskov")):
+        grading.Grades.add_student(first, last, class_id=klass["id"])
+    url = f"{cluster.portal}/classes/{klass['id']}"
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+
+    def focused() -> str:
+        """The focused element's id once the page has given the focus to one (autofocus runs after load)."""
+        return wait_until(lambda: page.evaluate("document.activeElement.id"), message="autofocus")
+
+    def enter():
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
+
+    try:
+        # Signing in: the username has the focus, Tab goes to the password, Enter signs in.
+        page.goto(f"{cluster.portal}/login?next=/classes/{klass['id']}")
+        assert focused() == "username"
+        page.keyboard.type(teacher.username)
+        page.keyboard.press("Tab")
+        page.keyboard.type(teacher.password)
+        enter()
+        assert page.url == url
+        # Rename: the form opens with the focus in its first field, on screen.
+        turing = next(
+            s for s in grading.Grades.list_students(class_id=klass["id"])["students"] if s["last_name"] == "Turing"
+        )
+        page.focus(f"a[href='/classes/{klass['id']}?rename={turing['id']}']")
+        enter()
+        assert focused() == f"s{turing['id']}-first_name"
+        assert in_view(page, f"#s{turing['id']}-first_name") and in_view(page, ".card.edit button[type=submit]")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("Alana")
+        enter()
+        assert page.inner_text(".flash") == "Renamed Alan Turing to Alana Turing."
+        # A name already in the class: the page asks, its question on screen and its button focused.
+        page.goto(url)
+        page.focus("#first_name")
+        page.keyboard.type("grace")
+        page.keyboard.press("Tab")
+        page.keyboard.type("HOPPER")
+        enter()
+        assert focused() == "add-again" and page.inner_text("#add-again") == "Add another grace HOPPER"
+        assert in_view(page, "#same-name")
+        enter()
+        assert page.inner_text(".flash") == "Added grace HOPPER."
+        assert grading.Grades.list_students(class_id=klass["id"])["total"] == 5
+    finally:
+        context.close()

@@ -1,7 +1,9 @@
 % rebase('layout.tpl', title=klass['name'])
 %# The first and last name fields of one form (``prefix``: that form's ids), each with its error.
+%# ``focus``: True, the first field with an error takes the focus; a field's name: that field when none has one.
 % def name_inputs(prefix, values, errors, focus):
 %   first = next((f for f, _ in name_fields if f in errors), None) if focus else None
+%   first = first or (focus if isinstance(focus, str) else None)
 %   for field, label in name_fields:
 %     invalid = field in errors
   <label for="{{prefix}}{{field}}">{{label}} <span class="hint">(at most {{max_name}} characters)</span></label>
@@ -24,13 +26,13 @@
     % if renaming == s['id']:
       <form method="post" action="/classes/{{klass['id']}}/students/{{s['id']}}/name" class="card edit" novalidate>
         <input type="hidden" name="csrf_token" value="{{csrf}}">
-        % name_inputs('s%d-' % s['id'], rename_values, rename_errors, True)
+        % name_inputs('s%d-' % s['id'], rename_values, rename_errors, 'first_name')
         <div class="buttons"><button type="submit">Save the name</button>
           <a href="/classes/{{klass['id']}}#student-{{s['id']}}">Cancel</a></div>
       </form>
     % else:
       <div class="actions">
-        <a href="/classes/{{klass['id']}}?rename={{s['id']}}#student-{{s['id']}}">Rename<span class="visually-hidden"> {{s['first_name']}} {{s['last_name']}}</span></a>
+        <a href="/classes/{{klass['id']}}?rename={{s['id']}}">Rename<span class="visually-hidden"> {{s['first_name']}} {{s['last_name']}}</span></a>
         <form method="post" action="/classes/{{klass['id']}}/students/{{s['id']}}/archive" class="inline-form">
           <input type="hidden" name="csrf_token" value="{{csrf}}">
           <input type="hidden" name="archived" value="{{'0' if is_archived else '1'}}">
@@ -81,6 +83,7 @@
   <p class="error" role="alert">{{add_errors['form']}}</p>
   % end
   % if same_name:
+  %# A question, not an error in a field: the names typed go along unchanged, the answer is a button (or Cancel).
   <div class="problem" role="alert" id="same-name">
     <p class="error">This class already has a student named {{same_name[0]['first_name']}} {{same_name[0]['last_name']}}:</p>
     <ul>
@@ -90,13 +93,14 @@
     </ul>
     <p>Nothing was added. Add another student of the same name anyway?</p>
     <input type="hidden" name="confirm" value="yes">
+    % for field, _ in name_fields:
+    <input type="hidden" name="{{field}}" value="{{add_values.get(field, '')}}">
+    % end
+    <div class="buttons"><button type="submit" id="add-again" autofocus>Add another {{add_values.get('first_name', '').strip()}} {{add_values.get('last_name', '').strip()}}</button>
+      <a href="/classes/{{klass['id']}}#add-student">Cancel</a></div>
   </div>
-  % end
-  % name_inputs('', add_values, add_errors, True)
-  % if same_name:
-  <div class="buttons"><button type="submit">Add another {{same_name[0]['first_name']}} {{same_name[0]['last_name']}}</button>
-    <a href="/classes/{{klass['id']}}">Cancel</a></div>
   % else:
+  % name_inputs('', add_values, add_errors, True)
   <button type="submit">Add student</button>
   % end
 </form>
