@@ -142,6 +142,21 @@ def test_every_page_says_where_it_is_in_the_menu(app, grading, school):
     assert "<title>Classes · Teacher portal</title>" in portal_client(app, school.admin).get("/classes").text
 
 
+def test_a_new_user_form_says_every_problem_at_once(app, grading, school):
+    admin = portal_client(app, school.admin)
+    before = grading.Users.list()
+    form = {"username": "Ada Lovelace", "display_name": "Ada", "role": "teacher", "password": "short"}
+    answer = admin.post("/users", dict(form, csrf_token=admin.get("/users").csrf(), password_again="short"))
+    said = text_of(answer)
+    assert answer.status == 400
+    assert "Username must be 1-64 characters of a-z 0-9 . _ -" in said and "Password must be 12-128 characters" in said
+    # Each field says its own problem, and the first one with a problem has the focus.
+    assert 'id="username" name="username" value="Ada Lovelace"' in answer.text
+    assert re.search(r'id="username"[^>]*aria-invalid="true"[^>]*autofocus', answer.text)
+    assert re.search(r'id="password"[^>]*aria-invalid="true"', answer.text)
+    assert grading.Users.list() == before
+
+
 def in_view(page, selector: str) -> bool:
     """True if the element's whole box is inside the window (nothing to scroll to see it)."""
     return page.evaluate(

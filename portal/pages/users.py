@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from rpc_cluster import Conflict, InvalidParams, NotFound
+from rpc_cluster.grading.accounts import rules
 
 from ..frame import calls, csrf, errors, flash, forms, session
 from ..frame.render import render
@@ -50,6 +51,18 @@ def add_user() -> str:
         problems["password"] = "must not be empty"
     elif password != again:
         problems["password_again"] = MISMATCH
+    # Grading's own rules, checked here too so every problem is said at once: the passwords are never
+    # put back into the form, and each round trip would have them typed twice again.
+    for field, rule, value in (
+        ("username", rules.username, values["username"]),
+        ("display_name", rules.display_name, values["display_name"]),
+        ("password", rules.password, password),
+    ):
+        if value and field not in problems:
+            try:
+                rule(value)
+            except InvalidParams as exc:
+                problems.update(calls.field_error(exc))
     if problems:
         return _page(400, problems, values)
     try:
