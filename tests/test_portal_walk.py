@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from helpers.browser import PHONE, grading_client
-from helpers.signed_in import make_user, portal_client
+from helpers.signed_in import make_user, portal_client, sign_in_context
 from helpers.waiting import wait_until
 
 from portal.app import make_app
@@ -219,5 +219,31 @@ def test_a_teacher_works_a_class_from_the_keyboard_on_a_phone(cluster, browser):
         enter()
         assert page.inner_text(".flash") == "Added grace HOPPER."
         assert grading.Grades.list_students(class_id=klass["id"])["total"] == 5
+    finally:
+        context.close()
+
+
+def test_the_users_and_what_to_do_to_them_fit_a_phone(cluster, browser):
+    grading = grading_client(cluster)
+    gone = make_user(grading, "teacher", display_name="Bartholomew Longname-Smythe")
+    grading.Users.disable(gone.username)
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in_context(context, cluster.portal, cluster.admin)
+        page.goto(cluster.portal + "/users")
+        # The table does not scroll sideways, so every user's Set password and Disable are on screen.
+        assert page.evaluate("(w => w.scrollWidth <= w.clientWidth)(document.querySelector('.table-wrap'))")
+        actions = page.locator("#users .actions a, #users .actions button")
+        assert actions.count() >= 3
+        # The column headings keep their rule below; only a user's own two rows run together.
+        assert page.evaluate("getComputedStyle(document.querySelector('#users thead th')).borderBottomWidth") == "1px"
+        row = page.locator(f"#user-{gone.username}")
+        assert row.locator(".disabled").inner_text() == "Disabled"
+        assert row.locator(".actions button").inner_text().startswith("Enable")
+        for i in range(actions.count()):
+            box = actions.nth(i).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], actions.nth(i)
     finally:
         context.close()

@@ -4,17 +4,18 @@
 <p class="error" role="alert">{{errors['form']}}</p>
 % end
 <div class="table-wrap" tabindex="0" role="region" aria-label="Users">
-<table id="users">
-  <thead><tr><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Role</th>
-    <th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
-  <tbody>
+<table id="users" class="roster">
+  <thead><tr><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Role</th></tr></thead>
+  %# Each user's actions in a row under them, and "disabled" under their role: in columns of their own they
+  %# were off a phone's screen.
   % for u in users:
-    <tr id="user-{{u['username']}}">
+  <tbody id="user-{{u['username']}}">
+    <tr>
       <th scope="row">{{u['username']}}</th>
       <td>{{u['display_name']}}</td>
-      <td>{{dict(roles).get(u['role'], u['role'])}}</td>
-      <td>{{'Disabled' if u['disabled'] else 'Active'}}</td>
-      <td><div class="actions">
+      <td>{{dict(roles).get(u['role'], u['role'])}}{{!'<br><strong class="disabled">Disabled</strong>' if u['disabled'] else ''}}</td>
+    </tr>
+    <tr class="row-actions"><td colspan="3"><div class="actions">
         <a href="/users/{{u['username']}}/password">Set password<span class="visually-hidden"> of {{u['username']}}</span></a>
         % if u['username'] != user.username:
         <form method="post" action="/users/{{u['username']}}/disabled" class="inline-form">
@@ -23,10 +24,9 @@
           <button type="submit" class="link-button">{{'Enable' if u['disabled'] else 'Disable'}}<span class="visually-hidden"> {{u['username']}}</span></button>
         </form>
         % end
-      </div></td>
-    </tr>
-  % end
+      </div></td></tr>
   </tbody>
+  % end
 </table>
 </div>
 
