@@ -44,3 +44,44 @@ def test_a_page_of_another_origin_cannot_sign_a_browser_in_with_a_planted_nonce(
         signed_in.cookies[CSRF_COOKIE] = nonce
         assert signed_in.request("POST", "/login", fields, headers=same).status == 303
         assert SESSION_COOKIE in signed_in.cookies
+
+
+# -- text no database or argon2 takes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("username", "bob\x00"), ("username", "bob\ud800"), ("password", "a long password \ud800")],
+)
+def test_a_sign_in_with_text_no_store_can_hold_is_refused_by_field_not_an_internal_error(
+    store_url, field, value, caplog
+):
+    # A NUL in a username reaches PostgreSQL, and a lone surrogate (valid JSON: "\ud800") reaches
+    # SQLite and argon2: each raised, answering -32603 with a traceback in the log.
+    from rpc_cluster import InvalidParams
+    from rpc_cluster.grading.accounts.passwords import Passwords
+    from rpc_cluster.grading.accounts.sessions import Sessions
+    from rpc_cluster.grading.accounts.users import Users
+    from rpc_cluster.grading.open_store import open_store
+
+    store = open_store(store_url)
+    try:
+        passwords = Passwords()
+        Users(store, passwords).add("bob", "teacher", "correct horse battery")
+        fields = {"username": "bob", "password": "correct horse battery", field: value}
+        with pytest.raises(InvalidParams) as info:
+            Sessions(store, passwords).sign_in(fields["username"], fields["password"], "10.0.0.1", 60, 60)
+        assert info.value.data["field"] == field
+        assert "\ud800" not in str(info.value.to_error_object()) and "\x00" not in str(info.value.to_error_object())
+        with pytest.raises(InvalidParams) as info:
+            Users(store, passwords).add("carol", "teacher", "a long password \ud800")
+        assert info.value.data["field"] == "password"
+    finally:
+        store.close()
+
+
+def test_a_nul_in_the_username_box_is_a_wrong_username_on_the_portal(app):
+    visitor = WsgiClient(app)
+    token = visitor.get("/login").csrf()
+    answer = visitor.post("/login", {"csrf_token": token, "username": "bob\x00", "password": "any password at all"})
+    assert answer.status == 403 and "Wrong username or password." in answer.text
