@@ -11,6 +11,15 @@ from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
 from portal.frame.csrf import CSRF_COOKIE
+from rpc_cluster import InvalidParams, TooManyRequests
+from rpc_cluster.core.errors import Forbidden
+from rpc_cluster.grading.accounts import lockout
+from rpc_cluster.grading.accounts.passwords import Passwords
+from rpc_cluster.grading.accounts.sessions import Sessions
+from rpc_cluster.grading.accounts.users import Users
+from rpc_cluster.grading.open_store import open_store
+
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -53,22 +62,14 @@ def test_a_page_of_another_origin_cannot_sign_a_browser_in_with_a_planted_nonce(
     ("field", "value"),
     [("username", "bob\x00"), ("username", "bob\ud800"), ("password", "a long password \ud800")],
 )
-def test_a_sign_in_with_text_no_store_can_hold_is_refused_by_field_not_an_internal_error(
-    store_url, field, value, caplog
-):
+def test_a_sign_in_with_text_no_store_can_hold_is_refused_by_field_not_an_internal_error(store_url, field, value):
     # A NUL in a username reaches PostgreSQL, and a lone surrogate (valid JSON: "\ud800") reaches
     # SQLite and argon2: each raised, answering -32603 with a traceback in the log.
-    from rpc_cluster import InvalidParams
-    from rpc_cluster.grading.accounts.passwords import Passwords
-    from rpc_cluster.grading.accounts.sessions import Sessions
-    from rpc_cluster.grading.accounts.users import Users
-    from rpc_cluster.grading.open_store import open_store
-
     store = open_store(store_url)
     try:
         passwords = Passwords()
-        Users(store, passwords).add("bob", "teacher", "correct horse battery")
-        fields = {"username": "bob", "password": "correct horse battery", field: value}
+        Users(store, passwords).add("bob", "teacher", PASSWORD)
+        fields = {"username": "bob", "password": PASSWORD, field: value}
         with pytest.raises(InvalidParams) as info:
             Sessions(store, passwords).sign_in(fields["username"], fields["password"], "10.0.0.1", 60, 60)
         assert info.value.data["field"] == field
@@ -85,3 +86,38 @@ def test_a_nul_in_the_username_box_is_a_wrong_username_on_the_portal(app):
     token = visitor.get("/login").csrf()
     answer = visitor.post("/login", {"csrf_token": token, "username": "bob\x00", "password": "any password at all"})
     assert answer.status == 403 and "Wrong username or password." in answer.text
+
+
+# -- many guesses at once ----------------------------------------------------------------------------------
+
+
+def test_wrong_passwords_sent_at_once_are_checked_no_more_often_than_the_lockout_allows(store_url):
+    # Each sign-in read the failures before checking its password and counted its own after: guesses
+    # sent together all passed the first read, so sixteen at once were sixteen passwords checked.
+    guesses = 16
+    store = open_store(store_url)
+    try:
+        passwords = Passwords()
+        Users(store, passwords).add("bob", "teacher", PASSWORD)
+        sessions = Sessions(store, passwords)
+        start = threading.Barrier(guesses)
+        refusals: list[type[Exception]] = []
+
+        def guess(n: int) -> None:
+            start.wait(30)
+            try:
+                sessions.sign_in("bob", f"wrong guess {n}", f"10.0.0.{n}", 60, 60)
+            except (Forbidden, TooManyRequests) as exc:
+                refusals.append(type(exc))
+
+        threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert refusals.count(Forbidden) == lockout.USERNAME_LIMIT
+        assert refusals.count(TooManyRequests) == guesses - lockout.USERNAME_LIMIT
+        with pytest.raises(TooManyRequests):
+            sessions.sign_in("bob", PASSWORD, "10.0.0.99", 60, 60)
+    finally:
+        store.close()
