@@ -56,7 +56,7 @@ def _teach(grading: Client) -> None:
     for t in range(TEACHERS):
         grading.call("Users.add", username=f"teacher{t:02}", role="teacher", password=PASSWORD)
     for c in range(1, CLASSES + 1):
-        grading.call("Grades.update_class", c, teacher=f"teacher{(c - 1) % TEACHERS:02}")
+        grading.call("Grades.update_class", class_id=c, teacher=f"teacher{(c - 1) % TEACHERS:02}")
 
 
 def _sign_in(portal_url: str, username: str) -> Browser:

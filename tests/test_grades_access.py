@@ -99,6 +99,7 @@ def b_calls(s: School) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
         ("history", {"entity": "enrolment", "id": s.enrolment_b}, {"enrolment_id": s.enrolment_b}),
         ("history", {"entity": "user", "id": s.tom}, {"user_id": s.tom}),
         ("changes", {"class_id": s.class_b}, {"class_id": s.class_b}),
+        ("get_class", {"class_id": s.class_b}, {"class_id": s.class_b}),
         ("add_class", {"name": "Mine", "teacher": "tia"}, {"method": "Grades.add_class"}),
         ("update_class", {"class_id": s.class_a, "name": "Renamed"}, {"method": "Grades.update_class"}),
         ("update_class", {"class_id": s.class_b, "teacher": "tia"}, {"method": "Grades.update_class"}),
@@ -118,6 +119,7 @@ def nowhere_calls(s: School) -> list[tuple[str, dict[str, Any], dict[str, Any]]]
         ("enroll", {"class_id": nothing, "student_id": s.student_a}, {"class_id": nothing}),
         ("history", {"entity": "grade", "id": nothing}, {"grade_id": nothing}),
         ("changes", {"class_id": nothing}, {"class_id": nothing}),
+        ("get_class", {"class_id": nothing}, {"class_id": nothing}),
     ]
 
 
@@ -167,6 +169,7 @@ def test_a_teacher_reads_only_their_classes(school):
     assert school.result(tia, "list_classes", []) == [
         {"id": school.class_a, "name": "Class A", "teacher": "tia", "students": 1}
     ]
+    assert school.result(tia, "get_class", [school.class_a]) == school.result(tia, "list_classes", [])[0]
     assert school.result(tia, "statistics", {})["students"] == 1
     entries = school.result(tia, "changes", {"class_id": school.class_a})
     assert [(e["entity"], e["action"]) for e in entries] == [
@@ -209,7 +212,7 @@ def test_every_grades_method_refuses_an_unknown_acting_user_before_it_reads_its_
     # Each required param gets a value of the wrong kind: the user is refused before any check of it.
     methods = rpc(school.url, "rpc.discover", [])["result"]["methods"]
     grades = [m for m in methods if m["name"].startswith("Grades.")]
-    assert len(grades) == 19
+    assert len(grades) == 20
     before = snapshot(school.store_url, TABLES)
     wrong = []
     for method in grades:

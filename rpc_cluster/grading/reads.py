@@ -14,6 +14,7 @@ READ_ONLY = frozenset(
         "Grades.list_students",
         "Grades.statistics",
         "Grades.list_classes",
+        "Grades.get_class",
         "Grades.history",
         "Grades.changes",
         "Users.list",

@@ -67,6 +67,13 @@ class ClassMethods(GradesPart):
         return self._store.list_classes(actor=self._actor())
 
     @rpc_method
+    def get_class(self, class_id: int) -> dict[str, Any]:
+        """One class as list_classes lists it: {"id", "name", "teacher", "students"}; an unknown one is a 404
+        (a teacher gets 403 for a class they do not teach, whether it exists or not)."""
+        actor = self._actor()
+        return self._store.get_class(validation.whole("class_id", class_id, 1), actor=actor)
+
+    @rpc_method
     def enroll(self, class_id: int, student_id: int) -> bool:
         """Enrol a student in a class and return true; enrolled already: true, and an archived
         enrolment is restored. A teacher must teach the class and have the student in another of

@@ -45,6 +45,7 @@ OPERATIONS = (
     "add_class",
     "update_class",
     "list_classes",
+    "get_class",
     "enroll",
     "unenroll",
     "archive",
@@ -206,6 +207,9 @@ class MeasuredStore:
 
     def list_classes(self, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         return self._timed("list_classes", lambda: self.store.list_classes(actor=actor))
+
+    def get_class(self, class_id: int, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        return self._timed("get_class", lambda: self.store.get_class(class_id, actor=actor))
 
     def enroll(self, class_id: int, student_id: int, *, actor: Actor = SERVICE) -> bool:
         return self._timed("enroll", lambda: self.store.enroll(class_id, student_id, actor=actor))

@@ -256,6 +256,9 @@ class GradeStore(Protocol):
     def list_classes(self, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         """The classes the actor may see, each ``{"id", "name", "teacher", "students"}`` (active enrolments)."""
 
+    def get_class(self, class_id: int, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        """One class as ``list_classes`` lists it; NotFound if unknown, Forbidden for a class the actor may not see."""
+
     def enroll(self, class_id: int, student_id: int, *, actor: Actor = SERVICE) -> bool:
         """Enrol a student in a class, or restore their archived enrolment; True."""
 

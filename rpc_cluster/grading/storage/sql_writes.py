@@ -317,6 +317,9 @@ class SqlGradeStore(abc.ABC):
     def list_classes(self, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         return rosters.list_classes(self._read, actor)
 
+    def get_class(self, class_id: int, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        return rosters.get_class(self._read, actor, class_id)
+
     def history(self, entity: str, entity_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         rules.require_history(self._read, actor, entity, entity_id)
         entries = audit.history(self._read, cast("audit.Entity", entity), entity_id)

@@ -84,6 +84,13 @@ def list_classes(read: Read, actor: Actor) -> list[dict[str, Any]]:
     return sorted(classes, key=lambda c: (c["name"].casefold(), c["name"], c["id"]))
 
 
+def get_class(read: Read, actor: Actor, class_id: int) -> dict[str, Any]:
+    """One class as ``list_classes`` lists it (``rules.require_class``: unknown or not the actor's is refused)."""
+    rules.require_class(read, actor, class_id)
+    cid, name, teacher, n = read(_CLASSES + " WHERE c.id = ?", (class_id,))[0]
+    return {"id": int(cid), "name": name, "teacher": teacher, "students": int(n)}
+
+
 def enroll(tx: Transaction, actor: Actor, class_id: int, student_id: int) -> bool:
     """Enrol the student in the class, or restore their archived enrolment; True.
 
