@@ -4,10 +4,12 @@ A signed-in user's forms carry their session's token (grading made it with the s
 ``Sessions.check`` gives it to every page), compared in constant time: bound to the session, it
 works on every portal and ends with the session.
 
-The sign-in form has no session yet: its token is the HMAC of a random nonce in a cookie. Any page
-of the same site (127.0.0.1 on another port: cookies ignore ports, and SameSite sees one site) can
-set that cookie, so a form field that merely equals it proves nothing; a valid HMAC needs the
-portal's secret.
+The sign-in form has no session yet: its token is the HMAC of a random nonce in a cookie, so a
+token works only with the nonce it was signed for. That alone does not stop a page of the same
+site (127.0.0.1 on another port: cookies ignore ports, and SameSite sees one site): it can fetch
+/login for a nonce and its token, set that nonce in a visitor's browser and post the form with
+the token, signing the visitor in to its own account. So a sign-in form posted by a page of
+another origin is refused too, by the ``Sec-Fetch-Site`` header browsers send and no page can set.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ CSRF_COOKIE = "portal_csrf"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
 _PURPOSE = b"portal csrf token"
 REFUSED = "The form has expired or did not come from this portal. Reload the page and try again."
+# What a browser says of a request a page of another origin sent (a person typing the URL, or a
+# program, sends "none" or nothing).
+_OTHER_ORIGINS = frozenset({"same-site", "cross-site"})
 
 
 def token() -> str:
@@ -48,13 +53,15 @@ def token() -> str:
 
 def check() -> None:
     """403 unless the form's token is the session's (signed in), or the portal's signature of the
-    browser's nonce cookie (the sign-in form)."""
+    browser's nonce cookie on a form posted by a page of this portal (the sign-in form)."""
     sent = forms.field("csrf_token")
     user = session.current()
     if user is not None:
         if not hmac.compare_digest(user.csrf.encode(), sent.encode()):
             bottle.abort(403, REFUSED)
         return
+    if bottle.request.environ.get("HTTP_SEC_FETCH_SITE") in _OTHER_ORIGINS:
+        bottle.abort(403, REFUSED)
     nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
     if not _NONCE.fullmatch(nonce) or not hmac.compare_digest(context().sign(nonce, _PURPOSE).encode(), sent.encode()):
         bottle.abort(403, REFUSED)

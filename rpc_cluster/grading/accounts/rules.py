@@ -36,14 +36,18 @@ def username(value: object) -> str:
 def sign_in_name(value: object) -> str:
     """A username as typed at sign-in, folded to lowercase (a phone's keyboard capitalizes the first letter).
 
-    Only its type and length are refused here: a name that follows no rule is
-    simply no user's, and is answered like any unknown one.
+    Only its type, length and control characters are refused here: a name that
+    follows no other rule is simply no user's, and is answered like any unknown
+    one. A control character (a NUL, which PostgreSQL refuses in text) or a lone
+    surrogate (which UTF-8 cannot encode) never reaches the store.
     """
     if not isinstance(value, str):
         raise InvalidParams.field("username", "must be text")
     folded = value.strip().lower()
     if not folded or len(folded) > 64:
         raise InvalidParams.field("username", "must be 1-64 characters")
+    if not folded.isprintable():
+        raise InvalidParams.field("username", "must not contain control characters")
     return folded
 
 
@@ -67,7 +71,7 @@ def password(value: object) -> str:
         raise InvalidParams.field("password", f"must be {SHORTEST_PASSWORD}-{LONGEST_PASSWORD} characters")
     if "\0" in value:
         raise InvalidParams.field("password", "must not contain the NUL character")
-    return value
+    return _encodable(value)
 
 
 def typed_password(value: object) -> str:
@@ -76,7 +80,17 @@ def typed_password(value: object) -> str:
         raise InvalidParams.field("password", "must be text")
     if len(value) > LONGEST_PASSWORD:
         raise InvalidParams.field("password", f"must be at most {LONGEST_PASSWORD} characters")
-    return value
+    return _encodable(value)
+
+
+def _encodable(password: str) -> str:
+    """``password`` if UTF-8 can encode it, as argon2 does; JSON can carry a lone surrogate ("\\ud800"), which
+    it cannot (no password was ever set with one)."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParams.field("password", "must be Unicode text (a lone surrogate is not a character)") from None
+    return password
 
 
 def client(value: object) -> str:

@@ -88,10 +88,13 @@ class Sessions:
         absolute_seconds = rules.seconds("absolute_seconds", absolute_seconds)
         accounts = self._store.accounts
         now = self._clock()
-        wait = lockout.retry_after(now, *accounts.failure_times(username, client, now - lockout.KEEP))
         found = accounts.credentials(username)
         # An unknown username may be a password typed in the wrong box: it is not written to the log.
         shown = username if found is not None else "(an unknown username)"
+        # Counted as a failure before the password is checked, so guesses sent at once each count.
+        wait = accounts.claim_attempt(
+            username, client, now, now - lockout.KEEP, lambda mine, theirs: lockout.retry_after(now, mine, theirs)
+        )
         if wait is not None:
             log.warning("sign-in refused: %s from %s is locked out for %d s more", shown, client, wait)
             raise TooManyRequests("too many failed sign-ins", {"retry_after": wait})
@@ -107,7 +110,6 @@ class Sessions:
                 return {"session": session, "csrf": csrf, "user": found["user"]}
         elif found is None:
             self._passwords.verify(None, password)  # the same work as for a user who exists
-        accounts.record_failure(username, client, now, now - lockout.KEEP)
         log.info("sign-in: %s from %s failed", shown, client)
         raise _refused()
 

@@ -33,8 +33,7 @@ OPERATIONS = (
     "set_password",
     "set_disabled",
     "credentials",
-    "failure_times",
-    "record_failure",
+    "claim_attempt",
     "start_session",
     "session",
     "touch_session",
@@ -71,6 +70,10 @@ class Transact(Protocol):
     """A store's ``_transaction``: ``write(transaction)``'s result, committed, all or nothing."""
 
     def __call__(self, write: Callable[[Transaction], T]) -> T: ...
+
+
+#: Whole seconds a sign-in must wait given the failures' times (its username's, its client's), or None.
+Locked = Callable[[list[float], list[float]], int | None]
 
 
 class Timer(Protocol):
@@ -239,25 +242,28 @@ class AccountStore:
 
         return self._timed("credentials", read)
 
-    def failure_times(self, username: str, client: str, since: float) -> tuple[list[float], list[float]]:
-        """The times (ascending) of the failures after ``since``: the username's, and the client's."""
+    def claim_attempt(self, username: str, client: str, now: float, since: float, locked: Locked) -> int | None:
+        """Count a sign-in as a failure before its password is checked (a success clears it); or, when
+        ``locked(username_times, client_times)`` (the failures after ``since``, ascending) says to
+        wait, those seconds, counting nothing. Failures before ``since`` are deleted.
 
-        def read() -> tuple[list[float], list[float]]:
-            return (
-                [float(at) for (at,) in self._read(_FAILURES_OF_USERNAME, (username, since))],
-                [float(at) for (at,) in self._read(_FAILURES_OF_CLIENT, (client, since))],
+        One transaction holding the user's row (PostgreSQL; SQLite's write transaction holds the
+        whole database), so sign-ins for one user sent at once each see the failures of the ones
+        before: read first and counted after the check, any number sent together were all checked.
+        """
+
+        def write(tx: Transaction) -> int | None:
+            tx.rows("SELECT id FROM users WHERE username = ?" + tx.locking, (username,))
+            wait = locked(
+                [float(at) for (at,) in tx.rows(_FAILURES_OF_USERNAME, (username, since))],
+                [float(at) for (at,) in tx.rows(_FAILURES_OF_CLIENT, (client, since))],
             )
+            if wait is None:
+                tx.rows("INSERT INTO sign_in_failures (username, client, at) VALUES (?, ?, ?)", (username, client, now))
+                tx.rows("DELETE FROM sign_in_failures WHERE at < ?", (since,))
+            return wait
 
-        return self._timed("failure_times", read)
-
-    def record_failure(self, username: str, client: str, now: float, forget_before: float) -> None:
-        """Count one failed sign-in, and delete the failures older than ``forget_before``."""
-
-        def write(tx: Transaction) -> None:
-            tx.rows("INSERT INTO sign_in_failures (username, client, at) VALUES (?, ?, ?)", (username, client, now))
-            tx.rows("DELETE FROM sign_in_failures WHERE at < ?", (forget_before,))
-
-        self._timed("record_failure", lambda: self._transaction(write))
+        return self._timed("claim_attempt", lambda: self._transaction(write))
 
     def start_session(
         self,
@@ -274,7 +280,8 @@ class AccountStore:
         """Store a new session for the user whose password was checked against ``credentials``.
 
         False, storing nothing, when the user was disabled or got another password
-        since that check. Otherwise the username's failures are cleared, the hash is
+        since that check. Otherwise the username's failures are cleared (the one this
+        sign-in was counted as too), the hash is
         replaced by ``new_hash`` if given (parameters changed), and sessions past
         their expiry are deleted (the ones never checked again would stay forever).
         """
