@@ -6,9 +6,10 @@ signed in over HTTP. In one run, side by side, with one client:
 
 - ``/classes/<id>`` (a class of the teacher's) and ``/students/<id>`` (one of
   its students), as the teacher and as the admin, over keep-alive HTTP;
-- the same two pages rendered by the portal's app in this process, once as
-  they are and once with the session check answered from memory: the
-  difference is what the check costs a page, without an HTTP server around it;
+- the same two pages rendered by the portal's app in this process, as they
+  are and with the session check answered from memory, timed in turn (A B A
+  B, the same page for both of a pair): the difference is what the check
+  costs a page, without an HTTP server around it;
 - ``Sessions.check`` called directly.
 
 And with 16 clients (wrk, the session cookie in each request), the two pages
@@ -85,6 +86,30 @@ def _latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str,
     return {"p50_ms": statistics.median(times), "p99_ms": times[max(0, int(len(times) * 0.99) - 1)], "n": len(times)}
 
 
+def _paired(
+    first: Callable[[str], None], second: Callable[[str], None], path: Callable[[], str], count: int, seconds: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Two ways of getting one page timed in turn, A B A B, each pair on the same path, so that a noisy
+    moment falls on both alike (after 20 pairs to warm up)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    deadline = time.monotonic() + seconds
+    for n in range(20 + count):
+        if n >= 20 and (len(times[0]) >= count or time.monotonic() > deadline):
+            break
+        chosen = path()
+        for get, into in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            get(chosen)
+            if n >= 20:
+                into.append((time.perf_counter() - start) * 1000)
+    return _summary(times[0]), _summary(times[1])
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    return {"p50_ms": statistics.median(times), "p99_ms": times[max(0, int(len(times) * 0.99) - 1)], "n": len(times)}
+
+
 class _RememberedCheck:
     """A grading client whose ``Sessions.check`` answers what the first one answered: the page without the
     check's round trip."""
@@ -152,17 +177,20 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float) -
     checked = _in_process(make_app(grading), _cookie(teacher))
     remembered = _in_process(make_app(_RememberedCheck(grading)), _cookie(teacher))
     session = teacher.cookies["portal_session"]
-    return {
+    results = {
         "teacher /classes/<id>": _latencies(page(teacher, class_page), count, seconds),
         "admin /classes/<id>": _latencies(page(admin, class_page), count, seconds),
         "teacher /students/<id>": _latencies(page(teacher, student_page), count, seconds),
         "admin /students/<id>": _latencies(page(admin, student_page), count, seconds),
-        "in-process /classes/<id>, session checked": _latencies(lambda: checked(class_page()), count, seconds),
-        "in-process /classes/<id>, check remembered": _latencies(lambda: remembered(class_page()), count, seconds),
-        "in-process /students/<id>, session checked": _latencies(lambda: checked(student_page()), count, seconds),
-        "in-process /students/<id>, check remembered": _latencies(lambda: remembered(student_page()), count, seconds),
-        "Sessions.check direct": _latencies(lambda: grading.call("Sessions.check", session=session), count, seconds),
     }
+    for name, path in (("classes", class_page), ("students", student_page)):
+        with_check, without = _paired(checked, remembered, path, count, seconds)
+        results[f"in-process /{name}/<id>, session checked"] = with_check
+        results[f"in-process /{name}/<id>, check remembered"] = without
+    results["Sessions.check direct"] = _latencies(
+        lambda: grading.call("Sessions.check", session=session), count, seconds
+    )
+    return results
 
 
 def _wrk_lua(cookie: str, paths: list[str]) -> str:
