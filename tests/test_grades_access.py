@@ -175,6 +175,7 @@ def test_a_teacher_reads_only_their_classes(school):
     assert [(e["entity"], e["action"]) for e in entries] == [
         ("grade", "create"),
         ("enrolment", "create"),
+        ("student", "create"),  # the student on the class's roster
         ("class", "create"),
     ]
 

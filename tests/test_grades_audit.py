@@ -65,6 +65,7 @@ def test_an_edit_shows_its_old_and_new_values_in_history_and_changes(service, st
         ("grade", "update"),
         ("grade", "create"),
         ("enrolment", "create"),
+        ("student", "create"),  # a student on the roster: their own entries are the class's too
         ("class", "create"),
     ]
     assert changes[1] == entries[1]
@@ -74,6 +75,9 @@ def test_an_edit_shows_its_old_and_new_values_in_history_and_changes(service, st
     (created, renamed) = ann("history", {"entity": "student", "id": student})
     assert (created["user"], created["after"]) == ("tia", {"id": student, "first_name": "Ada", "last_name": "Lovelace"})
     assert (renamed["before"]["last_name"], renamed["after"]["last_name"]) == ("Lovelace", "Byron")
+    assert tia("changes", {"class_id": class_id, "limit": 1}) == [renamed]  # the rename shows in the class
+    other = ann("add_class", {"name": "Art", "teacher": None})["id"]
+    assert [e["entity"] for e in ann("changes", {"class_id": other})] == ["class"]  # Ada is not in Art
     ann("update_class", {"class_id": class_id, "name": "5C"})
     assert [e["after"]["name"] for e in tia("history", {"entity": "class", "id": class_id})] == ["5B", "5C"]
     # The service's own calls are recorded as the service's.

@@ -36,7 +36,7 @@ class HistoryMethods(GradesPart):
     @rpc_method
     def changes(self, class_id: int, limit: int = 50) -> list[dict[str, Any]]:
         """A class's newest changes first (entries as history's): its grades, enrolments and the class
-        itself. limit: 1-500. A teacher reads those of a class they teach."""
+        itself, and its students' own (a rename). limit: 1-500. A teacher reads those of a class they teach."""
         actor = self._actor()
         class_id = validation.whole("class_id", class_id, 1)
         validation.whole("limit", limit, 1)

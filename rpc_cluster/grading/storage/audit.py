@@ -34,7 +34,14 @@ _INSERT = (
 )
 _COLUMNS = "at, username, action, entity, entity_id, before, after"
 _HISTORY = f"SELECT {_COLUMNS} FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id"
-_CHANGES = f"SELECT {_COLUMNS} FROM audit WHERE class_id = ? ORDER BY id DESC LIMIT ?"
+# A class's own entries (its grades, enrolments and itself), and those of the students on its roster (a
+# rename, which belongs to no class): each side newest first and cut at the limit, then merged.
+_CHANGES = f"""SELECT {_COLUMNS} FROM audit WHERE id IN (
+    SELECT id FROM (SELECT id FROM audit WHERE class_id = ? ORDER BY id DESC LIMIT ?) AS own
+    UNION
+    SELECT id FROM (SELECT a.id FROM audit a JOIN enrolments e ON e.student_id = a.entity_id
+        WHERE a.entity = 'student' AND e.class_id = ? ORDER BY a.id DESC LIMIT ?) AS roster
+) ORDER BY id DESC LIMIT ?"""
 _CLASSES_OF = "SELECT DISTINCT class_id FROM audit WHERE entity = ? AND entity_id = ? AND class_id IS NOT NULL"
 
 
@@ -77,8 +84,9 @@ def history(read: Read, entity: Entity, entity_id: int) -> list[dict[str, Any]]:
 
 
 def changes(read: Read, class_id: int, limit: int) -> list[dict[str, Any]]:
-    """A class's newest ``limit`` entries, newest first."""
-    return [_entry(row) for row in read(_CHANGES, (class_id, limit))]
+    """A class's newest ``limit`` entries, newest first: its grades', enrolments' and its own, and those of
+    the students enrolled in it (archived or not)."""
+    return [_entry(row) for row in read(_CHANGES, (class_id, limit, class_id, limit, limit))]
 
 
 def classes_of(read: Read, entity: Entity, entity_id: int) -> set[int]:
