@@ -128,6 +128,15 @@ def in_class(entry: dict[str, Any], students: Mapping[int, str]) -> Entry:
     entity, action = entry.get("entity"), str(entry.get("action"))
     if entity == "class":
         return replace(plain, what="the class")
+    if entity == "student" and isinstance(entry.get("id"), int):
+        # A student's own entry (added, renamed): it names the student by their id, not in its values.
+        student = int(entry["id"])
+        named = students.get(student, "")
+        href = f"/students/{student}" if named else ""
+        named = named or f"student {student}"
+        if action == "create":
+            return replace(plain, action="Added student", what=named, changes=(), href=href)
+        return replace(plain, action="Renamed" if action == "update" else plain.action, what=named, href=href)
     if entity == "grade" and isinstance(student_id, int):
         name = name or unnamed
         title = values.get("title")

@@ -247,3 +247,20 @@ def test_the_users_and_what_to_do_to_them_fit_a_phone(cluster, browser):
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], actions.nth(i)
     finally:
         context.close()
+
+
+def test_a_rename_shows_in_the_class_changes_under_the_new_name(app, school):
+    ada = portal_client(app, school.ada)
+    url = f"/classes/{school.maths['id']}"
+    grace = school.grace["id"]
+    renamed = ada.post(
+        f"{url}/students/{grace}/name",
+        {"csrf_token": ada.get(url).csrf(), "first_name": "Grace", "last_name": "Brewster"},
+    )
+    assert renamed.status == 303
+    page = ada.get(url)
+    changes = recent_changes(page)
+    said = f"{school.ada.username} · Renamed Grace Brewster last name: Hopper → changed to Brewster"
+    assert said in changes, changes[:2000]
+    assert "(service) · Added student Grace Brewster" in changes  # added by the school fixture, as the service
+    assert f'<a href="/students/{grace}">Grace Brewster</a>' in page.text
