@@ -11,7 +11,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 _SERVING = re.compile(r"serving at (\S+)")
@@ -132,3 +134,23 @@ def bench_main(doc: str, run, table) -> None:
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
     print(table(run(parser.parse_args().quick)))
+
+
+def latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str, float]:
+    """``call`` timed up to ``count`` times or for ``seconds``, whichever ends first (after 20 to warm up)."""
+    for _ in range(20):
+        call()
+    times = []
+    deadline = time.monotonic() + seconds
+    while len(times) < count and time.monotonic() < deadline:
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
+        "rps": 1000 / statistics.mean(times),
+        "errors": 0,
+        "n": len(times),
+    }

@@ -33,7 +33,7 @@ from typing import Any
 from rpc_cluster import Client
 from rpc_cluster.client.acting import acting_as
 
-from .common import Proc, bench_main, fmt, median, wrk
+from .common import Proc, bench_main, fmt, latencies, median, wrk
 from .grading import STUDENTS, LoadedSqlite
 from .load_faults import Browser
 
@@ -70,20 +70,6 @@ def _sign_in(portal_url: str, username: str) -> Browser:
     )
     assert status == 303, status
     return browser
-
-
-def _latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str, float]:
-    """``call`` timed up to ``count`` times or for ``seconds``, whichever ends first (after 20 to warm up)."""
-    for _ in range(20):
-        call()
-    times = []
-    deadline = time.monotonic() + seconds
-    while len(times) < count and time.monotonic() < deadline:
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return {"p50_ms": statistics.median(times), "p99_ms": times[max(0, int(len(times) * 0.99) - 1)], "n": len(times)}
 
 
 def _paired(
@@ -178,16 +164,16 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float) -
     remembered = _in_process(make_app(_RememberedCheck(grading)), _cookie(teacher))
     session = teacher.cookies["portal_session"]
     results = {
-        "teacher /classes/<id>": _latencies(page(teacher, class_page), count, seconds),
-        "admin /classes/<id>": _latencies(page(admin, class_page), count, seconds),
-        "teacher /students/<id>": _latencies(page(teacher, student_page), count, seconds),
-        "admin /students/<id>": _latencies(page(admin, student_page), count, seconds),
+        "teacher /classes/<id>": latencies(page(teacher, class_page), count, seconds),
+        "admin /classes/<id>": latencies(page(admin, class_page), count, seconds),
+        "teacher /students/<id>": latencies(page(teacher, student_page), count, seconds),
+        "admin /students/<id>": latencies(page(admin, student_page), count, seconds),
     }
     for name, path in (("classes", class_page), ("students", student_page)):
         with_check, without = _paired(checked, remembered, path, count, seconds)
         results[f"in-process /{name}/<id>, session checked"] = with_check
         results[f"in-process /{name}/<id>, check remembered"] = without
-    results["Sessions.check direct"] = _latencies(
+    results["Sessions.check direct"] = latencies(
         lambda: grading.call("Sessions.check", session=session), count, seconds
     )
     return results

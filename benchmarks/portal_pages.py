@@ -22,16 +22,14 @@ import http.client
 import io
 import json
 import random
-import statistics
 import sys
-import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from rpc_cluster import Client
 
-from .common import Proc, bench_main, fmt, median, wrk
+from .common import Proc, bench_main, fmt, latencies, median, wrk
 from .grading import STUDENTS, LoadedSqlite
 from .load_faults import Browser, make_admin
 
@@ -62,26 +60,6 @@ def _student_lua(portal: bool, cookie: str = "") -> str:
         'request = function()\n  return wrk.format(nil, nil, nil, \'{"jsonrpc": "2.0", '
         f'"method": "Grades.get_student", "id": 1, "params": [\' .. math.random(1, {STUDENTS}) .. "]}}")\nend\n'
     )
-
-
-def _latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str, float]:
-    """``call`` timed up to ``count`` times or for ``seconds``, whichever ends first (after 20 to warm up)."""
-    for _ in range(20):
-        call()
-    times = []
-    deadline = time.monotonic() + seconds
-    while len(times) < count and time.monotonic() < deadline:
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return {
-        "p50_ms": statistics.median(times),
-        "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
-        "rps": 1000 / statistics.mean(times),
-        "errors": 0,
-        "n": len(times),
-    }
 
 
 def _in_process(app: Any, cookie: str) -> Callable[[str], None]:
@@ -128,17 +106,17 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float, b
     student = lambda: random.randint(1, STUDENTS)  # noqa: E731
     search = f"/students?q={SEARCH}"
     results = {
-        ("portal", "/students (first page)"): _latencies(lambda: get("/students"), count, seconds),
-        ("in-process", "/students (first page)"): _latencies(lambda: local("/students"), count, seconds),
-        ("direct", "list_students(limit=50)"): _latencies(lambda: grading.Grades.list_students(**PAGE), count, seconds),
-        ("portal", f"/students?q={SEARCH}"): _latencies(lambda: get(search), count, seconds),
-        ("in-process", f"/students?q={SEARCH}"): _latencies(lambda: local(search), count, seconds),
-        ("direct", f"list_students(query={SEARCH!r})"): _latencies(
+        ("portal", "/students (first page)"): latencies(lambda: get("/students"), count, seconds),
+        ("in-process", "/students (first page)"): latencies(lambda: local("/students"), count, seconds),
+        ("direct", "list_students(limit=50)"): latencies(lambda: grading.Grades.list_students(**PAGE), count, seconds),
+        ("portal", f"/students?q={SEARCH}"): latencies(lambda: get(search), count, seconds),
+        ("in-process", f"/students?q={SEARCH}"): latencies(lambda: local(search), count, seconds),
+        ("direct", f"list_students(query={SEARCH!r})"): latencies(
             lambda: grading.Grades.list_students(**dict(PAGE, query=SEARCH)), count, seconds
         ),
-        ("portal", "/students/<id>"): _latencies(lambda: get(f"/students/{student()}"), count * 4, seconds),
-        ("in-process", "/students/<id>"): _latencies(lambda: local(f"/students/{student()}"), count * 4, seconds),
-        ("direct", "get_student(id)"): _latencies(lambda: grading.Grades.get_student(student()), count * 4, seconds),
+        ("portal", "/students/<id>"): latencies(lambda: get(f"/students/{student()}"), count * 4, seconds),
+        ("in-process", "/students/<id>"): latencies(lambda: local(f"/students/{student()}"), count * 4, seconds),
+        ("direct", "get_student(id)"): latencies(lambda: grading.Grades.get_student(student()), count * 4, seconds),
     }
     results.update(_add_grade(browser, grading, count // 2, seconds))
     return results
@@ -171,8 +149,8 @@ def _add_grade(browser: Browser, grading: Client, count: int, seconds: float) ->
         grading.Grades.get_student(sid)
 
     return {
-        ("portal", "add a grade (POST + page after 303)"): _latencies(post_and_follow, count, seconds),
-        ("direct", "add_grade + get_student"): _latencies(direct, count, seconds),
+        ("portal", "add a grade (POST + page after 303)"): latencies(post_and_follow, count, seconds),
+        ("direct", "add_grade + get_student"): latencies(direct, count, seconds),
     }
 
 
