@@ -28,10 +28,9 @@ ENTITIES: tuple[Entity, ...] = ("grade", "student", "enrolment", "class", "user"
 #: Reads one statement's rows ("?" placeholders): a store's ``_read``.
 Read = Callable[[str, tuple[Any, ...]], list[SqlRow]]
 
-_INSERT = (
-    "INSERT INTO audit (at, username, action, entity, entity_id, class_id, before, after) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# An entry's columns, in the order record and record_many write them.
+_FIELDS = ("at", "username", "action", "entity", "entity_id", "class_id", "before", "after")
+_INSERT = f"INSERT INTO audit ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"
 _COLUMNS = "at, username, action, entity, entity_id, before, after"
 _HISTORY = f"SELECT {_COLUMNS} FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id"
 # A class's own entries (its grades, enrolments and itself), and those of the students on its roster (a
@@ -73,7 +72,7 @@ def record_many(
     at = time.time()
     tx.insert_rows(
         "audit",
-        ("at", "username", "action", "entity", "entity_id", "class_id", "before", "after"),
+        _FIELDS,
         [(at, user, action, entity, eid, cid, _json(before), _json(after)) for eid, cid, before, after in entries],
     )
 
