@@ -20,6 +20,8 @@ import secrets
 
 import bottle
 
+from rpc_cluster.serving.rpc_app import sent_by_another_site
+
 from ..context import context
 from . import forms, session
 
@@ -28,9 +30,6 @@ CSRF_COOKIE = "portal_csrf"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
 _PURPOSE = b"portal csrf token"
 REFUSED = "The form has expired or did not come from this portal. Reload the page and try again."
-# What a browser says of a request a page of another origin sent (a person typing the URL, or a
-# program, sends "none" or nothing).
-_OTHER_ORIGINS = frozenset({"same-site", "cross-site"})
 
 
 def token() -> str:
@@ -60,7 +59,7 @@ def check() -> None:
         if not hmac.compare_digest(user.csrf.encode(), sent.encode()):
             bottle.abort(403, REFUSED)
         return
-    if bottle.request.environ.get("HTTP_SEC_FETCH_SITE") in _OTHER_ORIGINS:
+    if sent_by_another_site(bottle.request.environ):
         bottle.abort(403, REFUSED)
     nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
     if not _NONCE.fullmatch(nonce) or not hmac.compare_digest(context().sign(nonce, _PURPOSE).encode(), sent.encode()):

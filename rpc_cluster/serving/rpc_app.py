@@ -52,6 +52,11 @@ DRAIN_LIMIT = 16 << 20
 _FROM_OTHER_SITES = frozenset({"cross-site", "same-site"})
 
 
+def sent_by_another_site(environ: dict[str, Any]) -> bool:
+    """True when a browser marks the request as sent by a page of another site (or of another port)."""
+    return environ.get("HTTP_SEC_FETCH_SITE") in _FROM_OTHER_SITES
+
+
 def discard(stream: IO[bytes], length: int) -> None:
     """Read and drop up to ``length`` bytes of ``stream``."""
     while length > 0:
@@ -164,7 +169,7 @@ class RpcApp:
         """The checks every RPC request passes (token, body size), then its dispatch."""
         if not self._authorized(environ):
             return _unauthorized()
-        if environ.get("HTTP_SEC_FETCH_SITE") in _FROM_OTHER_SITES:
+        if sent_by_another_site(environ):
             return _json(403, {"error": "forbidden", "message": "calls sent by a web page of another site are refused"})
         body = read_body(environ, self.max_body)
         if isinstance(body, int):
