@@ -36,6 +36,9 @@ DEFAULT_SCALE: tuple[dict[str, Any], ...] = tuple(
 )
 # Weights must add up to 100 within this much: 33.333 x 3 is 99.999.
 WEIGHT_SLACK = 0.01
+# An average that is a letter's minimum exactly may come out of floating point a hair below it
+# (weights 10 and 90 of 36 % and 96 %: 89.99999999999999); far below any difference a score makes.
+LETTER_SLACK = 1e-9
 MAX_CATEGORIES = 12
 MAX_CATEGORY_NAME = 40
 MAX_LETTERS = 15
@@ -94,7 +97,7 @@ def letter(value: float | None, scale: Sequence[Mapping[str, Any]]) -> str | Non
     if value is None:
         return None
     for step in scale:
-        if value >= step["min"]:
+        if value >= step["min"] - LETTER_SLACK:
             return str(step["letter"])
     return str(scale[-1]["letter"]) if scale else None
 
