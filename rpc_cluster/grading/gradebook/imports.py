@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ...core.errors import Conflict, InvalidParams
 from ..access import Actor
 from ..storage.classes import rosters, rules
-from . import assignments, grid_csv, scores, settings
+from . import assignments, grid_csv, scores, settings, weighting
 
 if TYPE_CHECKING:
     from ..storage.sql_writes import Transaction
@@ -91,7 +91,7 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
             column = columns[key]
             points = cell.points
             if points is not None and cell.percent:
-                points = points * (column["max_points"] / 100)
+                points = weighting.points_of(points, column["max_points"])
             if points is not None and points > column["max_points"]:
                 errors.append(
                     _error(

@@ -36,6 +36,10 @@ DEFAULT_SCALE: tuple[dict[str, Any], ...] = tuple(
 )
 # Weights must add up to 100 within this much: 33.333 x 3 is 99.999.
 WEIGHT_SLACK = 0.01
+# Points and percentages made from one another are kept to this many decimals: the conversion leaves
+# an error in the last digit (3 % of 10 points is 0.30000000000000004, and back 3.0000000000000004)
+# that today's API would answer where it was given 3.
+DECIMALS = 9
 # An average that is a letter's minimum exactly may come out of floating point a hair below it
 # (weights 10 and 90 of 36 % and 96 %: 89.99999999999999); far below any difference a score makes.
 LETTER_SLACK = 1e-9
@@ -69,7 +73,12 @@ def percent(points: float | None, mark: str | None, max_points: float) -> float 
     if not counts(points, mark):
         return None
     # 100 / max first: for a 100-point assignment the factor is exactly 1, so the percentage is the points.
-    return earned(points, mark) * (100 / max_points)
+    return round(earned(points, mark) * (100 / max_points), DECIMALS)
+
+
+def points_of(percentage: float, max_points: float) -> float:
+    """The points that make ``percentage`` % of ``max_points`` (today's scores are percentages)."""
+    return round(percentage * max_points / 100, DECIMALS)
 
 
 def average(scores: Iterable[Score], weights: Mapping[str, float]) -> float | None:
