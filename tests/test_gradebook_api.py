@@ -632,10 +632,15 @@ def test_add_grade_sets_a_score_on_the_assignment_of_its_title(school):
         assert g.add_grade(bo, "lab 1", "Test", 90)["title"] == "Lab 1"
         assert [(a["title"], a["scored"]) for a in g.list_assignments(cid)] == [("Lab 1", 2)]
         assert [x["id"] for x in g.get_student(ada)["grades"]] == [first["id"]]
-        # A score is a percentage of the assignment's points: 80 % of 10 is 8 points.
+        # A score is a percentage of the assignment's points: 80 % of 10 is 8 points. 3 % is 0.3 points,
+        # which floating point makes 0.30000000000000004, and back 3.0000000000000004 %: answered 3.
         quiz = g.add_assignment(cid, "Quiz", "Quiz", 10)["id"]
         assert g.add_grade(ada, "quiz", "Quiz", 80)["score"] == 80.0
         assert cells(g.gradebook(cid))[ada][str(quiz)] == {"points": 8.0, "mark": None, "comment": None}
+        three = g.add_grade(bo, "Quiz", "Quiz", 3)
+        assert three["score"] == 3.0
+        assert [x["score"] for x in g.get_student(bo)["grades"] if x["id"] == three["id"]] == [3.0]
+        assert g.update_grade(three["id"], score=7)["score"] == 7.0
         # An excused score is no grade of today's API, and no part of its average.
         g.set_scores(quiz, [{"student_id": bo, "mark": "excused"}])
         seen = g.get_student(bo)
