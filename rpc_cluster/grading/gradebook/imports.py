@@ -100,7 +100,11 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
                 )
                 continue
             old = None if sid is None or column["id"] is None else stored.get((sid, column["id"]))
-            new = {"points": points, "mark": cell.mark}
+            mark = cell.mark
+            if cell.percent and old is not None and old["mark"] == "late":
+                # Today's per-grade file has no marks: its points keep a late mark, as add_grade's do.
+                mark = "late"
+            new = {"points": points, "mark": mark}
             item = {
                 "line": row.line,
                 "student_id": sid,
@@ -112,7 +116,7 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
             }
             if old is None:
                 new_scores.append(item)
-            elif (old["points"], old["mark"]) != (points, cell.mark):
+            elif (old["points"], old["mark"]) != (points, mark):
                 changed.append(item)
             else:
                 unchanged += 1
