@@ -34,8 +34,9 @@ DEFAULT_CATEGORIES: tuple[dict[str, Any], ...] = tuple(
 DEFAULT_SCALE: tuple[dict[str, Any], ...] = tuple(
     {"letter": letter, "min": float(low)} for letter, low in (("A", 90), ("B", 80), ("C", 70), ("D", 60), ("F", 0))
 )
-# Weights must add up to 100 within this much: 33.333 x 3 is 99.999.
-WEIGHT_SLACK = 0.01
+# Weights must add up to 100 within this much: 33.333 x 3 is 99.999. Compared after rounding away
+# the floating point sum's last digits (its 99.999 is 0.0010000000000047748 short).
+WEIGHT_SLACK = 0.001
 # Points and percentages made from one another are kept to this many decimals: the conversion leaves
 # an error in the last digit (3 % of 10 points is 0.30000000000000004, and back 3.0000000000000004)
 # that today's API would answer where it was given 3.
@@ -144,7 +145,7 @@ def categories(value: Any) -> list[dict[str, Any]]:
             category["was"] = _name("was", entry["was"], MAX_CATEGORY_NAME)
         checked.append(category)
     total = sum(category["weight"] for category in checked)
-    if abs(total - 100) > WEIGHT_SLACK:
+    if round(abs(total - 100), DECIMALS) > WEIGHT_SLACK:
         raise InvalidParams.field("weight", f"the weights must add up to 100; these add up to {total:g}")
     return checked
 
