@@ -217,6 +217,8 @@ def test_categories_weigh_100_in_all_and_a_rename_takes_the_assignments_along(sc
         assert field_of(short) == "weight" and "add up to 90" in short.message
         twice = refused(g.set_categories, cid, [{"name": "Quiz", "weight": 50}, {"name": "quiz", "weight": 50}])
         assert field_of(twice) == "name"
+        almost = [{"name": "Quiz", "weight": 39.995}, {"name": "Homework", "weight": 60}]
+        assert field_of(refused(g.set_categories, cid, almost)) == "weight"  # 99.995: 0.005 short
         for weight in (-10, 110, "50", None):
             assert field_of(refused(g.set_categories, cid, [{"name": "Quiz", "weight": weight}])) == "weight"
         dropped = refused(g.set_categories, cid, [{"name": "Quiz", "weight": 100}])
@@ -242,6 +244,12 @@ def test_categories_weigh_100_in_all_and_a_rename_takes_the_assignments_along(sc
         g.set_categories(cid, [{"name": "quizzes", "weight": 40}, {"name": "homework", "weight": 60}])
         assert [a["category"] for a in g.list_assignments(cid)] == ["quizzes", "homework"]
         assert averages(g.gradebook(cid)) == {ada: (70.0, "C")}
+        # Thirds to the thousandth add up to 99.999: near enough.
+        thirds = [{"name": n, "weight": 33.333} for n in ("quizzes", "homework")] + [{"name": "Test", "weight": 33.334}]
+        assert [c["weight"] for c in g.set_categories(cid, thirds)["categories"]] == [33.333, 33.333, 33.334]
+        thirds[2]["weight"] = 33.333
+        assert [c["weight"] for c in g.set_categories(cid, thirds)["categories"]] == [33.333] * 3
+        g.set_categories(cid, [{"name": "quizzes", "weight": 40}, {"name": "homework", "weight": 60}])
         # Two names swapped: each assignment goes with its own category. Had both ended in one category,
         # it would be 15/20 = 75.
         g.set_categories(
