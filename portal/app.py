@@ -16,6 +16,9 @@ from .context import Caller, Portal
 from .frame.errors import error_page
 from .page_metrics import PageMetrics
 from .pages import class_, classes, cluster, history, login, roster, static, users
+from .pages.classbook import export as class_export
+from .pages.classbook import import_ as class_import
+from .pages.classbook import statistics as class_statistics
 from .pages.gradebook import grade, import_, statistics, student, students, students_csv
 
 
@@ -79,6 +82,8 @@ def make_app(
     app.route("/grades/<grade_id>/history", "GET", history.grade_history)
     app.route("/classes", "GET", classes.classes)
     app.route("/classes", "POST", classes.add_class)
+    # Before the class's page, whose <class_id> would take "7.csv" too: Bottle tries routes in order.
+    app.route("/classes/<class_id>.csv", "GET", class_export.export)
     app.route("/classes/<class_id>", "GET", class_.class_page)
     app.route("/classes/<class_id>/students", "POST", class_.add_student)
     app.route("/classes/<class_id>/enrolments", "POST", class_.enroll)
@@ -86,6 +91,14 @@ def make_app(
     app.route("/classes/<class_id>/students/<student_id>/archive", "POST", roster.archive)
     app.route("/classes/<class_id>/students/<student_id>/unenroll", "GET", roster.confirm_unenroll)
     app.route("/classes/<class_id>/students/<student_id>/unenroll", "POST", roster.unenroll)
+    # A class's grid as CSV (above), its import with a preview, and its statistics.
+    app.route("/classes/<class_id>/import", "GET", class_import.import_form)
+    app.route("/classes/<class_id>/import", "POST", class_import.preview)
+    app.route("/classes/<class_id>/import/confirm", "POST", class_import.confirm)
+    app.route("/classes/<class_id>/statistics", "GET", class_statistics.class_statistics)
+    app.route(
+        "/classes/<class_id>/assignments/<assignment_id>/statistics", "GET", class_statistics.assignment_statistics
+    )
     app.route("/users", "GET", users.users)
     app.route("/users", "POST", users.add_user)
     app.route("/users/<username>/password", "GET", users.password_form)
