@@ -23,6 +23,7 @@ from typing import Any
 import bottle
 
 from rpc_cluster import NotFound
+from rpc_cluster.grading.gradebook.grid_csv import format_cell
 
 from ...frame import calls, errors
 from ...frame.traced import traced
@@ -91,9 +92,3 @@ def slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     words = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     return words[:SLUG_CHARS].rstrip("-") or "class"
-
-
-def format_cell(points: float | None, mark: str | None) -> str:
-    """STAND-IN until grading's grid_csv.format_cell is on main: "", "85", "12.5", "missing", "85 late"."""
-    text = "" if points is None else (str(int(points)) if float(points).is_integer() else repr(float(points)))
-    return " ".join(part for part in (text, mark or "") if part)
