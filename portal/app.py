@@ -80,18 +80,9 @@ def make_app(
     app.route("/import", "POST", import_.import_grades)
     app.route("/statistics", "GET", statistics.statistics)
     app.route("/grades/<grade_id>/history", "GET", history.grade_history)
-    app.route("/classes", "GET", classes.classes)
-    app.route("/classes", "POST", classes.add_class)
-    # Before the class's page, whose <class_id> would take "7.csv" too: Bottle tries routes in order.
+    # A class's grid as CSV, its import with a preview, and its statistics. Before the class's own page,
+    # whose <class_id> would take "7.csv" too: Bottle tries routes in the order they were added.
     app.route("/classes/<class_id>.csv", "GET", class_export.export)
-    app.route("/classes/<class_id>", "GET", class_.class_page)
-    app.route("/classes/<class_id>/students", "POST", class_.add_student)
-    app.route("/classes/<class_id>/enrolments", "POST", class_.enroll)
-    app.route("/classes/<class_id>/students/<student_id>/name", "POST", roster.rename)
-    app.route("/classes/<class_id>/students/<student_id>/archive", "POST", roster.archive)
-    app.route("/classes/<class_id>/students/<student_id>/unenroll", "GET", roster.confirm_unenroll)
-    app.route("/classes/<class_id>/students/<student_id>/unenroll", "POST", roster.unenroll)
-    # A class's grid as CSV (above), its import with a preview, and its statistics.
     app.route("/classes/<class_id>/import", "GET", class_import.import_form)
     app.route("/classes/<class_id>/import", "POST", class_import.preview)
     app.route("/classes/<class_id>/import/confirm", "POST", class_import.confirm)
@@ -99,6 +90,15 @@ def make_app(
     app.route(
         "/classes/<class_id>/assignments/<assignment_id>/statistics", "GET", class_statistics.assignment_statistics
     )
+    app.route("/classes", "GET", classes.classes)
+    app.route("/classes", "POST", classes.add_class)
+    app.route("/classes/<class_id>", "GET", class_.class_page)
+    app.route("/classes/<class_id>/students", "POST", class_.add_student)
+    app.route("/classes/<class_id>/enrolments", "POST", class_.enroll)
+    app.route("/classes/<class_id>/students/<student_id>/name", "POST", roster.rename)
+    app.route("/classes/<class_id>/students/<student_id>/archive", "POST", roster.archive)
+    app.route("/classes/<class_id>/students/<student_id>/unenroll", "GET", roster.confirm_unenroll)
+    app.route("/classes/<class_id>/students/<student_id>/unenroll", "POST", roster.unenroll)
     app.route("/users", "GET", users.users)
     app.route("/users", "POST", users.add_user)
     app.route("/users/<username>/password", "GET", users.password_form)

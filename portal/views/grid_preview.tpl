@@ -44,7 +44,7 @@
   <thead><tr><th scope="col" class="num">Line</th><th scope="col">Column</th><th scope="col">Value</th><th scope="col">Problem</th></tr></thead>
   <tbody>
   % for e in errors:
-    <tr><td class="num">{{e.get('line') if e.get('line') is not None else '—'}}</td><td>{{e.get('column') if e.get('column') is not None else '—'}}</td>
+    <tr><td class="num">{{e.get('line') if e.get('line') is not None else '—'}}</td><td>{{e.get('column') or 'the line'}}</td>
       <td><code>{{e.get('value') if e.get('value') is not None else ''}}</code></td><td>{{e.get('problem')}}</td></tr>
   % end
   </tbody>
