@@ -25,7 +25,6 @@
 </table>
 </div>
 % end
-% new_scores, changed_scores = preview.get('new_scores') or [], preview.get('changed_scores') or []
 % new_assignments, unchanged = preview.get('new_assignments') or [], preview.get('unchanged') or 0
 <p class="back"><a href="/classes/{{klass['id']}}">← {{klass['name']}}</a></p>
 <h1>Import into {{klass['name']}}: preview</h1>

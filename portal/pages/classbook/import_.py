@@ -193,20 +193,24 @@ def _page(
     message: str | None = None,
 ) -> str:
     """The preview page of ``found`` (grading's preview), with the form that confirms it when it changes
-    anything and has no errors."""
+    anything and has no errors.
+
+    Without ``add_students`` the rows of students not on the roster are left out (grading skips them),
+    so their scores are not listed as new ones.
+    """
     new_students = found.get("new_students") or []
-    changes = bool(
-        found.get("new_scores")
-        or found.get("changed_scores")
-        or found.get("new_assignments")
-        or (new_students and add_students)
-    )
+    left_out = set() if add_students else {s.get("line") for s in new_students}
+    new_scores = [s for s in found.get("new_scores") or [] if s.get("line") not in left_out]
+    changed_scores = found.get("changed_scores") or []
+    changes = bool(new_scores or changed_scores or found.get("new_assignments") or (new_students and add_students))
     return render(
         "grid_preview.tpl",
         status,
         klass=klass,
         preview=found,
         errors=found.get("errors") or [],
+        new_scores=new_scores,
+        changed_scores=changed_scores,
         new_students=new_students,
         changes=changes,
         csv_text=csv_text,
