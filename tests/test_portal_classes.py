@@ -236,7 +236,7 @@ def test_a_grades_history_and_the_class_changes_show_an_edit_old_and_new_values(
     assert f'href="/students/{ann}#grade-{grade}"' in history.text
     changes = alice.get(f"/classes/{school.class_a['id']}")
     recent = text_of(SimpleNamespace(text=changes.text[changes.text.index('id="changes"') :]))
-    assert "Changed grade “Ann's quiz, marked again” of Ann Alpha" in recent and "score: 70 → changed to 95" in recent
+    assert "Changed score: Ann Alpha Ann's quiz, marked again: 70 → changed to 95" in recent
 
 
 # -- users ------------------------------------------------------------------------------------------

@@ -76,8 +76,9 @@ def test_a_class_changes_name_its_students_and_grades_not_store_rows(app, gradin
     changes = recent_changes(page)
     for said in (
         f"{school.ada.username} · Removed from the class: Alan Turing",
-        "(service) · Changed grade “Quiz 1” of Grace Hopper score: 85 → changed to 88",
-        f"{school.ada.username} · Added grade “Quiz 1” of Grace Hopper score: 85 title: Quiz 1 type: Quiz",
+        "(service) · Changed score: Grace Hopper Quiz 1: 85 → changed to 88",
+        f"{school.ada.username} · New score: Grace Hopper Quiz 1: 85",
+        f"{school.ada.username} · Added assignment Quiz 1 (100 points) category: Quiz",
         f"{school.ada.username} · Restored Grace Hopper",
         f"{school.ada.username} · Archived Grace Hopper",
         f"{school.ada.username} · Enrolled Alan Turing",
@@ -86,7 +87,7 @@ def test_a_class_changes_name_its_students_and_grades_not_store_rows(app, gradin
         assert said in changes, (said, changes[:3000])
     # The store's words and ids are not a teacher's: no "enrolment 7", "class: 2", "student: 6".
     assert "enrolment" not in changes and not re.search(r"(student|class): \d", changes)
-    assert f'<a href="/grades/{grade["id"]}/history">“Quiz 1” of Grace Hopper</a>' in page.text
+    assert f'<a href="/grades/{grade["id"]}/history">Grace Hopper</a>' in page.text
     assert f'<a href="/students/{grace}">Grace Hopper</a>' in page.text
     assert "Every change in this class, newest first." in text_of(page)
 
