@@ -135,13 +135,15 @@ def test_the_export_is_the_grid_with_a_bom_every_enrolled_student_and_formulas_e
     assert averages[nick]["average"] == pytest.approx(100 * (8 / 30 + 45 / 50) / 2)
 
 
-def test_another_teacher_gets_403_and_no_file(app, book):
+def test_another_teacher_gets_403_and_no_file(app, grading, book):
     bob = portal_client(app, book.bob)
     for path in (f"{book.url}.csv", f"{book.url}/import"):
         refused = bob.get(path)
         assert refused.status == 403, path
         assert "student_id" not in refused.text and "Carter" not in refused.text
-    assert portal_client(app, book.alice).get("/classes/999999.csv").status in (403, 404)
+    # A class that does not exist: a teacher hears the same as for one of another teacher; an administrator, 404.
+    assert portal_client(app, book.alice).get("/classes/999999.csv").status == 403
+    assert portal_client(app, make_user(grading, "admin")).get("/classes/999999.csv").status == 404
 
 
 # -- the preview ------------------------------------------------------------------------------------
