@@ -25,7 +25,7 @@
 <p class="summary">A student's average weighs each category's points earned over points possible by its weight,
   a percentage; the weights add up to 100. Categories without a counted score are left out and the others' weights
   scaled up. Rename a category in its row (its assignments follow); empty a row to remove a category no assignment uses.</p>
-<form method="post" action="{{base}}/settings" class="settings-form" novalidate aria-labelledby="categories">
+<form method="post" action="{{base}}/settings" class="settings-form" id="categories-form" novalidate aria-labelledby="categories">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="part" value="categories">
   % form_problem(category_problems, 'categories-problem')
@@ -51,7 +51,7 @@
 <h2 id="scale">Letters</h2>
 <p class="summary">A student's letter is the first whose minimum their average reaches, from the highest down;
   one letter has the minimum 0.</p>
-<form method="post" action="{{base}}/settings#scale" class="settings-form" novalidate aria-labelledby="scale">
+<form method="post" action="{{base}}/settings#scale" class="settings-form" id="scale-form" novalidate aria-labelledby="scale">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="part" value="scale">
   % form_problem(scale_problems, 'scale-problem')
