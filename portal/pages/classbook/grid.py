@@ -14,6 +14,7 @@ it, and how points, marks, dates and averages are written on a page.
 from __future__ import annotations
 
 import datetime
+from types import MappingProxyType
 from typing import Any
 
 import bottle
@@ -28,9 +29,9 @@ from ..class_ import teacher_name
 from ..gradebook.student import id_or_404
 
 #: ``?sort=``: how the rows are ordered, as the page names it.
-SORTS = {"name": "name", "average": "average, lowest first", "-average": "average, highest first"}
+SORTS = MappingProxyType({"name": "name", "average": "average, lowest first", "-average": "average, highest first"})
 #: A mark: its badge and its word (a badge is never only a colour).
-MARKS = {"missing": ("M", "Missing"), "excused": ("EX", "Excused"), "late": ("L", "Late")}
+MARKS = MappingProxyType({"missing": ("M", "Missing"), "excused": ("EX", "Excused"), "late": ("L", "Late")})
 
 
 @traced
