@@ -400,7 +400,7 @@ def test_categories_and_letters(app, grading, school):
     assert (fields["name-0"], fields["weight-0"], fields["was-0"]) == ("Quiz", "40", "Quiz")
     off = ada.post(url, dict(fields, **{"weight-1": "50"}))
     assert off.status == 400
-    assert "(they add up to 90 now)" in text_of(off) and "Nothing was saved." in text_of(off)
+    assert "The weights must add up to 100; these add up to 90. Nothing was saved." in text_of(off)
     assert 'name="weight-1" value="50"' in off.text
     bad = ada.post(url, dict(fields, **{"weight-1": "lots"}))
     assert bad.status == 400 and '<p class="error" id="weight-1-error">must be a number from 0 to 100</p>' in bad.text

@@ -91,6 +91,10 @@ def edit(class_id: str, assignment_id: str) -> str:
             now = exc.data if isinstance(exc.data, dict) and "title" in exc.data else None
             if now is None:
                 raise
+            if now.get("id") != assignment["id"]:  # the title of another assignment of the class
+                return form_page(
+                    book, 409, assignment=assignment, values=values, problems={"title": _taken(exc)}, expected=expected
+                )
             return form_page(book, 409, assignment=assignment, values=values, expected=shown(now), conflict=shown(now))
         except NotFound:
             errors.not_found("That assignment was deleted meanwhile: nothing was saved.")

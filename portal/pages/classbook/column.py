@@ -92,8 +92,8 @@ def save_column(class_id: str, assignment_id: str) -> str:
         problem = str(data.get("problem") or exc.message)
         named = data.get("student_id")
         if isinstance(named, int) and named in posted:
-            where = _field_named(problem)
-            return page(number, assignment_id, 400, posted=posted, problems={named: {where: problem}})
+            where, said = _field_named(problem)
+            return page(number, assignment_id, 400, posted=posted, problems={named: {where: said}})
         return page(number, assignment_id, 400, posted=posted, form_error=problem)
     except NotFound:
         errors.not_found("That assignment was deleted meanwhile: nothing was saved.")
@@ -216,8 +216,10 @@ def shown(score: dict[str, Any] | None) -> dict[str, str]:
     }
 
 
-def _field_named(problem: str) -> str:
-    """Which field of a row grading's problem is about (it names the entry, not the field): the mark or the
-    comment when it says so, else the points."""
-    lowered = problem.lower()
-    return next((name for name in ("comment", "mark") if name in lowered), "points")
+def _field_named(problem: str) -> tuple[str, str]:
+    """Which field of a row grading's problem is about, and the problem without its name: grading says
+    "points must be from 0 to 10" of the entry it names."""
+    name, _, rest = problem.partition(" ")
+    if name in FIELDS and rest:
+        return name, rest
+    return "points", problem

@@ -10,6 +10,7 @@ lowest average that earns it.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from rpc_cluster import InvalidParams, NotFound
@@ -26,6 +27,18 @@ MOST_CATEGORIES = 12
 MOST_LETTERS = 15
 BLANK_ROWS = 3
 NOT_A_NUMBER = "must be a number from 0 to 100"
+# How a refusal names the field it is about.
+_FIELD_NAMES = MappingProxyType(
+    {
+        "name": "a category's name",
+        "weight": "a weight",
+        "letter": "letter",
+        "min": "a lowest average",
+        "was": "a renamed category",
+        "categories": "the categories",
+        "scale": "the letters",
+    }
+)
 
 
 @traced
@@ -71,12 +84,7 @@ def _save_categories(number: int) -> str:
         try:
             calls.grading("Grades.set_categories", class_id=number, categories=categories)
         except InvalidParams as exc:
-            problems = calls.field_error(exc)
-            if "weight" in problems:
-                total = sum(c["weight"] for c in categories)
-                problems = {"form": f"Weights {problems['weight']} (they add up to {points_text(total)} now)."}
-            else:
-                problems = {"form": next(iter(problems.values()))}
+            problems = {"form": said(exc)}
         except NotFound:
             errors.not_found(f"There is no class with id {number}.")
         else:
@@ -104,12 +112,20 @@ def _save_scale(number: int) -> str:
         try:
             calls.grading("Grades.set_scale", class_id=number, scale=scale)
         except InvalidParams as exc:
-            problems = {"form": next(iter(calls.field_error(exc).values()))}
+            problems = {"form": said(exc)}
         except NotFound:
             errors.not_found(f"There is no class with id {number}.")
         else:
             flash.redirect(f"/classes/{number}/settings#scale", "Saved the letter scale.")
     return page(gradebook_or_404(number), 400, scale_rows=rows, scale_problems=problems)
+
+
+def said(exc: InvalidParams) -> str:
+    """Grading's refusal of a whole list as a sentence: "The weights must add up to 100; these add up to 90."
+    or "Letter 'A' is given twice." (the field's name first when the problem does not start with it)."""
+    ((field, problem),) = calls.field_error(exc).items()
+    sentence = problem if problem.startswith("the ") else f"{_FIELD_NAMES.get(field, field)} {problem}"
+    return sentence[:1].upper() + sentence[1:].rstrip(".") + "."
 
 
 def page(
