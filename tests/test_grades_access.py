@@ -19,7 +19,7 @@ from rpc_cluster.grading.service import GradingService
 
 NOWHERE = "http://127.0.0.1:9/rpc"
 CSV = "student_id,title,type,score\n"
-TABLES = ("students", "grades", "classes", "enrolments", "audit", "requests", "student_totals")
+TABLES = ("students", "grades", "classes", "enrolments", "audit", "requests", "student_totals", "assignments")
 
 
 @dataclass
@@ -174,6 +174,7 @@ def test_a_teacher_reads_only_their_classes(school):
     entries = school.result(tia, "changes", {"class_id": school.class_a})
     assert [(e["entity"], e["action"]) for e in entries] == [
         ("grade", "create"),
+        ("assignment", "create"),  # the grade's title made an assignment of the class
         ("enrolment", "create"),
         ("student", "create"),  # the student on the class's roster
         ("class", "create"),
@@ -213,7 +214,7 @@ def test_every_grades_method_refuses_an_unknown_acting_user_before_it_reads_its_
     # Each required param gets a value of the wrong kind: the user is refused before any check of it.
     methods = rpc(school.url, "rpc.discover", [])["result"]["methods"]
     grades = [m for m in methods if m["name"].startswith("Grades.")]
-    assert len(grades) == 20
+    assert len(grades) == 29
     before = snapshot(school.store_url, TABLES)
     wrong = []
     for method in grades:

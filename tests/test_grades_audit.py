@@ -16,7 +16,10 @@ NOWHERE = "http://127.0.0.1:9/rpc"
 CSV = "student_id,title,type,score\n"
 SAMPLE = 1
 # Everything a change may touch.
-TABLES = ("students", "grades", "classes", "enrolments", "audit", "requests", "student_totals")
+TABLES = ("students", "grades", "classes", "enrolments", "audit", "requests", "student_totals", "assignments")
+WEIGHTS = (("Quiz", 40), ("Test", 20), ("Exam", 20), ("Homework", 20))
+# A grid file changing one score of the sample class: zhangsan's Quiz 1, 44 -> 77.
+GRID = "student_id,first_name,last_name,Quiz 1\n4,zhangsan,san,77\n"
 
 
 class Caller:
@@ -50,12 +53,23 @@ def test_an_edit_shows_its_old_and_new_values_in_history_and_changes(service, st
     grade = tia("add_grade", {"student_id": student, "title": "Quiz", "type": "Quiz", "score": 80})
     tia("update_grade", {"grade_id": grade["id"], "score": 85.5, "expected": {"score": 80}})
     ann("delete_grade", {"grade_id": grade["id"]})
-    recorded = {"id": grade["id"], "student_id": student, "class_id": class_id, "title": "Quiz", "type": "Quiz"}
+    (quiz,) = tia("list_assignments", {"class_id": class_id})  # the grade's title made it
+    recorded = {
+        "id": grade["id"],
+        "student_id": student,
+        "class_id": class_id,
+        "title": "Quiz",
+        "type": "Quiz",
+        "assignment_id": quiz["id"],
+        "mark": None,
+        "comment": None,
+    }
+    first, second = dict(recorded, score=80.0, points=80.0), dict(recorded, score=85.5, points=85.5)
     entries = tia("history", {"entity": "grade", "id": grade["id"]})  # deleted, still tia's to read
     assert [(e["user"], e["action"], e["entity"], e["id"], e["before"], e["after"]) for e in entries] == [
-        ("tia", "create", "grade", grade["id"], None, dict(recorded, score=80.0)),
-        ("tia", "update", "grade", grade["id"], dict(recorded, score=80.0), dict(recorded, score=85.5)),
-        ("ann", "delete", "grade", grade["id"], dict(recorded, score=85.5), None),
+        ("tia", "create", "grade", grade["id"], None, first),
+        ("tia", "update", "grade", grade["id"], first, second),
+        ("ann", "delete", "grade", grade["id"], second, None),
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", e["at"]) for e in entries)
     assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)
@@ -64,6 +78,7 @@ def test_an_edit_shows_its_old_and_new_values_in_history_and_changes(service, st
         ("grade", "delete"),
         ("grade", "update"),
         ("grade", "create"),
+        ("assignment", "create"),
         ("enrolment", "create"),
         ("student", "create"),  # a student on the roster: their own entries are the class's too
         ("class", "create"),
@@ -105,10 +120,16 @@ def test_an_import_records_each_grade_once(service):
     text = CSV + "".join(f"{1 + n % 5},Lab {n},Homework,{n}\n" for n in range(30))
     assert ann("import_grades", {"csv_text": text, "request_id": "import-1"}) == {"imported": 30}
     assert ann("import_grades", {"csv_text": text, "request_id": "import-1"}) == {"imported": 30}  # a repeat
-    changes = ann("changes", {"class_id": SAMPLE, "limit": 500})
-    assert len(changes) == 30 and {(e["user"], e["action"], e["entity"]) for e in changes} == {
-        ("ann", "create", "grade")
+    # Each line's title is a new assignment of the class: 30 assignments, each with one grade.
+    made = ann("changes", {"class_id": SAMPLE, "limit": 500})
+    assert len(made) == 60 and {(e["user"], e["action"], e["entity"]) for e in made} == {
+        ("ann", "create", "grade"),
+        ("ann", "create", "assignment"),
     }
+    assert sorted(e["after"]["title"] for e in made if e["entity"] == "assignment") == sorted(
+        f"Lab {n}" for n in range(30)
+    )
+    changes = [e for e in made if e["entity"] == "grade"]
     stored = [g for s in ann("get_students", {}) for g in s["grades"] if g["title"].startswith("Lab ")]
     assert sorted(e["id"] for e in changes) == sorted(g["id"] for g in stored)
     for grade in stored:
@@ -130,7 +151,8 @@ def test_no_method_changes_or_removes_an_entry(service, store_url):
     ann("update_class", {"class_id": class_id, "teacher": ""})
     ann("import_grades", {"csv_text": CSV + "1,Lab,Quiz,50\n"})
     after = snapshot(store_url, ("audit",))["audit"]
-    assert all(entry in after for entry in written) and len(after) == len(written) + 6
+    # Six changes, and the import's title made an assignment.
+    assert all(entry in after for entry in written) and len(after) == len(written) + 7
     # The audit's only methods read it.
     names = {m["name"] for m in rpc(service.url, "rpc.discover", [])["result"]["methods"]}
     assert {name for name in names if re.search(r"audit|history|change", name, re.IGNORECASE)} == {
@@ -157,6 +179,13 @@ def _writes(class_id: int) -> list[tuple[str, dict[str, Any]]]:
         ("enroll", {"class_id": class_id, "student_id": 1}),
         ("archive", {"class_id": SAMPLE, "student_id": 1}),
         ("unenroll", {"class_id": SAMPLE, "student_id": 2}),
+        ("add_assignment", {"class_id": SAMPLE, "title": "Essay", "category": "Homework", "max_points": 20}),
+        ("set_scores", {"assignment_id": 1, "scores": [{"student_id": 3, "points": 50}], "request_id": "w-4"}),
+        ("set_categories", {"class_id": SAMPLE, "categories": [{"name": n, "weight": w} for n, w in WEIGHTS]}),
+        ("set_scale", {"class_id": SAMPLE, "scale": [{"letter": "P", "min": 50}, {"letter": "F", "min": 0}]}),
+        ("update_assignment", {"assignment_id": 2, "title": "Final"}),
+        ("delete_assignment", {"assignment_id": 3}),
+        ("import_gradebook", {"class_id": SAMPLE, "csv_text": GRID, "confirm": True, "request_id": "w-5"}),
     ]
 
 
@@ -177,5 +206,6 @@ def test_a_write_whose_audit_entry_fails_is_not_stored(service, store_url):
     for method, params in _writes(class_id):
         ann(method, params)
     assert ann("get_student", [1])["first_name"] == "Nicola"
-    # One entry a call, but two for add_student (the student, its enrolment) and for the import (two grades).
-    assert len(snapshot(store_url, ("audit",))["audit"]) == len(before["audit"]) + 13
+    # One entry a call, but two for add_student (the student, its enrolment), two for add_grade and four
+    # for the import (each grade and its new assignment), six for delete_assignment (its five scores).
+    assert len(snapshot(store_url, ("audit",))["audit"]) == len(before["audit"]) + 28

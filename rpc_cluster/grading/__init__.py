@@ -5,7 +5,15 @@
   acting user: ``base.py`` (the store and the acting user), ``students.py``
   (reading, adding, renaming and listing students, statistics), ``marks.py``
   (adding, editing, deleting and importing grades), ``classes.py`` (classes
-  and their rosters), ``history.py`` (the audit, read).
+  and their rosters), ``history.py`` (the audit, read), ``assignments.py``
+  (assignments, categories and letters), ``gradebook.py`` (a column's scores,
+  the grid, grid files).
+- ``gradebook/``: a class's gradebook: ``weighting.py`` (the weighted average and
+  the letter, pure), ``grid_csv.py`` (grid files read, with every error),
+  ``assignments.py``, ``scores.py`` (a score written with its audit),
+  ``settings.py`` (categories and scale), ``grid.py`` (the grid read),
+  ``imports.py`` (a file's preview and its apply), ``refile.py`` (today's
+  ``update_grade`` of a score) and ``store.py`` (the store's part, ``SqlGradebook``).
 - ``access.py``: who a call acts for (``Actor``, from ``X-Acting-User``).
 - ``validation.py``: the rules of every value (title, type, score, ids).
 - ``csv_import.py``: reading and checking ``Grades.import_grades``' CSV, and
@@ -20,7 +28,8 @@
   a username or a client out) and ``store.py`` (their SQL, over a store's connections).
 - ``schema/``: each database's tables, triggers and indexes, and their numbered
   migrations (``migrations.py``; ``sqlite.py``, ``postgres.py``; ``totals.py``,
-  the SQL of students' totals; ``classes.py``, the first class of an older store).
+  the SQL of students' totals; ``classes.py``, the first class of an older store;
+  ``assignments.py``, grades filed under assignments).
 - ``storage/``: where grades are kept:
 
   - ``protocol.py``: ``GradeStore``, what every store does (a Protocol), the seed data;

@@ -13,7 +13,9 @@ from ..runtime.service import Service, ServiceOptions
 from .accounts.passwords import Passwords
 from .accounts.sessions import Sessions
 from .accounts.users import Users
+from .grades.assignments import AssignmentMethods
 from .grades.classes import ClassMethods
+from .grades.gradebook import GradebookMethods
 from .grades.history import HistoryMethods
 from .grades.marks import GradeMethods
 from .grades.students import StudentMethods
@@ -28,7 +30,7 @@ log = logging.getLogger("rpc_cluster.grading")
 MAX_BODY = 8 << 20
 
 
-class Grades(StudentMethods, GradeMethods, ClassMethods, HistoryMethods):
+class Grades(StudentMethods, GradeMethods, ClassMethods, HistoryMethods, AssignmentMethods, GradebookMethods):
     """The ``Grades`` namespace: its parts' methods (``grading/grades/``) as one.
 
     Every method acts for the user ``X-Acting-User`` names (none: the service's own

@@ -6,15 +6,20 @@ Each check returns the value as stored, or raises ``InvalidParams`` whose
 
 from __future__ import annotations
 
+import datetime
 from types import MappingProxyType
 from typing import Any
 
 from ..core.errors import InvalidParams
 from .access import USERNAME
+from .gradebook.weighting import MARKS
 from .storage.protocol import GRADE_TYPES
 
 # The largest id a store can hold (a signed 64-bit integer in both databases).
 MAX_ID = 2**63 - 1
+# The most points an assignment may give: far beyond any test, and exact in a float.
+MAX_POINTS = 1_000_000.0
+MAX_COMMENT = 1000
 
 
 def whole(field: str, value: Any, minimum: int) -> int:
@@ -97,3 +102,52 @@ def username(field: str, value: Any) -> str:
     if not isinstance(value, str) or not USERNAME.fullmatch(value):
         raise InvalidParams.field(field, "must be a user name: 1-64 characters of a-z 0-9 . _ -")
     return value
+
+
+def points(field: str, value: Any) -> float | None:
+    """None, or a number of points from 0 (the most an assignment gives is checked with the assignment)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_POINTS:
+        raise InvalidParams.field(field, f"must be a number of points from 0 to {MAX_POINTS:g}, or null")
+    return float(value)
+
+
+def max_points(value: Any) -> float:
+    """An assignment's points: a number above 0, up to MAX_POINTS."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_POINTS:
+        raise InvalidParams.field("max_points", f"must be a number above 0, up to {MAX_POINTS:g}")
+    return float(value)
+
+
+def mark(value: Any) -> str | None:
+    """None, or one of MARKS."""
+    if value is None or value in MARKS:
+        return value  # type: ignore[no-any-return]
+    raise InvalidParams.field("mark", f"must be null or one of {', '.join(MARKS)}")
+
+
+def comment(value: Any) -> str | None:
+    """None, or a comment of up to MAX_COMMENT characters (surrounding space removed; empty: none)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidParams.field("comment", "must be text or null")
+    value = value.strip()
+    if len(value) > MAX_COMMENT:
+        raise InvalidParams.field("comment", f"must be at most {MAX_COMMENT} characters")
+    if any(not (ch.isprintable() or ch in "\n\t") for ch in value):
+        raise InvalidParams.field("comment", "must not contain control characters")
+    return value or None
+
+
+def due(value: Any) -> str | None:
+    """None, or a date as ``YYYY-MM-DD``; "" too (an update's way to clear the date)."""
+    if value is None or value == "":
+        return value  # type: ignore[no-any-return]
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise InvalidParams.field("due", "must be a date as YYYY-MM-DD, or null")

@@ -4,7 +4,8 @@ the count of students, and the folded names that searches compare, with their tr
 Its numbered migrations are ``MIGRATIONS``: version 1, ``create(conn)``, makes
 what the database lacks, so it brings a database of any release before
 versions up to date; version 2 adds users, sessions, classes, enrolments and
-the audit. ``open_schema`` runs them inside the caller's transaction, which
+the audit; version 3 assignments, each class's categories and letters, and
+scores with marks and comments. ``open_schema`` runs them inside the caller's transaction, which
 holds the store's advisory lock.
 """
 
@@ -17,7 +18,7 @@ import psycopg
 
 from .. import exactly_once, search
 from ..storage.sql_writes import like_pattern
-from . import classes, migrations
+from . import assignments, classes, migrations
 from .totals import FILL_TOTALS, RECOMPUTE
 
 log = logging.getLogger("rpc_cluster.grading")
@@ -82,8 +83,9 @@ BEGIN
         PERFORM 1 FROM student_totals WHERE student_id IN (SELECT student_id FROM added)
             ORDER BY student_id FOR UPDATE;
         UPDATE student_totals SET grade_count = grade_count + a.n, score_sum = score_sum + a.total,
-            average = (score_sum + a.total) / (grade_count + a.n)
-        FROM (SELECT student_id, COUNT(*) AS n, SUM(score) AS total FROM added GROUP BY student_id) AS a
+            average = (score_sum + a.total) / NULLIF(grade_count + a.n, 0)
+        FROM (SELECT student_id, COUNT(score) AS n, COALESCE(SUM(score), 0) AS total FROM added
+            GROUP BY student_id) AS a
         WHERE student_totals.student_id = a.student_id;
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM 1 FROM student_totals WHERE student_id IN (SELECT student_id FROM removed)
@@ -373,9 +375,45 @@ def version_2(conn: psycopg.Connection) -> None:
     classes.gather(execute_in(conn), classes.FIRST_CLASS)
 
 
+# Assignments, each class's categories and letters, and the scores of grades: points out of the
+# assignment's, a mark and a comment. A score may be a mark without points, so ``score`` (the
+# percentage today's unweighted average reads) becomes nullable; the totals' functions are made
+# again to count only the grades that have one.
+VERSION_3 = """
+CREATE TABLE assignments (
+    id BIGSERIAL PRIMARY KEY,
+    class_id BIGINT NOT NULL REFERENCES classes(id),
+    title TEXT NOT NULL,
+    title_key TEXT NOT NULL,
+    category TEXT NOT NULL,
+    max_points DOUBLE PRECISION NOT NULL CHECK (max_points > 0),
+    due TEXT,
+    UNIQUE (class_id, title_key)
+);
+ALTER TABLE classes ADD COLUMN categories TEXT, ADD COLUMN scale TEXT;
+ALTER TABLE grades ALTER COLUMN score DROP NOT NULL,
+    ADD COLUMN assignment_id BIGINT REFERENCES assignments(id),
+    ADD COLUMN points DOUBLE PRECISION,
+    ADD COLUMN mark TEXT CHECK (mark IN ('missing', 'excused', 'late')),
+    ADD COLUMN comment TEXT;
+CREATE UNIQUE INDEX grades_by_assignment ON grades (assignment_id, student_id);
+"""
+
+
+def version_3(conn: psycopg.Connection) -> None:
+    """Assignments, categories, letters, and scores with points, marks and comments; every grade of a
+    class filed under an assignment."""
+    conn.execute(VERSION_3)
+    conn.execute(FUNCTIONS)
+    execute = execute_in(conn)
+    execute("UPDATE grades SET points = score WHERE class_id IS NULL", ())
+    assignments.file_grades(execute)
+
+
 MIGRATIONS: tuple[migrations.Migration[psycopg.Connection], ...] = (
     migrations.Migration(1, "students, grades, their totals and the index of names", create),
     migrations.Migration(2, "users, sessions, classes, enrolments and the audit", version_2),
+    migrations.Migration(3, "assignments, categories, letters, and scores with marks and comments", version_3),
 )
 
 

@@ -3,7 +3,8 @@ triggers that keep the totals and the name index.
 
 Version 1, ``create(conn)``, makes what a file lacks, so it brings a file of
 any release before versions up to date; version 2 adds users, sessions,
-classes, enrolments and the audit. ``open_schema`` runs them in the caller's
+classes, enrolments and the audit; version 3 assignments, each class's
+categories and letters, and scores with marks and comments. ``open_schema`` runs them in the caller's
 transaction.
 """
 
@@ -13,7 +14,7 @@ import logging
 import sqlite3
 
 from .. import exactly_once, search
-from . import classes, migrations
+from . import assignments, classes, migrations
 from .totals import FILL_TOTALS, RECOMPUTE
 
 log = logging.getLogger("rpc_cluster.grading")
@@ -49,7 +50,7 @@ SCHEMA = (
     "CREATE TRIGGER IF NOT EXISTS totals_on_student_delete AFTER DELETE ON students BEGIN "
     "DELETE FROM student_totals WHERE student_id = OLD.id; END",
     # In an UPDATE every right-hand side reads the row as it was.
-    "CREATE TRIGGER IF NOT EXISTS totals_on_grade_insert AFTER INSERT ON grades BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS totals_on_grade_insert AFTER INSERT ON grades WHEN NEW.score IS NOT NULL BEGIN "
     "UPDATE student_totals SET grade_count = grade_count + 1, score_sum = score_sum + NEW.score, "
     "average = (score_sum + NEW.score) / (grade_count + 1) WHERE student_id = NEW.student_id; END",
     f"CREATE TRIGGER IF NOT EXISTS totals_on_grade_delete AFTER DELETE ON grades BEGIN "
@@ -226,9 +227,64 @@ def version_2(conn: sqlite3.Connection) -> None:
     classes.gather(lambda sql, args: conn.execute(sql, args).fetchall(), classes.FIRST_CLASS)
 
 
+# Assignments, each class's categories and letters, and the scores of grades: points out of the
+# assignment's, a mark and a comment. A score may be a mark without points, so ``score`` (the
+# percentage today's unweighted average reads) becomes nullable, which SQLite can only do by
+# building the table again; its triggers and indexes go with the old table and are made anew.
+VERSION_3 = (
+    """CREATE TABLE assignments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    class_id INTEGER NOT NULL REFERENCES classes(id),
+    title TEXT NOT NULL,
+    title_key TEXT NOT NULL,
+    category TEXT NOT NULL,
+    max_points REAL NOT NULL CHECK (max_points > 0),
+    due TEXT,
+    UNIQUE (class_id, title_key)
+)""",
+    "ALTER TABLE classes ADD COLUMN categories TEXT",
+    "ALTER TABLE classes ADD COLUMN scale TEXT",
+    """CREATE TABLE grades_v3 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    student_id INTEGER NOT NULL REFERENCES students(id),
+    class_id INTEGER REFERENCES classes(id),
+    title TEXT NOT NULL,
+    type TEXT NOT NULL,
+    score REAL,
+    assignment_id INTEGER REFERENCES assignments(id),
+    points REAL,
+    mark TEXT CHECK (mark IN ('missing', 'excused', 'late')),
+    comment TEXT
+)""",
+    "INSERT INTO grades_v3 (id, student_id, class_id, title, type, score, points) "
+    "SELECT id, student_id, class_id, title, type, score, score FROM grades",
+    "DROP TABLE grades",
+    "ALTER TABLE grades_v3 RENAME TO grades",
+    "CREATE INDEX grades_by_student ON grades (student_id, id)",
+    "CREATE INDEX grades_by_class ON grades (class_id, student_id)",
+    "CREATE UNIQUE INDEX grades_by_assignment ON grades (assignment_id, student_id)",
+    *(statement for statement in SCHEMA if "ON grades" in statement and "TRIGGER" in statement),
+)
+
+
+def version_3(conn: sqlite3.Connection) -> None:
+    """Assignments, categories, letters, and scores with points, marks and comments; every grade of a
+    class filed under an assignment."""
+    # AUTOINCREMENT never hands out an id again, a deleted grade's included (its audit entries name it):
+    # the new table continues from the old one's counter.
+    counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'grades'").fetchall()
+    for statement in VERSION_3:
+        conn.execute(statement)
+    if counter:
+        conn.execute("DELETE FROM sqlite_sequence WHERE name = 'grades'")
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('grades', ?)", (counter[0][0],))
+    assignments.file_grades(lambda sql, args: conn.execute(sql, args).fetchall())
+
+
 MIGRATIONS: tuple[migrations.Migration[sqlite3.Connection], ...] = (
     migrations.Migration(1, "students, grades, their totals and the index of names", create),
     migrations.Migration(2, "users, sessions, classes, enrolments and the audit", version_2),
+    migrations.Migration(3, "assignments, categories, letters, and scores with marks and comments", version_3),
 )
 
 

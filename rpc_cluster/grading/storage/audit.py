@@ -1,4 +1,5 @@
-"""The audit: every change to a grade, student, enrolment, class or user, written in the change's own transaction.
+"""The audit: every change to a grade, student, enrolment, class, user or assignment, written in the change's
+own transaction.
 
 An entry says who (the acting user, or ``(service)``), when, what (``create``,
 ``update``, ``delete``), of which record (``entity`` and its ``id``), and the
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     from .sql_writes import Transaction
 
 Action = Literal["create", "update", "delete"]
-Entity = Literal["grade", "student", "enrolment", "class", "user"]
-ENTITIES: tuple[Entity, ...] = ("grade", "student", "enrolment", "class", "user")
+Entity = Literal["grade", "student", "enrolment", "class", "user", "assignment"]
+ENTITIES: tuple[Entity, ...] = ("grade", "student", "enrolment", "class", "user", "assignment")
 #: Reads one statement's rows ("?" placeholders): a store's ``_read``.
 Read = Callable[[str, tuple[Any, ...]], list[SqlRow]]
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from prometheus_client import Counter, Histogram
 
     from ..csv_import import Row
+    from ..gradebook.grid_csv import Parsed
+    from ..gradebook.scores import Entry
 
 T = TypeVar("T")
 
@@ -51,6 +53,16 @@ OPERATIONS = (
     "archive",
     "history",
     "changes",
+    "add_assignment",
+    "update_assignment",
+    "delete_assignment",
+    "list_assignments",
+    "set_categories",
+    "set_scale",
+    "set_scores",
+    "gradebook",
+    "preview_import",
+    "import_gradebook",
 )
 
 
@@ -225,3 +237,65 @@ class MeasuredStore:
 
     def changes(self, class_id: int, limit: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         return self._timed("changes", lambda: self.store.changes(class_id, limit, actor=actor))
+
+    def add_assignment(
+        self, class_id: int, title: str, category: str, max_points: float, due: str | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
+        return self._timed(
+            "add_assignment", lambda: self.store.add_assignment(class_id, title, category, max_points, due, actor=actor)
+        )
+
+    def update_assignment(
+        self, assignment_id: int, changes: dict[str, Any], expected: dict[str, Any] | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
+        return self._timed(
+            "update_assignment", lambda: self.store.update_assignment(assignment_id, changes, expected, actor=actor)
+        )
+
+    def delete_assignment(self, assignment_id: int, *, actor: Actor = SERVICE) -> bool:
+        return self._timed("delete_assignment", lambda: self.store.delete_assignment(assignment_id, actor=actor))
+
+    def list_assignments(self, class_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        return self._timed("list_assignments", lambda: self.store.list_assignments(class_id, actor=actor))
+
+    def set_categories(
+        self, class_id: int, categories: list[dict[str, Any]], *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
+        return self._timed("set_categories", lambda: self.store.set_categories(class_id, categories, actor=actor))
+
+    def set_scale(self, class_id: int, scale: list[dict[str, Any]], *, actor: Actor = SERVICE) -> dict[str, Any]:
+        return self._timed("set_scale", lambda: self.store.set_scale(class_id, scale, actor=actor))
+
+    def set_scores(
+        self,
+        assignment_id: int,
+        entries: list[Entry],
+        was: dict[int, dict[str, Any]],
+        request_id: str | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        return self._timed(
+            "set_scores", lambda: self.store.set_scores(assignment_id, entries, was, request_id, actor=actor)
+        )
+
+    def gradebook(self, class_id: int, student_id: int | None = None, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        return self._timed("gradebook", lambda: self.store.gradebook(class_id, student_id, actor=actor))
+
+    def preview_import(self, class_id: int, parsed: Parsed, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        return self._timed("preview_import", lambda: self.store.preview_import(class_id, parsed, actor=actor))
+
+    def import_gradebook(
+        self,
+        class_id: int,
+        parsed: Parsed,
+        add_students: bool,
+        expected: str | None,
+        request_id: str | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        return self._timed(
+            "import_gradebook",
+            lambda: self.store.import_gradebook(class_id, parsed, add_students, expected, request_id, actor=actor),
+        )

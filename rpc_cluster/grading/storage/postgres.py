@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from ...client import retry
 from ..accounts.store import AccountStore
+from ..gradebook.scores import INSERTED
 from ..schema import postgres as postgres_schema
 from .protocol import SqlRow
 from .sql_writes import SqlGradeStore, Transaction, seed
@@ -88,7 +89,7 @@ class _Transaction:
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[SqlRow]:
         return _rows(self.conn.execute(sql.replace("?", "%s"), args))
 
-    def insert_grades(self, grades: list[tuple[int, int | None, str, str, float]]) -> list[int]:
+    def insert_grades(self, grades: list[tuple[Any, ...]]) -> list[int]:
         # The ids are taken from the sequence first, so COPY (one statement, and the totals
         # triggers once) can write them; sorted, so the file's order is the order of its ids.
         # The sequence looked up once: per row, the lookup took ten times as long as the nextval.
@@ -101,7 +102,7 @@ class _Transaction:
         )
         self.insert_rows(
             "grades",
-            ("id", "student_id", "class_id", "title", "type", "score"),
+            ("id", *INSERTED),
             [(gid, *row) for gid, row in zip(ids, grades, strict=True)],
         )
         return ids

@@ -33,6 +33,8 @@ from ..access import SERVICE, Actor
 if TYPE_CHECKING:
     from ..accounts.store import AccountStore
     from ..csv_import import Row
+    from ..gradebook.grid_csv import Parsed
+    from ..gradebook.scores import Entry
 
 
 class Grade(TypedDict):
@@ -273,6 +275,59 @@ class GradeStore(Protocol):
 
     def changes(self, class_id: int, limit: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         """A class's newest audit entries, newest first."""
+
+    def add_assignment(
+        self, class_id: int, title: str, category: str, max_points: float, due: str | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
+        """A new assignment of the class; Conflict for a title the class has (ignoring case)."""
+
+    def update_assignment(
+        self, assignment_id: int, changes: dict[str, Any], expected: dict[str, Any] | None, *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
+        """Change the fields of ``changes`` that are not None (due "": none); Conflict if ``expected`` is stale."""
+
+    def delete_assignment(self, assignment_id: int, *, actor: Actor = SERVICE) -> bool:
+        """Delete the assignment and its scores; True."""
+
+    def list_assignments(self, class_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
+        """The class's assignments in column order, each with ``scored``."""
+
+    def set_categories(
+        self, class_id: int, categories: list[dict[str, Any]], *, actor: Actor = SERVICE
+    ) -> dict[str, Any]:
+        """Give the class these categories (checked by ``weighting.categories``)."""
+
+    def set_scale(self, class_id: int, scale: list[dict[str, Any]], *, actor: Actor = SERVICE) -> dict[str, Any]:
+        """Give the class this letter scale (checked by ``weighting.scale``)."""
+
+    def set_scores(
+        self,
+        assignment_id: int,
+        entries: list[Entry],
+        was: dict[int, dict[str, Any]],
+        request_id: str | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        """Set the entries' scores on the assignment, all or nothing, once per ``request_id``; ``{"saved"}``."""
+
+    def gradebook(self, class_id: int, student_id: int | None = None, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        """The class's grid (``gradebook.grid``)."""
+
+    def preview_import(self, class_id: int, parsed: Parsed, *, actor: Actor = SERVICE) -> dict[str, Any]:
+        """What importing ``parsed`` into the class would change (``gradebook.imports``); stores nothing."""
+
+    def import_gradebook(
+        self,
+        class_id: int,
+        parsed: Parsed,
+        add_students: bool,
+        expected: str | None,
+        request_id: str | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        """Apply ``parsed`` in one transaction if its preview's token is ``expected``, once per ``request_id``."""
 
     def close(self) -> None:
         """Release connections."""

@@ -30,27 +30,31 @@ from types import MappingProxyType
 from typing import Any, Protocol, TypeVar, cast
 
 from ...core.errors import Conflict
-from .. import exactly_once, search
+from .. import exactly_once
 from ..access import SERVICE, Actor
 from ..csv_import import Row
+from ..gradebook import assignments, refile, scores
+from ..gradebook.store import SqlGradebook
 from ..schema import classes
+from ..schema.assignments import POINTS, file_grades
 from . import audit
 from .classes import rosters, rules, views
-from .protocol import SEED, SqlRow, grade, students_from_rows
+from .protocol import SEED, SqlRow, students_from_rows
 
 T = TypeVar("T")
 #: What a write that may carry a ``request_id`` returns (``exactly_once.once`` records it).
 Written = TypeVar("Written", bound="dict[str, Any] | None")
 
-# protocol.students_from_rows' rows.
+# protocol.students_from_rows' rows: the grades with a score (a mark or a comment alone is the gradebook's).
 _STUDENT = """SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score, g.class_id, t.average
-FROM students s LEFT JOIN student_totals t ON t.student_id = s.id LEFT JOIN grades g ON g.student_id = s.id
+FROM students s LEFT JOIN student_totals t ON t.student_id = s.id
+LEFT JOIN grades g ON g.student_id = s.id AND g.score IS NOT NULL
 WHERE s.id = ? ORDER BY g.id"""
 # Page first, then only that page's grades: OFFSET skips bare student rows.
 _PAGE = """WITH page AS (SELECT s.id, s.first_name, s.last_name, t.average
     FROM students s LEFT JOIN student_totals t ON t.student_id = s.id ORDER BY s.id LIMIT ? OFFSET ?)
 SELECT p.id, p.first_name, p.last_name, g.id, g.title, g.type, g.score, g.class_id, p.average
-FROM page p LEFT JOIN grades g ON g.student_id = p.id
+FROM page p LEFT JOIN grades g ON g.student_id = p.id AND g.score IS NOT NULL
 ORDER BY p.id, g.id"""
 _LIST = """SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, ({count})
 FROM students s JOIN student_totals t ON t.student_id = s.id ORDER BY {order} LIMIT ? OFFSET ?"""
@@ -61,17 +65,11 @@ _SEARCH = """WITH hits AS MATERIALIZED ({hits})
 SELECT s.id, s.first_name, s.last_name, t.average, t.grade_count, (SELECT COUNT(*) FROM hits)
 FROM hits h JOIN students s ON s.id = h.id JOIN student_totals t ON t.student_id = h.id
 ORDER BY {order} LIMIT ? OFFSET ?"""
-# A grade as the audit records it: (id, student_id, class_id, title, type, score).
-_GRADE_COLUMNS = "id, student_id, class_id, title, type, score"
-_GRADE = f"SELECT {_GRADE_COLUMNS} FROM grades WHERE id = ?"
-_UPDATE = f"""UPDATE grades SET title = COALESCE(?, title), type = COALESCE(?, type), score = COALESCE(?, score)
-WHERE id = ? RETURNING {_GRADE_COLUMNS}"""
-_ADD_GRADE = (
-    f"INSERT INTO grades (student_id, class_id, title, type, score) VALUES (?, ?, ?, ?, ?) RETURNING {_GRADE_COLUMNS}"
-)
-# A student with the folded names that searches compare (each schema's first_key and last_key).
-_ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (?, ?, ?, ?) RETURNING id"
-_ENROL = "INSERT INTO enrolments (class_id, student_id) VALUES (?, ?) RETURNING id"
+# A grade as the audit records it (scores.recorded).
+_GRADE = f"SELECT {scores.COLUMNS} FROM grades WHERE id = ?"
+# A grade in no class has no assignment: its points are its score, out of 100.
+_UPDATE = f"""UPDATE grades SET title = COALESCE(?, title), type = COALESCE(?, type), score = COALESCE(?, score),
+    points = COALESCE(?, points) WHERE id = ? RETURNING {scores.COLUMNS}"""
 
 
 def _statistics_sql(count_sql: str, graded_sql: str) -> str:
@@ -96,24 +94,6 @@ SELECT ({count_sql}), (SELECT COALESCE(SUM(grade_count), 0) FROM student_totals)
     (SELECT AVG(average) FROM (SELECT average {graded} ORDER BY average
         LIMIT (SELECT 1 + n / 2 - (n - 1) / 2 FROM graded) OFFSET (SELECT (n - 1) / 2 FROM graded)) AS middle),
     {buckets}"""
-
-
-def _recorded(row: SqlRow) -> dict[str, Any]:
-    """A grade as the audit records it, from a row of _GRADE_COLUMNS."""
-    gid, student_id, class_id, title, kind, score = row
-    return {
-        "id": gid,
-        "student_id": student_id,
-        "class_id": class_id,
-        "title": title,
-        "type": kind,
-        "score": float(score),
-    }
-
-
-def _answered(recorded: dict[str, Any]) -> dict[str, Any]:
-    """The grade as ``Grades.*`` answers it (``protocol.Grade``), from its recorded form."""
-    return grade((recorded["id"], recorded["title"], recorded["type"], recorded["score"], recorded["class_id"]))
 
 
 def _owner(actor: Actor) -> str | None:
@@ -146,31 +126,27 @@ class Transaction(Protocol):
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         """Insert many rows into ``table``, the fastest way this database has (PostgreSQL: COPY)."""
 
-    def insert_grades(self, grades: list[tuple[int, int | None, str, str, float]]) -> list[int]:
-        """Insert (student_id, class_id, title, type, score) rows (``insert_rows``); their ids, in
-        order and ascending (a student's grades are listed by id)."""
-
-
-def student_keys(first_name: str, last_name: str) -> tuple[str, str, str, str]:
-    """A new student's row: the names, then the folded keys a search compares (``search.fold``)."""
-    return first_name, last_name, search.fold(first_name), search.fold(last_name)
+    def insert_grades(self, grades: list[tuple[Any, ...]]) -> list[int]:
+        """Insert rows of ``scores.INSERTED`` (``insert_rows``); their ids, in order and ascending (a
+        student's grades are listed by id)."""
 
 
 def seed(tx: Transaction) -> None:
-    """Add the original sample's students (SEED), in a class of their own, when the store has none; call in
-    the schema's transaction."""
+    """Add the original sample's students (SEED), in a class of their own, when the store has none, their
+    grades filed under the class's assignments; call in the schema's transaction."""
     if tx.rows("SELECT COUNT(*) FROM students")[0][0] != 0:
         return
     for first, last, grades in SEED:
-        sid = tx.rows(_ADD_STUDENT, student_keys(first, last))[0][0]
-        tx.insert_grades([(sid, None, *row) for row in grades])
+        sid = tx.rows(rosters.ADD_STUDENT, rosters.student_keys(first, last))[0][0]
+        tx.insert_grades([(sid, None, title, kind, score, None, score, None, None) for title, kind, score in grades])
     classes.gather(tx.rows, classes.SAMPLE_CLASS)
+    file_grades(tx.rows)
 
 
 _USER_ROW = "SELECT id, role, disabled FROM users WHERE username = ?"
 
 
-class SqlGradeStore(abc.ABC):
+class SqlGradeStore(SqlGradebook):
     """A ``GradeStore`` over SQL: its reads and writes over ``_read``, ``_transaction`` and ``_matching``.
 
     Each store provides those three and the class attributes below (its SQL dialect).
@@ -346,9 +322,14 @@ class SqlGradeStore(abc.ABC):
     ) -> dict[str, Any]:
         def write(tx: Transaction) -> dict[str, Any]:
             placed = rules.place(tx.rows, actor, student_id, class_id)
-            stored = _recorded(tx.rows(_ADD_GRADE, (student_id, placed, title, type, score))[0])
-            audit.record(tx, actor.username, "create", "grade", stored["id"], placed, None, stored)
-            return _answered(stored)
+            if placed is None:
+                return scores.answered(_unfiled(tx, actor, [(student_id, title, type, score)])[0])
+            column = assignments.of(assignments.for_grade(tx, actor, placed, title, type, POINTS))
+            entry = scores.Entry(student_id, score * (column.max_points / 100), None, None)
+            _, after = scores.write(tx, actor.username, [(column, entry)], keep=True)
+            stored = after[(column.id, student_id)]
+            assert stored is not None  # an entry with points always leaves a score
+            return scores.answered(stored)
 
         params = _with_class((student_id, title, type, score), class_id)
         return self._once(actor, request_id, "add_grade", params, write)
@@ -364,12 +345,7 @@ class SqlGradeStore(abc.ABC):
     ) -> dict[str, Any]:
         def write(tx: Transaction) -> dict[str, Any]:
             placed = rules.new_student_class(tx.rows, actor, class_id)
-            sid = int(tx.rows(_ADD_STUDENT, student_keys(first_name, last_name))[0][0])
-            made = {"id": sid, "first_name": first_name, "last_name": last_name}
-            audit.record(tx, actor.username, "create", "student", sid, None, None, made)
-            if placed is not None:
-                enrolled = rosters.enrolment(int(tx.rows(_ENROL, (placed, sid))[0][0]), placed, sid, False)
-                audit.record(tx, actor.username, "create", "enrolment", enrolled["id"], placed, None, enrolled)
+            made = rosters.new_student(tx, actor, first_name, last_name, placed)
             return {**made, "average": None, "grades": []}
 
         return self._once(actor, request_id, "add_student", _with_class((first_name, last_name), class_id), write)
@@ -390,7 +366,7 @@ class SqlGradeStore(abc.ABC):
                 # The keys in a statement of their own: a rename whose folded keys stay the same
                 # (a change of case) has its keys cleared by the schema's trigger on names, which
                 # guards against renames by plain SQL.
-                keys = student_keys(first, last)[2:]
+                keys = rosters.student_keys(first, last)[2:]
                 tx.rows("UPDATE students SET first_key = ?, last_key = ? WHERE id = ?", (*keys, student_id))
                 audit.record(tx, actor.username, "update", "student", student_id, None, before, after)
             return self._student(tx.rows, student_id, actor)
@@ -398,11 +374,14 @@ class SqlGradeStore(abc.ABC):
         return self._transaction(write)
 
     def _grade_to_change(self, tx: Transaction, grade_id: int, actor: Actor) -> dict[str, Any] | None:
-        """The grade as recorded, locked until the transaction ends; None if unknown or not the actor's."""
+        """The grade as recorded, locked until the transaction ends; None if unknown, not the actor's, or
+        without a score (a mark or a comment alone, which only the gradebook's methods change)."""
         found = tx.rows(_GRADE + tx.locking, (grade_id,))
         if not found:
             return None
-        recorded = _recorded(found[0])
+        recorded = scores.recorded(found[0])
+        if recorded["score"] is None:
+            return None
         if not rules.sees_grade(tx.rows, actor, recorded["student_id"], recorded["class_id"]):
             return None
         return recorded
@@ -422,10 +401,13 @@ class SqlGradeStore(abc.ABC):
             if before is None:
                 return None
             _still(grade_id, before, expected)
-            after = _recorded(tx.rows(_UPDATE, (title, type, score, grade_id))[0])
+            if before["assignment_id"] is None:
+                after = scores.recorded(tx.rows(_UPDATE, (title, type, score, score, grade_id))[0])
+            else:
+                after = refile.refile(tx, actor, before, title, type, score)
             if after != before:
                 audit.record(tx, actor.username, "update", "grade", grade_id, after["class_id"], before, after)
-            return _answered(after)
+            return scores.answered(after)
 
         return self._transaction(write)
 
@@ -446,16 +428,37 @@ class SqlGradeStore(abc.ABC):
     ) -> dict[str, Any]:
         def write(tx: Transaction) -> dict[str, Any]:
             placed = rules.place_rows(tx.rows, actor, rows, class_id)
-            grades = [
-                (row.student_id, cid, row.title, row.type, row.score) for row, cid in zip(rows, placed, strict=True)
-            ]
-            ids = tx.insert_grades(grades)
-            entries: list[tuple[int, int | None, dict[str, Any] | None, dict[str, Any] | None]] = [
-                (gid, cid, None, _recorded((gid, sid, cid, title, kind, score)))
-                for gid, (sid, cid, title, kind, score) in zip(ids, grades, strict=True)
-            ]
-            audit.record_many(tx, actor.username, "create", "grade", entries)
-            return {"imported": len(grades)}
+            _unfiled(
+                tx,
+                actor,
+                [
+                    (row.student_id, row.title, row.type, row.score)
+                    for row, cid in zip(rows, placed, strict=True)
+                    if cid is None
+                ],
+            )
+            # Each class's rows by assignment, a student's last line winning (one score per assignment).
+            by_class: dict[int, list[Row]] = {}
+            for row, cid in zip(rows, placed, strict=True):
+                if cid is not None:
+                    by_class.setdefault(cid, []).append(row)
+            for cid, lines in by_class.items():
+                wanted = {row.title.casefold(): (row.title, row.type) for row in reversed(lines)}
+                columns = {
+                    key: assignments.of(found)
+                    for key, found in assignments.for_grades(tx, actor, cid, wanted, POINTS).items()
+                }
+                items = {
+                    (row.title.casefold(), row.student_id): (
+                        columns[row.title.casefold()],
+                        scores.Entry(
+                            row.student_id, row.score * (columns[row.title.casefold()].max_points / 100), None, None
+                        ),
+                    )
+                    for row in lines
+                }
+                scores.write(tx, actor.username, list(items.values()), keep=True)
+            return {"imported": len(rows)}
 
         fingerprinted = [row[1:] for row in rows]
         return self._once(actor, request_id, "import_grades", _with_class((fingerprinted,), class_id), write)
@@ -478,6 +481,19 @@ class SqlGradeStore(abc.ABC):
         return self._transaction(lambda tx: rosters.archive(tx, actor, class_id, student_id, archived))
 
 
+def _unfiled(tx: Transaction, actor: Actor, grades: list[tuple[int, str, str, float]]) -> list[dict[str, Any]]:
+    """Store (student_id, title, type, score) grades in no class, with their audit entries; as recorded.
+
+    A grade in no class has no assignment: its points are its score, out of 100.
+    """
+    if not grades:
+        return []
+    rows = [(sid, None, title, kind, score, None, score, None, None) for sid, title, kind, score in grades]
+    made = [scores.recorded((gid, *row)) for gid, row in zip(tx.insert_grades(rows), rows, strict=True)]
+    audit.record_many(tx, actor.username, "create", "grade", [(g["id"], None, None, g) for g in made])
+    return made
+
+
 def _still(grade_id: int, current: dict[str, Any], expected: dict[str, Any] | None) -> None:
     """Raise Conflict, carrying the grade as it is, unless it holds every value of ``expected``.
 
@@ -485,4 +501,4 @@ def _still(grade_id: int, current: dict[str, Any], expected: dict[str, Any] | No
     they compare with the row as read; the row is locked, so no write comes in between.
     """
     if expected and any(current[key] != value for key, value in expected.items()):
-        raise Conflict(f"grade {grade_id} was changed since the form was opened", _answered(current))
+        raise Conflict(f"grade {grade_id} was changed since the form was opened", scores.answered(current))

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from .. import search
 from ..accounts.store import AccountStore
+from ..gradebook.scores import INSERTED
 from ..schema import sqlite as sqlite_schema
 from .protocol import SqlRow
 from .sql_writes import SqlGradeStore, Transaction, like_pattern, seed
@@ -59,11 +60,11 @@ class _Transaction:
         marks = ", ".join("?" * len(columns))
         self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
-    def insert_grades(self, grades: list[tuple[int, int | None, str, str, float]]) -> list[int]:
+    def insert_grades(self, grades: list[tuple[Any, ...]]) -> list[int]:
         # The write transaction holds the file and AUTOINCREMENT only counts up: the rows
         # past the largest id before are these, in order.
         before = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM grades").fetchone()[0]
-        self.insert_rows("grades", ("student_id", "class_id", "title", "type", "score"), list(grades))
+        self.insert_rows("grades", INSERTED, list(grades))
         return [gid for (gid,) in self._conn.execute("SELECT id FROM grades WHERE id > ? ORDER BY id", (before,))]
 
 

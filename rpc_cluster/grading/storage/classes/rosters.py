@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ....core.errors import InvalidParams, NotFound
+from ... import search
 from ...access import Actor
 from .. import audit
 from . import rules
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from ..sql_writes import Transaction
 
 _CLASS = "SELECT id, name, teacher_id FROM classes WHERE id = ?"
+#: A student with the folded names that searches compare (each schema's first_key and last_key).
+ADD_STUDENT = "INSERT INTO students (first_name, last_name, first_key, last_key) VALUES (?, ?, ?, ?) RETURNING id"
+_ENROL = "INSERT INTO enrolments (class_id, student_id) VALUES (?, ?) RETURNING id"
 _ENROLMENT = "SELECT id, archived FROM enrolments WHERE class_id = ? AND student_id = ?"
 _CLASSES = """SELECT c.id, c.name, u.username,
     (SELECT COUNT(*) FROM enrolments e WHERE e.class_id = c.id AND NOT e.archived)
@@ -89,6 +93,23 @@ def get_class(read: Read, actor: Actor, class_id: int) -> dict[str, Any]:
     rules.require_class(read, actor, class_id)
     cid, name, teacher, n = read(_CLASSES + " WHERE c.id = ?", (class_id,))[0]
     return {"id": int(cid), "name": name, "teacher": teacher, "students": int(n)}
+
+
+def student_keys(first_name: str, last_name: str) -> tuple[str, str, str, str]:
+    """A new student's row: the names, then the folded keys a search compares (``search.fold``)."""
+    return first_name, last_name, search.fold(first_name), search.fold(last_name)
+
+
+def new_student(tx: Transaction, actor: Actor, first_name: str, last_name: str, class_id: int | None) -> dict[str, Any]:
+    """Store a new student, enrolled in ``class_id`` (already checked) if given, with the folded names a
+    search compares; the student as recorded."""
+    sid = int(tx.rows(ADD_STUDENT, student_keys(first_name, last_name))[0][0])
+    made = {"id": sid, "first_name": first_name, "last_name": last_name}
+    audit.record(tx, actor.username, "create", "student", sid, None, None, made)
+    if class_id is not None:
+        enrolled = enrolment(int(tx.rows(_ENROL, (class_id, sid))[0][0]), class_id, sid, False)
+        audit.record(tx, actor.username, "create", "enrolment", enrolled["id"], class_id, None, enrolled)
+    return made
 
 
 def enroll(tx: Transaction, actor: Actor, class_id: int, student_id: int) -> bool:

@@ -34,7 +34,14 @@ Read = Callable[[str, tuple[Any, ...]], list[SqlRow]]
 
 # What an id names, for messages: the field of a refusal's data -> the noun.
 _NOUNS = MappingProxyType(
-    {"class_id": "class", "student_id": "student", "grade_id": "grade", "enrolment_id": "enrolment", "user_id": "user"}
+    {
+        "class_id": "class",
+        "student_id": "student",
+        "grade_id": "grade",
+        "enrolment_id": "enrolment",
+        "user_id": "user",
+        "assignment_id": "assignment",
+    }
 )
 # Enrolments "e" whose class "c" the teacher (the one argument) teaches.
 _TAUGHT = " JOIN classes c ON c.id = e.class_id AND c.teacher_id = ?"
@@ -238,7 +245,14 @@ def place_rows(read: Read, actor: Actor, rows: list[Row], class_id: int | None) 
 ENTITY_FIELDS = MappingProxyType({noun: field for field, noun in _NOUNS.items()})
 # Each audited entity's table.
 _TABLES = MappingProxyType(
-    {"grade": "grades", "student": "students", "enrolment": "enrolments", "class": "classes", "user": "users"}
+    {
+        "grade": "grades",
+        "student": "students",
+        "enrolment": "enrolments",
+        "class": "classes",
+        "user": "users",
+        "assignment": "assignments",
+    }
 )
 
 
@@ -253,7 +267,8 @@ def require_history(read: Read, actor: Actor, entity: str, entity_id: int) -> No
     """Raise ``refused`` unless ``actor`` may read the audit entries of that record.
 
     The service and admins read every record's. A teacher reads a class's they teach,
-    a student's they see, and a grade's or an enrolment's whose class they teach now,
+    a student's they see, an assignment's of a class they teach, and a grade's or an enrolment's
+    whose class they teach now,
     or which their entries place in a class the teacher teaches (a deleted grade of
     their class). No user's.
     """
@@ -263,9 +278,13 @@ def require_history(read: Read, actor: Actor, entity: str, entity_id: int) -> No
         allowed = may_use_class(read, actor, entity_id)
     elif entity == "student":
         allowed = sees_student(read, actor, entity_id)
-    elif entity in ("grade", "enrolment"):
-        current = read(f"SELECT student_id, class_id FROM {_TABLES[entity]} WHERE id = ?", (entity_id,))
-        allowed = bool(current) and sees_grade(read, actor, int(current[0][0]), current[0][1])
+    elif entity in ("grade", "enrolment", "assignment"):
+        if entity == "assignment":
+            current = read("SELECT class_id FROM assignments WHERE id = ?", (entity_id,))
+            allowed = bool(current) and may_use_class(read, actor, int(current[0][0]))
+        else:
+            current = read(f"SELECT student_id, class_id FROM {_TABLES[entity]} WHERE id = ?", (entity_id,))
+            allowed = bool(current) and sees_grade(read, actor, int(current[0][0]), current[0][1])
         if not allowed:
             named = read(
                 "SELECT 1 FROM audit a JOIN classes c ON c.id = a.class_id AND c.teacher_id = ? "

@@ -16,8 +16,8 @@ from typing import Any
 from ..protocol import SqlRow, students_from_rows
 from .rules import Read, View
 
-# The grades of each enrolment "e" in the view.
-_GRADES = "LEFT JOIN grades g ON g.student_id = e.student_id AND g.class_id = e.class_id"
+# The grades of each enrolment "e" in the view that have a score (a mark or a comment alone is the gradebook's).
+_GRADES = "LEFT JOIN grades g ON g.student_id = e.student_id AND g.class_id = e.class_id AND g.score IS NOT NULL"
 # (id, first, last, grade id, title, type, score, class_id, average): protocol.students_from_rows' rows.
 _STUDENT = """SELECT s.id, s.first_name, s.last_name, g.id, g.title, g.type, g.score, g.class_id, AVG(g.score) OVER ()
 FROM enrolments e{join} JOIN students s ON s.id = e.student_id {grades}

@@ -1,0 +1,195 @@
+"""A grid file against a class's gradebook: what it would change (the preview), and applying exactly that.
+
+The preview and the apply compute the same difference (``difference``), the
+apply inside its write transaction. The preview's ``token`` is a digest of
+that difference, old values included: an apply given a token that no longer
+matches (someone changed a score since the preview) changes nothing, so
+what a teacher confirmed is what is written. A cell that holds what is
+stored already is unchanged, so the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from ...core.errors import Conflict, InvalidParams
+from ..access import Actor
+from ..storage.classes import rosters, rules
+from . import assignments, grid_csv, scores, settings
+
+if TYPE_CHECKING:
+    from ..storage.sql_writes import Transaction
+
+#: Points of an assignment a file's new column makes (the old per-grade file's scores are percentages).
+NEW_POINTS = 100.0
+_ROSTER = "SELECT student_id, archived FROM enrolments WHERE class_id = ?"
+_SCORES = (
+    "SELECT student_id, assignment_id, points, mark, comment FROM grades "
+    "WHERE class_id = ? AND assignment_id IS NOT NULL"
+)
+_SHOWN = 100
+
+
+def _error(line: int, column: str, value: object, problem: str) -> dict[str, Any]:
+    return {"line": line, "column": column, "value": str(value)[:_SHOWN], "problem": problem}
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.Parsed) -> dict[str, Any]:
+    """The preview of ``parsed`` against the class as it is: ``{"token", "errors", "new_scores",
+    "changed_scores", "new_assignments", "new_students", "unchanged"}`` (design of ``Grades.import_gradebook``)."""
+    rules.require_class(read, actor, class_id)
+    errors = [_error(e.line, e.column, e.value, e.problem) for e in parsed.errors]
+    categories, _ = settings.read(read, class_id)
+    existing = {a["title"].casefold(): a for a in assignments.of_class(read, class_id)}
+    new_assignments: list[dict[str, Any]] = []
+    columns: dict[str, dict[str, Any]] = {}
+    for title in parsed.titles:
+        key = title.casefold()
+        if key in existing:
+            columns[key] = existing[key]
+            continue
+        try:
+            kind = parsed.types.get(key) or categories[0]["name"]
+            category = settings.category_named(categories, kind, "type")
+        except InvalidParams as exc:
+            errors.append(_error(1, title, parsed.types.get(key, ""), exc.data["problem"]))
+            category = categories[0]["name"]
+        made = {"title": title, "category": category, "max_points": NEW_POINTS}
+        new_assignments.append(made)
+        columns[key] = {**made, "id": None}
+    roster = {int(sid): bool(archived) for sid, archived in read(_ROSTER, (class_id,))}
+    stored: dict[tuple[int, int], dict[str, Any]] = {
+        (int(sid), int(aid)): {"points": None if p is None else float(p), "mark": m, "comment": c}
+        for sid, aid, p, m, c in read(_SCORES, (class_id,))
+    }
+    names = {int(sid): (first, last) for sid, first, last in _names(read, sorted(roster))}
+    new_students: list[dict[str, Any]] = []
+    new_scores: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    unchanged = 0
+    for row in parsed.rows:
+        sid = row.student_id
+        first, last = row.first_name, row.last_name
+        if sid is None:
+            new_students.append({"line": row.line, "student_id": None, "first_name": first, "last_name": last})
+        elif sid not in roster:
+            found = _names(read, [sid]) if rules.sees_student(read, actor, sid) else []
+            if not found:
+                errors.append(_error(row.line, "student_id", sid, "names no student you may add to this class"))
+                continue
+            first, last = found[0][1], found[0][2]
+            new_students.append({"line": row.line, "student_id": sid, "first_name": first, "last_name": last})
+        else:
+            first, last = names.get(sid, (first, last))
+        for key, cell in row.cells.items():
+            column = columns[key]
+            points = cell.points
+            if points is not None and cell.percent:
+                points = points * (column["max_points"] / 100)
+            if points is not None and points > column["max_points"]:
+                errors.append(
+                    _error(
+                        row.line, column["title"], _number(points), f"must be from 0 to {_number(column['max_points'])}"
+                    )
+                )
+                continue
+            old = None if sid is None or column["id"] is None else stored.get((sid, column["id"]))
+            new = {"points": points, "mark": cell.mark}
+            item = {
+                "line": row.line,
+                "student_id": sid,
+                "first_name": first,
+                "last_name": last,
+                "assignment": column["title"],
+                "old": None if old is None else {"points": old["points"], "mark": old["mark"]},
+                "new": new,
+            }
+            if old is None:
+                new_scores.append(item)
+            elif (old["points"], old["mark"]) != (points, cell.mark):
+                changed.append(item)
+            else:
+                unchanged += 1
+    preview = {
+        "errors": errors,
+        "new_scores": new_scores,
+        "changed_scores": changed,
+        "new_assignments": new_assignments,
+        "new_students": new_students,
+        "unchanged": unchanged,
+    }
+    digest = json.dumps({**preview, "class_id": class_id}, sort_keys=True, default=str)
+    return {"token": hashlib.sha256(digest.encode()).hexdigest()[:32], **preview}
+
+
+def _names(read: rules.Read, student_ids: list[int]) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(student_ids), rules.CHUNK):
+        chunk = student_ids[start : start + rules.CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        found += read(f"SELECT id, first_name, last_name FROM students WHERE id IN ({marks})", tuple(chunk))
+    return found
+
+
+def apply(
+    tx: Transaction,
+    actor: Actor,
+    class_id: int,
+    parsed: grid_csv.Parsed,
+    add_students: bool,
+    expected: str | None,
+) -> dict[str, Any]:
+    """Write what ``difference`` finds, in ``tx``; ``{"saved", "assignments", "students"}``.
+
+    Refused with nothing written: errors (InvalidParams whose data is the preview), or a
+    difference whose token is not ``expected`` (Conflict whose data is the new preview).
+    """
+    preview = difference(tx.rows, actor, class_id, parsed)
+    if preview["errors"]:
+        first = preview["errors"][0]
+        raise InvalidParams(
+            f"Invalid params: line {first['line']}: {first['column']} {first['problem']}"
+            + (f" (and {len(preview['errors']) - 1} more errors)" if len(preview["errors"]) > 1 else ""),
+            preview,
+        )
+    if expected is not None and expected != preview["token"]:
+        raise Conflict("the class's scores changed since the preview: look at the file's changes again", preview)
+    made = {
+        key: assignments.add(tx, actor, class_id, a["title"], a["category"], a["max_points"], None)
+        for a in preview["new_assignments"]
+        for key in (a["title"].casefold(),)
+    }
+    columns = {a["title"].casefold(): a for a in assignments.of_class(tx.rows, class_id)}
+    students: dict[int, int] = {}  # a row's line -> the student it adds (a row without an id)
+    for student in preview["new_students"] if add_students else []:
+        if student["student_id"] is None:
+            added = rosters.new_student(tx, actor, student["first_name"], student["last_name"], class_id)
+            students[student["line"]] = added["id"]
+        else:
+            rosters.enroll(tx, actor, class_id, student["student_id"])
+            students[student["line"]] = student["student_id"]
+    skipped = {s["student_id"] for s in preview["new_students"] if not add_students and s["student_id"] is not None}
+    stored = {
+        (int(aid), int(sid)): {"points": None if p is None else float(p), "mark": m, "comment": c}
+        for sid, aid, p, m, c in tx.rows(_SCORES, (class_id,))
+    }
+    items: list[tuple[scores.Assignment, scores.Entry]] = []
+    was: dict[tuple[int, int], dict[str, Any]] = {}
+    for item in preview["new_scores"] + preview["changed_scores"]:
+        sid = item["student_id"] if item["student_id"] is not None else students.get(item["line"])
+        if sid is None or sid in skipped:
+            continue
+        column = assignments.of(columns[item["assignment"].casefold()])
+        old = stored.get((column.id, sid))
+        # A cell holds points and a mark: the comment stays as it is.
+        comment = None if old is None else old["comment"]
+        items.append((column, scores.Entry(sid, item["new"]["points"], item["new"]["mark"], comment)))
+        was[(column.id, sid)] = scores.as_shown(old)
+    saved, _ = scores.write(tx, actor.username, items, was)
+    return {"saved": saved, "assignments": len(made), "students": len(students)}

@@ -1,0 +1,178 @@
+"""Scores: a student's points, mark and comment on an assignment, written in a store's transaction with their audit.
+
+A score is a row of ``grades`` (one per student and assignment). Its
+``title`` and ``type`` are copies of the assignment's title and category, and
+its ``score`` the percentage today's unweighted average reads
+(``weighting.percent``): so ``Grades.get_student`` and the totals answer as
+they did before assignments. Every way of setting scores (``set_scores``, an
+import, ``add_grade``) goes through ``write``, which writes only what changes
+and records each change in the audit, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ...core.errors import Conflict
+from ..storage import audit
+from ..storage.classes.rules import CHUNK
+from ..storage.protocol import SqlRow, grade
+from . import weighting
+
+if TYPE_CHECKING:
+    from ..storage.sql_writes import Transaction
+
+#: A score's columns as the audit records it (``recorded``).
+COLUMNS = "id, student_id, class_id, title, type, score, assignment_id, points, mark, comment"
+#: The columns of a new row, in the order ``Transaction.insert_grades`` takes them.
+INSERTED = ("student_id", "class_id", "title", "type", "score", "assignment_id", "points", "mark", "comment")
+
+
+class Assignment(NamedTuple):
+    """What a score needs of its assignment."""
+
+    id: int
+    class_id: int
+    title: str
+    category: str
+    max_points: float
+
+
+class Entry(NamedTuple):
+    """One student's score as a caller wants it; points, mark and comment all None: no score."""
+
+    student_id: int
+    points: float | None
+    mark: str | None
+    comment: str | None
+
+    @property
+    def empty(self) -> bool:
+        return self.points is None and self.mark is None and self.comment is None
+
+
+def recorded(row: SqlRow) -> dict[str, Any]:
+    """A score as the audit records it, from a row of COLUMNS."""
+    gid, student_id, class_id, title, kind, score, assignment_id, points, mark, comment = row
+    return {
+        "id": int(gid),
+        "student_id": int(student_id),
+        "class_id": class_id,
+        "title": title,
+        "type": kind,
+        "score": None if score is None else float(score),
+        "assignment_id": assignment_id,
+        "points": None if points is None else float(points),
+        "mark": mark,
+        "comment": comment,
+    }
+
+
+def answered(stored: dict[str, Any]) -> dict[str, Any]:
+    """A score as today's ``Grades.*`` answer a grade (``protocol.Grade``), from its recorded form."""
+    return grade((stored["id"], stored["title"], stored["type"], stored["score"], stored["class_id"]))
+
+
+def current(tx: Transaction, class_id: int, student_ids: Sequence[int]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The stored scores of ``student_ids`` in the class, by (assignment id, student id), locked until the
+    transaction ends."""
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    ids = sorted(set(student_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for row in tx.rows(
+            f"SELECT {COLUMNS} FROM grades WHERE class_id = ? AND assignment_id IS NOT NULL "
+            f"AND student_id IN ({marks}) ORDER BY id{tx.locking}",
+            (class_id, *chunk),
+        ):
+            stored = recorded(row)
+            found[(int(stored["assignment_id"]), stored["student_id"])] = stored
+    return found
+
+
+def as_shown(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """``{"points", "mark", "comment"}`` of a stored score (all None without one): what a form saw."""
+    if stored is None:
+        return {"points": None, "mark": None, "comment": None}
+    return {"points": stored["points"], "mark": stored["mark"], "comment": stored["comment"]}
+
+
+def kept(before: dict[str, Any], entry: Entry) -> Entry:
+    """``entry``'s points over a stored score: its comment stays, and its mark if ``late`` (new points end
+    ``missing`` and ``excused``)."""
+    mark = entry.mark if entry.mark is not None else (before["mark"] if before["mark"] == "late" else None)
+    return entry._replace(mark=mark, comment=entry.comment if entry.comment is not None else before["comment"])
+
+
+def write(
+    tx: Transaction,
+    user: str,
+    items: Sequence[tuple[Assignment, Entry]],
+    was: Mapping[tuple[int, int], dict[str, Any]] | None = None,
+    *,
+    keep: bool = False,
+) -> tuple[int, dict[tuple[int, int], dict[str, Any] | None]]:
+    """Make each (assignment, entry)'s score what the entry says, every assignment of one class; how many
+    changed, and each score after by (assignment id, student id).
+
+    An empty entry removes the score. ``keep`` (today's ``add_grade`` and per-grade CSV, which
+    only give points): an entry keeps the stored comment and a ``late`` mark. ``was``: by
+    (assignment id, student id), the ``as_shown`` values a form was opened with; if any differs
+    from what is stored, nothing is written and Conflict carries ``{"conflicts": [{"assignment_id",
+    "student_id", "points", "mark", "comment"}]}``, their values now. The caller has checked the
+    entries (points within the assignment's, students in its class).
+    """
+    if not items:
+        return 0, {}
+    class_id = items[0][0].class_id
+    stored = current(tx, class_id, [entry.student_id for _, entry in items])
+    if was:
+        conflicts = [
+            {"assignment_id": aid, "student_id": sid, **as_shown(stored.get((aid, sid)))}
+            for (aid, sid), seen in sorted(was.items())
+            if as_shown(stored.get((aid, sid))) != seen
+        ]
+        if conflicts:
+            raise Conflict(f"{len(conflicts)} scores were changed since the form was opened", {"conflicts": conflicts})
+    after: dict[tuple[int, int], dict[str, Any] | None] = {}
+    inserts: list[tuple[Any, ...]] = []
+    changed = 0
+    for assignment, entry in items:
+        pair = (assignment.id, entry.student_id)
+        before = stored.get(pair)
+        if keep and before is not None:
+            entry = kept(before, entry)
+        if entry.empty:
+            after[pair] = None
+            if before is not None:
+                tx.rows("DELETE FROM grades WHERE id = ?", (before["id"],))
+                audit.record(tx, user, "delete", "grade", before["id"], class_id, before, None)
+                changed += 1
+            continue
+        percent = weighting.percent(entry.points, entry.mark, assignment.max_points)
+        values = (entry.points, entry.mark, entry.comment, percent)
+        if before is None:
+            # In INSERTED's order.
+            copies = (class_id, assignment.title, assignment.category, percent, assignment.id)
+            inserts.append((entry.student_id, *copies, entry.points, entry.mark, entry.comment))
+            continue
+        if (before["points"], before["mark"], before["comment"], before["score"]) == values:
+            after[pair] = before
+            continue
+        row = tx.rows(
+            f"UPDATE grades SET points = ?, mark = ?, comment = ?, score = ? WHERE id = ? RETURNING {COLUMNS}",
+            (*values, before["id"]),
+        )[0]
+        after[pair] = recorded(row)
+        audit.record(tx, user, "update", "grade", before["id"], class_id, before, after[pair])
+        changed += 1
+    if inserts:
+        ids = tx.insert_grades(inserts)
+        made = [recorded((gid, *row)) for gid, row in zip(ids, inserts, strict=True)]
+        for new in made:
+            after[(int(new["assignment_id"]), new["student_id"])] = new
+        audit.record_many(tx, user, "create", "grade", [(new["id"], class_id, None, new) for new in made])
+        changed += len(made)
+    return changed, after

@@ -1,0 +1,87 @@
+"""A class's categories with their weights, and its letter scale: read with their defaults, and changed.
+
+Both are kept as JSON in the class's row (NULL: the defaults), since each is
+set as a whole. A category that assignments use cannot be removed; renaming
+one (``"was"``) takes its assignments and their scores along.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ...core.errors import InvalidParams
+from ..access import Actor
+from ..storage import audit
+from ..storage.classes import rules
+from . import weighting
+
+if TYPE_CHECKING:
+    from ..storage.sql_writes import Transaction
+
+
+def _loaded(text: str | None, default: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    return [dict(item) for item in default] if text is None else list(json.loads(text))
+
+
+def read(read: rules.Read, class_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The class's categories and scale (its own, or the defaults)."""
+    rows = read("SELECT categories, scale FROM classes WHERE id = ?", (class_id,))
+    if not rows:
+        return _loaded(None, weighting.DEFAULT_CATEGORIES), _loaded(None, weighting.DEFAULT_SCALE)
+    return _loaded(rows[0][0], weighting.DEFAULT_CATEGORIES), _loaded(rows[0][1], weighting.DEFAULT_SCALE)
+
+
+def category_named(categories: list[dict[str, Any]], name: str, field: str = "category") -> str:
+    """The class's spelling of category ``name`` (matched ignoring case); InvalidParams naming ``field`` if none."""
+    for category in categories:
+        if category["name"].casefold() == name.casefold():
+            return str(category["name"])
+    names = ", ".join(category["name"] for category in categories)
+    raise InvalidParams.field(field, f"must be one of the class's categories: {names}")
+
+
+def set_categories(tx: Transaction, actor: Actor, class_id: int, wanted: list[dict[str, Any]]) -> dict[str, Any]:
+    """Give the class ``wanted`` (checked by ``weighting.categories``); ``{"categories": [...]}`` as stored."""
+    rules.require_class(tx.rows, actor, class_id)
+    before, _ = read(tx.rows, class_id)
+    stored = [{"name": entry["name"], "weight": entry["weight"]} for entry in wanted]
+    renamed = {entry["was"].casefold(): entry["name"] for entry in wanted if "was" in entry}
+    kept = {entry["name"].casefold() for entry in wanted}
+    used = tx.rows(
+        "SELECT category, COUNT(*) FROM assignments WHERE class_id = ? GROUP BY category ORDER BY category",
+        (class_id,),
+    )
+    for category, count in used:
+        if category.casefold() not in kept and category.casefold() not in renamed:
+            raise InvalidParams.field(
+                "categories", f"leave out {category!r}, which {count} assignments use: move them first, or rename it"
+            )
+    for category, _count in used:
+        new_name = renamed.get(category.casefold())
+        if new_name is not None and new_name != category:
+            tx.rows(
+                "UPDATE assignments SET category = ? WHERE class_id = ? AND category = ?",
+                (new_name, class_id, category),
+            )
+            tx.rows(
+                "UPDATE grades SET type = ? WHERE assignment_id IN (SELECT id FROM assignments WHERE class_id = ? "
+                "AND category = ?)",
+                (new_name, class_id, new_name),
+            )
+    if stored != before:
+        tx.rows("UPDATE classes SET categories = ? WHERE id = ?", (json.dumps(stored), class_id))
+        audit.record(
+            tx, actor.username, "update", "class", class_id, class_id, {"categories": before}, {"categories": stored}
+        )
+    return {"categories": stored}
+
+
+def set_scale(tx: Transaction, actor: Actor, class_id: int, wanted: list[dict[str, Any]]) -> dict[str, Any]:
+    """Give the class the letter scale ``wanted`` (checked by ``weighting.scale``); ``{"scale": [...]}``."""
+    rules.require_class(tx.rows, actor, class_id)
+    _, before = read(tx.rows, class_id)
+    if wanted != before:
+        tx.rows("UPDATE classes SET scale = ? WHERE id = ?", (json.dumps(wanted), class_id))
+        audit.record(tx, actor.username, "update", "class", class_id, class_id, {"scale": before}, {"scale": wanted})
+    return {"scale": wanted}
