@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rpc_cluster.grading.gradebook import weighting
+
 from ...frame import errors
 from ...frame.render import render
 from ...frame.traced import traced
@@ -42,20 +44,18 @@ def report(class_id: str, student_id: str) -> str:
 
 def by_category(book: dict[str, Any], student: dict[str, Any]) -> list[dict[str, Any]]:
     """Each category of the class: ``{"name", "weight", "earned", "possible", "percent"}`` over the student's
-    scores that count (points given, or missing: 0; excused and unscored ones do not), as the average
-    weighs them; ``percent`` None when nothing counted."""
+    scores that count, by grading's own rule (``weighting``), as the average weighs them; ``percent`` None
+    when nothing counted."""
     rows = {
         c["name"].casefold(): {"name": c["name"], "weight": c["weight"], "earned": 0.0, "possible": 0.0}
         for c in book["categories"]
     }
     for assignment in book["assignments"]:
-        score = student["scores"].get(str(assignment["id"]))
+        score = student["scores"].get(str(assignment["id"])) or {}
         row = rows.get(assignment["category"].casefold())
-        if not score or row is None or score.get("mark") == "excused":
+        if row is None or not weighting.counts(score.get("points"), score.get("mark")):
             continue
-        if score.get("points") is None and score.get("mark") != "missing":
-            continue
-        row["earned"] += score.get("points") or 0.0
+        row["earned"] += weighting.earned(score.get("points"), score.get("mark"))
         row["possible"] += assignment["max_points"]
     return [
         dict(row, percent=100 * row["earned"] / row["possible"] if row["possible"] else None) for row in rows.values()
