@@ -80,7 +80,8 @@ def make_app(
     app.route("/grades/<grade_id>/history", "GET", history.grade_history)
     app.route("/classes", "GET", classes.classes)
     app.route("/classes", "POST", classes.add_class)
-    app.route("/classes/<class_id>", "GET", grid.grid)
+    # No dot in the grid's id: /classes/<id>.csv is the grid's export, wherever its route is added.
+    app.route("/classes/<class_id:re:[^/.]+>", "GET", grid.grid)
     app.route("/classes/<class_id>/roster", "GET", class_.class_page)
     app.route("/classes/<class_id>/students", "POST", class_.add_student)
     app.route("/classes/<class_id>/enrolments", "POST", class_.enroll)
