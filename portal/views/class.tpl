@@ -1,4 +1,4 @@
-% rebase('layout.tpl', title=klass['name'])
+% rebase('layout.tpl', title='Roster of ' + klass['name'])
 %# The first and last name fields of one form (``prefix``: that form's ids), each with its error.
 %# ``focus``: True, the first field with an error takes the focus; a field's name: that field when none has one.
 % def name_inputs(prefix, values, errors, focus):
@@ -28,11 +28,11 @@
         <input type="hidden" name="csrf_token" value="{{csrf}}">
         % name_inputs('s%d-' % s['id'], rename_values, rename_errors, 'first_name')
         <div class="buttons"><button type="submit">Save the name</button>
-          <a href="/classes/{{klass['id']}}#student-{{s['id']}}">Cancel</a></div>
+          <a href="/classes/{{klass['id']}}/roster#student-{{s['id']}}">Cancel</a></div>
       </form>
     % else:
       <div class="actions">
-        <a href="/classes/{{klass['id']}}?rename={{s['id']}}">Rename<span class="visually-hidden"> {{s['first_name']}} {{s['last_name']}}</span></a>
+        <a href="/classes/{{klass['id']}}/roster?rename={{s['id']}}">Rename<span class="visually-hidden"> {{s['first_name']}} {{s['last_name']}}</span></a>
         <form method="post" action="/classes/{{klass['id']}}/students/{{s['id']}}/archive" class="inline-form">
           <input type="hidden" name="csrf_token" value="{{csrf}}">
           <input type="hidden" name="archived" value="{{'0' if is_archived else '1'}}">
@@ -44,8 +44,8 @@
     </td></tr>
   </tbody>
 % end
-<p class="back"><a href="/classes">← Classes</a></p>
-<h1>{{klass['name']}}</h1>
+<p class="back"><a href="/classes/{{klass['id']}}">← {{klass['name']}}: scores</a></p>
+<h1>{{klass['name']}}: roster</h1>
 <p class="summary">{{'Teacher: ' + teacher if teacher else 'No teacher: administrators only'}}
   · {{count(len(active))}} student{{'' if len(active) == 1 else 's'}}{{(' · %s archived' % count(len(archived))) if archived else ''}}</p>
 
@@ -97,7 +97,7 @@
     <input type="hidden" name="{{field}}" value="{{add_values.get(field, '')}}">
     % end
     <div class="buttons"><button type="submit" id="add-again" autofocus>Add another {{add_values.get('first_name', '').strip()}} {{add_values.get('last_name', '').strip()}}</button>
-      <a href="/classes/{{klass['id']}}#add-student">Cancel</a></div>
+      <a href="/classes/{{klass['id']}}/roster#add-student">Cancel</a></div>
   </div>
   % else:
   % name_inputs('', add_values, add_errors, True)
