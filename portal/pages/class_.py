@@ -2,7 +2,7 @@
 
 (The class's own page, ``/classes/<id>``, is its grid of scores: ``portal.pages.classbook.grid``.)
 
-The roster lists the active students (each links to their page, with the class's average) and
+The roster lists the active students (each links to their page, with their number of scores) and
 the archived ones; in each row a teacher renames a student, archives or restores them, or
 removes them from the class (``portal.pages.roster`` handles those forms). Below: the form that
 adds a new student to the class (when a student of that name is already in it, the page asks

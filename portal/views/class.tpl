@@ -14,15 +14,15 @@
 %     end
 %   end
 % end
-%# One roster row: the student, the class's average of them, and what can be done to them here.
+%# One roster row: the student, their number of scores, and what can be done to them here. The weighted
+%# average is the grid's: the roster's would be another number (an unweighted mean) for the same student.
 % def student_row(s, is_archived):
   <tbody id="student-{{s['id']}}">
     <tr>
       <td><a href="/students/{{s['id']}}">{{s['last_name']}}, {{s['first_name']}}</a></td>
       <td class="num">{{count(s['grade_count'])}}</td>
-      <td class="num">{{one_decimal(s['average'])}}</td>
     </tr>
-    <tr class="row-actions"><td colspan="3">
+    <tr class="row-actions"><td colspan="2">
     % if renaming == s['id']:
       <form method="post" action="/classes/{{klass['id']}}/students/{{s['id']}}/name" class="card edit" novalidate>
         <input type="hidden" name="csrf_token" value="{{csrf}}">
@@ -52,12 +52,12 @@
 <h2 id="roster">Students</h2>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Students of the class">
 <table id="roster-table" class="roster">
-  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
+  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Scores</th></tr></thead>
   % for s in active:
   %   student_row(s, False)
   % end
   % if not active:
-  <tbody><tr><td colspan="3" class="empty">No students in this class yet.</td></tr></tbody>
+  <tbody><tr><td colspan="2" class="empty">No students in this class yet.</td></tr></tbody>
   % end
 </table>
 </div>
@@ -67,7 +67,7 @@
 <p class="summary">No longer on the active roster; their enrolment and grades are kept.</p>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Archived students of the class">
 <table id="archived-table" class="roster">
-  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
+  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Scores</th></tr></thead>
   % for s in archived:
   %   student_row(s, True)
   % end
