@@ -87,6 +87,10 @@ def test_download_change_two_cells_upload_preview_confirm_and_again(cluster, bro
         assert scores[nick][str(made["quiz"]["id"])]["points"] == 9
         assert scores[nick][str(made["quiz"]["id"])]["mark"] is None
         assert scores[ann][str(made["essay"]["id"])]["points"] == 45
+        # The grid shows them: Nick's quiz without its mark, Ann's essay scored.
+        assert page.locator(f"#student-{nick} td").nth(0).inner_text().strip() == "9"
+        assert page.locator(f"#student-{ann} td").nth(1).inner_text().strip() == "45"
+        shot(page, "grid-import-done")
 
         page.goto(url + "/import")
         page.set_input_files("#file", str(changed))
