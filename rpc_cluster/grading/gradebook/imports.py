@@ -70,6 +70,7 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
     }
     names = {int(sid): (first, last) for sid, first, last in _names(read, sorted(roster))}
     new_students: list[dict[str, Any]] = []
+    outside: dict[int, tuple[str, str] | None] = {}  # students not on the roster: their names, None if not theirs
     new_scores: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     unchanged = 0
@@ -79,12 +80,18 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
         if sid is None:
             new_students.append({"line": row.line, "student_id": None, "first_name": first, "last_name": last})
         elif sid not in roster:
-            found = _names(read, [sid]) if rules.sees_student(read, actor, sid) else []
-            if not found:
+            if sid not in outside:  # the per-grade CSV names a student on each of their lines: list them once
+                found = _names(read, [sid]) if rules.sees_student(read, actor, sid) else []
+                outside[sid] = (found[0][1], found[0][2]) if found else None
+                if found:
+                    new_students.append(
+                        {"line": row.line, "student_id": sid, "first_name": found[0][1], "last_name": found[0][2]}
+                    )
+            named = outside[sid]
+            if named is None:
                 errors.append(_error(row.line, "student_id", sid, "names no student you may add to this class"))
                 continue
-            first, last = found[0][1], found[0][2]
-            new_students.append({"line": row.line, "student_id": sid, "first_name": first, "last_name": last})
+            first, last = named
         else:
             first, last = names.get(sid, (first, last))
         for key, cell in row.cells.items():
