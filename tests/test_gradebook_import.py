@@ -284,8 +284,8 @@ def test_todays_per_grade_file_previews_and_applies_as_percentages(physics):
         "token": preview["token"],
         **NOTHING,
         "new_scores": [
-            p.item(2, p.ada, "Essay", None, (70.0, None)),
             p.item(3, p.bo, "Essay", None, (85.0, None)),
+            p.item(4, p.ada, "Essay", None, (70.0, None)),  # each score its own line
             p.item(6, p.cy, "Q1", None, (0.7, None)),
         ],
         "changed_scores": [p.item(2, p.ada, "Q1", (8.0, None), (9.0, None))],
