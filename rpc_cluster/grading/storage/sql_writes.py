@@ -33,7 +33,7 @@ from ...core.errors import Conflict
 from .. import exactly_once
 from ..access import SERVICE, Actor
 from ..csv_import import Row
-from ..gradebook import assignments, refile, scores
+from ..gradebook import assignments, refile, scores, weighting
 from ..gradebook.store import SqlGradebook
 from ..schema import classes
 from ..schema.assignments import POINTS, file_grades
@@ -323,11 +323,9 @@ class SqlGradeStore(SqlGradebook):
         def write(tx: Transaction) -> dict[str, Any]:
             placed = rules.place(tx.rows, actor, student_id, class_id)
             if placed is None:
-                return scores.answered(
-                    _unfiled(tx, actor, [(student_id, title, type, score)])[(student_id, title.casefold())]
-                )
+                return scores.answered(_unfiled(tx, actor, [(student_id, title, type, score)])[0])
             column = assignments.of(assignments.for_grade(tx, actor, placed, title, type, POINTS))
-            entry = scores.Entry(student_id, score * (column.max_points / 100), None, None)
+            entry = scores.Entry(student_id, weighting.points_of(score, column.max_points), None, None)
             _, after = scores.write(tx, actor.username, [(column, entry)], keep=True)
             stored = after[(column.id, student_id)]
             assert stored is not None  # an entry with points always leaves a score
@@ -454,7 +452,10 @@ class SqlGradeStore(SqlGradebook):
                     (row.title.casefold(), row.student_id): (
                         columns[row.title.casefold()],
                         scores.Entry(
-                            row.student_id, row.score * (columns[row.title.casefold()].max_points / 100), None, None
+                            row.student_id,
+                            weighting.points_of(row.score, columns[row.title.casefold()].max_points),
+                            None,
+                            None,
                         ),
                     )
                     for row in lines
@@ -483,41 +484,18 @@ class SqlGradeStore(SqlGradebook):
         return self._transaction(lambda tx: rosters.archive(tx, actor, class_id, student_id, archived))
 
 
-def _unfiled(tx: Transaction, actor: Actor, grades: list[tuple[int, str, str, float]]) -> dict[tuple[int, str], Any]:
-    """Set (student_id, title, type, score) grades in no class, with their audit entries; each as recorded,
-    by (student id, title key).
+def _unfiled(tx: Transaction, actor: Actor, grades: list[tuple[int, str, str, float]]) -> list[dict[str, Any]]:
+    """Store (student_id, title, type, score) grades in no class, with their audit entries; as recorded.
 
-    A grade in no class has no assignment: its points are its score, out of 100. As in a class, a
-    student has one grade of a title (ignoring case): a second one changes it, and a file's last line
-    of a student and title wins.
+    A grade in no class has no assignment, so it keeps the rules grades had before assignments: its
+    title is free (each call adds a grade) and its points are its score, out of 100.
     """
-    wanted = {(sid, title.casefold()): (sid, title, kind, score) for sid, title, kind, score in grades}
-    if not wanted:
-        return {}
-    stored: dict[tuple[int, str], dict[str, Any]] = {}
-    ids = sorted({sid for sid, _ in wanted})
-    for start in range(0, len(ids), rules.CHUNK):
-        chunk = ids[start : start + rules.CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        sql = f"SELECT {scores.COLUMNS} FROM grades WHERE class_id IS NULL AND student_id IN ({marks}) ORDER BY id"
-        for row in tx.rows(sql + tx.locking, tuple(chunk)):
-            grade = scores.recorded(row)
-            stored.setdefault((grade["student_id"], grade["title"].casefold()), grade)
-    after: dict[tuple[int, str], Any] = {}
-    inserts = []
-    for key, (sid, title, kind, score) in wanted.items():
-        before = stored.get(key)
-        if before is None:
-            inserts.append((sid, None, title, kind, score, None, score, None, None))
-        elif (before["title"], before["type"], before["score"]) == (title, kind, score):
-            after[key] = before
-        else:
-            after[key] = scores.recorded(tx.rows(_UPDATE, (title, kind, score, score, before["id"]))[0])
-            audit.record(tx, actor.username, "update", "grade", before["id"], None, before, after[key])
-    made = [scores.recorded((gid, *row)) for gid, row in zip(tx.insert_grades(inserts), inserts, strict=True)]
+    if not grades:
+        return []
+    rows = [(sid, None, title, kind, score, None, score, None, None) for sid, title, kind, score in grades]
+    made = [scores.recorded((gid, *row)) for gid, row in zip(tx.insert_grades(rows), rows, strict=True)]
     audit.record_many(tx, actor.username, "create", "grade", [(g["id"], None, None, g) for g in made])
-    after.update({(g["student_id"], g["title"].casefold()): g for g in made})
-    return after
+    return made
 
 
 def _still(grade_id: int, current: dict[str, Any], expected: dict[str, Any] | None) -> None:
