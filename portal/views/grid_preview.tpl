@@ -51,8 +51,10 @@
 </div>
 <p class="tools"><a href="/classes/{{klass['id']}}/import">Upload a corrected file</a></p>
 % else:
+%# Students too: a file of names only otherwise reads "adds 0 scores ..." although it adds a whole roster.
 <p id="preview-summary">The file adds {{count(len(new_scores))}} score{{'' if len(new_scores) == 1 else 's'}} and changes
   {{count(len(changed_scores))}}; {{count(len(new_assignments))}} new assignment{{'' if len(new_assignments) == 1 else 's'}};
+  {{count(len(new_students))}} student{{'' if len(new_students) == 1 else 's'}} not on the roster{{(' (to be added)' if add_students else ' (left out)') if new_students else ''}};
   {{count(unchanged)}} unchanged.</p>
 %   if changed_scores:
 <h2>Changed scores</h2>
