@@ -52,3 +52,20 @@ def test_a_file_of_scores_only_says_no_student_is_added(app, grading):
     assert summary_of(page) == (
         "The file adds 1 score and changes 0; 0 new assignments; 0 students not on the roster; 0 unchanged."
     )
+
+
+@pytest.mark.parametrize("form", ["new", "edit"])
+def test_the_assignment_form_has_no_link_between_its_fields(app, grading, form):
+    """Tab from the title goes to the category, then to the points: the link to the categories' settings is
+    still on the page, before the form, where Enter on it loses nothing typed."""
+    teacher = make_user(grading, "teacher")
+    klass = grading.Grades.add_class("Year 9 Maths", teacher.username)
+    quiz = grading.Grades.add_assignment(klass["id"], "Quiz 1", "Quiz", 10)
+    url = f"/classes/{klass['id']}/assignments/" + ("new" if form == "new" else f"{quiz['id']}/edit")
+    page = portal_client(app, teacher).get(url)
+    assert page.status == 200
+    fields = re.search(r'<input id="title".*?<button type="submit">', page.text, re.S)
+    assert fields, "no title or button"
+    assert "<a " not in fields.group(0)
+    before = page.text[: page.text.index('<input id="title"')]
+    assert f'<a href="/classes/{klass["id"]}/settings">categories and their weights</a>' in before

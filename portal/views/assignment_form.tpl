@@ -35,6 +35,10 @@
 <p class="error" role="alert" id="form-error">{{problems[name]}}</p>
 %   end
 % end
+%# The settings link sits before the form, not in the category's label: there it came between the title and
+%# the category in the tab order, and Enter on it left the form, losing what was typed.
+<p class="summary" id="categories-hint">The category sets the assignment's weight in the average:
+  <a href="{{base}}/settings">categories and their weights</a>.</p>
 <form method="post" action="{{action}}" class="card" novalidate>
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   % if assignment:
@@ -46,7 +50,7 @@
   <label for="title">Title <span class="hint">(at most {{max_title}} characters; not used by another assignment of the class)</span></label>
   <input id="title" name="title" value="{{values.get('title', '')}}" maxlength="{{max_title}}" required autocomplete="off" {{!attributes('title')}}>
   % problem('title', 'Title')
-  <label for="category">Category <span class="hint">(<a href="{{base}}/settings">categories and their weights</a>)</span></label>
+  <label for="category">Category</label>
   <select id="category" name="category" {{!attributes('category')}}>
   % for name in categories:
     <option{{!' selected' if values.get('category', '').casefold() == name.casefold() else ''}}>{{name}}</option>
