@@ -43,6 +43,6 @@
 % end
 {{!base}}
 </main>
-<footer>trace: <code>{{trace_id}}</code></footer>
+<footer{{!' class="wide-page"' if get('wide', False) else ''}}>trace: <code>{{trace_id}}</code></footer>
 </body>
 </html>
