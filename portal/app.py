@@ -16,6 +16,10 @@ from .context import Caller, Portal
 from .frame.errors import error_page
 from .page_metrics import PageMetrics
 from .pages import class_, classes, cluster, history, login, roster, static, users
+from .pages.classbook import assignment, column, grid, report, settings
+from .pages.classbook import export as class_export
+from .pages.classbook import import_ as class_import
+from .pages.classbook import statistics as class_statistics
 from .pages.gradebook import grade, import_, statistics, student, students, students_csv
 
 
@@ -77,15 +81,37 @@ def make_app(
     app.route("/import", "POST", import_.import_grades)
     app.route("/statistics", "GET", statistics.statistics)
     app.route("/grades/<grade_id>/history", "GET", history.grade_history)
+    # A class's grid as CSV, its import with a preview, and its statistics.
+    app.route("/classes/<class_id>.csv", "GET", class_export.export)
+    app.route("/classes/<class_id>/import", "GET", class_import.import_form)
+    app.route("/classes/<class_id>/import", "POST", class_import.preview)
+    app.route("/classes/<class_id>/import/confirm", "POST", class_import.confirm)
+    app.route("/classes/<class_id>/statistics", "GET", class_statistics.class_statistics)
+    app.route(
+        "/classes/<class_id>/assignments/<assignment_id>/statistics", "GET", class_statistics.assignment_statistics
+    )
     app.route("/classes", "GET", classes.classes)
     app.route("/classes", "POST", classes.add_class)
-    app.route("/classes/<class_id>", "GET", class_.class_page)
+    # No dot in the grid's id: /classes/<id>.csv is the grid's export, wherever its route is added.
+    app.route("/classes/<class_id:re:[^/.]+>", "GET", grid.grid)
+    app.route("/classes/<class_id>/roster", "GET", class_.class_page)
     app.route("/classes/<class_id>/students", "POST", class_.add_student)
     app.route("/classes/<class_id>/enrolments", "POST", class_.enroll)
     app.route("/classes/<class_id>/students/<student_id>/name", "POST", roster.rename)
     app.route("/classes/<class_id>/students/<student_id>/archive", "POST", roster.archive)
     app.route("/classes/<class_id>/students/<student_id>/unenroll", "GET", roster.confirm_unenroll)
     app.route("/classes/<class_id>/students/<student_id>/unenroll", "POST", roster.unenroll)
+    app.route("/classes/<class_id>/students/<student_id>", "GET", report.report)
+    app.route("/classes/<class_id>/settings", "GET", settings.settings)
+    app.route("/classes/<class_id>/settings", "POST", settings.save)
+    app.route("/classes/<class_id>/assignments/new", "GET", assignment.new_form)
+    app.route("/classes/<class_id>/assignments/new", "POST", assignment.add)
+    app.route("/classes/<class_id>/assignments/<assignment_id>", "GET", column.column)
+    app.route("/classes/<class_id>/assignments/<assignment_id>", "POST", column.save_column)
+    app.route("/classes/<class_id>/assignments/<assignment_id>/edit", "GET", assignment.edit_form)
+    app.route("/classes/<class_id>/assignments/<assignment_id>/edit", "POST", assignment.edit)
+    app.route("/classes/<class_id>/assignments/<assignment_id>/delete", "GET", assignment.confirm_delete)
+    app.route("/classes/<class_id>/assignments/<assignment_id>/delete", "POST", assignment.delete)
     app.route("/users", "GET", users.users)
     app.route("/users", "POST", users.add_user)
     app.route("/users/<username>/password", "GET", users.password_form)

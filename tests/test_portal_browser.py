@@ -504,6 +504,10 @@ def test_an_admin_makes_a_teacher_and_a_class_and_enrols_students(cluster, brows
             page.click("button:has-text('Add class')")
         assert page.inner_text("h1") == "Paula's chemistry"
         assert f"Teacher: Paula Peters ({username})" in page.inner_text("main")
+        # A new class's grid says where its students are added: on its roster.
+        assert "No students in this class yet." in page.inner_text("#next-steps")
+        with page.expect_navigation():
+            page.click(".class-links >> text=Roster")
         for student in ("1", "2"):
             page.fill("#student_id", student)
             with page.expect_navigation():
@@ -522,7 +526,7 @@ def test_an_admin_makes_a_teacher_and_a_class_and_enrols_students(cluster, brows
         sign_in_page(page, cluster.portal, Account(username, PASSWORD, "teacher"), "/classes")
         assert page.locator("#classes a").all_inner_texts() == ["Paula's chemistry"]
         page.click("text=Paula's chemistry")
-        assert page.locator("#roster-table a[href^='/students/']").count() == 3
+        assert page.locator("#grid tbody th a").all_inner_texts() == ["Baggio, Roberto", "Carter, Nick", "Curie, Marie"]
         page.click("nav >> text=Students")
         assert sorted(names_shown(page)) == ["Baggio, Roberto", "Carter, Nick", "Curie, Marie"]
     finally:
@@ -557,7 +561,8 @@ def test_every_new_page_is_accessible_at_1280_and_375(cluster, browser, axe):
     pages = {
         "classes": "/classes",
         "class": url,
-        "class-renaming": f"{url}?rename={student['id']}",
+        "class-roster": f"{url}/roster",
+        "class-renaming": f"{url}/roster?rename={student['id']}",
         "unenroll": f"{url}/students/{student['id']}/unenroll",
         "grade-history": f"/grades/{grade['id']}/history",
         "student-in-class": f"/students/{student['id']}",
@@ -585,7 +590,7 @@ def test_every_new_page_is_accessible_at_1280_and_375(cluster, browser, axe):
                 page.goto(cluster.portal + path)
                 check(name)
             # The forms' answers: a same-name confirmation, an invalid user, an invalid class.
-            page.goto(cluster.portal + url)
+            page.goto(cluster.portal + url + "/roster")
             page.fill("#first_name", "Axel")
             page.fill("#last_name", "Audit")
             page.click("button:has-text('Add student')")

@@ -58,8 +58,10 @@ def test_a_teacher_sees_their_own_class_students_and_grades(app, school):
     assert classes.status == 200
     assert "Alice's class" in text_of(classes) and "Bob's class" not in text_of(classes)
     assert f'href="/classes/{school.class_a["id"]}"' in classes.text
-    roster = alice.get(f"/classes/{school.class_a['id']}")
+    roster = alice.get(f"/classes/{school.class_a['id']}/roster")
     assert roster.status == 200 and f'<a href="/students/{school.ann["id"]}">Alpha, Ann</a>' in roster.text
+    grid = alice.get(f"/classes/{school.class_a['id']}")
+    assert grid.status == 200 and f'href="/classes/{school.class_a["id"]}/students/{school.ann["id"]}"' in grid.text
     students = text_of(alice.get("/students"))
     assert "Alpha, Ann" in students and "Beta, Ben" not in students and "Carter, Nick" not in students
     page = alice.get(f"/students/{school.ann['id']}")
@@ -71,7 +73,8 @@ def test_a_teacher_sees_their_own_class_students_and_grades(app, school):
     "path",
     [
         "/classes/{class_b}",
-        "/classes/{class_b}?rename={ben}",
+        "/classes/{class_b}/roster",
+        "/classes/{class_b}/roster?rename={ben}",
         "/classes/{class_b}/students/{ben}/unenroll",
         "/students/{ben}",
         "/students/{ben}?edit={grade_b}",
@@ -119,7 +122,9 @@ def test_an_administrator_sees_every_class_and_a_missing_one_is_404(app, school)
     classes = text_of(admin.get("/classes"))
     assert "Alice's class" in classes and "Bob's class" in classes and "Alice Able" in classes
     assert admin.get(f"/classes/{school.class_b['id']}").status == 200
+    assert admin.get(f"/classes/{school.class_b['id']}/roster").status == 200
     assert admin.get("/classes/999999").status == 404
+    assert admin.get("/classes/999999/roster").status == 404
     assert admin.get("/classes/abc").status == 404
 
 
@@ -129,51 +134,52 @@ def test_an_administrator_sees_every_class_and_a_missing_one_is_404(app, school)
 def test_adding_a_student_of_a_name_already_in_the_class_asks_first(app, grading, school):
     alice = portal_client(app, school.alice)
     url = f"/classes/{school.class_a['id']}"
-    page = alice.get(url)
+    page = alice.get(url + "/roster")
     form = {"csrf_token": page.csrf(), "request_id": page.request_ids()[0], "first_name": "ann", "last_name": " ALPHA"}
     asked = alice.post(url + "/students", form)
     assert asked.status == 200 and "This class already has a student named Ann Alpha" in text_of(asked)
     assert 'name="confirm" value="yes"' in asked.text and 'value="ann"' in asked.text
     assert grading.Grades.list_students(class_id=school.class_a["id"])["total"] == 1
     confirmed = alice.post(url + "/students", dict(form, confirm="yes", request_id=asked.request_ids()[0]))
-    assert confirmed.status == 303 and confirmed.header("Location").startswith(url + "#student-")
+    assert confirmed.status == 303 and confirmed.header("Location").startswith(url + "/roster#student-")
     assert grading.Grades.list_students(class_id=school.class_a["id"])["total"] == 2
     # Another name is added at once.
     other = alice.post(url + "/students", dict(form, first_name="Cleo", last_name="Alpha", request_id="r-cleo"))
-    assert other.status == 303 and "Added Cleo Alpha." in alice.get(url).text
+    assert other.status == 303 and "Added Cleo Alpha." in alice.get(url + "/roster").text
 
 
 def test_rename_archive_restore_and_remove_a_student(app, grading, school):
     alice = portal_client(app, school.alice)
     url = f"/classes/{school.class_a['id']}"
+    roster = url + "/roster"
     ann = school.ann["id"]
-    token = alice.get(url).csrf()
-    opened = alice.get(f"{url}?rename={ann}")
+    token = alice.get(roster).csrf()
+    opened = alice.get(f"{roster}?rename={ann}")
     assert f'action="{url}/students/{ann}/name"' in opened.text and 'value="Ann"' in opened.text
     blank = alice.post(f"{url}/students/{ann}/name", {"csrf_token": token, "first_name": "", "last_name": "Alpha"})
     assert blank.status == 400 and "First name must not be empty" in text_of(blank)
     renamed = alice.post(
         f"{url}/students/{ann}/name", {"csrf_token": token, "first_name": "Anna", "last_name": "Alpha"}
     )
-    assert renamed.status == 303 and "Renamed Ann Alpha to Anna Alpha." in alice.get(url).text
+    assert renamed.status == 303 and "Renamed Ann Alpha to Anna Alpha." in alice.get(roster).text
     assert grading.Grades.get_student(ann)["first_name"] == "Anna"
     archived = alice.post(f"{url}/students/{ann}/archive", {"csrf_token": token, "archived": "1"})
     assert archived.status == 303
-    page = alice.get(url)
+    page = alice.get(roster)
     assert "Archived Anna Alpha" in text_of(page)
     archived_part = page.text[page.text.index('id="archived"') :]
     assert "Alpha, Anna" in archived_part and "Restore" in archived_part
     assert alice.get(f"/students/{ann}").status == 200  # still theirs to see
     assert alice.post(f"{url}/students/{ann}/archive", {"csrf_token": token, "archived": "0"}).status == 303
-    assert 'id="archived"' not in alice.get(url).text
+    assert 'id="archived"' not in alice.get(roster).text
     confirm = alice.get(f"{url}/students/{ann}/unenroll")
     assert confirm.status == 200 and "Remove Anna Alpha from the class?" in text_of(confirm)
     assert "Their grades in the class are kept" in text_of(confirm)
     removed = alice.post(f"{url}/students/{ann}/unenroll", {"csrf_token": token})
-    assert removed.status == 303 and "Removed Anna Alpha from the class." in alice.get(url).text
+    assert removed.status == 303 and "Removed Anna Alpha from the class." in alice.get(roster).text
     assert grading.Grades.list_students(class_id=school.class_a["id"])["total"] == 0
     again = alice.post(f"{url}/students/{ann}/unenroll", {"csrf_token": token})  # a second click
-    assert again.status == 303 and "already removed" in alice.get(url).text
+    assert again.status == 303 and "already removed" in alice.get(roster).text
     # The grades stay in the store: an administrator still sees them.
     assert [g["title"] for g in grading.Grades.get_student(ann)["grades"]] == ["Ann's quiz"]
 
@@ -234,9 +240,9 @@ def test_a_grades_history_and_the_class_changes_show_an_edit_old_and_new_values(
     assert "score: 70 → changed to 95" in changed and "type: Quiz → changed to Test" in changed
     assert "title: Ann's quiz → changed to Ann's quiz, marked again" in changed
     assert f'href="/students/{ann}#grade-{grade}"' in history.text
-    changes = alice.get(f"/classes/{school.class_a['id']}")
+    changes = alice.get(f"/classes/{school.class_a['id']}/roster")
     recent = text_of(SimpleNamespace(text=changes.text[changes.text.index('id="changes"') :]))
-    assert "Changed grade “Ann's quiz, marked again” of Ann Alpha" in recent and "score: 70 → changed to 95" in recent
+    assert "Changed score: Ann Alpha Ann's quiz, marked again: 70 → changed to 95" in recent
 
 
 # -- users ------------------------------------------------------------------------------------------

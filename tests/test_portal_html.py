@@ -94,7 +94,8 @@ def every_page(grading) -> dict[str, str]:
         "classes": portal.get("/classes"),
         "classes-add-invalid": portal.post("/classes", {"csrf_token": token, "name": " ", "teacher": ""}),
         "class": portal.get(class_url),
-        "class-renaming": portal.get(f"{class_url}?rename=2"),
+        "class-roster": portal.get(f"{class_url}/roster"),
+        "class-renaming": portal.get(f"{class_url}/roster?rename=2"),
         "class-rename-invalid": portal.post(
             f"{class_url}/students/2/name", {"csrf_token": token, "first_name": "", "last_name": "x" * 101}
         ),
@@ -131,6 +132,7 @@ def every_page(grading) -> dict[str, str]:
     as_teacher = portal_client(app, teacher)
     pages["teacher-classes"] = as_teacher.get("/classes")
     pages["teacher-class"] = as_teacher.get(class_url)
+    pages["teacher-class-roster"] = as_teacher.get(f"{class_url}/roster")
     pages["teacher-forbidden"] = as_teacher.get("/users")
     for _ in range(5):
         anonymous.post("/login", {"csrf_token": login_token, "username": "locked-out", "password": "wrong password"})

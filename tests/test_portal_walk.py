@@ -69,15 +69,18 @@ def test_a_class_changes_name_its_students_and_grades_not_store_rows(app, gradin
     assert ada.post(f"{url}/students/{alan['id']}/unenroll", {"csrf_token": token}).status == 303
 
     # Alan left the class: his teacher may no longer read him, so his number stands for his name.
-    assert f"{school.ada.username} · Removed from the class: student {alan['id']} " in recent_changes(ada.get(url))
-    assert f"Enrolled student {alan['id']}, no longer in the class" in recent_changes(ada.get(url))
+    assert f"{school.ada.username} · Removed from the class: student {alan['id']} " in recent_changes(
+        ada.get(url + "/roster")
+    )
+    assert f"Enrolled student {alan['id']}, no longer in the class" in recent_changes(ada.get(url + "/roster"))
     admin = portal_client(app, school.admin)
-    page = admin.get(url)
+    page = admin.get(url + "/roster")
     changes = recent_changes(page)
     for said in (
         f"{school.ada.username} · Removed from the class: Alan Turing",
-        "(service) · Changed grade “Quiz 1” of Grace Hopper score: 85 → changed to 88",
-        f"{school.ada.username} · Added grade “Quiz 1” of Grace Hopper score: 85 title: Quiz 1 type: Quiz",
+        "(service) · Changed score: Grace Hopper Quiz 1: 85 → changed to 88",
+        f"{school.ada.username} · New score: Grace Hopper Quiz 1: 85",
+        f"{school.ada.username} · Added assignment Quiz 1 (100 points) category: Quiz",
         f"{school.ada.username} · Restored Grace Hopper",
         f"{school.ada.username} · Archived Grace Hopper",
         f"{school.ada.username} · Enrolled Alan Turing",
@@ -86,7 +89,7 @@ def test_a_class_changes_name_its_students_and_grades_not_store_rows(app, gradin
         assert said in changes, (said, changes[:3000])
     # The store's words and ids are not a teacher's: no "enrolment 7", "class: 2", "student: 6".
     assert "enrolment" not in changes and not re.search(r"(student|class): \d", changes)
-    assert f'<a href="/grades/{grade["id"]}/history">“Quiz 1” of Grace Hopper</a>' in page.text
+    assert f'<a href="/grades/{grade["id"]}/history">Grace Hopper</a>' in page.text
     assert f'<a href="/students/{grace}">Grace Hopper</a>' in page.text
     assert "Every change in this class, newest first." in text_of(page)
 
@@ -103,11 +106,11 @@ def test_enrolling_a_student_already_in_the_class_says_so(app, grading, school):
     token = admin.get(url).csrf()
     grace = school.grace["id"]
     again = admin.post(url + "/enrolments", {"csrf_token": token, "student_id": str(grace)})
-    assert again.status == 303 and again.header("Location").endswith(f"{url}#student-{grace}")
-    assert "Grace Hopper is already in the class." in text_of(admin.get(url))
+    assert again.status == 303 and again.header("Location").endswith(f"{url}/roster#student-{grace}")
+    assert "Grace Hopper is already in the class." in text_of(admin.get(url + "/roster"))
     grading.Grades.archive(school.maths["id"], grace)
     admin.post(url + "/enrolments", {"csrf_token": token, "student_id": str(grace)})
-    assert "Grace Hopper is already in the class, archived." in text_of(admin.get(url))
+    assert "Grace Hopper is already in the class, archived." in text_of(admin.get(url + "/roster"))
     assert grading.Grades.list_students(class_id=school.maths["id"], archived=True)["total"] == 1
     typo = admin.post(url + "/enrolments", {"csrf_token": token, "student_id": "l2"})
     assert typo.status == 400 and "Student's number must be a whole number, such as 12" in text_of(typo)
@@ -127,6 +130,7 @@ def test_every_page_says_where_it_is_in_the_menu(app, grading, school):
     grade = grading.Grades.add_grade(school.grace["id"], "Quiz 1", "Quiz", 80)
     for path, section in (
         (f"/classes/{school.maths['id']}", "/classes"),
+        (f"/classes/{school.maths['id']}/roster", "/classes"),
         (f"/classes/{school.maths['id']}/students/{school.grace['id']}/unenroll", "/classes"),
         (f"/students/{school.grace['id']}", "/students"),
         (f"/grades/{grade['id']}/history", "/students"),
@@ -172,7 +176,7 @@ def test_a_teacher_works_a_class_from_the_keyboard_on_a_phone(cluster, browser):
     klass = grading.Grades.add_class("Keyboard class", teacher.username)
     for first, last in (("Alan", "Turing"), ("Grace", "Hopper"), ("Edsger", "Dijkstra"), ("Barbara", "Liskov")):
         grading.Grades.add_student(first, last, class_id=klass["id"])
-    url = f"{cluster.portal}/classes/{klass['id']}"
+    url = f"{cluster.portal}/classes/{klass['id']}/roster"
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -188,7 +192,7 @@ def test_a_teacher_works_a_class_from_the_keyboard_on_a_phone(cluster, browser):
 
     try:
         # Signing in: the username has the focus, Tab goes to the password, Enter signs in.
-        page.goto(f"{cluster.portal}/login?next=/classes/{klass['id']}")
+        page.goto(f"{cluster.portal}/login?next=/classes/{klass['id']}/roster")
         assert focused() == "username"
         page.keyboard.type(teacher.username)
         page.keyboard.press("Tab")
@@ -199,7 +203,7 @@ def test_a_teacher_works_a_class_from_the_keyboard_on_a_phone(cluster, browser):
         turing = next(
             s for s in grading.Grades.list_students(class_id=klass["id"])["students"] if s["last_name"] == "Turing"
         )
-        page.focus(f"a[href='/classes/{klass['id']}?rename={turing['id']}']")
+        page.focus(f"a[href='/classes/{klass['id']}/roster?rename={turing['id']}']")
         enter()
         assert focused() == f"s{turing['id']}-first_name"
         assert in_view(page, f"#s{turing['id']}-first_name") and in_view(page, ".card.edit button[type=submit]")
@@ -258,7 +262,7 @@ def test_a_rename_shows_in_the_class_changes_under_the_new_name(app, school):
         {"csrf_token": ada.get(url).csrf(), "first_name": "Grace", "last_name": "Brewster"},
     )
     assert renamed.status == 303
-    page = ada.get(url)
+    page = ada.get(url + "/roster")
     changes = recent_changes(page)
     said = f"{school.ada.username} · Renamed Grace Brewster last name: Hopper → changed to Brewster"
     assert said in changes, changes[:2000]

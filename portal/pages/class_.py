@@ -1,6 +1,8 @@
-"""One class: ``/classes/<id>``, its roster and what changed in it lately.
+"""A class's roster: ``/classes/<id>/roster``, its students and what changed in the class lately.
 
-The roster lists the active students (each links to their page, with the class's average) and
+(The class's own page, ``/classes/<id>``, is its grid of scores: ``portal.pages.classbook.grid``.)
+
+The roster lists the active students (each links to their page, with their number of scores) and
 the archived ones; in each row a teacher renames a student, archives or restores them, or
 removes them from the class (``portal.pages.roster`` handles those forms). Below: the form that
 adds a new student to the class (when a student of that name is already in it, the page asks
@@ -37,7 +39,7 @@ NOT_A_NUMBER = "must be a whole number, such as 12"
 
 @traced
 def class_page(class_id: str) -> str:
-    """``GET /classes/<id>?rename=<student_id>``: ``rename`` opens that student's name form in their row."""
+    """``GET /classes/<id>/roster?rename=<student_id>``: ``rename`` opens that student's name form in their row."""
     number = id_or_404(class_id, "class")
     renaming = forms.number(bottle.request.query.get("rename", ""))
     return page(number, renaming=renaming)
@@ -73,7 +75,7 @@ def add_student(class_id: str) -> str:
         problem = f"This form was already used: it added {who}. Nothing was added now."
         return page(number, 409, add_errors={"form": problem}, add_values=values)
     flash.redirect(
-        f"/classes/{number}#student-{student['id']}", f"Added {student['first_name']} {student['last_name']}."
+        f"/classes/{number}/roster#student-{student['id']}", f"Added {student['first_name']} {student['last_name']}."
     )
 
 
@@ -92,7 +94,8 @@ def enroll(class_id: str) -> str:
         found = next((s for s in already if s["id"] == student_id), None)
         if found is not None:  # enrolling again changes nothing: say so rather than "Enrolled"
             flash.redirect(
-                f"/classes/{number}#student-{student_id}", f"{found['first_name']} {found['last_name']} is {where}."
+                f"/classes/{number}/roster#student-{student_id}",
+                f"{found['first_name']} {found['last_name']} is {where}.",
             )
     try:
         student = calls.grading("Grades.get_student", student_id)
@@ -102,7 +105,7 @@ def enroll(class_id: str) -> str:
     except InvalidParams as exc:
         return page(number, 400, enrol_error=next(iter(calls.field_error(exc).values())), enrol_value=typed)
     flash.redirect(
-        f"/classes/{number}#student-{student_id}", f"Enrolled {student['first_name']} {student['last_name']}."
+        f"/classes/{number}/roster#student-{student_id}", f"Enrolled {student['first_name']} {student['last_name']}."
     )
 
 
@@ -119,7 +122,7 @@ def page(
     enrol_error: str | None = None,
     enrol_value: str = "",
 ) -> str:
-    """The class's page, with the state of whichever of its forms was just posted."""
+    """The class's roster page, with the state of whichever of its forms was just posted."""
     active, archived = roster(number)
     found = class_or_404(number)
     changes: list[dict[str, Any]] = calls.grading("Grades.changes", class_id=number, limit=CHANGES)
@@ -129,7 +132,7 @@ def page(
         "class.tpl",
         status,
         klass=found,
-        teacher=_teacher_name(found["teacher"]),
+        teacher=teacher_name(found["teacher"]),
         active=active,
         archived=archived,
         renaming=renamed["id"] if renamed else None,
@@ -198,7 +201,7 @@ def _same_name(student: dict[str, Any], values: dict[str, str]) -> bool:
     return all(folded(student[field]) == folded(values[field]) for field, _ in NAME_FIELDS)
 
 
-def _teacher_name(username: str | None) -> str | None:
+def teacher_name(username: str | None) -> str | None:
     """How the class's teacher is named on its page: "Ada Lovelace (ada)" as on the list of classes; the
     username alone when the user may not list users and is not that teacher."""
     user = session.current()

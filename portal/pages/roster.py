@@ -1,10 +1,10 @@
 """Changing one student of a class's roster: ``/classes/<id>/students/<student_id>/name`` (rename),
 ``.../archive`` (archive or restore) and ``.../unenroll`` (confirm, then remove from the class).
 
-Each form answers 303 back to the class with a one-time message. The student is found in the
-class's roster first: a student id under another class's URL is a 404, so a page never says it
-changed someone it does not show. Archiving keeps the student on the page (as archived), so it
-needs no confirmation; removing takes them off it, so it asks first.
+Each form answers 303 back to the class's roster (``/classes/<id>/roster``) with a one-time
+message. The student is found in the class's roster first: a student id under another class's URL
+is a 404, so a page never says it changed someone it does not show. Archiving keeps the student on
+the page (as archived), so it needs no confirmation; removing takes them off it, so it asks first.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def rename(class_id: str, student_id: str) -> str:
     except NotFound:
         errors.not_found(f"There is no student with id {student['id']} any more.")
     flash.redirect(
-        f"/classes/{number}#student-{student['id']}",
+        f"/classes/{number}/roster#student-{student['id']}",
         f"Renamed {_name(student)} to {_name(changed)}.",
     )
 
@@ -53,7 +53,7 @@ def archive(class_id: str, student_id: str) -> str:
         if archived
         else f"Restored {_name(student)} to the active roster."
     )
-    flash.redirect(f"/classes/{number}#student-{student['id']}", message)
+    flash.redirect(f"/classes/{number}/roster#student-{student['id']}", message)
 
 
 @traced
@@ -72,9 +72,9 @@ def unenroll(class_id: str, student_id: str) -> str:
     active, archived = roster(number)
     found = next((s for s in active + archived if s["id"] == student), None)
     if found is None:  # removed already (a second click): nothing to do, and the page says so
-        flash.redirect(f"/classes/{number}", "That student was already removed from the class.")
+        flash.redirect(f"/classes/{number}/roster", "That student was already removed from the class.")
     calls.grading("Grades.unenroll", class_id=number, student_id=student)
-    flash.redirect(f"/classes/{number}", f"Removed {_name(found)} from the class. Their grades are kept.")
+    flash.redirect(f"/classes/{number}/roster", f"Removed {_name(found)} from the class. Their grades are kept.")
 
 
 def _enrolled_or_404(class_id: str, student_id: str) -> tuple[int, dict[str, Any], bool]:

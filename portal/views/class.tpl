@@ -1,4 +1,4 @@
-% rebase('layout.tpl', title=klass['name'])
+% rebase('layout.tpl', title='Roster of ' + klass['name'])
 %# The first and last name fields of one form (``prefix``: that form's ids), each with its error.
 %# ``focus``: True, the first field with an error takes the focus; a field's name: that field when none has one.
 % def name_inputs(prefix, values, errors, focus):
@@ -14,25 +14,25 @@
 %     end
 %   end
 % end
-%# One roster row: the student, the class's average of them, and what can be done to them here.
+%# One roster row: the student, their number of scores, and what can be done to them here. The weighted
+%# average is the grid's: the roster's would be another number (an unweighted mean) for the same student.
 % def student_row(s, is_archived):
   <tbody id="student-{{s['id']}}">
     <tr>
       <td><a href="/students/{{s['id']}}">{{s['last_name']}}, {{s['first_name']}}</a></td>
       <td class="num">{{count(s['grade_count'])}}</td>
-      <td class="num">{{one_decimal(s['average'])}}</td>
     </tr>
-    <tr class="row-actions"><td colspan="3">
+    <tr class="row-actions"><td colspan="2">
     % if renaming == s['id']:
       <form method="post" action="/classes/{{klass['id']}}/students/{{s['id']}}/name" class="card edit" novalidate>
         <input type="hidden" name="csrf_token" value="{{csrf}}">
         % name_inputs('s%d-' % s['id'], rename_values, rename_errors, 'first_name')
         <div class="buttons"><button type="submit">Save the name</button>
-          <a href="/classes/{{klass['id']}}#student-{{s['id']}}">Cancel</a></div>
+          <a href="/classes/{{klass['id']}}/roster#student-{{s['id']}}">Cancel</a></div>
       </form>
     % else:
       <div class="actions">
-        <a href="/classes/{{klass['id']}}?rename={{s['id']}}">Rename<span class="visually-hidden"> {{s['first_name']}} {{s['last_name']}}</span></a>
+        <a href="/classes/{{klass['id']}}/roster?rename={{s['id']}}">Rename<span class="visually-hidden"> {{s['first_name']}} {{s['last_name']}}</span></a>
         <form method="post" action="/classes/{{klass['id']}}/students/{{s['id']}}/archive" class="inline-form">
           <input type="hidden" name="csrf_token" value="{{csrf}}">
           <input type="hidden" name="archived" value="{{'0' if is_archived else '1'}}">
@@ -44,20 +44,20 @@
     </td></tr>
   </tbody>
 % end
-<p class="back"><a href="/classes">← Classes</a></p>
-<h1>{{klass['name']}}</h1>
+<p class="back"><a href="/classes/{{klass['id']}}">← {{klass['name']}}: scores</a></p>
+<h1>{{klass['name']}}: roster</h1>
 <p class="summary">{{'Teacher: ' + teacher if teacher else 'No teacher: administrators only'}}
   · {{count(len(active))}} student{{'' if len(active) == 1 else 's'}}{{(' · %s archived' % count(len(archived))) if archived else ''}}</p>
 
 <h2 id="roster">Students</h2>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Students of the class">
 <table id="roster-table" class="roster">
-  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
+  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Scores</th></tr></thead>
   % for s in active:
   %   student_row(s, False)
   % end
   % if not active:
-  <tbody><tr><td colspan="3" class="empty">No students in this class yet.</td></tr></tbody>
+  <tbody><tr><td colspan="2" class="empty">No students in this class yet.</td></tr></tbody>
   % end
 </table>
 </div>
@@ -67,7 +67,7 @@
 <p class="summary">No longer on the active roster; their enrolment and grades are kept.</p>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Archived students of the class">
 <table id="archived-table" class="roster">
-  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
+  <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Scores</th></tr></thead>
   % for s in archived:
   %   student_row(s, True)
   % end
@@ -97,7 +97,7 @@
     <input type="hidden" name="{{field}}" value="{{add_values.get(field, '')}}">
     % end
     <div class="buttons"><button type="submit" id="add-again" autofocus>Add another {{add_values.get('first_name', '').strip()}} {{add_values.get('last_name', '').strip()}}</button>
-      <a href="/classes/{{klass['id']}}#add-student">Cancel</a></div>
+      <a href="/classes/{{klass['id']}}/roster#add-student">Cancel</a></div>
   </div>
   % else:
   % name_inputs('', add_values, add_errors, True)

@@ -36,7 +36,8 @@
   </form>
   % end
 </header>
-<main id="main" tabindex="-1">
+%# ``wide=True``: a page whose table wants the whole window (a class's grid of scores).
+<main id="main" tabindex="-1"{{!' class="wide-page"' if get('wide', False) else ''}}>
 % if flash:
   <p class="flash" role="status">{{flash}}</p>
 % end

@@ -1,6 +1,6 @@
 % name = student['first_name'] + ' ' + student['last_name']
 % rebase('layout.tpl', title='Remove ' + name + ' from ' + klass['name'])
-<p class="back"><a href="/classes/{{klass['id']}}">← {{klass['name']}}</a></p>
+<p class="back"><a href="/classes/{{klass['id']}}/roster">← {{klass['name']}}</a></p>
 <h1>Remove {{name}} from the class?</h1>
 <dl class="card facts">
   <dt>Student</dt><dd>{{name}}{{' (archived)' if archived else ''}}</dd>
@@ -12,5 +12,5 @@
 <form method="post" action="/classes/{{klass['id']}}/students/{{student['id']}}/unenroll" class="confirm">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <button type="submit" class="danger">Remove from the class</button>
-  <a href="/classes/{{klass['id']}}#student-{{student['id']}}">Cancel</a>
+  <a href="/classes/{{klass['id']}}/roster#student-{{student['id']}}">Cancel</a>
 </form>

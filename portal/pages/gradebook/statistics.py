@@ -47,20 +47,22 @@ def bars(histogram: list[int]) -> list[Bar]:
     ]
 
 
+def chart(histogram: list[int]) -> dict[str, object]:
+    """What ``chart.tpl`` draws for ``histogram`` (a count for each band of ten): its bars and sizes."""
+    drawn = bars(histogram)
+    return {
+        "bars": drawn,
+        "width": WIDTH,
+        "height": TOP * 2 + ROW * len(drawn),
+        "labels_end": LABELS_END,
+        "bars_start": BARS_START,
+        "bar_height": BAR,
+    }
+
+
 @traced
 def statistics() -> str:
     """``GET /statistics``: one ``Grades.statistics`` call."""
     numbers = calls.grading("Grades.statistics")
     histogram = list(numbers["histogram"])
-    drawn = bars(histogram)
-    return render(
-        "statistics.tpl",
-        numbers=numbers,
-        bars=drawn,
-        with_average=sum(histogram),
-        width=WIDTH,
-        height=TOP * 2 + ROW * len(drawn),
-        labels_end=LABELS_END,
-        bars_start=BARS_START,
-        bar_height=BAR,
-    )
+    return render("statistics.tpl", numbers=numbers, with_average=sum(histogram), chart=chart(histogram))

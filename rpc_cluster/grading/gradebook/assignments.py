@@ -95,6 +95,7 @@ def add(
 ) -> dict[str, Any]:
     """A new assignment; Conflict (with the existing one) when the class has one of that title."""
     rules.require_class(tx.rows, actor, class_id)
+    scores.lock_class(tx, class_id)
     categories, _ = settings.read(tx.rows, class_id)
     category = settings.category_named(categories, category)
     existing = titled(tx.rows, class_id, title)
@@ -111,6 +112,7 @@ def for_grades(
     """The class's assignments by title key for ``wanted`` (title key -> (title, category)), those it lacks
     made with that title, category and ``max_points`` (``add_grade`` and today's CSV name assignments by
     title); all in a few statements, however many (an import of 50,000 lines may name as many)."""
+    scores.lock_class(tx, class_id)
     existing = {a["title"].casefold(): a for a in of_class(tx.rows, class_id)}
     missing = [(key, title, kind) for key, (title, kind) in wanted.items() if key not in existing]
     if missing:

@@ -92,6 +92,16 @@ def current(tx: Transaction, class_id: int, student_ids: Sequence[int]) -> dict[
     return found
 
 
+def lock_class(tx: Transaction, class_id: int) -> None:
+    """Hold the class's row until the transaction ends (PostgreSQL; SQLite's write transaction holds it all).
+
+    Writers of a class's scores and assignments queue here: two that would both insert one
+    student's first score (or one new assignment) wait for each other instead of one of them
+    failing on the unique index.
+    """
+    tx.rows(f"SELECT id FROM classes WHERE id = ?{tx.locking}", (class_id,))
+
+
 def as_shown(stored: dict[str, Any] | None) -> dict[str, Any]:
     """``{"points", "mark", "comment"}`` of a stored score (all None without one): what a form saw."""
     if stored is None:
@@ -127,6 +137,7 @@ def write(
     if not items:
         return 0, {}
     class_id = items[0][0].class_id
+    lock_class(tx, class_id)
     stored = current(tx, class_id, [entry.student_id for _, entry in items])
     if was:
         conflicts = [

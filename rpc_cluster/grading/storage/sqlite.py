@@ -102,6 +102,10 @@ class SqliteStore(SqlGradeStore):
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=10000")
+            # Up to 32 MiB of pages a connection (the default is 2 MiB), taken only as used: an import of
+            # 50,000 grades updates four indexes of grades and the totals, and with the default cache it
+            # spent most of its time reading back pages it had just written (2.7 s against 1.1 s here).
+            conn.execute("PRAGMA cache_size=-32768")
             # For the students whose names were changed by plain SQL (see _matching).
             conn.create_function("grading_fold", 1, search.fold, deterministic=True)
             self._local.conn = conn
