@@ -37,6 +37,7 @@ import datetime
 import html
 import http.client
 import json
+import os
 import random
 import re
 import sqlite3
@@ -589,15 +590,28 @@ def _page(browser: Browser, path: str) -> None:
     assert status == 200 and GRID_MARK in page, (path, status)
 
 
-def run(quick: bool = False) -> dict[str, dict[str, dict[str, list[float]]]]:
-    results = {"SQLite": _measure("SQLite", quick)}
-    if quick:  # loading PostgreSQL's school takes about 40 s on two cores
-        return results
-    try:
-        results["PostgreSQL"] = _measure("PostgreSQL", quick)
-    except Exception as exc:  # no server here: report SQLite alone
-        print(f"gradebook: PostgreSQL skipped: {type(exc).__name__}: {exc}")
-    return results
+class Measured(NamedTuple):
+    """Each kind of store's cases' milliseconds by store; the machine's 1-minute load average as each
+    kind's measuring began and ended (the figures move with it: the two cores are shared)."""
+
+    results: dict[str, dict[str, dict[str, list[float]]]]
+    load: dict[str, tuple[float, float]]
+
+
+def run(quick: bool = False) -> Measured:
+    measured = Measured({}, {})
+    # Loading PostgreSQL's school takes about 40 s on two cores: --quick measures SQLite alone.
+    for kind in ("SQLite",) if quick else ("SQLite", "PostgreSQL"):
+        before = os.getloadavg()[0]
+        try:
+            measured.results[kind] = _measure(kind, quick)
+        except Exception as exc:
+            if kind == "SQLite":
+                raise
+            print(f"gradebook: PostgreSQL skipped: {type(exc).__name__}: {exc}")  # no server here
+            continue
+        measured.load[kind] = (before, os.getloadavg()[0])
+    return measured
 
 
 def _p(times: list[float], share: float) -> float:
@@ -613,7 +627,8 @@ def _verdict(kind: str, case: str, by_store: dict[str, list[float]]) -> str:
     return f"{kind} {SHORT[case]} {alone:.1f} ms, in the school {in_school:.1f} ms ({met})"
 
 
-def table(results: dict[str, dict[str, dict[str, list[float]]]]) -> str:
+def table(measured: Measured) -> str:
+    results = measured.results
     lines = [
         f"| store | one client, for the teacher | calls of each | class alone ({CLASS_STUDENTS} x {ASSIGNMENTS}): p50 "
         f"| p95 | in a school of {SCHOOL_STUDENTS:,}: p50 | p95 | school ÷ alone |",
@@ -651,6 +666,11 @@ def table(results: dict[str, dict[str, dict[str, list[float]]]]) -> str:
             f"({each / one:.1f}x faster); a grid file's confirm takes {confirm / per_grade:.2f}x the time of "
             "import_grades of the same scores."
         )
+    lines.append(
+        "- The machine's load average (1 minute) as each store's measuring began and ended: "
+        + "; ".join(f"{kind} {start:.1f} and {end:.1f}" for kind, (start, end) in measured.load.items())
+        + " (2 cores, shared with other work)."
+    )
     if "PostgreSQL" not in results:
         lines.append("- PostgreSQL: not measured in this run (`--quick` measures SQLite alone, or no server answered).")
     if not any(GRID_PAGE in cases for cases in results.values()):
