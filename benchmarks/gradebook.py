@@ -48,7 +48,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from rpc_cluster import Client
 from rpc_cluster.client.acting import HEADER
@@ -290,8 +290,36 @@ class Rpc:
         self._conn.close()
 
 
+Clock = Callable[[], float]
+
+
+def cpu_clock(*pids: int) -> Clock:
+    """Milliseconds of CPU that processes ``pids`` have run so far, every thread of theirs
+    (``/proc/<pid>/task/*/schedstat``, in nanoseconds): what a call cost the server, however busy the
+    machine's other work kept its cores meanwhile."""
+    tasks = [Path(f"/proc/{pid}/task") for pid in pids]
+
+    def now() -> float:
+        total = 0
+        for folder in tasks:
+            for task in folder.iterdir():
+                with contextlib.suppress(OSError):  # a thread that has just ended
+                    total += int((task / "schedstat").read_text().split()[0])
+        return total / 1e6
+
+    return now
+
+
+def this_thread() -> float:
+    """The CPU milliseconds of the calling thread (a store called in this process)."""
+    return time.thread_time() * 1000
+
+
 class Stack:
-    """One store's registry, grading service and portal, the teacher added, signed in to the portal."""
+    """One store's registry, grading service and portal, the teacher added, signed in to the portal.
+
+    ``server`` is the grading process's CPU clock; ``page`` the grading and portal processes' together.
+    """
 
     def __init__(self, db: str, classes: int) -> None:
         self.procs: list[Proc] = []
@@ -310,6 +338,8 @@ class Stack:
             portal.wait_for("PortalService registered")
             self.browser = Browser(portal.url().rsplit("/rpc", 1)[0])
             self.browser.sign_in(TEACHER, PASSWORD)
+            self.server = cpu_clock(grading.popen.pid)
+            self.page = cpu_clock(grading.popen.pid, portal.popen.pid)
         except BaseException:
             self.stop()
             raise
@@ -331,33 +361,43 @@ class Stack:
             proc.stop()
 
 
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000
+class Sample(NamedTuple):
+    """One call: milliseconds until its answer was read, and of CPU that the processes serving it ran meanwhile."""
+
+    wall: float
+    cpu: float
 
 
-def _in_turn(calls: dict[str, Callable[[], float]], rounds: int, seconds: float) -> dict[str, list[float]]:
-    """Each call's milliseconds (what it returns), taken in turn, A B A B, for up to ``rounds`` rounds or
-    ``seconds``, after two rounds untimed to warm up."""
+T = TypeVar("T")
+
+
+def measured(clock: Clock, call: Callable[[], T]) -> tuple[Sample, T]:
+    """``call()`` timed, and its result."""
+    cpu = clock()
+    start = time.perf_counter()
+    result = call()
+    wall = (time.perf_counter() - start) * 1000
+    return Sample(wall, clock() - cpu), result
+
+
+def _in_turn(calls: dict[str, Callable[[], Sample]], rounds: int, seconds: float) -> dict[str, list[Sample]]:
+    """Each call's samples, taken in turn, A B A B, for up to ``rounds`` rounds or ``seconds``, after two
+    rounds untimed to warm up."""
     for _ in range(2):
         for call in calls.values():
             call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
+    samples: dict[str, list[Sample]] = {name: [] for name in calls}
     deadline = time.monotonic() + seconds
     for _ in range(rounds):
         if time.monotonic() > deadline:
             break
         for name, call in calls.items():
-            times[name].append(call())
-    return times
+            samples[name].append(call())
+    return samples
 
 
-def _timed(call: Callable[[], Any]) -> Callable[[], float]:
-    def timed() -> float:
-        start = time.perf_counter()
-        call()
-        return _ms(start)
-
-    return timed
+def _timed(clock: Clock, call: Callable[[], Any]) -> Callable[[], Sample]:
+    return lambda: measured(clock, call)[0]
 
 
 class _Column:
@@ -373,40 +413,43 @@ class _Column:
         return {sid: top * ((sid + self._turn) % 2 * 5 + sid % 5 + 1) / 10 for sid in self.students}
 
 
-def _set_scores(stack: Stack, column: _Column) -> Callable[[], float]:
-    def save() -> float:
+def _set_scores(stack: Stack, column: _Column) -> Callable[[], Sample]:
+    def save() -> Sample:
         entries = [
             {"student_id": sid, "points": points, "mark": None, "comment": None}
             for sid, points in column.next().items()
         ]
-        start = time.perf_counter()
-        answer = stack.rpc.call(
-            "Grades.set_scores", assignment_id=column.assignment.id, scores=entries, request_id=uuid.uuid4().hex
+        sample, answer = measured(
+            stack.server,
+            lambda: stack.rpc.call(
+                "Grades.set_scores", assignment_id=column.assignment.id, scores=entries, request_id=uuid.uuid4().hex
+            ),
         )
-        took = _ms(start)
         assert answer == {"saved": len(entries)}, answer
-        return took
+        return sample
 
     return save
 
 
-def _add_grades(stack: Stack, column: _Column) -> Callable[[], float]:
+def _add_grades(stack: Stack, column: _Column) -> Callable[[], Sample]:
     a = column.assignment
 
-    def save() -> float:
+    def save() -> Sample:
         scores = column.next()
-        start = time.perf_counter()
-        for sid, points in scores.items():
-            stack.rpc.raw(
-                "Grades.add_grade",
-                student_id=sid,
-                title=a.title,
-                type=a.category,
-                score=points * 100 / a.max_points,
-                request_id=uuid.uuid4().hex,
-                class_id=a.class_id,
-            )
-        return _ms(start)
+
+        def each() -> None:
+            for sid, points in scores.items():
+                stack.rpc.raw(
+                    "Grades.add_grade",
+                    student_id=sid,
+                    title=a.title,
+                    type=a.category,
+                    score=points * 100 / a.max_points,
+                    request_id=uuid.uuid4().hex,
+                    class_id=a.class_id,
+                )
+
+        return measured(stack.server, each)[0]
 
     return save
 
@@ -414,11 +457,11 @@ def _add_grades(stack: Stack, column: _Column) -> Callable[[], float]:
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
-def _column_form(stack: Stack, column: _Column) -> Callable[[], float]:
+def _column_form(stack: Stack, column: _Column) -> Callable[[], Sample]:
     """The portal's column page fetched (untimed), every row's points typed anew, then its POST timed."""
     path = f"/classes/{CLASS_ID}/assignments/{column.assignment.id}"
 
-    def save() -> float:
+    def save() -> Sample:
         status, _, page = stack.browser.request("GET", path)
         assert status == 200, (path, status)
         hidden = [(name, html.unescape(value)) for name, value in _HIDDEN.findall(page)]
@@ -430,14 +473,21 @@ def _column_form(stack: Stack, column: _Column) -> Callable[[], float]:
                 (f"mark-{sid}", was[f"was_mark-{sid}"]),
                 (f"comment-{sid}", was[f"was_comment-{sid}"]),
             ]
-        start = time.perf_counter()
         # Pairs, not a dict: every row repeats the field "student" (urlencode takes either).
-        status, _, page = stack.browser.request("POST", path, form)
-        took = _ms(start)
+        sample, (status, _, page) = measured(stack.page, lambda: stack.browser.request("POST", path, form))
         assert status == 303, (path, status, page[:300])
-        return took
+        return sample
 
     return save
+
+
+def _grid_page(stack: Stack) -> Callable[[], Sample]:
+    def get() -> Sample:
+        sample, (status, _, page) = measured(stack.page, lambda: stack.browser.request("GET", f"/classes/{CLASS_ID}"))
+        assert status == 200 and GRID_MARK in page, status
+        return sample
+
+    return get
 
 
 def _cell_text(points: float | None, mark: str | None) -> str:
@@ -448,7 +498,7 @@ def _cell_text(points: float | None, mark: str | None) -> str:
 
 def grid_file(students: list[tuple[int, str, str]], columns: list[Assignment]) -> str:
     """The class as the portal exports it (average and letter left empty: an import ignores them), with
-    points none of ``per_grade_file``'s cells hold, and about 5% missing, 5% excused, 5% late."""
+    points none of ``per_grade_file``'s cells hold, and 5% missing, 5% excused, 5% late."""
     lines = [",".join(["student_id", "first_name", "last_name", *(a.title for a in columns), "average", "letter"])]
     for sid, first, last in students:
         cells = []
@@ -470,7 +520,7 @@ def per_grade_file(students: list[tuple[int, str, str]], columns: list[Assignmen
     return "\n".join(lines) + "\n"
 
 
-def _imports(stacks: list[Stack], rows: School) -> dict[str, Callable[[], float]]:
+def _imports(stacks: list[Stack], rows: School) -> dict[str, Callable[[], Sample]]:
     """Preview and confirm of the grid file, and import_grades of the per-grade one, for each store in turn:
     each preview is confirmed in the same round, after the other store's preview."""
     students = [s for s in rows.students if s[0] <= CLASS_STUDENTS]
@@ -478,54 +528,56 @@ def _imports(stacks: list[Stack], rows: School) -> dict[str, Callable[[], float]
     grid_text, per_grade = grid_file(students, columns), per_grade_file(students, columns)
     tokens: dict[int, str] = {}
 
-    def preview(n: int) -> Callable[[], float]:
-        def call() -> float:
-            start = time.perf_counter()
-            answer = stacks[n].rpc.call("Grades.import_gradebook", class_id=CLASS_ID, csv_text=grid_text)
-            took = _ms(start)
+    def preview(stack: Stack, n: int) -> Callable[[], Sample]:
+        def call() -> Sample:
+            sample, answer = measured(
+                stack.server, lambda: stack.rpc.call("Grades.import_gradebook", class_id=CLASS_ID, csv_text=grid_text)
+            )
             assert not answer["errors"], answer["errors"][:3]
             tokens[n] = answer["token"]
-            return took
+            return sample
 
         return call
 
-    def confirm(n: int) -> Callable[[], float]:
-        def call() -> float:
-            start = time.perf_counter()
-            answer = stacks[n].rpc.call(
-                "Grades.import_gradebook",
-                class_id=CLASS_ID,
-                csv_text=grid_text,
-                confirm=True,
-                expected=tokens.pop(n),
-                request_id=uuid.uuid4().hex,
+    def confirm(stack: Stack, n: int) -> Callable[[], Sample]:
+        def call() -> Sample:
+            expected = tokens.pop(n)
+            sample, answer = measured(
+                stack.server,
+                lambda: stack.rpc.call(
+                    "Grades.import_gradebook",
+                    class_id=CLASS_ID,
+                    csv_text=grid_text,
+                    confirm=True,
+                    expected=expected,
+                    request_id=uuid.uuid4().hex,
+                ),
             )
-            took = _ms(start)
             assert answer["saved"] > 0, answer
-            return took
+            return sample
 
         return call
 
-    def per_grade_import(n: int) -> Callable[[], float]:
+    def per_grade_import(stack: Stack, n: int) -> Callable[[], Sample]:
         return _timed(
-            lambda: stacks[n].rpc.raw(
+            stack.server,
+            lambda: stack.rpc.raw(
                 "Grades.import_grades", csv_text=per_grade, class_id=CLASS_ID, request_id=uuid.uuid4().hex
-            )
+            ),
         )
 
-    calls: dict[str, Callable[[], float]] = {}
-    for name, make in (
-        (PREVIEW, preview),
-        (CONFIRM, confirm),
-        (PER_GRADE, per_grade_import),
-    ):
-        for n, store in enumerate(STORES):
-            calls[f"{name}|{store}"] = make(n)
+    calls: dict[str, Callable[[], Sample]] = {}
+    for name, make in ((PREVIEW, preview), (CONFIRM, confirm), (PER_GRADE, per_grade_import)):
+        for n, (stack, store) in enumerate(zip(stacks, STORES, strict=True)):
+            calls[f"{name}|{store}"] = make(stack, n)
     return calls
 
 
-def _measure(kind: str, quick: bool) -> dict[str, dict[str, list[float]]]:
-    """Each case's milliseconds by store (``STORES``), for one kind of store."""
+Cases = dict[str, dict[str, list[Sample]]]
+
+
+def _measure(kind: str, quick: bool) -> Cases:
+    """Each case's samples by store (``STORES``), for one kind of store."""
     from rpc_cluster.grading.access import resolve
     from rpc_cluster.grading.open_store import open_store
 
@@ -539,113 +591,116 @@ def _measure(kind: str, quick: bool) -> dict[str, dict[str, list[float]]]:
         for stack in stacks:  # the class measured is the same size in both stores
             book = stack.rpc.call("Grades.gradebook", class_id=CLASS_ID)
             cells = sum(len(student["scores"]) for student in book["students"])
-            assert (len(book["students"]), len(book["assignments"]), cells) == (40, 60, 2400), (stack, cells)
+            assert (len(book["students"]), len(book["assignments"]), cells) == (40, 60, 2400), cells
         grid = all(stack.has_grid() for stack in stacks)
         rows = school(CLASS_STUDENTS, 1)
         students = [sid for sid, _, _ in rows.students]
         columns = assignments_of(CLASS_ID)
-        read_calls: dict[str, Callable[[], float]] = {}
-        for n, (stack, db) in enumerate(zip(stacks, stores.db, strict=True)):
+        read_calls: dict[str, Callable[[], Sample]] = {}
+        for stack, db, name in zip(stacks, stores.db, STORES, strict=True):
             store = open_store(db)
             opened.append(store)
             actor = resolve(TEACHER, store.user_row)
-            read_calls[f"{GRID}|{STORES[n]}"] = _timed(
-                lambda stack=stack: stack.rpc.raw("Grades.gradebook", class_id=CLASS_ID)
+            read_calls[f"{GRID}|{name}"] = _timed(
+                stack.server, lambda stack=stack: stack.rpc.raw("Grades.gradebook", class_id=CLASS_ID)
             )
-            read_calls[f"{GRID_IN_PROCESS}|{STORES[n]}"] = _timed(
-                lambda store=store, actor=actor: store.gradebook(CLASS_ID, actor=actor)
+            read_calls[f"{GRID_IN_PROCESS}|{name}"] = _timed(
+                this_thread, lambda store=store, actor=actor: store.gradebook(CLASS_ID, actor=actor)
             )
             if grid:
-                read_calls[f"{GRID_PAGE}|{STORES[n]}"] = _timed(
-                    lambda stack=stack: _page(stack.browser, f"/classes/{CLASS_ID}")
-                )
-        results = _in_turn(read_calls, *reads)
-        save_calls: dict[str, Callable[[], float]] = {}
-        for name, make, column in (
+                read_calls[f"{GRID_PAGE}|{name}"] = _grid_page(stack)
+        samples = _in_turn(read_calls, *reads)
+        save_calls: dict[str, Callable[[], Sample]] = {}
+        for case, make, column in (
             (SET_SCORES, _set_scores, columns[0]),
             (ADD_GRADES, _add_grades, columns[1]),
             (COLUMN_POST, _column_form, columns[2]),
         ):
             if make is _column_form and not grid:
                 continue
-            for n, stack in enumerate(stacks):
-                save_calls[f"{name}|{STORES[n]}"] = make(stack, _Column(column, students))
-        results.update(_in_turn(save_calls, *saves))
-        results.update(_in_turn(_imports(stacks, rows), *imports))
+            for stack, name in zip(stacks, STORES, strict=True):
+                save_calls[f"{case}|{name}"] = make(stack, _Column(column, students))
+        samples.update(_in_turn(save_calls, *saves))
+        samples.update(_in_turn(_imports(stacks, rows), *imports))
     finally:
         for store in opened:
             store.close()
         for stack in stacks:
             stack.stop()
         stores.cleanup()
-    measured: dict[str, dict[str, list[float]]] = {}
-    for key, times in results.items():
-        case, store = key.split("|")
-        measured.setdefault(case, {})[store] = times
-    return measured
-
-
-def _page(browser: Browser, path: str) -> None:
-    status, _, page = browser.request("GET", path)
-    assert status == 200 and GRID_MARK in page, (path, status)
+    cases: Cases = {}
+    for key, taken in samples.items():
+        case, name = key.split("|")
+        cases.setdefault(case, {})[name] = taken
+    return cases
 
 
 class Measured(NamedTuple):
-    """Each kind of store's cases' milliseconds by store; the machine's 1-minute load average as each
-    kind's measuring began and ended (the figures move with it: the two cores are shared)."""
+    """Each kind of store's cases; the machine's 1-minute load average as each kind's measuring began and
+    ended (the wall times move with it: the two cores are shared)."""
 
-    results: dict[str, dict[str, dict[str, list[float]]]]
+    results: dict[str, Cases]
     load: dict[str, tuple[float, float]]
 
 
 def run(quick: bool = False) -> Measured:
-    measured = Measured({}, {})
+    taken = Measured({}, {})
     # Loading PostgreSQL's school takes about 40 s on two cores: --quick measures SQLite alone.
     for kind in ("SQLite",) if quick else ("SQLite", "PostgreSQL"):
         before = os.getloadavg()[0]
         try:
-            measured.results[kind] = _measure(kind, quick)
+            taken.results[kind] = _measure(kind, quick)
         except Exception as exc:
             if kind == "SQLite":
                 raise
             print(f"gradebook: PostgreSQL skipped: {type(exc).__name__}: {exc}")  # no server here
             continue
-        measured.load[kind] = (before, os.getloadavg()[0])
-    return measured
+        taken.load[kind] = (before, os.getloadavg()[0])
+    return taken
 
 
-def _p(times: list[float], share: float) -> float:
-    ordered = sorted(times)
+def _p(values: list[float], share: float) -> float:
+    ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def _verdict(kind: str, case: str, by_store: dict[str, list[float]]) -> str:
-    """``case``'s p50 in both stores against GOAL_MS, met only if both are within it."""
-    alone, in_school = (statistics.median(by_store[store]) for store in STORES)
+def _p50(samples: list[Sample], field: str = "wall") -> float:
+    return statistics.median(getattr(sample, field) for sample in samples)
+
+
+def _verdict(kind: str, case: str, by_store: dict[str, list[Sample]]) -> str:
+    """``case``'s p50 in both stores against GOAL_MS, met only if both are within it, and its CPU."""
+    alone, in_school = (_p50(by_store[name]) for name in STORES)
     worst = max(alone, in_school)
     met = "met" if worst <= GOAL_MS else f"NOT met: {worst - GOAL_MS:.1f} ms over"
-    return f"{kind} {SHORT[case]} {alone:.1f} ms, in the school {in_school:.1f} ms ({met})"
+    cpu = max(_p50(by_store[name], "cpu") for name in STORES)
+    return f"{kind} {SHORT[case]} {alone:.1f} ms, in the school {in_school:.1f} ms ({met}; CPU {cpu:.1f} ms)"
 
 
-def table(measured: Measured) -> str:
-    results = measured.results
+def table(taken: Measured) -> str:
+    results = taken.results
     lines = [
-        f"| store | one client, for the teacher | calls of each | class alone ({CLASS_STUDENTS} x {ASSIGNMENTS}): p50 "
-        f"| p95 | in a school of {SCHOOL_STUDENTS:,}: p50 | p95 | school ÷ alone |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| store | one client, for the teacher | calls of each | class alone ({CLASS_STUDENTS} x {ASSIGNMENTS}): "
+        f"p50 | p95 | CPU p50 | in a school of {SCHOOL_STUDENTS:,}: p50 | p95 | CPU p50 | school ÷ alone, p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind, cases in results.items():
         for case, by_store in cases.items():
-            alone, in_school = by_store[STORES[0]], by_store[STORES[1]]
-            lines.append(
-                f"| {kind} | {case} | {len(alone)} | {fmt(statistics.median(alone), 1)} ms "
-                f"| {fmt(_p(alone, 0.95), 1)} ms | {fmt(statistics.median(in_school), 1)} ms "
-                f"| {fmt(_p(in_school, 0.95), 1)} ms | {statistics.median(in_school) / statistics.median(alone):.2f}x |"
-            )
+            cells = []
+            for name in STORES:
+                walls = [sample.wall for sample in by_store[name]]
+                cpu = _p50(by_store[name], "cpu")
+                cells += [
+                    f"{fmt(statistics.median(walls), 1)} ms",
+                    f"{fmt(_p(walls, 0.95), 1)} ms",
+                    f"{fmt(cpu, 1)} ms",
+                ]
+            ratio = _p50(by_store[STORES[1]]) / _p50(by_store[STORES[0]])
+            lines.append(f"| {kind} | {case} | {len(by_store[STORES[0]])} | {' | '.join(cells)} | {ratio:.2f}x |")
     grids = [_verdict(k, c, t) for k, cases in results.items() for c, t in cases.items() if c in (GRID, GRID_PAGE)]
     saves = [_verdict("SQLite", c, t) for c, t in results["SQLite"].items() if c in (SET_SCORES, COLUMN_POST)]
     paces = [
-        (statistics.median(t[STORES[1]]) / statistics.median(t[STORES[0]]), f"{kind} {SHORT[case]}")
+        (_p50(t[STORES[1]]) / _p50(t[STORES[0]]), f"{kind} {SHORT[case]}")
         for kind, cases in results.items()
         for case, t in cases.items()
         if case != GRID_IN_PROCESS
@@ -659,18 +714,21 @@ def table(measured: Measured) -> str:
         + (f"NOT met: {'; '.join(slow)}." if slow else f"met (at most {max(r for r, _ in paces):.2f}x)."),
     ]
     for kind, cases in results.items():
-        one, each = (statistics.median(cases[case][STORES[0]]) for case in (SET_SCORES, ADD_GRADES))
-        confirm, per_grade = (statistics.median(cases[case][STORES[0]]) for case in (CONFIRM, PER_GRADE))
+        one, each = (_p50(cases[case][STORES[0]]) for case in (SET_SCORES, ADD_GRADES))
+        confirm, per_grade = (_p50(cases[case][STORES[0]]) for case in (CONFIRM, PER_GRADE))
         lines.append(
             f"- {kind}, the class alone: one set_scores takes {one / each:.0%} of the time of 40 add_grade calls "
             f"({each / one:.1f}x faster); a grid file's confirm takes {confirm / per_grade:.2f}x the time of "
             "import_grades of the same scores."
         )
-    lines.append(
+    lines += [
+        "- CPU: what the serving processes ran during the call, all their threads (the grading service; for a "
+        "portal page, the portal and grading together; in process, this thread), which the machine's other work "
+        "does not inflate as it does the wall time. PostgreSQL's own processes are not in it.",
         "- The machine's load average (1 minute) as each store's measuring began and ended: "
-        + "; ".join(f"{kind} {start:.1f} and {end:.1f}" for kind, (start, end) in measured.load.items())
-        + " (2 cores, shared with other work)."
-    )
+        + "; ".join(f"{kind} {start:.1f} and {end:.1f}" for kind, (start, end) in taken.load.items())
+        + " (2 cores, shared with other work).",
+    ]
     if "PostgreSQL" not in results:
         lines.append("- PostgreSQL: not measured in this run (`--quick` measures SQLite alone, or no server answered).")
     if not any(GRID_PAGE in cases for cases in results.values()):
