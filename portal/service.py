@@ -34,8 +34,11 @@ class PortalService(Service):
     required_services = ("GradingService", "LogService")
     # Each page waits on grading with the GIL released.
     default_threads = 8
-    # A CSV of 10,000 grades is larger than the 1 MiB every other request may be.
-    body_limits = MappingProxyType({"/import": MAX_UPLOAD})
+    # A CSV of 10,000 grades is larger than the 1 MiB every other request may be; so is a class's grid
+    # file, and its confirm form, which carries the file's text back.
+    body_limits = MappingProxyType(
+        {"/import": MAX_UPLOAD, "/classes/<id>/import": MAX_UPLOAD, "/classes/<id>/import/confirm": MAX_UPLOAD}
+    )
 
     def __init__(
         self,

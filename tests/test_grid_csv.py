@@ -206,7 +206,7 @@ def test_a_value_in_an_error_is_cut_to_100_characters():
     assert len(parsed.errors[0].value) == 100
 
 
-def test_the_per_grade_csv_becomes_one_row_per_student():
+def test_the_per_grade_csv_becomes_a_row_per_line_so_each_score_keeps_its_line():
     parsed = parse(
         "Student_ID,Title,Type,Score\n"
         "7,Quiz 1,quiz,85\n"
@@ -217,8 +217,9 @@ def test_the_per_grade_csv_becomes_one_row_per_student():
         "grades",
         ["Quiz 1", "Final"],
         [
-            GridRow(2, 7, "", "", {"quiz 1": Cell(85, None, True), "final": Cell(100, None, True)}),
+            GridRow(2, 7, "", "", {"quiz 1": Cell(85, None, True)}),
             GridRow(3, 8, "", "", {"quiz 1": Cell(90.5, None, True)}),
+            GridRow(4, 7, "", "", {"final": Cell(100, None, True)}),
         ],
         {"quiz 1": "Quiz", "final": "Exam"},
         [],

@@ -248,10 +248,15 @@ def test_a_path_with_its_own_body_limit():
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [str(len(body)).encode()]
 
-    with HttpServer(app, max_body=1 << 20, body_limits={"/upload": 3 << 20}) as server:
+    limits = {"/upload": 3 << 20, "/classes/<id>/import": 3 << 20}
+    with HttpServer(app, max_body=1 << 20, body_limits=limits) as server:
         one_and_a_half = b"x" * (3 << 19)
         assert post(server.url + "/upload", one_and_a_half)[::2] == (200, str(3 << 19).encode())
         assert post(server.url + "/rpc", one_and_a_half)[0] == 413
+        # <id> is one segment of any text, and no more than one.
+        assert post(server.url + "/classes/12/import", one_and_a_half)[::2] == (200, str(3 << 19).encode())
+        assert post(server.url + "/classes/12/import/more", one_and_a_half)[0] == 413
+        assert post(server.url + "/classes/1/2/import", one_and_a_half)[0] == 413
         status, _, body = post(server.url + "/upload", b"x" * ((3 << 20) + 1))
         assert status == 413 and json.loads(body)["limit_bytes"] == 3 << 20
         assert post(server.url + "/rpc", b"x" * (1 << 20))[::2] == (200, str(1 << 20).encode())

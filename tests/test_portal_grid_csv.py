@@ -277,9 +277,10 @@ def test_the_per_grade_csv_still_imports_through_the_class_and_the_old_page(app,
     data = f"student_id,title,type,score\r\n{nick},Quiz 1,Quiz,90\r\n{nick},Essay,Homework,75\r\n".encode()
     preview = upload(alice, book.url, data)
     assert preview.status == 200
-    assert table(preview, "changed-scores") == [["2", "Carter, Nick", "Quiz 1", "8, late", "changed to 9"]]
-    # Grading reads the per-grade file a student at a time: each score names the student's first line.
-    assert table(preview, "new-scores") == [["2", "Carter, Nick", "Essay", "75"]]
+    # A percentage of the 10-point quiz; the late mark stays, as add_grade keeps it.
+    assert table(preview, "changed-scores") == [["2", "Carter, Nick", "Quiz 1", "8, late", "changed to 9, late"]]
+    # Each score names its own line of the file.
+    assert table(preview, "new-scores") == [["3", "Carter, Nick", "Essay", "75"]]
     assert confirm(alice, book.url, confirm_form(preview)).status == 303
     assert points_of(grading, book, "Nick", book.quiz)["points"] == 9
     token = alice.get("/import").csrf()

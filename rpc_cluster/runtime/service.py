@@ -178,7 +178,8 @@ class Service:
     default_threads = 2
     #: Bytes a request body may have: what its methods take decides it (grading's imports are larger).
     max_body = DEFAULT_MAX_BODY
-    #: Paths whose request bodies may be larger than ``max_body`` (the portal's /import).
+    #: Paths whose request bodies may be larger than ``max_body`` (the portal's imports); ``<name>`` in a
+    #: path stands for one segment (``/classes/<id>/import``).
     body_limits: Mapping[str, int] = MappingProxyType({})
     #: Methods whose lone call skips the queue for a request thread (see ``goes_first``).
     priority_methods: frozenset[str] = frozenset({"Service.heartbeat"})

@@ -46,6 +46,7 @@ import io
 import json
 import logging
 import os
+import re
 import resource
 import socket
 import sys
@@ -222,6 +223,28 @@ def _no_priority(path: str, body: bytes) -> bool:
     return False
 
 
+class BodyLimits:
+    """How large a request body may be, by its path: the given paths' own limits, others ``default``.
+
+    A path may hold ``<name>`` for one segment of any text: ``/classes/<id>/import`` is every class's.
+    """
+
+    def __init__(self, limits: Mapping[str, int], default: int):
+        self.default = default
+        self._exact = {path: limit for path, limit in limits.items() if "<" not in path}
+        self._patterns = [
+            (re.compile(re.sub(r"<[^>/]+>", "[^/]+", re.escape(path)) + r"\Z"), limit)
+            for path, limit in limits.items()
+            if "<" in path
+        ]
+
+    def of(self, path: str) -> int:
+        """The most bytes a body sent to ``path`` may have."""
+        if path in self._exact:
+            return self._exact[path]
+        return next((limit for pattern, limit in self._patterns if pattern.match(path)), self.default)
+
+
 class _Runner:
     """Runs the WSGI app for Granian: body first (bounded), then one of ``threads`` app slots.
 
@@ -247,7 +270,7 @@ class _Runner:
     ):
         self.app = app
         self.max_body = max_body
-        self.body_limits = body_limits
+        self.body_limits = BodyLimits(body_limits, max_body)
         self.clock = clock
         self.priority = priority
         self._slots = threading.BoundedSemaphore(threads)
@@ -267,7 +290,7 @@ class _Runner:
     def __call__(self, proto: Any, scope: dict[str, Any]) -> None:
         environ = self._base | scope
         path: str = environ.get("PATH_INFO", "")
-        limit = self.body_limits.get(path, self.max_body)
+        limit = self.body_limits.of(path)
         with self.clock.watch(proto) as waiting:
             body = self._read_body(environ, limit)
         if waiting.expired:

@@ -15,7 +15,7 @@ from ...core.errors import Conflict, InvalidParams
 from ..access import Actor
 from ..storage import audit
 from ..storage.classes import rules
-from . import scores, settings
+from . import scores, settings, weighting
 from .scores import Assignment
 
 if TYPE_CHECKING:
@@ -26,11 +26,6 @@ ORDER = "due IS NULL, due, id"
 _ADD = (
     "INSERT INTO assignments (class_id, title, title_key, category, max_points, due) "
     f"VALUES (?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-)
-# The percentage a score counts for, as weighting.percent computes it, for an assignment's new points.
-_PERCENT = (
-    "CASE WHEN mark = 'excused' THEN NULL WHEN points IS NOT NULL THEN points * (100.0 / ?) "
-    "WHEN mark = 'missing' THEN 0 ELSE NULL END"
 )
 
 
@@ -199,7 +194,12 @@ def update(
             (after["title"], after["category"], assignment_id),
         )
     if after["max_points"] != before["max_points"]:
-        tx.rows(f"UPDATE grades SET score = {_PERCENT} WHERE assignment_id = ?", (after["max_points"], assignment_id))
+        # Each score's percentage by weighting.percent, the one formula (a class is a few dozen scores).
+        for gid, points, mark in tx.rows(
+            "SELECT id, points, mark FROM grades WHERE assignment_id = ?", (assignment_id,)
+        ):
+            percent = weighting.percent(None if points is None else float(points), mark, after["max_points"])
+            tx.rows("UPDATE grades SET score = ? WHERE id = ?", (percent, gid))
     audit.record(tx, actor.username, "update", "assignment", assignment_id, before["class_id"], before, after)
     return after
 

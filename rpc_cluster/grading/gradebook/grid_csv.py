@@ -107,8 +107,9 @@ class Parsed:
     shape: Literal["grid", "grades"]
     #: The assignments' titles as written, in column order (per-grade: in order of first appearance).
     titles: list[str] = field(default_factory=list)
-    #: Each student's row, in the file's order. A row whose student cannot be told is left out, and a
-    #: bad cell is left out of its row; both are in ``errors``.
+    #: Each student's row, in the file's order (per-grade: each line's, so a student may have several).
+    #: A row whose student cannot be told is left out, and a bad cell is left out of its row; both are in
+    #: ``errors``.
     rows: list[GridRow] = field(default_factory=list)
     #: Per-grade: each title key's type (Quiz, Test, Exam, Homework) as on its first line. Grid: empty.
     types: dict[str, str] = field(default_factory=dict)
@@ -276,7 +277,7 @@ class _Grid:
 
 
 class _Grades:
-    """Reads the per-grade CSV's lines into one row per student."""
+    """Reads the per-grade CSV's lines, each into a row of its own (a preview then names each score's own line)."""
 
     shape: Literal["grades"] = "grades"
 
@@ -286,7 +287,7 @@ class _Grades:
         self.positions = {name: keys.index(name) for name in _GRADES}
         self.titles: list[str] = []
         self.types: dict[str, str] = {}
-        self.rows: dict[int, GridRow] = {}
+        self.rows: list[GridRow] = []
         self.seen: dict[tuple[int, str], int] = {}  # (student id, title key) -> its line
 
     def add(self, record: _Record) -> None:
@@ -317,11 +318,10 @@ class _Grades:
         if key not in self.types:
             self.titles.append(title)
             self.types[key] = kind
-        row = self.rows.setdefault(student_id, GridRow(line, student_id, "", "", {}))
-        row.cells[key] = Cell(percent, None, True)
+        self.rows.append(GridRow(line, student_id, "", "", {key: Cell(percent, None, True)}))
 
     def parsed(self) -> Parsed:
-        return Parsed("grades", self.titles, list(self.rows.values()), self.types, self.errors)
+        return Parsed("grades", self.titles, self.rows, self.types, self.errors)
 
     def _error(self, line: int, column: str, value: str, problem: str) -> None:
         self.errors.append(CellError(line, column, _cut(value), problem))

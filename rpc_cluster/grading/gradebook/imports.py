@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ...core.errors import Conflict, InvalidParams
 from ..access import Actor
 from ..storage.classes import rosters, rules
-from . import assignments, grid_csv, scores, settings
+from . import assignments, grid_csv, scores, settings, weighting
 
 if TYPE_CHECKING:
     from ..storage.sql_writes import Transaction
@@ -70,6 +70,7 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
     }
     names = {int(sid): (first, last) for sid, first, last in _names(read, sorted(roster))}
     new_students: list[dict[str, Any]] = []
+    outside: dict[int, tuple[str, str] | None] = {}  # students not on the roster: their names, None if not theirs
     new_scores: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     unchanged = 0
@@ -79,19 +80,25 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
         if sid is None:
             new_students.append({"line": row.line, "student_id": None, "first_name": first, "last_name": last})
         elif sid not in roster:
-            found = _names(read, [sid]) if rules.sees_student(read, actor, sid) else []
-            if not found:
+            if sid not in outside:  # the per-grade CSV names a student on each of their lines: list them once
+                found = _names(read, [sid]) if rules.sees_student(read, actor, sid) else []
+                outside[sid] = (found[0][1], found[0][2]) if found else None
+                if found:
+                    new_students.append(
+                        {"line": row.line, "student_id": sid, "first_name": found[0][1], "last_name": found[0][2]}
+                    )
+            named = outside[sid]
+            if named is None:
                 errors.append(_error(row.line, "student_id", sid, "names no student you may add to this class"))
                 continue
-            first, last = found[0][1], found[0][2]
-            new_students.append({"line": row.line, "student_id": sid, "first_name": first, "last_name": last})
+            first, last = named
         else:
             first, last = names.get(sid, (first, last))
         for key, cell in row.cells.items():
             column = columns[key]
             points = cell.points
             if points is not None and cell.percent:
-                points = points * (column["max_points"] / 100)
+                points = weighting.points_of(points, column["max_points"])
             if points is not None and points > column["max_points"]:
                 errors.append(
                     _error(
@@ -100,7 +107,11 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
                 )
                 continue
             old = None if sid is None or column["id"] is None else stored.get((sid, column["id"]))
-            new = {"points": points, "mark": cell.mark}
+            mark = cell.mark
+            if cell.percent and old is not None and old["mark"] == "late":
+                # Today's per-grade file has no marks: its points keep a late mark, as add_grade's do.
+                mark = "late"
+            new = {"points": points, "mark": mark}
             item = {
                 "line": row.line,
                 "student_id": sid,
@@ -112,7 +123,7 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
             }
             if old is None:
                 new_scores.append(item)
-            elif (old["points"], old["mark"]) != (points, cell.mark):
+            elif (old["points"], old["mark"]) != (points, mark):
                 changed.append(item)
             else:
                 unchanged += 1

@@ -63,7 +63,7 @@ def refile(
     if score is None and target["max_points"] == column["max_points"]:
         points = before["points"]
     else:
-        points = (before["score"] if score is None else score) * (target["max_points"] / 100)
+        points = weighting.points_of(before["score"] if score is None else score, target["max_points"])
     mark = before["mark"] if score is None or before["mark"] == "late" else None
     row = tx.rows(
         _MOVE,

@@ -46,29 +46,36 @@ def set_categories(tx: Transaction, actor: Actor, class_id: int, wanted: list[di
     rules.require_class(tx.rows, actor, class_id)
     before, _ = read(tx.rows, class_id)
     stored = [{"name": entry["name"], "weight": entry["weight"]} for entry in wanted]
+    # A used category's name after the change: the one renaming it ("was"), else the spelling of the
+    # entry that keeps it (the case of a name may change: its assignments take the new spelling).
+    spelled = {entry["name"].casefold(): entry["name"] for entry in wanted}
     renamed = {entry["was"].casefold(): entry["name"] for entry in wanted if "was" in entry}
-    kept = {entry["name"].casefold() for entry in wanted}
     used = tx.rows(
         "SELECT category, COUNT(*) FROM assignments WHERE class_id = ? GROUP BY category ORDER BY category",
         (class_id,),
     )
+    moves: list[tuple[str, str]] = []
     for category, count in used:
-        if category.casefold() not in kept and category.casefold() not in renamed:
+        new_name = renamed.get(category.casefold(), spelled.get(category.casefold()))
+        if new_name is None:
             raise InvalidParams.field(
                 "categories", f"leave out {category!r}, which {count} assignments use: move them first, or rename it"
             )
-    for category, _count in used:
-        new_name = renamed.get(category.casefold())
-        if new_name is not None and new_name != category:
-            tx.rows(
-                "UPDATE assignments SET category = ? WHERE class_id = ? AND category = ?",
-                (new_name, class_id, category),
-            )
-            tx.rows(
-                "UPDATE grades SET type = ? WHERE assignment_id IN (SELECT id FROM assignments WHERE class_id = ? "
-                "AND category = ?)",
-                (new_name, class_id, new_name),
-            )
+        if new_name != category:
+            moves.append((category, new_name))
+    if moves:
+        # One statement for all of them: renamed one after the other, two names swapped would end as one.
+        cases = " ".join("WHEN ? THEN ?" for _ in moves)
+        names = tuple(name for move in moves for name in move)
+        tx.rows(
+            f"UPDATE assignments SET category = CASE category {cases} ELSE category END WHERE class_id = ?",
+            (*names, class_id),
+        )
+        tx.rows(
+            f"UPDATE grades SET type = CASE type {cases} ELSE type END "
+            "WHERE assignment_id IN (SELECT id FROM assignments WHERE class_id = ?)",
+            (*names, class_id),
+        )
     if stored != before:
         tx.rows("UPDATE classes SET categories = ? WHERE id = ?", (json.dumps(stored), class_id))
         audit.record(

@@ -95,13 +95,13 @@ class SqlGradebook(abc.ABC):
     ) -> dict[str, Any]:
         def write(tx: Transaction) -> dict[str, Any]:
             found = assignments.usable(tx, actor, assignment_id)
-            for index, entry in enumerate(entries):
-                if entry.points is not None and entry.points > found["max_points"]:
-                    raise entry_error(index, entry.student_id, f"points must be from 0 to {found['max_points']:g}")
             inside = rules.enrolled(tx.rows, found["class_id"], [entry.student_id for entry in entries])
+            # One pass in the entries' order: the error names the first bad entry, whatever is wrong with it.
             for index, entry in enumerate(entries):
                 if entry.student_id not in inside:
                     raise entry_error(index, entry.student_id, f"names no student of class {found['class_id']}")
+                if entry.points is not None and entry.points > found["max_points"]:
+                    raise entry_error(index, entry.student_id, f"points must be from 0 to {found['max_points']:g}")
             column = assignments.of(found)
             shown = {(column.id, sid): values for sid, values in was.items()}
             saved, _ = scores.write(tx, actor.username, [(column, entry) for entry in entries], shown)

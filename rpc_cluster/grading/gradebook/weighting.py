@@ -34,8 +34,16 @@ DEFAULT_CATEGORIES: tuple[dict[str, Any], ...] = tuple(
 DEFAULT_SCALE: tuple[dict[str, Any], ...] = tuple(
     {"letter": letter, "min": float(low)} for letter, low in (("A", 90), ("B", 80), ("C", 70), ("D", 60), ("F", 0))
 )
-# Weights must add up to 100 within this much: 33.333 x 3 is 99.999.
-WEIGHT_SLACK = 0.01
+# Weights must add up to 100 within this much: 33.333 x 3 is 99.999. Compared after rounding away
+# the floating point sum's last digits (its 99.999 is 0.0010000000000047748 short).
+WEIGHT_SLACK = 0.001
+# Points and percentages made from one another are kept to this many decimals: the conversion leaves
+# an error in the last digit (3 % of 10 points is 0.30000000000000004, and back 3.0000000000000004)
+# that today's API would answer where it was given 3.
+DECIMALS = 9
+# An average that is a letter's minimum exactly may come out of floating point a hair below it
+# (weights 10 and 90 of 36 % and 96 %: 89.99999999999999); far below any difference a score makes.
+LETTER_SLACK = 1e-9
 MAX_CATEGORIES = 12
 MAX_CATEGORY_NAME = 40
 MAX_LETTERS = 15
@@ -66,7 +74,12 @@ def percent(points: float | None, mark: str | None, max_points: float) -> float 
     if not counts(points, mark):
         return None
     # 100 / max first: for a 100-point assignment the factor is exactly 1, so the percentage is the points.
-    return earned(points, mark) * (100 / max_points)
+    return round(earned(points, mark) * (100 / max_points), DECIMALS)
+
+
+def points_of(percentage: float, max_points: float) -> float:
+    """The points that make ``percentage`` % of ``max_points`` (today's scores are percentages)."""
+    return round(percentage * max_points / 100, DECIMALS)
 
 
 def average(scores: Iterable[Score], weights: Mapping[str, float]) -> float | None:
@@ -94,7 +107,7 @@ def letter(value: float | None, scale: Sequence[Mapping[str, Any]]) -> str | Non
     if value is None:
         return None
     for step in scale:
-        if value >= step["min"]:
+        if value >= step["min"] - LETTER_SLACK:
             return str(step["letter"])
     return str(scale[-1]["letter"]) if scale else None
 
@@ -132,7 +145,7 @@ def categories(value: Any) -> list[dict[str, Any]]:
             category["was"] = _name("was", entry["was"], MAX_CATEGORY_NAME)
         checked.append(category)
     total = sum(category["weight"] for category in checked)
-    if abs(total - 100) > WEIGHT_SLACK:
+    if round(abs(total - 100), DECIMALS) > WEIGHT_SLACK:
         raise InvalidParams.field("weight", f"the weights must add up to 100; these add up to {total:g}")
     return checked
 

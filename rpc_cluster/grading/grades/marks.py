@@ -29,6 +29,11 @@ class GradeMethods(GradesPart):
     ) -> dict[str, Any]:
         """Store a grade: title 1-200 characters, type Quiz/Test/Exam/Homework, score 0-100.
 
+        In a class, the grade is the student's score on the class's assignment of that title
+        (ignoring case), made with category type and 100 points when there is none; score is a
+        percentage of the assignment's points. A second add_grade of that title for the student
+        changes that score (the same grade id), and type then stays the assignment's.
+
         With a request_id (1-64 characters of A-Z a-z 0-9 . _ : -), a repeat stores
         nothing and returns the first call's grade, on any instance sharing the store.
         class_id: the grade's class, which the student is enrolled in. Without it the

@@ -33,7 +33,7 @@ from ...core.errors import Conflict
 from .. import exactly_once
 from ..access import SERVICE, Actor
 from ..csv_import import Row
-from ..gradebook import assignments, refile, scores
+from ..gradebook import assignments, refile, scores, weighting
 from ..gradebook.store import SqlGradebook
 from ..schema import classes
 from ..schema.assignments import POINTS, file_grades
@@ -325,7 +325,7 @@ class SqlGradeStore(SqlGradebook):
             if placed is None:
                 return scores.answered(_unfiled(tx, actor, [(student_id, title, type, score)])[0])
             column = assignments.of(assignments.for_grade(tx, actor, placed, title, type, POINTS))
-            entry = scores.Entry(student_id, score * (column.max_points / 100), None, None)
+            entry = scores.Entry(student_id, weighting.points_of(score, column.max_points), None, None)
             _, after = scores.write(tx, actor.username, [(column, entry)], keep=True)
             stored = after[(column.id, student_id)]
             assert stored is not None  # an entry with points always leaves a score
@@ -452,7 +452,10 @@ class SqlGradeStore(SqlGradebook):
                     (row.title.casefold(), row.student_id): (
                         columns[row.title.casefold()],
                         scores.Entry(
-                            row.student_id, row.score * (columns[row.title.casefold()].max_points / 100), None, None
+                            row.student_id,
+                            weighting.points_of(row.score, columns[row.title.casefold()].max_points),
+                            None,
+                            None,
                         ),
                     )
                     for row in lines
@@ -484,7 +487,8 @@ class SqlGradeStore(SqlGradebook):
 def _unfiled(tx: Transaction, actor: Actor, grades: list[tuple[int, str, str, float]]) -> list[dict[str, Any]]:
     """Store (student_id, title, type, score) grades in no class, with their audit entries; as recorded.
 
-    A grade in no class has no assignment: its points are its score, out of 100.
+    A grade in no class has no assignment, so it keeps the rules grades had before assignments: its
+    title is free (each call adds a grade) and its points are its score, out of 100.
     """
     if not grades:
         return []
