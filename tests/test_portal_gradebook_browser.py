@@ -68,7 +68,7 @@ def test_a_teacher_types_a_whole_class_from_the_keyboard_and_saves_once(cluster,
         shot(page, "gradebook-column")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert page.url == cluster.portal + grid
+        assert page.url == cluster.portal + grid + f"#a-{quiz['id']}"  # back at the column saved
         # One page of the column, one submit: no page was loaded or posted in between.
         assert documents == [("POST", f"{grid}/assignments/new"), ("GET", column), ("POST", column), ("GET", grid)]
         assert page.inner_text(".flash") == "Saved 30 scores of Quiz 1."

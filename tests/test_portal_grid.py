@@ -257,7 +257,8 @@ def test_the_column_saves_thirty_scores_in_one_set_scores_call(grading):
     typed[f"comment-{students[2]['id']}"] = "Good work"
     del counting.calls[:]
     answer = post_fields(client, url, form_fields(page, "column-form"), **typed)
-    assert answer.status == 303 and answer.header("Location") == f"/classes/{klass['id']}"
+    # Back to the grid, at the column saved.
+    assert answer.status == 303 and answer.header("Location") == f"/classes/{klass['id']}#a-{quiz['id']}"
     assert counting.calls.count("Grades.set_scores") == 1
     assert [c for c in counting.calls if not c.startswith(("Sessions.", "Grades.list_assignments"))] == [
         "Grades.set_scores"

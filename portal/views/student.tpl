@@ -37,7 +37,8 @@
 % end
 <p class="back"><a href="/students">← All students</a></p>
 <h1>{{student['first_name']}} {{student['last_name']}}</h1>
-<p class="summary">Average: <strong id="average">{{one_decimal(student['average'])}}</strong>
+<p class="summary">Average (the plain mean of the scores below; a class's weighted average is on its grid):
+   <strong id="average">{{one_decimal(student['average'])}}</strong>
    · {{count(len(student['grades']))}} grade{{'' if len(student['grades']) == 1 else 's'}}</p>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Grades">
 <table id="grades">

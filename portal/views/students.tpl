@@ -22,6 +22,8 @@
   %   end
   % end
 </nav>
+<p class="summary">Average here is the plain mean of a student's scores, as percentages, over every class:
+a class's weighted average and letter are on its grid, under <a href="/classes">Classes</a>.</p>
 <div class="table-wrap" tabindex="0" role="region" aria-label="Students">
 <table id="students">
 %# Last name first, as the list sorts by name: "Carter, Nick" comes before "Stone, Emma".

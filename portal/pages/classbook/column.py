@@ -72,7 +72,9 @@ def save_column(class_id: str, assignment_id: str) -> str:
     if problems:
         return page(number, assignment_id, 400, posted=posted, problems=problems)
     if not entries:
-        flash.redirect(f"/classes/{number}", f"No scores of {assignment['title']} changed: nothing to save.")
+        flash.redirect(
+            f"/classes/{number}#a-{assignment['id']}", f"No scores of {assignment['title']} changed: nothing to save."
+        )
     try:
         saved = calls.grading(
             "Grades.set_scores", assignment_id=assignment["id"], scores=entries, request_id=forms.request_id()
@@ -98,7 +100,11 @@ def save_column(class_id: str, assignment_id: str) -> str:
     except NotFound:
         errors.not_found("That assignment was deleted meanwhile: nothing was saved.")
     done = saved.get("saved", len(entries)) if isinstance(saved, dict) else len(entries)
-    flash.redirect(f"/classes/{number}", f"Saved {done} score{'' if done == 1 else 's'} of {assignment['title']}.")
+    # Back to the grid at this assignment's column, where the teacher was.
+    flash.redirect(
+        f"/classes/{number}#a-{assignment['id']}",
+        f"Saved {done} score{'' if done == 1 else 's'} of {assignment['title']}.",
+    )
 
 
 def page(
