@@ -21,7 +21,6 @@ compute with the same code.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -113,10 +112,12 @@ def letter(value: float | None, scale: Sequence[Mapping[str, Any]]) -> str | Non
 
 
 def _number(field: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidParams.field(field, f"must be a number from {low:g} to {high:g}")
+    # Compared before any conversion: JSON's integers have any size, and 10**400 is no float. NaN is in no range.
     if not low <= value <= high:
-        raise InvalidParams.field(field, f"must be from {low:g} to {high:g}, not {value:g}")
+        shown = f"{value:g}" if abs(value) < 1e15 else "so large a number"
+        raise InvalidParams.field(field, f"must be from {low:g} to {high:g}, not {shown}")
     return float(value)
 
 
