@@ -124,6 +124,10 @@ def _number(field: str, value: Any, low: float, high: float) -> float:
 def _name(field: str, value: Any, longest: int) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > longest:
         raise InvalidParams.field(field, f"must be text of 1-{longest} characters")
+    # As every other name (validation.text): a name is shown in one-line fields, a page's text and a CSV cell,
+    # and a category's is copied into its scores, where PostgreSQL refuses a NUL.
+    if not value.strip().isprintable():
+        raise InvalidParams.field(field, "must not contain control characters")
     return value.strip()
 
 
