@@ -140,6 +140,8 @@ def for_grade(
     tx: Transaction, actor: Actor, class_id: int, title: str, category: str, max_points: float
 ) -> dict[str, Any]:
     """The class's assignment of ``title``, made with ``category`` and ``max_points`` when it has none."""
+    # Locked before it is read: the caller makes points of a percentage with its max_points.
+    scores.lock_class(tx, class_id)
     existing = titled(tx.rows, class_id, title)
     if existing is not None:
         return existing
