@@ -38,6 +38,7 @@ BENCHMARKS = [
     ("portal_pages", "Portal pages and the portal's own overhead"),
     ("sign_in", "Signing in: Sessions.sign_in and Sessions.check latency"),
     ("portal_classes", "Signed-in pages at 10,000 students in 300 classes, and what the session check adds"),
+    ("gradebook", "Gradebook: a class's grid, a column of 40 scores and a grid file, alone and among 10,000"),
     ("load_faults", "Load with faults: 60 s, 16 clients, each of two grading instances killed, log service stopped"),
 ]
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"

@@ -283,7 +283,9 @@ def test_export_then_import_round_trip(tmp_path, browser):
         after = {
             s["id"]: [(g["title"], g["type"], g["score"]) for g in s["grades"]] for s in grading.Grades.get_students()
         }
-        assert after == {sid: grades + grades for sid, grades in before.items()}
+        # The sample class's students have one score per assignment: importing them again changes nothing.
+        # Zoë is in no class, where each line adds a grade, as before assignments.
+        assert after == {sid: grades * (2 if sid == odd["id"] else 1) for sid, grades in before.items()}
         # A file with a mistake: the line and the field are named, and nothing is imported.
         bad = tmp_path / "bad.csv"
         bad.write_text("student_id,title,type,score\n1,Fine,Quiz,50\n1,Wrong,Quiz,500\n")
@@ -291,7 +293,7 @@ def test_export_then_import_round_trip(tmp_path, browser):
         page.click("button:has-text('Import')")
         assert "Line 3, score: must be a number from 0 to 100. Nothing was imported." in page.inner_text(".problem")
         shot(page, "import-refused")
-        assert grading.Grades.count_students() == 6 and len(grading.Grades.get_student(1)["grades"]) == 6
+        assert grading.Grades.count_students() == 6 and len(grading.Grades.get_student(1)["grades"]) == 3
         context.close()
     finally:
         processes.cleanup()

@@ -74,18 +74,25 @@ def answered(stored: dict[str, Any]) -> dict[str, Any]:
     return grade((stored["id"], stored["title"], stored["type"], stored["score"], stored["class_id"]))
 
 
-def current(tx: Transaction, class_id: int, student_ids: Sequence[int]) -> dict[tuple[int, int], dict[str, Any]]:
-    """The stored scores of ``student_ids`` in the class, by (assignment id, student id), locked until the
-    transaction ends."""
+def current(
+    tx: Transaction, class_id: int, student_ids: Sequence[int], assignment_ids: Sequence[int] = ()
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """The stored scores of ``student_ids`` in the class (on ``assignment_ids``, if given: saving one column
+    then reads 40 rows, not the 2,400 of the students' every score), by (assignment id, student id), locked
+    until the transaction ends."""
     found: dict[tuple[int, int], dict[str, Any]] = {}
     ids = sorted(set(student_ids))
+    columns = sorted(set(assignment_ids))
+    which = f" AND assignment_id IN ({', '.join('?' * len(columns))})" if 0 < len(columns) <= CHUNK else ""
+    if not which:
+        columns = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         marks = ", ".join("?" * len(chunk))
         for row in tx.rows(
-            f"SELECT {COLUMNS} FROM grades WHERE class_id = ? AND assignment_id IS NOT NULL "
+            f"SELECT {COLUMNS} FROM grades WHERE class_id = ? AND assignment_id IS NOT NULL{which} "
             f"AND student_id IN ({marks}) ORDER BY id{tx.locking}",
-            (class_id, *chunk),
+            (class_id, *columns, *chunk),
         ):
             stored = recorded(row)
             found[(int(stored["assignment_id"]), stored["student_id"])] = stored
@@ -138,7 +145,7 @@ def write(
         return 0, {}
     class_id = items[0][0].class_id
     lock_class(tx, class_id)
-    stored = current(tx, class_id, [entry.student_id for _, entry in items])
+    stored = current(tx, class_id, [entry.student_id for _, entry in items], [a.id for a, _ in items])
     if was:
         conflicts = [
             {"assignment_id": aid, "student_id": sid, **as_shown(stored.get((aid, sid)))}
@@ -149,6 +156,7 @@ def write(
             raise Conflict(f"{len(conflicts)} scores were changed since the form was opened", {"conflicts": conflicts})
     after: dict[tuple[int, int], dict[str, Any] | None] = {}
     inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
     changed = 0
     for assignment, entry in items:
         pair = (assignment.id, entry.student_id)
@@ -172,13 +180,14 @@ def write(
         if (before["points"], before["mark"], before["comment"], before["score"]) == values:
             after[pair] = before
             continue
-        row = tx.rows(
-            f"UPDATE grades SET points = ?, mark = ?, comment = ?, score = ? WHERE id = ? RETURNING {COLUMNS}",
-            (*values, before["id"]),
-        )[0]
-        after[pair] = recorded(row)
-        audit.record(tx, user, "update", "grade", before["id"], class_id, before, after[pair])
-        changed += 1
+        updates.append((before["id"], *values))
+    if updates:
+        changed += len(updates)
+        olds = {old["id"]: old for old in stored.values()}
+        updated = _update(tx, updates)
+        for row in updated:
+            after[(int(row["assignment_id"]), row["student_id"])] = row
+        audit.record_many(tx, user, "update", "grade", [(row["id"], class_id, olds[row["id"]], row) for row in updated])
     if inserts:
         ids = tx.insert_grades(inserts)
         made = [recorded((gid, *row)) for gid, row in zip(ids, inserts, strict=True)]
@@ -187,3 +196,24 @@ def write(
         audit.record_many(tx, user, "create", "grade", [(new["id"], class_id, None, new) for new in made])
         changed += len(made)
     return changed, after
+
+
+def _update(tx: Transaction, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Set (id, points, mark, comment, score) of many scores in a statement per 500; each as recorded after.
+
+    One statement, not one a score: on PostgreSQL each statement is a round trip (40 of them made
+    most of a column's save), and its totals trigger then runs once. The casts give the VALUES list
+    its types on PostgreSQL; SQLite reads them as the same affinities.
+    """
+    changed: list[dict[str, Any]] = []
+    number = "CAST(? AS DOUBLE PRECISION)"
+    value = f"(CAST(? AS BIGINT), {number}, CAST(? AS TEXT), CAST(? AS TEXT), {number})"
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        sql = (
+            f"WITH v (id, points, mark, comment, score) AS (VALUES {', '.join([value] * len(chunk))}) "
+            "UPDATE grades SET points = v.points, mark = v.mark, comment = v.comment, score = v.score "
+            f"FROM v WHERE grades.id = v.id RETURNING {', '.join('grades.' + c.strip() for c in COLUMNS.split(','))}"
+        )
+        changed += [recorded(row) for row in tx.rows(sql, tuple(item for row in chunk for item in row))]
+    return sorted(changed, key=lambda row: row["id"])
