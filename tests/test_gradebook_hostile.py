@@ -281,7 +281,6 @@ def grid_file(school: School, *cells: tuple[str, str]) -> str:
 
 SCORES_OF = "SELECT a.max_points, g.points FROM grades g JOIN assignments a ON a.id = g.assignment_id WHERE a.id = ?"
 CLASS_LOCK = "SELECT id FROM classes WHERE id = ? FOR UPDATE"
-SCORES_LOCK = "SELECT id FROM grades WHERE assignment_id = ? FOR UPDATE"
 
 
 @pytest.mark.parametrize("new_column", [False, True], ids=["same-columns", "with-a-new-column"])
@@ -307,42 +306,42 @@ def test_an_import_confirmed_while_a_score_is_saved_is_409_with_the_new_preview(
     assert pg.grades.gradebook(pg.klass)["students"][0]["scores"][str(quiz)]["points"] == 6
 
 
+def column_during_an_import(school: School, method: str, params: dict[str, Any]) -> tuple[Any, Any, int]:
+    """``method`` on the column Essay while an import writes Quiz 1 (a score of ada's changed) and Essay (a
+    new score of ada's, 50 points), made its difference and holds the class; the import's result and the
+    method's, and Essay's id.
+
+    A second connection holds ada's score on Quiz 1: the import, which locks the scores it saves after
+    it has locked the class, waits there until the method has finished or waits too.
+    """
+    with acting_as("tia"):
+        quiz = school.grades.add_assignment(school.klass, "Quiz 1", "Quiz", 10)["id"]
+        essay = school.grades.add_assignment(school.klass, "Essay", "Homework", 100)["id"]
+        school.grades.set_scores(quiz, [{"student_id": school.ada, "points": 4}])
+    text = grid_file(school, ("Quiz 1", "8"), ("Essay", "50"))
+    token = school.call("import_gradebook", class_id=school.klass, csv_text=text)["token"]
+    confirmed = {"class_id": school.klass, "csv_text": text, "confirm": True, "expected": token}
+    scores = "SELECT id FROM grades WHERE assignment_id = ? FOR UPDATE"
+    with ThreadPoolExecutor(2) as pool, holding(school.store_url, scores, (quiz,)) as holder:
+        applied = started(pool, school, holder, "import_gradebook", confirmed)
+        other = started(pool, school, holder, method, {"assignment_id": essay, **params})
+        holder.rollback()
+        return settled(applied), settled(other), essay
+
+
 def test_lowering_an_assignments_points_during_an_import_leaves_no_score_above_them(pg):
     # update_assignment checked for scores above the new points under the assignment's lock only, and an
     # import writes under the class's: a score of 50 landed on a 10-point assignment.
-    with acting_as("tia"):
-        essay = pg.grades.add_assignment(pg.klass, "Essay", "Homework", 100)["id"]
-        other = pg.grades.add_assignment(pg.klass, "Other", "Quiz", 10)["id"]
-        pg.grades.set_scores(other, [{"student_id": pg.ada, "points": 1}])
-    text = grid_file(pg, ("Essay", "50"))
-    token = pg.call("import_gradebook", class_id=pg.klass, csv_text=text)["token"]
-    confirmed = {"class_id": pg.klass, "csv_text": text, "confirm": True, "expected": token}
-    with ThreadPoolExecutor(2) as pool, holding(pg.store_url, SCORES_LOCK, (other,)) as holder:
-        # The import locks the class, then ada's scores: it waits for ``holder`` with the class locked.
-        applied = started(pool, pg, holder, "import_gradebook", confirmed)
-        lowered = started(pool, pg, holder, "update_assignment", {"assignment_id": essay, "max_points": 10})
-        holder.rollback()
-        results = settled(applied), settled(lowered)
+    imported, lowered, essay = column_during_an_import(pg, "update_assignment", {"max_points": 10})
     stored = execute(pg.store_url, SCORES_OF, (essay,))
-    assert stored and all(points <= top for top, points in stored), (stored, results)
+    assert stored and all(points <= top for top, points in stored), (stored, imported, lowered)
 
 
 def test_deleting_an_assignment_during_an_import_is_no_internal_error(pg):
     # delete_assignment took no lock the import holds: it deleted the column the import was writing,
     # whose new score then failed its foreign key (-32603).
-    with acting_as("tia"):
-        essay = pg.grades.add_assignment(pg.klass, "Essay", "Homework", 100)["id"]
-        other = pg.grades.add_assignment(pg.klass, "Other", "Quiz", 10)["id"]
-        pg.grades.set_scores(other, [{"student_id": pg.ada, "points": 1}])
-    text = grid_file(pg, ("Essay", "50"))
-    token = pg.call("import_gradebook", class_id=pg.klass, csv_text=text)["token"]
-    confirmed = {"class_id": pg.klass, "csv_text": text, "confirm": True, "expected": token}
-    with ThreadPoolExecutor(2) as pool, holding(pg.store_url, SCORES_LOCK, (other,)) as holder:
-        applied = started(pool, pg, holder, "import_gradebook", confirmed)
-        deleted = started(pool, pg, holder, "delete_assignment", {"assignment_id": essay})
-        holder.rollback()
-        imported, removed = settled(applied), settled(deleted)
-    assert imported == {"saved": 1, "assignments": 0, "students": 0}, imported
+    imported, removed, essay = column_during_an_import(pg, "delete_assignment", {})
+    assert imported == {"saved": 2, "assignments": 0, "students": 0}, imported
     assert removed is True, removed
     assert execute(pg.store_url, "SELECT COUNT(*) FROM grades WHERE assignment_id = ?", (essay,)) == [(0,)]
 
