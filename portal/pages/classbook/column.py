@@ -171,7 +171,8 @@ def read_rows() -> dict[int, tuple[dict[str, str], dict[str, str]]]:
         if student_id is None or student_id in rows:
             continue
         typed = {name: forms.field(f"{name}-{student_id}") for name in FIELDS}
-        was = {name: forms.field(f"was_{name}-{student_id}") for name in FIELDS}
+        # A browser sends a hidden field's line breaks as CRLF: the comment as stored has LF.
+        was = {name: forms.field(f"was_{name}-{student_id}").replace("\r\n", "\n") for name in FIELDS}
         rows[student_id] = (typed, was)
     return rows
 
@@ -188,6 +189,8 @@ def to_entry(
     if mark is not None and mark not in MARKS:
         problems["mark"] = "must be none, missing, excused or late"
     comment = typed["comment"].strip() or None
+    if comment is not None and kept_comment(typed["comment"], was["comment"]):
+        comment = was["comment"].strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
         problems["comment"] = f"must be at most {MAX_COMMENT} characters"
     if problems or same(typed, was):
@@ -203,12 +206,18 @@ def to_entry(
 
 def same(typed: dict[str, str], was: dict[str, str]) -> bool:
     """True if a row holds what it was opened with: the same points (``8`` is ``8.0``), mark and comment."""
-    if typed["mark"] != was["mark"] or typed["comment"].strip() != was["comment"].strip():
+    if typed["mark"] != was["mark"] or not kept_comment(typed["comment"], was["comment"]):
         return False
     a, b = typed["points"].strip(), was["points"].strip()
     if a == b:
         return True
     return a != "" and b != "" and parse_score(a) is not None and parse_score(a) == parse_score(b)
+
+
+def kept_comment(typed: str, was: str) -> bool:
+    """True if the comment typed is the one the row was opened with: as stored, or as its one-line field
+    showed it (a browser drops an input's line breaks; grading keeps those of a comment given by the API)."""
+    return typed.strip() in (was.strip(), was.replace("\r", "").replace("\n", "").strip())
 
 
 def shown(score: dict[str, Any] | None) -> dict[str, str]:

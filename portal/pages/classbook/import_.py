@@ -196,12 +196,18 @@ def _page(
     anything and has no errors.
 
     Without ``add_students`` the rows of students not on the roster are left out (grading skips them),
-    so their scores are not listed as new ones.
+    so their scores are not listed as new or changed ones: a new student's by the row's line, a student of
+    another class's by their id (the per-grade CSV names them on each of their lines, the preview once).
     """
     new_students = found.get("new_students") or []
-    left_out = set() if add_students else {s.get("line") for s in new_students}
-    new_scores = [s for s in found.get("new_scores") or [] if s.get("line") not in left_out]
-    changed_scores = found.get("changed_scores") or []
+    lines = set() if add_students else {s.get("line") for s in new_students if s.get("student_id") is None}
+    ids = set() if add_students else {s.get("student_id") for s in new_students} - {None}
+
+    def kept(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [s for s in scores if s.get("line") not in lines and s.get("student_id") not in ids]
+
+    new_scores = kept(found.get("new_scores") or [])
+    changed_scores = kept(found.get("changed_scores") or [])
     changes = bool(new_scores or changed_scores or found.get("new_assignments") or (new_students and add_students))
     return render(
         "grid_preview.tpl",

@@ -56,9 +56,19 @@ def of_class(read: rules.Read, class_id: int) -> list[dict[str, Any]]:
 
 
 def usable(tx: Transaction, actor: Actor, assignment_id: int) -> dict[str, Any]:
-    """The assignment, locked until the transaction ends; ``refused`` unless the actor may use its class."""
+    """The assignment, locked until the transaction ends; ``refused`` unless the actor may use its class.
+
+    Its class's row is locked first (``scores.lock_class``), as by every writer of the class's scores
+    and assignments: an import holds it from its preview's check to its last score, so a change of
+    points or a delete waits for it instead of changing a column under it; and writers that lock
+    both take them in one order, the class, then the assignment.
+    """
+    owner = tx.rows("SELECT class_id FROM assignments WHERE id = ?", (assignment_id,))
+    if not owner or not rules.may_use_class(tx.rows, actor, int(owner[0][0])):
+        raise rules.refused(actor, "assignment_id", assignment_id)
+    scores.lock_class(tx, int(owner[0][0]))
     found = tx.rows(f"SELECT {COLUMNS} FROM assignments WHERE id = ?{tx.locking}", (assignment_id,))
-    if not found or not rules.may_use_class(tx.rows, actor, int(found[0][1])):
+    if not found:  # deleted while this waited for the class
         raise rules.refused(actor, "assignment_id", assignment_id)
     return as_dict(found[0])
 
@@ -130,6 +140,8 @@ def for_grade(
     tx: Transaction, actor: Actor, class_id: int, title: str, category: str, max_points: float
 ) -> dict[str, Any]:
     """The class's assignment of ``title``, made with ``category`` and ``max_points`` when it has none."""
+    # Locked before it is read: the caller makes points of a percentage with its max_points.
+    scores.lock_class(tx, class_id)
     existing = titled(tx.rows, class_id, title)
     if existing is not None:
         return existing

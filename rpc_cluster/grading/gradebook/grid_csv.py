@@ -38,6 +38,9 @@ from ..storage.protocol import GRADE_TYPES
 
 # Grades.import_grades' bound. 50,000 rows of 20 cells (6 MB) read in 3.5 s on the 2-core development machine.
 _MAX_LINES = 50_000
+# As many scores as import_grades' lines: the preview lists each one (some 150 bytes of JSON), and a file of
+# tiny cells holds millions (2,000 columns of "1," in 8 MiB), whose preview went past the response limit.
+_MAX_SCORES = 50_000
 _MAX_COLUMNS = 2_000
 # An error shows at most this much of the value it is about.
 _SHOWN = 100
@@ -119,8 +122,8 @@ class Parsed:
 def parse(text: str) -> Parsed:
     """The gradebook in ``text`` (either shape), and every error in it.
 
-    A file larger than the limits (50,000 data lines, 2,000 columns), an empty one or one whose header is
-    neither shape gives that one error and nothing else; a break in the CSV's quoting ends the reading there.
+    A file larger than the limits (50,000 data lines, 2,000 columns, 50,000 scores), an empty one or one whose
+    header is neither shape gives that one error and nothing else; a break in the CSV's quoting ends the reading there.
     """
     records = _records(text)
     try:
@@ -146,6 +149,9 @@ def parse(text: str) -> Parsed:
                 limit = "has more than 50,000 lines of scores: split the file into several imports"
                 return _refused(reading.shape, CellError(record.line, "", "", limit))
             reading.add(record)
+            if reading.scores > _MAX_SCORES:
+                limit = "has more than 50,000 scores: split the file into several imports"
+                return _refused(reading.shape, CellError(record.line, "", "", limit))
     except _BrokenCsv as exc:
         reading.errors.append(exc.error())
     return reading.parsed()
@@ -210,6 +216,8 @@ class _Grid:
         # (position, title, title key) of each assignment column whose title is right.
         self.columns: list[tuple[int, str, str]] = []
         self.rows: list[GridRow] = []
+        #: How many cells of the rows hold a score.
+        self.scores = 0
         self.seen: dict[int, int] = {}  # student id -> the line naming it
         positions: dict[str, int] = {}  # title key -> its column
         for position, title in enumerate(names[3:], 3):
@@ -268,6 +276,7 @@ class _Grid:
                     cells[key] = cell
         if known:
             self.rows.append(GridRow(line, student_id, first, last, cells))
+            self.scores += len(cells)
 
     def parsed(self) -> Parsed:
         return Parsed("grid", self.titles, self.rows, {}, self.errors)
@@ -288,6 +297,8 @@ class _Grades:
         self.titles: list[str] = []
         self.types: dict[str, str] = {}
         self.rows: list[GridRow] = []
+        #: How many lines hold a score (one each).
+        self.scores = 0
         self.seen: dict[tuple[int, str], int] = {}  # (student id, title key) -> its line
 
     def add(self, record: _Record) -> None:
@@ -319,6 +330,7 @@ class _Grades:
             self.titles.append(title)
             self.types[key] = kind
         self.rows.append(GridRow(line, student_id, "", "", {key: Cell(percent, None, True)}))
+        self.scores += 1
 
     def parsed(self) -> Parsed:
         return Parsed("grades", self.titles, self.rows, self.types, self.errors)

@@ -161,6 +161,10 @@ def apply(
     Refused with nothing written: errors (InvalidParams whose data is the preview), or a
     difference whose token is not ``expected`` (Conflict whose data is the new preview).
     """
+    # The class locked before the difference is made: a score saved meanwhile (set_scores locks the class
+    # too) is either in it, so the token tells, or waits for this transaction.
+    rules.require_class(tx.rows, actor, class_id)
+    scores.lock_class(tx, class_id)
     preview = difference(tx.rows, actor, class_id, parsed)
     if preview["errors"]:
         first = preview["errors"][0]

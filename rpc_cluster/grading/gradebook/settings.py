@@ -20,6 +20,23 @@ if TYPE_CHECKING:
     from ..storage.sql_writes import Transaction
 
 
+# An assignment's columns, as assignments.COLUMNS (which imports this module) reads them.
+_COLUMNS = "id, class_id, title, category, max_points, due"
+
+
+def _assignment(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An assignment as the audit records it (assignments.as_dict), from a row of _COLUMNS."""
+    aid, class_id, title, category, max_points, due = row
+    return {
+        "id": int(aid),
+        "class_id": int(class_id),
+        "title": title,
+        "category": category,
+        "max_points": float(max_points),
+        "due": due,
+    }
+
+
 def _loaded(text: str | None, default: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     return [dict(item) for item in default] if text is None else list(json.loads(text))
 
@@ -64,6 +81,13 @@ def set_categories(tx: Transaction, actor: Actor, class_id: int, wanted: list[di
         if new_name != category:
             moves.append((category, new_name))
     if moves:
+        # Each moved assignment is changed: its own history says so, as update_assignment's would.
+        renames = dict(moves)
+        moved = [
+            _assignment(row)
+            for row in tx.rows(f"SELECT {_COLUMNS} FROM assignments WHERE class_id = ? ORDER BY id", (class_id,))
+            if row[3] in renames
+        ]
         # One statement for all of them: renamed one after the other, two names swapped would end as one.
         cases = " ".join("WHEN ? THEN ?" for _ in moves)
         names = tuple(name for move in moves for name in move)
@@ -75,6 +99,13 @@ def set_categories(tx: Transaction, actor: Actor, class_id: int, wanted: list[di
             f"UPDATE grades SET type = CASE type {cases} ELSE type END "
             "WHERE assignment_id IN (SELECT id FROM assignments WHERE class_id = ?)",
             (*names, class_id),
+        )
+        audit.record_many(
+            tx,
+            actor.username,
+            "update",
+            "assignment",
+            [(a["id"], class_id, a, {**a, "category": renames[a["category"]]}) for a in moved],
         )
     if stored != before:
         tx.rows("UPDATE classes SET categories = ? WHERE id = ?", (json.dumps(stored), class_id))

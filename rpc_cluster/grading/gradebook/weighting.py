@@ -21,7 +21,6 @@ compute with the same code.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -113,16 +112,22 @@ def letter(value: float | None, scale: Sequence[Mapping[str, Any]]) -> str | Non
 
 
 def _number(field: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidParams.field(field, f"must be a number from {low:g} to {high:g}")
+    # Compared before any conversion: JSON's integers have any size, and 10**400 is no float. NaN is in no range.
     if not low <= value <= high:
-        raise InvalidParams.field(field, f"must be from {low:g} to {high:g}, not {value:g}")
+        shown = f"{value:g}" if abs(value) < 1e15 else "so large a number"
+        raise InvalidParams.field(field, f"must be from {low:g} to {high:g}, not {shown}")
     return float(value)
 
 
 def _name(field: str, value: Any, longest: int) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > longest:
         raise InvalidParams.field(field, f"must be text of 1-{longest} characters")
+    # As every other name (validation.text): a name is shown in one-line fields, a page's text and a CSV cell,
+    # and a category's is copied into its scores, where PostgreSQL refuses a NUL.
+    if not value.strip().isprintable():
+        raise InvalidParams.field(field, "must not contain control characters")
     return value.strip()
 
 
