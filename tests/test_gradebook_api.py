@@ -661,3 +661,38 @@ def test_add_grade_sets_a_score_on_the_assignment_of_its_title(school):
     assert field_of(two) == "class_id"
     assert g.add_grade(ada, "Lab 2", "Test", 70, class_id=other)["class_id"] == other
     assert [a["title"] for a in g.list_assignments(other)] == ["Lab 2"]
+
+
+def test_categories_and_a_scale_saved_from_a_stale_form_change_nothing(school):
+    class_id = school.grades.add_class("Stale", "tia")["id"]
+    opened = school.grades.gradebook(class_id)["categories"]
+    theirs = [{"name": "Quiz", "weight": 60}, {"name": "Test", "weight": 40}]
+    school.grades.set_categories(class_id, theirs, expected=opened)  # the first save of the form: applied
+    mine = [{"name": "Quiz", "weight": 50}, {"name": "Test", "weight": 50}]
+    before = school.audit_entries()
+    error = refused(school.grades.set_categories, class_id, mine, expected=opened)  # opened before theirs
+    assert error.code == 409 and error.data == {
+        "categories": [{"name": "Quiz", "weight": 60.0}, {"name": "Test", "weight": 40.0}]
+    }
+    assert school.grades.gradebook(class_id)["categories"] == error.data["categories"]
+    assert school.audit_entries() == before
+    stored = school.grades.set_scale(
+        class_id, [{"letter": "P", "min": 50}, {"letter": "F", "min": 0}], expected=DEFAULT_SCALE
+    )
+    error = refused(school.grades.set_scale, class_id, DEFAULT_SCALE, expected=DEFAULT_SCALE)
+    assert error.code == 409 and error.data == stored
+    for bad in ("Quiz", [{"name": "Quiz"}], [{"name": 1, "weight": 1}], [{"name": "Q", "weight": 10**400}]):
+        assert field_of(refused(school.grades.set_categories, class_id, mine, expected=bad)) == "expected"
+
+
+def test_an_assignment_whose_scores_changed_since_the_confirmation_is_not_deleted(school):
+    class_id = school.grades.add_class("Deleting", "tia")["id"]
+    (ada,) = school.students(class_id, "Ada Lovelace")
+    quiz = school.grades.add_assignment(class_id, "Quiz", "Quiz", 10)
+    error = refused(school.grades.delete_assignment, quiz["id"], scored=1)  # it has none
+    assert error.code == 409 and error.data == {**quiz, "scored": 0}
+    school.grades.set_scores(quiz["id"], [{"student_id": ada, "points": 7}])
+    assert refused(school.grades.delete_assignment, quiz["id"], scored=0).code == 409
+    assert [a["id"] for a in school.grades.list_assignments(class_id)] == [quiz["id"]]
+    assert school.grades.delete_assignment(quiz["id"], scored=1) is True
+    assert school.grades.list_assignments(class_id) == []

@@ -224,7 +224,7 @@ def test_new_columns_are_assignments_and_new_rows_are_students_only_when_asked(p
         ],
         "new_assignments": [lab],
         "new_students": [
-            {"line": 3, "student_id": None, "first_name": "Dan", "last_name": "Doe"},
+            {"line": 3, "student_id": None, "first_name": "Dan", "last_name": "Doe", "same_name": []},
             {"line": 4, "student_id": eve, "first_name": "Eve", "last_name": "Else"},
         ],
         "unchanged": 0,
@@ -307,3 +307,19 @@ def test_todays_per_grade_file_previews_and_applies_as_percentages(physics):
         again = g.import_gradebook(p.class_id, grades)
     assert again == {"token": again["token"], **NOTHING, "unchanged": 5}
     assert p.cells()[p.bo][str(p.q1)] == cell(6.0, "late")
+
+
+def test_a_new_students_row_of_a_name_on_the_roster_says_so_and_errors_come_in_the_files_order(physics):
+    # A file of names without ids, as a teacher might write one, imported twice.
+    text = "student_id,first_name,last_name,Q1\n,Dan,Doe,5\n"
+    with acting_as("tia"):
+        first = physics.grades.import_gradebook(physics.class_id, text)
+        assert first["new_students"][0]["same_name"] == []
+        physics.grades.import_gradebook(physics.class_id, text, True, True, first["token"])
+        dan = next(s["id"] for s in physics.grades.gradebook(physics.class_id)["students"] if s["first_name"] == "Dan")
+        again = physics.grades.import_gradebook(physics.class_id, text.replace("Dan,Doe", "DAN,doe"))
+        assert again["new_students"][0]["same_name"] == [dan]
+        # Two bad cells of one line, and a bad id: by line, then left to right.
+        bad = f"student_id,first_name,last_name,Q1,H1\nx,Ada,Lovelace,,\n{physics.ada},Ada,Lovelace,99,bad\n"
+        errors = physics.grades.import_gradebook(physics.class_id, bad)["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [(2, "student_id"), (3, "Q1"), (3, "H1")]

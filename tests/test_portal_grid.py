@@ -379,8 +379,16 @@ def test_add_edit_and_delete_an_assignment(app, grading, school):
     # Delete: the confirmation says how many scores go with it.
     confirm = ada.get(f"/classes/{klass}/assignments/{essay['id']}/delete")
     assert confirm.status == 200 and "Its 1 score goes with it" in text_of(confirm)
-    deleted = ada.post(f"/classes/{klass}/assignments/{essay['id']}/delete", {"csrf_token": token})
-    assert deleted.status == 303 and "Deleted Essay and its 1 score." in text_of(ada.get(f"/classes/{klass}"))
+    shown = dict(form_fields(confirm, "delete-form"))
+    assert shown["scored"] == "1"
+    # A score entered after the confirmation was opened: nothing is deleted, and it asks again.
+    other = next(s for s in grading.Grades.gradebook(klass)["students"] if str(essay["id"]) not in s["scores"])
+    grading.Grades.set_scores(essay["id"], [{"student_id": other["id"], "points": 10}])
+    stale = ada.post(f"/classes/{klass}/assignments/{essay['id']}/delete", shown)
+    assert stale.status == 409 and "Its 2 scores go with it" in text_of(stale)
+    assert essay["id"] in [a["id"] for a in grading.Grades.list_assignments(klass)]
+    deleted = ada.post(f"/classes/{klass}/assignments/{essay['id']}/delete", dict(form_fields(stale, "delete-form")))
+    assert deleted.status == 303 and "Deleted Essay and its 2 scores." in text_of(ada.get(f"/classes/{klass}"))
     assert essay["id"] not in [a["id"] for a in grading.Grades.list_assignments(klass)]
     again = ada.post(f"/classes/{klass}/assignments/{essay['id']}/delete", {"csrf_token": token})
     assert again.status == 303 and "already deleted" in text_of(ada.get(f"/classes/{klass}"))
@@ -446,6 +454,13 @@ def test_categories_and_letters(app, grading, school):
     )
     assert passed.status == 303
     assert grading.Grades.gradebook(klass)["scale"] == [{"letter": "P", "min": 50}, {"letter": "NP", "min": 0}]
+    # Two tabs: the second one saves weights opened before the first one's save, and is refused.
+    first, second = (dict(form_fields(ada.get(url), "categories-form")) for _ in range(2))
+    assert ada.post(url, dict(first, **{"weight-0": "30", "weight-1": "50"})).status == 303
+    stale = ada.post(url, dict(second, **{"weight-0": "50", "weight-1": "30"}))
+    assert stale.status == 409 and "Someone changed the class's categories since you opened this page" in text_of(stale)
+    assert 'name="weight-0" value="30"' in stale.text  # the form now shows them as they are
+    assert [c["weight"] for c in grading.Grades.gradebook(klass)["categories"]] == [30, 50, 20]
 
 
 # -- a student's report ------------------------------------------------------------------------------

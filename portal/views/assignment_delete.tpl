@@ -3,6 +3,9 @@
 % rebase('layout.tpl', title='Delete ' + assignment['title'] + ' · ' + klass['name'])
 <p class="back"><a href="{{base}}/assignments/{{assignment['id']}}">← {{assignment['title']}}</a></p>
 <h1>Delete this assignment?</h1>
+% if get('changed'):
+<p class="problem" role="alert">Scores were entered for it since you opened this page, so nothing was deleted. Here is what deleting it takes now.</p>
+% end
 <dl class="card facts">
   <dt>Class</dt><dd>{{klass['name']}}</dd>
   <dt>Title</dt><dd>{{assignment['title']}}</dd>
@@ -16,8 +19,9 @@
 % else:
 <p>No student has a score for it yet. It cannot be undone.</p>
 % end
-<form method="post" action="{{base}}/assignments/{{assignment['id']}}/delete" class="confirm">
+<form method="post" action="{{base}}/assignments/{{assignment['id']}}/delete" class="confirm" id="delete-form">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
+  <input type="hidden" name="scored" value="{{scored}}">
   <button type="submit" class="danger">Delete the assignment{{' and its scores' if scored else ''}}</button>
   <a href="{{base}}/assignments/{{assignment['id']}}">Cancel</a>
 </form>

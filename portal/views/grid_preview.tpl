@@ -85,7 +85,11 @@
   <thead><tr><th scope="col" class="num">Line</th><th scope="col">Student</th><th scope="col" class="num">Number</th></tr></thead>
   <tbody>
 %     for s in new_students:
-    <tr><td class="num">{{s.get('line')}}</td><td>{{student(s)}}</td><td class="num">{{s.get('student_id') if s.get('student_id') is not None else 'new'}}</td></tr>
+    <tr><td class="num">{{s.get('line')}}</td><td>{{student(s)}}
+      % for twin in s.get('same_name') or []:
+      <br><strong class="warning">A student of this name is on the roster already, number {{twin}}:</strong> with "add students" ticked, this row adds another one. To update that student, put {{twin}} in the row's student_id.
+      % end
+    </td><td class="num">{{s.get('student_id') if s.get('student_id') is not None else 'new'}}</td></tr>
 %     end
   </tbody>
 </table>

@@ -28,6 +28,7 @@
 <form method="post" action="{{base}}/settings" class="settings-form" id="categories-form" novalidate aria-labelledby="categories">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="part" value="categories">
+  <input type="hidden" name="opened" value="{{opened_categories}}">
   % form_problem(category_problems, 'categories-problem')
   <div class="table-wrap settings-wrap">
   <table id="categories-table" class="settings">
@@ -54,6 +55,7 @@
 <form method="post" action="{{base}}/settings#scale" class="settings-form" id="scale-form" novalidate aria-labelledby="scale">
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="part" value="scale">
+  <input type="hidden" name="opened" value="{{opened_scale}}">
   % form_problem(scale_problems, 'scale-problem')
   <div class="table-wrap settings-wrap">
   <table id="scale-table" class="settings">

@@ -128,9 +128,23 @@ def delete(class_id: str, assignment_id: str) -> str:
     if found is None:  # deleted already (a second click): nothing to do, and the page says so
         flash.redirect(f"/classes/{number}", "That assignment was already deleted.")
     try:
-        calls.grading("Grades.delete_assignment", assignment_id=wanted)
+        shown = forms.field("scored")  # how many scores the confirmation said go with it (0 counts too)
+        scored = int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 10 else None
+        calls.grading("Grades.delete_assignment", assignment_id=wanted, scored=scored)
     except NotFound:
         flash.redirect(f"/classes/{number}", "That assignment was already deleted.")
+    except Conflict as exc:
+        # Scores were entered since the confirmation was shown: ask again, with the number now.
+        now = exc.data if isinstance(exc.data, dict) else found
+        return render(
+            "assignment_delete.tpl",
+            409,
+            klass=gradebook_or_404(number)["class"],
+            assignment={**found, **now},
+            points_text=points_text,
+            due_text=due_text,
+            changed=True,
+        )
     scored = found.get("scored", 0)
     flash.redirect(
         f"/classes/{number}",

@@ -10,10 +10,11 @@ lowest average that earns it.
 
 from __future__ import annotations
 
+import json
 from types import MappingProxyType
 from typing import Any
 
-from rpc_cluster import InvalidParams, NotFound
+from rpc_cluster import Conflict, InvalidParams, NotFound
 
 from ...frame import calls, csrf, errors, flash, forms
 from ...frame.render import render
@@ -27,6 +28,10 @@ MOST_CATEGORIES = 12
 MOST_LETTERS = 15
 BLANK_ROWS = 3
 NOT_A_NUMBER = "must be a number from 0 to 100"
+CHANGED = (
+    "Someone changed the class's %s since you opened this page, so nothing was saved."
+    " The form shows them as they are now: make your change again."
+)
 # How a refusal names the field it is about.
 _FIELD_NAMES = MappingProxyType(
     {
@@ -82,14 +87,18 @@ def _save_categories(number: int) -> str:
         problems["form"] = "A class needs at least one category."
     if not problems:
         try:
-            calls.grading("Grades.set_categories", class_id=number, categories=categories)
+            calls.grading("Grades.set_categories", class_id=number, categories=categories, expected=_opened())
         except InvalidParams as exc:
             problems = {"form": said(exc)}
+        except Conflict:
+            return page(gradebook_or_404(number), 409, category_problems={"form": CHANGED % "categories"})
         except NotFound:
             errors.not_found(f"There is no class with id {number}.")
         else:
             flash.redirect(f"/classes/{number}/settings", "Saved the categories and their weights.")
-    return page(gradebook_or_404(number), 400, category_rows=rows, category_problems=problems)
+    book = gradebook_or_404(number)
+    opened = forms.field("opened")
+    return page(book, 400, category_rows=rows, category_problems=problems, opened_categories=opened)
 
 
 def _save_scale(number: int) -> str:
@@ -110,14 +119,17 @@ def _save_scale(number: int) -> str:
         problems["form"] = "The scale needs at least one letter, with 0 as its minimum."
     if not problems:
         try:
-            calls.grading("Grades.set_scale", class_id=number, scale=scale)
+            calls.grading("Grades.set_scale", class_id=number, scale=scale, expected=_opened())
         except InvalidParams as exc:
             problems = {"form": said(exc)}
+        except Conflict:
+            return page(gradebook_or_404(number), 409, scale_problems={"form": CHANGED % "letters"})
         except NotFound:
             errors.not_found(f"There is no class with id {number}.")
         else:
             flash.redirect(f"/classes/{number}/settings#scale", "Saved the letter scale.")
-    return page(gradebook_or_404(number), 400, scale_rows=rows, scale_problems=problems)
+    book = gradebook_or_404(number)
+    return page(book, 400, scale_rows=rows, scale_problems=problems, opened_scale=forms.field("opened"))
 
 
 def said(exc: InvalidParams) -> str:
@@ -136,8 +148,15 @@ def page(
     category_problems: dict[str, str] | None = None,
     scale_rows: list[dict[str, str]] | None = None,
     scale_problems: dict[str, str] | None = None,
+    opened_categories: str | None = None,
+    opened_scale: str | None = None,
 ) -> str:
-    """Both forms over the class's ``book``: each as stored, or (``*_rows``) as just posted, with its problems."""
+    """Both forms over the class's ``book``: each as stored, or (``*_rows``) as just posted, with its problems.
+
+    Each form carries what it was opened on (``opened``, JSON), which grading compares with the class's
+    settings when it is saved: a change someone made meanwhile is shown, not overwritten. A form shown
+    again with its problems keeps what it was first opened on.
+    """
     used: dict[str, int] = {}
     for assignment in book["assignments"]:
         key = assignment["category"].casefold()
@@ -157,6 +176,8 @@ def page(
         scale_rows=_trimmed(scale_rows),
         scale_problems=scale_problems or {},
         used=used,
+        opened_categories=opened_categories or json.dumps(book["categories"]),
+        opened_scale=opened_scale or json.dumps(book["scale"]),
     )
 
 
@@ -169,3 +190,13 @@ def _trimmed(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """A posted form's rows without the blank ones past the last filled row and BLANK_ROWS more."""
     last = max((i for i, row in enumerate(rows) if any(v.strip() for v in row.values())), default=-1)
     return rows[: last + 1 + BLANK_ROWS]
+
+
+def _opened() -> list[Any] | None:
+    """What the posted form was opened on (its ``opened`` field), for grading to compare; None if it is
+    unreadable (then the last save wins, as before the form carried it)."""
+    try:
+        shown = json.loads(forms.field("opened"))
+    except ValueError:
+        return None
+    return shown if isinstance(shown, list) else None

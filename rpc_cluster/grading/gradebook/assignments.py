@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ..storage.sql_writes import Transaction
 
 COLUMNS = "id, class_id, title, category, max_points, due"
+# The grid file's own columns (grid_csv): an assignment of such a title would lose its column to them.
+RESERVED = frozenset({"student_id", "first_name", "last_name", "average", "letter"})
 ORDER = "due IS NULL, due, id"
 _ADD = (
     "INSERT INTO assignments (class_id, title, title_key, category, max_points, due) "
@@ -81,6 +83,13 @@ def readable(read: rules.Read, actor: Actor, assignment_id: int) -> dict[str, An
     return as_dict(found[0])
 
 
+def free_title(title: str, field: str = "title") -> str:
+    """``title``, unless it is one of the grid file's own columns (RESERVED): InvalidParams naming ``field``."""
+    if title.casefold() in RESERVED:
+        raise InvalidParams.field(field, f"{title!r} is a column of the grid's file: give the assignment another title")
+    return title
+
+
 def titled(read: rules.Read, class_id: int, title: str) -> dict[str, Any] | None:
     """The class's assignment of that title (ignoring case), or None."""
     found = read(
@@ -101,6 +110,7 @@ def add(
     """A new assignment; Conflict (with the existing one) when the class has one of that title."""
     rules.require_class(tx.rows, actor, class_id)
     scores.lock_class(tx, class_id)
+    free_title(title)
     categories, _ = settings.read(tx.rows, class_id)
     category = settings.category_named(categories, category)
     existing = titled(tx.rows, class_id, title)
@@ -119,7 +129,7 @@ def for_grades(
     title); all in a few statements, however many (an import of 50,000 lines may name as many)."""
     scores.lock_class(tx, class_id)
     existing = {a["title"].casefold(): a for a in of_class(tx.rows, class_id)}
-    missing = [(key, title, kind) for key, (title, kind) in wanted.items() if key not in existing]
+    missing = [(key, free_title(title), kind) for key, (title, kind) in wanted.items() if key not in existing]
     if missing:
         categories, _ = settings.read(tx.rows, class_id)
         tx.insert_rows(
@@ -165,6 +175,8 @@ def update(
     if expected and any(before.get(key) != value for key, value in expected.items()):
         raise Conflict(f"assignment {assignment_id} was changed since the form was opened", before)
     after = dict(before)
+    if changes.get("title") is not None:
+        free_title(changes["title"])
     if changes.get("title") is not None and changes["title"] != before["title"]:
         other = titled(tx.rows, before["class_id"], changes["title"])
         if other is not None and other["id"] != assignment_id:
@@ -216,13 +228,21 @@ def update(
     return after
 
 
-def delete(tx: Transaction, actor: Actor, assignment_id: int) -> bool:
-    """Delete the assignment and its scores, each recorded in the audit; True."""
+def delete(tx: Transaction, actor: Actor, assignment_id: int, scored: int | None = None) -> bool:
+    """Delete the assignment and its scores, each recorded in the audit; True.
+
+    ``scored``: how many scores the caller's confirmation said go with it; if it has more or fewer
+    now (scores entered since), Conflict carries the assignment with its ``scored`` now.
+    """
     found = usable(tx, actor, assignment_id)
     removed = [
         scores.recorded(row)
         for row in tx.rows(f"SELECT {scores.COLUMNS} FROM grades WHERE assignment_id = ? ORDER BY id", (assignment_id,))
     ]
+    if scored is not None and scored != len(removed):
+        raise Conflict(
+            f"assignment {assignment_id} has {len(removed)} scores now, not {scored}", {**found, "scored": len(removed)}
+        )
     tx.rows("DELETE FROM grades WHERE assignment_id = ?", (assignment_id,))
     audit.record_many(tx, actor.username, "delete", "grade", [(s["id"], found["class_id"], s, None) for s in removed])
     tx.rows("DELETE FROM assignments WHERE id = ?", (assignment_id,))

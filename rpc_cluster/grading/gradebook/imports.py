@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ...core.errors import Conflict, InvalidParams
+from .. import search
 from ..access import Actor
 from ..storage.classes import rosters, rules
 from . import assignments, grid_csv, scores, settings, weighting
@@ -30,6 +31,8 @@ _SCORES = (
     "WHERE class_id = ? AND assignment_id IS NOT NULL"
 )
 _SHOWN = 100
+# Each shape's columns before (or, per grade, besides) the assignments', in the order a file has them.
+_FIXED = {"grid": ("student_id", "first_name", "last_name"), "grades": ("student_id", "title", "type", "score")}
 
 
 def _error(line: int, column: str, value: object, problem: str) -> dict[str, Any]:
@@ -78,7 +81,11 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
         sid = row.student_id
         first, last = row.first_name, row.last_name
         if sid is None:
-            new_students.append({"line": row.line, "student_id": None, "first_name": first, "last_name": last})
+            # A name the roster has already: the same file imported twice, or a row that lost its id.
+            twins = sorted(i for i, named in names.items() if _same(named, (first, last)))
+            new_students.append(
+                {"line": row.line, "student_id": None, "first_name": first, "last_name": last, "same_name": twins}
+            )
         elif sid not in roster:
             if sid not in outside:  # the per-grade CSV names a student on each of their lines: list them once
                 found = _names(read, [sid]) if rules.sees_student(read, actor, sid) else []
@@ -127,6 +134,9 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
                 changed.append(item)
             else:
                 unchanged += 1
+    # In the file's order, line by line and left to right, as the teacher reads it.
+    order = {name: place for place, name in enumerate(("", *_FIXED[parsed.shape], *parsed.titles))}
+    errors.sort(key=lambda error: (error["line"], order.get(error["column"], len(order))))
     preview = {
         "errors": errors,
         "new_scores": new_scores,
@@ -137,6 +147,11 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
     }
     digest = json.dumps({**preview, "class_id": class_id}, sort_keys=True, default=str)
     return {"token": hashlib.sha256(digest.encode()).hexdigest()[:32], **preview}
+
+
+def _same(one: tuple[str, str], other: tuple[str, str]) -> bool:
+    """Whether two (first, last) names are one, as a search finds them (ignoring case and accents)."""
+    return all(search.fold(a) == search.fold(b) for a, b in zip(one, other, strict=True))
 
 
 def _names(read: rules.Read, student_ids: list[int]) -> list[tuple[Any, ...]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ...core.errors import InvalidParams
+from ...core.errors import Conflict, InvalidParams
 from ..access import Actor
 from ..storage import audit
 from ..storage.classes import rules
@@ -58,10 +58,26 @@ def category_named(categories: list[dict[str, Any]], name: str, field: str = "ca
     raise InvalidParams.field(field, f"must be one of the class's categories: {names}")
 
 
-def set_categories(tx: Transaction, actor: Actor, class_id: int, wanted: list[dict[str, Any]]) -> dict[str, Any]:
-    """Give the class ``wanted`` (checked by ``weighting.categories``); ``{"categories": [...]}`` as stored."""
+def _still(kind: str, before: list[dict[str, Any]], expected: list[dict[str, Any]] | None) -> None:
+    """Conflict, carrying ``{kind: before}``, when a form opened on ``expected`` would overwrite a newer change."""
+    if expected is not None and expected != before:
+        raise Conflict(f"the class's {kind} were changed since the form was opened", {kind: before})
+
+
+def set_categories(
+    tx: Transaction,
+    actor: Actor,
+    class_id: int,
+    wanted: list[dict[str, Any]],
+    expected: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Give the class ``wanted`` (checked by ``weighting.categories``); ``{"categories": [...]}`` as stored.
+
+    ``expected``: the categories the caller's form showed; if the class has others now, Conflict.
+    """
     rules.require_class(tx.rows, actor, class_id)
     before, _ = read(tx.rows, class_id)
+    _still("categories", before, expected)
     stored = [{"name": entry["name"], "weight": entry["weight"]} for entry in wanted]
     # A used category's name after the change: the one renaming it ("was"), else the spelling of the
     # entry that keeps it (the case of a name may change: its assignments take the new spelling).
@@ -115,10 +131,20 @@ def set_categories(tx: Transaction, actor: Actor, class_id: int, wanted: list[di
     return {"categories": stored}
 
 
-def set_scale(tx: Transaction, actor: Actor, class_id: int, wanted: list[dict[str, Any]]) -> dict[str, Any]:
-    """Give the class the letter scale ``wanted`` (checked by ``weighting.scale``); ``{"scale": [...]}``."""
+def set_scale(
+    tx: Transaction,
+    actor: Actor,
+    class_id: int,
+    wanted: list[dict[str, Any]],
+    expected: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Give the class the letter scale ``wanted`` (checked by ``weighting.scale``); ``{"scale": [...]}``.
+
+    ``expected``: the scale the caller's form showed; if the class has another now, Conflict.
+    """
     rules.require_class(tx.rows, actor, class_id)
     _, before = read(tx.rows, class_id)
+    _still("scale", before, expected)
     if wanted != before:
         tx.rows("UPDATE classes SET scale = ? WHERE id = ?", (json.dumps(wanted), class_id))
         audit.record(tx, actor.username, "update", "class", class_id, class_id, {"scale": before}, {"scale": wanted})

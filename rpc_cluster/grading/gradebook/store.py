@@ -68,8 +68,8 @@ class SqlGradebook(abc.ABC):
     ) -> dict[str, Any]:
         return self._transaction(lambda tx: assignments.update(tx, actor, assignment_id, changes, expected))
 
-    def delete_assignment(self, assignment_id: int, *, actor: Actor = SERVICE) -> bool:
-        return self._transaction(lambda tx: assignments.delete(tx, actor, assignment_id))
+    def delete_assignment(self, assignment_id: int, scored: int | None = None, *, actor: Actor = SERVICE) -> bool:
+        return self._transaction(lambda tx: assignments.delete(tx, actor, assignment_id, scored))
 
     def list_assignments(self, class_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         rules.require_class(self._read, actor, class_id)
@@ -77,12 +77,24 @@ class SqlGradebook(abc.ABC):
         return [{**a, "scored": scored.get(a["id"], 0)} for a in assignments.of_class(self._read, class_id)]
 
     def set_categories(
-        self, class_id: int, categories: list[dict[str, Any]], *, actor: Actor = SERVICE
+        self,
+        class_id: int,
+        categories: list[dict[str, Any]],
+        expected: list[dict[str, Any]] | None = None,
+        *,
+        actor: Actor = SERVICE,
     ) -> dict[str, Any]:
-        return self._transaction(lambda tx: settings.set_categories(tx, actor, class_id, categories))
+        return self._transaction(lambda tx: settings.set_categories(tx, actor, class_id, categories, expected))
 
-    def set_scale(self, class_id: int, scale: list[dict[str, Any]], *, actor: Actor = SERVICE) -> dict[str, Any]:
-        return self._transaction(lambda tx: settings.set_scale(tx, actor, class_id, scale))
+    def set_scale(
+        self,
+        class_id: int,
+        scale: list[dict[str, Any]],
+        expected: list[dict[str, Any]] | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        return self._transaction(lambda tx: settings.set_scale(tx, actor, class_id, scale, expected))
 
     def set_scores(
         self,

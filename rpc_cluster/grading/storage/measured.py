@@ -252,19 +252,35 @@ class MeasuredStore:
             "update_assignment", lambda: self.store.update_assignment(assignment_id, changes, expected, actor=actor)
         )
 
-    def delete_assignment(self, assignment_id: int, *, actor: Actor = SERVICE) -> bool:
-        return self._timed("delete_assignment", lambda: self.store.delete_assignment(assignment_id, actor=actor))
+    def delete_assignment(self, assignment_id: int, scored: int | None = None, *, actor: Actor = SERVICE) -> bool:
+        return self._timed(
+            "delete_assignment", lambda: self.store.delete_assignment(assignment_id, scored, actor=actor)
+        )
 
     def list_assignments(self, class_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         return self._timed("list_assignments", lambda: self.store.list_assignments(class_id, actor=actor))
 
     def set_categories(
-        self, class_id: int, categories: list[dict[str, Any]], *, actor: Actor = SERVICE
+        self,
+        class_id: int,
+        categories: list[dict[str, Any]],
+        expected: list[dict[str, Any]] | None = None,
+        *,
+        actor: Actor = SERVICE,
     ) -> dict[str, Any]:
-        return self._timed("set_categories", lambda: self.store.set_categories(class_id, categories, actor=actor))
+        return self._timed(
+            "set_categories", lambda: self.store.set_categories(class_id, categories, expected, actor=actor)
+        )
 
-    def set_scale(self, class_id: int, scale: list[dict[str, Any]], *, actor: Actor = SERVICE) -> dict[str, Any]:
-        return self._timed("set_scale", lambda: self.store.set_scale(class_id, scale, actor=actor))
+    def set_scale(
+        self,
+        class_id: int,
+        scale: list[dict[str, Any]],
+        expected: list[dict[str, Any]] | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        return self._timed("set_scale", lambda: self.store.set_scale(class_id, scale, expected, actor=actor))
 
     def set_scores(
         self,

@@ -286,19 +286,31 @@ class GradeStore(Protocol):
     ) -> dict[str, Any]:
         """Change the fields of ``changes`` that are not None (due "": none); Conflict if ``expected`` is stale."""
 
-    def delete_assignment(self, assignment_id: int, *, actor: Actor = SERVICE) -> bool:
-        """Delete the assignment and its scores; True."""
+    def delete_assignment(self, assignment_id: int, scored: int | None = None, *, actor: Actor = SERVICE) -> bool:
+        """Delete the assignment and its scores; True. Conflict when it has other than ``scored`` scores."""
 
     def list_assignments(self, class_id: int, *, actor: Actor = SERVICE) -> list[dict[str, Any]]:
         """The class's assignments in column order, each with ``scored``."""
 
     def set_categories(
-        self, class_id: int, categories: list[dict[str, Any]], *, actor: Actor = SERVICE
+        self,
+        class_id: int,
+        categories: list[dict[str, Any]],
+        expected: list[dict[str, Any]] | None = None,
+        *,
+        actor: Actor = SERVICE,
     ) -> dict[str, Any]:
-        """Give the class these categories (checked by ``weighting.categories``)."""
+        """Give the class these categories (checked by ``weighting.categories``); Conflict if ``expected`` is stale."""
 
-    def set_scale(self, class_id: int, scale: list[dict[str, Any]], *, actor: Actor = SERVICE) -> dict[str, Any]:
-        """Give the class this letter scale (checked by ``weighting.scale``)."""
+    def set_scale(
+        self,
+        class_id: int,
+        scale: list[dict[str, Any]],
+        expected: list[dict[str, Any]] | None = None,
+        *,
+        actor: Actor = SERVICE,
+    ) -> dict[str, Any]:
+        """Give the class this letter scale (checked by ``weighting.scale``); Conflict if ``expected`` is stale."""
 
     def set_scores(
         self,
