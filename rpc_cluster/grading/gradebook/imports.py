@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ...core.errors import Conflict, InvalidParams
@@ -32,7 +33,9 @@ _SCORES = (
 )
 _SHOWN = 100
 # Each shape's columns before (or, per grade, besides) the assignments', in the order a file has them.
-_FIXED = {"grid": ("student_id", "first_name", "last_name"), "grades": ("student_id", "title", "type", "score")}
+_FIXED = MappingProxyType(
+    {"grid": ("student_id", "first_name", "last_name"), "grades": ("student_id", "title", "type", "score")}
+)
 
 
 def _error(line: int, column: str, value: object, problem: str) -> dict[str, Any]:

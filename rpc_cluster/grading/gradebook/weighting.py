@@ -40,6 +40,8 @@ WEIGHT_SLACK = 0.001
 # an error in the last digit (3 % of 10 points is 0.30000000000000004, and back 3.0000000000000004)
 # that today's API would answer where it was given 3.
 DECIMALS = 9
+# The points of an assignment made from today's grades (scores out of 100): there, points and percentages are one.
+FULL = 100.0
 # An average that is a letter's minimum exactly may come out of floating point a hair below it
 # (weights 10 and 90 of 36 % and 96 %: 89.99999999999999); far below any difference a score makes.
 LETTER_SLACK = 1e-9
@@ -72,12 +74,15 @@ def percent(points: float | None, mark: str | None, max_points: float) -> float 
     """The score as a percentage when it counts, else None (what today's unweighted average reads)."""
     if not counts(points, mark):
         return None
-    # 100 / max first: for a 100-point assignment the factor is exactly 1, so the percentage is the points.
+    if max_points == FULL:  # today's grades: the points are the percentage, exactly as they were given
+        return earned(points, mark)
     return round(earned(points, mark) * (100 / max_points), DECIMALS)
 
 
 def points_of(percentage: float, max_points: float) -> float:
     """The points that make ``percentage`` % of ``max_points`` (today's scores are percentages)."""
+    if max_points == FULL:
+        return percentage
     return round(percentage * max_points / 100, DECIMALS)
 
 
