@@ -4,7 +4,7 @@ The store holds 10,000 students with 20 grades each, in 300 classes of about
 33, taught by 30 teachers (10 classes each). One teacher and one admin are
 signed in over HTTP. In one run, side by side, with one client:
 
-- ``/classes/<id>`` (a class of the teacher's) and ``/students/<id>`` (one of
+- ``/classes/<id>/roster`` (a class of the teacher's; the grid is ``gradebook``'s) and ``/students/<id>`` (one of
   its students), as the teacher and as the admin, over keep-alive HTTP;
 - the same two pages rendered by the portal's app in this process, as they
   are and with the session check answered from memory, timed in turn (A B A
@@ -158,14 +158,14 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float) -
 
         return get
 
-    class_page = lambda: f"/classes/{pick_class()}"  # noqa: E731
+    class_page = lambda: f"/classes/{pick_class()}/roster"  # noqa: E731
     student_page = lambda: f"/students/{pick_student()}"  # noqa: E731
     checked = _in_process(make_app(grading), _cookie(teacher))
     remembered = _in_process(make_app(_RememberedCheck(grading)), _cookie(teacher))
     session = teacher.cookies["portal_session"]
     results = {
-        "teacher /classes/<id>": latencies(page(teacher, class_page), count, seconds),
-        "admin /classes/<id>": latencies(page(admin, class_page), count, seconds),
+        "teacher /classes/<id>/roster": latencies(page(teacher, class_page), count, seconds),
+        "admin /classes/<id>/roster": latencies(page(admin, class_page), count, seconds),
         "teacher /students/<id>": latencies(page(teacher, student_page), count, seconds),
         "admin /students/<id>": latencies(page(admin, student_page), count, seconds),
     }
@@ -216,7 +216,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             cookie = _cookie(teacher)
             mine = [c for c in range(1, CLASSES + 1) if (c - 1) % TEACHERS == 0]
             for key, paths in (
-                ("16 clients, teacher /classes/<id>", [f"/classes/{c}" for c in mine]),
+                ("16 clients, teacher /classes/<id>/roster", [f"/classes/{c}/roster" for c in mine]),
                 ("16 clients, teacher /students/<id>", [f"/students/{s}" for s in range(CLASSES, STUDENTS, CLASSES)]),
             ):
                 samples.setdefault(key, []).append(wrk(portal_url + "/", seconds=seconds, lua=_wrk_lua(cookie, paths)))
