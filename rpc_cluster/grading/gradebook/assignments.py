@@ -21,7 +21,7 @@ from .scores import Assignment
 if TYPE_CHECKING:
     from ..storage.sql_writes import Transaction
 
-COLUMNS = "id, class_id, title, category, max_points, due"
+COLUMNS = scores.ASSIGNMENT_COLUMNS
 # The grid file's own columns (grid_csv): an assignment of such a title would lose its column to them.
 RESERVED = frozenset({"student_id", "first_name", "last_name", "average", "letter"})
 ORDER = "due IS NULL, due, id"
@@ -29,19 +29,6 @@ _ADD = (
     "INSERT INTO assignments (class_id, title, title_key, category, max_points, due) "
     f"VALUES (?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
 )
-
-
-def as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    """An assignment as ``Grades.*`` answer it, from a row of COLUMNS."""
-    aid, class_id, title, category, max_points, due = row
-    return {
-        "id": int(aid),
-        "class_id": int(class_id),
-        "title": title,
-        "category": category,
-        "max_points": float(max_points),
-        "due": due,
-    }
 
 
 def of(found: dict[str, Any]) -> Assignment:
@@ -52,7 +39,7 @@ def of(found: dict[str, Any]) -> Assignment:
 def of_class(read: rules.Read, class_id: int) -> list[dict[str, Any]]:
     """The class's assignments in column order."""
     return [
-        as_dict(row)
+        scores.assignment(row)
         for row in read(f"SELECT {COLUMNS} FROM assignments WHERE class_id = ? ORDER BY {ORDER}", (class_id,))
     ]
 
@@ -72,7 +59,7 @@ def usable(tx: Transaction, actor: Actor, assignment_id: int) -> dict[str, Any]:
     found = tx.rows(f"SELECT {COLUMNS} FROM assignments WHERE id = ?{tx.locking}", (assignment_id,))
     if not found:  # deleted while this waited for the class
         raise rules.refused(actor, "assignment_id", assignment_id)
-    return as_dict(found[0])
+    return scores.assignment(found[0])
 
 
 def readable(read: rules.Read, actor: Actor, assignment_id: int) -> dict[str, Any]:
@@ -80,7 +67,7 @@ def readable(read: rules.Read, actor: Actor, assignment_id: int) -> dict[str, An
     found = read(f"SELECT {COLUMNS} FROM assignments WHERE id = ?", (assignment_id,))
     if not found or not rules.may_use_class(read, actor, int(found[0][1])):
         raise rules.refused(actor, "assignment_id", assignment_id)
-    return as_dict(found[0])
+    return scores.assignment(found[0])
 
 
 def free_title(title: str, field: str = "title") -> str:
@@ -95,7 +82,7 @@ def titled(read: rules.Read, class_id: int, title: str) -> dict[str, Any] | None
     found = read(
         f"SELECT {COLUMNS} FROM assignments WHERE class_id = ? AND title_key = ?", (class_id, title.casefold())
     )
-    return as_dict(found[0]) if found else None
+    return scores.assignment(found[0]) if found else None
 
 
 def add(
@@ -116,7 +103,7 @@ def add(
     existing = titled(tx.rows, class_id, title)
     if existing is not None:
         raise Conflict(f"class {class_id} has an assignment titled {existing['title']!r}", existing)
-    made = as_dict(tx.rows(_ADD, (class_id, title, title.casefold(), category, max_points, due))[0])
+    made = scores.assignment(tx.rows(_ADD, (class_id, title, title.casefold(), category, max_points, due))[0])
     audit.record(tx, actor.username, "create", "assignment", made["id"], class_id, None, made)
     return made
 

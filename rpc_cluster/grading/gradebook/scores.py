@@ -39,6 +39,23 @@ class Assignment(NamedTuple):
     max_points: float
 
 
+#: An assignment's columns, as ``assignment`` reads them (``assignments`` and ``settings`` select them).
+ASSIGNMENT_COLUMNS = "id, class_id, title, category, max_points, due"
+
+
+def assignment(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An assignment as ``Grades.*`` answer it and the audit records it, from a row of ASSIGNMENT_COLUMNS."""
+    aid, class_id, title, category, max_points, due = row
+    return {
+        "id": int(aid),
+        "class_id": int(class_id),
+        "title": title,
+        "category": category,
+        "max_points": float(max_points),
+        "due": due,
+    }
+
+
 class Entry(NamedTuple):
     """One student's score as a caller wants it; points, mark and comment all None: no score."""
 

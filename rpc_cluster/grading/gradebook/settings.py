@@ -14,27 +14,10 @@ from ...core.errors import Conflict, InvalidParams
 from ..access import Actor
 from ..storage import audit
 from ..storage.classes import rules
-from . import weighting
+from . import scores, weighting
 
 if TYPE_CHECKING:
     from ..storage.sql_writes import Transaction
-
-
-# An assignment's columns, as assignments.COLUMNS (which imports this module) reads them.
-_COLUMNS = "id, class_id, title, category, max_points, due"
-
-
-def _assignment(row: tuple[Any, ...]) -> dict[str, Any]:
-    """An assignment as the audit records it (assignments.as_dict), from a row of _COLUMNS."""
-    aid, class_id, title, category, max_points, due = row
-    return {
-        "id": int(aid),
-        "class_id": int(class_id),
-        "title": title,
-        "category": category,
-        "max_points": float(max_points),
-        "due": due,
-    }
 
 
 def _loaded(text: str | None, default: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
@@ -100,8 +83,10 @@ def set_categories(
         # Each moved assignment is changed: its own history says so, as update_assignment's would.
         renames = dict(moves)
         moved = [
-            _assignment(row)
-            for row in tx.rows(f"SELECT {_COLUMNS} FROM assignments WHERE class_id = ? ORDER BY id", (class_id,))
+            scores.assignment(row)
+            for row in tx.rows(
+                f"SELECT {scores.ASSIGNMENT_COLUMNS} FROM assignments WHERE class_id = ? ORDER BY id", (class_id,)
+            )
             if row[3] in renames
         ]
         # One statement for all of them: renamed one after the other, two names swapped would end as one.
