@@ -49,6 +49,13 @@ def _number(value: float) -> str:
 def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.Parsed) -> dict[str, Any]:
     """The preview of ``parsed`` against the class as it is: ``{"token", "errors", "new_scores",
     "changed_scores", "new_assignments", "new_students", "unchanged"}`` (design of ``Grades.import_gradebook``)."""
+    return _compared(read, actor, class_id, parsed)[0]
+
+
+def _compared(
+    read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.Parsed
+) -> tuple[dict[str, Any], dict[tuple[int, int], dict[str, Any]]]:
+    """``difference``'s preview, and the class's scores it was made from, by (student id, assignment id)."""
     rules.require_class(read, actor, class_id)
     errors = [_error(e.line, e.column, e.value, e.problem) for e in parsed.errors]
     categories, _ = settings.read(read, class_id)
@@ -149,7 +156,7 @@ def difference(read: rules.Read, actor: Actor, class_id: int, parsed: grid_csv.P
         "unchanged": unchanged,
     }
     digest = json.dumps({**preview, "class_id": class_id}, sort_keys=True, default=str)
-    return {"token": hashlib.sha256(digest.encode()).hexdigest()[:32], **preview}
+    return {"token": hashlib.sha256(digest.encode()).hexdigest()[:32], **preview}, stored
 
 
 def _same(one: tuple[str, str], other: tuple[str, str]) -> bool:
@@ -158,12 +165,8 @@ def _same(one: tuple[str, str], other: tuple[str, str]) -> bool:
 
 
 def _names(read: rules.Read, student_ids: list[int]) -> list[tuple[Any, ...]]:
-    found: list[tuple[Any, ...]] = []
-    for start in range(0, len(student_ids), rules.CHUNK):
-        chunk = student_ids[start : start + rules.CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        found += read(f"SELECT id, first_name, last_name FROM students WHERE id IN ({marks})", tuple(chunk))
-    return found
+    """(id, first name, last name) of each of ``student_ids``."""
+    return rules.by_chunks(read, "SELECT id, first_name, last_name FROM students WHERE id IN ({ids})", (), student_ids)
 
 
 def apply(
@@ -183,7 +186,7 @@ def apply(
     # too) is either in it, so the token tells, or waits for this transaction.
     rules.require_class(tx.rows, actor, class_id)
     scores.lock_class(tx, class_id)
-    preview = difference(tx.rows, actor, class_id, parsed)
+    preview, stored = _compared(tx.rows, actor, class_id, parsed)
     if preview["errors"]:
         first = preview["errors"][0]
         raise InvalidParams(
@@ -193,11 +196,8 @@ def apply(
         )
     if expected is not None and expected != preview["token"]:
         raise Conflict("the class's scores changed since the preview: look at the file's changes again", preview)
-    made = {
-        key: assignments.add(tx, actor, class_id, a["title"], a["category"], a["max_points"], None)
-        for a in preview["new_assignments"]
-        for key in (a["title"].casefold(),)
-    }
+    for new in preview["new_assignments"]:
+        assignments.add(tx, actor, class_id, new["title"], new["category"], new["max_points"], None)
     columns = {a["title"].casefold(): a for a in assignments.of_class(tx.rows, class_id)}
     students: dict[int, int] = {}  # a row's line -> the student it adds (a row without an id)
     for student in preview["new_students"] if add_students else []:
@@ -208,10 +208,6 @@ def apply(
             rosters.enroll(tx, actor, class_id, student["student_id"])
             students[student["line"]] = student["student_id"]
     skipped = {s["student_id"] for s in preview["new_students"] if not add_students and s["student_id"] is not None}
-    stored = {
-        (int(aid), int(sid)): {"points": None if p is None else float(p), "mark": m, "comment": c}
-        for sid, aid, p, m, c in tx.rows(_SCORES, (class_id,))
-    }
     items: list[tuple[scores.Assignment, scores.Entry]] = []
     was: dict[tuple[int, int], dict[str, Any]] = {}
     for item in preview["new_scores"] + preview["changed_scores"]:
@@ -219,10 +215,10 @@ def apply(
         if sid is None or sid in skipped:
             continue
         column = assignments.of(columns[item["assignment"].casefold()])
-        old = stored.get((column.id, sid))
+        old = stored.get((sid, column.id))
         # A cell holds points and a mark: the comment stays as it is.
         comment = None if old is None else old["comment"]
         items.append((column, scores.Entry(sid, item["new"]["points"], item["new"]["mark"], comment)))
         was[(column.id, sid)] = scores.as_shown(old)
     saved, _ = scores.write(tx, actor.username, items, was)
-    return {"saved": saved, "assignments": len(made), "students": len(students)}
+    return {"saved": saved, "assignments": len(preview["new_assignments"]), "students": len(students)}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...core.errors import Conflict
 from ..storage import audit
-from ..storage.classes.rules import CHUNK
+from ..storage.classes.rules import CHUNK, by_chunks
 from ..storage.protocol import SqlRow, grade
 from . import weighting
 
@@ -98,21 +98,17 @@ def current(
     then reads 40 rows, not the 2,400 of the students' every score), by (assignment id, student id), locked
     until the transaction ends."""
     found: dict[tuple[int, int], dict[str, Any]] = {}
-    ids = sorted(set(student_ids))
     columns = sorted(set(assignment_ids))
     which = f" AND assignment_id IN ({', '.join('?' * len(columns))})" if 0 < len(columns) <= CHUNK else ""
     if not which:
         columns = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        for row in tx.rows(
-            f"SELECT {COLUMNS} FROM grades WHERE class_id = ? AND assignment_id IS NOT NULL{which} "
-            f"AND student_id IN ({marks}) ORDER BY id{tx.locking}",
-            (class_id, *columns, *chunk),
-        ):
-            stored = recorded(row)
-            found[(int(stored["assignment_id"]), stored["student_id"])] = stored
+    sql = (
+        f"SELECT {COLUMNS} FROM grades WHERE class_id = ? AND assignment_id IS NOT NULL{which} "
+        f"AND student_id IN ({{ids}}) ORDER BY id{tx.locking}"
+    )
+    for row in by_chunks(tx.rows, sql, (class_id, *columns), sorted(set(student_ids))):
+        stored = recorded(row)
+        found[(int(stored["assignment_id"]), stored["student_id"])] = stored
     return found
 
 

@@ -152,7 +152,7 @@ def new_student_class(read: Read, actor: Actor, class_id: int | None) -> int | N
     raise Forbidden("A teacher adds students to a class they teach, and you teach none", {"class_id": None})
 
 
-def _by_chunks(read: Read, sql: str, args: tuple[Any, ...], ids: list[int]) -> list[SqlRow]:
+def by_chunks(read: Read, sql: str, args: tuple[Any, ...], ids: list[int]) -> list[SqlRow]:
     """The rows of ``sql`` (``args``, then the ids of its "IN ({ids})") over ``ids``, CHUNK ids a statement."""
     rows: list[SqlRow] = []
     for start in range(0, len(ids), CHUNK):
@@ -166,7 +166,7 @@ def usable_classes(read: Read, actor: Actor, student_ids: list[int]) -> dict[int
     join, args = ("", ()) if actor.sees_all else (_TAUGHT, (actor.user_id,))
     sql = f"SELECT e.student_id, e.class_id FROM enrolments e{join} WHERE NOT e.archived AND e.student_id IN ({{ids}})"
     found: dict[int, list[int]] = {}
-    for sid, cid in sorted(_by_chunks(read, sql, args, student_ids)):
+    for sid, cid in sorted(by_chunks(read, sql, args, student_ids)):
         found.setdefault(int(sid), []).append(int(cid))
     return found
 
@@ -174,12 +174,12 @@ def usable_classes(read: Read, actor: Actor, student_ids: list[int]) -> dict[int
 def enrolled(read: Read, class_id: int, student_ids: list[int]) -> set[int]:
     """Which of ``student_ids`` have an enrolment (archived or not) in ``class_id``."""
     sql = "SELECT student_id FROM enrolments WHERE class_id = ? AND student_id IN ({ids})"
-    return {int(sid) for (sid,) in _by_chunks(read, sql, (class_id,), student_ids)}
+    return {int(sid) for (sid,) in by_chunks(read, sql, (class_id,), student_ids)}
 
 
 def existing_students(read: Read, student_ids: list[int]) -> set[int]:
     """Which of ``student_ids`` name a student."""
-    return {int(sid) for (sid,) in _by_chunks(read, "SELECT id FROM students WHERE id IN ({ids})", (), student_ids)}
+    return {int(sid) for (sid,) in by_chunks(read, "SELECT id FROM students WHERE id IN ({ids})", (), student_ids)}
 
 
 def place(read: Read, actor: Actor, student_id: int, class_id: int | None) -> int | None:
