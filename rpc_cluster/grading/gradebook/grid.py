@@ -8,7 +8,6 @@ score of a student, and a class is a few dozen students and assignments.
 from __future__ import annotations
 
 import statistics as stats
-from collections.abc import Sequence
 from typing import Any
 
 from ..access import Actor
@@ -22,14 +21,6 @@ _SCORES = (
     "SELECT student_id, assignment_id, points, mark, comment FROM grades "
     "WHERE class_id = ? AND assignment_id IS NOT NULL{student}"
 )
-
-
-def histogram(percents: Sequence[float]) -> list[int]:
-    """Ten buckets of percentages, 0-10 up to 90-100 (the last one takes 100 and above), as ``Grades.statistics``."""
-    buckets = [0] * 10
-    for value in percents:
-        buckets[max(0, min(int(value // 10), 9))] += 1
-    return buckets
 
 
 def _summary(values: list[float]) -> dict[str, float | None]:
@@ -48,7 +39,7 @@ def _assignment_stats(assignment: dict[str, Any], cells: list[dict[str, Any]]) -
         "excused": marks.count("excused"),
         "late": marks.count("late"),
         **_summary(counted),
-        "histogram": histogram([points * (100 / assignment["max_points"]) for points in counted]),
+        "histogram": weighting.histogram([points * (100 / assignment["max_points"]) for points in counted]),
     }
 
 
@@ -108,6 +99,6 @@ def gradebook(read: rules.Read, actor: Actor, class_id: int, student_id: int | N
             "graded": len(averages),
             "mean": stats.fmean(averages) if averages else None,
             "median": stats.median(averages) if averages else None,
-            "histogram": histogram(averages),
+            "histogram": weighting.histogram(averages),
         },
     }

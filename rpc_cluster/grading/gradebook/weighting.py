@@ -106,6 +106,14 @@ def average(scores: Iterable[Score], weights: Mapping[str, float]) -> float | No
     return 100 * sum(weight * fraction for weight, fraction in weighed) / total_weight
 
 
+def histogram(percents: Iterable[float]) -> list[int]:
+    """Ten buckets of percentages, 0-10 up to 90-100 (the last one takes 100 and above), as ``Grades.statistics``."""
+    buckets = [0] * 10
+    for value in percents:
+        buckets[max(0, min(int(value // 10), 9))] += 1
+    return buckets
+
+
 def letter(value: float | None, scale: Sequence[Mapping[str, Any]]) -> str | None:
     """The letter of ``value`` on ``scale`` (highest minimum first); None without a value."""
     if value is None:

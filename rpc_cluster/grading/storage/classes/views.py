@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics as stats
 from typing import Any
 
+from ...gradebook import weighting
 from ..protocol import SqlRow, students_from_rows
 from .rules import Read, View
 
@@ -78,13 +79,10 @@ def statistics(read: Read, view: View) -> dict[str, Any]:
     """``Grades.statistics``' figures over the students of ``view`` and their grades in it."""
     rows = read(_sql(_SUMMARIES, view), view.args)
     averages = sorted(float(average) for _, average, _ in rows if average is not None)
-    histogram = [0] * 10
-    for average in averages:
-        histogram[min(int(average // 10), 9)] += 1
     return {
         "students": len(rows),
         "grades": sum(int(count) for _, _, count in rows),
         "mean": stats.fmean(averages) if averages else None,
         "median": stats.median(averages) if averages else None,
-        "histogram": histogram,
+        "histogram": weighting.histogram(averages),
     }
