@@ -5,6 +5,7 @@ worked out by hand in a comment), who may call what, and today's grade methods o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -696,3 +697,22 @@ def test_an_assignment_whose_scores_changed_since_the_confirmation_is_not_delete
     assert [a["id"] for a in school.grades.list_assignments(class_id)] == [quiz["id"]]
     assert school.grades.delete_assignment(quiz["id"], scored=1) is True
     assert school.grades.list_assignments(class_id) == []
+
+
+def test_two_settings_forms_saved_at_once_store_one_and_refuse_the_other(school):
+    class_id = school.grades.add_class("Racing", "tia")["id"]
+    opened = school.grades.gradebook(class_id)["categories"]
+
+    def save(categories: list[dict[str, Any]]) -> int:
+        try:
+            Client(school.url).Grades.set_categories(class_id, categories, expected=opened)
+        except RpcError as exc:
+            return exc.code
+        return 200
+
+    for n in range(5):  # both opened on the same categories: whichever is second is stale
+        forms = [[{"name": "Quiz", "weight": w}, {"name": "Test", "weight": 100 - w}] for w in (20 + n, 60 + n)]
+        with ThreadPoolExecutor(2) as pool:
+            assert sorted(pool.map(save, forms)) == [200, 409]
+        opened = school.grades.gradebook(class_id)["categories"]
+        assert opened in [[{"name": c["name"], "weight": float(c["weight"])} for c in form] for form in forms]

@@ -59,6 +59,7 @@ def set_categories(
     ``expected``: the categories the caller's form showed; if the class has others now, Conflict.
     """
     rules.require_class(tx.rows, actor, class_id)
+    scores.lock_class(tx, class_id)  # two forms saved at once: the second sees the first, and is stale
     before, _ = read(tx.rows, class_id)
     _still("categories", before, expected)
     stored = [{"name": entry["name"], "weight": entry["weight"]} for entry in wanted]
@@ -128,6 +129,7 @@ def set_scale(
     ``expected``: the scale the caller's form showed; if the class has another now, Conflict.
     """
     rules.require_class(tx.rows, actor, class_id)
+    scores.lock_class(tx, class_id)
     _, before = read(tx.rows, class_id)
     _still("scale", before, expected)
     if wanted != before:
