@@ -11,6 +11,11 @@ format is a codec around one core (``jsonrpc.py`` for JSON-RPC 2.0 at /rpc,
     core.call("Grades.get_student", {"student_id": 7})
     core.call("Nope", [])                          # raises UnknownMethod (-32601)
 
+Where a method runs is the core's to say too (``place``): ``LOOP`` for an ``async def``
+method (awaited on the service's event loop), ``INLINE`` for a plain method marked to run
+there, ``THREAD`` for the rest, which may block and go to a request thread. ``call_async``
+runs a call where it belongs; ``call`` runs it here, an ``async def`` method included.
+
 Errors are RpcError subclasses carrying the wire code. The two the core
 raises itself (unknown method, params that do not bind) are subclasses of
 their errors.py type, so a codec can tell them from the same codes raised by
@@ -19,10 +24,13 @@ a method (XML-RPC words the two differently).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import enum
 import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -39,6 +47,26 @@ NO_METHOD = "(none)"
 
 #: A call's params: positional (a list or tuple) or named (a dict).
 Params = list[Any] | tuple[Any, ...] | dict[str, Any]
+
+#: Runs a blocking callable on a request thread, for a caller on the event loop.
+Offload = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+#: The event loop that serves this request, when it serves one: where a blocking caller
+#: (an XML-RPC call on a request thread) sends an ``async def`` method to be awaited.
+SERVING_LOOP: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
+    "rpc_cluster_serving_loop", default=None
+)
+
+
+class Place(enum.Enum):
+    """Where a method runs when a server calls it."""
+
+    #: An ``async def`` method: awaited on the service's event loop.
+    LOOP = "loop"
+    #: A plain method marked ``inline``: called on the event loop, no thread hop.
+    INLINE = "inline"
+    #: Any other plain method: on a request thread, since it may block.
+    THREAD = "thread"
 
 
 class RawJSON(str):
@@ -121,6 +149,7 @@ class Dispatcher:
         extra: Mapping[str, Callable[..., Any]] | None = None,
         *,
         observe: Callable[[str, str, float], None] | None = None,
+        inline: frozenset[str] = frozenset(),
     ):
         #: The service's own methods (the codecs and OpenRPC read it).
         self.methods = methods
@@ -133,6 +162,49 @@ class Dispatcher:
             entries[name] = (func, _QuickSignature.of(inspect.signature(func)))
         # name -> (callable, its signature); never changes after construction.
         self._entries = MappingProxyType(entries)
+        marked = methods.inline() | inline
+        self._places = MappingProxyType(
+            {
+                name: Place.LOOP
+                if inspect.iscoroutinefunction(func)
+                else Place.INLINE
+                if name in marked or name in (extra or {})
+                else Place.THREAD
+                for name, (func, _) in entries.items()
+            }
+        )
+
+    def place(self, name: str) -> Place:
+        """Where a call of ``name`` runs; an unknown name is answered at once, on the loop."""
+        return self._places.get(name, Place.INLINE)
+
+    async def call_async(self, name: str, params: Params, offload: Offload) -> Any:
+        """``call``, run where the method belongs: awaited, inline, or through ``offload`` to a thread."""
+        place = self._places.get(name, Place.INLINE)
+        if place is Place.THREAD:
+            return await offload(lambda: self.call(name, params))
+        if place is Place.INLINE:
+            return self.call(name, params)
+        if self.observe is None:
+            return await self._call_async(name, params)
+        started = time.perf_counter()
+        try:
+            result = await self._call_async(name, params)
+        except errors.RpcError as exc:
+            self.observe(name, str(exc.code), time.perf_counter() - started)
+            raise
+        self.observe(name, "result", time.perf_counter() - started)
+        return result
+
+    async def _call_async(self, name: str, params: Params) -> Any:
+        func, args, kwargs = self._bound(name, params)
+        try:
+            return await func(*args, **kwargs)
+        except errors.RpcError:
+            raise
+        except Exception:
+            log.exception("rpc: method %s raised", name)
+            raise errors.InternalError() from None
 
     def call(self, name: str, params: Params = ()) -> Any:
         """The method's result; raises RpcError subclasses with the exact wire codes.
@@ -160,7 +232,8 @@ class Dispatcher:
         if self.observe is not None:
             self.observe(NO_METHOD, str(code), 0.0)
 
-    def _call(self, name: str, params: Params) -> Any:
+    def _bound(self, name: str, params: Params) -> tuple[Callable[..., Any], Sequence[Any], Mapping[str, Any]]:
+        """The method and its args, once they surely bind; UnknownMethod or BadParams otherwise."""
         entry = self._entries.get(name)
         if entry is None:
             raise UnknownMethod("Method not found", name)
@@ -176,7 +249,13 @@ class Dispatcher:
                 signature.bind(*args, **kwargs)
             except TypeError as exc:
                 raise BadParams("Invalid params", str(exc)) from None
+        return func, args, kwargs
+
+    def _call(self, name: str, params: Params) -> Any:
+        func, args, kwargs = self._bound(name, params)
         try:
+            if self._places[name] is Place.LOOP:
+                return _await_here(func(*args, **kwargs))
             return func(*args, **kwargs)
         except errors.RpcError:
             raise
@@ -195,3 +274,21 @@ class Dispatcher:
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
+
+
+def _await_here(coroutine: Any) -> Any:
+    """The result of an ``async def`` method called from blocking code (XML-RPC, ``call``).
+
+    On a request thread of a server it is awaited on the server's loop; with no loop at all
+    (a test, a WSGI server of another kind) on a loop of its own. The event loop itself never
+    blocks on one: its callers use ``call_async``.
+    """
+    loop = SERVING_LOOP.get()
+    if loop is not None and loop.is_running():
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+        coroutine.close()
+        raise RuntimeError("rpc: an async method was called without await on the event loop (use call_async)")
+    return asyncio.run(coroutine)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Generator
 from typing import Any
 
 # jsonrpcserver writes our response objects (its named tuples and serializers,
@@ -29,8 +30,13 @@ from jsonrpcserver.response import ErrorResponse, SuccessResponse, serialize_err
 from jsonrpcserver.sentinels import NODATA
 
 from . import errors
-from .dispatch import Dispatcher, RawJSON
+from .dispatch import Dispatcher, Offload, Params, Place, RawJSON
 from .methods import MethodTable
+
+#: The codec's steps: each yields a call to make, (method, params), and is sent its result
+#: (or thrown its RpcError); what it returns is the response text. ``handle`` makes the calls
+#: where it stands, ``handle_async`` where each method belongs: one set of rules, two drivers.
+Steps = Generator[tuple[str, Params], Any, str]
 
 log = logging.getLogger("rpc_cluster.core.jsonrpc")
 
@@ -120,6 +126,45 @@ class JsonRpcCodec:
 
     def handle(self, text: str | bytes) -> str:
         """Response text for request text; "" when nothing is to be answered."""
+        steps = self._steps(text)
+        call = self.dispatcher.call
+        try:
+            step = next(steps)
+            while True:
+                try:
+                    result = call(*step)
+                except errors.RpcError as exc:
+                    step = steps.throw(exc)
+                else:
+                    step = steps.send(result)
+        except StopIteration as done:
+            answer: str = done.value
+            return answer
+
+    async def handle_async(self, text: str | bytes, offload: Offload) -> str:
+        """``handle`` on an event loop: each call runs where its method belongs (``Dispatcher.place``).
+
+        A method that may block goes to a request thread through ``offload``; the loop is never held by one.
+        """
+        steps = self._steps(text)
+        dispatcher = self.dispatcher
+        try:
+            step = next(steps)
+            while True:
+                try:
+                    if dispatcher.place(step[0]) is Place.INLINE:
+                        result = dispatcher.call(*step)
+                    else:
+                        result = await dispatcher.call_async(step[0], step[1], offload)
+                except errors.RpcError as exc:
+                    step = steps.throw(exc)
+                else:
+                    step = steps.send(result)
+        except StopIteration as done:
+            answer: str = done.value
+            return answer
+
+    def _steps(self, text: str | bytes) -> Steps:
         try:
             request = parse(text)
         except RecursionError:
@@ -127,11 +172,11 @@ class JsonRpcCodec:
         except (ValueError, UnicodeDecodeError) as exc:
             return self._refuse(errors.PARSE_ERROR, "Parse error", None, str(exc))
         if isinstance(request, list):
-            return self._handle_batch(request)
+            return (yield from self._handle_batch(request))
         problem = _check_request(request)
         if problem:
             return self._refuse(errors.INVALID_REQUEST, "Invalid Request", _echo_id(request), problem)
-        response = self._respond(request)
+        response = yield from self._respond(request)
         if response is None:
             return ""
         text = self._serialize_one(response)
@@ -139,7 +184,7 @@ class JsonRpcCodec:
             return self._too_large(request["id"], ran=True)
         return text
 
-    def _handle_batch(self, batch: list[Any]) -> str:
+    def _handle_batch(self, batch: list[Any]) -> Steps:
         if not batch:
             return self._refuse(errors.INVALID_REQUEST, "Invalid Request", None, "empty batch")
         if len(batch) > self.max_batch:
@@ -167,7 +212,7 @@ class JsonRpcCodec:
                 if "id" in item:
                     parts.append(self._too_large(item["id"], ran=False))
                 continue
-            response = self._respond(item)
+            response = yield from self._respond(item)
             if response is None:
                 continue
             text = self._serialize_one(response)
@@ -198,10 +243,10 @@ class JsonRpcCodec:
             )
         )
 
-    def _respond(self, request: dict[str, Any]) -> dict[str, Any] | None:
+    def _respond(self, request: dict[str, Any]) -> Generator[tuple[str, Params], Any, dict[str, Any] | None]:
         """The response object for one valid request; None for a notification (run all the same)."""
         try:
-            result = self.dispatcher.call(request["method"], request.get("params", ()))
+            result = yield request["method"], request.get("params", ())
         except errors.RpcError as exc:
             if "id" not in request:
                 return None

@@ -11,6 +11,11 @@ A service exposes plain methods, grouped in a namespace::
     table.add_object("Grades", Grades())        # -> "Grades.get_student"
 
 Only methods marked with ``@rpc_method`` are exposed, so helpers stay private.
+
+Where a call runs (docs/architecture.md, "Where a call runs"): an ``async def`` method is
+awaited on the service's event loop; a plain method runs on one of the service's request
+threads, unless it is marked ``@rpc_method(inline=True)``: it never blocks and takes
+microseconds (a lookup in memory), so it runs on the event loop and skips the hop to a thread.
 """
 
 from __future__ import annotations
@@ -20,22 +25,27 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 _MARK = "_rpc_method_name"
+_INLINE = "_rpc_method_inline"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @overload
-def rpc_method(func: F, *, name: str | None = None) -> F: ...
+def rpc_method(func: F, *, name: str | None = None, inline: bool = False) -> F: ...
 @overload
-def rpc_method(func: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
-def rpc_method(func: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+def rpc_method(func: None = None, *, name: str | None = None, inline: bool = False) -> Callable[[F], F]: ...
+def rpc_method(func: F | None = None, *, name: str | None = None, inline: bool = False) -> F | Callable[[F], F]:
     """Mark a method to be exposed over RPC (optionally under another name).
 
-    Returns ``func`` itself, marked; called with only ``name``, the decorator that marks.
+    ``inline=True``: the method never blocks (no database, no network, no disk wait) and
+    returns in microseconds, so the server runs it on its event loop instead of a request
+    thread. Returns ``func`` itself, marked; called without ``func``, the decorator that marks.
     """
 
     def mark(f: F) -> F:
         setattr(f, _MARK, name or f.__name__)
+        if inline:
+            setattr(f, _INLINE, True)
         return f
 
     return mark(func) if func is not None else mark
@@ -47,9 +57,13 @@ class MethodTable:
     def __init__(self) -> None:
         self._methods: dict[str, Callable[..., Any]] = {}
         self._signatures: dict[str, inspect.Signature] = {}
+        self._inline: set[str] = set()
 
-    def add(self, name: str, func: Callable[..., Any]) -> None:
-        """Expose one callable under ``name``; a name can be added only once."""
+    def add(self, name: str, func: Callable[..., Any], *, inline: bool | None = None) -> None:
+        """Expose one callable under ``name``; a name can be added only once.
+
+        ``inline``: run it on the event loop (see ``rpc_method``); None takes the callable's mark.
+        """
         if not callable(func):
             raise TypeError(f"rpc: {name!r} is not callable")
         if not name or name.startswith("rpc.") or name.startswith("system."):
@@ -58,6 +72,10 @@ class MethodTable:
             raise ValueError(f"rpc: method {name!r} is already registered")
         self._methods[name] = func
         self._signatures[name] = inspect.signature(func)
+        if getattr(func, _INLINE, False) if inline is None else inline:
+            if inspect.iscoroutinefunction(func):
+                raise ValueError(f"rpc: {name!r} is async: it runs on the event loop already (drop inline=True)")
+            self._inline.add(name)
 
     def add_object(self, namespace: str, obj: Any) -> None:
         """Expose every ``@rpc_method`` of ``obj`` as ``namespace.method``."""
@@ -82,6 +100,10 @@ class MethodTable:
 
     def signature(self, name: str) -> inspect.Signature:
         return self._signatures[name]
+
+    def inline(self) -> frozenset[str]:
+        """The names of the plain methods that run on the event loop (``rpc_method(inline=True)``)."""
+        return frozenset(self._inline)
 
     def names(self) -> list[str]:
         return sorted(self._methods)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from dataclasses import dataclass
@@ -11,12 +10,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Unpack
 
-from ..core import tracing
 from ..core.errors import InvalidParams, StartError
 from ..core.methods import MethodTable, rpc_method
 from ..observability.log_entries import LEVELS, CentralLogHandler, entry_from_record, now_iso, timestamp_text
 from ..runtime import flags, runner
 from ..runtime.service import Service, ServiceOptions
+from ..serving.rpc_app import Refused
 from .cursor import CursorError
 from .marks import ENTRY_ID
 from .store import MIN_BACKUPS, TAIL_BYTES, LogStore, WriteFailed
@@ -56,7 +55,9 @@ class Log:
     def __init__(self, store: LogStore):
         self._store = store
 
-    @rpc_method
+    # Inline: it only adds the entry to this thread's batch (the file is written once a batch, by
+    # after_call on the same thread), so a batch of a thousand costs no thread hop per entry.
+    @rpc_method(inline=True)
     def write(
         self,
         message: str,
@@ -167,15 +168,6 @@ class _StoreHandler(CentralLogHandler):
             self.handleError(record)
 
 
-class _Refused(Exception):
-    """A batch the log file could not take, and the trace it was served in (the 503 echoes it)."""
-
-    def __init__(self, failure: WriteFailed, trace_id: str | None):
-        super().__init__(failure.strerror)
-        self.failure = failure
-        self.trace_id = trace_id
-
-
 @dataclass(frozen=True)
 class _Opened:
     """What the log service's ``open()`` makes: the file stays readable after ``stop()`` closes it."""
@@ -249,39 +241,24 @@ class LogService(Service):
         methods.add_object("Log", Log(self.store))
 
     def after_call(self) -> None:
-        # Every entry of the batch reaches the file before the HTTP response goes out;
-        # When some did not, wsgi_app answers 503, with the trace the request was served in.
+        """Every entry of the batch reaches the file before the HTTP response goes out.
+
+        A batch the file could not take is a 503 (with the trace it was served in), never a 204
+        or a result: notifications have no answer of their own to carry the failure, and the
+        shipper keeps a batch (and sends it again) only when it is not acknowledged.
+        """
         try:
             self.store.flush()
         except WriteFailed as exc:
             self.refused_batches += 1
-            raise _Refused(exc, tracing.current_trace_id()) from exc
-
-    def wsgi_app(self, rpc_app: Any) -> Any:
-        """The RPC app, but a batch the file could not take is a 503, never a 204 or a result.
-
-        Notifications have no answer of their own to carry the failure, and the
-        shipper keeps a batch (and sends it again) only when it is not acknowledged.
-        """
-
-        def app(environ: dict[str, Any], start_response: Any) -> Any:
-            try:
-                return rpc_app(environ, start_response)
-            except _Refused as refused:
-                body = json.dumps(
-                    {
-                        "error": "the log could not store the batch: send it again",
-                        "problem": refused.failure.strerror,
-                        "service": self.name,
-                    }
-                ).encode()
-                headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-                if refused.trace_id:
-                    headers.append((tracing.HEADER, refused.trace_id))
-                start_response("503 Service Unavailable", headers)
-                return [body]
-
-        return app
+            raise Refused(
+                503,
+                {
+                    "error": "the log could not store the batch: send it again",
+                    "problem": exc.strerror,
+                    "service": self.name,
+                },
+            ) from exc
 
     def on_start(self) -> None:
         if self._opened is not None:

@@ -55,6 +55,7 @@ from ..core.methods import MethodTable, rpc_method
 from ..core.openrpc import document
 from ..net import tls, urls
 from ..observability.metrics import ServiceMetrics
+from ..serving.exchange import Handler
 from ..serving.rpc_app import DEFAULT_MAX_BODY, RpcApp, lone_call_method
 from ..serving.server import HttpServer
 from ..serving.settings import Limits, TlsFiles
@@ -336,18 +337,30 @@ class Service:
     # -- lifecycle ----------------------------------------------------------------------
 
     def make_wsgi_app(self) -> Any:
-        """Build the method table and the WSGI app that ``start()`` serves.
+        """Build the method table and the WSGI app of the service, for serving it on another server
+        (the benchmarks do); ``start()`` serves ``make_handler()``."""
+        return self.wsgi_app(self._rpc_app())
 
-        Also for serving the same app on another server (the benchmarks do).
-        """
+    def make_handler(self) -> Handler:
+        """Build the method table and what ``start()`` serves: the ``RpcApp``, or the service's
+        WSGI app beside it when ``wsgi_app`` adds routes (``/rpc``, ``/RPC2``, ``/health`` and
+        ``/metrics`` stay the RpcApp's, on the event loop)."""
+        rpc_app = self._rpc_app()
+        served: Handler = rpc_app
+        pages = self.wsgi_app(rpc_app)
+        if pages is not served:
+            served = rpc_app.beside(pages, lambda request: self.goes_first(request.path, request.body))
+        return served
+
+    def _rpc_app(self) -> RpcApp:
         methods = MethodTable()
         methods.add_object("Service", _ServiceMethods(self))
         self.expose(methods)
         self.methods = methods
         observe = self.metrics.observe_call if self.measure_calls else None
-        rpc_app = RpcApp(
+        return RpcApp(
             self.name,
-            Dispatcher(methods, {"rpc.discover": self.openrpc}, observe=observe),
+            Dispatcher(methods, {"rpc.discover": self.openrpc}, observe=observe, inline=self.priority_methods),
             self.openrpc,
             token=self.token,
             max_body=self.max_body,
@@ -357,7 +370,6 @@ class Service:
             after_call=self.after_call,
             metrics=self.metrics,
         )
-        return self.wsgi_app(rpc_app)
 
     def start(self) -> Service:
         """Open, build the methods and the app, bind and serve; registration continues in the background."""
@@ -368,7 +380,7 @@ class Service:
         http: HttpServer | None = None
         try:
             http = HttpServer(
-                self.make_wsgi_app(),
+                self.make_handler(),
                 self.host,
                 self.port,
                 threads=self.request_threads(),

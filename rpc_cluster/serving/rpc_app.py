@@ -1,10 +1,15 @@
-"""The HTTP face of a service: a WSGI app around the two dispatchers.
+"""The HTTP face of a service: a ``Handler`` (and a WSGI app) around the two dispatchers.
 
 Routes (docs/protocol.md): POST /rpc (JSON-RPC), POST /RPC2 (XML-RPC), GET /rpc
 (OpenRPC document), GET /health, GET /metrics (Prometheus text; with the
 token when one is set). Every request runs inside its trace (``X-Trace-Id``,
 or W3C ``traceparent``: see ``tracing``), whose id is echoed back in the
 ``X-Trace-Id`` response header.
+
+``HttpServer`` awaits ``respond``: each JSON-RPC call runs where its method belongs
+(``Dispatcher.place``: on the loop, or on a request thread when it may block); an XML-RPC
+request goes to a request thread whole. Other WSGI servers call the same app as WSGI
+(``__call__``), every call then running on their thread.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from types import MappingProxyType
 from typing import IO, Any
 
 from ..client import acting
-from ..core import trace_context, tracing
-from ..core.dispatch import Dispatcher
+from ..core import tracing
+from ..core.dispatch import Dispatcher, Offload
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
 from ..core.xmlrpc import XmlRpcCodec
 from ..observability.metrics import CONTENT_TYPE, ServiceMetrics
+from .exchange import EnvironHeaders, Handler, Headers, Request, Response, WsgiApp, WsgiHandler
 
 DEFAULT_MAX_BODY = 1 << 20
 
@@ -52,9 +58,9 @@ DRAIN_LIMIT = 16 << 20
 _FROM_OTHER_SITES = frozenset({"cross-site", "same-site"})
 
 
-def sent_by_another_site(environ: dict[str, Any]) -> bool:
+def sent_by_another_site(headers: Headers) -> bool:
     """True when a browser marks the request as sent by a page of another site (or of another port)."""
-    return environ.get("HTTP_SEC_FETCH_SITE") in _FROM_OTHER_SITES
+    return headers.get("sec-fetch-site") in _FROM_OTHER_SITES
 
 
 def discard(stream: IO[bytes], length: int) -> None:
@@ -104,8 +110,39 @@ def bearer_token(authorization: str) -> str | None:
     return token.lstrip(" ")
 
 
+class Refused(Exception):
+    """Raised by ``after_call``: the request is answered with ``status`` and ``payload`` instead.
+
+    The log service refuses a batch its file could not take (503): notifications have no
+    answer of their own to carry the failure.
+    """
+
+    def __init__(self, status: int, payload: dict[str, Any]):
+        super().__init__(status, payload)
+        self.status = status
+        self.payload = payload
+
+
+def request_of(environ: dict[str, Any], body: bytes) -> Request:
+    """A WSGI request as a ``Request`` (the body read by the caller)."""
+    return Request(
+        environ.get("REQUEST_METHOD", "GET"),
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        EnvironHeaders(environ),
+        body,
+        environ.get("wsgi.url_scheme", "http"),
+        f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}",
+        f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}",
+    )
+
+
+# An answer made without a call: status, content type, body.
+_Routed = tuple[int, str, bytes]
+
+
 class RpcApp:
-    """WSGI application serving one service's method table."""
+    """Serves one service's method table: a ``Handler`` for ``HttpServer``, and a WSGI app."""
 
     def __init__(
         self,
@@ -136,58 +173,87 @@ class RpcApp:
         # (the log service flushes its file here: once per batch, not per entry).
         self._after_call = after_call or (lambda: None)
 
-    def _authorized(self, environ: dict[str, Any]) -> bool:
+    def _authorized(self, headers: Headers) -> bool:
         if self._token is None:
             return True
-        given = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        given = bearer_token(headers.get("authorization", ""))
         # The token is compared in constant time; the scheme is public and checked first.
         return given is not None and hmac.compare_digest(given.encode("latin-1", "replace"), self._token)
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        current = tracing.accept(
-            environ.get(tracing.ENVIRON_KEY),
-            environ.get(trace_context.ENVIRON_TRACEPARENT),
-            environ.get(trace_context.ENVIRON_TRACESTATE),
-        )
+    async def respond(self, request: Request, offload: Offload) -> Response:
+        """The answer to ``request``, on the server's loop; blocking calls go through ``offload``."""
+        headers = request.headers
+        current = tracing.accept(headers.get("x-trace-id"), headers.get("traceparent"), headers.get("tracestate"))
         # The header as sent, checked by the service that acts on it (grading); absent: the service's authority.
-        acting_user = environ.get(acting.ENVIRON_KEY)
-        with tracing.within(current), tracing.serving(self.service_name), acting.acting_as(acting_user):
-            status, content_type, body = self._route(environ)
-        headers = [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            (tracing.HEADER, current.trace_id),
-        ]
-        if status == 401:
-            headers.append(("WWW-Authenticate", 'Bearer realm="rpc-cluster"'))
-        start_response(_STATUS.get(status, f"{status} Error"), headers)
-        return [body]
+        with (
+            tracing.within(current),
+            tracing.serving(self.service_name),
+            acting.acting_as(headers.get("x-acting-user")),
+        ):
+            routed = self._route(request)
+            if routed is None:
+                try:
+                    if request.path == "/rpc":
+                        routed = _json_answer(await self.jsonrpc.handle_async(request.body, offload))
+                    else:
+                        answer: bytes = await offload(lambda: self.xmlrpc.handle(request.body))
+                        routed = _XML_OK, _XML, answer
+                    self._after_call()
+                except Refused as refused:
+                    routed = _json(refused.status, refused.payload)
+        return _response(routed, current.trace_id)
 
-    def _call(
-        self, environ: dict[str, Any], dispatch: Callable[[bytes], tuple[int, str, bytes]]
-    ) -> tuple[int, str, bytes]:
-        """The checks every RPC request passes (token, body size), then its dispatch."""
-        if not self._authorized(environ):
-            return _unauthorized()
-        if sent_by_another_site(environ):
-            return _json(403, {"error": "forbidden", "message": "calls sent by a web page of another site are refused"})
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """The same app as WSGI, for other servers: every call runs on the calling thread."""
         body = read_body(environ, self.max_body)
+        request = request_of(environ, body if isinstance(body, bytes) else b"")
+        headers = request.headers
+        current = tracing.accept(headers.get("x-trace-id"), headers.get("traceparent"), headers.get("tracestate"))
+        with (
+            tracing.within(current),
+            tracing.serving(self.service_name),
+            acting.acting_as(headers.get("x-acting-user")),
+        ):
+            routed = self._route(request)
+            if routed is None:
+                routed = self._call_here(request.path, body)
+        status, headers_out, text = _response(routed, current.trace_id)
+        start_response(_STATUS.get(status, f"{status} Error"), headers_out)
+        return [text]
+
+    def beside(self, pages: WsgiApp, priority: Callable[[Request], bool]) -> Handler:
+        """A handler serving this app's paths itself and every other one with ``pages``, a WSGI app
+        run on the request threads (but what ``priority`` names, answered on the loop)."""
+        return _Beside(self, WsgiHandler(pages, priority))
+
+    def _call_here(self, path: str, body: bytes | int) -> _Routed:
+        """The answer of a call made on this thread (the WSGI way); ``body`` the status refusing it."""
         if isinstance(body, int):
             return _json(body, {"error": _STATUS[body][4:], "limit_bytes": self.max_body})
-        answer = dispatch(body)
-        self._after_call()
-        return answer
+        try:
+            routed = (
+                _json_answer(self.jsonrpc.handle(body)) if path == "/rpc" else (_XML_OK, _XML, self.xmlrpc.handle(body))
+            )
+            self._after_call()
+        except Refused as refused:
+            return _json(refused.status, refused.payload)
+        return routed
 
-    def _route(self, environ: dict[str, Any]) -> tuple[int, str, bytes]:
-        path = environ.get("PATH_INFO", "")
-        verb = environ.get("REQUEST_METHOD", "GET")
-        if path == "/rpc" and verb == "POST":
-            return self._call(environ, lambda body: _json_answer(self.jsonrpc.handle(body)))
-        if path == "/RPC2" and verb == "POST":
-            return self._call(environ, lambda body: (200, "text/xml; charset=utf-8", self.xmlrpc.handle(body)))
+    def _route(self, request: Request) -> _Routed | None:
+        """The answer to every request but a call that passed its checks (None: dispatch its body)."""
+        path = request.path
+        verb = request.method
+        if path in ("/rpc", "/RPC2") and verb == "POST":
+            if not self._authorized(request.headers):
+                return _unauthorized()
+            if sent_by_another_site(request.headers):
+                return _json(
+                    403, {"error": "forbidden", "message": "calls sent by a web page of another site are refused"}
+                )
+            return None
         if path == "/rpc" and verb in ("GET", "HEAD"):
             # The document lists every method: it needs the token like a call does.
-            if not self._authorized(environ):
+            if not self._authorized(request.headers):
                 return _unauthorized()
             return _json(200, self._openrpc())
         if path == "/health" and verb in ("GET", "HEAD"):
@@ -195,12 +261,47 @@ class RpcApp:
                 return _json(200, {"status": "ok", "service": self.service_name})
             return _json(503, {"status": "stopping", "service": self.service_name})
         if path == "/metrics" and verb in ("GET", "HEAD") and self.metrics is not None:
-            if not self._authorized(environ):
+            if not self._authorized(request.headers):
                 return _unauthorized()
             return 200, CONTENT_TYPE, self.metrics.exposition()
         if path in ("/rpc", "/RPC2", "/health", "/metrics"):
             return _json(405, {"error": "method not allowed", "path": path})
         return _json(404, {"error": "not found", "path": path})
+
+
+_OTHER_SITE_REFUSED = "calls sent by a web page of another site are refused"
+
+#: The paths an RpcApp answers.
+RPC_PATHS = frozenset({"/rpc", "/RPC2", "/health", "/metrics"})
+
+
+class _Beside:
+    """An RpcApp and the WSGI pages around it (the portal): each path to its own."""
+
+    def __init__(self, rpc_app: RpcApp, pages: WsgiHandler):
+        self.rpc_app = rpc_app
+        self.pages = pages
+
+    async def respond(self, request: Request, offload: Offload) -> Response:
+        if request.path in RPC_PATHS:
+            return await self.rpc_app.respond(request, offload)
+        return await self.pages.respond(request, offload)
+
+
+_XML_OK = 200
+_XML = "text/xml; charset=utf-8"
+
+
+def _response(routed: _Routed, trace_id: str) -> Response:
+    status, content_type, body = routed
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        (tracing.HEADER, trace_id),
+    ]
+    if status == 401:
+        headers.append(("WWW-Authenticate", 'Bearer realm="rpc-cluster"'))
+    return Response(status, headers, body)
 
 
 def _json_answer(text: str) -> tuple[int, str, bytes]:
