@@ -18,9 +18,14 @@ from rpc_cluster import Service, rpc_method
 
 
 class Bench:
-    @rpc_method
+    @rpc_method(inline=True)
     def ping(self) -> str:
-        """Answer "pong": the cheapest possible method."""
+        """Answer "pong": the cheapest possible method (on the event loop)."""
+        return "pong"
+
+    @rpc_method
+    def ping_on_thread(self) -> str:
+        """Answer "pong" from a request thread: the cost of the hop to one."""
         return "pong"
 
 

@@ -15,8 +15,9 @@ of the token.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+
+from ..core import tracing
 
 HEADER = "X-Acting-User"
 # WSGI environ key for the header.
@@ -30,14 +31,9 @@ def current() -> str | None:
     return _acting.get()
 
 
-@contextmanager
-def acting_as(username: str | None) -> Iterator[str | None]:
+def acting_as(username: str | None) -> AbstractContextManager[str | None]:
     """Make every call inside the block for ``username`` (None: with the service's own authority)."""
-    token = _acting.set(username)
-    try:
-        yield username
-    finally:
-        _acting.reset(token)
+    return tracing.setting(_acting, username, username)
 
 
 def outgoing_headers() -> dict[str, str]:

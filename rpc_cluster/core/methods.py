@@ -21,7 +21,7 @@ microseconds (a lookup in memory), so it runs on the event loop and skips the ho
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar, overload
 
 _MARK = "_rpc_method_name"
@@ -77,14 +77,18 @@ class MethodTable:
                 raise ValueError(f"rpc: {name!r} is async: it runs on the event loop already (drop inline=True)")
             self._inline.add(name)
 
-    def add_object(self, namespace: str, obj: Any) -> None:
-        """Expose every ``@rpc_method`` of ``obj`` as ``namespace.method``."""
+    def add_object(self, namespace: str, obj: Any, *, inline: Collection[str] = ()) -> None:
+        """Expose every ``@rpc_method`` of ``obj`` as ``namespace.method``.
+
+        ``inline``: RPC names (without the namespace) of its plain methods that run on the event
+        loop here, beside those marked so: what never blocks may depend on the object's store.
+        """
         found = False
         for attr in dir(type(obj)):
             member = getattr(type(obj), attr, None)
             rpc_name = getattr(member, _MARK, None)
             if rpc_name:
-                self.add(f"{namespace}.{rpc_name}", getattr(obj, attr))
+                self.add(f"{namespace}.{rpc_name}", getattr(obj, attr), inline=True if rpc_name in inline else None)
                 found = True
         if not found:
             raise ValueError(

@@ -34,6 +34,9 @@ class RegistryStore(Checked, Protocol):
     table: RegistryTable
     #: Called each time this registry starts to lead (it checks at once).
     on_leading: Callable[[], None]
+    #: Whether its RPC methods answer from memory without waiting (then they run on the
+    #: server's event loop); the etcd store waits for etcd.
+    in_memory: bool
 
     @property
     def leader(self) -> str | None:
@@ -57,6 +60,8 @@ class RegistryStore(Checked, Protocol):
 
 class MemoryStore:
     """The registrations in this process's memory: this registry alone checks and pushes."""
+
+    in_memory = True
 
     def __init__(
         self,

@@ -137,7 +137,7 @@ class _ServiceMethods:
 
     # The annotations below stay bare: their text is on the wire (XML-RPC system.methodHelp shows the signature).
 
-    @rpc_method
+    @rpc_method(inline=True)
     def heartbeat(self) -> dict:  # type: ignore[type-arg]
         """Answer the registry's health check."""
         registered = self._service.registered
@@ -145,7 +145,8 @@ class _ServiceMethods:
             registered.registration.heard_heartbeat()
         return {"status": "ok", "service": self._service.name}
 
-    @rpc_method
+    # Inline: it only queues the lookups a push asks for (the push verifier's thread makes them).
+    @rpc_method(inline=True)
     def update(self, added: list = (), removed: list = ()) -> bool:  # type: ignore[type-arg, assignment]
         """Apply a change in the providers of the services this one requires."""
         for name, entries in (("added", added), ("removed", removed)):

@@ -47,6 +47,9 @@ log = logging.getLogger("rpc_cluster.registry.etcd.store")
 class EtcdStore:
     """See the module docstring. A ``store.RegistryStore``, as ``store.MemoryStore`` is."""
 
+    # Every change, and a lookup's catch-up read, waits for etcd: its calls go to request threads.
+    in_memory = False
+
     def __init__(
         self,
         url: str,
