@@ -45,38 +45,24 @@ def test_jsonrpcserver_response_layer_used_by_jsonrpc_py():
             pytest.fail(f"{why}: serialized {json.dumps(got)}, expected {want}")
 
 
-def test_granian_thread_worker_internals_used_by_serving_server_py():
+def test_granian_embedded_server_internals_used_by_serving_server_py():
     why = (
-        "granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/serving/server.py runs Granian's "
-        "thread worker inside the service's process through its internals (granian.server.mt.MTServer "
-        "and its _spawn_workers/_stop_workers/_init_shared_socket/_check_gil, granian.net.SocketHolder, "
-        "granian.server.common.configure_logging; for its own WSGI runner: granian._granian.WSGIWorker, "
-        "granian._futures._new_cbscheduler, granian.server.common.WORKERS_METHODS and TaskImpl, "
-        "granian.server.mt.WorkerThread.wrap_target, the response object's response_bytes/response_iter, "
-        "and hyper aborting a response shorter than its Content-Length, tests/test_hostile_clients.py). "
-        "Check those in the new release, then adapt "
-        "rpc_cluster/serving/server.py or keep the pin"
+        "granian (pinned >=2.8.7,<2.9 in pyproject.toml): rpc_cluster/serving/server.py serves with Granian's "
+        "public embedded server (granian.server.embed.Server, RSGI) but overrides its _init_shared_socket to "
+        "serve a socket bound by the service (setting _shd, _sfd and _ssp, with granian.net.SocketHolder built "
+        "from (fd, is_unix, backlog)), sets workers_kill_timeout after construction, waits for its wrks list "
+        "to fill, and passes an incremental log_dictconfig so that Granian configures only its own logger. "
+        "Check those in the new release, then adapt rpc_cluster/serving/server.py or keep the pin"
     )
     try:
-        import granian.server.common as common
-        from granian._futures import _new_cbscheduler  # noqa: F401
-        from granian._granian import WSGIWorker  # noqa: F401
         from granian.net import SocketHolder  # noqa: F401
-        from granian.server.common import WORKERS_METHODS, TaskImpl  # noqa: F401
-        from granian.server.mt import MTServer, WorkerThread  # noqa: F401
+        from granian.server.embed import Server
     except ImportError as exc:
         pytest.fail(f"{why}: {exc}")
-    missing = [
-        name
-        for name in ("_spawn_workers", "_stop_workers", "_init_shared_socket", "_check_gil", "serve")
-        if not callable(getattr(MTServer, name, None))
-    ]
-    if not callable(getattr(common, "configure_logging", None)):
-        missing.append("granian.server.common.configure_logging")
+    missing = [name for name in ("_init_shared_socket", "serve", "stop") if not callable(getattr(Server, name, None))]
     if missing:
         pytest.fail(f"{why}: missing {missing}")
-    # SocketHolder(fd, is_unix, backlog) is not probed on its own: a bad descriptor
-    # aborts the process. Serving for real exercises it, and all of the above.
+    import logging
     import urllib.request
 
     from rpc_cluster.serving.server import HttpServer
@@ -85,6 +71,9 @@ def test_granian_thread_worker_internals_used_by_serving_server_py():
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
 
+    # A handler of the application's own must survive Granian's logging setup, open and attached.
+    kept = logging.StreamHandler()
+    logging.getLogger().addHandler(kept)
     try:
         with (
             HttpServer(app, "127.0.0.1", 0, threads=1) as server,
@@ -93,4 +82,7 @@ def test_granian_thread_worker_internals_used_by_serving_server_py():
             body = response.read()
     except Exception as exc:
         pytest.fail(f"{why}: serving failed: {type(exc).__name__}: {exc}")
+    finally:
+        logging.getLogger().removeHandler(kept)
     assert body == b"ok"
+    assert kept.stream is not None and not getattr(kept.stream, "closed", False), f"{why}: a handler was closed"

@@ -99,18 +99,23 @@ def _finite_float(text: str) -> float:
     return value
 
 
-# Made once: json.loads with hooks builds a decoder on every call (4 us, a tenth of a trivial call).
-_STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+def strict_decoder() -> json.JSONDecoder:
+    """A decoder for ``parse``'s strict JSON, to keep: json.loads with hooks builds one on every
+    call (4 us, a tenth of a trivial call)."""
+    return json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def parse(text: str | bytes) -> Any:
-    """Strict JSON: NaN, Infinity and numbers that overflow a float are errors (ValueError)."""
+def parse(text: str | bytes, decoder: json.JSONDecoder | None = None) -> Any:
+    """Strict JSON: NaN, Infinity and numbers that overflow a float are errors (ValueError).
+
+    ``decoder``: one ``strict_decoder()`` made earlier, to save making it again.
+    """
     if not isinstance(text, str):
         # As json.loads reads bytes: UTF-8, -16 or -32, told apart by the first bytes.
         text = text.decode(json.detect_encoding(text), "surrogatepass")
     elif text.startswith("\ufeff"):  # json.loads's own refusal, word for word
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    return _STRICT.decode(text)
+    return (decoder or strict_decoder()).decode(text)
 
 
 def _dumps(obj: Any) -> str:
@@ -138,6 +143,7 @@ class JsonRpcCodec:
         self.dispatcher = dispatcher
         self.max_batch = max_batch
         self.max_response_bytes = max_response_bytes
+        self._decoder = strict_decoder()
 
     def handle(self, text: str | bytes) -> str:
         """Response text for request text; "" when nothing is to be answered."""
@@ -186,7 +192,7 @@ class JsonRpcCodec:
 
     def _steps(self, text: str | bytes) -> Steps:
         try:
-            request = parse(text)
+            request = parse(text, self._decoder)
         except RecursionError:
             return self._refuse(errors.PARSE_ERROR, "Parse error", None, "nested too deeply")
         except (ValueError, UnicodeDecodeError) as exc:

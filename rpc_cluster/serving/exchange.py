@@ -14,6 +14,7 @@ import io
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ..core.dispatch import Offload
@@ -87,7 +88,7 @@ class EnvironHeaders:
 
 
 # Header values a WSGI environ joins when a request repeats the header (RFC 9110, section 5.3).
-_JOINED_WITH = {"cookie": "; "}
+_JOINED_WITH = MappingProxyType({"cookie": "; "})
 
 
 def environ_of(request: Request) -> dict[str, Any]:
