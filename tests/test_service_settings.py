@@ -29,9 +29,9 @@ def parsed(*argv: str):
 
 
 def test_the_flags_build_one_limits_and_one_tls_files_value():
-    args = parsed("--max-batch", "7", "--body-waiters", "0", "--tls-ca", "ca.pem", "--tls-cert", "c.pem")
+    args = parsed("--max-batch", "7", "--body-timeout", "3", "--tls-ca", "ca.pem", "--tls-cert", "c.pem")
     kwargs = flags.service_kwargs(args)
-    assert kwargs["limits"] == Limits(max_batch=7, body_waiters=0)
+    assert kwargs["limits"] == Limits(max_batch=7, body_timeout=3.0)
     assert kwargs["tls"] == TlsFiles(cert="c.pem", key=None, ca="ca.pem")
     # Values, not bags of attributes: nothing changes one after it is built.
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -20,6 +20,7 @@ import secrets
 
 import bottle
 
+from rpc_cluster.serving.exchange import EnvironHeaders
 from rpc_cluster.serving.rpc_app import sent_by_another_site
 
 from ..context import context
@@ -59,7 +60,7 @@ def check() -> None:
         if not hmac.compare_digest(user.csrf.encode(), sent.encode()):
             bottle.abort(403, REFUSED)
         return
-    if sent_by_another_site(bottle.request.environ):
+    if sent_by_another_site(EnvironHeaders(bottle.request.environ)):
         bottle.abort(403, REFUSED)
     nonce = bottle.request.get_cookie(CSRF_COOKIE) or ""
     if not _NONCE.fullmatch(nonce) or not hmac.compare_digest(context().sign(nonce, _PURPOSE).encode(), sent.encode()):

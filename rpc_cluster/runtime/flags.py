@@ -14,7 +14,7 @@ from typing import Any
 from ..client.registry_client import DEFAULT_REGISTRY, REGISTRY_ENV
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES
 from ..net import tls, urls
-from ..serving.settings import DEFAULT_BODY_TIMEOUT, DEFAULT_BODY_WAITERS, DEFAULT_IDLE_TIMEOUT, Limits, TlsFiles
+from ..serving.settings import DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Limits, TlsFiles
 from .service import ServiceOptions
 
 
@@ -221,15 +221,6 @@ def add_service_flags(
     )
     add_flag(
         parser,
-        "--body-waiters",
-        "RPC_CLUSTER_BODY_WAITERS",
-        DEFAULT_BODY_WAITERS,
-        "spare threads that wait for request bodies, so slow clients hold no request thread; "
-        "0 is fastest under many clients but lets one slow body hold a request thread (docs/operations.md)",
-        type=non_negative_int,
-    )
-    add_flag(
-        parser,
         "--log-level",
         "RPC_CLUSTER_LOG_LEVEL",
         "INFO",
@@ -245,7 +236,6 @@ def limits(args: argparse.Namespace) -> Limits:
         max_response_bytes=args.max_response_bytes,
         body_timeout=args.body_timeout,
         idle_timeout=args.idle_timeout,
-        body_waiters=args.body_waiters,
     )
 
 

@@ -50,14 +50,14 @@ class BodyLimits:
 
 
 class BodyDeadlines:
-    """Cancels the body reads that pass ``timeout`` seconds: one timer for all of them.
+    """Cancels the body reads that pass ``timeout`` seconds: one timer for all of them (None: never).
 
     A timer per request (``asyncio.timeout``) cost a third of a trivial call's rate here;
     registering in a dict and one sweep every quarter second (or quarter timeout) costs
     well under a microsecond a request, and a deadline is met within that tick.
     """
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float | None):
         self.timeout = timeout
         self._waiting: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
@@ -67,14 +67,15 @@ class BodyDeadlines:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Sweep on ``loop`` (the server's) from now until ``stop()``."""
         self._loop = loop
-        self._timer = loop.call_later(self._tick(), self._sweep)
+        if self.timeout is not None:
+            self._timer = loop.call_later(self._tick(), self._sweep)
 
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
 
     def _tick(self) -> float:
-        return min(0.25, self.timeout / 4)
+        return min(0.25, (self.timeout or 1.0) / 4)
 
     def _sweep(self) -> None:
         assert self._loop is not None
@@ -91,13 +92,13 @@ class BodyDeadlines:
 
         ``length``: the request's Content-Length, None for a chunked body.
         """
+        if self.timeout is None:
+            return await _whole(stream, length, limit)
         task = asyncio.current_task()
         assert task is not None and self._loop is not None
         self._waiting[task] = self._loop.time() + self.timeout
         try:
-            if length is not None and length <= limit:
-                return await stream()
-            return await _bounded(stream, limit, length)
+            return await _whole(stream, length, limit)
         except asyncio.CancelledError:
             if task not in self._expired:
                 raise
@@ -106,6 +107,12 @@ class BodyDeadlines:
             return 408
         finally:
             self._waiting.pop(task, None)
+
+
+async def _whole(stream: BodyStream, length: int | None, limit: int) -> bytes | int:
+    if length is not None and length <= limit:
+        return await stream()
+    return await _bounded(stream, limit, length)
 
 
 async def _bounded(stream: BodyStream, limit: int, length: int | None) -> bytes | int:

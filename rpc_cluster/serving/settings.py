@@ -1,8 +1,8 @@
 """A service's settings as values, each built once (from the flags by ``runtime.flags``, or in Python).
 
 ``Limits``: what one client may take from a service, and how long it waits. ``Service`` hands it
-whole to its ``RpcApp`` (batch and response sizes) and its ``HttpServer`` (times, body threads,
-connections); docs/operations.md ("Limits") says why each default is what it is.
+whole to its ``RpcApp`` (batch and response sizes) and its ``HttpServer`` (times, connections);
+docs/operations.md ("Limits") says why each default is what it is.
 
 ``TlsFiles``: the certificate and key it serves HTTPS with, and the CA it verifies the servers it
 calls against (docs/operations.md, "TLS").
@@ -23,8 +23,6 @@ DEFAULT_BODY_TIMEOUT = 10.0
 DEFAULT_IDLE_TIMEOUT = 30.0
 #: Connections served at once; more wait in the listen backlog.
 DEFAULT_MAX_CONNECTIONS = 10_000
-#: Threads that may wait for request bodies, beside the app's own threads.
-DEFAULT_BODY_WAITERS = 32
 #: Seconds a stop waits for the requests in flight.
 DEFAULT_DRAIN_TIMEOUT = 10.0
 
@@ -41,12 +39,11 @@ class Limits:
     max_batch: int = DEFAULT_MAX_BATCH
     #: Bytes of response text one RPC request may produce.
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    #: Seconds a request body may take to arrive (then 408 and the connection is closed).
-    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    #: Seconds a request body may take to arrive (then 408 and the connection is closed); None: no
+    #: deadline, only for measuring what the deadline costs (benchmarks/server_tradeoff.py).
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT
     #: Seconds a connection may stay silent before it is closed.
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
-    #: Spare threads that wait for request bodies, so a slow body holds no request thread.
-    body_waiters: int = DEFAULT_BODY_WAITERS
     #: Connections served at once (within the process's open-file limit).
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     #: Seconds a stop lets in-flight requests finish.
