@@ -17,6 +17,7 @@ import pytest
 from helpers.echo_service import EchoService
 from helpers.raw_server import RawServer
 from helpers.waiting import wait_until
+from test_exactly_once import DiesAfterReading
 
 from rpc_cluster import (
     AsyncClient,
@@ -193,22 +194,6 @@ def test_a_server_that_dies_mid_way_fails_the_calls_left_with_transport_errors(p
     run(calls())
 
 
-class CountsAndDies(RawServer):
-    """Reads each request whole, then closes without answering the first ``deaths``; answers the rest."""
-
-    def __init__(self, deaths: int):
-        self.deaths = deaths
-        self.requests: list[dict] = []
-        super().__init__(self._answer)
-
-    def _answer(self, body: bytes):
-        message = json.loads(body)
-        self.requests.append(message)
-        if len(self.requests) <= self.deaths:
-            return None  # as a process killed after doing the work
-        return 200, json.dumps({"jsonrpc": "2.0", "result": "done", "id": message["id"]}).encode()
-
-
 @pytest.mark.parametrize(
     "kwargs, read_only, sent_again",
     [
@@ -218,7 +203,7 @@ class CountsAndDies(RawServer):
     ],
 )
 def test_only_a_repeatable_call_that_may_have_run_is_sent_again(kwargs, read_only, sent_again):
-    server = CountsAndDies(deaths=1)
+    server = DiesAfterReading(deaths=1)
     try:
 
         async def call() -> object:

@@ -23,7 +23,7 @@ from typing import cast
 
 import httptools
 
-from ...core.errors import CallTimeout, TransportError
+from ...core.errors import TransportError
 from .. import retry
 from ..transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -287,7 +287,6 @@ class AsyncTransport:
         self, pool: _Pool, url: str, request: bytes, timeout: float, repeatable: bool, progress: _Progress
     ) -> tuple[int, bytes]:
         """(status, body) of the answer to ``request``, sent again once when ``retry.may_send_again`` allows."""
-        attempts = retry.TRANSPORT.attempts or 1
         attempt = 1
         while True:
             try:
@@ -295,11 +294,7 @@ class AsyncTransport:
             except (OSError, httptools.HttpParserError, httptools.HttpParserUpgrade, _TooLarge) as exc:
                 sent = retry.was_sent(exc, connected=progress.connected, receiving=progress.receiving)
                 error = _translate(url, exc, timeout, sent)
-                if (
-                    attempt < attempts
-                    and not isinstance(error, CallTimeout)
-                    and retry.may_send_again(error, repeatable=repeatable)
-                ):
+                if retry.transport_may_resend(error, attempt, repeatable=repeatable):
                     attempt += 1
                     continue
                 raise error from None
