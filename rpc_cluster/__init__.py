@@ -18,6 +18,13 @@ Calling services (the cluster runs with ``rpc-cluster up``)::
     ...     services = batch.call("Registry.services")
     >>> dir(grades.Grades), help(grades.Grades.add_grade) # from the server's rpc.discover
 
+From asyncio, the same calls are awaited::
+
+    >>> from rpc_cluster import AsyncClient, connect_async
+    >>> grades = connect_async("GradingService")
+    >>> await grades.Grades.get_student(1)
+    >>> await asyncio.gather(*(grades.Grades.get_student(n) for n in range(1, 6)))
+
 ``connect()`` spreads calls over every healthy instance and moves on when one
 refuses the connection. Remote errors raise ``RpcError`` subclasses
 (``.code``, ``.message``, ``.data``); ``TransportError`` is also a
@@ -53,6 +60,8 @@ carries one ``X-Trace-Id``, and every log record shipped to the log service
 is stamped with it.
 """
 
+from .client.aio.client import AsyncBatch, AsyncClient
+from .client.aio.connect import AsyncServiceClient, connect_async
 from .client.client import Batch, Client
 from .client.connect import NoHealthyProvider, ServiceClient, connect
 from .client.registry_client import RegistryClient
@@ -83,6 +92,9 @@ from .serving.settings import Limits, TlsFiles
 from .version import __version__
 
 __all__ = [
+    "AsyncBatch",
+    "AsyncClient",
+    "AsyncServiceClient",
     "Batch",
     "CallTimeout",
     "Client",
@@ -113,6 +125,7 @@ __all__ = [
     "__version__",
     "config",
     "connect",
+    "connect_async",
     "current_trace_id",
     "new_trace_id",
     "rpc_method",

@@ -71,3 +71,12 @@ def test_a_call_is_repeatable_when_read_only_or_carrying_a_request_id():
     assert retry.is_repeatable("Grades.get_student", [1], {"Grades.get_student"})
     assert retry.is_repeatable("Grades.add_grade", {"student_id": 1, "request_id": "r-1"})
     assert not retry.is_repeatable("Grades.add_grade", {"student_id": 1}, {"Grades.get_student"})
+
+
+def test_a_transport_resends_once_never_after_a_timeout_and_only_what_may_go_again():
+    lost_unsent = TransportError("refused", sent=False)
+    assert retry.transport_may_resend(lost_unsent, 1)
+    assert not retry.transport_may_resend(lost_unsent, retry.TRANSPORT.attempts)
+    assert not retry.transport_may_resend(TransportError("lost", sent=True), 1)
+    assert retry.transport_may_resend(TransportError("lost", sent=True), 1, repeatable=True)
+    assert not retry.transport_may_resend(CallTimeout("slow", sent=False), 1, repeatable=True)

@@ -21,37 +21,17 @@ from __future__ import annotations
 import contextlib
 import inspect
 import itertools
-import json
 import os
 import threading
 from collections.abc import Collection
-from typing import Any
-
-from jsonrpcclient import notification, request
+from typing import Any, ClassVar
 
 from ..core import errors
-from . import retry
+from . import envelope, retry
 from .envelope import TOKEN_ENV, decode_answer, request_headers
 from .transport import Transport
 
 DEFAULT_TIMEOUT = 10.0
-
-
-def _params(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-    if args and kwargs:
-        raise TypeError(f"rpc: {method}: JSON-RPC takes positional or named params, not both")
-    return kwargs or args
-
-
-def _result(response: Any) -> Any:
-    """The ``result`` of one response object, or raise its error."""
-    if not isinstance(response, dict):
-        raise errors.InternalError("Malformed JSON-RPC response", response)
-    if "error" in response:
-        raise errors.error_from_object(response["error"])
-    if "result" not in response:
-        raise errors.InternalError("Malformed JSON-RPC response: no result", response)
-    return response["result"]
 
 
 class _RemoteDoc:
@@ -64,7 +44,56 @@ class _RemoteDoc:
         return self.static if obj is None else obj._remote_doc()
 
 
-class Client:
+class RemoteProxy:
+    """What ``Client`` and ``AsyncClient`` share as proxies: ``client.Grades.get_student``, ``dir()`` and ``help()``.
+
+    A subclass gives ``url``, ``_remote_methods()`` (the server's ``rpc.discover``
+    methods, fetched when first asked) and ``call``; ``_remote_method`` makes its
+    remote methods (a plain call, or one to await).
+    """
+
+    url: str
+    #: What ``help()`` calls the client.
+    _kind: ClassVar[str] = "Client"
+
+    def _remote_methods(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _remote_method(self, name: str) -> _RemoteMethod:
+        """The callable for the remote method ``name`` (``client.Grades.get_student``)."""
+        return _RemoteMethod(self, name)
+
+    def __getattr__(self, name: str) -> _Namespace:
+        # Only reached for a name found nowhere else, and kept in the instance's own
+        # __dict__: the next lookup finds it there, without the AttributeError Python
+        # raises (and formats) before calling __getattr__. Twice per proxied call, that
+        # cost 3 µs (timeit): a fifth of the client's own work in a call.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        namespace: _Namespace = vars(self).setdefault(name, _Namespace(self, name))
+        return namespace
+
+    def __dir__(self) -> list[str]:
+        names = set(super().__dir__())
+        with contextlib.suppress(errors.RpcError):
+            names.update(m["name"].split(".", 1)[0] for m in self._remote_methods() if "." in m["name"])
+        return sorted(names)
+
+    def _remote_doc(self, prefix: str = "") -> str:
+        try:
+            methods = self._remote_methods()
+        except errors.RpcError as exc:
+            return f"{self._kind} for {self.url} (remote methods unavailable: {exc})"
+        lines = [f"{self._kind} for {self.url}. Remote methods:", ""]
+        for method in methods:
+            if method["name"].startswith(prefix):
+                lines.append(f"{method['name']}{_signature(method)}")
+                if method.get("description"):
+                    lines.extend("    " + line for line in method["description"].splitlines())
+        return "\n".join(lines)
+
+
+class Client(RemoteProxy):
     __doc__ = _RemoteDoc(__doc__ or "")
 
     def __init__(
@@ -94,16 +123,13 @@ class Client:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` and return its result; raises RpcError subclasses."""
-        params = _params(method, args, kwargs)
-        message = request(method, params, id=next(self._ids))
-        return _result(
-            self._exchange(json.dumps(message).encode(), retry.is_repeatable(method, params, self.read_only))
-        )
+        params = envelope.params(method, args, kwargs)
+        body = envelope.body(envelope.message(method, params, next(self._ids)))
+        return envelope.result(self._exchange(body, retry.is_repeatable(method, params, self.read_only)))
 
     def notify(self, method: str, *args: Any, **kwargs: Any) -> None:
         """Send a notification: the server runs ``method`` and answers nothing."""
-        message = notification(method, _params(method, args, kwargs))
-        self._exchange(json.dumps(message).encode())
+        self._exchange(envelope.body(envelope.message(method, envelope.params(method, args, kwargs), None)))
 
     def batch(self) -> Batch:
         """A batch, sent as one request when its ``with`` block ends (or on ``send()``)."""
@@ -129,39 +155,8 @@ class Client:
         status, data = self._transport.post(url, body, request_headers(self.token), self.timeout, repeatable=repeatable)
         return decode_answer(url, status, data)
 
-    # -- the REPL proxy --------------------------------------------------------------
-
-    def __getattr__(self, name: str) -> _Namespace:
-        # Only reached for a name found nowhere else, and kept in the instance's own
-        # __dict__: the next lookup finds it there, without the AttributeError Python
-        # raises (and formats) before calling __getattr__. Twice per proxied call, that
-        # cost 3 µs (timeit): a fifth of the client's own work in a call.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        namespace: _Namespace = vars(self).setdefault(name, _Namespace(self, name))
-        return namespace
-
     def _remote_methods(self) -> list[dict[str, Any]]:
         return list(self.describe().get("methods", []))
-
-    def __dir__(self) -> list[str]:
-        names = set(super().__dir__())
-        with contextlib.suppress(errors.RpcError):
-            names.update(m["name"].split(".", 1)[0] for m in self._remote_methods() if "." in m["name"])
-        return sorted(names)
-
-    def _remote_doc(self, prefix: str = "") -> str:
-        try:
-            methods = self._remote_methods()
-        except errors.RpcError as exc:
-            return f"Client for {self.url} (remote methods unavailable: {exc})"
-        lines = [f"Client for {self.url}. Remote methods:", ""]
-        for method in methods:
-            if method["name"].startswith(prefix):
-                lines.append(f"{method['name']}{_signature(method)}")
-                if method.get("description"):
-                    lines.extend("    " + line for line in method["description"].splitlines())
-        return "\n".join(lines)
 
 
 def _signature(method: dict[str, Any]) -> inspect.Signature:
@@ -178,7 +173,7 @@ class _Namespace:
 
     __doc__ = _RemoteDoc("A namespace of remote methods; help() on it lists them.")
 
-    def __init__(self, client: Client, name: str):
+    def __init__(self, client: RemoteProxy, name: str):
         self._client = client
         self._name = name
 
@@ -199,7 +194,8 @@ class _Namespace:
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(attr)
-        return vars(self).setdefault(attr, _RemoteMethod(self._client, f"{self._name}.{attr}"))  # as Client's
+        method = self._client._remote_method(f"{self._name}.{attr}")
+        return vars(self).setdefault(attr, method)  # as Client's
 
 
 class _RemoteMethod:
@@ -207,7 +203,8 @@ class _RemoteMethod:
 
     __doc__ = _RemoteDoc("A remote method; call it like a function.")
 
-    def __init__(self, client: Client, name: str):
+    def __init__(self, client: Any, name: str):
+        # Any: a Client, or an AsyncClient whose call is awaited.
         self._client = client
         self.__name__ = self.__qualname__ = name
 
@@ -283,40 +280,49 @@ class BatchCall:
         """The call's result, or raise its error; the batch must have been sent."""
         if not self._done.is_set():
             raise RuntimeError("rpc: batch not sent yet (leave the with block or call send())")
-        return _result(self._response)
+        return envelope.result(self._response)
 
 
 class Batch:
     """Collects calls and notifications and sends them as one JSON-RPC batch."""
 
-    def __init__(self, client: Client):
+    def __init__(self, client: Any):
+        # Any: a Client, or an AsyncClient (whose AsyncBatch sends with await).
         self._client = client
         self._messages: list[dict[str, Any]] = []
         self._calls: dict[Any, BatchCall] = {}
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> BatchCall:
         request_id = next(self._client._ids)
-        self._messages.append(request(method, _params(method, args, kwargs), id=request_id))
+        self._messages.append(envelope.message(method, envelope.params(method, args, kwargs), request_id))
         pending = self._calls[request_id] = BatchCall(method, request_id)
         return pending
 
     def notify(self, method: str, *args: Any, **kwargs: Any) -> None:
-        self._messages.append(notification(method, _params(method, args, kwargs)))
+        self._messages.append(envelope.message(method, envelope.params(method, args, kwargs), None))
 
     def send(self) -> list[Any]:
         """Send the batch; returns the results in call order (errors as exceptions)."""
         if not self._messages:
             return []
+        return self._settle(self._client._exchange(*self._take()))
+
+    def _take(self) -> tuple[bytes, bool]:
+        """The batch's body, and whether it may be sent again; the batch is empty after."""
         # Sent again after a lost connection only if every member would be recognised as a repeat.
         repeatable = all(
             "id" in m and retry.is_repeatable(m["method"], m.get("params"), self._client.read_only)
             for m in self._messages
         )
-        answer = self._client._exchange(json.dumps(self._messages).encode(), repeatable)
+        body = envelope.body(self._messages)
         self._messages = []
+        return body, repeatable
+
+    def _settle(self, answer: Any) -> list[Any]:
+        """Give each call its response from the batch's ``answer``; the results in call order."""
         if answer is not None and not isinstance(answer, list):
             # A whole-batch error (the server found the batch itself invalid).
-            _result(answer)
+            envelope.result(answer)
         for response in answer or ():
             pending = self._calls.get(response.get("id")) if isinstance(response, dict) else None
             if pending is not None:

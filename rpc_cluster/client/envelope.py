@@ -1,8 +1,9 @@
-"""A JSON-RPC call on HTTP: the headers every call carries, and what an answer means.
+"""A JSON-RPC call on HTTP: its body and headers, and what an answer means.
 
-The one place that builds the auth and trace headers, and the one place that
-turns an HTTP status and body into a decoded answer or a typed error, for
-the client, the registry's checks and pushes, and the log shipper alike.
+The one place that builds a call's body, its auth and trace headers, and the
+one place that turns an HTTP status and body into a decoded answer or a typed
+error, for the client (threads and asyncio alike), the registry's checks and
+pushes, and the log shipper.
 """
 
 from __future__ import annotations
@@ -10,10 +11,42 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jsonrpcclient import notification, request
+
 from ..core import errors, tracing
 from . import acting
 
 TOKEN_ENV = "RPC_CLUSTER_TOKEN"
+
+
+def params(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+    """A call's params: the positional ones or the named ones; TypeError for both (JSON-RPC takes one)."""
+    if args and kwargs:
+        raise TypeError(f"rpc: {method}: JSON-RPC takes positional or named params, not both")
+    return kwargs or args
+
+
+def message(method: str, call_params: tuple[Any, ...] | dict[str, Any], request_id: int | None) -> dict[str, Any]:
+    """The JSON-RPC request object of a call; a notification (no answer) when ``request_id`` is None."""
+    if request_id is None:
+        return notification(method, call_params)
+    return request(method, call_params, id=request_id)
+
+
+def body(messages: dict[str, Any] | list[dict[str, Any]]) -> bytes:
+    """The HTTP body that carries one request object, or a batch of them."""
+    return json.dumps(messages).encode()
+
+
+def result(response: Any) -> Any:
+    """The ``result`` of one response object, or raise its error."""
+    if not isinstance(response, dict):
+        raise errors.InternalError("Malformed JSON-RPC response", response)
+    if "error" in response:
+        raise errors.error_from_object(response["error"])
+    if "result" not in response:
+        raise errors.InternalError("Malformed JSON-RPC response: no result", response)
+    return response["result"]
 
 
 def request_headers(token: str | None) -> dict[str, str]:

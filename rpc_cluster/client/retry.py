@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.errors import TransportError
+from ..core.errors import CallTimeout, TransportError
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,18 @@ def may_send_again(error: TransportError, *, repeatable: bool = False) -> bool:
     ``request_id``, see ``carries_request_id``; or the method is idempotent).
     """
     return repeatable or not error.sent
+
+
+def transport_may_resend(error: TransportError, attempts_made: int, *, repeatable: bool = False) -> bool:
+    """Whether a transport sends a failed request once more itself, after ``attempts_made`` (``TRANSPORT``).
+
+    Only when ``may_send_again`` allows it, and never after a timeout: the
+    caller's time is spent, and a slow server is not helped by a second copy.
+    The threaded and the asyncio transports both ask this.
+    """
+    if attempts_made >= (TRANSPORT.attempts or 1) or isinstance(error, CallTimeout):
+        return False
+    return may_send_again(error, repeatable=repeatable)
 
 
 def carries_request_id(params: Any) -> bool:

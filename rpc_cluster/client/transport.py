@@ -402,7 +402,6 @@ class Transport:
 
     def _exchange(self, pool: _Pool, url: str, request: bytes, timeout: float, repeatable: bool) -> tuple[int, bytes]:
         """(status, body) of the answer to ``request``, sent on a connection of ``pool``."""
-        attempts = retry.TRANSPORT.attempts or 1
         attempt = 1
         while True:
             conn = pool.take()
@@ -422,11 +421,7 @@ class Transport:
                 if conn is not None:
                     conn.close()
                 error = _translate(url, exc, timeout, retry.was_sent(exc, connected=connected, receiving=receiving))
-                if (
-                    attempt < attempts
-                    and not isinstance(error, CallTimeout)
-                    and retry.may_send_again(error, repeatable=repeatable)
-                ):
+                if retry.transport_may_resend(error, attempt, repeatable=repeatable):
                     attempt += 1
                     continue
                 raise error from None
