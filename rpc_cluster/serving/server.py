@@ -145,7 +145,10 @@ class _Front:
             except Exception:
                 log.exception("http: the handler failed on %s %s", scope.method, path)
                 response = _refusal(500, {"error": "Internal Server Error"})
-        proto.response_bytes(response.status, response.headers, response.body)
+        try:
+            proto.response_bytes(response.status, response.headers, response.body)
+        except Exception as exc:  # the client has gone: nothing to tell it, nothing to log above debug
+            log.debug("http: an answer could not be sent (%s)", exc)
 
     async def _body(self, headers: Any, path: str, proto: Any) -> bytes | int:
         """The request's whole body, or the status refusing it (408, 413)."""
