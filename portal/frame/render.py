@@ -77,6 +77,8 @@ def render(name: str, status: int = 200, **values: object) -> str:
     carry what they were opened with, so Back must fetch the page again, never show a copy whose
     form would put old values back or reuse a spent ``request_id``.
     """
+    # First: on a page whose session is not checked yet, a refused one is the sign-in page instead.
+    user = session.current()
     bottle.response.status = status
     bottle.response.set_header("Cache-Control", "no-store")
     common = Common(
@@ -89,7 +91,7 @@ def render(name: str, status: int = 200, **values: object) -> str:
         score_text=score_text,
         count=count,
         path=bottle.request.path,
-        user=session.current(),
+        user=user,
     )
     page: str = bottle.template(name, template_adapter=_Template, template_lookup=VIEWS, **common, **values)
     return page
