@@ -6,9 +6,12 @@ In one run, side by side: ``/students`` (the first page: one
 ``get_student``), each with 16 clients and with 1; the same grading calls made
 directly; and, with one client, the same pages rendered by the portal's app in
 this process (no HTTP server in between), which splits a page's time into the
-grading call, the portal's own code and its HTTP server. Also adding a grade
-through the form (the POST and the page after its 303: two grading calls)
-against ``add_grade`` plus ``get_student`` directly.
+grading call, the portal's own code and its HTTP server. Each of those pages is
+one round trip to grading: its read carries the session's check
+(``Sessions.call_as``), so the check's own work in grading counts as the
+portal's. Also adding a grade through the form (the POST and the page after its
+303: a check and ``add_grade``, then the page's ``call_as``) against
+``add_grade`` plus ``get_student`` directly.
 
 Goals: ``/students`` and the search take at most 1.5 ms (p50, one client);
 the portal's overhead is under 50% of a page's time. Every loop stops after
