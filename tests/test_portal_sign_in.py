@@ -16,6 +16,7 @@ from helpers.wsgi_client import WsgiClient
 from portal.app import make_app
 from portal.frame.csrf import CSRF_COOKIE
 from portal.service import add_arguments
+from rpc_cluster import MethodNotFound
 
 GRADE = {"title": "Quiz", "type": "Quiz", "score": "50"}
 WRONG = "Wrong username or password."
@@ -399,3 +400,24 @@ def test_a_read_grading_refuses_is_the_403_page_for_the_signed_in_user(grading):
     assert page.status == 403 and "Tom Teacher" in page.text and page.csrf()
     # The check passed inside call_as but its answer went with the refusal: the 403 page asks again.
     assert recording.calls == ["Sessions.call_as Grades.get_student", "Sessions.check"]
+
+
+class BeforeCallAs(Recording):
+    """A grading instance from before ``Sessions.call_as``: it answers every other method."""
+
+    def call(self, method, *args, **kwargs):
+        if method == "Sessions.call_as":
+            self.calls.append(method)
+            raise MethodNotFound("Method not found", "Sessions.call_as")
+        return super().call(method, *args, **kwargs)
+
+
+def test_a_grading_without_call_as_gets_the_check_alone_then_the_read(grading, admin):
+    older = BeforeCallAs(grading)
+    client = portal_client(make_app(older), admin)
+    older.calls.clear()
+    page = client.get("/students/1")
+    assert page.status == 200 and "Ada Admin" in page.text
+    assert older.calls == ["Sessions.call_as", "Sessions.check", "Grades.get_student"]
+    grading.Sessions.end(client.cookies[SESSION_COOKIE])
+    assert client.get("/students/1").status == 303
