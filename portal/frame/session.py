@@ -43,13 +43,15 @@ MAX_NEXT = 2000
 _USER_KEY = "portal.user"
 # The session id the gate let in, until grading has checked it (then: its user, under _USER_KEY).
 _SESSION_KEY = "portal.session"
+# The reads that may carry the session's check (Sessions.call_as makes only these).
+_CALL_AS = frozenset(name for name in READ_ONLY if name.startswith(("Grades.", "Users.")))
 # Paths a sign-in never goes back to: the form itself, and signing out.
 _NOT_NEXT = ("/login", "/logout")
 
 
 @dataclass(frozen=True)
 class User:
-    """The signed-in user of one request, as grading's ``Sessions.check`` answered."""
+    """The signed-in user of one request, as grading's check answered (``Sessions.check`` or ``.call_as``)."""
 
     username: str
     display_name: str
@@ -123,7 +125,7 @@ class _ForUser:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """The call's result, made for the page's user; the sign-in page when grading refuses the session."""
-        if _SESSION_KEY in bottle.request.environ and method in READ_ONLY:
+        if _SESSION_KEY in bottle.request.environ and method in _CALL_AS:
             params = list(args) if args else kwargs
             try:
                 answer = _checked(
