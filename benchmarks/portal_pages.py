@@ -8,8 +8,8 @@ directly; and, with one client, the same pages rendered by the portal's app in
 this process (no HTTP server in between), which splits a page's time into the
 grading call, the portal's own code and its HTTP server. Each of those pages is
 one round trip to grading: its read carries the session's check
-(``Sessions.call_as``), so the check's own work in grading counts as the
-portal's. Also adding a grade through the form (the POST and the page after its
+(``Sessions.call_as``); the check's own work in grading is shown apart (the
+same read sent as the page sends it, less the read alone). Also adding a grade through the form (the POST and the page after its
 303: a check and ``add_grade``, then the page's ``call_as``) against
 ``add_grade`` plus ``get_student`` directly.
 
@@ -108,7 +108,20 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float, b
     local = _in_process(make_app(grading), cookie)
     student = lambda: random.randint(1, STUDENTS)  # noqa: E731
     search = f"/students?q={SEARCH}"
+    session = browser.cookies["portal_session"]
+
+    def checked(read: str, params: Any) -> Callable[[], Any]:
+        """The read with the session's check, as the page sends it (``Sessions.call_as``)."""
+        return lambda: grading.call("Sessions.call_as", session, read, params() if callable(params) else params)
+
     results = {
+        ("checked", "list_students(limit=50)"): latencies(checked("Grades.list_students", PAGE), count, seconds),
+        ("checked", f"list_students(query={SEARCH!r})"): latencies(
+            checked("Grades.list_students", dict(PAGE, query=SEARCH)), count, seconds
+        ),
+        ("checked", "get_student(id)"): latencies(
+            checked("Grades.get_student", lambda: [student()]), count * 4, seconds
+        ),
         ("portal", "/students (first page)"): latencies(lambda: get("/students"), count, seconds),
         ("in-process", "/students (first page)"): latencies(lambda: local("/students"), count, seconds),
         ("direct", "list_students(limit=50)"): latencies(lambda: grading.Grades.list_students(**PAGE), count, seconds),
@@ -238,18 +251,21 @@ def table(rows: list[dict]) -> str:
             )
     lines += [
         "",
-        "Where a page's time goes (one client, p50): the grading call, the portal's own code (the page "
-        "rendered by the app in the benchmark's process, less the call) and the portal's HTTP server "
-        "(the page over HTTP, less the page in-process).",
+        "Where a page's time goes (one client, p50): the grading call, the session's check that rides on it "
+        "(the same read sent as the page sends it, `Sessions.call_as`, less the read alone), the portal's own "
+        "code (the page rendered by the app in the benchmark's process, less that call) and the portal's HTTP "
+        "server (the page over HTTP, less the page in-process).",
         "",
-        "| page | grading call | portal code | portal server | page over HTTP |",
-        "|---|---|---|---|---|",
+        "| page | grading call | session check | portal code | portal server | page over HTTP |",
+        "|---|---|---|---|---|---|",
     ]
     for page, direct in PAIRS[:3]:
         p, local, d = get[("portal", page, 1)], get[("in-process", page, 1)], get[("direct", direct, 1)]
+        c = get[("checked", direct, 1)]
         lines.append(
-            f"| {page} | {d['p50_ms']:.2f} ms | {local['p50_ms'] - d['p50_ms']:.2f} ms "
-            f"| {p['p50_ms'] - local['p50_ms']:.2f} ms | {p['p50_ms']:.2f} ms |"
+            f"| {page} | {d['p50_ms']:.2f} ms | {c['p50_ms'] - d['p50_ms']:.2f} ms "
+            f"| {local['p50_ms'] - c['p50_ms']:.2f} ms | {p['p50_ms'] - local['p50_ms']:.2f} ms "
+            f"| {p['p50_ms']:.2f} ms |"
         )
     verdicts = []
     for page in PAIRS[0][0], PAIRS[1][0]:
