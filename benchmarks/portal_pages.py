@@ -6,9 +6,15 @@ In one run, side by side: ``/students`` (the first page: one
 ``get_student``), each with 16 clients and with 1; the same grading calls made
 directly; and, with one client, the same pages rendered by the portal's app in
 this process (no HTTP server in between), which splits a page's time into the
-grading call, the portal's own code and its HTTP server. Also adding a grade
-through the form (the POST and the page after its 303: two grading calls)
-against ``add_grade`` plus ``get_student`` directly.
+grading call, the portal's own code and its HTTP server. Each of those pages is
+one round trip to grading: its read carries the session's check
+(``Sessions.call_as``); the check's own work in grading is shown apart (the
+same read sent as the page sends it, less the read alone). With one client a
+page's four ways (over HTTP, in-process, checked, direct) are timed in turn,
+call by call, so their differences hold on a machine whose load changes. Also
+adding a grade through the form (the POST and the page after its 303: a check
+and ``add_grade``, then the page's ``call_as``) against ``add_grade`` plus
+``get_student`` directly.
 
 Goals: ``/students`` and the search take at most 1.5 ms (p50, one client);
 the portal's overhead is under 50% of a page's time. Every loop stops after
@@ -22,7 +28,9 @@ import http.client
 import io
 import json
 import random
+import statistics
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -105,20 +113,72 @@ def _one_client(portal_url: str, grading_url: str, count: int, seconds: float, b
     local = _in_process(make_app(grading), cookie)
     student = lambda: random.randint(1, STUDENTS)  # noqa: E731
     search = f"/students?q={SEARCH}"
-    results = {
-        ("portal", "/students (first page)"): latencies(lambda: get("/students"), count, seconds),
-        ("in-process", "/students (first page)"): latencies(lambda: local("/students"), count, seconds),
-        ("direct", "list_students(limit=50)"): latencies(lambda: grading.Grades.list_students(**PAGE), count, seconds),
-        ("portal", f"/students?q={SEARCH}"): latencies(lambda: get(search), count, seconds),
-        ("in-process", f"/students?q={SEARCH}"): latencies(lambda: local(search), count, seconds),
-        ("direct", f"list_students(query={SEARCH!r})"): latencies(
-            lambda: grading.Grades.list_students(**dict(PAGE, query=SEARCH)), count, seconds
-        ),
-        ("portal", "/students/<id>"): latencies(lambda: get(f"/students/{student()}"), count * 4, seconds),
-        ("in-process", "/students/<id>"): latencies(lambda: local(f"/students/{student()}"), count * 4, seconds),
-        ("direct", "get_student(id)"): latencies(lambda: grading.Grades.get_student(student()), count * 4, seconds),
-    }
+    session = browser.cookies["portal_session"]
+
+    def checked(read: str, params: Any) -> Callable[[], Any]:
+        """The read with the session's check, as the page sends it (``Sessions.call_as``)."""
+        return lambda: grading.call("Sessions.call_as", session, read, params() if callable(params) else params)
+
+    direct_search = dict(PAGE, query=SEARCH)
+    # Each page's four ways are timed in turn, call by call: their differences are the split below,
+    # and a machine whose load changes over the run changes all four alike.
+    results = _interleaved(
+        {
+            ("portal", "/students (first page)"): lambda: get("/students"),
+            ("in-process", "/students (first page)"): lambda: local("/students"),
+            ("checked", "list_students(limit=50)"): checked("Grades.list_students", PAGE),
+            ("direct", "list_students(limit=50)"): lambda: grading.Grades.list_students(**PAGE),
+        },
+        count,
+        seconds,
+    )
+    results |= _interleaved(
+        {
+            ("portal", f"/students?q={SEARCH}"): lambda: get(search),
+            ("in-process", f"/students?q={SEARCH}"): lambda: local(search),
+            ("checked", f"list_students(query={SEARCH!r})"): checked("Grades.list_students", direct_search),
+            ("direct", f"list_students(query={SEARCH!r})"): lambda: grading.Grades.list_students(**direct_search),
+        },
+        count,
+        seconds,
+    )
+    results |= _interleaved(
+        {
+            ("portal", "/students/<id>"): lambda: get(f"/students/{student()}"),
+            ("in-process", "/students/<id>"): lambda: local(f"/students/{student()}"),
+            ("checked", "get_student(id)"): checked("Grades.get_student", lambda: [student()]),
+            ("direct", "get_student(id)"): lambda: grading.Grades.get_student(student()),
+        },
+        count * 4,
+        seconds,
+    )
     results.update(_add_grade(browser, grading, count // 2, seconds))
+    return results
+
+
+def _interleaved(calls: dict[tuple, Callable[[], Any]], count: int, seconds: float) -> dict[tuple, dict]:
+    """``latencies`` of each of ``calls``, timed in turn (one of each, then again) up to ``count`` times each or
+    for ``seconds`` in all, after 20 of each to warm up."""
+    for _ in range(20):
+        for call in calls.values():
+            call()
+    times: dict[tuple, list[float]] = {key: [] for key in calls}
+    deadline = time.monotonic() + seconds
+    while len(times[next(iter(calls))]) < count and time.monotonic() < deadline:
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append((time.perf_counter() - start) * 1000)
+    results = {}
+    for key, measured in times.items():
+        measured.sort()
+        results[key] = {
+            "p50_ms": statistics.median(measured),
+            "p99_ms": measured[max(0, int(len(measured) * 0.99) - 1)],
+            "rps": 1000 / statistics.mean(measured),
+            "errors": 0,
+            "n": len(measured),
+        }
     return results
 
 
@@ -235,18 +295,21 @@ def table(rows: list[dict]) -> str:
             )
     lines += [
         "",
-        "Where a page's time goes (one client, p50): the grading call, the portal's own code (the page "
-        "rendered by the app in the benchmark's process, less the call) and the portal's HTTP server "
-        "(the page over HTTP, less the page in-process).",
+        "Where a page's time goes (one client, p50): the grading call, the session's check that rides on it "
+        "(the same read sent as the page sends it, `Sessions.call_as`, less the read alone), the portal's own "
+        "code (the page rendered by the app in the benchmark's process, less that call) and the portal's HTTP "
+        "server (the page over HTTP, less the page in-process).",
         "",
-        "| page | grading call | portal code | portal server | page over HTTP |",
-        "|---|---|---|---|---|",
+        "| page | grading call | session check | portal code | portal server | page over HTTP |",
+        "|---|---|---|---|---|---|",
     ]
     for page, direct in PAIRS[:3]:
         p, local, d = get[("portal", page, 1)], get[("in-process", page, 1)], get[("direct", direct, 1)]
+        c = get[("checked", direct, 1)]
         lines.append(
-            f"| {page} | {d['p50_ms']:.2f} ms | {local['p50_ms'] - d['p50_ms']:.2f} ms "
-            f"| {p['p50_ms'] - local['p50_ms']:.2f} ms | {p['p50_ms']:.2f} ms |"
+            f"| {page} | {d['p50_ms']:.2f} ms | {c['p50_ms'] - d['p50_ms']:.2f} ms "
+            f"| {local['p50_ms'] - c['p50_ms']:.2f} ms | {p['p50_ms'] - local['p50_ms']:.2f} ms "
+            f"| {p['p50_ms']:.2f} ms |"
         )
     verdicts = []
     for page in PAIRS[0][0], PAIRS[1][0]:

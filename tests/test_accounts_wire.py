@@ -141,3 +141,56 @@ def test_no_answer_and_no_log_line_holds_a_password_a_session_id_or_a_csrf_token
     assert "sign-in: root from 192.0.2.1 succeeded" in output
     assert "sign-in: (an unknown username) from 192.0.2.1 failed" in output
     assert [secret for secret in secrets if secret in output] == []
+
+
+def test_call_as_checks_the_session_then_calls_for_its_user_only(grading):
+    url = grading.url
+    result(call(url, "Grades.add_class", ["Root's class", "root"]))
+    mine = result(call(url, "Sessions.sign_in", ["tess", PASSWORD, "192.0.2.7", 600, 600]))
+    root = result(call(url, "Sessions.sign_in", ["root", PASSWORD, "192.0.2.7", 600, 600]))
+    answer = result(call(url, "Sessions.call_as", [mine["session"], "Grades.list_classes", []]))
+    assert answer["user"]["username"] == "tess" and answer["csrf"] == mine["csrf"] and answer["result"] == []
+    assert set(answer) == {"user", "csrf", "expires_at", "result"}
+    as_root = result(call(url, "Sessions.call_as", {"session": root["session"], "read": "Grades.list_classes"}))
+    assert "Root's class" in [c["name"] for c in as_root["result"]]
+    # An admin's get_student answers its cached JSON text: the same student inside call_as's answer.
+    student = result(call(url, "Grades.add_student", ["Ada", "Lovelace"]))
+    read = result(call(url, "Sessions.call_as", [root["session"], "Grades.get_student", [student["id"]]]))
+    assert read["result"] == result(call(url, "Grades.get_student", [student["id"]])) and read["csrf"] == root["csrf"]
+    assert call(url, "Sessions.call_as", [mine["session"], "Grades.get_student", [student["id"]]])["error"]["data"] == {
+        "student_id": student["id"]
+    }
+    # The teacher's own refusals, as if the call had named tess in X-Acting-User.
+    refused = call(url, "Sessions.call_as", [mine["session"], "Users.list", []])["error"]
+    assert refused == call(url, "Users.list", [], acting="tess")["error"]
+    assert refused["data"] == {"method": "Users.list"}
+
+
+def test_call_as_refuses_an_acting_user_an_ended_session_writes_and_methods_outside_grades_and_users(grading):
+    url = grading.url
+    started = result(call(url, "Sessions.sign_in", ["root", PASSWORD, "192.0.2.8", 600, 600]))
+    params = [started["session"], "Grades.count_students", []]
+    for acting in ("root", "tess"):
+        assert call(url, "Sessions.call_as", params, acting=acting)["error"]["data"] == {"method": "Sessions.call_as"}
+    for method in ("Sessions.end", "Sessions.call_as", "Service.heartbeat", "rpc.discover", "Grades.add_student"):
+        error = call(url, "Sessions.call_as", [started["session"], method, [started["session"]]])["error"]
+        assert (error["code"], error["data"]) == (-32601, method)
+    assert result(call(url, "Sessions.check", [started["session"]]))["user"]["username"] == "root"
+    result(call(url, "Sessions.end", [started["session"]]))
+    assert call(url, "Sessions.call_as", params)["error"] == {
+        "code": 403,
+        "message": "no such session, or it has ended",
+        "data": {"reason": "session"},
+    }
+
+
+def test_call_as_says_which_of_its_own_params_is_wrong_and_passes_on_the_methods_errors(grading):
+    url = grading.url
+    started = result(call(url, "Sessions.sign_in", ["root", PASSWORD, "192.0.2.9", 600, 600]))
+    session = started["session"]
+    assert call(url, "Sessions.call_as", [session, 7, []])["error"]["data"]["field"] == "read"
+    assert call(url, "Sessions.call_as", [session, "Grades.count_students", "x"])["error"]["data"]["field"] == "params"
+    unbound = call(url, "Sessions.call_as", [session, "Grades.get_student", {"nope": 1}])["error"]
+    assert unbound == call(url, "Grades.get_student", {"nope": 1})["error"]
+    assert call(url, "Sessions.call_as", [session, "Grades.get_student", [10**6]])["error"]["code"] == 404
+    assert session not in grading.proc.output()

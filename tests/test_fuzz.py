@@ -115,6 +115,7 @@ METHODS = {
         "Sessions.sign_in": ["username", "password", "client", "idle_seconds", "absolute_seconds"],
         "Sessions.check": ["session"],
         "Sessions.end": ["session"],
+        "Sessions.call_as": ["session", "read", "params"],
     },
     "log": {
         "Log.write": ["message", "service_name", "level", "trace_id", "timestamp"],

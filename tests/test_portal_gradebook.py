@@ -26,14 +26,15 @@ def grading(tmp_path):
 
 
 class Counting:
-    """A grading client that records the methods a page calls (each page's first is its ``Sessions.check``)."""
+    """A grading client that records the methods a page calls: a page's first is its session's check, alone
+    (``Sessions.check``) or with the page's first read (``Sessions.call_as <read>``)."""
 
     def __init__(self, client):
         self.client = client
         self.calls = []
 
     def call(self, method, *args, **kwargs):
-        self.calls.append(method)
+        self.calls.append(f"{method} {kwargs['read']}" if method == "Sessions.call_as" else method)
         return self.client.call(method, *args, **kwargs)
 
 
@@ -125,7 +126,7 @@ def test_paging_keeps_the_search_and_the_sort(portal, grading):
 
 def test_the_student_list_is_one_grading_call(portal, counting):
     assert portal.get("/students?q=a&sort=average").status == 200
-    assert counting.calls == ["Sessions.check", "Grades.list_students"]
+    assert counting.calls == ["Sessions.call_as Grades.list_students"]
 
 
 # -- adding a grade: one call --------------------------------------------------------------------
@@ -309,7 +310,7 @@ def test_export_reads_students_a_page_at_a_time(portal, grading, counting):
     grading.Grades.import_grades("student_id,title,type,score\n" + "1,Extra,Quiz,50\n" * 3)
     counting.calls.clear()
     assert portal.get("/students.csv").status == 200
-    assert counting.calls == ["Sessions.check", "Grades.get_students"]  # 5 students: one page, shorter than a full one
+    assert counting.calls == ["Sessions.call_as Grades.get_students"]  # 5 students: one page, shorter than a full one
 
 
 # -- import --------------------------------------------------------------------------------------
@@ -426,7 +427,7 @@ def test_ten_thousand_rows_fit_and_a_larger_file_is_refused(portal, grading):
 
 def test_statistics_page_numbers_chart_and_table(portal, counting):
     page = portal.get("/statistics")
-    assert page.status == 200 and counting.calls == ["Sessions.check", "Grades.statistics"]
+    assert page.status == 200 and counting.calls == ["Sessions.call_as Grades.statistics"]
     text = html.unescape(page.text)
     assert re.search(r'id="students-count">5<', text) and re.search(r'id="grades-count">15<', text)
     assert 'id="mean">57.4<' in text and 'id="median">47.3<' in text

@@ -16,6 +16,7 @@ from helpers.wsgi_client import WsgiClient
 from portal.app import make_app
 from portal.frame.csrf import CSRF_COOKIE
 from portal.service import add_arguments
+from rpc_cluster import MethodNotFound
 
 GRADE = {"title": "Quiz", "type": "Quiz", "score": "50"}
 WRONG = "Wrong username or password."
@@ -337,3 +338,86 @@ def test_no_password_or_session_id_reaches_a_log_line(app, grading, caplog):
     assert any("POST /login" in line for line in lines)  # the request was logged, by its path
     for secret in (secret_password, "the wrong one, also secret", session, token):
         assert not [line for line in lines if secret in line], secret
+
+
+# -- one round trip for the check and the first read ---------------------------------------------------
+
+
+class Recording:
+    """A grading client that records each call's method (``Sessions.call_as`` with the read it carries)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.calls = []
+
+    def call(self, method, *args, **kwargs):
+        self.calls.append(f"{method} {kwargs['read']}" if method == "Sessions.call_as" else method)
+        return self.client.call(method, *args, **kwargs)
+
+
+def test_a_page_checks_its_session_with_its_first_read_in_one_call(grading, admin):
+    recording = Recording(grading)
+    client = portal_client(make_app(recording), admin)
+    recording.calls.clear()
+    page = client.get("/students/1")
+    assert page.status == 200 and "Ada Admin" in page.text and page.csrf()
+    assert recording.calls == ["Sessions.call_as Grades.get_student"]
+    recording.calls.clear()
+    # A page that needs its user first (a post's CSRF token) checks alone, then writes as that user.
+    added = client.post("/students/1/grades", dict(GRADE, csrf_token=page.csrf()))
+    assert added.status == 303 and recording.calls == ["Sessions.check", "Grades.add_grade"]
+    assert grading.Grades.history("grade", grading.Grades.get_student(1)["grades"][-1]["id"])[0]["user"] == (
+        admin.username
+    )
+
+
+def test_a_page_that_only_redirects_still_checks_its_session_first(grading, admin):
+    recording = Recording(grading)
+    app = make_app(recording)
+    client = portal_client(app, admin)
+    recording.calls.clear()
+    home = client.get("/")
+    assert (home.status, home.header("Location"), recording.calls) == (303, "/students", ["Sessions.check"])
+    grading.Sessions.end(client.cookies[SESSION_COOKIE])
+    ended = client.get("/")
+    assert (ended.status, ended.header("Location")) == (303, "/login?next=/")
+
+
+def test_an_ended_session_gets_no_read_and_the_sign_in_page(grading, admin):
+    client = portal_client(make_app(grading), admin)
+    grading.Sessions.end(client.cookies[SESSION_COOKIE])
+    for path in ("/students", "/students/1", "/statistics"):
+        page = client.get(path)
+        assert (page.status, page.header("Location")) == (303, "/login?next=" + path), path
+
+
+def test_a_read_grading_refuses_is_the_403_page_for_the_signed_in_user(grading):
+    teacher = make_user(grading, "teacher", display_name="Tom Teacher")
+    recording = Recording(grading)
+    client = portal_client(make_app(recording), teacher)
+    recording.calls.clear()
+    page = client.get("/students/1")  # in no class of theirs
+    assert page.status == 403 and "Tom Teacher" in page.text and page.csrf()
+    # The check passed inside call_as but its answer went with the refusal: the 403 page asks again.
+    assert recording.calls == ["Sessions.call_as Grades.get_student", "Sessions.check"]
+
+
+class BeforeCallAs(Recording):
+    """A grading instance from before ``Sessions.call_as``: it answers every other method."""
+
+    def call(self, method, *args, **kwargs):
+        if method == "Sessions.call_as":
+            self.calls.append(method)
+            raise MethodNotFound("Method not found", "Sessions.call_as")
+        return super().call(method, *args, **kwargs)
+
+
+def test_a_grading_without_call_as_gets_the_check_alone_then_the_read(grading, admin):
+    older = BeforeCallAs(grading)
+    client = portal_client(make_app(older), admin)
+    older.calls.clear()
+    page = client.get("/students/1")
+    assert page.status == 200 and "Ada Admin" in page.text
+    assert older.calls == ["Sessions.call_as", "Sessions.check", "Grades.get_student"]
+    grading.Sessions.end(client.cookies[SESSION_COOKIE])
+    assert client.get("/students/1").status == 303

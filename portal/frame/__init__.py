@@ -1,8 +1,9 @@
 """What every page of ``portal.pages`` runs in, one module for each part.
 
 - ``traced``: the ``@traced`` wrapper: a page's trace, its log line, its metrics, its 403, 503 and 500 pages;
-- ``session``: the sign-in gate every page passes (one ``Sessions.check``, then the page's grading calls
-  as that user), the session cookie, and who is signed in;
+- ``session``: the sign-in gate every page passes (grading checks the session with the page's first read,
+  ``Sessions.call_as``, or alone, then the page's grading calls act for that user), the session cookie,
+  and who is signed in;
 - ``render``: a page from its template, with what every template receives;
 - ``text``: figures, counts and text as pages show them;
 - ``forms``: reading a posted form, its files, the query string, ids in URLs, the form's ``request_id``;

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import bottle
+
 from rpc_cluster import Conflict, InvalidParams, ServiceUnavailable, StoreFull, TransportError
 
 from ..context import Caller, context
@@ -13,6 +15,8 @@ from ..context import Caller, context
 # How an Unavailable names grading on the 503 page.
 GRADING = "the grading service"
 _UNAVAILABLE = (TransportError, ServiceUnavailable)
+# The request's caller of grading, when the page has one of its own (``for_page``).
+_PAGE_CALLER = "portal.grading"
 
 
 class Unavailable(Exception):
@@ -37,8 +41,15 @@ def call(client: Caller, service: str, method: str, /, *args: Any, **kwargs: Any
 
 
 def grading(method: str, /, *args: Any, **kwargs: Any) -> Any:
-    """One call to the grading service (``grading("Grades.get_student", 3)``); 503 page when it is down."""
-    return call(context().grading, GRADING, method, *args, **kwargs)
+    """One call to the grading service (``grading("Grades.get_student", 3)``), for the page's signed-in user
+    (``for_page``); 503 page when it is down."""
+    caller: Caller = bottle.request.environ.get(_PAGE_CALLER) or context().grading
+    return call(caller, GRADING, method, *args, **kwargs)
+
+
+def for_page(caller: Caller) -> None:
+    """Make this request's ``grading()`` calls through ``caller`` (the sign-in gate's: for the signed-in user)."""
+    bottle.request.environ[_PAGE_CALLER] = caller
 
 
 def first_use(exc: Conflict) -> dict[str, Any] | None:

@@ -46,7 +46,8 @@ class Common(TypedDict):
 def _escape(value: object) -> str:
     """``{{value}}`` in a template: the text HTML-escaped; a whole number as its digits."""
     if type(value) is str:
-        return html.escape(value) if _NEEDS_ESCAPING.search(value) else value
+        # Letters and digits only (most names, most ids) need no look at each character: isalnum() is C.
+        return value if value.isalnum() or not _NEEDS_ESCAPING.search(value) else html.escape(value)
     if type(value) is int:
         return str(value)
     return html.escape("" if value is None else str(value))
@@ -77,6 +78,8 @@ def render(name: str, status: int = 200, **values: object) -> str:
     carry what they were opened with, so Back must fetch the page again, never show a copy whose
     form would put old values back or reuse a spent ``request_id``.
     """
+    # First: on a page whose session is not checked yet, a refused one is the sign-in page instead.
+    user = session.current()
     bottle.response.status = status
     bottle.response.set_header("Cache-Control", "no-store")
     common = Common(
@@ -89,7 +92,7 @@ def render(name: str, status: int = 200, **values: object) -> str:
         score_text=score_text,
         count=count,
         path=bottle.request.path,
-        user=session.current(),
+        user=user,
     )
     page: str = bottle.template(name, template_adapter=_Template, template_lookup=VIEWS, **common, **values)
     return page

@@ -8,7 +8,11 @@ from rpc_cluster.grading.search import unprintable
 
 
 def one_decimal(value: float | None) -> str:
-    return figure(value)
+    """``figure(value)``: one decimal, "—" for nothing known; only digits, "." and "-" otherwise (no HTML)."""
+    # Written out, not figure(value): a list of 50 students calls it 50 times.
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.1f}"
 
 
 def figure(value: float | None, digits: int = 1, unit: str = "") -> str:
@@ -19,7 +23,8 @@ def figure(value: float | None, digits: int = 1, unit: str = "") -> str:
 
 
 def count(value: int) -> str:
-    """A count as every page shows one: ``29,871`` (thousands separated, also in flash messages)."""
+    """A count as every page shows one: ``29,871`` (thousands separated, also in flash messages); only
+    digits, "," and "-" (no HTML)."""
     return f"{value:,}"
 
 

@@ -29,11 +29,12 @@ a class's weighted average and letter are on its grid, under <a href="/classes">
 %# Last name first, as the list sorts by name: "Carter, Nick" comes before "Stone, Emma".
   <thead><tr><th scope="col">Name (last, first)</th><th scope="col" class="num">Grades</th><th scope="col" class="num">Average</th></tr></thead>
   <tbody>
+%# A count and a figure are digits and punctuation, never HTML: not escaped again, 50 times a page.
   % for s in students:
     <tr>
       <td><a href="/students/{{s['id']}}">{{s['last_name']}}, {{s['first_name']}}</a></td>
-      <td class="num">{{count(s['grade_count'])}}</td>
-      <td class="num">{{one_decimal(s['average'])}}</td>
+      <td class="num">{{!count(s['grade_count'])}}</td>
+      <td class="num">{{!one_decimal(s['average'])}}</td>
     </tr>
   % end
   % if not students and query:

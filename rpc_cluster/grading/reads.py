@@ -3,7 +3,8 @@
 A caller names them to its client (``connect(..., read_only=READ_ONLY)``): one
 that timed out on an instance cut off by a partition is sent to another
 instance instead of failing, which a write may be only with a ``request_id``
-(``retry.is_repeatable``).
+(``retry.is_repeatable``). ``Sessions.call_as`` calls only the ``Grades.*`` and
+``Users.*`` methods named here.
 """
 
 READ_ONLY = frozenset(
@@ -20,6 +21,8 @@ READ_ONLY = frozenset(
         "Users.list",
         # It may write the session's last use, which a repeat writes again to the same effect.
         "Sessions.check",
+        # A check and one of the reads above (the only methods it may call).
+        "Sessions.call_as",
         "Service.heartbeat",
         "rpc.discover",
     }

@@ -6,6 +6,7 @@ import argparse
 import logging
 from typing import Unpack
 
+from ..core.dispatch import Dispatcher
 from ..core.errors import StartError
 from ..core.methods import MethodTable
 from ..runtime import flags, runner
@@ -20,6 +21,7 @@ from .grades.history import HistoryMethods
 from .grades.marks import GradeMethods
 from .grades.students import StudentMethods
 from .open_store import check_db, open_store, store_folder
+from .reads import READ_ONLY
 from .storage.measured import MeasuredStore
 from .storage.protocol import GradeStore
 
@@ -76,10 +78,22 @@ class GradingService(Service):
         return self.threads or (8 if self._store is not None and self._store.waits_on_network else 1)
 
     def expose(self, methods: MethodTable) -> None:
-        methods.add_object("Grades", Grades(self.store), inline=() if self.store.waits_on_network else QUICK_READS)
+        grades = Grades(self.store)
         passwords = Passwords()
-        methods.add_object("Users", Users(self.store, passwords))
-        methods.add_object("Sessions", Sessions(self.store, passwords))
+        users = Users(self.store, passwords)
+        methods.add_object("Grades", grades, inline=() if self.store.waits_on_network else QUICK_READS)
+        methods.add_object("Users", users)
+        # What Sessions.call_as may call for a session's user: the reads that act for a user, never a
+        # write (so a call_as may be sent again, like the reads), Sessions.* or Service.*. Counted on
+        # /metrics under their own names, like a call made directly.
+        for_users = MethodTable()
+        for name in sorted(READ_ONLY):
+            func = methods.get(name)
+            if func is not None and name.startswith(("Grades.", "Users.")):
+                for_users.add(name, func)
+        observe = self.metrics.observe_call if self.measure_calls else None
+        calls = Dispatcher(for_users, observe=observe)
+        methods.add_object("Sessions", Sessions(self.store, passwords, calls=calls))
 
     def on_stop(self) -> None:
         store, self._store = self._store, None

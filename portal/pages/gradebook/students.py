@@ -130,7 +130,9 @@ def _students_page(
 
 def _link(path: str, **params: str | int | None) -> str:
     """``path`` with the query ``params`` that are not None or "" (``_link("/students", q="ada", page=2)``)."""
-    query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    # urlencode's own text, for names that need no quoting (q, sort, page), without its per-item checks:
+    # three links a page.
+    query = "&".join(f"{k}={urllib.parse.quote_plus(str(v))}" for k, v in params.items() if v not in (None, ""))
     return f"{path}?{query}" if query else path
 
 

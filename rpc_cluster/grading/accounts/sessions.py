@@ -1,4 +1,5 @@
-"""``Sessions.*`` over RPC: signing in, checking a session, signing out. The portal's calls only.
+"""``Sessions.*`` over RPC: signing in, checking a session (alone, or with one call for its user),
+signing out. The portal's calls only.
 
 Sessions live in grading's store, so a session made through one portal works
 on every other, and ending it ends it everywhere. The id a caller holds is
@@ -12,19 +13,28 @@ which usernames exist. Failures lock a username or a client out for a while
 (``lockout.py``). These methods need the service's own authority: a call that
 names an acting user is refused, since a signed-in user has no business
 making sessions.
+
+``call_as`` is a page's check and its first read in one round trip: grading
+checks the session, then makes the read for the user the session belongs
+to, so the check still happens in grading for every page and the user a
+call acts for comes from grading's own record, not from the caller. Only
+reads: a write follows the check of its form's CSRF token, which needs the
+session's token first, and a read may be sent again after a timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ...client import acting
-from ...core.errors import Forbidden, TooManyRequests
+from ...core.dispatch import RawJSON
+from ...core.errors import Forbidden, InvalidParams, MethodNotFound, TooManyRequests
 from ...core.methods import rpc_method
 from ..storage import audit
 from ..storage.protocol import GradeStore
@@ -58,13 +68,36 @@ def _no_session() -> Forbidden:
     return Forbidden("no such session, or it has ended", {"reason": "session"})
 
 
-class Sessions:
-    """The ``Sessions`` namespace. ``clock``: seconds since the epoch (tests move it)."""
+class UserCalls(Protocol):
+    """What ``Sessions.call_as`` may call for a session's user: a ``Dispatcher`` of the reads of ``reads.py``."""
 
-    def __init__(self, store: GradeStore, passwords: Passwords, clock: Callable[[], float] = time.time):
+    def call(self, name: str, params: list[Any] | dict[str, Any]) -> Any:
+        """The method's result; its RpcError (or UnknownMethod, BadParams) as the method raised it."""
+
+
+class _NoCalls:
+    """``UserCalls`` that know no method: every name is unknown (-32601)."""
+
+    def call(self, name: str, params: list[Any] | dict[str, Any]) -> Any:
+        raise MethodNotFound("Method not found", name)
+
+
+class Sessions:
+    """The ``Sessions`` namespace. ``clock``: seconds since the epoch (tests move it); ``calls``: what
+    ``call_as`` may call for a session's user (default: nothing)."""
+
+    def __init__(
+        self,
+        store: GradeStore,
+        passwords: Passwords,
+        clock: Callable[[], float] = time.time,
+        *,
+        calls: UserCalls | None = None,
+    ):
         self._store = store
         self._passwords = passwords
         self._clock = clock
+        self._calls: UserCalls = calls if calls is not None else _NoCalls()
 
     @rpc_method
     def sign_in(
@@ -140,6 +173,33 @@ class Sessions:
             seen_at = now
         expires_at = min(seen_at + found["idle_seconds"], found["created_at"] + found["absolute_seconds"])
         return {"user": found["user"], "csrf": found["csrf"], "expires_at": audit.timestamp(expires_at)}
+
+    @rpc_method
+    def call_as(self, session: str, read: str, params: list[Any] | dict[str, Any] | None = None) -> dict[str, Any]:
+        """Check the session, then make one read for its user: {"user", "csrf", "expires_at", "result"}.
+
+        The session is checked as check() does it (403 {"reason": "session"}, and nothing
+        is called). Then read, the name of a Grades.* or Users.* method that changes nothing,
+        runs with params (a list or an object) for the session's user, exactly as a call naming
+        that user in X-Acting-User: result is its answer, and its error is the answer's error.
+        Any other method (a write) is -32601.
+        """
+        _service_only("call_as")
+        if not isinstance(read, str):
+            raise InvalidParams.field("read", "must be a method name (text)")
+        if params is not None and not isinstance(params, (list, dict)):
+            raise InvalidParams.field("params", "must be a list or an object")
+        answer = self.check(session)
+        # The user comes from the session grading just checked, never from what the caller says.
+        with acting.acting_as(answer["user"]["username"]):
+            result = self._calls.call(read, [] if params is None else params)
+        if isinstance(result, RawJSON):
+            # A read that answers JSON text already (get_student's cache): spliced in as it is, as the
+            # read alone would send it, not decoded to be encoded again. The signature says what a
+            # caller gets (rpc.discover's schema is read from it).
+            return RawJSON(f'{json.dumps(answer)[:-1]}, "result": {result}}}')  # type: ignore[return-value]
+        answer["result"] = result
+        return answer
 
     @rpc_method
     def end(self, session: str) -> bool:
