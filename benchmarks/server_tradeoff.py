@@ -27,6 +27,7 @@ import shutil
 import socket
 import sys
 from collections.abc import Iterator
+from types import MappingProxyType
 from typing import Any
 
 from rpc_cluster import Client
@@ -44,6 +45,9 @@ OURS_ONE = "rpc_cluster Client -> protections on"
 PYRO = "Pyro5 proxy -> Pyro5 daemon"
 CALM = "no hostile clients"
 HOSTILE = "200 stalled bodies + 1,000 idle connections held open"
+# Held against ours, and against the old design's unprotected mode to show what the limits are for;
+# each by a short name in that table.
+HOSTILE_TARGETS = MappingProxyType({ON: "ours, protections on", WSGI: "Granian WSGI, 1 thread (old, unprotected)"})
 STALLED, IDLE = 200, 1000
 # A body announced at this length and stalled after its first byte.
 _STALLED_LENGTH = 100
@@ -116,7 +120,8 @@ def _raise_open_files(wanted: int) -> None:
 def _hostile(url: str) -> Iterator[dict[str, int]]:
     """``STALLED`` stalled bodies and ``IDLE`` silent connections held open against ``url`` meanwhile.
 
-    Yields a dict that, on leaving, holds how many the server had answered or closed by then.
+    Yields a dict: how many were opened (opening stops at the first the server does not accept
+    within a second) and, on leaving, how many the server had answered or closed by then.
     """
     _, rest = url.split("://", 1)
     host, port = rest.split("/", 1)[0].rsplit(":", 1)
@@ -129,7 +134,10 @@ def _hostile(url: str) -> Iterator[dict[str, int]]:
     outcome = {"held": 0, "answered_or_closed": 0}
     try:
         for index in range(STALLED + IDLE):
-            sock = socket.create_connection((host, int(port)), timeout=5)
+            try:
+                sock = socket.create_connection((host, int(port)), timeout=1)
+            except OSError:  # its listen backlog is full: what it holds is what it holds
+                break
             held.append(sock)
             if index < STALLED:
                 sock.sendall(head)
@@ -158,10 +166,20 @@ def _summary(runs: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def _ratios(samples: dict[str, list[dict[str, float]]], top: str, bottom: str) -> list[float]:
+    """``top``'s calls/s over ``bottom``'s, in each repetition (0 where ``bottom`` answered nothing)."""
+    pairs = zip(samples[top], samples[bottom], strict=True)
+    return [a["rps"] / b["rps"] if b["rps"] else 0.0 for a, b in pairs]
+
+
 def _ratio(samples: dict[str, list[dict[str, float]]], top: str, bottom: str) -> float:
     """The median over repetitions of ``top``'s calls/s over ``bottom``'s in the same repetition."""
-    pairs = zip(samples[top], samples[bottom], strict=True)
-    return median([a["rps"] / b["rps"] for a, b in pairs])
+    return median(_ratios(samples, top, bottom))
+
+
+def _goal(samples: dict[str, list[dict[str, float]]], top: str, bottom: str) -> dict[str, float]:
+    ratios = _ratios(samples, top, bottom)
+    return {"median": median(ratios), "low": min(ratios), "high": max(ratios)}
 
 
 def _one_thread(url: str, reps: int, seconds: float) -> dict[str, dict[str, float]]:
@@ -196,31 +214,40 @@ def run(quick: bool = False) -> dict[str, Any]:
         for _ in range(reps):
             for name, contender in contenders.items():
                 samples[name].append(contender.wrk(seconds))
-        hostile: dict[str, list[dict[str, float]]] = {CALM: [], HOSTILE: []}
+        hostile: dict[str, list[dict[str, float]]] = {
+            f"{short}: {condition}": [] for short in HOSTILE_TARGETS.values() for condition in (CALM, HOSTILE)
+        }
         for _ in range(reps):
-            hostile[CALM].append(contenders[ON].wrk(seconds))
-            with _hostile(contenders[ON].url) as outcome:
-                hostile[HOSTILE].append(contenders[ON].wrk(seconds))
-            hostile[HOSTILE][-1].update(outcome)
+            for target, short in HOSTILE_TARGETS.items():
+                hostile[f"{short}: {CALM}"].append(contenders[target].wrk(seconds))
+                with _hostile(contenders[target].url) as outcome:
+                    hostile[f"{short}: {HOSTILE}"].append(contenders[target].wrk(seconds))
+                hostile[f"{short}: {HOSTILE}"][-1].update(outcome)
         one_thread = _one_thread(contenders[ON].url, reps, seconds / 2)
     finally:
         for contender in contenders.values():
             if contender.proc is not None:
                 contender.proc.stop()
     rows = {name: dict(_summary(runs), vs_on=_ratio(samples, name, ON)) for name, runs in samples.items()}
-    hostile_rows = {name: _summary(runs) for name, runs in hostile.items()}
-    hostile_rows[HOSTILE]["vs_calm"] = _ratio(hostile, HOSTILE, CALM)
-    hostile_rows[HOSTILE]["held"] = min(r["held"] for r in hostile[HOSTILE])
-    hostile_rows[HOSTILE]["answered_or_closed"] = max(r["answered_or_closed"] for r in hostile[HOSTILE])
+    hostile_rows = {}
+    for short in HOSTILE_TARGETS.values():
+        calm, held = f"{short}: {CALM}", f"{short}: {HOSTILE}"
+        hostile_rows[calm] = dict(_summary(hostile[calm]), vs_calm=1.0)
+        hostile_rows[held] = dict(
+            _summary(hostile[held]),
+            vs_calm=_ratio(hostile, held, calm),
+            held=min(r["held"] for r in hostile[held]),
+            answered_or_closed=max(r["answered_or_closed"] for r in hostile[held]),
+        )
     return {
         "reps": reps,
         "seconds": seconds,
         "wrk": rows,
         "goals": {
-            "on_vs_off": _ratio(samples, ON, OFF),
-            "on_vs_stdlib": _ratio(samples, ON, STDLIB),
-            "on_vs_floor": _ratio(samples, ON, FLOOR),
-            "thread_vs_on": _ratio(samples, THREAD, ON),
+            "on_vs_off": _goal(samples, ON, OFF),
+            "on_vs_stdlib": _goal(samples, ON, STDLIB),
+            "on_vs_floor": _goal(samples, ON, FLOOR),
+            "thread_vs_on": _goal(samples, THREAD, ON),
         },
         "hostile": hostile_rows,
         "one_thread": one_thread,
@@ -229,14 +256,19 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 def _row(name: str, r: dict[str, float], ratio: float) -> str:
     errors = f" ({r['errors']:.0f} errors)" if r["errors"] else ""
+    per_call = f"{1e6 / r['rps']:.0f}" if r["rps"] else "-"
     return (
-        f"| {name} | {fmt(r['rps'])} | {1e6 / r['rps']:.0f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
+        f"| {name} | {fmt(r['rps'])} | {per_call} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
         f"| {ratio:.2f}x |{errors}"
     )
 
 
-def _verdict(ratio: float, goal: float) -> str:
-    return "met" if ratio >= goal else "NOT met"
+def _measured(goal: dict[str, float], least: float | None = None) -> str:
+    """A ratio as printed: its median, its spread over the repetitions, and whether it meets ``least``."""
+    text = f"{goal['median']:.2f}x (each repetition {goal['low']:.2f}x to {goal['high']:.2f}x)"
+    if least is None:
+        return text
+    return f"{text}: {'met' if goal['median'] >= least else 'NOT met'}"
 
 
 def table(result: dict[str, Any]) -> str:
@@ -248,23 +280,27 @@ def table(result: dict[str, Any]) -> str:
         "",
         f"Medians of {result['reps']} alternating repetitions of {result['seconds']:.0f} s; ratios are the "
         "median of each repetition's own ratio; µs per call is 1 / calls/s.",
-        f"Goal: protections on at least 0.8x protections off. Measured: {goals['on_vs_off']:.2f}x "
-        f"({_verdict(goals['on_vs_off'], 0.8)}).",
-        f"Goal: protections on at least 3x the stdlib peer. Measured: {goals['on_vs_stdlib']:.2f}x "
-        f"({_verdict(goals['on_vs_stdlib'], 3.0)}).",
-        f"Protections on / the bare floor: {goals['on_vs_floor']:.2f}x of what Granian and uvloop alone reach. "
-        f"A request-thread hop: {goals['thread_vs_on']:.2f}x the rate of a call run on the loop "
+        f"Goal: protections on at least 0.8x protections off. Measured: {_measured(goals['on_vs_off'], 0.8)}.",
+        f"Goal: protections on at least 3x the stdlib peer. Measured: {_measured(goals['on_vs_stdlib'], 3.0)}.",
+        f"Protections on / the bare floor (Granian and uvloop alone): {_measured(goals['on_vs_floor'])}.",
+        f"A request-thread hop: {_measured(goals['thread_vs_on'])} the rate of the call run on the loop "
         f"({1e6 / rows[THREAD]['rps'] - 1e6 / rows[ON]['rps']:+.0f} µs per call).",
         "",
-        "| protections on, while ... (wrk 16 connections) | calls/s | µs per call | p50 | p99 | vs none |",
+        "| server, while ... (wrk 16 connections) | calls/s | µs per call | p50 | p99 | vs none |",
         "|---|---|---|---|---|---|",
+        *(_row(name, r, r["vs_calm"]) for name, r in result["hostile"].items()),
+        "",
     ]
-    calm, hostile = result["hostile"][CALM], result["hostile"][HOSTILE]
-    lines += [_row(CALM, calm, 1.0), _row(HOSTILE, hostile, hostile["vs_calm"]), ""]
+    for short in HOSTILE_TARGETS.values():
+        held = result["hostile"][f"{short}: {HOSTILE}"]
+        lines.append(
+            f"{short}: {held['held']:.0f} hostile connections opened before wrk started and closed after it "
+            f"(the fewest of any repetition), of which at most {held['answered_or_closed']:.0f} were answered "
+            "or closed by the server meanwhile."
+        )
     lines.append(
-        f"Each time, {hostile['held']:.0f} connections were opened before wrk started and closed after it; "
-        f"at most {hostile['answered_or_closed']:.0f} of them had been answered or closed by the server by then "
-        "(stalled bodies get a 408 after the 10 s body deadline, idle connections are closed after 30 s)."
+        "Ours answers a stalled body 408 after its 10 s deadline and closes an idle connection after 30 s, "
+        "both later than a run ends: what these rows show is the cost of holding them, not of ending them."
     )
     one = result["one_thread"]
     lines.append("")
