@@ -256,9 +256,10 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 def _row(name: str, r: dict[str, float], ratio: float) -> str:
     errors = f" ({r['errors']:.0f} errors)" if r["errors"] else ""
-    per_call = f"{1e6 / r['rps']:.0f}" if r["rps"] else "-"
+    if not r["rps"]:  # not one call answered: there is no latency to show
+        return f"| {name} | 0 | - | - | - | {ratio:.2f}x |{errors}"
     return (
-        f"| {name} | {fmt(r['rps'])} | {per_call} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
+        f"| {name} | {fmt(r['rps'])} | {1e6 / r['rps']:.0f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
         f"| {ratio:.2f}x |{errors}"
     )
 
