@@ -3,7 +3,7 @@
     python -m benchmarks.servers cluster        our whole stack (Service on Granian)
     python -m benchmarks.servers cluster-unmeasured   the same without counting calls for /metrics
     python -m benchmarks.servers cluster-unprotected  the same with every limit against hostile clients off
-    python -m benchmarks.servers bare-rsgi      no framework: Granian's embedded RSGI server on uvloop, JSON by hand
+    python -m benchmarks.servers bare-rsgi PORT no framework: Granian's embedded RSGI server on uvloop, JSON by hand
     granian --interface wsgi ... benchmarks.servers:bare_wsgi_app   the same JSON work as a bare WSGI app
     python -m benchmarks.servers waitress       our WSGI app on waitress
     python -m benchmarks.servers stdlib [DB]    the stdlib's SimpleXMLRPCServer (and Grades.get_student from DB)
@@ -30,7 +30,7 @@ UNPROTECTED = Limits(
     max_batch=_UNREACHED,
     max_response_bytes=_UNREACHED,
 )
-_JSON_HEADERS = [("content-type", "application/json")]
+_JSON_HEADERS = (("content-type", "application/json"),)
 
 
 class Bench:
