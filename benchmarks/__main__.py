@@ -29,6 +29,7 @@ BENCHMARKS = [
     ("registry_scale", "Registry: failure detection and fan-out"),
     ("registry_ha", "Several registries on etcd: failover, and latency against memory"),
     ("rpc_throughput", "JSON-RPC call rate and the HTTP server choice"),
+    ("server_tradeoff", "The server's trade-offs: its limits, its request threads, the bare floor, hostile clients"),
     ("metrics_cost", "What /metrics costs: every call counted and timed"),
     ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
     ("tls_cost", "What TLS costs per call"),

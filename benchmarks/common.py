@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-_SERVING = re.compile(r"serving at (\S+)")
+# A URL: "serving at most N connections" (a capped limit) is not the line.
+_SERVING = re.compile(r"serving at ([A-Za-z][A-Za-z0-9+.-]*:\S+)")
 
 
 class Proc:
@@ -63,6 +65,25 @@ class Proc:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(10)
         self.log_path.unlink()
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server that cannot be told port 0 (a command line's)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(port: int, proc: Proc, timeout: float = 30.0) -> None:
+    """Return once 127.0.0.1:``port`` accepts a connection; raises if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"process exited early:\n{proc.output()[-2000:]}")
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s:\n{proc.output()[-2000:]}")
 
 
 def wrk(

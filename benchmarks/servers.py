@@ -2,6 +2,9 @@
 
     python -m benchmarks.servers cluster        our whole stack (Service on Granian)
     python -m benchmarks.servers cluster-unmeasured   the same without counting calls for /metrics
+    python -m benchmarks.servers cluster-unprotected  the same with every limit against hostile clients off
+    python -m benchmarks.servers bare-rsgi PORT no framework: Granian's embedded RSGI server on uvloop, JSON by hand
+    granian --interface wsgi ... benchmarks.servers:bare_wsgi_app   the same JSON work as a bare WSGI app
     python -m benchmarks.servers waitress       our WSGI app on waitress
     python -m benchmarks.servers stdlib [DB]    the stdlib's SimpleXMLRPCServer (and Grades.get_student from DB)
     python -m benchmarks.servers pyro           a Pyro5 daemon
@@ -12,9 +15,22 @@ Each prints "serving at URL" once it listens.
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Any
 
-from rpc_cluster import Service, rpc_method
+from rpc_cluster import Limits, Service, rpc_method
+
+# Large enough never to be reached in a benchmark: the limits switched off, but the same server.
+_UNREACHED = 1 << 30
+UNPROTECTED = Limits(
+    body_timeout=None,
+    idle_timeout=float(_UNREACHED),
+    max_connections=_UNREACHED,
+    max_batch=_UNREACHED,
+    max_response_bytes=_UNREACHED,
+)
+_JSON_HEADERS = (("content-type", "application/json"),)
 
 
 class Bench:
@@ -43,6 +59,50 @@ class UnmeasuredBenchService(BenchService):
     measure_calls = False
 
 
+def bare_answer(body: bytes) -> bytes:
+    """The JSON-RPC answer to ``body`` with no framework: parsed, checked, "pong" or an error, serialized.
+
+    The floor under our dispatch: the JSON work every server here does for ``Bench.ping``, and no more.
+    """
+    try:
+        call = json.loads(body)
+    except ValueError:
+        return b'{"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}'
+    if not isinstance(call, dict) or call.get("jsonrpc") != "2.0" or call.get("method") != "Bench.ping":
+        error = {"code": -32600, "message": "Invalid Request"}
+        return json.dumps({"jsonrpc": "2.0", "error": error, "id": None}).encode()
+    return json.dumps({"jsonrpc": "2.0", "result": "pong", "id": call.get("id")}).encode()
+
+
+class BareRsgi:
+    """An RSGI app doing ``bare_answer`` on the loop: what Granian and uvloop alone reach."""
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        proto.response_bytes(200, _JSON_HEADERS, bare_answer(await proto()))
+
+
+def bare_wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The same as a WSGI app: what Granian's WSGI interface alone reaches."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    answer = bare_answer(environ["wsgi.input"].read(length))
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+def _serve_bare_rsgi(port: int) -> int:
+    import uvloop
+    from granian.constants import HTTPModes, Interfaces
+    from granian.server.embed import Server
+
+    # As HttpServer configures it (HTTP/1.1 only, no websockets), minus everything of ours.
+    server = Server(
+        BareRsgi(), port=port, interface=Interfaces.RSGI, http=HTTPModes.http1, websockets=False, log_enabled=False
+    )
+    print(f"serving at http://127.0.0.1:{port}/rpc", flush=True)
+    uvloop.run(server.serve())
+    return 0
+
+
 # For gunicorn and waitress: the same WSGI app (dispatch, routes), served by their workers.
 wsgi_app = BenchService(port=0).make_wsgi_app()
 
@@ -52,6 +112,10 @@ def main(kind: str) -> int:
         return BenchService(port=0).run()
     if kind == "cluster-unmeasured":
         return UnmeasuredBenchService(port=0).run()
+    if kind == "cluster-unprotected":
+        return BenchService(port=0, limits=UNPROTECTED).run()
+    if kind == "bare-rsgi":
+        return _serve_bare_rsgi(int(sys.argv[2]))
     if kind == "waitress":
         import waitress
 
