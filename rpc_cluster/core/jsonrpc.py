@@ -144,6 +144,8 @@ class JsonRpcCodec:
         self.max_batch = max_batch
         self.max_response_bytes = max_response_bytes
         self._decoder = strict_decoder()
+        # Made once, as the decoder: json.dumps with allow_nan=False builds an encoder on every call.
+        self._encode = json.JSONEncoder(allow_nan=False).encode
 
     def handle(self, text: str | bytes) -> str:
         """Response text for request text; "" when nothing is to be answered."""
@@ -281,13 +283,12 @@ class JsonRpcCodec:
             return None
         return serialize_success(SuccessResponse(result, request["id"]))
 
-    @staticmethod
-    def _serialize_one(response: dict[str, Any]) -> str:
+    def _serialize_one(self, response: dict[str, Any]) -> str:
         result = response.get("result")
         if isinstance(result, RawJSON):
-            return '{"jsonrpc": "2.0", "result": ' + result + ', "id": ' + _dumps(response["id"]) + "}"
+            return '{"jsonrpc": "2.0", "result": ' + result + ', "id": ' + self._encode(response["id"]) + "}"
         try:
-            return _dumps(response)
+            return self._encode(response)
         except (TypeError, ValueError, RecursionError):
             log.exception("rpc: result of call id=%r is not JSON-serializable", response.get("id"))
             return _dumps(_error(errors.INTERNAL_ERROR, "Internal error", response.get("id")))

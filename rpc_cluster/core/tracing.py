@@ -20,7 +20,7 @@ different trace.
 from __future__ import annotations
 
 import contextvars
-import secrets
+import random
 from contextlib import AbstractContextManager
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -50,7 +50,9 @@ _service: contextvars.ContextVar[str | None] = contextvars.ContextVar("rpc_clust
 
 
 def new_trace_id() -> str:
-    return secrets.token_hex(16)
+    """32 random hex digits. Not a secret (a trace id grants nothing, and travels in logs and
+    headers), so from ``random``: ``secrets`` made one system call a request, 1 us against 0.3."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def current_trace_id() -> str | None:
