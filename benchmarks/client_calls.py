@@ -5,7 +5,9 @@ its transport (a pooled socket, answers parsed by httptools) is compared in
 the same run with Pyro5 (goal: at least equal), with the same ``Client``
 over pooled ``http.client`` connections (the transport it replaced), with
 the same JSON-RPC POST sent through ``requests.Session`` and urllib3, and
-with that POST on a bare socket that parses nothing (the floor). Each
+with that POST on a bare socket that parses nothing (the floor), and with
+the same bare POST to a bare Granian RSGI server doing the same JSON work
+(the floor of the server library itself, whatever the client). Each
 repetition runs every contender in turn (A B C ... A B C ...); ratios are the
 median of each repetition's own ratio, so a machine that drifts during the
 run moves both sides of one. Run: ``python -m benchmarks.client_calls``.
@@ -22,7 +24,7 @@ import time
 from rpc_cluster import Client
 from rpc_cluster.client.transport import http_target
 
-from .common import Proc, bench_main, fmt, median
+from .common import Proc, bench_main, fmt, median, on_free_port
 
 BODY = json.dumps({"jsonrpc": "2.0", "method": "Bench.ping", "id": 1}).encode()
 OURS = "rpc_cluster Client (pooled socket, httptools)"
@@ -86,7 +88,10 @@ def _rate(call, seconds: float) -> tuple[float, float]:
             return count / (now - start), 1e6 * (time.process_time() - cpu) / count
 
 
-def _contenders(url: str, pyro_uri: str) -> dict:
+BARE_FLOOR = "the same POST on a bare socket to a bare Granian RSGI server (the server library's floor)"
+
+
+def _contenders(url: str, pyro_uri: str, bare_url: str) -> dict:
     import Pyro5.api
     import requests
     import urllib3
@@ -112,6 +117,7 @@ def _contenders(url: str, pyro_uri: str) -> dict:
         "JSON-RPC POST via requests.Session (trust_env=False)": with_requests,
         "JSON-RPC POST via urllib3 PoolManager": with_urllib3,
         "the same POST on a bare socket, nothing parsed (the floor)": _bare_socket(url),
+        BARE_FLOOR: _bare_socket(bare_url),
     }
 
 
@@ -119,8 +125,9 @@ def run(quick: bool = False) -> list[dict]:
     reps, seconds = (3, 1.0) if quick else (7, 2.0)
     server = Proc("-m", "benchmarks.servers", "cluster")
     pyro = Proc("-m", "benchmarks.servers", "pyro")
+    bare, bare_port = on_free_port("-m", "benchmarks.servers", "bare-rsgi")
     try:
-        contenders = _contenders(server.url(), pyro.url())
+        contenders = _contenders(server.url(), pyro.url(), f"http://127.0.0.1:{bare_port}/rpc")
         rates: dict[str, list[float]] = {name: [] for name in contenders}
         cpu: dict[str, list[float]] = {name: [] for name in contenders}
         for _ in range(reps):
@@ -131,6 +138,7 @@ def run(quick: bool = False) -> list[dict]:
     finally:
         server.stop()
         pyro.stop()
+        bare.stop()
     rows = []
     for name in contenders:
         per_rep = zip(rates[name], rates[PYRO], rates[HTTP_CLIENT], strict=True)
@@ -169,6 +177,13 @@ def table(rows: list[dict]) -> str:
         "this process's user and system time.",
         f"Goal: our Client at least equal to Pyro5. Measured: {ratio:.2f}x ({verdict}).",
     ]
+    floor = next((r for r in rows if r["client"] == BARE_FLOOR), None)
+    if floor is not None and ratio < 1.0:
+        lines.append(
+            f"The floor: a bare socket against a bare Granian RSGI server doing the same JSON work makes "
+            f"{floor['vs_pyro5']:.2f}x Pyro5's calls, so no client of a server on Granian's RSGI interface "
+            "gets further than that."
+        )
     return "\n".join(lines)
 
 

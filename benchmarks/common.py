@@ -175,3 +175,15 @@ def latencies(call: Callable[[], Any], count: int, seconds: float) -> dict[str, 
         "errors": 0,
         "n": len(times),
     }
+
+
+def on_free_port(*args: str) -> tuple[Proc, int]:
+    """A server started with ``args`` and a free port as its last argument, once it listens."""
+    port = free_port()
+    proc = Proc(*args, str(port))
+    try:
+        wait_listening(port, proc)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc, port

@@ -32,7 +32,7 @@ from typing import Any
 
 from rpc_cluster import Client
 
-from .common import Proc, bench_main, fmt, free_port, latencies, median, wait_listening, wrk
+from .common import Proc, bench_main, fmt, latencies, median, on_free_port, wrk
 from .rpc_throughput import JSON_BODY, XML_BODY
 
 ON = "rpc-cluster, protections on (default Limits)"
@@ -66,18 +66,6 @@ class _Contender:
         return wrk(self.url, body=self.body, content_type=self.content_type, seconds=seconds)
 
 
-def _on_free_port(*args: str) -> tuple[Proc, int]:
-    """A server started with ``args`` and a free port as its last argument, once it listens."""
-    port = free_port()
-    proc = Proc(*args, str(port))
-    try:
-        wait_listening(port, proc)
-    except BaseException:
-        proc.stop()
-        raise
-    return proc, port
-
-
 def _servers(contenders: dict[str, _Contender]) -> None:
     """Start every server, filling ``contenders`` as they listen (so the caller stops what started)."""
 
@@ -86,13 +74,13 @@ def _servers(contenders: dict[str, _Contender]) -> None:
         return _Contender(proc, proc.url())
 
     def floor() -> _Contender:
-        proc, port = _on_free_port("-m", "benchmarks.servers", "bare-rsgi")
+        proc, port = on_free_port("-m", "benchmarks.servers", "bare-rsgi")
         return _Contender(proc, f"http://127.0.0.1:{port}/rpc")
 
     def old_wsgi() -> _Contender:
         granian = ("-m", "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", "1")
         options = ("--http", "1", "--log-level", "warning", "--host", "127.0.0.1")
-        proc, port = _on_free_port(*granian, *options, "benchmarks.servers:bare_wsgi_app", "--port")
+        proc, port = on_free_port(*granian, *options, "benchmarks.servers:bare_wsgi_app", "--port")
         return _Contender(proc, f"http://127.0.0.1:{port}/rpc")
 
     def stdlib() -> _Contender:
