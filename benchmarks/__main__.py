@@ -32,6 +32,7 @@ BENCHMARKS = [
     ("server_tradeoff", "The server's trade-offs: its limits, its request threads, the bare floor, hostile clients"),
     ("metrics_cost", "What /metrics costs: every call counted and timed"),
     ("client_calls", "One client thread: our Client, Pyro5, and the transports"),
+    ("async_calls", "Many calls at once: 1,000 get_student from one asyncio task against 16 threads"),
     ("tls_cost", "What TLS costs per call"),
     ("log_ingest", "Log ingestion and the cost of logger.info()"),
     ("grading", "Grading at 10,000 students"),
