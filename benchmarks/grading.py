@@ -70,7 +70,7 @@ def load_postgres(url: str, names: Callable[[int], tuple[str, str]] | None = Non
     PostgresStore(url).close()
     students, grades = _rows(random.Random(1), names)
     with psycopg.connect(url) as conn:
-        conn.execute("TRUNCATE grades, student_totals, enrolments, classes, students RESTART IDENTITY")
+        conn.execute("TRUNCATE grades, student_totals, enrolments, assignments, classes, students RESTART IDENTITY")
         with conn.cursor().copy("COPY students (first_name, last_name) FROM STDIN") as copy:
             for row in students:
                 copy.write_row(row)
