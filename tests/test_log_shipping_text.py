@@ -8,6 +8,7 @@ JSON. These tests read the batches a bare server receives.
 import json
 import logging
 import random
+import threading
 from datetime import UTC, datetime
 
 from helpers.raw_server import RawServer
@@ -137,3 +138,24 @@ def test_timestamps_are_what_datetime_makes_of_them():
     moments.sort()
     assert [stamps(m) for m in moments] == [datetime_text(m) for m in moments]
     assert stamps(1_790_000_000.000_250) == "2026-09-21T14:13:20.000250Z"
+
+
+def test_records_from_many_threads_are_each_sent_once_numbered_in_the_order_queued():
+    def log_some(logger):
+        def work(worker):
+            for n in range(400):
+                logger.info("worker %d entry %d", worker, n)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    calls, records, _ = shipped(log_some)
+    params = [c["params"] for c in calls]
+    assert [int(p[5].split(":")[1]) for p in params] == list(range(1, 3201))
+    assert sorted(p[0] for p in params) == sorted(f"test.ship.text: {r.getMessage()}" for r in records)
+    for worker in range(8):
+        mine = [p[0] for p in params if p[0].startswith(f"test.ship.text: worker {worker} ")]
+        assert mine == [f"test.ship.text: worker {worker} entry {n}" for n in range(400)]
