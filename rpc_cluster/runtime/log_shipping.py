@@ -30,7 +30,14 @@ from ..client import retry
 from ..client.envelope import decode_answer, request_headers
 from ..client.transport import Transport
 from ..core import errors, tracing
-from ..observability.log_entries import CentralLogHandler, Timestamps, standard_level, truncated
+from ..observability.log_entries import (
+    LEVELS,
+    MAX_MESSAGE_CHARS,
+    CentralLogHandler,
+    Timestamps,
+    standard_level,
+    truncated,
+)
 
 if TYPE_CHECKING:
     from .service import Service
@@ -41,26 +48,39 @@ LOG_SERVICE = "LogService"
 # Keep a batch well under the servers' 1 MiB body limit.
 MAX_BATCH_BYTES = 512 * 1024
 # json.dumps's own string encoder (C, ASCII out): a batch is the text json.dumps would make
-# of its calls, built without a dict and a list for each entry (half the shipper's cost
-# per entry when it was added).
+# of its calls, built without a dict and a list for each entry for it to walk: a third fewer
+# instructions per entry than json.dumps, with the timestamps now made here too (callgrind).
 _json_text = json.encoder.encode_basestring_ascii
+_STANDARD_LEVELS = frozenset(LEVELS)
 
 
 #: What a record leaves in the queue, what was true when it was logged: (created, level
 #: name, level number, the formatted message with any exception text, trace id, entry
-#: number). A plain tuple: a NamedTuple's constructor would add a tenth to emit().
+#: number). A plain tuple: a NamedTuple's constructor is one more Python call for each record.
 _Queued = tuple[float, str, int, str, str | None, int]
 
 
-def _notification(entry: _Queued, service: str, origin: str, stamps: Timestamps) -> str:
-    """One ``Log.write`` notification's JSON text (params by position, ``service`` already JSON)."""
-    created, level_name, level_number, message, trace_id, number = entry
-    trace = "null" if trace_id is None else _json_text(trace_id)
-    level = standard_level(level_name, level_number)
-    return (
-        f'{{"jsonrpc": "2.0", "method": "Log.write", "params": [{_json_text(truncated(message))}, '
-        f'{service}, "{level}", {trace}, "{stamps(created)}", "{origin}:{number}"]}}'
-    )
+def _notifications(entries: list[_Queued], service: str, origin: str, stamps: Timestamps) -> list[str]:
+    """Each entry's ``Log.write`` notification as JSON text (params by position), oldest first,
+    as many as fit in one batch (at least one). ``service``: the service's name as JSON already."""
+    calls: list[str] = []
+    size = 2  # the batch's brackets; each call adds its separator
+    text = _json_text
+    for created, level_name, level_number, message, trace_id, number in entries:
+        if level_name not in _STANDARD_LEVELS:
+            level_name = standard_level(level_name, level_number)
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = truncated(message)
+        trace = "null" if trace_id is None else text(trace_id)
+        call = (
+            f'{{"jsonrpc": "2.0", "method": "Log.write", "params": [{text(message)}, {service}, '
+            f'"{level_name}", {trace}, "{stamps(created)}", "{origin}:{number}"]}}'
+        )
+        size += len(call) + 2
+        if calls and size > MAX_BATCH_BYTES:
+            break
+        calls.append(call)
+    return calls
 
 
 class LogShipper(CentralLogHandler):
@@ -193,14 +213,7 @@ class LogShipper(CentralLogHandler):
         # Copied out under the lock, made into text without it: emit() never waits for the encoding.
         with self._queue_lock:
             entries = list(itertools.islice(self._queue, self.batch_size))
-        calls: list[str] = []
-        size = 2
-        for entry in entries:
-            call = _notification(entry, self._service_json, self._origin, self._stamps)
-            if calls and size + len(call) + 2 > MAX_BATCH_BYTES:
-                break
-            calls.append(call)
-            size += len(call) + 2
+        calls = _notifications(entries, self._service_json, self._origin, self._stamps)
         return len(calls), ("[" + ", ".join(calls) + "]").encode()
 
     def _send_one_batch(self) -> bool:
