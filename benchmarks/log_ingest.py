@@ -7,7 +7,11 @@ In one run, against one log service process (its file in a temporary folder):
 - one POST per line, the way the Go sample ships logs: a handler that sends
   each record as its own ``Log.write`` call, from 1 thread and from 16;
 - the cost of one ``logger.info()`` with the shipper attached (it must not
-  include network time: shipping happens on the shipper's own thread).
+  include network time: shipping happens on the shipper's own thread);
+- in-process, no HTTP: a batch of 1,000 ``Log.write`` notifications through
+  ``JsonRpcCodec.handle`` into ``Log.write`` and the file, against the same
+  batch to a method that does nothing (the JSON-RPC parse and dispatch alone:
+  the floor of what one entry can cost the log service).
 
 Goals: >= 50,000 entries/s, >= 5x one-POST-per-line, logger.info() < 20 µs.
 Run: ``python -m benchmarks.log_ingest``.
@@ -15,6 +19,7 @@ Run: ``python -m benchmarks.log_ingest``.
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
@@ -22,6 +27,11 @@ import time
 from pathlib import Path
 
 from rpc_cluster import Client
+from rpc_cluster.core.dispatch import Dispatcher
+from rpc_cluster.core.jsonrpc import JsonRpcCodec
+from rpc_cluster.core.methods import MethodTable, rpc_method
+from rpc_cluster.logs.service import Log
+from rpc_cluster.logs.store import LogStore
 from rpc_cluster.runtime.log_shipping import LogShipper
 
 from .common import Proc, bench_main, fmt, median
@@ -129,6 +139,60 @@ def _info_cost(url: str, count: int) -> float:
     return elapsed / count * 1e6
 
 
+class _NoLog:
+    """``Log.write``'s signature and nothing else: what parsing and dispatching one entry costs."""
+
+    @rpc_method
+    def write(self, message, service_name=None, level="INFO", trace_id=None, timestamp=None, entry_id=None) -> bool:
+        return True
+
+
+def _notifications(origin: str, first: int, count: int = 1000) -> bytes:
+    """A batch as a shipper sends it: ``count`` Log.write notifications, params by position."""
+    calls = [
+        {
+            "jsonrpc": "2.0",
+            "method": "Log.write",
+            "params": [
+                f"bench.batched: entry number {n} of the batched run",
+                "Batched",
+                "INFO",
+                None,
+                "2026-11-22T00:00:00.000000Z",
+                f"{origin}:{n}",
+            ],
+        }
+        for n in range(first, first + count)
+    ]
+    return json.dumps(calls).encode()
+
+
+def _in_process(folder: Path, batches: int, reps: int) -> tuple[float, float]:
+    """(µs per entry: Log.write into the file, µs per entry: the empty method), in-process, medians."""
+    store = LogStore(folder / "in-process.log", max_bytes=1 << 30)
+    table, empty = MethodTable(), MethodTable()
+    table.add_object("Log", Log(store))
+    empty.add_object("Log", _NoLog())
+    codec, floor = JsonRpcCodec(Dispatcher(table)), JsonRpcCodec(Dispatcher(empty))
+    written, parsed = [], []
+    try:
+        for rep in range(reps):
+            # New entry ids each time: none of them is a repeat the store would skip.
+            bodies = [_notifications(f"in-process-{rep}", 1 + k * 1000) for k in range(batches)]
+            start = time.perf_counter()
+            for body in bodies:
+                codec.handle(body)
+                store.flush()
+            written.append((time.perf_counter() - start) / (batches * 1000) * 1e6)
+            start = time.perf_counter()
+            for body in bodies:
+                floor.handle(body)
+            parsed.append((time.perf_counter() - start) / (batches * 1000) * 1e6)
+    finally:
+        store.close()
+    return median(written), median(parsed)
+
+
 def run(quick: bool = False) -> list[dict]:
     reps, count, seconds = (2, 50_000, 2.0) if quick else (3, 200_000, 4.0)
     folder = tempfile.TemporaryDirectory()
@@ -155,10 +219,12 @@ def run(quick: bool = False) -> list[dict]:
             samples["post1"].append(_post_per_line(url, lines, seconds, 1))
             samples["post16"].append(_post_per_line(url, lines, seconds, 16))
             samples["cost"].append(_info_cost(url, count // 2))
+        row = {key: median(values) for key, values in samples.items()}
+        row["write_us"], row["floor_us"] = _in_process(Path(folder.name), 10 if quick else 30, reps + 2)
     finally:
         service.stop()
         folder.cleanup()
-    return [{key: median(values) for key, values in samples.items()}]
+    return [row]
 
 
 def table(rows: list[dict]) -> str:
@@ -176,6 +242,12 @@ def table(rows: list[dict]) -> str:
         "",
         f"`logger.info()` with the shipper attached: **{r['cost']:.1f} µs** a call "
         "(median; no network on the calling thread).",
+        "",
+        "| in-process, no HTTP: a batch of 1,000 Log.write notifications | µs per entry (median) |",
+        "|---|---|",
+        f"| JsonRpcCodec.handle into Log.write and the file (one write per batch) | {r['write_us']:.2f} |",
+        f"| the same batch to a method that does nothing (JSON-RPC parse and dispatch: the floor) "
+        f"| {r['floor_us']:.2f} |",
         "",
         f"Goals: ≥ 50,000 entries/s ({'met' if r['batched'] >= 50_000 else 'NOT met'}), "
         f"≥ 5x one POST per line: {ratio:.1f}x ({'met' if ratio >= 5 else 'NOT met'}), "

@@ -23,12 +23,17 @@ from .store import MIN_BACKUPS, TAIL_BYTES, LogStore, WriteFailed
 MAX_MESSAGE = 256 * 1024
 MAX_TAIL = 10_000
 _ALIASES = MappingProxyType({"WARN": "WARNING", "FATAL": "CRITICAL"})
+# The names shippers send, as they are stored: looked up before any case folding.
+_STORED_LEVELS = MappingProxyType({**{name: name for name in LEVELS}, **_ALIASES})
 
 
 def _level(field: str, value: Any) -> str:
-    if not isinstance(value, str) or _ALIASES.get(value.upper(), value.upper()) not in LEVELS:
-        raise InvalidParams.field(field, f"must be one of {', '.join(LEVELS)}")
-    return _ALIASES.get(value.upper(), value.upper())
+    """The level ``value`` names (any case, or an alias), as stored; -32602 naming ``field`` if none."""
+    if isinstance(value, str):
+        stored = _STORED_LEVELS.get(value) or _STORED_LEVELS.get(value.upper())
+        if stored is not None:
+            return stored
+    raise InvalidParams.field(field, f"must be one of {', '.join(LEVELS)}")
 
 
 def _short_text(field: str, value: Any, limit: int = 200) -> str | None:
