@@ -141,6 +141,33 @@ def request_of(environ: dict[str, Any], body: bytes) -> Request:
 _Routed = tuple[int, str, bytes]
 
 
+class _InRequest:
+    """The block a request is served in: its caller's trace, the service, the acting user.
+
+    The acting user is the header as sent, checked by the service that acts on it (grading);
+    absent, calls act with the service's own authority. Entering gives the request's ``Trace``.
+    """
+
+    __slots__ = ("_contexts", "current")
+
+    def __init__(self, service_name: str, headers: Headers):
+        self.current = tracing.accept(headers.get("x-trace-id"), headers.get("traceparent"), headers.get("tracestate"))
+        self._contexts = (
+            tracing.within(self.current),
+            tracing.serving(service_name),
+            acting.acting_as(headers.get("x-acting-user")),
+        )
+
+    def __enter__(self) -> tracing.Trace:
+        for context in self._contexts:
+            context.__enter__()
+        return self.current
+
+    def __exit__(self, *exc: object) -> None:
+        for context in reversed(self._contexts):
+            context.__exit__(None, None, None)
+
+
 class RpcApp:
     """Serves one service's method table: a ``Handler`` for ``HttpServer``, and a WSGI app."""
 
@@ -182,14 +209,7 @@ class RpcApp:
 
     async def respond(self, request: Request, offload: Offload) -> Response:
         """The answer to ``request``, on the server's loop; blocking calls go through ``offload``."""
-        headers = request.headers
-        current = tracing.accept(headers.get("x-trace-id"), headers.get("traceparent"), headers.get("tracestate"))
-        # The header as sent, checked by the service that acts on it (grading); absent: the service's authority.
-        with (
-            tracing.within(current),
-            tracing.serving(self.service_name),
-            acting.acting_as(headers.get("x-acting-user")),
-        ):
+        with _InRequest(self.service_name, request.headers) as current:
             routed = self._route(request)
             if routed is None:
                 try:
@@ -207,13 +227,7 @@ class RpcApp:
         """The same app as WSGI, for other servers: every call runs on the calling thread."""
         body = read_body(environ, self.max_body)
         request = request_of(environ, body if isinstance(body, bytes) else b"")
-        headers = request.headers
-        current = tracing.accept(headers.get("x-trace-id"), headers.get("traceparent"), headers.get("tracestate"))
-        with (
-            tracing.within(current),
-            tracing.serving(self.service_name),
-            acting.acting_as(headers.get("x-acting-user")),
-        ):
+        with _InRequest(self.service_name, request.headers) as current:
             routed = self._route(request)
             if routed is None:
                 routed = self._call_here(request.path, body)

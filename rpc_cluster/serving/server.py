@@ -301,9 +301,8 @@ class HttpServer:
         granian.workers_kill_timeout = max(1, int(limits.drain_timeout))
         loop = uvloop.new_event_loop()
         ready: concurrent.futures.Future[asyncio.Event] = concurrent.futures.Future()
-        thread = threading.Thread(
-            target=_serve, args=(loop, granian, pool, deadlines, ready), name="http-loop", daemon=True
-        )
+        serving = _LoopThread(loop, granian, pool, deadlines, ready)
+        thread = threading.Thread(target=serving.run, name="http-loop", daemon=True)
         thread.start()
         try:
             stopping = ready.result(timeout=30)
@@ -333,53 +332,52 @@ class HttpServer:
         self.stop()
 
 
-def _serve(
-    loop: asyncio.AbstractEventLoop,
-    granian: _Granian,
-    pool: RequestThreads,
-    deadlines: BodyDeadlines,
-    ready: concurrent.futures.Future[asyncio.Event],
-) -> None:
-    """The loop thread: serve until told to stop, then drain."""
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(_serving(loop, granian, pool, deadlines, ready))
-    except BaseException as exc:
-        if not ready.done():
-            ready.set_exception(exc)
-        else:
-            log.exception("http: the server stopped with an error")
-    finally:
-        loop.close()
+@dataclass
+class _LoopThread:
+    """The thread that runs the loop: Granian, the deadlines and the request threads' answers."""
 
+    loop: asyncio.AbstractEventLoop
+    granian: _Granian
+    pool: RequestThreads
+    deadlines: BodyDeadlines
+    #: Set to the stopping event once serving, or to the error that kept it from starting.
+    ready: concurrent.futures.Future[asyncio.Event]
 
-async def _serving(
-    loop: asyncio.AbstractEventLoop,
-    granian: _Granian,
-    pool: RequestThreads,
-    deadlines: BodyDeadlines,
-    ready: concurrent.futures.Future[asyncio.Event],
-) -> None:
-    # Set before Granian copies this context for its requests: a request thread finds the loop
-    # to await an async method on.
-    SERVING_LOOP.set(loop)
-    pool.start(loop)
-    stopping = asyncio.Event()
-    deadlines.start(loop)
-    serving = asyncio.ensure_future(granian.serve())
-    # Started once its worker runs (or the start failed: a certificate Granian cannot load).
-    while not granian.wrks and not serving.done():
-        await asyncio.sleep(0.005)
-    if serving.done():
-        serving.result()
-        raise RuntimeError("http: the server stopped as it started")
-    ready.set_result(stopping)
-    await stopping.wait()
-    granian.stop()  # type: ignore[no-untyped-call]  # Granian's, unannotated
-    try:
-        await asyncio.wait_for(serving, timeout=(granian.workers_kill_timeout or 0) + 2)
-    except (TimeoutError, asyncio.CancelledError):
-        log.warning("http: requests still in flight after the drain timeout were cut off")
-    deadlines.stop()
-    # Work the threads still hold has no one left to answer: they finish it and leave.
-    pool.stop(timeout=0)
+    def run(self) -> None:
+        """Serve until told to stop, then drain."""
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._serving())
+        except BaseException as exc:
+            if not self.ready.done():
+                self.ready.set_exception(exc)
+            else:
+                log.exception("http: the server stopped with an error")
+        finally:
+            self.loop.close()
+
+    async def _serving(self) -> None:
+        granian = self.granian
+        # Set before Granian copies this context for its requests: a request thread finds the loop
+        # to await an async method on.
+        SERVING_LOOP.set(self.loop)
+        self.pool.start(self.loop)
+        stopping = asyncio.Event()
+        self.deadlines.start(self.loop)
+        serving = asyncio.ensure_future(granian.serve())
+        # Started once its worker runs (or the start failed: a certificate Granian cannot load).
+        while not granian.wrks and not serving.done():
+            await asyncio.sleep(0.005)
+        if serving.done():
+            serving.result()
+            raise RuntimeError("http: the server stopped as it started")
+        self.ready.set_result(stopping)
+        await stopping.wait()
+        granian.stop()  # type: ignore[no-untyped-call]  # Granian's, unannotated
+        try:
+            await asyncio.wait_for(serving, timeout=(granian.workers_kill_timeout or 0) + 2)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning("http: requests still in flight after the drain timeout were cut off")
+        self.deadlines.stop()
+        # Work the threads still hold has no one left to answer: they finish it and leave.
+        self.pool.stop(timeout=0)
