@@ -135,7 +135,10 @@ def test_the_grid_keeps_its_header_and_names_in_view_and_prints_whole(cluster, b
         for _ in range(15):
             page.keyboard.press("ArrowRight")
             page.keyboard.press("ArrowDown")
-        assert page.evaluate("(w => w.scrollLeft > 100 && w.scrollTop > 100)(document.querySelector('.grid-wrap'))")
+        # The arrows scroll the frame after the key events are handled: wait for it, as a reader's eyes do.
+        page.wait_for_function(
+            "(w => w.scrollLeft > 100 && w.scrollTop > 100)(document.querySelector('.grid-wrap'))", timeout=5000
+        )
         after_name, after_header = name.bounding_box(), header.bounding_box()
         assert after_name["x"] == before_name["x"], (before_name, after_name)  # the names stay at the left
         frame = wrap.bounding_box()
