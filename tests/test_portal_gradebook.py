@@ -8,7 +8,7 @@ import re
 
 import pytest
 from helpers.grade_forms import INVALID_GRADE_FORMS
-from helpers.signed_in import make_user, portal_client, with_a_session
+from helpers.signed_in import Recording, make_user, portal_client, with_a_session
 from helpers.wsgi_client import WsgiClient
 
 from portal.app import make_app
@@ -25,22 +25,9 @@ def grading(tmp_path):
         yield Client(service.url)
 
 
-class Counting:
-    """A grading client that records the methods a page calls: a page's first is its session's check, alone
-    (``Sessions.check``) or with the page's first read (``Sessions.call_as <read>``)."""
-
-    def __init__(self, client):
-        self.client = client
-        self.calls = []
-
-    def call(self, method, *args, **kwargs):
-        self.calls.append(f"{method} {kwargs['read']}" if method == "Sessions.call_as" else method)
-        return self.client.call(method, *args, **kwargs)
-
-
 @pytest.fixture
 def counting(grading):
-    return Counting(grading)
+    return Recording(grading)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import urllib.parse
 
 import pytest
-from helpers.signed_in import PASSWORD, SESSION_COOKIE, make_user, portal_client, sign_in
+from helpers.signed_in import PASSWORD, SESSION_COOKIE, Recording, make_user, portal_client, sign_in
 from helpers.waiting import wait_until
 from helpers.wsgi_client import WsgiClient
 
@@ -341,18 +341,6 @@ def test_no_password_or_session_id_reaches_a_log_line(app, grading, caplog):
 
 
 # -- one round trip for the check and the first read ---------------------------------------------------
-
-
-class Recording:
-    """A grading client that records each call's method (``Sessions.call_as`` with the read it carries)."""
-
-    def __init__(self, client):
-        self.client = client
-        self.calls = []
-
-    def call(self, method, *args, **kwargs):
-        self.calls.append(f"{method} {kwargs['read']}" if method == "Sessions.call_as" else method)
-        return self.client.call(method, *args, **kwargs)
 
 
 def test_a_page_checks_its_session_with_its_first_read_in_one_call(grading, admin):

@@ -8,7 +8,9 @@ does), then signs its client in through the real form:
 - ``portal_client(app_or_grading, account)``: a new ``WsgiClient``, signed in;
 - ``sign_in_page(page, base, account)``: a Chromium page, through the form;
 - ``sign_in_context(context, base, account)``: a Chromium context given a session made over HTTP
-  (quicker, for tests about other pages).
+  (quicker, for tests about other pages);
+- ``Recording(grading)``: a grading client that records the methods a page calls, a session's check
+  riding on a read as ``"Sessions.call_as <read>"``.
 """
 
 from __future__ import annotations
@@ -115,3 +117,15 @@ def with_a_session(client: WsgiClient) -> WsgiClient:
     portal whose grading is down or broken: the page then says so, instead of sending it to sign in)."""
     client.cookies[SESSION_COOKIE] = "s" * 43
     return client
+
+
+class Recording:
+    """A grading client that records each call's method (``Sessions.call_as`` with the read it carries)."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.calls: list[str] = []
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(f"{method} {kwargs['read']}" if method == "Sessions.call_as" else method)
+        return self.client.call(method, *args, **kwargs)
