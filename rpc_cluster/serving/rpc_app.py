@@ -26,6 +26,7 @@ from ..core.dispatch import Dispatcher, Offload
 from ..core.jsonrpc import DEFAULT_MAX_BATCH, DEFAULT_MAX_RESPONSE_BYTES, JsonRpcCodec
 from ..core.xmlrpc import XmlRpcCodec
 from ..observability.metrics import CONTENT_TYPE, ServiceMetrics
+from .body import DRAIN_LIMIT
 from .exchange import EnvironHeaders, Handler, Headers, Request, Response, WsgiApp, WsgiHandler
 
 DEFAULT_MAX_BODY = 1 << 20
@@ -44,11 +45,6 @@ _STATUS = MappingProxyType(
         503: "503 Service Unavailable",
     }
 )
-
-
-# A client sends its whole body before reading the answer: read (and drop) up to
-# this much of an oversized one, so it gets its 413 instead of a broken pipe.
-DRAIN_LIMIT = 16 << 20
 
 
 # A browser says where a request comes from in Sec-Fetch-Site, which no page can set or remove. A page
