@@ -138,6 +138,8 @@ def test_after_adding_a_grade_the_focus_is_back_in_the_form(cluster, page):
     page.fill("#score", "many")
     with page.expect_navigation():  # the answer is a new page: look at its focus, not the old one's
         page.click("button:has-text('Add grade')")
+    # The new page moves the focus once it has loaded: wait for that, then look.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'score'", timeout=5000)
     assert active(page) == "score" and described_by(page, "#score") == "Score must be a number from 0 to 100"
 
 
